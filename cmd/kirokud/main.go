@@ -1,0 +1,108 @@
+// Command kirokud answers toll-free lines with a recording notice, takes
+// the caller's opt-out and bridges the call to the agent platform.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/internal/daemon"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("kirokud", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration `file` (default: embedded defaults)")
+	check := fs.String("check-config", "", "validate configuration `file`, print every problem and exit")
+	printDefault := fs.Bool("print-default-config", false, "print the embedded default configuration and exit")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	switch {
+	case *showVersion:
+		fmt.Fprintln(stdout, "kirokud", version)
+		return 0
+	case *printDefault:
+		stdout.Write(config.DefaultYAML())
+		return 0
+	case *check != "":
+		if _, err := config.Load(*check); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", *check)
+		return 0
+	}
+
+	var (
+		cfg *config.Config
+		err error
+	)
+	if *cfgPath == "" {
+		cfg, err = config.Default()
+	} else {
+		cfg, err = config.Load(*cfgPath)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	log, err := daemon.NewLogger(cfg.Log.Format, cfg.Log.Level)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer log.Sync()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1) // buffered(1): repeated SIGHUPs coalesce
+	signal.Notify(hup, syscall.SIGHUP)
+
+	d, err := daemon.New(cfg, *cfgPath, log)
+	if err != nil {
+		log.Error("start", zap.Error(err))
+		return 1
+	}
+	if err := d.Start(ctx); err != nil {
+		log.Error("start", zap.Error(err))
+		return 1
+	}
+	for {
+		select {
+		case <-hup:
+			if err := d.Reload(); err != nil {
+				log.Error("configuration not reloaded; the old one stays in force", zap.Error(err))
+			}
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	stop()
+	dctx, cancel := context.WithTimeout(context.Background(), time.Duration(d.SIP().Config().SIP.DrainTimeout))
+	defer cancel()
+	if err := d.Stop(dctx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Warn("stopped", zap.Error(err))
+	}
+	log.Info("kirokud stopped")
+	return 0
+}

@@ -1,0 +1,149 @@
+package media
+
+import (
+	"sync"
+	"time"
+)
+
+// Tap receives a copy of the audio each leg sends, for the recorder. It is
+// called on the leg's reader goroutine after the packet has been relayed,
+// so a slow tap delays nothing that the other leg hears; it must not block.
+type Tap interface {
+	// Audio gets one leg's payload in that leg's codec, with its RTP
+	// sequence number and timestamp. side is 0 for leg A, 1 for leg B.
+	Audio(side int, codec Codec, seq uint16, ts uint32, ssrc uint32, payload []byte)
+}
+
+// BridgeOptions configure a bridge.
+type BridgeOptions struct {
+	// OnKey is told of each key pressed on a leg (side 0 = A, 1 = B). The
+	// event itself still crosses to the other leg as RFC 4733.
+	OnKey func(side int, d DTMF)
+	// Swallow, when it returns true for a key, keeps that key's events from
+	// crossing (e.g. an agent's pause sequence that the caller must not hear).
+	Swallow func(side int, d rune) bool
+	Tap     Tap
+}
+
+// Bridge relays RTP between two legs. Each leg's reader goroutine writes
+// straight to the other leg's socket: no extra goroutine, channel or
+// allocation per packet. Telephone events go to the other leg as RFC 4733
+// with its own payload type, never as audio and never back to the leg that
+// pressed them (diago's Bridge.DTMFpass does both).
+type Bridge struct {
+	a, b *Endpoint
+	opts BridgeOptions
+	once sync.Once
+}
+
+// NewBridge connects a and b until Stop.
+func NewBridge(a, b *Endpoint, opts BridgeOptions) *Bridge {
+	br := &Bridge{a: a, b: b, opts: opts}
+	a.setHandler(&bridgeSide{br: br, side: 0, dst: b})
+	b.setHandler(&bridgeSide{br: br, side: 1, dst: a})
+	return br
+}
+
+// Stop detaches the bridge from both legs; it is idempotent.
+func (br *Bridge) Stop() {
+	br.once.Do(func() {
+		br.a.setHandler(nil)
+		br.b.setHandler(nil)
+	})
+}
+
+type bridgeSide struct {
+	br      *Bridge
+	side    int
+	dst     *Endpoint
+	det     detector
+	swallow uint32 // RTP timestamp of an event being swallowed
+	swOn    bool
+}
+
+func (s *bridgeSide) handleRTP(src *Endpoint, pkt []byte, h rtpHeader) {
+	p := src.peer.Load()
+	dp := s.dst.peer.Load()
+	if dp == nil {
+		return
+	}
+	switch {
+	case p.DTMF.Name != "" && h.pt == p.DTMF.PT:
+		if d, ok := s.det.feed(h, pkt[h.payload:h.end]); ok {
+			if s.br.opts.OnKey != nil {
+				s.br.opts.OnKey(s.side, DTMF{Digit: d, At: time.Now(), Via: "rfc4733"})
+			}
+			s.swOn = s.br.opts.Swallow != nil && s.br.opts.Swallow(s.side, d)
+			s.swallow = h.ts
+		}
+		if s.swOn && h.ts == s.swallow {
+			return
+		}
+		if dp.DTMF.Name == "" {
+			return // the other leg takes no events: drop rather than play as audio
+		}
+		s.dst.relay(src, pkt, h, dp.DTMF.PT)
+	case h.pt == p.Codec.PT:
+		if t := s.br.opts.Tap; t != nil {
+			// Tap before relay: relay rewrites the header in place.
+			t.Audio(s.side, p.Codec, h.seq, h.ts, h.ssrc, pkt[h.payload:h.end])
+		}
+		s.dst.relay(src, pkt, h, dp.Codec.PT)
+	}
+	// Anything else (comfort noise, unknown formats) is not relayed.
+}
+
+// echo sends a leg's audio and events back to it: the built-in agent of
+// the embedded defaults.
+type echo struct{}
+
+func (echo) handleRTP(src *Endpoint, pkt []byte, h rtpHeader) {
+	p := src.peer.Load()
+	if h.pt != p.Codec.PT && (p.DTMF.Name == "" || h.pt != p.DTMF.PT) {
+		return
+	}
+	src.relay(src, pkt, h, h.pt)
+}
+
+// Echo makes the endpoint return everything its peer sends.
+func (e *Endpoint) Echo() { e.setHandler(echo{}) }
+
+// SendKey sends a key press to the peer as RFC 4733 events (a start
+// packet, updates every 50 ms and three end packets), for keys that arrive
+// by SIP INFO on the other leg. It blocks for the event's duration.
+func (e *Endpoint) SendKey(d rune, dur time.Duration) error {
+	p := e.peer.Load()
+	code, ok := EventCode(d)
+	if p == nil || p.DTMF.Name == "" || !ok {
+		return nil
+	}
+	ts := e.nextTS(160)
+	total := uint16(min(dur, 8*time.Second) / (time.Second / 8000))
+	var pl [4]byte
+	pl[0], pl[1] = code, 10
+	step := uint16(400) // 50 ms
+	for el := step; ; el += step {
+		if el > total {
+			el = total
+		}
+		end := el == total
+		pl[1] = 10
+		if end {
+			pl[1] |= 0x80
+		}
+		pl[2], pl[3] = byte(el>>8), byte(el)
+		reps := 1
+		if end {
+			reps = 3
+		}
+		for r := range reps {
+			if err := e.writeFrame(el == step && r == 0, p.DTMF.PT, ts, pl[:]); err != nil {
+				return err
+			}
+		}
+		if end {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

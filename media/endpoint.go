@@ -1,0 +1,267 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Peer is what the far end of a leg negotiated: where it takes RTP, the
+// audio format both sides use, its telephone-event number and direction.
+type Peer struct {
+	Addr      netip.AddrPort // invalid while on hold by c=0.0.0.0
+	Codec     Codec
+	DTMF      Codec // empty Name: the peer takes no RFC 4733 events
+	Direction string
+}
+
+// handler receives every RTP packet accepted on an endpoint, on the
+// endpoint's reader goroutine. pkt is only valid during the call.
+type handler interface {
+	handleRTP(src *Endpoint, pkt []byte, h rtpHeader)
+}
+
+type handlerBox struct{ h handler }
+
+// Stats counts what an endpoint saw and sent.
+type Stats struct {
+	Received uint64 // packets accepted from the peer
+	Rejected uint64 // packets dropped: wrong source address or not RTP
+	Sent     uint64
+	Events   uint64 // RFC 4733 packets received
+}
+
+// Endpoint is our RTP socket facing one leg of a call. One goroutine reads
+// it for its whole life and hands packets to the current handler, so phases
+// (notice, bridge, echo) switch without read deadlines or channel hops.
+type Endpoint struct {
+	ports *Ports
+	conn  *net.UDPConn
+	rtcp  *net.UDPConn
+	port  int
+
+	peer    atomic.Pointer[Peer]
+	handler atomic.Pointer[handlerBox]
+	lastRx  atomic.Int64 // unix nanoseconds of the last accepted packet
+
+	received, rejected, sent, events atomic.Uint64
+
+	// Outgoing stream: one SSRC for everything we send on this leg, with
+	// sequence and timestamp carried across sources (notice, relay, echo).
+	wmu      sync.Mutex
+	ssrc     uint32
+	seq      uint16
+	ts       uint32
+	wrote    bool
+	src      *Endpoint // source of the relayed stream
+	srcSSRC  uint32
+	seqOff   uint16
+	tsOff    uint32
+	lastOut  time.Time
+	wbuf     [1500]byte
+	readDone chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open binds a new endpoint on the pool's address and starts its reader.
+func (p *Ports) Open() (*Endpoint, error) {
+	rtpConn, rtcpConn, err := p.listen()
+	if err != nil {
+		return nil, err
+	}
+	e := &Endpoint{
+		ports:    p,
+		conn:     rtpConn,
+		rtcp:     rtcpConn,
+		port:     rtpConn.LocalAddr().(*net.UDPAddr).Port,
+		ssrc:     rand.Uint32(),
+		seq:      uint16(rand.Uint32()),
+		ts:       rand.Uint32(),
+		readDone: make(chan struct{}),
+	}
+	go e.readLoop()
+	return e, nil
+}
+
+// Port is the local RTP port.
+func (e *Endpoint) Port() int { return e.port }
+
+// Addr is the local RTP address.
+func (e *Endpoint) Addr() netip.AddrPort {
+	return netip.AddrPortFrom(e.ports.ip, uint16(e.port))
+}
+
+// SetPeer records the far end's negotiated parameters; RTP is accepted
+// only from p.Addr from now on.
+func (e *Endpoint) SetPeer(p Peer) { e.peer.Store(&p) }
+
+// Peer returns the far end's parameters, nil before SetPeer.
+func (e *Endpoint) Peer() *Peer { return e.peer.Load() }
+
+// Stats returns the endpoint's counters.
+func (e *Endpoint) Stats() Stats {
+	return Stats{Received: e.received.Load(), Rejected: e.rejected.Load(), Sent: e.sent.Load(), Events: e.events.Load()}
+}
+
+// LastReceived is when the last RTP packet was accepted (zero if never).
+func (e *Endpoint) LastReceived() time.Time {
+	n := e.lastRx.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+func (e *Endpoint) setHandler(h handler) {
+	if h == nil {
+		e.handler.Store(nil)
+		return
+	}
+	e.handler.Store(&handlerBox{h: h})
+}
+
+func (e *Endpoint) readLoop() {
+	defer close(e.readDone)
+	var buf [1500]byte
+	for {
+		n, from, err := e.conn.ReadFromUDPAddrPort(buf[:])
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // e.g. ICMP port unreachable surfaced on Linux
+		}
+		p := e.peer.Load()
+		// RTP is taken only from the address and port the peer put in its
+		// SDP: a packet from anywhere else could be injected audio.
+		if p == nil || !p.Addr.IsValid() || from.Port() != p.Addr.Port() || from.Addr().Unmap() != p.Addr.Addr() {
+			e.rejected.Add(1)
+			continue
+		}
+		h, ok := parseRTP(buf[:n])
+		if !ok {
+			e.rejected.Add(1)
+			continue
+		}
+		e.received.Add(1)
+		e.lastRx.Store(time.Now().UnixNano())
+		if p.DTMF.Name != "" && h.pt == p.DTMF.PT {
+			e.events.Add(1)
+		}
+		if b := e.handler.Load(); b != nil {
+			b.h.handleRTP(e, buf[:n], h)
+		}
+	}
+}
+
+// writeFrame sends a payload we generate (notice audio, our own events).
+func (e *Endpoint) writeFrame(marker bool, pt uint8, ts uint32, payload []byte) error {
+	p := e.peer.Load()
+	if p == nil || !p.Addr.IsValid() {
+		return nil // on hold the old way: nothing to send to
+	}
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
+	e.seq++
+	e.src = nil
+	e.wrote = true
+	e.lastOut = time.Now()
+	putRTP(e.wbuf[:], marker, pt, e.seq, ts, e.ssrc)
+	n := copy(e.wbuf[12:], payload)
+	_, err := e.conn.WriteToUDPAddrPort(e.wbuf[:12+n], p.Addr)
+	if err == nil {
+		e.sent.Add(1)
+	}
+	return err
+}
+
+// nextTS advances our timestamp by the wall time since the last packet we
+// sent (at least one frame), so a silence between phases keeps its length.
+func (e *Endpoint) nextTS(samples uint32) uint32 {
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
+	if e.wrote {
+		el := uint32(time.Since(e.lastOut) / (time.Second / 8000))
+		e.ts += max(samples, el/samples*samples)
+	}
+	return e.ts
+}
+
+// relay forwards a packet received on src to this endpoint's peer,
+// rewriting SSRC, sequence number, timestamp and payload type in place.
+func (e *Endpoint) relay(src *Endpoint, pkt []byte, h rtpHeader, pt uint8) {
+	p := e.peer.Load()
+	if p == nil || !p.Addr.IsValid() {
+		return
+	}
+	e.wmu.Lock()
+	marker := h.marker
+	if e.src != src || e.srcSSRC != h.ssrc {
+		// A new source (or an SSRC change within it): continue our own
+		// sequence and timestamp from where we stopped.
+		var gap uint32 = 160
+		if e.wrote {
+			el := uint32(time.Since(e.lastOut) / (time.Second / 8000))
+			gap = max(gap, el)
+		}
+		e.seqOff = e.seq + 1 - h.seq
+		e.tsOff = e.ts + gap - h.ts
+		e.src, e.srcSSRC = src, h.ssrc
+		marker = true
+	}
+	seq, ts := h.seq+e.seqOff, h.ts+e.tsOff
+	if int16(seq-e.seq) > 0 {
+		e.seq = seq
+	}
+	if int32(ts-e.ts) > 0 {
+		e.ts = ts
+	}
+	e.wrote = true
+	e.lastOut = time.Now()
+	putRTP(pkt, marker, pt, seq, ts, e.ssrc)
+	pkt[0] &^= 0x0f | 0x10 // our header carries no CSRC and no extension
+	e.wmu.Unlock()
+	body := pkt[:h.end]
+	if h.payload > 12 { // drop CSRCs/extension by moving the header up
+		body = pkt[h.payload-12:]
+		copy(body[:12], pkt[:12])
+	}
+	if _, err := e.conn.WriteToUDPAddrPort(body, p.Addr); err == nil {
+		e.sent.Add(1)
+	}
+}
+
+// Close releases the sockets and the port pair; it is idempotent and waits
+// for the reader goroutine to end.
+func (e *Endpoint) Close() error {
+	e.closeOnce.Do(func() {
+		e.setHandler(nil)
+		e.closeErr = errors.Join(e.conn.Close(), e.rtcp.Close())
+		<-e.readDone
+		e.ports.release(e.port)
+	})
+	return e.closeErr
+}
+
+// waitCtx sleeps until t or until ctx ends.
+func waitCtx(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}

@@ -1,0 +1,96 @@
+package media
+
+// G.711 tables, built once. Decoding is a table lookup; encoding uses the
+// segment search of ITU-T G.711 on a 14/13-bit magnitude.
+
+var (
+	ulawToLinear [256]int16
+	alawToLinear [256]int16
+)
+
+func init() {
+	for i := range 256 {
+		ulawToLinear[i] = decodeULaw(byte(i))
+		alawToLinear[i] = decodeALaw(byte(i))
+	}
+}
+
+// DecodeULaw returns the linear 16-bit sample of a μ-law byte.
+func DecodeULaw(b byte) int16 { return ulawToLinear[b] }
+
+// DecodeALaw returns the linear 16-bit sample of an A-law byte.
+func DecodeALaw(b byte) int16 { return alawToLinear[b] }
+
+func decodeULaw(u byte) int16 {
+	u = ^u
+	t := (int(u&0x0f) << 3) + 0x84
+	t <<= (u & 0x70) >> 4
+	if u&0x80 != 0 {
+		return int16(0x84 - t)
+	}
+	return int16(t - 0x84)
+}
+
+func decodeALaw(a byte) int16 {
+	a ^= 0x55
+	t := int(a&0x0f) << 4
+	seg := (a & 0x70) >> 4
+	switch seg {
+	case 0:
+		t += 8
+	case 1:
+		t += 0x108
+	default:
+		t += 0x108
+		t <<= seg - 1
+	}
+	if a&0x80 != 0 {
+		return int16(t)
+	}
+	return int16(-t)
+}
+
+// EncodeULaw returns the μ-law byte of a linear 16-bit sample.
+func EncodeULaw(s int16) byte {
+	const bias, clip = 0x84, 32635
+	v := int(s)
+	sign := 0
+	if v < 0 {
+		v = -v
+		sign = 0x80
+	}
+	if v > clip {
+		v = clip
+	}
+	v += bias
+	exp := 7
+	for mask := 0x4000; v&mask == 0 && exp > 0; mask >>= 1 {
+		exp--
+	}
+	mant := (v >> (exp + 3)) & 0x0f
+	return ^byte(sign | exp<<4 | mant)
+}
+
+// EncodeALaw returns the A-law byte of a linear 16-bit sample.
+func EncodeALaw(s int16) byte {
+	v := int(s)
+	sign := 0x80
+	if v < 0 {
+		v = -v - 1
+		sign = 0
+	}
+	if v > 32767 {
+		v = 32767
+	}
+	var out int
+	if v < 256 {
+		out = v >> 4
+	} else {
+		exp := 1
+		for t := v >> 8; t > 1; t >>= 1 {
+			exp++
+		}
+		out = exp<<4 | (v>>(exp+3))&0x0f
+	}
+	return byte(out|sign) ^ 0x55
+}

@@ -1,0 +1,101 @@
+package media
+
+import (
+	"context"
+	"time"
+)
+
+// DTMF is one key press seen on a leg.
+type DTMF struct {
+	Digit rune
+	At    time.Time
+	Via   string // "rfc4733" or "sip-info"
+}
+
+// detector turns RFC 4733 packets into key presses. A new event is a new
+// RTP timestamp: it is reported on its first packet whatever that packet's
+// duration (diago ignores events whose first packet has duration 0, as in
+// SIPp's stock pcaps), and its retransmitted end packets are not reported
+// again.
+type detector struct {
+	have   bool
+	lastTS uint32
+	ssrc   uint32
+}
+
+func (d *detector) feed(h rtpHeader, payload []byte) (rune, bool) {
+	ev, ok := parseEvent(payload)
+	if !ok {
+		return 0, false
+	}
+	if d.have && h.ts == d.lastTS && h.ssrc == d.ssrc {
+		return 0, false
+	}
+	d.have, d.lastTS, d.ssrc = true, h.ts, h.ssrc
+	digit := Digit(ev.code)
+	return digit, digit != 0
+}
+
+// listener drops the caller's audio during the notice (nothing is recorded
+// before consent) and reports key presses.
+type listener struct {
+	det   detector
+	onKey func(DTMF)
+}
+
+func (l *listener) handleRTP(src *Endpoint, pkt []byte, h rtpHeader) {
+	p := src.peer.Load()
+	if p.DTMF.Name == "" || h.pt != p.DTMF.PT {
+		return
+	}
+	if d, ok := l.det.feed(h, pkt[h.payload:h.end]); ok {
+		l.onKey(DTMF{Digit: d, At: time.Now(), Via: "rfc4733"})
+	}
+}
+
+// ListenKeys reports every key the peer presses by RFC 4733 to onKey (on
+// the endpoint's reader goroutine) and discards its audio, until another
+// phase (bridge, echo) takes the endpoint over.
+func (e *Endpoint) ListenKeys(onKey func(DTMF)) {
+	e.setHandler(&listener{onKey: onKey})
+}
+
+// Play sends pcm (8 kHz mono) to the peer in the negotiated codec, paced in
+// real time in 20 ms frames against an absolute schedule so it does not
+// drift. It returns nil when the prompt was played in full, or ctx's error
+// when it was cut short.
+func (e *Endpoint) Play(ctx context.Context, pcm []int16) error {
+	p := e.peer.Load()
+	if p == nil {
+		return nil
+	}
+	encode := EncodeULaw
+	if p.Codec.Name == PCMA.Name {
+		encode = EncodeALaw
+	}
+	const frame = 160
+	var payload [frame]byte
+	start := time.Now()
+	ts := e.nextTS(frame)
+	for i, off := 0, 0; off < len(pcm); i, off = i+1, off+frame {
+		if err := waitCtx(ctx, start.Add(time.Duration(i)*20*time.Millisecond)); err != nil {
+			return err
+		}
+		n := 0
+		for ; n < frame && off+n < len(pcm); n++ {
+			payload[n] = encode(pcm[off+n])
+		}
+		for ; n < frame; n++ { // pad the last frame with silence
+			payload[n] = encode(0)
+		}
+		if err := e.writeFrame(i == 0, p.Codec.PT, ts, payload[:]); err != nil {
+			return err
+		}
+		ts += frame
+		e.wmu.Lock()
+		e.ts = ts - frame
+		e.wmu.Unlock()
+	}
+	// The last frame is on the wire now; it ends 20 ms later.
+	return waitCtx(ctx, start.Add(time.Duration((len(pcm)+frame-1)/frame)*20*time.Millisecond))
+}

@@ -1,0 +1,339 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/media"
+	"github.com/kiroku-voice/kiroku/spool"
+)
+
+// Call phases, in order.
+const (
+	phaseNotice  = iota // notice playing or opt-out window open
+	phaseDialing        // consent decided, reaching the agent
+	phaseBridged
+	phaseEnded
+)
+
+// End reasons written to the manifest.
+const (
+	endCallerHangup     = "caller-hangup"
+	endAgentHangup      = "agent-hangup"
+	endDownstreamFailed = "downstream-failed"
+	endShutdown         = "shutdown"
+	endAnswerFailed     = "answer-failed"
+	endMediaFailed      = "media-failed"
+)
+
+// side of a call a leg is on.
+const (
+	sideCaller = 0
+	sideAgent  = 1
+)
+
+// leg is what the in-dialog handlers find by dialog id.
+type leg struct {
+	c    *call
+	side int
+}
+
+// call is one caller's path through Kiroku.
+type call struct {
+	s   *Server
+	log *zap.Logger
+	a   admission
+	id  string
+
+	in   *sipgo.DialogServerSession
+	inEp *media.Endpoint
+
+	mu        sync.Mutex
+	phase     int
+	optOut    *spool.OptOut
+	stopNote  context.CancelFunc
+	out       *sipgo.DialogClientSession
+	outEp     *media.Endpoint
+	manifest  spool.Manifest
+	sessionID uint64
+	sdpVer    [2]uint64
+	localDir  [2]string // direction we last offered/answered per side
+}
+
+func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a admission) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		tx.Respond(sipmsg.NewResponseFromRequest(req, sipmsg.StatusInternalServerError, "Internal Error", nil))
+		return
+	}
+	c := &call{s: s, a: a, id: id.String(), sessionID: rand.Uint64() >> 1}
+	c.log = s.log.With(zap.String("call_id", c.id), zap.String("line", a.line.Number),
+		zap.String("ani", config.MaskNumber(a.caller)), zap.String("sip_call_id", req.CallID().Value()))
+	now := time.Now().UTC()
+	p := a.line.Prompt
+	c.manifest = spool.Manifest{
+		ID: c.id, SIPCallID: req.CallID().Value(), State: spool.StateNotice,
+		Caller: a.caller, Dialled: a.dialled, Line: a.line.Number, Purpose: a.line.Purpose,
+		Trunk: a.trunk, Source: req.Transport() + ":" + a.source.String(), Downstream: a.line.Downstream,
+		StartedAt: now,
+		Consent: spool.Consent{OptOutDigit: a.line.OptOutDigit, Notice: spool.Notice{
+			File: p.Name, SHA256: p.SHA256, Duration: p.Duration.Seconds()}},
+	}
+	if a.purpose != nil {
+		c.manifest.PurposeDescription = a.purpose.Description
+	}
+	reason := c.run(req, tx)
+	c.finish(reason)
+}
+
+// run takes the call from INVITE to its end and returns the end reason.
+func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
+	s := c.s
+	dua := s.dialogUAFor(req.Transport())
+	in, err := dua.ReadInvite(req, tx)
+	if err != nil {
+		c.log.Warn("invite rejected by dialog layer", zap.Error(err))
+		tx.Respond(sipmsg.NewResponseFromRequest(req, sipmsg.StatusBadRequest, "Bad Request", nil))
+		return endAnswerFailed
+	}
+	c.in = in
+	s.legs.Store(in.ID, &leg{c: c, side: sideCaller})
+	defer s.legs.Delete(in.ID)
+	defer in.Close()
+
+	if err := in.Respond(sipmsg.StatusTrying, "Trying", nil); err != nil {
+		return endCallerHangup
+	}
+	ep, err := s.ports.Open()
+	if err != nil {
+		c.log.Error("no rtp port for caller leg", zap.Error(err))
+		in.Respond(sipmsg.StatusServiceUnavailable, "No Media Port", nil, sipmsg.NewHeader("Retry-After", "5"))
+		return endMediaFailed
+	}
+	c.inEp = ep
+	offer := c.a.offer
+	ep.SetPeer(media.Peer{Addr: offer.RemoteAddr(), Codec: c.a.codec, DTMF: offer.DTMF, Direction: offer.Direction})
+	ep.ListenKeys(func(d media.DTMF) { c.key(sideCaller, d) })
+
+	local := c.localSDP(sideCaller, media.AnswerDirection(offer.Direction))
+	res := sipmsg.NewSDPResponseFromRequest(in.InviteRequest, local)
+	// WriteResponse returns once the ACK is in (or the caller gave up).
+	if err := in.WriteResponse(res); err != nil {
+		c.log.Info("caller left before answer completed", zap.Error(err))
+		c.setDecision(spool.HungUpDuringNotice)
+		return endCallerHangup
+	}
+	answered := time.Now().UTC()
+	c.mu.Lock()
+	c.manifest.AnsweredAt = &answered
+	c.mu.Unlock()
+	c.writeManifest()
+
+	callCtx, cancel := c.callContext(in.Context())
+	defer cancel()
+	if reason := c.notice(callCtx); reason != "" {
+		return reason
+	}
+	if c.a.line.Downstream == "echo:" {
+		ep.Echo()
+		c.bridged()
+		<-callCtx.Done()
+		return c.hangupReason(callCtx)
+	}
+	return c.dial(callCtx)
+}
+
+// callContext ends with the caller's dialog or with the server's hard stop.
+func (c *call) callContext(dialog context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(dialog)
+	stop := context.AfterFunc(c.s.baseCtx, func() { cancel(errShutdown) })
+	return ctx, func() { stop(); cancel(nil) }
+}
+
+var errShutdown = errors.New("server shutting down")
+
+func (c *call) hangupReason(ctx context.Context) string {
+	if errors.Is(context.Cause(ctx), errShutdown) {
+		c.byeCaller()
+		return endShutdown
+	}
+	return endCallerHangup
+}
+
+// notice plays the line's notice and keeps the opt-out window open; it
+// returns a non-empty end reason when the call is already over.
+func (c *call) notice(ctx context.Context) string {
+	line := c.a.line
+	nctx, stop := context.WithCancel(ctx)
+	defer stop()
+	c.mu.Lock()
+	c.stopNote = stop
+	c.mu.Unlock()
+
+	start := time.Now().UTC()
+	err := c.inEp.Play(nctx, line.Prompt.PCM)
+	end := time.Now().UTC()
+	completed := err == nil
+	if completed && line.OptOutDigit != "" && !c.optedOut() {
+		_ = waitUntil(nctx, time.Now().Add(time.Duration(line.OptOutWait)))
+	}
+
+	c.mu.Lock()
+	c.phase = phaseDialing
+	n := &c.manifest.Consent.Notice
+	n.StartedAt, n.EndedAt, n.Completed = &start, &end, completed
+	switch {
+	case c.optOut != nil:
+		c.manifest.Consent.Decision = spool.OptedOut
+		c.manifest.Consent.OptOut = c.optOut
+	case !completed:
+		c.manifest.Consent.Decision = spool.HungUpDuringNotice
+	default:
+		c.manifest.Consent.Decision = spool.Notified
+	}
+	c.manifest.State = spool.StateBridging
+	decision := c.manifest.Consent.Decision
+	c.mu.Unlock()
+	c.writeManifest()
+	c.log.Info("consent decided", zap.String("decision", decision))
+	if ctx.Err() != nil {
+		return c.hangupReason(ctx)
+	}
+	return ""
+}
+
+func (c *call) optedOut() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.optOut != nil
+}
+
+func (c *call) setDecision(d string) {
+	c.mu.Lock()
+	c.manifest.Consent.Decision = d
+	c.mu.Unlock()
+}
+
+// key handles a key pressed on either leg, by RFC 4733 or SIP INFO.
+func (c *call) key(side int, d media.DTMF) {
+	c.mu.Lock()
+	phase, stop := c.phase, c.stopNote
+	isOptOut := side == sideCaller && phase == phaseNotice && c.a.line.OptOutDigit != "" &&
+		string(d.Digit) == c.a.line.OptOutDigit && c.optOut == nil
+	if isOptOut {
+		c.optOut = &spool.OptOut{Digit: string(d.Digit), At: d.At.UTC(), Via: d.Via}
+	}
+	outEp, inEp := c.outEp, c.inEp
+	c.mu.Unlock()
+	if isOptOut {
+		c.log.Info("caller opted out of recording", zap.String("via", d.Via))
+		stop()
+		return
+	}
+	// Keys sent by SIP INFO cross to the other leg as RFC 4733; RTP events
+	// are relayed by the bridge itself.
+	if phase == phaseBridged && d.Via == "sip-info" {
+		dst := outEp
+		if side == sideAgent {
+			dst = inEp
+		}
+		if dst != nil {
+			go dst.SendKey(d.Digit, 160*time.Millisecond)
+		}
+	}
+}
+
+func (c *call) bridged() {
+	now := time.Now().UTC()
+	c.mu.Lock()
+	c.phase = phaseBridged
+	c.manifest.BridgedAt = &now
+	c.manifest.State = spool.StateActive
+	c.mu.Unlock()
+	c.writeManifest()
+}
+
+// localSDP builds our SDP for one side.
+func (c *call) localSDP(side int, dir string) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ep := c.inEp
+	dtmf := media.TelephoneEvent
+	codec := c.a.codec
+	if side == sideCaller {
+		dtmf = c.a.offer.DTMF // an answer keeps the offerer's payload numbers
+	} else {
+		ep = c.outEp
+		codec = media.PCMU
+		if c.a.codec.Name == media.PCMA.Name {
+			codec = media.PCMA
+		}
+	}
+	c.sdpVer[side]++
+	c.localDir[side] = dir
+	l := media.Local{Addr: ep.Addr().Addr(), Port: ep.Port(), Codecs: []media.Codec{codec}, DTMF: dtmf,
+		Direction: dir, SessionID: c.sessionID, Version: c.sdpVer[side]}
+	return l.Marshal()
+}
+
+func (c *call) writeManifest() {
+	c.mu.Lock()
+	m := c.manifest
+	c.mu.Unlock()
+	if err := c.s.spool.WriteManifest(&m); err != nil {
+		c.log.Error("consent manifest not written", zap.Error(err))
+	}
+}
+
+func (c *call) byeCaller() {
+	if c.in == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.in.Bye(ctx); err != nil {
+		c.log.Debug("bye to caller", zap.Error(err))
+	}
+}
+
+// finish writes the final manifest and releases the media.
+func (c *call) finish(reason string) {
+	c.mu.Lock()
+	c.phase = phaseEnded
+	now := time.Now().UTC()
+	c.manifest.EndedAt = &now
+	c.manifest.EndReason = reason
+	c.manifest.State = spool.StateDone
+	if c.manifest.Consent.Decision == "" {
+		c.manifest.Consent.Decision = spool.HungUpDuringNotice
+	}
+	inEp, outEp := c.inEp, c.outEp
+	c.mu.Unlock()
+	for _, ep := range []*media.Endpoint{inEp, outEp} {
+		if ep != nil {
+			ep.Close()
+		}
+	}
+	c.writeManifest()
+	c.log.Info("call ended", zap.String("reason", reason))
+}
+
+func waitUntil(ctx context.Context, t time.Time) error {
+	tm := time.NewTimer(time.Until(t))
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}

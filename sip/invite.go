@@ -1,0 +1,123 @@
+package sip
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+	"go.uber.org/zap"
+
+	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/media"
+)
+
+// admission is what an INVITE brought once it passed every check.
+type admission struct {
+	cfg     *config.Config
+	line    *config.Line
+	purpose *config.Purpose
+	trunk   string
+	source  netip.AddrPort
+	offer   *media.Description
+	codec   media.Codec
+	dialled string
+	caller  string
+}
+
+// onInvite admits or refuses a new call; re-INVITEs go to their dialog.
+func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	if to := req.To(); to != nil && to.Params != nil && to.Params.Has("tag") {
+		s.onReInvite(req, tx)
+		return
+	}
+	a, code, reason, hdrs := s.admit(req)
+	if code != 0 {
+		res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
+		for _, h := range hdrs {
+			res.AppendHeader(h)
+		}
+		if err := tx.Respond(res); err != nil {
+			s.log.Debug("respond to refused invite", zap.Error(err))
+		}
+		s.log.Info("call refused", zap.Int("code", code), zap.String("reason", reason),
+			zap.String("source", req.Source()), zap.String("dialled", dialledOf(req)))
+		return
+	}
+	defer s.active.Add(-1)
+	s.runCall(req, tx, a)
+}
+
+func dialledOf(req *sipmsg.Request) string {
+	if u := req.Recipient.User; u != "" {
+		return config.NormalizeNumber(u)
+	}
+	if to := req.To(); to != nil {
+		return config.NormalizeNumber(to.Address.User)
+	}
+	return ""
+}
+
+// admit runs the checks in the order that leaks least: malformed first,
+// then who is calling, then capacity, then what they dialled. A refusal
+// returns the SIP code, reason phrase and extra headers.
+func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason string, hdrs []sipmsg.Header) {
+	for name, missing := range map[string]bool{
+		"From": req.From() == nil, "To": req.To() == nil, "Call-ID": req.CallID() == nil,
+		"Contact": req.Contact() == nil, "CSeq": req.CSeq() == nil,
+	} {
+		if missing {
+			return a, sipmsg.StatusBadRequest, "Missing " + name, nil
+		}
+	}
+	if req.CSeq().MethodName != sipmsg.INVITE {
+		return a, sipmsg.StatusBadRequest, "CSeq Method Mismatch", nil
+	}
+	cfg := s.cfg.Load()
+	a.cfg = cfg
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return a, sipmsg.StatusBadRequest, "Bad Source", nil
+	}
+	a.source = src
+	trunk, ok := cfg.Trunk(src.Addr())
+	if !ok {
+		return a, sipmsg.StatusForbidden, "Forbidden", nil
+	}
+	a.trunk = trunk.Name
+	retry := sipmsg.NewHeader("Retry-After", strconv.Itoa(int(time.Duration(cfg.SIP.RetryAfter).Seconds())))
+	if s.draining.Load() {
+		return a, sipmsg.StatusServiceUnavailable, "Shutting Down", []sipmsg.Header{retry}
+	}
+	a.dialled = dialledOf(req)
+	line, ok := cfg.Line(a.dialled)
+	if !ok && req.To() != nil {
+		line, ok = cfg.Line(req.To().Address.User)
+	}
+	if !ok {
+		return a, sipmsg.StatusNotFound, "No Such Line", nil
+	}
+	a.line = line
+	a.purpose, _ = cfg.Purpose(line.Purpose)
+	if ct := req.ContentType(); ct == nil || !strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp") || len(req.Body()) == 0 {
+		return a, sipmsg.StatusNotAcceptableHere, "SDP Offer Required", []sipmsg.Header{sipmsg.NewHeader("Accept", "application/sdp")}
+	}
+	offer, err := media.ParseSDP(req.Body())
+	if err != nil {
+		return a, sipmsg.StatusBadRequest, "Bad SDP", []sipmsg.Header{sipmsg.NewHeader("Warning", fmt.Sprintf("399 kiroku %q", err.Error()))}
+	}
+	codec, err := media.Negotiate(offer)
+	if err != nil {
+		return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", `304 kiroku "PCMU or PCMA required"`)}
+	}
+	a.offer, a.codec = offer, codec
+	a.caller = config.NormalizeNumber(req.From().Address.User)
+	// Capacity last, as a reservation that the call releases when it ends.
+	if n := s.active.Add(1); n > int64(cfg.SIP.MaxCalls) {
+		s.active.Add(-1)
+		return a, sipmsg.StatusServiceUnavailable, "Capacity Reached", []sipmsg.Header{retry}
+	}
+	return a, 0, "", nil
+}

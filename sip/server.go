@@ -1,0 +1,256 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+	"go.uber.org/zap"
+	"go.uber.org/zap/exp/zapslog"
+
+	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/media"
+	"github.com/kiroku-voice/kiroku/spool"
+)
+
+// ErrClosed is returned by Start after Close.
+var ErrClosed = errors.New("sip server closed")
+
+// Server is the SIP side of kirokud. Listeners, the RTP port range and the
+// spool are built once; lines, purposes and trunks come from the config
+// that Reload swaps atomically.
+type Server struct {
+	log   *zap.Logger
+	cfg   atomic.Pointer[config.Config]
+	spool *spool.Dir
+	ports *media.Ports
+
+	ua     *sipgo.UserAgent
+	srv    *sipgo.Server
+	client *sipgo.Client
+	// One dialog UA per transport so that our Contact names the transport
+	// the peer used.
+	dialogUA map[string]*sipgo.DialogUA
+
+	legs     sync.Map     // dialog id -> *leg
+	active   atomic.Int64 // calls admitted and not yet finished
+	draining atomic.Bool
+
+	// hangupAll ends every call in progress (drain timeout, Close).
+	baseCtx    context.Context
+	cancelBase context.CancelFunc
+
+	listenMu sync.Mutex
+	bound    []Listener
+
+	closeOnce sync.Once
+}
+
+// Listener is a transport address the server is bound to.
+type Listener struct {
+	Network string // udp or tcp
+	Addr    netip.AddrPort
+}
+
+// New builds the server; it does not listen yet.
+func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
+	mediaIP, err := netip.ParseAddr(cfg.SIP.MediaIP)
+	if err != nil {
+		return nil, fmt.Errorf("sip.media_ip: %w", err)
+	}
+	ports, err := media.NewPorts(mediaIP, cfg.SIP.RTPPortMin, cfg.SIP.RTPPortMax)
+	if err != nil {
+		return nil, err
+	}
+	slogger := slog.New(zapslog.NewHandler(log.Named("sipgo").Core()))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("kiroku"))
+	if err != nil {
+		return nil, fmt.Errorf("sip user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(slogger))
+	if err != nil {
+		return nil, fmt.Errorf("sip server: %w", err)
+	}
+	client, err := sipgo.NewClient(ua, sipgo.WithClientLogger(slogger), sipgo.WithClientHostname(mediaIP.String()))
+	if err != nil {
+		return nil, fmt.Errorf("sip client: %w", err)
+	}
+	s := &Server{
+		log:      log,
+		spool:    sp,
+		ports:    ports,
+		ua:       ua,
+		srv:      srv,
+		client:   client,
+		dialogUA: map[string]*sipgo.DialogUA{},
+	}
+	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
+	s.cfg.Store(cfg)
+	srv.OnInvite(s.onInvite)
+	srv.OnAck(s.onAck)
+	srv.OnBye(s.onBye)
+	srv.OnCancel(s.onCancel)
+	srv.OnInfo(s.onInfo)
+	srv.OnOptions(s.onOptions)
+	srv.OnNoRoute(s.onNoRoute)
+	return s, nil
+}
+
+// Config is the configuration in force.
+func (s *Server) Config() *config.Config { return s.cfg.Load() }
+
+// Reload swaps lines, purposes and trunks. Calls in progress keep the line
+// they were admitted with. Listener and RTP range changes need a restart;
+// they are reported as a warning.
+func (s *Server) Reload(cfg *config.Config) {
+	old := s.cfg.Load()
+	if strings.Join(old.SIP.Listen, ",") != strings.Join(cfg.SIP.Listen, ",") ||
+		old.SIP.RTPPorts != cfg.SIP.RTPPorts || old.SIP.MediaIP != cfg.SIP.MediaIP {
+		s.log.Warn("sip.listen, sip.rtp_ports and sip.media_ip take effect at the next restart")
+	}
+	s.cfg.Store(cfg)
+}
+
+// Start binds every configured listener and serves until Close. It
+// returns once all listeners are bound, or the first bind error.
+func (s *Server) Start(ctx context.Context) error {
+	cfg := s.cfg.Load()
+	type result struct {
+		l   Listener
+		err error
+	}
+	ready := make(chan result, len(cfg.SIP.Listeners))
+	for _, l := range cfg.SIP.Listeners {
+		network := l.Network
+		hostport := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
+		var once sync.Once
+		lctx := context.WithValue(s.baseCtx, sipgo.ListenReadyCtxKey, sipgo.ListenReadyFuncCtxValue(func(_, addr string) {
+			once.Do(func() {
+				ap, err := netip.ParseAddrPort(addr)
+				ready <- result{l: Listener{Network: network, Addr: ap}, err: err}
+			})
+		}))
+		go func() {
+			err := s.srv.ListenAndServe(lctx, network, hostport)
+			if err != nil && !errors.Is(err, net.ErrClosed) && s.baseCtx.Err() == nil {
+				once.Do(func() { ready <- result{err: fmt.Errorf("listen %s://%s: %w", network, hostport, err)} })
+				s.log.Error("sip listener stopped", zap.String("listen", network+"://"+hostport), zap.Error(err))
+			}
+		}()
+	}
+	var errs []error
+	for range cfg.SIP.Listeners {
+		select {
+		case r := <-ready:
+			if r.err != nil {
+				errs = append(errs, r.err)
+				continue
+			}
+			s.addListener(r.l)
+			s.log.Info("sip listening", zap.String("network", r.l.Network), zap.Stringer("addr", r.l.Addr))
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if len(errs) > 0 {
+		s.cancelBase()
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+func (s *Server) addListener(l Listener) {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	s.bound = append(s.bound, l)
+	contact := sipmsg.ContactHeader{Address: sipmsg.Uri{Scheme: "sip", User: "kiroku", Host: l.Addr.Addr().String(), Port: int(l.Addr.Port())}}
+	if l.Network != "udp" {
+		contact.Address.UriParams = sipmsg.NewParams()
+		contact.Address.UriParams.Add("transport", l.Network)
+	}
+	s.dialogUA[l.Network] = &sipgo.DialogUA{Client: s.client, ContactHDR: contact}
+}
+
+// Listeners are the bound transport addresses (ports resolved when the
+// configuration asked for port 0).
+func (s *Server) Listeners() []Listener {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	return append([]Listener(nil), s.bound...)
+}
+
+func (s *Server) dialogUAFor(transport string) *sipgo.DialogUA {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	if d, ok := s.dialogUA[strings.ToLower(transport)]; ok {
+		return d
+	}
+	for _, d := range s.dialogUA {
+		return d
+	}
+	return nil
+}
+
+// ActiveCalls is the number of calls in progress.
+func (s *Server) ActiveCalls() int { return int(s.active.Load()) }
+
+// Drain stops admitting calls (new INVITEs get 503 with Retry-After) and
+// waits for calls in progress to end. When ctx ends first, the remaining
+// calls are hung up (both legs get BYE, manifests are finalised) and Drain
+// returns after they are.
+func (s *Server) Drain(ctx context.Context) error {
+	s.draining.Store(true)
+	if s.waitIdle(ctx) == nil {
+		return nil
+	}
+	n := s.active.Load()
+	s.log.Warn("drain timeout: hanging up calls in progress", zap.Int64("calls", n))
+	s.cancelBase()
+	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if s.waitIdle(wctx) != nil {
+		return fmt.Errorf("drain: %d calls did not end within 10s of hang-up", s.active.Load())
+	}
+	return fmt.Errorf("drain: hung up %d calls at the drain timeout", n)
+}
+
+// waitIdle waits until no call is in progress. Polling keeps admission
+// free of any lock shared with shutdown.
+func (s *Server) waitIdle(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for s.active.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// Close stops the listeners and ends all calls; it is idempotent.
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		s.draining.Store(true)
+		s.cancelBase()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if s.waitIdle(ctx) != nil {
+			err = fmt.Errorf("close: %d calls still ending after 10s", s.active.Load())
+		}
+		err = errors.Join(err, s.client.Close(), s.srv.Close(), s.ua.Close())
+	})
+	return err
+}

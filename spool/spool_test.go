@@ -1,0 +1,61 @@
+package spool
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestManifestRoundTrip(t *testing.T) {
+	d, err := Open(filepath.Join(t.TempDir(), "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	m := &Manifest{ID: "0190-abc", Caller: "0312345678", StartedAt: now,
+		Consent: Consent{Decision: OptedOut, OptOut: &OptOut{Digit: "9", At: now, Via: "rfc4733"}}}
+	if err := d.WriteManifest(m); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.ReadManifest("0190-abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Consent.Decision != OptedOut || got.Consent.OptOut.Digit != "9" || !got.StartedAt.Equal(now) || got.Version != ManifestVersion {
+		t.Errorf("got %+v, want the manifest written", got)
+	}
+	entries, _ := os.ReadDir(d.Path())
+	if len(entries) != 1 {
+		t.Errorf("got %d files in the spool, want 1 (no temporary left)", len(entries))
+	}
+}
+
+func TestWriteManifestRejectsBadID(t *testing.T) {
+	d, _ := Open(t.TempDir())
+	for _, id := range []string{"", "../x", "a/b", ".hidden"} {
+		t.Run(id, func(t *testing.T) {
+			if err := d.WriteManifest(&Manifest{ID: id}); err == nil {
+				t.Errorf("id %q: got no error, want one", id)
+			}
+		})
+	}
+}
+
+func TestWriteManifestUnwritable(t *testing.T) {
+	if os.Geteuid() == 0 {
+		// root ignores directory permissions; use a path that cannot exist.
+		d := &Dir{path: filepath.Join(t.TempDir(), "missing", "spool")}
+		if err := d.WriteManifest(&Manifest{ID: "x"}); err == nil {
+			t.Fatal("got no error writing into a missing folder")
+		}
+		return
+	}
+	dir := t.TempDir()
+	d, _ := Open(dir)
+	os.Chmod(dir, 0o500)
+	defer os.Chmod(dir, 0o700)
+	if err := d.WriteManifest(&Manifest{ID: "x"}); err == nil {
+		t.Fatal("got no error writing into a read-only folder")
+	}
+}
