@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/internal/sipptest"
+	"github.com/kiroku-voice/kiroku/internal/wav"
+	"github.com/kiroku-voice/kiroku/spool"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kirokud-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "kirokud")
+	out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build kirokud: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// syncBuffer collects a process's output while it runs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type daemon struct {
+	cmd  *exec.Cmd
+	log  *syncBuffer
+	dir  string
+	port int
+	done chan error
+}
+
+const lineYAML = `  - {number: %q, purpose: cs-quality, notice: notice.wav, opt_out_digit: "9", opt_out_wait: 200ms, downstream: "echo:"}
+`
+
+func writeConfig(t *testing.T, dir string, port int, drain string, lines ...string) {
+	t.Helper()
+	var ls strings.Builder
+	for _, l := range lines {
+		fmt.Fprintf(&ls, lineYAML, l)
+	}
+	y := fmt.Sprintf(`sip:
+  listen: ["udp://127.0.0.1:%d"]
+  trunks: [{name: test, cidrs: ["127.0.0.0/8"]}]
+  rtp_ports: 35000-35999
+  drain_timeout: %s
+  retry_after: 5s
+data_dir: data
+log: {format: json, level: debug}
+purposes:
+  - {name: cs-quality, retention: 90d, listeners: [supervisor]}
+lines:
+%s`, port, drain, ls.String())
+	if err := os.WriteFile(filepath.Join(dir, "kiroku.yaml"), []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func startDaemon(t *testing.T, drain string, lines ...string) *daemon {
+	t.Helper()
+	dir := t.TempDir()
+	pcm := make([]int16, 4000) // 0.5 s
+	for i := range pcm {
+		pcm[i] = int16(3000 * math.Sin(float64(i)/3))
+	}
+	f, _ := os.Create(filepath.Join(dir, "notice.wav"))
+	w, _ := wav.NewWriter(f, 8000, 1)
+	b := make([]byte, 2*len(pcm))
+	for i, s := range pcm {
+		b[2*i], b[2*i+1] = byte(s), byte(uint16(s)>>8)
+	}
+	w.Write(b)
+	w.Close()
+	f.Close()
+	port := sipptest.FreePort(t, "udp")
+	writeConfig(t, dir, port, drain, lines...)
+	d := &daemon{log: &syncBuffer{}, dir: dir, port: port, done: make(chan error, 1)}
+	d.cmd = exec.Command(binary, "-config", filepath.Join(dir, "kiroku.yaml"))
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		<-d.done
+		if t.Failed() {
+			t.Logf("kirokud log:\n%s", d.log.String())
+		}
+	})
+	d.waitLog(t, "kirokud ready")
+	return d
+}
+
+func (d *daemon) waitLog(t *testing.T, s string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(d.log.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("kirokud never logged %q", s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (d *daemon) call(t *testing.T, scenario, line string, hold time.Duration, keys map[string]string) *sipptest.Process {
+	t.Helper()
+	k := map[string]string{"dialled": line, "caller": "0312345678", "rtp_port": strconv.Itoa(sipptest.FreePort(t, "udp"))}
+	for n, v := range keys {
+		k[n] = v
+	}
+	return sipptest.Start(t, sipptest.Options{
+		Scenario: sipptest.Scenario(t, scenario),
+		Remote:   "127.0.0.1:" + strconv.Itoa(d.port),
+		Keys:     k,
+		Duration: hold,
+		Timeout:  30 * time.Second,
+	})
+}
+
+func (d *daemon) manifests(t *testing.T) []*spool.Manifest {
+	sp, err := spool.Open(filepath.Join(d.dir, "data", "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(sp.Path())
+	var out []*spool.Manifest
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		m, err := sp.ReadManifest(strings.TrimSuffix(e.Name(), ".json"))
+		if err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func wantSuccess(t *testing.T, p *sipptest.Process) {
+	t.Helper()
+	if r := p.Wait(t.Context()); r.ExitCode != 0 {
+		t.Fatalf("sipp exit %d, want 0\n%s", r.ExitCode, r.Log)
+	}
+}
+
+// TestSIGTERMDrains: after SIGTERM new calls get 503, the call in progress
+// finishes, and kirokud exits 0.
+func TestSIGTERMDrains(t *testing.T) {
+	d := startDaemon(t, "20s", "0120000001")
+	first := d.call(t, "uac.xml", "0120000001", 3*time.Second, nil)
+	waitFor(t, "the first call's manifest", func() bool { return len(d.manifests(t)) == 1 })
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	d.waitLog(t, "draining")
+	refused := d.call(t, "uac_expect.xml", "0120000001", 0, map[string]string{"expect": "503"})
+	wantSuccess(t, refused)
+	wantSuccess(t, first)
+	select {
+	case err := <-d.done:
+		d.done <- err
+		if err != nil {
+			t.Fatalf("kirokud exited with %v, want 0", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("kirokud did not exit after its last call ended")
+	}
+	ms := d.manifests(t)
+	if len(ms) != 1 || ms[0].State != spool.StateDone || ms[0].EndReason != "caller-hangup" {
+		t.Fatalf("got manifests %+v, want the one call ended by the caller", ms)
+	}
+}
+
+// TestDrainTimeoutHangsUp: a call longer than the drain timeout is hung up
+// on both legs and its manifest says why.
+func TestDrainTimeoutHangsUp(t *testing.T) {
+	d := startDaemon(t, "1s", "0120000001")
+	long := d.call(t, "uac.xml", "0120000001", 20*time.Second, nil)
+	waitFor(t, "the call's manifest", func() bool { return len(d.manifests(t)) == 1 })
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	wantSuccess(t, long) // the scenario answers our BYE
+	select {
+	case err := <-d.done:
+		d.done <- err
+		if err != nil {
+			t.Fatalf("kirokud exited with %v, want 0", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("kirokud did not exit")
+	}
+	if ms := d.manifests(t); len(ms) != 1 || ms[0].EndReason != "shutdown" {
+		t.Fatalf("got manifests %+v, want one ended by shutdown", ms)
+	}
+}
+
+// TestSIGHUPReload: a broken file is refused and the old lines keep
+// working; a good file takes effect.
+func TestSIGHUPReload(t *testing.T) {
+	d := startDaemon(t, "5s", "0120000001")
+	cfg := filepath.Join(d.dir, "kiroku.yaml")
+	if err := os.WriteFile(cfg, []byte("sip: [this is not\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.waitLog(t, "configuration not reloaded")
+	wantSuccess(t, d.call(t, "uac.xml", "0120000001", 1500*time.Millisecond, nil))
+
+	writeConfig(t, d.dir, d.port, "5s", "0120000002")
+	d.cmd.Process.Signal(syscall.SIGHUP)
+	d.waitLog(t, "configuration reloaded")
+	wantSuccess(t, d.call(t, "uac.xml", "0120000002", 1500*time.Millisecond, nil))
+	wantSuccess(t, d.call(t, "uac_expect.xml", "0120000001", 0, map[string]string{"expect": "404"}))
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("sip:\n  max_calls: 0\nlines:\n  - {number: \"0120\", purpose: nope, notice: missing.wav, downstream: \"echo:\"}\n"), 0o600)
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     int
+		contains []string
+	}{
+		{"print default", []string{"-print-default-config"}, 0, []string{"0120000000", "echo:", "cs-quality"}},
+		{"version", []string{"-version"}, 0, []string{"kirokud"}},
+		{"check bad", []string{"-check-config", bad}, 1, []string{"sip.max_calls", "lines[0].purpose", "lines[0].notice"}},
+		{"check missing", []string{"-check-config", filepath.Join(dir, "nope.yaml")}, 1, []string{"nope.yaml"}},
+		{"bad flag", []string{"-nosuch"}, 2, []string{"flag provided but not defined"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(tc.args, &out, &errb)
+			if code != tc.code {
+				t.Errorf("got exit %d, want %d (stderr %q)", code, tc.code, errb.String())
+			}
+			all := out.String() + errb.String()
+			for _, s := range tc.contains {
+				if !strings.Contains(all, s) {
+					t.Errorf("output %q does not mention %q", all, s)
+				}
+			}
+		})
+	}
+	// The printed default is itself a valid configuration.
+	var out bytes.Buffer
+	run([]string{"-print-default-config"}, &out, &out)
+	p := filepath.Join(dir, "default.yaml")
+	os.WriteFile(p, out.Bytes(), 0o600)
+	os.MkdirAll(filepath.Join(dir, "prompts"), 0o755)
+	src, _ := os.ReadFile(filepath.Join("..", "..", "configs", "prompts", "notice-ja.wav"))
+	os.WriteFile(filepath.Join(dir, "prompts", "notice-ja.wav"), src, 0o600)
+	var eb bytes.Buffer
+	if code := run([]string{"-check-config", p}, &out, &eb); code != 0 {
+		t.Errorf("the printed default config fails -check-config: %s", eb.String())
+	}
+}

@@ -1,0 +1,260 @@
+package config
+
+import (
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/configs"
+)
+
+// Config is kirokud's configuration. A *Config returned by Load, Parse or
+// Default is valid and complete; treat it as read-only and swap it whole on
+// reload.
+type Config struct {
+	SIP      SIP       `yaml:"sip"`
+	DataDir  string    `yaml:"data_dir"` // absolute after Load; default "./kiroku-data"
+	Log      Log       `yaml:"log"`
+	Purposes []Purpose `yaml:"purposes"`
+	Lines    []Line    `yaml:"lines"`
+	Source   string    `yaml:"-"` // file path, or "embedded defaults"
+
+	pos positions // line of each key path, for Validate's messages
+}
+
+// Log configures kirokud's logging.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn or error; default info
+	Format string `yaml:"format"` // auto, json or console; default auto
+}
+
+// SIP configures the SIP side: where to listen, whom to accept calls from
+// and the limits on calls and media.
+type SIP struct {
+	Listen        []string   `yaml:"listen"`         // URLs such as "udp://127.0.0.1:5060" or "tcp://[::1]:5060"
+	Listeners     []Listener `yaml:"-"`              // Listen, parsed
+	MediaIP       string     `yaml:"media_ip"`       // IP for RTP sockets and SDP; default the first listener's host
+	Trunks        []Trunk    `yaml:"trunks"`         // peers allowed to send calls
+	MaxCalls      int        `yaml:"max_calls"`      // concurrent calls; default 1000
+	RTPPorts      string     `yaml:"rtp_ports"`      // port range such as "20000-29999" (the default)
+	RTPPortMin    int        `yaml:"-"`              // RTPPorts' first port
+	RTPPortMax    int        `yaml:"-"`              // RTPPorts' last port
+	DrainTimeout  Duration   `yaml:"drain_timeout"`  // how long shutdown waits for calls to end; default 60s
+	AnswerTimeout Duration   `yaml:"answer_timeout"` // how long downstream may ring; default 30s
+	RetryAfter    Duration   `yaml:"retry_after"`    // Retry-After of 503 responses; default 30s
+}
+
+// Trunk is a named set of networks that calls are accepted from.
+type Trunk struct {
+	Name     string         `yaml:"name"`
+	CIDRs    []string       `yaml:"cidrs"` // prefixes such as "192.0.2.0/24", or single addresses
+	Prefixes []netip.Prefix `yaml:"-"`     // CIDRs, parsed and masked
+}
+
+// Purpose is why calls on a line are recorded, how long the recordings are
+// kept and which roles may listen to them.
+type Purpose struct {
+	Name        string    `yaml:"name"`
+	Description string    `yaml:"description"`
+	Retention   Retention `yaml:"retention"`
+	Listeners   []string  `yaml:"listeners"` // roles: supervisor, privacy-officer, auditor, admin
+}
+
+// Line is a dialled number that Kiroku answers, plays a notice on,
+// records and bridges downstream.
+type Line struct {
+	Number      string   `yaml:"number"`        // dialled number, NormalizeNumber'd after Load
+	Purpose     string   `yaml:"purpose"`       // name of a Purpose
+	Notice      string   `yaml:"notice"`        // path of the notice WAV, resolved after Load
+	OptOutDigit string   `yaml:"opt_out_digit"` // DTMF digit that declines recording; "" for none
+	OptOutWait  Duration `yaml:"opt_out_wait"`  // how long to wait for it after the notice; default 3s
+	Downstream  string   `yaml:"downstream"`    // "sip:user@host[:port][;params]", "sips:…" or "echo:"
+	Prompt      *Prompt  `yaml:"-"`             // the loaded notice
+}
+
+// Prompt is a loaded notice: 8 kHz mono 16-bit PCM.
+type Prompt struct {
+	Name     string        // base name of the file
+	SHA256   string        // hex SHA-256 of the file's bytes
+	PCM      []int16       // samples at 8 kHz
+	Duration time.Duration // play time
+}
+
+// Default values for keys left out of a configuration.
+const (
+	DefaultDataDir       = "./kiroku-data"
+	DefaultLogLevel      = "info"
+	DefaultLogFormat     = "auto"
+	DefaultMaxCalls      = 1000
+	DefaultRTPPorts      = "20000-29999"
+	DefaultDrainTimeout  = Duration(60 * time.Second)
+	DefaultAnswerTimeout = Duration(30 * time.Second)
+	DefaultRetryAfter    = Duration(30 * time.Second)
+	DefaultOptOutWait    = Duration(3 * time.Second)
+)
+
+// Load reads the configuration file at path and returns it checked and
+// complete, as Parse does, with relative paths resolved against the file's
+// directory and notices read from disk.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("load config: %w", err)
+	}
+	return Parse(data, path, nil, filepath.Dir(abs))
+}
+
+// Parse decodes the configuration data strictly, applies defaults, resolves
+// paths, validates it and loads its notices. name is used in messages and
+// as Source. A YAML syntax error is returned prefixed with name; every
+// other problem is reported at once as Problems.
+//
+// Relative paths in data are joined to dir. data_dir is then made absolute
+// against the working directory. Notices are read from fsys at their joined
+// path without a leading "/", so fsys is the root that dir is a path in:
+//   - nil means the operating system's files; dir is made absolute first
+//     (Load passes the file's directory);
+//   - any fs.FS with dir "." reads notices from its root (Default passes
+//     configs.FS; tests may pass an fstest.MapFS).
+func Parse(data []byte, name string, fsys fs.FS, dir string) (*Config, error) {
+	r := &report{file: name, pos: positions{}, bad: map[string]bool{}}
+	c, set, err := decodeYAML(data, r)
+	if err != nil {
+		return nil, err
+	}
+	c.Source = name
+	c.pos = r.pos
+	if fsys == nil {
+		if dir, err = filepath.Abs(dir); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", name, err)
+		}
+		fsys = os.DirFS("/")
+	}
+	c.setDefaults(set)
+	c.resolve(dir, r)
+	c.check(r)
+	c.loadPrompts(fsys, r)
+	if err := r.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DefaultYAML returns a copy of the embedded default configuration.
+func DefaultYAML() []byte {
+	b, err := fs.ReadFile(configs.FS, configs.DefaultFile)
+	if err != nil {
+		panic("config: embedded default configuration missing: " + err.Error())
+	}
+	return b
+}
+
+// Default returns the embedded default configuration, with its notices
+// read from configs.FS and its data_dir resolved against the working
+// directory. Its Source is "embedded defaults".
+func Default() (*Config, error) {
+	c, err := Parse(DefaultYAML(), configs.DefaultFile, configs.FS, ".")
+	if err != nil {
+		return nil, fmt.Errorf("embedded defaults: %w", err)
+	}
+	c.Source = "embedded defaults"
+	return c, nil
+}
+
+// setDefaults fills in what the file left out; set holds the keys it gave.
+func (c *Config) setDefaults(set map[string]bool) {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = DefaultLogLevel
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = DefaultLogFormat
+	}
+	s := &c.SIP
+	if !set["sip.max_calls"] {
+		s.MaxCalls = DefaultMaxCalls
+	}
+	if s.RTPPorts == "" {
+		s.RTPPorts = DefaultRTPPorts
+	}
+	for key, d := range map[string]struct {
+		v   *Duration
+		def Duration
+	}{
+		"sip.drain_timeout":  {&s.DrainTimeout, DefaultDrainTimeout},
+		"sip.answer_timeout": {&s.AnswerTimeout, DefaultAnswerTimeout},
+		"sip.retry_after":    {&s.RetryAfter, DefaultRetryAfter},
+	} {
+		if !set[key] {
+			*d.v = d.def
+		}
+	}
+	for i := range c.Lines {
+		if !set[child(index("lines", i), "opt_out_wait")] {
+			c.Lines[i].OptOutWait = DefaultOptOutWait
+		}
+	}
+}
+
+// resolve joins relative paths to dir.
+func (c *Config) resolve(dir string, r *report) {
+	dd := c.DataDir
+	if !filepath.IsAbs(dd) {
+		dd = filepath.Join(dir, dd)
+	}
+	abs, err := filepath.Abs(dd)
+	if err != nil {
+		r.add("data_dir", "cannot resolve %q: %v", c.DataDir, err)
+	}
+	c.DataDir = abs
+	for i := range c.Lines {
+		l := &c.Lines[i]
+		if l.Notice != "" && !filepath.IsAbs(l.Notice) {
+			l.Notice = filepath.Join(dir, l.Notice)
+		}
+	}
+}
+
+// Line returns the line whose number is dialled, after normalising both.
+func (c *Config) Line(dialled string) (*Line, bool) {
+	n := NormalizeNumber(dialled)
+	for i := range c.Lines {
+		if c.Lines[i].Number == n {
+			return &c.Lines[i], true
+		}
+	}
+	return nil, false
+}
+
+// Trunk returns the first trunk with a prefix holding addr. IPv4 addresses
+// mapped into IPv6 match as IPv4; an IPv6 zone is ignored.
+func (c *Config) Trunk(addr netip.Addr) (*Trunk, bool) {
+	addr = addr.Unmap().WithZone("")
+	for i := range c.SIP.Trunks {
+		for _, p := range c.SIP.Trunks[i].Prefixes {
+			if p.Contains(addr) {
+				return &c.SIP.Trunks[i], true
+			}
+		}
+	}
+	return nil, false
+}
+
+// Purpose returns the purpose called name.
+func (c *Config) Purpose(name string) (*Purpose, bool) {
+	for i := range c.Purposes {
+		if c.Purposes[i].Name == name {
+			return &c.Purposes[i], true
+		}
+	}
+	return nil, false
+}

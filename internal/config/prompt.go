@@ -1,0 +1,82 @@
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/kiroku-voice/kiroku/internal/wav"
+)
+
+// loadPrompts reads the notice of every line from fsys into Line.Prompt.
+// Lines sharing a notice share one Prompt.
+func (c *Config) loadPrompts(fsys fs.FS, r *report) {
+	type result struct {
+		p   *Prompt
+		err error
+	}
+	cache := map[string]result{}
+	for i := range c.Lines {
+		l := &c.Lines[i]
+		if l.Notice == "" {
+			continue
+		}
+		res, ok := cache[l.Notice]
+		if !ok {
+			res.p, res.err = loadPrompt(fsys, l.Notice)
+			cache[l.Notice] = res
+		}
+		if res.err != nil {
+			r.add(child(index("lines", i), "notice"), "%v", res.err)
+			continue
+		}
+		l.Prompt = res.p
+	}
+}
+
+// loadPrompt reads the notice at the resolved path p from fsys.
+func loadPrompt(fsys fs.FS, p string) (*Prompt, error) {
+	name := strings.TrimPrefix(filepath.ToSlash(p), "/")
+	if !fs.ValidPath(name) {
+		return nil, fmt.Errorf("%q is outside the file system notices are read from", p)
+	}
+	b, err := fs.ReadFile(fsys, name)
+	if st, serr := fs.Stat(fsys, name); serr == nil && st.IsDir() {
+		return nil, fmt.Errorf("%q is a directory", p)
+	}
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("cannot read %q: file does not exist", p)
+		}
+		return nil, fmt.Errorf("cannot read %q: %w", p, err)
+	}
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%q is empty", p)
+	}
+	a, err := wav.Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a usable WAV file: %s", p, strings.TrimPrefix(err.Error(), "wav: "))
+	}
+	if a.Format != wav.FormatPCM || a.SampleRate != 8000 || a.Channels != 1 || a.BitsPerSample != 16 {
+		return nil, fmt.Errorf("%q is %s; need 8000 Hz mono 16-bit PCM", p, a)
+	}
+	if a.Frames() == 0 {
+		return nil, fmt.Errorf("%q has no audio", p)
+	}
+	sum := sha256.Sum256(b)
+	return &Prompt{
+		Name:     path.Base(name),
+		SHA256:   hex.EncodeToString(sum[:]),
+		PCM:      a.Samples(),
+		Duration: a.Duration(),
+	}, nil
+}
