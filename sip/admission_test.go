@@ -55,7 +55,7 @@ func request(method, target, local string, hdrs map[string]string, body string) 
 	fmt.Fprintf(&b, "%s sip:%s SIP/2.0\r\n", method, target)
 	order := []string{"Via", "From", "To", "Call-ID", "CSeq", "Contact", "Max-Forwards", "Content-Type"}
 	def := map[string]string{
-		"Via":          "SIP/2.0/UDP " + local + ";branch=z9hG4bK" + fmt.Sprint(time.Now().UnixNano()),
+		"Via":          "SIP/2.0/UDP " + local + ";rport;branch=z9hG4bK" + fmt.Sprint(time.Now().UnixNano()),
 		"From":         "<sip:0312345678@" + local + ">;tag=abc",
 		"To":           "<sip:" + target + ">",
 		"Call-ID":      fmt.Sprint(time.Now().UnixNano()) + "@test",

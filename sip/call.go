@@ -177,6 +177,9 @@ func (c *call) notice(ctx context.Context) string {
 	defer stop()
 	c.mu.Lock()
 	c.stopNote = stop
+	if c.optOut != nil { // a key pressed while the call was being answered
+		stop()
+	}
 	c.mu.Unlock()
 
 	start := time.Now().UTC()
@@ -236,7 +239,9 @@ func (c *call) key(side int, d media.DTMF) {
 	c.mu.Unlock()
 	if isOptOut {
 		c.log.Info("caller opted out of recording", zap.String("via", d.Via))
-		stop()
+		if stop != nil { // nil when the key came before the notice started
+			stop()
+		}
 		return
 	}
 	// Keys sent by SIP INFO cross to the other leg as RFC 4733; RTP events

@@ -153,13 +153,15 @@ func (c *call) setStatus(code int) {
 
 func (c *call) downstreamFailed(code int) {
 	c.setStatus(code)
-	c.byeCaller()
 }
 
+// failReason ends the caller's leg after a failed downstream, unless the
+// caller (or shutdown) ended it first.
 func (c *call) failReason(ctx context.Context) string {
 	if ctx.Err() != nil {
 		return c.hangupReason(ctx)
 	}
+	c.byeCaller()
 	return endDownstreamFailed
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -52,6 +53,7 @@ type Server struct {
 
 	listenMu sync.Mutex
 	bound    []Listener
+	closers  []io.Closer
 
 	closeOnce sync.Once
 }
@@ -122,51 +124,65 @@ func (s *Server) Reload(cfg *config.Config) {
 }
 
 // Start binds every configured listener and serves until Close. It
-// returns once all listeners are bound, or the first bind error.
+// returns once all listeners are bound, or with every bind error.
 func (s *Server) Start(ctx context.Context) error {
 	cfg := s.cfg.Load()
-	type result struct {
-		l   Listener
-		err error
-	}
-	ready := make(chan result, len(cfg.SIP.Listeners))
-	for _, l := range cfg.SIP.Listeners {
-		network := l.Network
-		hostport := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
-		var once sync.Once
-		lctx := context.WithValue(s.baseCtx, sipgo.ListenReadyCtxKey, sipgo.ListenReadyFuncCtxValue(func(_, addr string) {
-			once.Do(func() {
-				ap, err := netip.ParseAddrPort(addr)
-				ready <- result{l: Listener{Network: network, Addr: ap}, err: err}
-			})
-		}))
-		go func() {
-			err := s.srv.ListenAndServe(lctx, network, hostport)
-			if err != nil && !errors.Is(err, net.ErrClosed) && s.baseCtx.Err() == nil {
-				once.Do(func() { ready <- result{err: fmt.Errorf("listen %s://%s: %w", network, hostport, err)} })
-				s.log.Error("sip listener stopped", zap.String("listen", network+"://"+hostport), zap.Error(err))
-			}
-		}()
-	}
 	var errs []error
-	for range cfg.SIP.Listeners {
-		select {
-		case r := <-ready:
-			if r.err != nil {
-				errs = append(errs, r.err)
+	for _, l := range cfg.SIP.Listeners {
+		hostport := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
+		var (
+			bound netip.AddrPort
+			serve func() error
+		)
+		switch l.Network {
+		case "udp":
+			conn, err := net.ListenPacket("udp", hostport)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("listen udp://%s: %w", hostport, err))
 				continue
 			}
-			s.addListener(r.l)
-			s.log.Info("sip listening", zap.String("network", r.l.Network), zap.Stringer("addr", r.l.Addr))
-		case <-ctx.Done():
-			return ctx.Err()
+			s.closers = append(s.closers, conn)
+			bound = conn.LocalAddr().(*net.UDPAddr).AddrPort()
+			serve = func() error { return s.srv.ServeUDP(&guardConn{PacketConn: conn}) }
+		case "tcp":
+			ln, err := net.Listen("tcp", hostport)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("listen tcp://%s: %w", hostport, err))
+				continue
+			}
+			s.closers = append(s.closers, ln)
+			bound = ln.Addr().(*net.TCPAddr).AddrPort()
+			serve = func() error { return s.srv.ServeTCP(ln) }
+		default:
+			errs = append(errs, fmt.Errorf("listen %s://%s: unsupported transport", l.Network, hostport))
+			continue
 		}
+		li := Listener{Network: l.Network, Addr: netip.AddrPortFrom(bound.Addr().Unmap(), bound.Port())}
+		s.addListener(li)
+		go func() {
+			if err := serve(); err != nil && !errors.Is(err, net.ErrClosed) && s.baseCtx.Err() == nil {
+				s.log.Error("sip listener stopped", zap.Stringer("addr", li.Addr), zap.Error(err))
+			}
+		}()
+		s.log.Info("sip listening", zap.String("network", li.Network), zap.Stringer("addr", li.Addr))
 	}
 	if len(errs) > 0 {
-		s.cancelBase()
-		return errors.Join(errs...)
+		return errors.Join(append(errs, s.closeListeners())...)
 	}
 	return nil
+}
+
+func (s *Server) closeListeners() error {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	var errs []error
+	for _, c := range s.closers {
+		if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	s.closers = nil
+	return errors.Join(errs...)
 }
 
 func (s *Server) addListener(l Listener) {
@@ -250,7 +266,7 @@ func (s *Server) Close() error {
 		if s.waitIdle(ctx) != nil {
 			err = fmt.Errorf("close: %d calls still ending after 10s", s.active.Load())
 		}
-		err = errors.Join(err, s.client.Close(), s.srv.Close(), s.ua.Close())
+		err = errors.Join(err, s.closeListeners(), s.client.Close(), s.srv.Close(), s.ua.Close())
 	})
 	return err
 }

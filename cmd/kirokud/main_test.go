@@ -55,7 +55,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-type daemon struct {
+type proc struct {
 	cmd  *exec.Cmd
 	log  *syncBuffer
 	dir  string
@@ -89,7 +89,7 @@ lines:
 	}
 }
 
-func startDaemon(t *testing.T, drain string, lines ...string) *daemon {
+func startDaemon(t *testing.T, drain string, lines ...string) *proc {
 	t.Helper()
 	dir := t.TempDir()
 	pcm := make([]int16, 4000) // 0.5 s
@@ -107,7 +107,7 @@ func startDaemon(t *testing.T, drain string, lines ...string) *daemon {
 	f.Close()
 	port := sipptest.FreePort(t, "udp")
 	writeConfig(t, dir, port, drain, lines...)
-	d := &daemon{log: &syncBuffer{}, dir: dir, port: port, done: make(chan error, 1)}
+	d := &proc{log: &syncBuffer{}, dir: dir, port: port, done: make(chan error, 1)}
 	d.cmd = exec.Command(binary, "-config", filepath.Join(dir, "kiroku.yaml"))
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
@@ -125,7 +125,7 @@ func startDaemon(t *testing.T, drain string, lines ...string) *daemon {
 	return d
 }
 
-func (d *daemon) waitLog(t *testing.T, s string) {
+func (d *proc) waitLog(t *testing.T, s string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(d.log.String(), s) {
@@ -136,7 +136,7 @@ func (d *daemon) waitLog(t *testing.T, s string) {
 	}
 }
 
-func (d *daemon) call(t *testing.T, scenario, line string, hold time.Duration, keys map[string]string) *sipptest.Process {
+func (d *proc) call(t *testing.T, scenario, line string, hold time.Duration, keys map[string]string) *sipptest.Process {
 	t.Helper()
 	k := map[string]string{"dialled": line, "caller": "0312345678", "rtp_port": strconv.Itoa(sipptest.FreePort(t, "udp"))}
 	for n, v := range keys {
@@ -151,7 +151,7 @@ func (d *daemon) call(t *testing.T, scenario, line string, hold time.Duration, k
 	})
 }
 
-func (d *daemon) manifests(t *testing.T) []*spool.Manifest {
+func (d *proc) manifests(t *testing.T) []*spool.Manifest {
 	sp, err := spool.Open(filepath.Join(d.dir, "data", "spool"))
 	if err != nil {
 		t.Fatal(err)

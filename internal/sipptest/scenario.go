@@ -1,0 +1,64 @@
+package sipptest
+
+import (
+	"embed"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// The scenarios name the keys they take in their opening comment; SIPp
+// refuses to load a scenario with a key it was not given.
+//
+//go:embed scenarios/*.xml
+var scenarios embed.FS
+
+// Scenario writes the embedded scenario name to a directory of the test
+// and returns its path, for Options.Scenario. The scenarios, with the
+// keys each needs (SIPp refuses to load one without them):
+//
+// Callers, which need dialled, caller and, but for uac_pcap.xml,
+// rtp_port (the port of the test's socket that their SDP offers):
+//   - uac.xml: calls, ACKs the 200, holds for -d, sends BYE; a BYE from
+//     the far side during the call is answered and counts as success.
+//   - uac_wait_bye.xml: calls, ACKs, waits for the far side's BYE.
+//   - uac_expect.xml: calls and succeeds only if refused with the code
+//     of key expect (such as 403), which it ACKs.
+//   - uac_cancel.xml: calls, and on 180 or 183 holds for -d, CANCELs,
+//     expects 200 and 487, and ACKs.
+//   - uac_pcap.xml: like uac.xml, offering SIPp's media port, and plays
+//     the capture at key pcap once the call is up; -d must cover it.
+//   - uac_info.xml, uac_info_dtmf.xml: like uac.xml, sending 9 in an
+//     INFO (application/dtmf-relay, or application/dtmf) 500 ms after
+//     the ACK.
+//
+// Agents:
+//   - uas.xml (key rtp_port): answers with 100, 180, 200, waits for BYE.
+//   - uas_bye.xml (key rtp_port): answers, holds for -d, sends BYE.
+//   - uas_busy.xml: answers 486 Busy Here.
+//   - uas_noanswer.xml: rings until CANCELled, then sends 487.
+func Scenario(t testing.TB, name string) string {
+	t.Helper()
+	data, err := scenarios.ReadFile("scenarios/" + name)
+	if err != nil {
+		t.Fatalf("sipptest: no scenario %q (have %v)", name, scenarioNames())
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatalf("sipptest: write scenario: %v", err)
+	}
+	return path
+}
+
+// scenarioNames lists the embedded scenarios.
+func scenarioNames() []string {
+	names, err := fs.Glob(scenarios, "scenarios/*.xml")
+	if err != nil {
+		return nil
+	}
+	for i, n := range names {
+		names[i] = filepath.Base(n)
+	}
+	return names
+}

@@ -1,0 +1,72 @@
+package sip
+
+import (
+	"bytes"
+	"net"
+	"strings"
+	"sync/atomic"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+)
+
+// guardConn sits under sipgo's UDP transport. sipgo drops datagrams it
+// cannot parse without a word, so a peer with a broken header retransmits
+// into silence; here such a request gets a stateless 400 naming the
+// problem, and never reaches the transaction layer.
+type guardConn struct {
+	net.PacketConn
+	rejected atomic.Uint64
+}
+
+// ReadFrom returns the next datagram that parses as SIP (or is a
+// keep-alive), answering the others.
+func (g *guardConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := g.PacketConn.ReadFrom(b)
+		if err != nil {
+			return n, addr, err
+		}
+		data := b[:n]
+		if len(bytes.TrimSpace(bytes.Trim(data, "\x00"))) == 0 {
+			return n, addr, nil // CRLF keep-alive: sipgo skips it
+		}
+		if _, perr := sipmsg.ParseMessage(data); perr != nil {
+			g.rejected.Add(1)
+			if res := badRequest(data, perr); res != nil {
+				g.PacketConn.WriteTo(res, addr)
+			}
+			continue
+		}
+		return n, addr, nil
+	}
+}
+
+// badRequest builds a stateless 400 for an unparseable request from the
+// raw lines that identify its transaction; it returns nil for responses,
+// ACKs and anything that is not recognisably SIP.
+func badRequest(raw []byte, reason error) []byte {
+	head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
+	lines := strings.Split(strings.ReplaceAll(string(head), "\r\n", "\n"), "\n")
+	start := strings.Fields(lines[0])
+	if len(start) != 3 || start[2] != "SIP/2.0" || start[0] == "ACK" || strings.HasPrefix(start[0], "SIP/") {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString("SIP/2.0 400 Bad Request\r\n")
+	for _, ln := range lines[1:] {
+		name, _, ok := strings.Cut(ln, ":")
+		if !ok {
+			continue
+		}
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq":
+			b.WriteString(ln + "\r\n")
+		}
+	}
+	msg := strings.NewReplacer(`"`, "'", "\r", " ", "\n", " ").Replace(reason.Error())
+	if len(msg) > 120 {
+		msg = msg[:120]
+	}
+	b.WriteString(`Warning: 399 kiroku "` + msg + "\"\r\nContent-Length: 0\r\n\r\n")
+	return []byte(b.String())
+}
