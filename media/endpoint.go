@@ -49,7 +49,7 @@ type Endpoint struct {
 	handler atomic.Pointer[handlerBox]
 	lastRx  atomic.Int64 // unix nanoseconds of the last accepted packet
 
-	received, rejected, sent, events atomic.Uint64
+	received, rejected, sent, events, panics atomic.Uint64
 
 	// Outgoing stream: one SSRC for everything we send on this leg, with
 	// sequence and timestamp carried across sources (notice, relay, echo).
@@ -156,10 +156,24 @@ func (e *Endpoint) readLoop() {
 			e.events.Add(1)
 		}
 		if b := e.handler.Load(); b != nil {
-			b.h.handleRTP(e, buf[:n], h)
+			e.handle(b.h, buf[:n], h)
 		}
 	}
 }
+
+// handle runs a handler on one packet; a panic there loses the packet,
+// not the daemon.
+func (e *Endpoint) handle(h handler, pkt []byte, hdr rtpHeader) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.panics.Add(1)
+		}
+	}()
+	h.handleRTP(e, pkt, hdr)
+}
+
+// Panics counts packets whose handling panicked (a bug, never expected).
+func (e *Endpoint) Panics() uint64 { return e.panics.Load() }
 
 // writeFrame sends a payload we generate (notice audio, our own events).
 func (e *Endpoint) writeFrame(marker bool, pt uint8, ts uint32, payload []byte) error {
