@@ -84,29 +84,37 @@ func (s *bridgeSide) handleRTP(src *Endpoint, pkt []byte, h rtpHeader) {
 		}
 		s.dst.relay(src, pkt, h, dp.DTMF.PT)
 	case h.pt == p.Codec.PT:
+		// Relay first, record second: the recorder never delays the other
+		// leg. relay rewrites only the header; h keeps the original values.
+		s.dst.relay(src, pkt, h, dp.Codec.PT)
 		if t := s.br.opts.Tap; t != nil {
-			// Tap before relay: relay rewrites the header in place.
 			t.Audio(s.side, p.Codec, h.seq, h.ts, h.ssrc, pkt[h.payload:h.end])
 		}
-		s.dst.relay(src, pkt, h, dp.Codec.PT)
 	}
 	// Anything else (comfort noise, unknown formats) is not relayed.
 }
 
 // echo sends a leg's audio and events back to it: the built-in agent of
-// the embedded defaults.
-type echo struct{}
+// the embedded defaults. Its tap hears the caller on the left and the
+// echo on the right, as a recording of a real agent would.
+type echo struct{ tap Tap }
 
-func (echo) handleRTP(src *Endpoint, pkt []byte, h rtpHeader) {
+func (x echo) handleRTP(src *Endpoint, pkt []byte, h rtpHeader) {
 	p := src.peer.Load()
 	if h.pt != p.Codec.PT && (p.DTMF.Name == "" || h.pt != p.DTMF.PT) {
 		return
 	}
 	src.relay(src, pkt, h, h.pt)
+	if x.tap != nil && h.pt == p.Codec.PT {
+		x.tap.Audio(0, p.Codec, h.seq, h.ts, h.ssrc, pkt[h.payload:h.end])
+		x.tap.Audio(1, p.Codec, h.seq, h.ts, h.ssrc, pkt[h.payload:h.end])
+	}
 }
 
-// Echo makes the endpoint return everything its peer sends.
-func (e *Endpoint) Echo() { e.setHandler(echo{}) }
+// Echo makes the endpoint return everything its peer sends, recording it
+// to tap when tap is not nil. Echo(nil) after a taped echo detaches the
+// tap; the echo goes on until the endpoint gets another phase.
+func (e *Endpoint) Echo(tap Tap) { e.setHandler(echo{tap: tap}) }
 
 // SendKey sends a key press to the peer as RFC 4733 events (a start
 // packet, updates every 50 ms and three end packets), for keys that arrive

@@ -244,7 +244,7 @@ func (e *Endpoint) relay(src *Endpoint, pkt []byte, h rtpHeader, pt uint8) {
 	e.wmu.Unlock()
 	body := pkt[:h.end]
 	if h.payload > 12 { // drop CSRCs/extension by moving the header up
-		body = pkt[h.payload-12:]
+		body = pkt[h.payload-12 : h.end]
 		copy(body[:12], pkt[:12])
 	}
 	if _, err := e.conn.WriteToUDPAddrPort(body, p.Addr); err == nil {

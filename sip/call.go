@@ -67,6 +67,9 @@ type call struct {
 	sessionID uint64
 	sdpVer    [2]uint64
 	localDir  [2]string // direction we last offered/answered per side
+	rec       *media.Recorder
+	keyBuf    string // agent keys of a pause/resume sequence in progress
+	keyAt     time.Time
 }
 
 func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a admission) {
@@ -144,9 +147,12 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 		return reason
 	}
 	if c.a.line.Downstream == "echo:" {
-		ep.Echo()
+		start := time.Now()
+		ep.Echo(c.startRecording(start))
 		c.bridged()
 		<-callCtx.Done()
+		ep.Echo(nil)
+		c.stopRecording(time.Now())
 		return c.hangupReason(callCtx)
 	}
 	return c.dial(callCtx)
@@ -247,6 +253,9 @@ func (c *call) key(side int, d media.DTMF) {
 	// Keys sent by SIP INFO cross to the other leg as RFC 4733; RTP events
 	// are relayed by the bridge itself.
 	if phase == phaseBridged && d.Via == "sip-info" {
+		if side == sideAgent && c.agentKey(d.Digit) {
+			return
+		}
 		dst := outEp
 		if side == sideAgent {
 			dst = inEp
@@ -317,7 +326,9 @@ func (c *call) finish(reason string) {
 	now := time.Now().UTC()
 	c.manifest.EndedAt = &now
 	c.manifest.EndReason = reason
-	c.manifest.State = spool.StateDone
+	if c.manifest.State != spool.StateSpooled {
+		c.manifest.State = spool.StateDone
+	}
 	if c.manifest.Consent.Decision == "" {
 		c.manifest.Consent.Decision = spool.HungUpDuringNotice
 	}

@@ -107,8 +107,19 @@ func (c *call) dial(ctx context.Context) string {
 	s.legs.Store(out.ID, &leg{c: c, side: sideAgent})
 	defer s.legs.Delete(out.ID)
 
-	br := media.NewBridge(c.inEp, ep, media.BridgeOptions{OnKey: func(side int, d media.DTMF) { c.key(side, d) }})
-	defer br.Stop()
+	start := time.Now()
+	tap := c.startRecording(start)
+	br := media.NewBridge(c.inEp, ep, media.BridgeOptions{
+		OnKey: func(side int, d media.DTMF) { c.key(side, d) },
+		Swallow: func(side int, d rune) bool {
+			return side == sideAgent && c.agentKey(d)
+		},
+		Tap: tap,
+	})
+	defer func() {
+		br.Stop()
+		c.stopRecording(time.Now())
+	}()
 	c.bridged()
 	c.log.Info("bridged to downstream", zap.String("downstream", target))
 

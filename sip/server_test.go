@@ -205,7 +205,7 @@ func (e *testEnv) finalManifest(t testing.TB) *spool.Manifest {
 	var m *spool.Manifest
 	waitFor(t, "the call's final manifest", 15*time.Second, func() bool {
 		ms := e.manifests(t)
-		if len(ms) == 1 && ms[0].State == spool.StateDone {
+		if len(ms) == 1 && (ms[0].State == spool.StateDone || ms[0].State == spool.StateSpooled) {
 			m = ms[0]
 			return true
 		}

@@ -50,6 +50,51 @@ type Manifest struct {
 	// tried, e.g. caller hung up during the notice).
 	DownstreamStatus int    `json:"downstream_status,omitempty"`
 	EndReason        string `json:"end_reason,omitempty"`
+
+	// Recording is the audio of the bridged call; nil when nothing was
+	// recorded, and then NotRecorded says why.
+	Recording   *Recording `json:"recording,omitempty"`
+	NotRecorded string     `json:"not_recorded,omitempty"`
+}
+
+// Recording describes the stereo WAV beside the manifest.
+type Recording struct {
+	File      string     `json:"file"`   // base name in the spool
+	Format    string     `json:"format"` // see RecordingFormat
+	StartedAt time.Time  `json:"started_at"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	Duration  float64    `json:"duration_seconds"`
+	Size      int64      `json:"size"`
+	SHA256    string     `json:"sha256,omitempty"`
+	// CutShort is set when the call did not end normally (kirokud was
+	// killed); the file was repaired to the audio written until then.
+	CutShort bool           `json:"cut_short,omitempty"`
+	Error    string         `json:"error,omitempty"` // a write error that ended the recording early
+	Channels []ChannelStats `json:"channels,omitempty"`
+	Paused   []Pause        `json:"paused,omitempty"`
+}
+
+// RecordingFormat names the audio layout of every recording.
+const RecordingFormat = "audio/wav; codec=pcm_s16le; rate=8000; channels=2; left=caller; right=agent"
+
+// ChannelStats describes one channel of a recording.
+type ChannelStats struct {
+	Side    string `json:"side"` // caller | agent
+	Codec   string `json:"codec,omitempty"`
+	Packets uint64 `json:"packets"`
+	Lost    uint64 `json:"lost"`
+	Late    uint64 `json:"late"`
+	Resyncs uint64 `json:"resyncs"`
+	GapMs   int64  `json:"gap_ms"`
+}
+
+// Pause is an interval the recording holds silence for (card payments).
+type Pause struct {
+	Start       time.Time  `json:"start"`
+	End         *time.Time `json:"end,omitempty"`
+	StartOffset float64    `json:"start_offset_seconds"`
+	EndOffset   float64    `json:"end_offset_seconds,omitempty"`
+	By          string     `json:"by"` // dtmf | api
 }
 
 // Consent is the evidence of what the caller was told and what they chose.

@@ -18,6 +18,7 @@ type Config struct {
 	SIP      SIP       `yaml:"sip"`
 	DataDir  string    `yaml:"data_dir"` // absolute after Load; default "./kiroku-data"
 	Log      Log       `yaml:"log"`
+	Control  Control   `yaml:"control"`
 	Purposes []Purpose `yaml:"purposes"`
 	Lines    []Line    `yaml:"lines"`
 	Source   string    `yaml:"-"` // file path, or "embedded defaults"
@@ -29,6 +30,13 @@ type Config struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn or error; default info
 	Format string `yaml:"format"` // auto, json or console; default auto
+}
+
+// Control configures the local HTTP listener for calls in progress
+// (list, pause, resume). Until the API has authentication it must stay on
+// a loopback address.
+type Control struct {
+	Listen string `yaml:"listen"` // host:port; "" turns it off; default 127.0.0.1:8091
 }
 
 // SIP configures the SIP side: where to listen, whom to accept calls from
@@ -72,7 +80,12 @@ type Line struct {
 	OptOutDigit string   `yaml:"opt_out_digit"` // DTMF digit that declines recording; "" for none
 	OptOutWait  Duration `yaml:"opt_out_wait"`  // how long to wait for it after the notice; default 3s
 	Downstream  string   `yaml:"downstream"`    // "sip:user@host[:port][;params]", "sips:…" or "echo:"
-	Prompt      *Prompt  `yaml:"-"`             // the loaded notice
+	// PauseKeys and ResumeKeys are DTMF sequences the agent presses to
+	// pause and resume the recording (card payments); they are not passed
+	// on to the caller. Both or neither.
+	PauseKeys  string  `yaml:"pause_keys"`
+	ResumeKeys string  `yaml:"resume_keys"`
+	Prompt     *Prompt `yaml:"-"` // the loaded notice
 }
 
 // Prompt is a loaded notice: 8 kHz mono 16-bit PCM.
@@ -94,6 +107,7 @@ const (
 	DefaultAnswerTimeout = Duration(30 * time.Second)
 	DefaultRetryAfter    = Duration(30 * time.Second)
 	DefaultOptOutWait    = Duration(3 * time.Second)
+	DefaultControlListen = "127.0.0.1:8091"
 )
 
 // Load reads the configuration file at path and returns it checked and
@@ -178,6 +192,9 @@ func (c *Config) setDefaults(set map[string]bool) {
 	}
 	if c.Log.Format == "" {
 		c.Log.Format = DefaultLogFormat
+	}
+	if !set["control.listen"] {
+		c.Control.Listen = DefaultControlListen
 	}
 	s := &c.SIP
 	if !set["sip.max_calls"] {

@@ -31,8 +31,23 @@ func (c *Config) check(r *report) {
 	if !oneOf(c.Log.Format, "auto", "json", "console") {
 		r.add("log.format", "%q is not auto, json or console", c.Log.Format)
 	}
+	c.checkControl(r)
 	c.checkPurposes(r)
 	c.checkLines(r)
+}
+
+// checkControl keeps the unauthenticated control listener on loopback.
+func (c *Config) checkControl(r *report) {
+	if c.Control.Listen == "" {
+		return
+	}
+	ap, err := netip.ParseAddrPort(c.Control.Listen)
+	switch {
+	case err != nil:
+		r.add("control.listen", "%q is not an IP:port such as \"127.0.0.1:8091\"", c.Control.Listen)
+	case !ap.Addr().IsLoopback():
+		r.add("control.listen", "%s is not a loopback address; the control listener has no authentication yet", ap.Addr())
+	}
 }
 
 func oneOf(s string, set ...string) bool {
@@ -214,10 +229,33 @@ func (c *Config) checkLines(r *report) {
 				}
 			}
 		}
+		c.checkKeys(r, key, l)
 		if l.Downstream == "" {
 			r.add(child(key, "downstream"), "required, such as \"sip:agent@192.0.2.10:5060\" or \"echo:\"")
 		} else if err := checkDownstream(l.Downstream); err != nil {
 			r.add(child(key, "downstream"), "%q: %v", l.Downstream, err)
 		}
+	}
+}
+
+// checkKeys validates a line's pause and resume sequences.
+func (c *Config) checkKeys(r *report, key string, l *Line) {
+	for name, v := range map[string]*string{"pause_keys": &l.PauseKeys, "resume_keys": &l.ResumeKeys} {
+		if *v == "" {
+			continue
+		}
+		if len(*v) > 8 || strings.Trim(*v, "0123456789*#ABCDabcd") != "" {
+			r.add(child(key, name), "%q is not a sequence of 1 to 8 DTMF digits (0-9, *, #, A-D)", *v)
+			continue
+		}
+		*v = strings.ToUpper(*v)
+	}
+	switch {
+	case (l.PauseKeys == "") != (l.ResumeKeys == ""):
+		r.add(child(key, "pause_keys"), "pause_keys and resume_keys go together")
+	case l.PauseKeys != "" && l.PauseKeys == l.ResumeKeys:
+		r.add(child(key, "resume_keys"), "must differ from pause_keys")
+	case l.PauseKeys != "" && (strings.HasPrefix(l.PauseKeys, l.ResumeKeys) || strings.HasPrefix(l.ResumeKeys, l.PauseKeys)):
+		r.add(child(key, "resume_keys"), "one of pause_keys and resume_keys starts with the other")
 	}
 }

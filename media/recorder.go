@@ -1,0 +1,329 @@
+package media
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/internal/wav"
+)
+
+// Recording geometry: 8 kHz stereo 16-bit, caller left, agent right.
+const (
+	recRate      = 8000
+	frameBytes   = 4                   // one stereo frame
+	ringFrames   = recRate             // one second of audio buffered per call
+	jitterFrames = recRate * 80 / 1000 // how late a packet may be and still be placed
+	flushEvery   = 200 * time.Millisecond
+	resyncFrames = recRate / 2 // a stream this far off the wall clock is re-anchored
+)
+
+// ChannelStats describes one channel of a recording.
+type ChannelStats struct {
+	Packets uint64 `json:"packets"` // audio packets placed
+	Lost    uint64 `json:"lost"`    // packets missing by sequence number
+	Late    uint64 `json:"late"`    // packets that came after their place was written
+	Resyncs uint64 `json:"resyncs"` // times the stream was re-anchored to the wall clock
+	GapMs   int64  `json:"gap_ms"`  // audio missing by sequence number, in ms
+	Codec   string `json:"codec,omitempty"`
+}
+
+// Pause is an interval during which the recording holds silence.
+type Pause struct {
+	Start       time.Time  `json:"start"`
+	End         *time.Time `json:"end,omitempty"`
+	StartOffset float64    `json:"start_offset_seconds"` // from the recording's start
+	EndOffset   float64    `json:"end_offset_seconds,omitempty"`
+	By          string     `json:"by"` // dtmf | api
+}
+
+// RecordingResult is what a finished recording is.
+type RecordingResult struct {
+	Frames   int64
+	Duration time.Duration
+	Size     int64
+	SHA256   string
+	Channels [2]ChannelStats
+	Pauses   []Pause
+}
+
+// Recorder writes the two legs of a bridged call into one stereo WAV, both
+// channels on one clock: each stream is anchored to the wall clock when it
+// starts (or changes SSRC) and placed by its RTP timestamps from there, so
+// loss, silence suppression and hold become silence of the right length,
+// packets reordered within the jitter window land in their place, and a
+// channel never shifts against the other. It is a Tap: audio is placed in
+// a one-second ring under a short lock on the relay goroutines, and the
+// recorder's own goroutine writes the ring to the file in large writes,
+// so the disk never holds up the relay.
+type Recorder struct {
+	path  string
+	f     *os.File
+	w     *wav.Writer
+	start time.Time
+
+	mu      sync.Mutex
+	ring    []byte
+	flushed int64 // frames written to the file
+	ready   int64 // frames below this are being written: taps drop them
+	ch      [2]channel
+	paused  bool
+	pauses  []Pause
+	err     error // first write error; the recording stops there
+
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+	res  RecordingResult
+	cerr error
+}
+
+type channel struct {
+	anchored bool
+	ssrc     uint32
+	baseTS   uint32
+	basePos  int64
+	haveSeq  bool
+	nextSeq  uint16
+	nextTS   uint32
+	stats    ChannelStats
+}
+
+// NewRecorder creates the WAV at path and starts recording at start.
+func NewRecorder(path string, start time.Time) (*Recorder, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("create recording: %w", err)
+	}
+	w, err := wav.NewWriter(f, recRate, 2)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("create recording: %w", err), f.Close(), os.Remove(path))
+	}
+	r := &Recorder{path: path, f: f, w: w, start: start, ring: make([]byte, ringFrames*frameBytes),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go r.run()
+	return r, nil
+}
+
+// Path is the recording's file.
+func (r *Recorder) Path() string { return r.path }
+
+func (r *Recorder) posAt(t time.Time) int64 {
+	return int64(t.Sub(r.start)) * recRate / int64(time.Second)
+}
+
+// Audio places one leg's payload; side 0 is the caller (left), 1 the agent.
+func (r *Recorder) Audio(side int, codec Codec, seq uint16, ts uint32, ssrc uint32, payload []byte) {
+	n := int64(len(payload))
+	if n == 0 || side < 0 || side > 1 {
+		return
+	}
+	arrival := r.posAt(time.Now())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := &r.ch[side]
+	c.stats.Codec = codec.Name
+	if !c.anchored || c.ssrc != ssrc {
+		c.anchor(ssrc, ts, arrival-n)
+	}
+	pos := c.basePos + int64(int32(ts-c.baseTS))
+	if d := pos - (arrival - n); d > resyncFrames || d < -resyncFrames {
+		// The sender's clock and ours disagree by more than any jitter:
+		// a paused timestamp (hold without new SSRC) or a broken sender.
+		c.anchor(ssrc, ts, arrival-n)
+		c.stats.Resyncs++
+		pos = arrival - n
+	}
+	if c.haveSeq {
+		switch d := int16(seq - c.nextSeq); {
+		case d > 0:
+			c.stats.Lost += uint64(d)
+			c.stats.GapMs += int64(int32(ts-c.nextTS)) * 1000 / recRate
+			c.nextSeq, c.nextTS = seq+1, ts+uint32(n)
+		case d == 0:
+			c.nextSeq, c.nextTS = seq+1, ts+uint32(n)
+		}
+	} else {
+		c.haveSeq, c.nextSeq, c.nextTS = true, seq+1, ts+uint32(n)
+	}
+	if pos < r.ready {
+		c.stats.Late++
+		return
+	}
+	if pos+n > r.flushed+ringFrames {
+		c.stats.Late++ // too far ahead to hold: cannot happen after resync
+		return
+	}
+	c.stats.Packets++
+	if r.paused || r.err != nil {
+		return
+	}
+	dec := &ulawToLinear
+	if codec.Name == PCMA.Name {
+		dec = &alawToLinear
+	}
+	off := side * 2
+	for i, b := range payload {
+		s := uint16(dec[b])
+		j := ((pos+int64(i))%ringFrames)*frameBytes + int64(off)
+		r.ring[j], r.ring[j+1] = byte(s), byte(s>>8)
+	}
+}
+
+func (c *channel) anchor(ssrc, ts uint32, pos int64) {
+	c.anchored, c.ssrc, c.baseTS, c.basePos = true, ssrc, ts, pos
+	c.haveSeq = false
+}
+
+// Pause starts holding silence; it reports false if already paused.
+func (r *Recorder) Pause(by string) bool {
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.paused {
+		return false
+	}
+	r.paused = true
+	r.pauses = append(r.pauses, Pause{Start: now.UTC(), StartOffset: now.Sub(r.start).Seconds(), By: by})
+	return true
+}
+
+// Resume ends a pause; it reports false if not paused.
+func (r *Recorder) Resume(by string) bool {
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.paused {
+		return false
+	}
+	r.paused = false
+	p := &r.pauses[len(r.pauses)-1]
+	end := now.UTC()
+	p.End, p.EndOffset = &end, now.Sub(r.start).Seconds()
+	return true
+}
+
+// Paused reports whether the recording holds silence now.
+func (r *Recorder) Paused() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.paused
+}
+
+func (r *Recorder) run() {
+	defer close(r.done)
+	t := time.NewTicker(flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+			r.flush(r.posAt(time.Now()) - jitterFrames)
+		}
+	}
+}
+
+// flush writes the ring up to frame upTo and clears what it wrote.
+func (r *Recorder) flush(upTo int64) {
+	r.mu.Lock()
+	from := r.flushed
+	if upTo > from+ringFrames {
+		// The writer fell a whole ring behind (a stalled disk): what is
+		// beyond the ring was dropped by the taps; write silence for it.
+		upTo = from + ringFrames
+	}
+	if upTo <= from || r.err != nil {
+		r.mu.Unlock()
+		return
+	}
+	r.ready = upTo
+	r.mu.Unlock()
+
+	err := r.writeRange(from, upTo)
+
+	r.mu.Lock()
+	r.clear(from, upTo)
+	r.flushed = upTo
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	r.mu.Unlock()
+}
+
+func (r *Recorder) writeRange(from, to int64) error {
+	for from < to {
+		i := from % ringFrames
+		end := min(to-from, ringFrames-i) + i
+		if _, err := r.w.Write(r.ring[i*frameBytes : end*frameBytes]); err != nil {
+			return fmt.Errorf("write recording: %w", err)
+		}
+		from += end - i
+	}
+	return nil
+}
+
+func (r *Recorder) clear(from, to int64) {
+	for from < to {
+		i := from % ringFrames
+		end := min(to-from, ringFrames-i) + i
+		clear(r.ring[i*frameBytes : end*frameBytes])
+		from += end - i
+	}
+}
+
+// Err is the write error that stopped the recording, if any.
+func (r *Recorder) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+// Close ends the recording at end: it writes what remains (silence up to
+// end where nothing came), finalises the header, fsyncs, and hashes the
+// file. It is idempotent; a write error is returned with the result of
+// what was written.
+func (r *Recorder) Close(end time.Time) (RecordingResult, error) {
+	r.once.Do(func() {
+		close(r.stop)
+		<-r.done
+		if r.Paused() {
+			r.Resume("end")
+		}
+		last := max(r.posAt(end), 0)
+		for r.flushed < last && r.Err() == nil {
+			r.flush(min(last, r.flushed+ringFrames))
+		}
+		r.mu.Lock()
+		r.res.Channels = [2]ChannelStats{r.ch[0].stats, r.ch[1].stats}
+		r.res.Pauses = append([]Pause(nil), r.pauses...)
+		r.res.Frames = r.flushed
+		werr := r.err
+		r.mu.Unlock()
+		r.res.Duration = time.Duration(r.res.Frames) * time.Second / recRate
+		r.cerr = errors.Join(werr, r.w.Close(), r.f.Sync(), r.f.Close())
+		sum, size, err := hashFile(r.path)
+		r.res.SHA256, r.res.Size = sum, size
+		r.cerr = errors.Join(r.cerr, err)
+	})
+	return r.res, r.cerr
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, fmt.Errorf("hash recording: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", n, fmt.Errorf("hash recording: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}

@@ -1,0 +1,153 @@
+package sip
+
+import (
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/kiroku-voice/kiroku/media"
+	"github.com/kiroku-voice/kiroku/spool"
+)
+
+// keyTimeout is how long an agent may take between the keys of a pause or
+// resume sequence.
+const keyTimeout = 3 * time.Second
+
+// startRecording begins the stereo recording of a bridged call whose
+// caller was notified and did not opt out. A spool that cannot be written
+// leaves the call connected and unrecorded, and the manifest says why.
+func (c *call) startRecording(start time.Time) media.Tap {
+	c.mu.Lock()
+	decision := c.manifest.Consent.Decision
+	c.mu.Unlock()
+	if decision != spool.Notified {
+		c.setNotRecorded("caller " + decision)
+		return nil
+	}
+	rec, err := media.NewRecorder(c.s.spool.RecordingPath(c.id), start)
+	if err != nil {
+		c.log.Error("call not recorded: spool not writable", zap.Error(err))
+		c.setNotRecorded("spool error: " + err.Error())
+		return nil
+	}
+	c.mu.Lock()
+	c.rec = rec
+	c.manifest.Recording = &spool.Recording{File: c.id + ".wav", Format: spool.RecordingFormat, StartedAt: start.UTC()}
+	c.mu.Unlock()
+	return rec
+}
+
+func (c *call) setNotRecorded(why string) {
+	c.mu.Lock()
+	c.manifest.NotRecorded = why
+	c.mu.Unlock()
+}
+
+// stopRecording finalises the WAV and puts its facts in the manifest.
+func (c *call) stopRecording(end time.Time) {
+	c.mu.Lock()
+	rec, m := c.rec, c.manifest.Recording
+	c.mu.Unlock()
+	if rec == nil {
+		return
+	}
+	res, err := rec.Close(end)
+	ended := end.UTC()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m.EndedAt = &ended
+	m.Duration = res.Duration.Seconds()
+	m.Size, m.SHA256 = res.Size, res.SHA256
+	m.Channels = nil
+	for i, st := range res.Channels {
+		m.Channels = append(m.Channels, spool.ChannelStats{Side: [2]string{"caller", "agent"}[i], Codec: st.Codec,
+			Packets: st.Packets, Lost: st.Lost, Late: st.Late, Resyncs: st.Resyncs, GapMs: st.GapMs})
+	}
+	m.Paused = nil
+	for _, p := range res.Pauses {
+		m.Paused = append(m.Paused, spool.Pause{Start: p.Start, End: p.End, StartOffset: p.StartOffset, EndOffset: p.EndOffset, By: p.By})
+	}
+	if err != nil {
+		m.Error = err.Error()
+		c.log.Error("recording ended with an error", zap.Error(err))
+	}
+	if res.Size > 0 {
+		c.manifest.State = spool.StateSpooled
+	}
+}
+
+// Pause and resume from the control API; they report false when the call
+// is not being recorded or already in that state.
+func (c *call) pause(by string) bool {
+	c.mu.Lock()
+	rec := c.rec
+	c.mu.Unlock()
+	if rec == nil || !rec.Pause(by) {
+		return false
+	}
+	c.log.Info("recording paused", zap.String("by", by))
+	return true
+}
+
+func (c *call) resume(by string) bool {
+	c.mu.Lock()
+	rec := c.rec
+	c.mu.Unlock()
+	if rec == nil || !rec.Resume(by) {
+		return false
+	}
+	c.log.Info("recording resumed", zap.String("by", by))
+	return true
+}
+
+// agentKey follows the agent's keys for the line's pause and resume
+// sequences. It reports whether the key is to be kept from the caller: a
+// key that completes or may still complete a sequence is; when a sequence
+// breaks off, the keys held back so far are sent to the caller after all.
+func (c *call) agentKey(d rune) (swallow bool) {
+	line := c.a.line
+	if line.PauseKeys == "" {
+		return false
+	}
+	c.mu.Lock()
+	now := time.Now()
+	if now.Sub(c.keyAt) > keyTimeout {
+		c.keyBuf = ""
+	}
+	c.keyAt = now
+	c.keyBuf += string(d)
+	buf := c.keyBuf
+	var held string
+	switch {
+	case buf == line.PauseKeys || buf == line.ResumeKeys:
+		c.keyBuf = ""
+	case strings.HasPrefix(line.PauseKeys, buf) || strings.HasPrefix(line.ResumeKeys, buf):
+		c.mu.Unlock()
+		return true
+	default:
+		held = buf[:len(buf)-1]
+		c.keyBuf = ""
+		if strings.HasPrefix(line.PauseKeys, string(d)) || strings.HasPrefix(line.ResumeKeys, string(d)) {
+			c.keyBuf, swallow = string(d), true
+		}
+	}
+	inEp := c.inEp
+	c.mu.Unlock()
+	switch buf {
+	case line.PauseKeys:
+		c.pause("dtmf")
+		return true
+	case line.ResumeKeys:
+		c.resume("dtmf")
+		return true
+	}
+	if held != "" && inEp != nil {
+		go func() {
+			for _, k := range held {
+				inEp.SendKey(k, 100*time.Millisecond)
+			}
+		}()
+	}
+	return swallow
+}
