@@ -84,11 +84,20 @@ func (s *bridgeSide) handleRTP(src *Endpoint, pkt []byte, h rtpHeader) {
 		}
 		s.dst.relay(src, pkt, h, dp.DTMF.PT)
 	case h.pt == p.Codec.PT:
+		codec := p.Codec
+		if codec.Name != dp.Codec.Name {
+			// The legs chose different laws: translate in place, byte for
+			// byte, so the agent hears its own codec.
+			if !transcode(codec, dp.Codec, pkt[h.payload:h.end]) {
+				return
+			}
+			codec = dp.Codec
+		}
 		// Relay first, record second: the recorder never delays the other
 		// leg. relay rewrites only the header; h keeps the original values.
 		s.dst.relay(src, pkt, h, dp.Codec.PT)
 		if t := s.br.opts.Tap; t != nil {
-			t.Audio(s.side, p.Codec, h.seq, h.ts, h.ssrc, pkt[h.payload:h.end])
+			t.Audio(s.side, codec, h.seq, h.ts, h.ssrc, pkt[h.payload:h.end])
 		}
 	}
 	// Anything else (comfort noise, unknown formats) is not relayed.

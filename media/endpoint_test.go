@@ -144,6 +144,15 @@ func (p *udpPeer) nextRTP(t testing.TB) (rtpHeader, []byte) {
 	return h, b
 }
 
+// sentSettled returns e's Sent count once it has reached at least n: the
+// counter goes up just after the datagram is on its way, so a peer may see
+// the packet a moment before the count does.
+func sentSettled(t testing.TB, e *Endpoint, n uint64) uint64 {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d packets counted as sent", n), func() bool { return e.Stats().Sent >= n })
+	return e.Stats().Sent
+}
+
 // stream is a test sender's RTP state: one SSRC, one sequence space for
 // audio and events, as RFC 4733 §2.1 requires.
 type stream struct {
@@ -460,7 +469,7 @@ func TestBridgeAudio(t *testing.T) {
 		if h.pt != agentPCMU.PT {
 			t.Errorf("got PT %d first, want only the PCMU sentinel (%d)", h.pt, agentPCMU.PT)
 		}
-		if got := l.b.Stats().Sent - before; got != 1 {
+		if got := sentSettled(t, l.b, before+1) - before; got != 1 {
 			t.Errorf("got %d packets sent to the agent, want 1", got)
 		}
 	})
@@ -520,7 +529,7 @@ func TestBridgeEvents(t *testing.T) {
 					t.Errorf("event packet %d: got ts %d, want the press's %d", i, ts, evTS[0])
 				}
 			}
-			if got, want := dst.Stats().Sent, uint64(len(evTS)+1); got != want {
+			if got, want := sentSettled(t, dst, uint64(len(evTS)+1)), uint64(len(evTS)+1); got != want {
 				t.Errorf("got %d packets sent to the other leg, want %d", got, want)
 			}
 			// The sentinel came after the events on src's reader goroutine,
@@ -640,7 +649,7 @@ func TestEcho(t *testing.T) {
 		}
 		prev = h
 	}
-	if got := e.Stats().Sent; got != uint64(len(wantPT)) {
+	if got := sentSettled(t, e, uint64(len(wantPT))); got != uint64(len(wantPT)) {
 		t.Errorf("got %d packets echoed, want %d", got, len(wantPT))
 	}
 }

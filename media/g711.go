@@ -6,6 +6,10 @@ package media
 var (
 	ulawToLinear [256]int16
 	alawToLinear [256]int16
+	// ulawToALaw and alawToULaw transcode a byte between the two laws, for
+	// legs that negotiated different ones.
+	ulawToALaw [256]byte
+	alawToULaw [256]byte
 )
 
 func init() {
@@ -13,6 +17,28 @@ func init() {
 		ulawToLinear[i] = decodeULaw(byte(i))
 		alawToLinear[i] = decodeALaw(byte(i))
 	}
+	for i := range 256 {
+		ulawToALaw[i] = EncodeALaw(ulawToLinear[i])
+		alawToULaw[i] = EncodeULaw(alawToLinear[i])
+	}
+}
+
+// transcode rewrites a G.711 payload from one law to the other in place;
+// it reports false when either codec is not G.711.
+func transcode(from, to Codec, payload []byte) bool {
+	var t *[256]byte
+	switch {
+	case from.Name == PCMU.Name && to.Name == PCMA.Name:
+		t = &ulawToALaw
+	case from.Name == PCMA.Name && to.Name == PCMU.Name:
+		t = &alawToULaw
+	default:
+		return false
+	}
+	for i, b := range payload {
+		payload[i] = t[b]
+	}
+	return true
 }
 
 // DecodeULaw returns the linear 16-bit sample of a μ-law byte.

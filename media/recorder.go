@@ -110,6 +110,14 @@ func NewRecorder(path string, start time.Time) (*Recorder, error) {
 	return r, nil
 }
 
+// SetCodecs names each leg's codec for the recording's statistics (the
+// payloads a tap hands over may have been transcoded on the way).
+func (r *Recorder) SetCodecs(caller, agent string) {
+	r.mu.Lock()
+	r.ch[0].stats.Codec, r.ch[1].stats.Codec = caller, agent
+	r.mu.Unlock()
+}
+
 // Path is the recording's file.
 func (r *Recorder) Path() string { return r.path }
 
@@ -127,7 +135,6 @@ func (r *Recorder) Audio(side int, codec Codec, seq uint16, ts uint32, ssrc uint
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := &r.ch[side]
-	c.stats.Codec = codec.Name
 	if !c.anchored || c.ssrc != ssrc {
 		c.anchor(ssrc, ts, arrival-n)
 	}
@@ -151,18 +158,20 @@ func (r *Recorder) Audio(side int, codec Codec, seq uint16, ts uint32, ssrc uint
 	} else {
 		c.haveSeq, c.nextSeq, c.nextTS = true, seq+1, ts+uint32(n)
 	}
-	if pos < r.ready {
+	// Place what still fits between the part being written and the end of
+	// the ring; a packet none of which fits is late (or, past the ring's
+	// end, impossibly early, which a resync has already ruled out).
+	skip := max(r.ready-pos, 0)
+	n = min(n, r.flushed+ringFrames-pos)
+	if skip >= n {
 		c.stats.Late++
-		return
-	}
-	if pos+n > r.flushed+ringFrames {
-		c.stats.Late++ // too far ahead to hold: cannot happen after resync
 		return
 	}
 	c.stats.Packets++
 	if r.paused || r.err != nil {
 		return
 	}
+	payload, pos = payload[skip:n], pos+skip
 	dec := &ulawToLinear
 	if codec.Name == PCMA.Name {
 		dec = &alawToLinear

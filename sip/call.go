@@ -148,7 +148,11 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	}
 	if c.a.line.Downstream == "echo:" {
 		start := time.Now()
-		ep.Echo(c.startRecording(start))
+		tap := c.startRecording(start)
+		if c.rec != nil {
+			c.rec.SetCodecs(c.a.codec.Name, c.a.codec.Name)
+		}
+		ep.Echo(tap)
 		c.bridged()
 		<-callCtx.Done()
 		ep.Echo(nil)
@@ -282,19 +286,21 @@ func (c *call) localSDP(side int, dir string) []byte {
 	defer c.mu.Unlock()
 	ep := c.inEp
 	dtmf := media.TelephoneEvent
-	codec := c.a.codec
+	codecs := []media.Codec{c.a.codec}
 	if side == sideCaller {
 		dtmf = c.a.offer.DTMF // an answer keeps the offerer's payload numbers
 	} else {
+		// The agent may take either law; the caller's comes first so that
+		// most calls need no transcoding.
 		ep = c.outEp
-		codec = media.PCMU
+		codecs = []media.Codec{media.PCMU, media.PCMA}
 		if c.a.codec.Name == media.PCMA.Name {
-			codec = media.PCMA
+			codecs = []media.Codec{media.PCMA, media.PCMU}
 		}
 	}
 	c.sdpVer[side]++
 	c.localDir[side] = dir
-	l := media.Local{Addr: ep.Addr().Addr(), Port: ep.Port(), Codecs: []media.Codec{codec}, DTMF: dtmf,
+	l := media.Local{Addr: ep.Addr().Addr(), Port: ep.Port(), Codecs: codecs, DTMF: dtmf,
 		Direction: dir, SessionID: c.sessionID, Version: c.sdpVer[side]}
 	return l.Marshal()
 }

@@ -109,6 +109,9 @@ func (c *call) dial(ctx context.Context) string {
 
 	start := time.Now()
 	tap := c.startRecording(start)
+	if c.rec != nil {
+		c.rec.SetCodecs(c.a.codec.Name, codec.Name)
+	}
 	br := media.NewBridge(c.inEp, ep, media.BridgeOptions{
 		OnKey: func(side int, d media.DTMF) { c.key(side, d) },
 		Swallow: func(side int, d rune) bool {

@@ -116,6 +116,18 @@ func (p *rtpPeer) send(to netip.AddrPort, pt uint8, marker bool, ts uint32, payl
 // sendTone sends frames of a PCMU tone every 20 ms for dur; each payload
 // starts with a two-byte frame counter tag so receivers can match frames.
 func (p *rtpPeer) sendTone(to netip.AddrPort, freq float64, dur time.Duration, stop <-chan struct{}) int {
+	return p.sendToneOpts(to, freq, dur, stop, toneOpts{})
+}
+
+// toneOpts shape a test stream: its payload type, frames it skips (loss)
+// and the frame at which it changes SSRC (and sequence and timestamp base).
+type toneOpts struct {
+	pt         uint8
+	drop       func(i int) bool
+	ssrcChange int
+}
+
+func (p *rtpPeer) sendToneOpts(to netip.AddrPort, freq float64, dur time.Duration, stop <-chan struct{}, o toneOpts) int {
 	start := time.Now()
 	n := 0
 	for i := 0; time.Duration(i)*20*time.Millisecond < dur; i++ {
@@ -125,10 +137,22 @@ func (p *rtpPeer) sendTone(to netip.AddrPort, freq float64, dur time.Duration, s
 		default:
 		}
 		time.Sleep(time.Until(start.Add(time.Duration(i) * 20 * time.Millisecond)))
+		if o.ssrcChange > 0 && i == o.ssrcChange {
+			p.ssrc, p.seq, p.ts = p.ssrc^0x5a5a5a5a, p.seq+30000, p.ts+123456789
+		}
 		pl := toneFrame(freq, i)
-		p.send(to, 0, i == 0, p.ts, pl)
+		if o.pt == 8 {
+			for k, b := range pl {
+				pl[k] = media.EncodeALaw(media.DecodeULaw(b))
+			}
+		}
+		if o.drop != nil && o.drop(i) {
+			p.seq++ // the packet is lost on the way: its number is used
+		} else {
+			p.send(to, o.pt, i == 0, p.ts, pl)
+			n++
+		}
 		p.ts += 160
-		n++
 	}
 	return n
 }

@@ -76,6 +76,7 @@ type envOptions struct {
 	agent      string // downstream of agentLine
 	trunkCIDR  string
 	maxCalls   int
+	pauseKeys  string // pause_keys of agentLine; resume_keys is "*2"
 }
 
 func startServer(t *testing.T, o envOptions) *testEnv {
@@ -95,6 +96,10 @@ func startServer(t *testing.T, o envOptions) *testEnv {
 	if o.maxCalls == 0 {
 		o.maxCalls = 50
 	}
+	keys := ""
+	if o.pauseKeys != "" {
+		keys = fmt.Sprintf(", pause_keys: %q, resume_keys: \"*2\"", o.pauseKeys)
+	}
 	dir := t.TempDir()
 	pcm := noticePCM(o.notice)
 	writeWAV(t, filepath.Join(dir, "notice.wav"), pcm)
@@ -110,9 +115,9 @@ purposes:
   - {name: cs-quality, description: test purpose, retention: 90d, listeners: [supervisor]}
 lines:
   - {number: %q, purpose: cs-quality, notice: notice.wav, opt_out_digit: "9", opt_out_wait: %s, downstream: "echo:"}
-  - {number: %q, purpose: cs-quality, notice: notice.wav, opt_out_digit: "9", opt_out_wait: %s, downstream: %q}
+  - {number: %q, purpose: cs-quality, notice: notice.wav, opt_out_digit: "9", opt_out_wait: %s, downstream: %q%s}
   - {number: %q, purpose: cs-quality, notice: notice.wav, downstream: "echo:"}
-`, o.trunkCIDR, o.maxCalls, echoLine, o.optOutWait, agentLine, o.optOutWait, o.agent, noOptOut)
+`, o.trunkCIDR, o.maxCalls, echoLine, o.optOutWait, agentLine, o.optOutWait, o.agent, keys, noOptOut)
 	path := filepath.Join(dir, "kiroku.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

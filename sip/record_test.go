@@ -1,0 +1,242 @@
+package sip
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/internal/wav"
+	"github.com/kiroku-voice/kiroku/spool"
+)
+
+// recording reads the call's WAV and checks its format.
+func (e *testEnv) recording(t *testing.T, m *spool.Manifest) (left, right []int16) {
+	t.Helper()
+	if m.Recording == nil {
+		t.Fatalf("manifest has no recording (not recorded: %q)", m.NotRecorded)
+	}
+	b, err := os.ReadFile(filepath.Join(e.spool.Path(), m.Recording.File))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := wav.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.SampleRate != 8000 || a.Channels != 2 || a.BitsPerSample != 16 {
+		t.Fatalf("got %s, want 8000 Hz stereo 16-bit", a)
+	}
+	s := a.Samples()
+	left, right = make([]int16, len(s)/2), make([]int16, len(s)/2)
+	for i := range left {
+		left[i], right[i] = s[2*i], s[2*i+1]
+	}
+	if int64(len(b)) != m.Recording.Size {
+		t.Errorf("got file of %d bytes, manifest says %d", len(b), m.Recording.Size)
+	}
+	return left, right
+}
+
+// power is the Goertzel power of freq in pcm, normalised by length.
+func power(pcm []int16, freq float64) float64 {
+	w := 2 * math.Pi * freq / 8000
+	c := 2 * math.Cos(w)
+	var s1, s2 float64
+	for _, x := range pcm {
+		s0 := float64(x) + c*s1 - s2
+		s2, s1 = s1, s0
+	}
+	return (s1*s1 + s2*s2 - c*s1*s2) / float64(len(pcm)*len(pcm)+1)
+}
+
+// dominant reports whether want is far stronger than other in pcm.
+func dominant(pcm []int16, want, other float64) bool {
+	return power(pcm, want) > 20*power(pcm, other) && power(pcm, want) > 1000
+}
+
+// TestRecordingChannels: caller left, agent right, whole bridged time.
+func TestRecordingChannels(t *testing.T) {
+	b := bridge(t, 3*time.Second)
+	go b.agentPeer.sendTone(b.call.AgentRTP, 1000, 2*time.Second, nil)
+	b.callerPeer.sendTone(b.call.CallerRTP, 440, 2*time.Second, nil)
+	mustSucceed(t, b.caller)
+	m := b.env.finalManifest(t)
+	if m.State != spool.StateSpooled {
+		t.Fatalf("got state %q, want spooled", m.State)
+	}
+	left, right := b.env.recording(t, m)
+	if !dominant(left, 440, 1000) {
+		t.Errorf("left channel: 440 Hz power %.0f, 1000 Hz %.0f; want the caller's 440 Hz", power(left, 440), power(left, 1000))
+	}
+	if !dominant(right, 1000, 440) {
+		t.Errorf("right channel: 1000 Hz power %.0f, 440 Hz %.0f; want the agent's 1000 Hz", power(right, 1000), power(right, 440))
+	}
+	bridged := m.Recording.EndedAt.Sub(m.Recording.StartedAt)
+	got := time.Duration(len(left)) * time.Second / 8000
+	if d := got - bridged; d < -60*time.Millisecond || d > 60*time.Millisecond {
+		t.Errorf("recording lasts %v, bridged %v: want ±60ms", got, bridged)
+	}
+	if math.Abs(m.Recording.Duration-got.Seconds()) > 0.001 {
+		t.Errorf("manifest duration %.3fs, file %.3fs", m.Recording.Duration, got.Seconds())
+	}
+	for i, ch := range m.Recording.Channels {
+		if ch.Packets < 95 || ch.Lost != 0 {
+			t.Errorf("channel %d: got %+v, want ~100 packets and none lost", i, ch)
+		}
+	}
+	if m.Recording.SHA256 == "" || m.Recording.Format != spool.RecordingFormat {
+		t.Errorf("got recording %+v, want checksum and format", m.Recording)
+	}
+}
+
+// TestRecordingLossAndSSRCChange: 5 % of the caller's packets lost and an
+// SSRC change half way: the file keeps its length, the losses are silence
+// of their length, and nothing shifts.
+func TestRecordingLossAndSSRCChange(t *testing.T) {
+	b := bridge(t, 3*time.Second)
+	const frames = 100
+	sent := b.callerPeer.sendToneOpts(b.call.CallerRTP, 440, frames*20*time.Millisecond, nil,
+		toneOpts{drop: func(i int) bool { return i%20 == 10 }, ssrcChange: 45})
+	mustSucceed(t, b.caller)
+	m := b.env.finalManifest(t)
+	left, _ := b.env.recording(t, m)
+	first, last := -1, -1
+	for i, s := range left {
+		if s != 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		t.Fatal("left channel is silent")
+	}
+	span := last - first + 1
+	if d := span - frames*160; d < -400 || d > 400 {
+		t.Errorf("caller's audio spans %d samples, want %d ±400: a shift or a stretch", span, frames*160)
+	}
+	// Count runs of silence inside the span at least 100 samples long:
+	// the lost packets, and nothing else.
+	runs, run := 0, 0
+	for _, s := range left[first : last+1] {
+		if s == 0 {
+			run++
+			continue
+		}
+		if run >= 100 {
+			runs++
+		}
+		run = 0
+	}
+	if want := frames - sent; runs != want {
+		t.Errorf("got %d silent gaps in the caller's audio, want %d (one per lost packet)", runs, want)
+	}
+	ch := m.Recording.Channels[0]
+	if ch.Lost != uint64(frames-sent) || ch.GapMs != int64(frames-sent)*20 {
+		t.Errorf("got caller stats %+v, want %d lost, %d ms gap", ch, frames-sent, (frames-sent)*20)
+	}
+	bridged := m.Recording.EndedAt.Sub(m.Recording.StartedAt)
+	if d := time.Duration(len(left))*time.Second/8000 - bridged; d < -60*time.Millisecond || d > 60*time.Millisecond {
+		t.Errorf("recording length off the bridged time by %v", d)
+	}
+}
+
+// TestRecordingMixedCodecs: a PCMU caller and a PCMA agent; the relay
+// transcodes and both channels decode to their tones.
+func TestRecordingMixedCodecs(t *testing.T) {
+	ap := newRTPPeer(t)
+	ag := sippAgent(t, "uas_pcma.xml", ap, 0)
+	env := startServer(t, envOptions{notice: 200 * time.Millisecond, optOutWait: "100ms",
+		agent: fmt.Sprintf("sip:agent@127.0.0.1:%d", ag.Port())})
+	cp := newRTPPeer(t)
+	c := caller(t, env, "uac.xml", agentLine, cp, 3*time.Second, nil)
+	ci := env.waitCall(t, "bridged")
+	go ap.sendToneOpts(ci.AgentRTP, 1000, 2*time.Second, nil, toneOpts{pt: 8})
+	cp.sendTone(ci.CallerRTP, 440, 2*time.Second, nil)
+	mustSucceed(t, c)
+	m := env.finalManifest(t)
+	left, right := env.recording(t, m)
+	if !dominant(left, 440, 1000) || !dominant(right, 1000, 440) {
+		t.Errorf("channels do not carry their tones: left 440/1000 %.0f/%.0f, right 1000/440 %.0f/%.0f",
+			power(left, 440), power(left, 1000), power(right, 1000), power(right, 440))
+	}
+	if m.Recording.Channels[0].Codec != "PCMU" || m.Recording.Channels[1].Codec != "PCMA" {
+		t.Errorf("got codecs %s/%s, want PCMU/PCMA", m.Recording.Channels[0].Codec, m.Recording.Channels[1].Codec)
+	}
+	pcma, pcmu := 0, 0
+	for _, p := range ap.packets() {
+		switch p.pt {
+		case 8:
+			pcma++
+		case 0:
+			pcmu++
+		}
+	}
+	if pcma < 50 || pcmu != 0 {
+		t.Errorf("agent got %d PCMA and %d PCMU packets, want PCMA only", pcma, pcmu)
+	}
+}
+
+func TestOptedOutNotRecorded(t *testing.T) {
+	env := startServer(t, envOptions{notice: 2 * time.Second})
+	peer := newRTPPeer(t)
+	p := caller(t, env, "uac_info.xml", echoLine, peer, 2*time.Second, nil)
+	mustSucceed(t, p)
+	m := env.finalManifest(t)
+	if m.Recording != nil || m.State != spool.StateDone || m.NotRecorded != "caller opted-out" {
+		t.Errorf("got state %q recording %+v not-recorded %q; want done, none, \"caller opted-out\"", m.State, m.Recording, m.NotRecorded)
+	}
+	wavs, _ := filepath.Glob(filepath.Join(env.spool.Path(), "*.wav"))
+	if len(wavs) != 0 {
+		t.Errorf("got %v in the spool for an opted-out call, want no audio", wavs)
+	}
+}
+
+// TestPauseByAgentKeys: *1 pauses and *2 resumes; the recording holds
+// silence in between, the manifest lists the interval, and the caller
+// never hears the keys.
+func TestPauseByAgentKeys(t *testing.T) {
+	ap := newRTPPeer(t)
+	ag := sippAgent(t, "uas.xml", ap, 0)
+	env := startServer(t, envOptions{notice: 200 * time.Millisecond, optOutWait: "100ms", pauseKeys: "*1",
+		agent: fmt.Sprintf("sip:agent@127.0.0.1:%d", ag.Port())})
+	cp := newRTPPeer(t)
+	c := caller(t, env, "uac.xml", agentLine, cp, 4*time.Second, nil)
+	ci := env.waitCall(t, "bridged")
+	cp.reset()
+	go cp.sendTone(ci.CallerRTP, 440, 3*time.Second, nil)
+	time.Sleep(500 * time.Millisecond)
+	ap.sendKey(ci.AgentRTP, 101, '*', false)
+	ap.sendKey(ci.AgentRTP, 101, '1', false)
+	time.Sleep(time.Second)
+	ap.sendKey(ci.AgentRTP, 101, '*', false)
+	ap.sendKey(ci.AgentRTP, 101, '2', false)
+	mustSucceed(t, c)
+	m := env.finalManifest(t)
+	if len(m.Recording.Paused) != 1 || m.Recording.Paused[0].By != "dtmf" || m.Recording.Paused[0].End == nil {
+		t.Fatalf("got paused intervals %+v, want one closed interval by dtmf", m.Recording.Paused)
+	}
+	p := m.Recording.Paused[0]
+	left, right := env.recording(t, m)
+	from, to := int(p.StartOffset*8000)+200, int(p.EndOffset*8000)-200
+	if to-from < 4000 {
+		t.Fatalf("pause lasted %.2fs, want about 1s", p.EndOffset-p.StartOffset)
+	}
+	for i := from; i < to; i++ {
+		if left[i] != 0 || right[i] != 0 {
+			t.Fatalf("sample %d (%.3fs) inside the pause is %d/%d, want silence", i, float64(i)/8000, left[i], right[i])
+		}
+	}
+	if !dominant(left[:from], 440, 1000) || !dominant(left[to:], 440, 1000) {
+		t.Error("the caller's tone is missing before or after the pause")
+	}
+	for _, pk := range cp.packets() {
+		if pk.pt == 101 {
+			t.Fatalf("the caller heard the agent's pause keys (event %d)", pk.payload[0])
+		}
+	}
+}
