@@ -139,6 +139,7 @@ func (e *Endpoint) SendKey(d rune, dur time.Duration) error {
 	var pl [4]byte
 	pl[0], pl[1] = code, 10
 	step := uint16(400) // 50 ms
+	first := true
 	for el := step; ; el += step {
 		if el > total {
 			el = total
@@ -153,10 +154,11 @@ func (e *Endpoint) SendKey(d rune, dur time.Duration) error {
 		if end {
 			reps = 3
 		}
-		for r := range reps {
-			if err := e.writeFrame(el == step && r == 0, p.DTMF.PT, ts, pl[:]); err != nil {
+		for range reps {
+			if err := e.writeFrame(first, p.DTMF.PT, ts, pl[:]); err != nil {
 				return err
 			}
+			first = false
 		}
 		if end {
 			return nil

@@ -13,11 +13,16 @@ import (
 // loopback, and allocs/op counts every goroutine involved (sender, both
 // readers, receiver), so 0 means the relay allocates nothing per packet.
 func BenchmarkBridgeRelay(b *testing.B) {
+	b.Run("PCMU", func(b *testing.B) { benchRelay(b, PCMU) })
+	b.Run("PCMU-to-PCMA", func(b *testing.B) { benchRelay(b, PCMA) })
+}
+
+func benchRelay(b *testing.B, farCodec Codec) {
 	ports := testPorts(b, 2)
 	a, z := openEP(b, ports), openEP(b, ports)
 	sender, recv := listenLoopback(b), listenLoopback(b)
 	a.SetPeer(Peer{Addr: sender.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: PCMU, DTMF: TelephoneEvent})
-	z.SetPeer(Peer{Addr: recv.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: PCMU, DTMF: TelephoneEvent})
+	z.SetPeer(Peer{Addr: recv.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: farCodec, DTMF: TelephoneEvent})
 	br := NewBridge(a, z, BridgeOptions{})
 	defer br.Stop()
 

@@ -475,6 +475,56 @@ func TestBridgeAudio(t *testing.T) {
 	})
 }
 
+// TestBridgeTranscodes: legs that chose different laws each hear their own.
+func TestBridgeTranscodes(t *testing.T) {
+	p := testPorts(t, 2)
+	a, b := openEP(t, p), openEP(t, p)
+	caller, agent := newPeer(t), newPeer(t)
+	a.SetPeer(Peer{Addr: caller.addr(), Codec: PCMU})
+	b.SetPeer(Peer{Addr: agent.addr(), Codec: PCMA})
+	br := NewBridge(a, b, BridgeOptions{})
+	defer br.Stop()
+
+	for _, c := range []struct {
+		name     string
+		from, to *udpPeer
+		via      *Endpoint
+		inPT     uint8
+		enc      func(int16) byte
+		outPT    uint8
+		dec      func(byte) int16
+	}{
+		{"PCMU caller to PCMA agent", caller, agent, a, PCMU.PT, EncodeULaw, PCMA.PT, DecodeALaw},
+		{"PCMA agent to PCMU caller", agent, caller, b, PCMA.PT, EncodeALaw, PCMU.PT, DecodeULaw},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			samples := []int16{0, 1000, -1000, 12000, -32768, 32767}
+			s := stream{ssrc: 0x7777}
+			for _, v := range samples {
+				c.from.send(t, c.via.Addr(), s.audio(c.inPT, c.enc(v)))
+			}
+			for _, v := range samples {
+				h, pk := c.to.nextRTP(t)
+				if h.pt != c.outPT {
+					t.Fatalf("got PT %d, want %d", h.pt, c.outPT)
+				}
+				// Two quantisations stay within G.711's few per cent.
+				got, tol := int(c.dec(pk[h.payload])), max(40, abs(int(v))/14)
+				if abs(got-int(v)) > tol {
+					t.Errorf("sample %d: got %d after transcoding, want within %d", v, got, tol)
+				}
+			}
+		})
+	}
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
 func TestBridgeEvents(t *testing.T) {
 	for _, c := range []struct {
 		name                  string

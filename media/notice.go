@@ -28,7 +28,9 @@ func (d *detector) feed(h rtpHeader, payload []byte) (rune, bool) {
 	if !ok {
 		return 0, false
 	}
-	if d.have && h.ts == d.lastTS && h.ssrc == d.ssrc {
+	if d.have && h.ssrc == d.ssrc && int32(h.ts-d.lastTS) <= 0 {
+		// The same event again (updates, end packets), or a straggler of
+		// an older one arriving after a newer event started.
 		return 0, false
 	}
 	d.have, d.lastTS, d.ssrc = true, h.ts, h.ssrc

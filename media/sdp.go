@@ -73,6 +73,7 @@ func ParseSDP(body []byte) (*Description, error) {
 		d                  Description
 		sessAddr, medAddr  string
 		inAudio, seenAudio bool
+		seenMedia          bool
 		fmts               []string
 		rtpmap             = map[string]string{}
 		sessDir            string
@@ -91,7 +92,7 @@ func ParseSDP(body []byte) (*Description, error) {
 			sawVersion = true
 		}
 		if key == 'm' {
-			inAudio = false
+			inAudio, seenMedia = false, true
 			if seenAudio {
 				continue
 			}
@@ -110,8 +111,8 @@ func ParseSDP(body []byte) (*Description, error) {
 			d.Port, d.Proto, fmts = port, f[2], f[3:]
 			continue
 		}
-		if !inAudio && seenAudio {
-			continue // attributes of a stream we do not use
+		if !inAudio && seenMedia {
+			continue // lines of a stream we do not use
 		}
 		switch key {
 		case 'c':

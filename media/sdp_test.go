@@ -193,7 +193,6 @@ func TestParseSDP(t *testing.T) {
 // TestParseSDPMediaBeforeAudio pins that the c= and direction of a
 // non-audio stream listed before the audio one stay with that stream.
 func TestParseSDPMediaBeforeAudio(t *testing.T) {
-	t.Skip("known bug: ParseSDP treats lines of a non-audio m= section before the audio m= as session-level (sdp.go:113)")
 	body := sdp("v=0", "c=IN IP4 192.0.2.1", "t=0 0",
 		"m=video 6002 RTP/AVP 96", "c=IN IP4 192.0.2.99", "a=inactive",
 		"m=audio 6000 RTP/AVP 0")

@@ -45,8 +45,9 @@ func (g *guardConn) ReadFrom(b []byte) (int, net.Addr, error) {
 // raw lines that identify its transaction; it returns nil for responses,
 // ACKs and anything that is not recognisably SIP.
 func badRequest(raw []byte, reason error) []byte {
-	head, _, _ := bytes.Cut(raw, []byte("\r\n\r\n"))
-	lines := strings.Split(strings.ReplaceAll(string(head), "\r\n", "\n"), "\n")
+	text := strings.ReplaceAll(string(raw), "\r\n", "\n")
+	head, _, _ := strings.Cut(text, "\n\n")
+	lines := strings.Split(head, "\n")
 	start := strings.Fields(lines[0])
 	if len(start) != 3 || start[2] != "SIP/2.0" || start[0] == "ACK" || strings.HasPrefix(start[0], "SIP/") {
 		return nil
@@ -59,11 +60,16 @@ func badRequest(raw []byte, reason error) []byte {
 			continue
 		}
 		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq":
+		case "to", "t":
+			if !strings.Contains(ln, ";tag=") { // RFC 3261 8.2.6.2: a response adds our tag
+				ln += ";tag=" + sipmsg.GenerateTagN(10)
+			}
+			b.WriteString(ln + "\r\n")
+		case "via", "v", "from", "f", "call-id", "i", "cseq":
 			b.WriteString(ln + "\r\n")
 		}
 	}
-	msg := strings.NewReplacer(`"`, "'", "\r", " ", "\n", " ").Replace(reason.Error())
+	msg := strings.NewReplacer(`"`, "'", `\`, "/", "\r", " ", "\n", " ").Replace(reason.Error())
 	if len(msg) > 120 {
 		msg = msg[:120]
 	}

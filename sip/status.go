@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"errors"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"net/netip"
 	"sort"
@@ -16,6 +17,7 @@ type CallInfo struct {
 	Decision  string // empty while the notice plays
 	Phase     string // notice | dialing | bridged | ended
 	StartedAt time.Time
+	Recording string         // recording | paused | not-recorded | "" before the bridge
 	CallerRTP netip.AddrPort // our RTP address facing the caller
 	AgentRTP  netip.AddrPort // our RTP address facing the agent (invalid before dialing)
 }
@@ -45,6 +47,14 @@ func (c *call) info() CallInfo {
 	ci := CallInfo{ID: c.id, Line: c.a.line.Number, Purpose: c.a.line.Purpose,
 		Caller: config.MaskNumber(c.a.caller), Decision: c.manifest.Consent.Decision,
 		Phase: phaseNames[c.phase], StartedAt: c.manifest.StartedAt}
+	switch {
+	case c.rec != nil && c.rec.Paused():
+		ci.Recording = "paused"
+	case c.rec != nil:
+		ci.Recording = "recording"
+	case c.manifest.NotRecorded != "":
+		ci.Recording = "not-recorded"
+	}
 	if c.inEp != nil {
 		ci.CallerRTP = c.inEp.Addr()
 	}
@@ -52,4 +62,45 @@ func (c *call) info() CallInfo {
 		ci.AgentRTP = c.outEp.Addr()
 	}
 	return ci
+}
+
+// Errors of Pause and Resume.
+var (
+	ErrNoCall       = errors.New("no such call in progress")
+	ErrNotRecording = errors.New("call is not being recorded")
+	ErrSameState    = errors.New("recording already in that state")
+)
+
+// Pause makes the recording of call id hold silence (card payments).
+func (s *Server) Pause(id, by string) error { return s.setPaused(id, by, true) }
+
+// Resume ends a pause of call id's recording.
+func (s *Server) Resume(id, by string) error { return s.setPaused(id, by, false) }
+
+func (s *Server) setPaused(id, by string, pause bool) error {
+	var c *call
+	s.legs.Range(func(_, v any) bool {
+		if l := v.(*leg); l.c.id == id {
+			c = l.c
+			return false
+		}
+		return true
+	})
+	if c == nil {
+		return ErrNoCall
+	}
+	c.mu.Lock()
+	rec := c.rec
+	c.mu.Unlock()
+	if rec == nil {
+		return ErrNotRecording
+	}
+	ok := c.resume(by)
+	if pause {
+		ok = c.pause(by)
+	}
+	if !ok {
+		return ErrSameState
+	}
+	return nil
 }

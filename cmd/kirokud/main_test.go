@@ -80,6 +80,7 @@ func writeConfig(t *testing.T, dir string, port int, drain string, lines ...stri
   retry_after: 5s
 data_dir: data
 log: {format: json, level: debug}
+control: {listen: "127.0.0.1:0"}
 purposes:
   - {name: cs-quality, retention: 90d, listeners: [supervisor]}
 lines:
@@ -90,6 +91,27 @@ lines:
 }
 
 func startDaemon(t *testing.T, drain string, lines ...string) *proc {
+	t.Helper()
+	d := prepare(t, drain, lines...)
+	d.cmd = exec.Command(binary, "-config", filepath.Join(d.dir, "kiroku.yaml"))
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		<-d.done
+		if t.Failed() {
+			t.Logf("kirokud log:\n%s", d.log.String())
+		}
+	})
+	d.waitLog(t, "kirokud ready")
+	return d
+}
+
+// prepare writes a notice and a configuration into a new folder.
+func prepare(t *testing.T, drain string, lines ...string) *proc {
 	t.Helper()
 	dir := t.TempDir()
 	pcm := make([]int16, 4000) // 0.5 s
@@ -107,22 +129,7 @@ func startDaemon(t *testing.T, drain string, lines ...string) *proc {
 	f.Close()
 	port := sipptest.FreePort(t, "udp")
 	writeConfig(t, dir, port, drain, lines...)
-	d := &proc{log: &syncBuffer{}, dir: dir, port: port, done: make(chan error, 1)}
-	d.cmd = exec.Command(binary, "-config", filepath.Join(dir, "kiroku.yaml"))
-	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.done <- d.cmd.Wait() }()
-	t.Cleanup(func() {
-		d.cmd.Process.Kill()
-		<-d.done
-		if t.Failed() {
-			t.Logf("kirokud log:\n%s", d.log.String())
-		}
-	})
-	d.waitLog(t, "kirokud ready")
-	return d
+	return &proc{log: &syncBuffer{}, dir: dir, port: port, done: make(chan error, 1)}
 }
 
 func (d *proc) waitLog(t *testing.T, s string) {

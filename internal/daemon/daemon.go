@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/kiroku-voice/kiroku/httpapi"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/sip"
 	"github.com/kiroku-voice/kiroku/spool"
@@ -22,6 +26,10 @@ type Daemon struct {
 	path  string // config file; "" for embedded defaults
 	sip   *sip.Server
 	spool *spool.Dir
+	cfg   *config.Config // as started; listeners do not change on reload
+
+	control     *http.Server
+	controlAddr net.Addr
 
 	mu       sync.Mutex
 	stopOnce sync.Once
@@ -35,12 +43,29 @@ func New(cfg *config.Config, path string, log *zap.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	recovered, err := sp.Recover()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recovered {
+		switch {
+		case r.Err != nil:
+			log.Error("interrupted call not recovered; its files stay in the spool", zap.String("call_id", r.ID), zap.Error(r.Err))
+		case r.Repaired:
+			log.Warn("recording of an interrupted call repaired and spooled (cut short)", zap.String("call_id", r.ID))
+		default:
+			log.Warn("interrupted call closed without recording", zap.String("call_id", r.ID))
+		}
+	}
 	srv, err := sip.New(cfg, sp, log.Named("sip"))
 	if err != nil {
 		return nil, err
 	}
-	return &Daemon{log: log, path: path, sip: srv, spool: sp}, nil
+	return &Daemon{log: log, path: path, sip: srv, spool: sp, cfg: cfg}, nil
 }
+
+// ControlAddr is the bound address of the control listener (nil if off).
+func (d *Daemon) ControlAddr() net.Addr { return d.controlAddr }
 
 // SIP is the daemon's SIP server (for tests and status).
 func (d *Daemon) SIP() *sip.Server { return d.sip }
@@ -49,6 +74,20 @@ func (d *Daemon) SIP() *sip.Server { return d.sip }
 func (d *Daemon) Start(ctx context.Context) error {
 	if err := d.sip.Start(ctx); err != nil {
 		return errors.Join(err, d.sip.Close())
+	}
+	if addr := d.cfg.Control.Listen; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return errors.Join(fmt.Errorf("control.listen %s: %w", addr, err), d.sip.Close())
+		}
+		d.controlAddr = ln.Addr()
+		d.control = &http.Server{Handler: httpapi.NewControl(d.sip, d.log.Named("control")), ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := d.control.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.log.Error("control listener stopped", zap.Error(err))
+			}
+		}()
+		d.log.Info("control listening", zap.Stringer("addr", ln.Addr()))
 	}
 	cfg := d.sip.Config()
 	d.log.Info("kirokud ready", zap.String("config", cfg.Source), zap.Int("lines", len(cfg.Lines)),
@@ -85,6 +124,11 @@ func (d *Daemon) Stop(ctx context.Context) error {
 	d.stopOnce.Do(func() {
 		d.log.Info("draining", zap.Int("calls", d.sip.ActiveCalls()))
 		err := d.sip.Drain(ctx)
+		if d.control != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			err = errors.Join(err, d.control.Shutdown(sctx))
+			cancel()
+		}
 		d.stopErr = errors.Join(err, d.sip.Close())
 	})
 	return d.stopErr
