@@ -1,0 +1,124 @@
+package crypt
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"io"
+	"testing"
+)
+
+func fetcher(b []byte) func(off, n int64) (io.ReadCloser, error) {
+	return func(off, n int64) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(b[off : off+n])), nil
+	}
+}
+
+func TestSealRanges(t *testing.T) {
+	key, _ := NewDataKey()
+	for _, size := range []int64{0, 1, ChunkSize - 1, ChunkSize, ChunkSize + 1, 3*ChunkSize + 777} {
+		plain := make([]byte, size)
+		rand.Read(plain)
+		var sealed bytes.Buffer
+		if err := Seal(&sealed, bytes.NewReader(plain), size, key); err != nil {
+			t.Fatal(err)
+		}
+		if got := int64(sealed.Len()); got != SealedSize(size) {
+			t.Fatalf("size %d: sealed %d bytes, SealedSize says %d", size, got, SealedSize(size))
+		}
+		if bytes.Contains(sealed.Bytes(), plain[:min(size, 64)]) && size >= 16 {
+			t.Fatalf("size %d: plaintext visible in the sealed object", size)
+		}
+		r, err := NewRangeReader(key, int64(sealed.Len()), fetcher(sealed.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Size() != size {
+			t.Fatalf("got plain size %d, want %d", r.Size(), size)
+		}
+		for _, rg := range [][2]int64{{0, size}, {0, min(size, 10)}, {size / 2, size - size/2}, {max(size-5, 0), min(size, 5)}, {min(ChunkSize-3, size), min(6, max(size-(ChunkSize-3), 0))}} {
+			var out bytes.Buffer
+			if err := r.WriteRange(&out, rg[0], rg[1]); err != nil {
+				t.Fatalf("size %d range %v: %v", size, rg, err)
+			}
+			if !bytes.Equal(out.Bytes(), plain[rg[0]:rg[0]+rg[1]]) {
+				t.Fatalf("size %d range %v: wrong bytes", size, rg)
+			}
+		}
+	}
+}
+
+func TestSealDetectsTampering(t *testing.T) {
+	key, _ := NewDataKey()
+	plain := bytes.Repeat([]byte("kiroku"), 30000)
+	var sealed bytes.Buffer
+	Seal(&sealed, bytes.NewReader(plain), int64(len(plain)), key)
+	b := sealed.Bytes()
+	for name, mutate := range map[string]func([]byte) []byte{
+		"flipped bit": func(b []byte) []byte { c := bytes.Clone(b); c[headerSize+100] ^= 1; return c },
+		"truncated":   func(b []byte) []byte { return bytes.Clone(b[:headerSize+ChunkSize+tagSize]) },
+		"chunks swapped": func(b []byte) []byte {
+			c := bytes.Clone(b)
+			n := ChunkSize + tagSize
+			copy(c[headerSize:], b[headerSize+n:headerSize+2*n])
+			copy(c[headerSize+n:], b[headerSize:headerSize+n])
+			return c
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := mutate(b)
+			r, err := NewRangeReader(key, int64(len(c)), fetcher(c))
+			if err == nil {
+				err = r.WriteRange(io.Discard, 0, r.Size())
+			}
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("got %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+func TestWrapRotation(t *testing.T) {
+	k1, _ := NewDataKey()
+	k2, _ := NewDataKey()
+	old, _ := NewKeyring("2026-01", map[string][]byte{"2026-01": k1})
+	dk, _ := NewDataKey()
+	id, wrapped, err := old.Wrap(dk, "rec-1")
+	if err != nil || id != "2026-01" {
+		t.Fatalf("wrap: %v %q", err, id)
+	}
+	rotated, _ := NewKeyring("2026-06", map[string][]byte{"2026-01": k1, "2026-06": k2})
+	got, err := rotated.Unwrap(id, wrapped, "rec-1")
+	if err != nil || !bytes.Equal(got, dk) {
+		t.Fatalf("old key after rotation: %v", err)
+	}
+	if _, err := rotated.Unwrap(id, wrapped, "rec-2"); !errors.Is(err, ErrWrongKey) {
+		t.Errorf("wrapped key opened for another recording: %v", err)
+	}
+	wrong, _ := NewKeyring("2026-01", map[string][]byte{"2026-01": k2})
+	if _, err := wrong.Unwrap(id, wrapped, "rec-1"); !errors.Is(err, ErrWrongKey) {
+		t.Errorf("got %v with a wrong master key, want ErrWrongKey", err)
+	}
+	if _, err := rotated.Unwrap("nope", wrapped, "rec-1"); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("got %v for an unknown id, want ErrUnknownKey", err)
+	}
+	if s := rotated.String(); bytes.Contains([]byte(s), k1) {
+		t.Error("String shows key material")
+	}
+}
+
+func TestParseKey(t *testing.T) {
+	for _, c := range []struct {
+		in string
+		ok bool
+	}{
+		{"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", true},
+		{"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", true},
+		{"short", false},
+		{"000102", false},
+	} {
+		if _, err := ParseKey(c.in); (err == nil) != c.ok {
+			t.Errorf("ParseKey(%q): got err %v, want ok=%v", c.in, err, c.ok)
+		}
+	}
+}
