@@ -1,0 +1,74 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// ErrNotFound is returned for an unknown recording id.
+var ErrNotFound = errors.New("recording not found")
+
+// Querier is what catalog and audit statements run on: the database or a
+// transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Catalog is the recordings index.
+type Catalog struct {
+	db   *sql.DB
+	path string
+}
+
+// Open opens (creating if needed) the SQLite catalog at path and brings its
+// schema to the current version.
+func Open(ctx context.Context, path string) (*Catalog, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	// Writers take the lock at BEGIN (immediate), so the audit chain head
+	// read in a transaction cannot change under it.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("catalog %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	c := &Catalog{db: db, path: path}
+	if err := c.migrate(ctx); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return c, nil
+}
+
+// DB is the underlying database, for the audit log sharing it.
+func (c *Catalog) DB() *sql.DB { return c.db }
+
+// Path is the catalog file.
+func (c *Catalog) Path() string { return c.path }
+
+// Close closes the database.
+func (c *Catalog) Close() error { return c.db.Close() }
+
+// Tx runs fn in a transaction, committed when fn returns nil.
+func (c *Catalog) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("catalog: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("catalog: commit: %w", err)
+	}
+	return nil
+}

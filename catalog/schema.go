@@ -1,0 +1,99 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order; each runs once, in a transaction,
+// recorded in schema_migrations. Never edit a shipped one: add another.
+// Times are Unix microseconds (BIGINT) so that both SQLite and PostgreSQL
+// index and compare them the same way.
+var migrations = []string{
+	// 1: recordings, tombstones, audit.
+	`CREATE TABLE recordings (
+		id               TEXT PRIMARY KEY,
+		sip_call_id      TEXT NOT NULL DEFAULT '',
+		client           TEXT NOT NULL DEFAULT '',
+		started_at       BIGINT NOT NULL,
+		answered_at      BIGINT,
+		ended_at         BIGINT,
+		caller           TEXT NOT NULL DEFAULT '',
+		dialled          TEXT NOT NULL DEFAULT '',
+		line             TEXT NOT NULL,
+		purpose          TEXT NOT NULL,
+		agent            TEXT NOT NULL DEFAULT '',
+		consent_decision TEXT NOT NULL,
+		consent          TEXT NOT NULL DEFAULT '{}',
+		object_key       TEXT NOT NULL DEFAULT '',
+		manifest_key     TEXT NOT NULL DEFAULT '',
+		size             BIGINT NOT NULL DEFAULT 0,
+		duration_ms      BIGINT NOT NULL DEFAULT 0,
+		sha256           TEXT NOT NULL DEFAULT '',
+		audio_sha256     TEXT NOT NULL DEFAULT '',
+		retain_until     BIGINT NOT NULL,
+		legal_hold       INTEGER NOT NULL DEFAULT 0,
+		hold_reason      TEXT NOT NULL DEFAULT '',
+		state            TEXT NOT NULL,
+		key_id           TEXT NOT NULL DEFAULT '',
+		wrapped_key      BLOB,
+		cut_short        INTEGER NOT NULL DEFAULT 0,
+		stored_at        BIGINT NOT NULL
+	);
+	CREATE INDEX recordings_started ON recordings (started_at);
+	CREATE INDEX recordings_line ON recordings (line, started_at);
+	CREATE INDEX recordings_purpose ON recordings (purpose, started_at);
+	CREATE INDEX recordings_caller ON recordings (caller, started_at);
+	CREATE INDEX recordings_decision ON recordings (consent_decision, started_at);
+	CREATE INDEX recordings_retain ON recordings (retain_until) WHERE legal_hold = 0;
+	CREATE TABLE tombstones (
+		id          TEXT PRIMARY KEY,
+		purpose     TEXT NOT NULL,
+		line        TEXT NOT NULL,
+		started_at  BIGINT NOT NULL,
+		deleted_at  BIGINT NOT NULL,
+		reason      TEXT NOT NULL,
+		actor       TEXT NOT NULL,
+		object_key  TEXT NOT NULL DEFAULT '',
+		sha256      TEXT NOT NULL DEFAULT ''
+	);
+	CREATE TABLE audit (
+		seq       BIGINT PRIMARY KEY,
+		at        BIGINT NOT NULL,
+		actor     TEXT NOT NULL,
+		action    TEXT NOT NULL,
+		target    TEXT NOT NULL DEFAULT '',
+		reason    TEXT NOT NULL DEFAULT '',
+		detail    TEXT NOT NULL DEFAULT '',
+		prev_hash TEXT NOT NULL,
+		hash      TEXT NOT NULL
+	);
+	CREATE INDEX audit_target ON audit (target, seq);`,
+}
+
+func (c *Catalog) migrate(ctx context.Context) error {
+	if _, err := c.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("catalog: migrations table: %w", err)
+	}
+	var have int
+	if err := c.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("catalog: schema version: %w", err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("catalog: schema version %d is newer than this kirokud knows (%d)", have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		err := c.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("catalog: migration %d: %w", v, err)
+		}
+	}
+	return nil
+}
