@@ -3,7 +3,9 @@ package crypt
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -131,4 +133,26 @@ func gcm(key []byte) (cipher.AEAD, error) {
 		return nil, fmt.Errorf("cipher: %w", err)
 	}
 	return cipher.NewGCM(block)
+}
+
+// ManifestKey derives the key that seals the manifests stored beside the
+// recordings from master key id. Manifests are metadata needed to rebuild
+// the catalog, so they are sealed with a key derived from the master key
+// rather than with a recording's own data key.
+func (k *Keyring) ManifestKey(id string) ([]byte, error) {
+	mk, ok := k.keys[id]
+	if !ok {
+		return nil, fmt.Errorf("manifest key of %q: %w", id, ErrUnknownKey)
+	}
+	m := hmac.New(sha256.New, mk)
+	m.Write([]byte("kiroku manifest key v1"))
+	return m.Sum(nil), nil
+}
+
+// AuditKey derives the key that signs audit checkpoints from the active
+// master key.
+func (k *Keyring) AuditKey() []byte {
+	m := hmac.New(sha256.New, k.keys[k.active])
+	m.Write([]byte("kiroku audit checkpoint key v1"))
+	return m.Sum(nil)
 }

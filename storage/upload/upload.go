@@ -1,0 +1,398 @@
+package upload
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/spool"
+	"github.com/kiroku-voice/kiroku/storage"
+	"github.com/kiroku-voice/kiroku/storage/crypt"
+)
+
+// errItem marks a failure of one call's files (not of the store).
+var errItem = errors.New("cannot upload this call")
+
+// Event tells integrators what became of a recording.
+type Event struct {
+	Type      string    `json:"type"` // recording.stored | recording.failed
+	ID        string    `json:"id"`
+	ObjectKey string    `json:"object_key,omitempty"`
+	SHA256    string    `json:"sha256,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// Options configure an Uploader.
+type Options struct {
+	Spool   *spool.Dir
+	Store   storage.Store
+	Catalog *catalog.Catalog
+	Keys    *crypt.Keyring
+	// RetainUntil gives a recording's retention date from its purpose and
+	// start; ok is false for a purpose no longer configured.
+	RetainUntil func(purpose string, started time.Time) (time.Time, bool)
+	// ObjectLock asks the store to lock objects until their retention date.
+	ObjectLock bool
+	Log        *zap.Logger
+	// Notify, when set, is told of every stored or failed recording (the
+	// webhook). It must not block.
+	Notify func(Event)
+	// MinBackoff and MaxBackoff bound the retry delay (default 1s, 1m);
+	// Scan is how often the spool is looked at without a Kick (default 5s).
+	MinBackoff, MaxBackoff, Scan time.Duration
+}
+
+// Uploader drains the spool.
+type Uploader struct {
+	o    Options
+	kick chan struct{}
+
+	mu      sync.Mutex
+	pending int
+	oldest  time.Time
+	stored  uint64
+	failed  uint64
+	lastErr error
+}
+
+// New returns an uploader; Run starts it.
+func New(o Options) *Uploader {
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = time.Second
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = time.Minute
+	}
+	if o.Scan <= 0 {
+		o.Scan = 5 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	return &Uploader{o: o, kick: make(chan struct{}, 1)}
+}
+
+// Kick asks for a pass now (a call has just finished).
+func (u *Uploader) Kick() {
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Stats reports the spool backlog and counters.
+type Stats struct {
+	Pending int
+	Oldest  time.Time
+	Stored  uint64
+	Failed  uint64
+	LastErr error
+}
+
+// Stats returns the uploader's current figures.
+func (u *Uploader) Stats() Stats {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return Stats{Pending: u.pending, Oldest: u.oldest, Stored: u.stored, Failed: u.failed, LastErr: u.lastErr}
+}
+
+// Run drains the spool until ctx ends.
+func (u *Uploader) Run(ctx context.Context) error {
+	backoff := time.Duration(0)
+	for {
+		err := u.Pass(ctx)
+		wait := u.o.Scan
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			backoff = min(max(2*backoff, u.o.MinBackoff), u.o.MaxBackoff)
+			// Full jitter keeps several nodes from retrying in step.
+			wait = backoff/2 + rand.N(backoff/2+1)
+			u.o.Log.Warn("spool upload failed; retrying", zap.Duration("in", wait), zap.Error(err))
+		default:
+			backoff = 0
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-u.kick:
+			if err == nil {
+				t.Stop()
+				continue
+			}
+			<-t.C // a kick does not cut a back-off short
+		case <-t.C:
+		}
+	}
+}
+
+// Pass uploads every finished call in the spool, oldest first, and stops
+// at the first failure (the store is likely down; the rest waits).
+func (u *Uploader) Pass(ctx context.Context) error {
+	ids, oldest, err := u.finished()
+	if err != nil {
+		return err
+	}
+	u.mu.Lock()
+	u.pending, u.oldest = len(ids), oldest
+	u.mu.Unlock()
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := u.upload(ctx, id); err != nil {
+			u.mu.Lock()
+			u.failed++
+			u.lastErr = err
+			u.mu.Unlock()
+			u.notify(Event{Type: "recording.failed", ID: id, Error: err.Error(), At: time.Now().UTC()})
+			if errors.Is(err, errItem) {
+				// Something about this call only: the others go on, this
+				// one stays in the spool and is retried next pass.
+				u.o.Log.Error("recording kept in the spool", zap.String("call_id", id), zap.Error(err))
+				continue
+			}
+			return fmt.Errorf("upload %s: %w", id, err)
+		}
+		u.mu.Lock()
+		u.stored++
+		u.pending--
+		u.lastErr = nil
+		u.mu.Unlock()
+	}
+	return nil
+}
+
+func (u *Uploader) notify(e Event) {
+	if u.o.Notify != nil {
+		u.o.Notify(e)
+	}
+}
+
+// finished lists the calls whose manifests are final, oldest first.
+func (u *Uploader) finished() ([]string, time.Time, error) {
+	entries, err := os.ReadDir(u.o.Spool.Path())
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("read spool: %w", err)
+	}
+	type item struct {
+		id      string
+		started time.Time
+	}
+	var items []item
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		id := strings.TrimSuffix(name, ".json")
+		m, err := u.o.Spool.ReadManifest(id)
+		if err != nil {
+			u.o.Log.Warn("unreadable manifest left in the spool", zap.String("call_id", id), zap.Error(err))
+			continue
+		}
+		if m.State == spool.StateDone || m.State == spool.StateSpooled {
+			items = append(items, item{id, m.StartedAt})
+		}
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].id < items[j].id }) // UUIDv7: time order
+	ids := make([]string, len(items))
+	var oldest time.Time
+	for i, it := range items {
+		ids[i] = it.id
+		if oldest.IsZero() || it.started.Before(oldest) {
+			oldest = it.started
+		}
+	}
+	return ids, oldest, nil
+}
+
+// Keys returns the object keys of a call: its audio and its manifest.
+func Keys(purpose string, started time.Time, id string) (audio, manifest string) {
+	p := fmt.Sprintf("%s/%s/%s", purpose, started.UTC().Format("2006/01/02"), id)
+	return p + ".wav", p + ".json"
+}
+
+func (u *Uploader) upload(ctx context.Context, id string) error {
+	m, err := u.o.Spool.ReadManifest(id)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errItem, err)
+	}
+	retain, ok := u.o.RetainUntil(m.Purpose, m.StartedAt)
+	if !ok {
+		return fmt.Errorf("%w: purpose %q is not configured: cannot set its retention", errItem, m.Purpose)
+	}
+	audioKey, manifestKey := Keys(m.Purpose, m.StartedAt, id)
+	consent, _ := json.Marshal(m.Consent)
+	rec := &catalog.Recording{
+		ID: id, SIPCallID: m.SIPCallID, StartedAt: m.StartedAt, AnsweredAt: m.AnsweredAt, EndedAt: m.EndedAt,
+		Caller: m.Caller, Dialled: m.Dialled, Line: m.Line, Purpose: m.Purpose, Agent: m.Downstream,
+		Decision: m.Consent.Decision, Consent: consent, ManifestKey: manifestKey, RetainUntil: retain,
+		State: catalog.StateStored, StoredAt: time.Now().UTC(),
+	}
+	tags := map[string]string{"purpose": m.Purpose, "retain-until": retain.UTC().Format("2006-01-02")}
+	wavPath := filepath.Join(u.o.Spool.Path(), id+".wav")
+	hasAudio := m.State == spool.StateSpooled && m.Recording != nil
+	if hasAudio {
+		rec.ObjectKey = audioKey
+		rec.AudioSHA256 = m.Recording.SHA256
+		rec.Duration = time.Duration(m.Recording.Duration * float64(time.Second))
+		rec.CutShort = m.Recording.CutShort
+		if err := u.putAudio(ctx, rec, wavPath, tags); err != nil {
+			return err
+		}
+	}
+	if err := u.putManifest(ctx, m, rec, tags); err != nil {
+		return err
+	}
+	detail, _ := json.Marshal(map[string]any{"object_key": rec.ObjectKey, "sha256": rec.SHA256, "size": rec.Size, "retain_until": retain})
+	err = u.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
+		if err := catalog.PutRecording(ctx, tx, rec); err != nil {
+			return err
+		}
+		_, err := audit.Append(ctx, tx, audit.Entry{Actor: "kirokud", Action: "store", Target: id, Detail: string(detail)})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// Only now is the spool copy redundant.
+	var rmErr []error
+	for _, p := range []string{wavPath, u.o.Spool.ManifestPath(id)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			rmErr = append(rmErr, err)
+		}
+	}
+	if err := errors.Join(rmErr...); err != nil {
+		u.o.Log.Warn("stored, but spool files not removed", zap.String("call_id", id), zap.Error(err))
+	}
+	u.o.Log.Info("recording stored", zap.String("call_id", id), zap.String("object_key", rec.ObjectKey),
+		zap.String("sha256", rec.SHA256), zap.Int64("size", rec.Size))
+	u.notify(Event{Type: "recording.stored", ID: id, ObjectKey: rec.ObjectKey, SHA256: rec.SHA256, At: time.Now().UTC()})
+	return nil
+}
+
+// putAudio seals the WAV into a temporary file beside it, puts it with its
+// checksum and checks what the store then holds.
+func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, wavPath string, tags map[string]string) error {
+	src, err := os.Open(wavPath)
+	if err != nil {
+		return fmt.Errorf("%w: open recording: %v", errItem, err)
+	}
+	defer src.Close()
+	fi, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	dataKey, err := crypt.NewDataKey()
+	if err != nil {
+		return err
+	}
+	keyID, wrapped, err := u.o.Keys.Wrap(dataKey, rec.ID)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(u.o.Spool.Path(), "."+rec.ID+".sealed.*")
+	if err != nil {
+		return fmt.Errorf("seal recording: %w", err)
+	}
+	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
+	h := sha256.New()
+	if err := crypt.Seal(io.MultiWriter(tmp, h), src, fi.Size(), dataKey); err != nil {
+		return err
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	size := crypt.SealedSize(fi.Size())
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	opts := storage.PutOptions{ContentType: "application/vnd.kiroku.sealed", Tags: tags, SHA256: sum,
+		Meta: map[string]string{"recording-id": rec.ID, "key-id": keyID, "audio-sha256": rec.AudioSHA256}}
+	if u.o.ObjectLock {
+		opts.RetainUntil = rec.RetainUntil
+	}
+	if _, err := u.o.Store.Put(ctx, rec.ObjectKey, tmp, size, opts); err != nil {
+		return err
+	}
+	got, err := u.o.Store.Stat(ctx, rec.ObjectKey)
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", rec.ObjectKey, err)
+	}
+	if got.Size != size || (got.SHA256 != "" && got.SHA256 != sum) {
+		return fmt.Errorf("verify %s: store holds %d bytes sha256 %s, sent %d bytes sha256 %s", rec.ObjectKey, got.Size, got.SHA256, size, sum)
+	}
+	rec.Size, rec.SHA256, rec.KeyID, rec.WrappedKey = size, sum, keyID, wrapped
+	return nil
+}
+
+// putManifest stores the call's manifest, sealed with the manifest key,
+// beside the audio: with the bucket alone the catalog can be rebuilt
+// (except the wrapped data keys, which never leave the catalog).
+func (u *Uploader) putManifest(ctx context.Context, m *spool.Manifest, rec *catalog.Recording, tags map[string]string) error {
+	doc := StoredManifest{Manifest: *m, ObjectKey: rec.ObjectKey, SealedSize: rec.Size, SealedSHA256: rec.SHA256,
+		RetainUntil: rec.RetainUntil, KeyID: rec.KeyID}
+	plain, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	keyID := u.o.Keys.Active()
+	mk, err := u.o.Keys.ManifestKey(keyID)
+	if err != nil {
+		return err
+	}
+	var sealed bytes.Buffer
+	if err := crypt.Seal(&sealed, bytes.NewReader(plain), int64(len(plain)), mk); err != nil {
+		return err
+	}
+	sum := sha256.Sum256(sealed.Bytes())
+	_, err = u.o.Store.Put(ctx, rec.ManifestKey, bytes.NewReader(sealed.Bytes()), int64(sealed.Len()), storage.PutOptions{
+		ContentType: "application/vnd.kiroku.sealed", Tags: tags, SHA256: hex.EncodeToString(sum[:]),
+		Meta: map[string]string{"recording-id": rec.ID, "key-id": keyID, "kind": "manifest"}})
+	return err
+}
+
+// StoredManifest is the manifest as stored beside the audio.
+type StoredManifest struct {
+	spool.Manifest
+	ObjectKey    string    `json:"object_key,omitempty"`
+	SealedSize   int64     `json:"sealed_size,omitempty"`
+	SealedSHA256 string    `json:"sealed_sha256,omitempty"`
+	RetainUntil  time.Time `json:"retain_until"`
+	KeyID        string    `json:"key_id,omitempty"`
+}
+
+// OpenAudio returns a reader of a stored recording's WAV by byte range,
+// unwrapping its data key with keys.
+func OpenAudio(ctx context.Context, st storage.Store, keys *crypt.Keyring, rec *catalog.Recording) (*crypt.RangeReader, error) {
+	if rec.ObjectKey == "" {
+		return nil, fmt.Errorf("recording %s has no audio", rec.ID)
+	}
+	dataKey, err := keys.Unwrap(rec.KeyID, rec.WrappedKey, rec.ID)
+	if err != nil {
+		return nil, fmt.Errorf("recording %s: %w", rec.ID, err)
+	}
+	return crypt.NewRangeReader(dataKey, rec.Size, func(off, n int64) (io.ReadCloser, error) {
+		return st.Get(ctx, rec.ObjectKey, off, n)
+	})
+}

@@ -1,0 +1,246 @@
+package upload_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/wav"
+	"github.com/kiroku-voice/kiroku/spool"
+	"github.com/kiroku-voice/kiroku/storage"
+	"github.com/kiroku-voice/kiroku/storage/crypt"
+	"github.com/kiroku-voice/kiroku/storage/fs"
+	"github.com/kiroku-voice/kiroku/storage/upload"
+)
+
+type env struct {
+	spool *spool.Dir
+	store storage.Store
+	cat   *catalog.Catalog
+	keys  *crypt.Keyring
+	up    *upload.Uploader
+}
+
+func keyring(t *testing.T, active string, ids ...string) *crypt.Keyring {
+	t.Helper()
+	m := map[string][]byte{}
+	for _, id := range ids {
+		m[id] = bytes.Repeat([]byte(id[:1]), crypt.KeySize)
+	}
+	k, err := crypt.NewKeyring(active, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func newEnv(t *testing.T, st storage.Store) *env {
+	t.Helper()
+	dir := t.TempDir()
+	sp, _ := spool.Open(filepath.Join(dir, "spool"))
+	if st == nil {
+		var err error
+		st, err = fs.New(filepath.Join(dir, "store"))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cat, err := catalog.Open(t.Context(), filepath.Join(dir, "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	e := &env{spool: sp, store: st, cat: cat, keys: keyring(t, "a", "a")}
+	e.up = e.uploader(e.keys)
+	return e
+}
+
+func (e *env) uploader(keys *crypt.Keyring) *upload.Uploader {
+	return upload.New(upload.Options{Spool: e.spool, Store: e.store, Catalog: e.cat, Keys: keys,
+		RetainUntil: func(p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), p == "cs-quality" }})
+}
+
+// call leaves a finished call in the spool: a manifest and, when
+// recorded, a WAV of n frames.
+func (e *env) call(t *testing.T, frames int) (*spool.Manifest, []byte) {
+	t.Helper()
+	id := uuid.Must(uuid.NewV7()).String()
+	now := time.Now().UTC()
+	m := &spool.Manifest{ID: id, State: spool.StateDone, Caller: "0312345678", Dialled: "0120000001", Line: "0120000001",
+		Purpose: "cs-quality", StartedAt: now, EndedAt: &now, Consent: spool.Consent{Decision: spool.OptedOut}}
+	var data []byte
+	if frames > 0 {
+		path := e.spool.RecordingPath(id)
+		f, _ := os.Create(path)
+		w, _ := wav.NewWriter(f, 8000, 2)
+		pcm := make([]byte, frames*4)
+		for i := range pcm {
+			pcm[i] = byte(i * 7)
+		}
+		w.Write(pcm)
+		w.Close()
+		f.Close()
+		data, _ = os.ReadFile(path)
+		m.State = spool.StateSpooled
+		m.Consent.Decision = spool.Notified
+		m.Recording = &spool.Recording{File: id + ".wav", Duration: float64(frames) / 8000, Size: int64(len(data)), SHA256: "x"}
+	}
+	if err := e.spool.WriteManifest(m); err != nil {
+		t.Fatal(err)
+	}
+	return m, data
+}
+
+func TestUploadStoresSealedIndexedAudited(t *testing.T) {
+	e := newEnv(t, nil)
+	m, wavBytes := e.call(t, 100000) // 400 kB: several crypt chunks
+	if err := e.up.Pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.cat.Get(t.Context(), m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != catalog.StateStored || rec.KeyID != "a" || len(rec.WrappedKey) == 0 || rec.Caller != "0312345678" {
+		t.Fatalf("got row %+v", rec)
+	}
+	if !strings.HasPrefix(rec.ObjectKey, "cs-quality/"+m.StartedAt.Format("2006/01/02")+"/") || !strings.HasSuffix(rec.ObjectKey, m.ID+".wav") {
+		t.Errorf("got object key %q", rec.ObjectKey)
+	}
+	obj, err := e.store.Stat(t.Context(), rec.ObjectKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.Tags["purpose"] != "cs-quality" || obj.Tags["retain-until"] != rec.RetainUntil.Format("2006-01-02") {
+		t.Errorf("got tags %v", obj.Tags)
+	}
+	rc, _ := e.store.Get(t.Context(), rec.ObjectKey, 0, -1)
+	stored := new(bytes.Buffer)
+	stored.ReadFrom(rc)
+	rc.Close()
+	if bytes.Contains(stored.Bytes(), wavBytes[44:1044]) || bytes.HasPrefix(stored.Bytes(), []byte("RIFF")) {
+		t.Fatal("the stored bytes are the WAV, not sealed")
+	}
+	r, err := upload.OpenAudio(t.Context(), e.store, e.keys, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rg := range [][2]int64{{0, 44}, {70000, 5000}, {int64(len(wavBytes)) - 10, 10}} {
+		var out bytes.Buffer
+		if err := r.WriteRange(&out, rg[0], rg[1]); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out.Bytes(), wavBytes[rg[0]:rg[0]+rg[1]]) {
+			t.Errorf("range %v decrypts to other bytes", rg)
+		}
+	}
+	entries, _ := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: m.ID})
+	if len(entries) != 1 || entries[0].Action != "store" {
+		t.Errorf("got audit %+v, want one store entry", entries)
+	}
+	left, _ := os.ReadDir(e.spool.Path())
+	if len(left) != 0 {
+		t.Errorf("spool still holds %d files", len(left))
+	}
+}
+
+func TestUploadOptedOutKeepsEvidence(t *testing.T) {
+	e := newEnv(t, nil)
+	m, _ := e.call(t, 0)
+	if err := e.up.Pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.cat.Get(t.Context(), m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.ObjectKey != "" || rec.Decision != spool.OptedOut || rec.ManifestKey == "" {
+		t.Errorf("got %+v, want a row with the consent and no audio", rec)
+	}
+	if _, err := e.store.Stat(t.Context(), rec.ManifestKey); err != nil {
+		t.Errorf("manifest not stored: %v", err)
+	}
+}
+
+// TestUploadTwiceStoresOnce: a pass redone after a crash (spool files
+// still there) overwrites the same objects and row.
+func TestUploadTwiceStoresOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	m, _ := e.call(t, 8000)
+	wavCopy, _ := os.ReadFile(e.spool.RecordingPath(m.ID))
+	manCopy, _ := os.ReadFile(e.spool.ManifestPath(m.ID))
+	e.up.Pass(t.Context())
+	os.WriteFile(e.spool.RecordingPath(m.ID), wavCopy, 0o640)
+	os.WriteFile(e.spool.ManifestPath(m.ID), manCopy, 0o640)
+	if err := e.up.Pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	e.store.List(t.Context(), "", func(o storage.Object) error { n++; return nil })
+	if n != 2 {
+		t.Errorf("got %d objects, want 2 (audio and manifest, once)", n)
+	}
+	if c, _ := e.cat.Count(t.Context()); c != 1 {
+		t.Errorf("got %d rows, want 1", c)
+	}
+	rec, _ := e.cat.Get(t.Context(), m.ID)
+	if _, err := upload.OpenAudio(t.Context(), e.store, e.keys, rec); err != nil {
+		t.Errorf("the row's key does not open the object stored last: %v", err)
+	}
+}
+
+func TestKeyRotationAndWrongKey(t *testing.T) {
+	e := newEnv(t, nil)
+	m, wavBytes := e.call(t, 8000)
+	e.up.Pass(t.Context())
+	rotated := keyring(t, "b", "a", "b")
+	e.up = e.uploader(rotated)
+	m2, _ := e.call(t, 8000)
+	e.up.Pass(t.Context())
+	for _, id := range []string{m.ID, m2.ID} {
+		rec, _ := e.cat.Get(t.Context(), id)
+		r, err := upload.OpenAudio(t.Context(), e.store, rotated, rec)
+		if err != nil {
+			t.Fatalf("%s (key %s) after rotation: %v", id, rec.KeyID, err)
+		}
+		var out bytes.Buffer
+		r.WriteRange(&out, 0, r.Size())
+		if id == m.ID && !bytes.Equal(out.Bytes(), wavBytes) {
+			t.Error("old recording decrypts to other bytes after rotation")
+		}
+	}
+	wrong, _ := crypt.NewKeyring("a", map[string][]byte{"a": bytes.Repeat([]byte("z"), 32)})
+	rec, _ := e.cat.Get(t.Context(), m.ID)
+	if _, err := upload.OpenAudio(t.Context(), e.store, wrong, rec); !errors.Is(err, crypt.ErrWrongKey) {
+		t.Errorf("got %v with a wrong master key, want ErrWrongKey", err)
+	}
+	if _, err := e.store.Stat(t.Context(), rec.ObjectKey); err != nil {
+		t.Errorf("object gone after a wrong-key read: %v", err)
+	}
+}
+
+func TestUnknownPurposeStaysInSpool(t *testing.T) {
+	e := newEnv(t, nil)
+	m, _ := e.call(t, 800)
+	m.Purpose = "gone"
+	e.spool.WriteManifest(m)
+	good, _ := e.call(t, 800)
+	e.up.Pass(t.Context())
+	if _, err := os.Stat(e.spool.ManifestPath(m.ID)); err != nil {
+		t.Errorf("call of an unknown purpose left the spool: %v", err)
+	}
+	if _, err := e.cat.Get(t.Context(), good.ID); err != nil {
+		t.Errorf("a bad call blocked a good one: %v", err)
+	}
+}
+
+var _ = context.Background
