@@ -34,3 +34,27 @@ test: test-deps vet
 
 clean:
 	rm -rf bin kiroku-data
+
+# ---------------------------------------------------------------------------
+# check-systemd: systemd-analyze verify and security on systemd/kirokud.service.
+# verify wants ExecStart's binary to exist, so it checks a copy of the unit
+# that starts the bin/kirokud just built, and fails on any warning too (a
+# misspelt hardening key is only a warning); security fails above an exposure
+# of 2.0 (--threshold counts tenths; --offline needs systemd >= 250, Debian
+# 12 has 252). systemd/systemd_test.go runs the same checks under `make test`.
+.PHONY: check-systemd
+check-systemd: build
+	@command -v systemd-analyze >/dev/null || { \
+		echo "installing: systemd (for systemd-analyze)"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq systemd >/dev/null; }
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	sed 's#^ExecStart=/usr/local/bin/kirokud #ExecStart=$(CURDIR)/bin/kirokud #' systemd/kirokud.service >"$$tmp/kirokud.service"; \
+	grep -q '^ExecStart=$(CURDIR)/bin/kirokud ' "$$tmp/kirokud.service" || { \
+		echo >&2 "systemd/kirokud.service: no ExecStart=/usr/local/bin/kirokud line to point at bin/kirokud"; exit 1; }; \
+	out=$$(systemd-analyze verify "$$tmp/kirokud.service" 2>&1) && [ -z "$$out" ] || { \
+		printf >&2 '%s\n' "$$out"; echo >&2 "systemd-analyze verify: systemd/kirokud.service is not clean"; exit 1; }; \
+	echo "systemd-analyze verify systemd/kirokud.service: ok"
+	@rc=0; out=$$(systemd-analyze security --offline=true --threshold=20 systemd/kirokud.service 2>&1) || rc=$$?; \
+	printf '%s\n' "$$out" | grep -E '^✗|Overall exposure' || printf '%s\n' "$$out"; \
+	[ $$rc = 0 ] || { echo >&2 "systemd-analyze security: systemd/kirokud.service is exposed above 2.0"; exit 1; }

@@ -47,11 +47,14 @@ type Recording struct {
 	WrappedKey  []byte
 	CutShort    bool
 	StoredAt    time.Time
+	// Manifest is the call's whole manifest as the spool left it (end
+	// reason, channel statistics, pauses…), for display and export.
+	Manifest json.RawMessage
 }
 
 const recordingCols = `id, sip_call_id, client, started_at, answered_at, ended_at, caller, dialled, line, purpose, agent,
 	consent_decision, consent, object_key, manifest_key, size, duration_ms, sha256, audio_sha256, retain_until,
-	legal_hold, hold_reason, state, key_id, wrapped_key, cut_short, stored_at`
+	legal_hold, hold_reason, state, key_id, wrapped_key, cut_short, stored_at, manifest`
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
@@ -74,20 +77,24 @@ func boolInt(b bool) int {
 // PutRecording inserts r, or replaces the row with the same id (an upload
 // retried after a crash writes the same recording again).
 func PutRecording(ctx context.Context, q Querier, r *Recording) error {
-	consent := r.Consent
+	consent, manifest := r.Consent, r.Manifest
 	if len(consent) == 0 {
 		consent = json.RawMessage("{}")
 	}
+	if len(manifest) == 0 {
+		manifest = json.RawMessage("{}")
+	}
 	_, err := q.ExecContext(ctx, `INSERT INTO recordings (`+recordingCols+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (id) DO UPDATE SET
 			object_key = excluded.object_key, manifest_key = excluded.manifest_key, size = excluded.size,
 			sha256 = excluded.sha256, audio_sha256 = excluded.audio_sha256, key_id = excluded.key_id,
-			wrapped_key = excluded.wrapped_key, state = excluded.state, stored_at = excluded.stored_at`,
+			wrapped_key = excluded.wrapped_key, state = excluded.state, stored_at = excluded.stored_at,
+			manifest = excluded.manifest`,
 		r.ID, r.SIPCallID, r.Client, micros(r.StartedAt), optMicros(r.AnsweredAt), optMicros(r.EndedAt),
 		r.Caller, r.Dialled, r.Line, r.Purpose, r.Agent, r.Decision, string(consent), r.ObjectKey, r.ManifestKey,
 		r.Size, r.Duration.Milliseconds(), r.SHA256, r.AudioSHA256, micros(r.RetainUntil), boolInt(r.LegalHold),
-		r.HoldReason, r.State, r.KeyID, r.WrappedKey, boolInt(r.CutShort), micros(r.StoredAt))
+		r.HoldReason, r.State, r.KeyID, r.WrappedKey, boolInt(r.CutShort), micros(r.StoredAt), string(manifest))
 	if err != nil {
 		return fmt.Errorf("catalog: put recording %s: %w", r.ID, err)
 	}
@@ -101,12 +108,12 @@ func scanRecording(s scanner) (*Recording, error) {
 		r                              Recording
 		started, retain, stored, durMs int64
 		answered, ended                sql.NullInt64
-		consent                        string
+		consent, manifest              string
 		hold, cut                      int
 	)
 	err := s.Scan(&r.ID, &r.SIPCallID, &r.Client, &started, &answered, &ended, &r.Caller, &r.Dialled, &r.Line,
 		&r.Purpose, &r.Agent, &r.Decision, &consent, &r.ObjectKey, &r.ManifestKey, &r.Size, &durMs, &r.SHA256,
-		&r.AudioSHA256, &retain, &hold, &r.HoldReason, &r.State, &r.KeyID, &r.WrappedKey, &cut, &stored)
+		&r.AudioSHA256, &retain, &hold, &r.HoldReason, &r.State, &r.KeyID, &r.WrappedKey, &cut, &stored, &manifest)
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +127,7 @@ func scanRecording(s scanner) (*Recording, error) {
 		r.EndedAt = &t
 	}
 	r.Duration = time.Duration(durMs) * time.Millisecond
-	r.Consent = json.RawMessage(consent)
+	r.Consent, r.Manifest = json.RawMessage(consent), json.RawMessage(manifest)
 	r.LegalHold, r.CutShort = hold != 0, cut != 0
 	return &r, nil
 }

@@ -39,7 +39,8 @@ var migrations = []string{
 		key_id           TEXT NOT NULL DEFAULT '',
 		wrapped_key      BLOB,
 		cut_short        INTEGER NOT NULL DEFAULT 0,
-		stored_at        BIGINT NOT NULL
+		stored_at        BIGINT NOT NULL,
+		manifest         TEXT NOT NULL DEFAULT '{}'
 	);
 	CREATE INDEX recordings_started ON recordings (started_at);
 	CREATE INDEX recordings_line ON recordings (line, started_at);

@@ -74,7 +74,12 @@ type Recorder struct {
 	ch      [2]channel
 	paused  bool
 	pauses  []Pause
-	err     error // first write error; the recording stops there
+	// pausePos holds each pause's [start, end) in frames; end is -1 while
+	// the pause lasts. Flush silences these ranges whatever arrived, so the
+	// silence matches the listed interval exactly, even for a sender whose
+	// packets run ahead of or behind the wall clock.
+	pausePos [][2]int64
+	err      error // first write error; the recording stops there
 
 	stop chan struct{}
 	done chan struct{}
@@ -168,7 +173,7 @@ func (r *Recorder) Audio(side int, codec Codec, seq uint16, ts uint32, ssrc uint
 		return
 	}
 	c.stats.Packets++
-	if r.paused || r.err != nil {
+	if r.err != nil {
 		return
 	}
 	payload, pos = payload[skip:n], pos+skip
@@ -199,6 +204,7 @@ func (r *Recorder) Pause(by string) bool {
 	}
 	r.paused = true
 	r.pauses = append(r.pauses, Pause{Start: now.UTC(), StartOffset: now.Sub(r.start).Seconds(), By: by})
+	r.pausePos = append(r.pausePos, [2]int64{max(r.posAt(now), r.ready), -1})
 	return true
 }
 
@@ -214,6 +220,7 @@ func (r *Recorder) Resume(by string) bool {
 	p := &r.pauses[len(r.pauses)-1]
 	end := now.UTC()
 	p.End, p.EndOffset = &end, now.Sub(r.start).Seconds()
+	r.pausePos[len(r.pausePos)-1][1] = max(r.posAt(now), r.pausePos[len(r.pausePos)-1][0])
 	return true
 }
 
@@ -252,6 +259,15 @@ func (r *Recorder) flush(upTo int64) {
 		return
 	}
 	r.ready = upTo
+	for _, p := range r.pausePos {
+		end := p[1]
+		if end < 0 {
+			end = upTo
+		}
+		if lo, hi := max(p[0], from), min(end, upTo); lo < hi {
+			r.clear(lo, hi)
+		}
+	}
 	r.mu.Unlock()
 
 	err := r.writeRange(from, upTo)

@@ -347,6 +347,9 @@ func (c *call) finish(reason string) {
 	}
 	c.writeManifest()
 	c.log.Info("call ended", zap.String("reason", reason))
+	if c.s.onCallEnd != nil {
+		c.s.onCallEnd()
+	}
 }
 
 func waitUntil(ctx context.Context, t time.Time) error {

@@ -56,7 +56,12 @@ type Server struct {
 	closers  []io.Closer
 
 	closeOnce sync.Once
+	onCallEnd func()
 }
+
+// OnCallEnd registers f to run after each call's final manifest is written
+// (the uploader's kick). Set it before Start.
+func (s *Server) OnCallEnd(f func()) { s.onCallEnd = f }
 
 // Listener is a transport address the server is bound to.
 type Listener struct {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/internal/daemon"
+	"github.com/kiroku-voice/kiroku/internal/sdnotify"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -86,18 +87,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error("start", zap.Error(err))
 		return 1
 	}
+	notify(log, sdnotify.Ready())
 	for {
 		select {
 		case <-hup:
+			notify(log, sdnotify.Reloading())
 			if err := d.Reload(); err != nil {
 				log.Error("configuration not reloaded; the old one stays in force", zap.Error(err))
 			}
+			// Ready even after a failed reload: the old configuration runs.
+			notify(log, sdnotify.Ready())
 			continue
 		case <-ctx.Done():
 		}
 		break
 	}
 	stop()
+	notify(log, sdnotify.Stopping())
+	notify(log, sdnotify.Status(fmt.Sprintf("draining %d calls", d.SIP().ActiveCalls())))
 	dctx, cancel := context.WithTimeout(context.Background(), time.Duration(d.SIP().Config().SIP.DrainTimeout))
 	defer cancel()
 	if err := d.Stop(dctx); err != nil && !errors.Is(err, context.Canceled) {
@@ -105,4 +112,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("kirokud stopped")
 	return 0
+}
+
+// notify logs an sd_notify failure; systemd readiness is not worth
+// stopping for.
+func notify(log *zap.Logger, err error) {
+	if err != nil {
+		log.Warn("sd_notify", zap.Error(err))
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -14,9 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/sipptest"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/spool"
+	"github.com/kiroku-voice/kiroku/storage/crypt"
+	"github.com/kiroku-voice/kiroku/storage/fs"
+	"github.com/kiroku-voice/kiroku/storage/upload"
 )
 
 var binary string
@@ -158,23 +163,82 @@ func (d *proc) call(t *testing.T, scenario, line string, hold time.Duration, key
 	})
 }
 
+// manifests returns every call's manifest: those still in the spool and
+// those the uploader has moved into the catalog.
 func (d *proc) manifests(t *testing.T) []*spool.Manifest {
 	sp, err := spool.Open(filepath.Join(d.dir, "data", "spool"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	byID := map[string]*spool.Manifest{}
 	entries, _ := os.ReadDir(sp.Path())
-	var out []*spool.Manifest
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".") {
+		if strings.HasPrefix(e.Name(), ".") || !strings.HasSuffix(e.Name(), ".json") {
 			continue
 		}
-		m, err := sp.ReadManifest(strings.TrimSuffix(e.Name(), ".json"))
-		if err == nil {
-			out = append(out, m)
+		if m, err := sp.ReadManifest(strings.TrimSuffix(e.Name(), ".json")); err == nil {
+			byID[m.ID] = m
 		}
 	}
+	if _, err := os.Stat(filepath.Join(d.dir, "data", "catalog.db")); err == nil {
+		cat, err := catalog.Open(t.Context(), filepath.Join(d.dir, "data", "catalog.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cat.Close()
+		recs, err := cat.List(t.Context(), catalog.Filter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			var m spool.Manifest
+			if err := json.Unmarshal(r.Manifest, &m); err != nil {
+				t.Fatal(err)
+			}
+			byID[m.ID] = &m
+		}
+	}
+	var out []*spool.Manifest
+	for _, m := range byID {
+		out = append(out, m)
+	}
 	return out
+}
+
+// audio returns the WAV of call id, from the spool or decrypted from the
+// store.
+func (d *proc) audio(t *testing.T, id string) []byte {
+	t.Helper()
+	if b, err := os.ReadFile(filepath.Join(d.dir, "data", "spool", id+".wav")); err == nil {
+		return b
+	}
+	cat, err := catalog.Open(t.Context(), filepath.Join(d.dir, "data", "catalog.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	rec, err := cat.Get(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := crypt.LoadKeyFile(filepath.Join(d.dir, "data", "keys", "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := crypt.NewKeyring("master", map[string][]byte{"master": key})
+	st, err := fs.New(filepath.Join(d.dir, "data", "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := upload.OpenAudio(t.Context(), st, keys, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteRange(&buf, 0, r.Size()); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 func wantSuccess(t *testing.T, p *sipptest.Process) {

@@ -15,13 +15,17 @@ import (
 // Default is valid and complete; treat it as read-only and swap it whole on
 // reload.
 type Config struct {
-	SIP      SIP       `yaml:"sip"`
-	DataDir  string    `yaml:"data_dir"` // absolute after Load; default "./kiroku-data"
-	Log      Log       `yaml:"log"`
-	Control  Control   `yaml:"control"`
-	Purposes []Purpose `yaml:"purposes"`
-	Lines    []Line    `yaml:"lines"`
-	Source   string    `yaml:"-"` // file path, or "embedded defaults"
+	SIP        SIP        `yaml:"sip"`
+	DataDir    string     `yaml:"data_dir"` // absolute after Load; default "./kiroku-data"
+	Log        Log        `yaml:"log"`
+	Control    Control    `yaml:"control"`
+	Storage    Storage    `yaml:"storage"`
+	Encryption Encryption `yaml:"encryption"`
+	Catalog    Catalog    `yaml:"catalog"`
+	Webhook    Webhook    `yaml:"webhook"`
+	Purposes   []Purpose  `yaml:"purposes"`
+	Lines      []Line     `yaml:"lines"`
+	Source     string     `yaml:"-"` // file path, or "embedded defaults"
 
 	pos positions // line of each key path, for Validate's messages
 }
@@ -233,6 +237,7 @@ func (c *Config) resolve(dir string, r *report) {
 		r.add("data_dir", "cannot resolve %q: %v", c.DataDir, err)
 	}
 	c.DataDir = abs
+	c.resolveStorage(dir)
 	for i := range c.Lines {
 		l := &c.Lines[i]
 		if l.Notice != "" && !filepath.IsAbs(l.Notice) {

@@ -32,6 +32,7 @@ func (c *Config) check(r *report) {
 		r.add("log.format", "%q is not auto, json or console", c.Log.Format)
 	}
 	c.checkControl(r)
+	c.checkStorage(r)
 	c.checkPurposes(r)
 	c.checkLines(r)
 }

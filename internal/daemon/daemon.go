@@ -14,10 +14,14 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/httpapi"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/sip"
 	"github.com/kiroku-voice/kiroku/spool"
+	"github.com/kiroku-voice/kiroku/storage"
+	"github.com/kiroku-voice/kiroku/storage/crypt"
+	"github.com/kiroku-voice/kiroku/storage/upload"
 )
 
 // Daemon is a running kirokud.
@@ -30,6 +34,13 @@ type Daemon struct {
 
 	control     *http.Server
 	controlAddr net.Addr
+
+	catalog  *catalog.Catalog
+	store    storage.Store
+	keys     *crypt.Keyring
+	uploader *upload.Uploader
+	bg       sync.WaitGroup
+	stopBG   context.CancelFunc
 
 	mu       sync.Mutex
 	stopOnce sync.Once
@@ -57,12 +68,66 @@ func New(cfg *config.Config, path string, log *zap.Logger) (*Daemon, error) {
 			log.Warn("interrupted call closed without recording", zap.String("call_id", r.ID))
 		}
 	}
+	d := &Daemon{log: log, path: path, spool: sp, cfg: cfg}
+	if err := d.openStorage(cfg); err != nil {
+		return nil, errors.Join(err, d.closeStorage())
+	}
 	srv, err := sip.New(cfg, sp, log.Named("sip"))
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, d.closeStorage())
 	}
-	return &Daemon{log: log, path: path, sip: srv, spool: sp, cfg: cfg}, nil
+	srv.OnCallEnd(d.uploader.Kick)
+	d.sip = srv
+	return d, nil
 }
+
+// openStorage opens the catalog, the store, the keyring and the uploader.
+func (d *Daemon) openStorage(cfg *config.Config) error {
+	var err error
+	if d.keys, err = keyring(cfg, d.log); err != nil {
+		return err
+	}
+	if d.catalog, err = catalog.Open(context.Background(), cfg.Catalog.Path); err != nil {
+		return err
+	}
+	if d.store, err = openStore(context.Background(), cfg); err != nil {
+		return err
+	}
+	d.uploader = upload.New(upload.Options{
+		Spool: d.spool, Store: d.store, Catalog: d.catalog, Keys: d.keys,
+		RetainUntil: func(purpose string, started time.Time) (time.Time, bool) {
+			p, ok := d.sip.Config().Purpose(purpose)
+			if !ok {
+				return time.Time{}, false
+			}
+			return p.Retention.Until(started), true
+		},
+		ObjectLock: cfg.Storage.S3.ObjectLock != "",
+		Log:        d.log.Named("upload"),
+		Notify:     newWebhook(cfg.Webhook.URL, d.log.Named("webhook")),
+	})
+	return nil
+}
+
+func (d *Daemon) closeStorage() error {
+	var errs []error
+	if d.store != nil {
+		errs = append(errs, d.store.Close())
+	}
+	if d.catalog != nil {
+		errs = append(errs, d.catalog.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Catalog is the recordings index (for tests and tools).
+func (d *Daemon) Catalog() *catalog.Catalog { return d.catalog }
+
+// Store is the blob store.
+func (d *Daemon) Store() storage.Store { return d.store }
+
+// Keys is the master keyring.
+func (d *Daemon) Keys() *crypt.Keyring { return d.keys }
 
 // ControlAddr is the bound address of the control listener (nil if off).
 func (d *Daemon) ControlAddr() net.Addr { return d.controlAddr }
@@ -89,6 +154,11 @@ func (d *Daemon) Start(ctx context.Context) error {
 		}()
 		d.log.Info("control listening", zap.Stringer("addr", ln.Addr()))
 	}
+	bgctx, cancel := context.WithCancel(context.Background())
+	d.stopBG = cancel
+	d.bg.Add(2)
+	go func() { defer d.bg.Done(); d.uploader.Run(bgctx) }()
+	go func() { defer d.bg.Done(); d.checkpoints(bgctx) }()
 	cfg := d.sip.Config()
 	d.log.Info("kirokud ready", zap.String("config", cfg.Source), zap.Int("lines", len(cfg.Lines)),
 		zap.String("data_dir", cfg.DataDir))
@@ -129,7 +199,12 @@ func (d *Daemon) Stop(ctx context.Context) error {
 			err = errors.Join(err, d.control.Shutdown(sctx))
 			cancel()
 		}
-		d.stopErr = errors.Join(err, d.sip.Close())
+		err = errors.Join(err, d.sip.Close())
+		if d.stopBG != nil {
+			d.stopBG()
+			d.bg.Wait()
+		}
+		d.stopErr = errors.Join(err, d.closeStorage())
 	})
 	return d.stopErr
 }

@@ -245,11 +245,12 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 	}
 	audioKey, manifestKey := Keys(m.Purpose, m.StartedAt, id)
 	consent, _ := json.Marshal(m.Consent)
+	full, _ := json.Marshal(m)
 	rec := &catalog.Recording{
 		ID: id, SIPCallID: m.SIPCallID, StartedAt: m.StartedAt, AnsweredAt: m.AnsweredAt, EndedAt: m.EndedAt,
 		Caller: m.Caller, Dialled: m.Dialled, Line: m.Line, Purpose: m.Purpose, Agent: m.Downstream,
 		Decision: m.Consent.Decision, Consent: consent, ManifestKey: manifestKey, RetainUntil: retain,
-		State: catalog.StateStored, StoredAt: time.Now().UTC(),
+		State: catalog.StateStored, StoredAt: time.Now().UTC(), Manifest: full,
 	}
 	tags := map[string]string{"purpose": m.Purpose, "retain-until": retain.UTC().Format("2006-01-02")}
 	wavPath := filepath.Join(u.o.Spool.Path(), id+".wav")

@@ -1,0 +1,141 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// Storage configures where recordings are kept.
+type Storage struct {
+	Backend string `yaml:"backend"` // fs (default) or s3
+	Dir     string `yaml:"dir"`     // fs: the folder; default <data_dir>/store
+	S3      S3     `yaml:"s3"`
+}
+
+// S3 configures an S3-compatible store. Credentials never come from this
+// file: they are read from the environment (KIROKU_S3_ACCESS_KEY,
+// KIROKU_S3_SECRET_KEY) or from CredentialsFile.
+type S3 struct {
+	Endpoint        string `yaml:"endpoint"` // host:port
+	Bucket          string `yaml:"bucket"`
+	Region          string `yaml:"region"`
+	TLS             bool   `yaml:"tls"`
+	CAFile          string `yaml:"ca_file"`
+	CredentialsFile string `yaml:"credentials_file"` // "ACCESS_KEY:SECRET_KEY" on one line
+	ObjectLock      string `yaml:"object_lock"`      // "", GOVERNANCE or COMPLIANCE
+}
+
+// Encryption configures the master keys that wrap each recording's data
+// key. With no keys, kirokud keeps one in <data_dir>/keys/master.key,
+// created at first start.
+type Encryption struct {
+	ActiveKey string      `yaml:"active_key"`
+	Keys      []MasterKey `yaml:"keys"`
+}
+
+// MasterKey names a 32-byte key held in a file or an environment variable
+// (64 hex digits or base64). Old keys stay listed after a rotation so that
+// the recordings they wrapped still open.
+type MasterKey struct {
+	ID   string `yaml:"id"`
+	File string `yaml:"file"`
+	Env  string `yaml:"env"`
+}
+
+// Catalog configures the recordings index.
+type Catalog struct {
+	Path string `yaml:"path"` // SQLite file; default <data_dir>/catalog.db
+}
+
+// Webhook configures the optional notification of stored and failed
+// recordings (HTTP POST of JSON, retried).
+type Webhook struct {
+	URL string `yaml:"url"`
+}
+
+// resolveStorage fills storage defaults that depend on data_dir and
+// resolves relative paths against dir.
+func (c *Config) resolveStorage(dir string) {
+	abs := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	if c.Storage.Backend == "" {
+		c.Storage.Backend = "fs"
+	}
+	if c.Storage.Dir == "" {
+		c.Storage.Dir = filepath.Join(c.DataDir, "store")
+	} else {
+		c.Storage.Dir = abs(c.Storage.Dir)
+	}
+	c.Storage.S3.CAFile = abs(c.Storage.S3.CAFile)
+	c.Storage.S3.CredentialsFile = abs(c.Storage.S3.CredentialsFile)
+	if c.Catalog.Path == "" {
+		c.Catalog.Path = filepath.Join(c.DataDir, "catalog.db")
+	} else {
+		c.Catalog.Path = abs(c.Catalog.Path)
+	}
+	for i := range c.Encryption.Keys {
+		c.Encryption.Keys[i].File = abs(c.Encryption.Keys[i].File)
+	}
+}
+
+func (c *Config) checkStorage(r *report) {
+	s := &c.Storage
+	switch s.Backend {
+	case "", "fs":
+	case "s3":
+		if s.S3.Endpoint == "" {
+			r.add("storage.s3.endpoint", "required with backend s3, such as \"minio.example:9000\"")
+		} else if _, _, err := net.SplitHostPort(s.S3.Endpoint); err != nil {
+			r.add("storage.s3.endpoint", "%q is not host:port", s.S3.Endpoint)
+		}
+		if s.S3.Bucket == "" {
+			r.add("storage.s3.bucket", "required with backend s3")
+		}
+		if s.S3.CAFile != "" && !s.S3.TLS {
+			r.add("storage.s3.ca_file", "set, but storage.s3.tls is false")
+		}
+		switch s.S3.ObjectLock {
+		case "", "GOVERNANCE", "COMPLIANCE":
+		default:
+			r.add("storage.s3.object_lock", "%q is not GOVERNANCE or COMPLIANCE", s.S3.ObjectLock)
+		}
+	default:
+		r.add("storage.backend", "%q is not fs or s3", s.Backend)
+	}
+	e := &c.Encryption
+	ids := map[string]bool{}
+	for i, k := range e.Keys {
+		key := index("encryption.keys", i)
+		switch {
+		case k.ID == "" || strings.ContainsAny(k.ID, " \t/"):
+			r.add(child(key, "id"), "required: a word naming the key, such as \"2026-11\"")
+		case ids[k.ID]:
+			r.add(child(key, "id"), "%q is listed twice", k.ID)
+		}
+		ids[k.ID] = true
+		if (k.File == "") == (k.Env == "") {
+			r.add(key, "give exactly one of file and env")
+		}
+	}
+	switch {
+	case len(e.Keys) > 0 && e.ActiveKey == "":
+		r.add("encryption.active_key", "required when keys are listed")
+	case e.ActiveKey != "" && !ids[e.ActiveKey]:
+		r.add("encryption.active_key", "%q is not one of encryption.keys", e.ActiveKey)
+	}
+	if c.Webhook.URL != "" {
+		u, err := url.Parse(c.Webhook.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			r.add("webhook.url", "%q is not an http(s) URL", c.Webhook.URL)
+		}
+	}
+}
+
+var _ = fmt.Sprint
