@@ -34,6 +34,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	check := fs.String("check-config", "", "validate configuration `file`, print every problem and exit")
 	printDefault := fs.Bool("print-default-config", false, "print the embedded default configuration and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	rebuild := fs.String("rebuild-catalog", "", "write a new catalog `file` from the store's manifests (disaster recovery) and exit")
+	keysFrom := fs.String("keys-from", "", "with -rebuild-catalog: a catalog backup `file` to take wrapped data keys from")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -72,6 +74,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer log.Sync()
+	if *rebuild != "" {
+		res, err := daemon.RebuildCatalog(context.Background(), cfg, *rebuild, *keysFrom, log)
+		fmt.Fprintf(stdout, "manifests %d, restored %d, with keys %d, skipped %d\n", res.Manifests, res.Restored, res.WithKeys, len(res.Skipped))
+		for _, s := range res.Skipped {
+			fmt.Fprintln(stdout, "skipped:", s)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		return 0
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

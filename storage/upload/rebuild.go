@@ -1,0 +1,118 @@
+package upload
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/storage"
+	"github.com/kiroku-voice/kiroku/storage/crypt"
+)
+
+// RebuildResult counts what Rebuild did.
+type RebuildResult struct {
+	Manifests int // manifests read from the store
+	Restored  int // rows written
+	WithKeys  int // rows whose wrapped data key came from the key source
+	Skipped   []string
+}
+
+// Rebuild fills cat from the manifests in st, for disaster recovery. Each
+// stored manifest is opened with the manifest key of its key id and
+// becomes a catalog row again, with an audit entry. Wrapped data keys are
+// never in the store (that is what makes erasure by crypto-shredding
+// hold for every copy of the bucket); they are taken from keysFrom, a
+// catalog backup, when given. A recording without its key is restored as
+// metadata and its audio stays unreadable until the key is restored.
+func Rebuild(ctx context.Context, st storage.Store, keys *crypt.Keyring, cat *catalog.Catalog, keysFrom *catalog.Catalog) (RebuildResult, error) {
+	var res RebuildResult
+	var keysList []string
+	err := st.List(ctx, "", func(o storage.Object) error {
+		if strings.HasSuffix(o.Key, ".json") && !strings.HasPrefix(o.Key, "audit/") {
+			keysList = append(keysList, o.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("rebuild: list: %w", err)
+	}
+	for _, key := range keysList {
+		res.Manifests++
+		doc, err := readManifest(ctx, st, keys, key)
+		if err != nil {
+			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %v", key, err))
+			continue
+		}
+		rec := rowFromManifest(doc, key)
+		if keysFrom != nil {
+			if old, err := keysFrom.Get(ctx, rec.ID); err == nil && len(old.WrappedKey) > 0 {
+				rec.KeyID, rec.WrappedKey = old.KeyID, old.WrappedKey
+				rec.LegalHold, rec.HoldReason, rec.State = old.LegalHold, old.HoldReason, old.State
+				res.WithKeys++
+			}
+		}
+		err = cat.Tx(ctx, func(tx *sql.Tx) error {
+			if err := catalog.PutRecording(ctx, tx, rec); err != nil {
+				return err
+			}
+			_, err := audit.Append(ctx, tx, audit.Entry{Actor: "kirokud", Action: "rebuild", Target: rec.ID, Detail: key})
+			return err
+		})
+		if err != nil {
+			return res, err
+		}
+		res.Restored++
+	}
+	return res, nil
+}
+
+func readManifest(ctx context.Context, st storage.Store, keys *crypt.Keyring, key string) (*StoredManifest, error) {
+	o, err := st.Stat(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	mk, err := keys.ManifestKey(o.Meta["key-id"])
+	if err != nil {
+		return nil, err
+	}
+	r, err := crypt.NewRangeReader(mk, o.Size, func(off, n int64) (io.ReadCloser, error) { return st.Get(ctx, key, off, n) })
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := r.WriteRange(&buf, 0, r.Size()); err != nil {
+		return nil, err
+	}
+	var doc StoredManifest
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		return nil, errors.Join(errors.New("manifest is not JSON"), err)
+	}
+	return &doc, nil
+}
+
+func rowFromManifest(doc *StoredManifest, key string) *catalog.Recording {
+	m := &doc.Manifest
+	consent, _ := json.Marshal(m.Consent)
+	full, _ := json.Marshal(m)
+	rec := &catalog.Recording{
+		ID: m.ID, SIPCallID: m.SIPCallID, StartedAt: m.StartedAt, AnsweredAt: m.AnsweredAt, EndedAt: m.EndedAt,
+		Caller: m.Caller, Dialled: m.Dialled, Line: m.Line, Purpose: m.Purpose, Agent: m.Downstream,
+		Decision: m.Consent.Decision, Consent: consent, ObjectKey: doc.ObjectKey, ManifestKey: key,
+		Size: doc.SealedSize, SHA256: doc.SealedSHA256, RetainUntil: doc.RetainUntil, State: catalog.StateStored,
+		StoredAt: time.Now().UTC(), Manifest: full,
+	}
+	if m.Recording != nil {
+		rec.AudioSHA256 = m.Recording.SHA256
+		rec.Duration = time.Duration(m.Recording.Duration * float64(time.Second))
+		rec.CutShort = m.Recording.CutShort
+	}
+	return rec
+}
