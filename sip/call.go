@@ -130,6 +130,7 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	local := c.localSDP(sideCaller, media.AnswerDirection(offer.Direction))
 	res := sipmsg.NewSDPResponseFromRequest(in.InviteRequest, local)
 	// WriteResponse returns once the ACK is in (or the caller gave up).
+	s.responded("INVITE", sipmsg.StatusOK)
 	if err := in.WriteResponse(res); err != nil {
 		c.log.Info("caller left before answer completed", zap.Error(err))
 		c.setDecision(spool.HungUpDuringNotice)
@@ -339,11 +340,19 @@ func (c *call) finish(reason string) {
 		c.manifest.Consent.Decision = spool.HungUpDuringNotice
 	}
 	inEp, outEp := c.inEp, c.outEp
+	sum := CallSummary{Line: c.a.line.Number, Decision: c.manifest.Consent.Decision, Recorded: c.manifest.State == spool.StateSpooled}
+	if r := c.manifest.Recording; r != nil && len(r.Channels) == 2 {
+		sum.Lost = [2]uint64{r.Channels[0].Lost, r.Channels[1].Lost}
+	}
 	c.mu.Unlock()
-	for _, ep := range []*media.Endpoint{inEp, outEp} {
+	for i, ep := range []*media.Endpoint{inEp, outEp} {
 		if ep != nil {
 			ep.Close()
+			sum.RTP[i] = ep.Stats()
 		}
+	}
+	if c.s.obs != nil {
+		c.s.obs.CallEnded(sum)
 	}
 	c.writeManifest()
 	c.log.Info("call ended", zap.String("reason", reason))

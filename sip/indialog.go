@@ -36,6 +36,13 @@ func (s *Server) respond(req *sipmsg.Request, tx sipmsg.ServerTransaction, code 
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("respond", zap.String("method", string(req.Method)), zap.Int("code", code), zap.Error(err))
 	}
+	s.responded(req.Method.String(), code)
+}
+
+func (s *Server) responded(method string, code int) {
+	if s.obs != nil {
+		s.obs.Responded(method, code)
+	}
 }
 
 func (s *Server) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {

@@ -42,6 +42,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		if err := tx.Respond(res); err != nil {
 			s.log.Debug("respond to refused invite", zap.Error(err))
 		}
+		s.responded("INVITE", code)
 		s.log.Info("call refused", zap.Int("code", code), zap.String("reason", reason),
 			zap.String("source", req.Source()), zap.String("dialled", dialledOf(req)))
 		return

@@ -57,6 +57,7 @@ type Server struct {
 
 	closeOnce sync.Once
 	onCallEnd func()
+	obs       Observer
 }
 
 // OnCallEnd registers f to run after each call's final manifest is written

@@ -3,6 +3,7 @@ package sip
 import (
 	"errors"
 	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/media"
 	"net/netip"
 	"sort"
 	"time"
@@ -104,3 +105,22 @@ func (s *Server) setPaused(id, by string, pause bool) error {
 	}
 	return nil
 }
+
+// Observer is told what the SIP side does, for metrics. Its methods must
+// be quick and must not block.
+type Observer interface {
+	Responded(method string, code int)
+	CallEnded(CallSummary)
+}
+
+// CallSummary is what an ended call reports to the Observer.
+type CallSummary struct {
+	Line     string
+	Decision string
+	Recorded bool
+	RTP      [2]media.Stats // caller, agent legs
+	Lost     [2]uint64      // packets missing by sequence number in the recording
+}
+
+// SetObserver registers o; set it before Start.
+func (s *Server) SetObserver(o Observer) { s.obs = o }

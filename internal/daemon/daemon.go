@@ -14,9 +14,11 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/httpapi"
 	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/metrics"
 	"github.com/kiroku-voice/kiroku/sip"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
@@ -35,6 +37,7 @@ type Daemon struct {
 	control     *http.Server
 	controlAddr net.Addr
 
+	metrics  *metrics.Metrics
 	catalog  *catalog.Catalog
 	store    storage.Store
 	keys     *crypt.Keyring
@@ -68,7 +71,7 @@ func New(cfg *config.Config, path string, log *zap.Logger) (*Daemon, error) {
 			log.Warn("interrupted call closed without recording", zap.String("call_id", r.ID))
 		}
 	}
-	d := &Daemon{log: log, path: path, spool: sp, cfg: cfg}
+	d := &Daemon{log: log, path: path, spool: sp, cfg: cfg, metrics: metrics.New()}
 	if err := d.openStorage(cfg); err != nil {
 		return nil, errors.Join(err, d.closeStorage())
 	}
@@ -77,7 +80,9 @@ func New(cfg *config.Config, path string, log *zap.Logger) (*Daemon, error) {
 		return nil, errors.Join(err, d.closeStorage())
 	}
 	srv.OnCallEnd(d.uploader.Kick)
+	srv.SetObserver(d.metrics)
 	d.sip = srv
+	d.registerGauges()
 	return d, nil
 }
 
@@ -105,6 +110,8 @@ func (d *Daemon) openStorage(cfg *config.Config) error {
 		ObjectLock: cfg.Storage.S3.ObjectLock != "",
 		Log:        d.log.Named("upload"),
 		Notify:     newWebhook(cfg.Webhook.URL, d.log.Named("webhook")),
+		OnStored:   d.metrics.Stored,
+		OnFailed:   d.metrics.UploadFailed,
 	})
 	return nil
 }
@@ -146,7 +153,10 @@ func (d *Daemon) Start(ctx context.Context) error {
 			return errors.Join(fmt.Errorf("control.listen %s: %w", addr, err), d.sip.Close())
 		}
 		d.controlAddr = ln.Addr()
-		d.control = &http.Server{Handler: httpapi.NewControl(d.sip, d.log.Named("control")), ReadHeaderTimeout: 5 * time.Second}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", d.metrics.Handler())
+		mux.Handle("/", httpapi.NewControl(d.sip, d.log.Named("control")))
+		d.control = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := d.control.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				d.log.Error("control listener stopped", zap.Error(err))
@@ -181,8 +191,10 @@ func (d *Daemon) Reload() error {
 		cfg, err = config.Load(d.path)
 	}
 	if err != nil {
+		d.metrics.Reloaded(false)
 		return fmt.Errorf("reload: %w", err)
 	}
+	d.metrics.Reloaded(true)
 	d.sip.Reload(cfg)
 	d.log.Info("configuration reloaded", zap.String("config", cfg.Source), zap.Int("lines", len(cfg.Lines)))
 	return nil
@@ -235,4 +247,27 @@ func NewLogger(format, level string) (*zap.Logger, error) {
 	}
 	zc.Level = zap.NewAtomicLevelAt(lvl)
 	return zc.Build()
+}
+
+// registerGauges exposes figures read at scrape time.
+func (d *Daemon) registerGauges() {
+	m := d.metrics
+	m.Gauge("kiroku_calls_in_progress", "Calls admitted and not yet ended.", func() float64 { return float64(d.sip.ActiveCalls()) })
+	m.Gauge("kiroku_spool_pending", "Finished calls waiting in the spool to be stored.", func() float64 {
+		return float64(d.uploader.Stats().Pending)
+	})
+	m.Gauge("kiroku_spool_oldest_age_seconds", "Age of the oldest call waiting in the spool (0 when empty).", func() float64 {
+		st := d.uploader.Stats()
+		if st.Pending == 0 || st.Oldest.IsZero() {
+			return 0
+		}
+		return time.Since(st.Oldest).Seconds()
+	})
+	m.Counter("kiroku_audit_entries_total", "Entries in the audit log.", func() float64 {
+		seq, _, err := audit.Head(context.Background(), d.catalog.DB())
+		if err != nil {
+			return 0
+		}
+		return float64(seq)
+	})
 }

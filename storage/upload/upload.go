@@ -55,6 +55,10 @@ type Options struct {
 	// Notify, when set, is told of every stored or failed recording (the
 	// webhook). It must not block.
 	Notify func(Event)
+	// OnStored and OnFailed report each stored recording (with the time
+	// since its call ended) and each failed attempt, for metrics.
+	OnStored func(latency time.Duration)
+	OnFailed func()
 	// MinBackoff and MaxBackoff bound the retry delay (default 1s, 1m);
 	// Scan is how often the spool is looked at without a Kick (default 5s).
 	MinBackoff, MaxBackoff, Scan time.Duration
@@ -167,6 +171,9 @@ func (u *Uploader) Pass(ctx context.Context) error {
 			u.lastErr = err
 			u.mu.Unlock()
 			u.notify(Event{Type: "recording.failed", ID: id, Error: err.Error(), At: time.Now().UTC()})
+			if u.o.OnFailed != nil {
+				u.o.OnFailed()
+			}
 			if errors.Is(err, errItem) {
 				// Something about this call only: the others go on, this
 				// one stays in the spool and is retried next pass.
@@ -291,6 +298,9 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 	u.o.Log.Info("recording stored", zap.String("call_id", id), zap.String("object_key", rec.ObjectKey),
 		zap.String("sha256", rec.SHA256), zap.Int64("size", rec.Size))
 	u.notify(Event{Type: "recording.stored", ID: id, ObjectKey: rec.ObjectKey, SHA256: rec.SHA256, At: time.Now().UTC()})
+	if u.o.OnStored != nil && m.EndedAt != nil {
+		u.o.OnStored(time.Since(*m.EndedAt))
+	}
 	return nil
 }
 
