@@ -111,7 +111,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
 			return
 		}
 		v.SetInt(int64(i))
+	case reflect.Bool:
+		b, err := strconv.ParseBool(n.Value)
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || err != nil {
+			d.fail(n, key, "want true or false, got %s", describe(n))
+			return
+		}
+		v.SetBool(b)
 	default:
+		// A schema field of a kind this decoder does not handle is a bug
+		// caught by TestSchemaKinds, never reachable from a file.
 		panic(fmt.Sprintf("config: no YAML decoding for %s at %s", v.Type(), key))
 	}
 }

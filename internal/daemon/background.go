@@ -50,6 +50,32 @@ func (d *Daemon) checkpoints(ctx context.Context) {
 	}
 }
 
+// verifyEvery is how often the whole audit chain is verified.
+const verifyEvery = time.Hour
+
+// verifyAudit walks the audit chain at start and every verifyEvery,
+// keeping the result for the kiroku_audit_verify_ok gauge.
+func (d *Daemon) verifyAudit(ctx context.Context) {
+	for {
+		n, err := audit.Verify(ctx, d.catalog.DB())
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			d.auditOK.Store(false)
+			d.log.Error("audit chain does not verify", zap.Error(err))
+		} else {
+			d.auditOK.Store(true)
+			d.log.Debug("audit chain verified", zap.Int64("entries", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(verifyEvery):
+		}
+	}
+}
+
 // newWebhook returns the uploader's notifier: each event is POSTed as
 // JSON, retried a few times with back-off, on its own goroutine (bounded:
 // events beyond the queue are logged and dropped, never blocking uploads).

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -43,6 +44,7 @@ type Daemon struct {
 	keys     *crypt.Keyring
 	uploader *upload.Uploader
 	bg       sync.WaitGroup
+	auditOK  atomic.Bool
 	stopBG   context.CancelFunc
 
 	mu       sync.Mutex
@@ -166,8 +168,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 	}
 	bgctx, cancel := context.WithCancel(context.Background())
 	d.stopBG = cancel
-	d.bg.Add(2)
+	d.bg.Add(3)
 	go func() { defer d.bg.Done(); d.uploader.Run(bgctx) }()
+	go func() { defer d.bg.Done(); d.verifyAudit(bgctx) }()
 	go func() { defer d.bg.Done(); d.checkpoints(bgctx) }()
 	cfg := d.sip.Config()
 	d.log.Info("kirokud ready", zap.String("config", cfg.Source), zap.Int("lines", len(cfg.Lines)),
@@ -262,6 +265,13 @@ func (d *Daemon) registerGauges() {
 			return 0
 		}
 		return time.Since(st.Oldest).Seconds()
+	})
+	d.auditOK.Store(true)
+	m.Gauge("kiroku_audit_verify_ok", "1 when the last walk of the audit chain found it intact, 0 when broken.", func() float64 {
+		if d.auditOK.Load() {
+			return 1
+		}
+		return 0
 	})
 	m.Counter("kiroku_audit_entries_total", "Entries in the audit log.", func() float64 {
 		seq, _, err := audit.Head(context.Background(), d.catalog.DB())
