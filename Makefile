@@ -29,7 +29,7 @@ test-deps:
 vet:
 	$(GO) vet ./...
 
-test: test-deps vet
+test: test-deps s3-server vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 clean:
@@ -58,3 +58,33 @@ check-systemd: build
 	@rc=0; out=$$(systemd-analyze security --offline=true --threshold=20 systemd/kirokud.service 2>&1) || rc=$$?; \
 	printf '%s\n' "$$out" | grep -E '^✗|Overall exposure' || printf '%s\n' "$$out"; \
 	[ $$rc = 0 ] || { echo >&2 "systemd-analyze security: systemd/kirokud.service is exposed above 2.0"; exit 1; }
+
+# ---------------------------------------------------------------------------
+# s3-server: versitygw, the S3 server internal/s3test runs for the storage
+# tests, built from the Go module proxy into .tools/bin once (about 2-3
+# minutes cold on 2 cores) and reused while it is the pinned version;
+# internal/s3test.Version must name the same one.
+VERSITYGW_VERSION := v1.8.0
+.PHONY: s3-server
+s3-server:
+	@$(GO) version -m $(TOOLS)/bin/versitygw 2>/dev/null | \
+		grep -qE '^[[:space:]]+mod[[:space:]]+github.com/versity/versitygw[[:space:]]+$(VERSITYGW_VERSION)[[:space:]]' || { \
+		echo "building versitygw $(VERSITYGW_VERSION) into $(TOOLS)/bin (minutes, once)"; \
+		GOBIN=$(TOOLS)/bin $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION); }
+# ---------------------------------------------------------------------------
+
+# ---------------------------------------------------------------------------
+# bench-calls: the load benchmark of issue "Dual-channel recording…". It
+# builds kirokud, runs it on loopback with a generated config, drives
+# BENCH_CALLS concurrent recorded calls (ramped at BENCH_RATE/s, each held
+# BENCH_HOLD) to its own agent and prints set-ups/s, calls held, kirokud's
+# cores, CPU and RSS per call, RTP relayed/lost each way and the
+# recordings' gaps. A benchmark, not a test: it prints figures and stops by
+# itself. BENCH_ARGS passes more flags (-keep, -kirokud bin/kirokud, -q).
+BENCH_CALLS ?= 500
+BENCH_RATE  ?= 150
+BENCH_HOLD  ?= 30s
+.PHONY: bench-calls
+bench-calls:
+	$(GO) run ./cmd/kiroku-load -calls $(BENCH_CALLS) -rate $(BENCH_RATE) -hold $(BENCH_HOLD) $(BENCH_ARGS)
+# ---------------------------------------------------------------------------

@@ -49,11 +49,15 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		}
 		return storage.Object{}, fmt.Errorf("put %s: create: %w", key, err)
 	}
-	done := false
+	done, committed := false, false
 	defer func() {
 		if !done {
 			_ = f.Close()
+		}
+		if !committed {
+			// Nothing left behind: not the file, nor folders made for it.
 			_ = s.root.Remove(tmp)
+			s.tidy(map[string]bool{dir: true})
 		}
 	}()
 
@@ -78,7 +82,6 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	}
 	done = true
 	if err := f.Close(); err != nil {
-		_ = s.root.Remove(tmp)
 		return storage.Object{}, fmt.Errorf("put %s: close: %w", key, err)
 	}
 
@@ -91,9 +94,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		Tags:        cloneMap(opts.Tags),
 	}
 	if err := s.commit(ctx, key, tmp, sc); err != nil {
-		_ = s.root.Remove(tmp)
 		return storage.Object{}, fmt.Errorf("put %s: %w", key, err)
 	}
+	committed = true
 	return storage.Object{
 		Key:      key,
 		Size:     fi.Size(),
