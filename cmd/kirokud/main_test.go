@@ -66,6 +66,7 @@ type proc struct {
 	dir  string
 	port int
 	done chan error
+	env  []string // added to the environment of kirokud
 }
 
 const lineYAML = `  - {number: %q, purpose: cs-quality, notice: notice.wav, opt_out_digit: "9", opt_out_wait: 200ms, downstream: "echo:"}
