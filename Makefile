@@ -88,3 +88,11 @@ BENCH_HOLD  ?= 30s
 bench-calls:
 	$(GO) run ./cmd/kiroku-load -calls $(BENCH_CALLS) -rate $(BENCH_RATE) -hold $(BENCH_HOLD) $(BENCH_ARGS)
 # ---------------------------------------------------------------------------
+
+# ---------------------------------------------------------------------------
+# bench-storage: spool → S3 (versitygw on loopback) pipeline, 30 s stereo
+# recordings: recordings stored per second from a backlog, and the time
+# from a call's end to its recording stored (median, p99) at 10 calls/s.
+.PHONY: bench-storage
+bench-storage: s3-server
+	$(GO) test -run '^$$' -bench BenchmarkStoreS3 -benchtime 200x -count 3 ./storage/upload

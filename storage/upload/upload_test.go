@@ -31,7 +31,7 @@ type env struct {
 	up    *upload.Uploader
 }
 
-func keyring(t *testing.T, active string, ids ...string) *crypt.Keyring {
+func keyring(t testing.TB, active string, ids ...string) *crypt.Keyring {
 	t.Helper()
 	m := map[string][]byte{}
 	for _, id := range ids {
@@ -72,7 +72,7 @@ func (e *env) uploader(keys *crypt.Keyring) *upload.Uploader {
 
 // call leaves a finished call in the spool: a manifest and, when
 // recorded, a WAV of n frames.
-func (e *env) call(t *testing.T, frames int) (*spool.Manifest, []byte) {
+func (e *env) call(t testing.TB, frames int) (*spool.Manifest, []byte) {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7()).String()
 	now := time.Now().UTC()
