@@ -204,3 +204,167 @@ func (c *Catalog) Count(ctx context.Context) (int, error) {
 	err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings`).Scan(&n)
 	return n, err
 }
+
+// StatePurging marks a recording whose deletion has started: its objects
+// may be gone but its tombstone is not written yet. A purge interrupted
+// there finishes it on its next run.
+const StatePurging = "purging"
+
+// Expired returns up to limit recordings due for deletion at now: past
+// their retention date, not held, oldest first; unfinished purges first.
+// The partial index on retain_until keeps its cost proportional to what
+// is expired, not to what is stored.
+func (c *Catalog) Expired(ctx context.Context, now time.Time, limit int) ([]*Recording, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT `+recordingCols+` FROM recordings
+		WHERE legal_hold = 0 AND retain_until <= ? ORDER BY retain_until, id LIMIT ?`, micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: expired: %w", err)
+	}
+	defer rows.Close()
+	var out []*Recording
+	for rows.Next() {
+		r, err := scanRecording(rows)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: expired: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SetState sets the state of the recordings ids.
+func SetState(ctx context.Context, q Querier, state string, ids ...string) error {
+	for _, id := range ids {
+		if _, err := q.ExecContext(ctx, `UPDATE recordings SET state = ? WHERE id = ?`, state, id); err != nil {
+			return fmt.Errorf("catalog: set state of %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// Tombstone replaces a recording's row by its tombstone: what was deleted,
+// when, why and by whom, without audio, caller number or key.
+func Tombstone(ctx context.Context, q Querier, r *Recording, at time.Time, reason, actor string) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO tombstones (id, purpose, line, started_at, deleted_at, reason, actor, object_key, sha256)
+		VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`,
+		r.ID, r.Purpose, r.Line, micros(r.StartedAt), micros(at), reason, actor, r.ObjectKey, r.SHA256)
+	if err != nil {
+		return fmt.Errorf("catalog: tombstone %s: %w", r.ID, err)
+	}
+	if _, err := q.ExecContext(ctx, `DELETE FROM recordings WHERE id = ?`, r.ID); err != nil {
+		return fmt.Errorf("catalog: delete %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// TombstoneRow is a deleted recording's trace.
+type TombstoneRow struct {
+	ID, Purpose, Line, Reason, Actor, ObjectKey, SHA256 string
+	StartedAt, DeletedAt                                time.Time
+}
+
+// GetTombstone returns the tombstone of id.
+func (c *Catalog) GetTombstone(ctx context.Context, id string) (*TombstoneRow, error) {
+	var (
+		t           TombstoneRow
+		start, dead int64
+	)
+	err := c.db.QueryRowContext(ctx, `SELECT id, purpose, line, started_at, deleted_at, reason, actor, object_key, sha256
+		FROM tombstones WHERE id = ?`, id).Scan(&t.ID, &t.Purpose, &t.Line, &start, &dead, &t.Reason, &t.Actor, &t.ObjectKey, &t.SHA256)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("catalog: tombstone %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("catalog: tombstone %s: %w", id, err)
+	}
+	t.StartedAt, t.DeletedAt = fromMicros(start), fromMicros(dead)
+	return &t, nil
+}
+
+// SetHold sets or clears the legal hold of recordings ids.
+func SetHold(ctx context.Context, q Querier, on bool, reason string, ids ...string) error {
+	if !on {
+		reason = ""
+	}
+	for _, id := range ids {
+		if _, err := q.ExecContext(ctx, `UPDATE recordings SET legal_hold = ?, hold_reason = ? WHERE id = ?`, boolInt(on), reason, id); err != nil {
+			return fmt.Errorf("catalog: hold %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// SetRetainUntil changes a recording's retention date.
+func SetRetainUntil(ctx context.Context, q Querier, id string, t time.Time) error {
+	if _, err := q.ExecContext(ctx, `UPDATE recordings SET retain_until = ? WHERE id = ?`, micros(t), id); err != nil {
+		return fmt.Errorf("catalog: retain-until of %s: %w", id, err)
+	}
+	return nil
+}
+
+// Select returns the recordings matching f without a limit, in batches to
+// fn (for holds by caller or time range and policy changes).
+func (c *Catalog) Select(ctx context.Context, f Filter, fn func([]*Recording) error) error {
+	after := ""
+	for {
+		q := `SELECT ` + recordingCols + ` FROM recordings WHERE id > ?`
+		args := []any{after}
+		if !f.From.IsZero() {
+			q += ` AND started_at >= ?`
+			args = append(args, micros(f.From))
+		}
+		if !f.To.IsZero() {
+			q += ` AND started_at < ?`
+			args = append(args, micros(f.To))
+		}
+		for col, v := range map[string]string{"line": f.Line, "purpose": f.Purpose, "caller": f.Caller, "consent_decision": f.Decision} {
+			if v != "" {
+				q += ` AND ` + col + ` = ?`
+				args = append(args, v)
+			}
+		}
+		q += ` ORDER BY id LIMIT 1000`
+		rows, err := c.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("catalog: select: %w", err)
+		}
+		var batch []*Recording
+		for rows.Next() {
+			r, err := scanRecording(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("catalog: select: %w", err)
+			}
+			batch = append(batch, r)
+		}
+		rows.Close()
+		if len(batch) == 0 {
+			return rows.Err()
+		}
+		if err := fn(batch); err != nil {
+			return err
+		}
+		after = batch[len(batch)-1].ID
+	}
+}
+
+// PurposeCounts returns how many recordings each purpose has.
+func (c *Catalog) PurposeCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT purpose, COUNT(*) FROM recordings GROUP BY purpose`)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: purposes: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var (
+			p string
+			n int
+		)
+		if err := rows.Scan(&p, &n); err != nil {
+			return nil, err
+		}
+		out[p] = n
+	}
+	return out, rows.Err()
+}

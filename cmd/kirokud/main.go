@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	_ "time/tzdata" // time zones for the purge schedule on hosts without zoneinfo
 
 	"go.uber.org/zap"
 

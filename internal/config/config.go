@@ -15,17 +15,18 @@ import (
 // Default is valid and complete; treat it as read-only and swap it whole on
 // reload.
 type Config struct {
-	SIP        SIP        `yaml:"sip"`
-	DataDir    string     `yaml:"data_dir"` // absolute after Load; default "./kiroku-data"
-	Log        Log        `yaml:"log"`
-	Control    Control    `yaml:"control"`
-	Storage    Storage    `yaml:"storage"`
-	Encryption Encryption `yaml:"encryption"`
-	Catalog    Catalog    `yaml:"catalog"`
-	Webhook    Webhook    `yaml:"webhook"`
-	Purposes   []Purpose  `yaml:"purposes"`
-	Lines      []Line     `yaml:"lines"`
-	Source     string     `yaml:"-"` // file path, or "embedded defaults"
+	SIP        SIP          `yaml:"sip"`
+	DataDir    string       `yaml:"data_dir"` // absolute after Load; default "./kiroku-data"
+	Log        Log          `yaml:"log"`
+	Control    Control      `yaml:"control"`
+	Storage    Storage      `yaml:"storage"`
+	Encryption Encryption   `yaml:"encryption"`
+	Catalog    Catalog      `yaml:"catalog"`
+	Webhook    Webhook      `yaml:"webhook"`
+	Retention  RetentionJob `yaml:"retention"`
+	Purposes   []Purpose    `yaml:"purposes"`
+	Lines      []Line       `yaml:"lines"`
+	Source     string       `yaml:"-"` // file path, or "embedded defaults"
 
 	pos positions // line of each key path, for Validate's messages
 }
@@ -73,6 +74,10 @@ type Purpose struct {
 	Description string    `yaml:"description"`
 	Retention   Retention `yaml:"retention"`
 	Listeners   []string  `yaml:"listeners"` // roles: supervisor, privacy-officer, auditor, admin
+	// ExtendExisting lets a longer retention apply to recordings already
+	// stored; without it a longer limit applies to new recordings only.
+	// A shorter limit always applies to all (privacy wins).
+	ExtendExisting bool `yaml:"extend_existing"`
 }
 
 // Line is a dialled number that Kiroku answers, plays a notice on,

@@ -33,6 +33,7 @@ func (c *Config) check(r *report) {
 	}
 	c.checkControl(r)
 	c.checkStorage(r)
+	c.checkRetentionJob(r)
 	c.checkPurposes(r)
 	c.checkLines(r)
 }

@@ -1,0 +1,94 @@
+package retention
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/storage"
+)
+
+// PurposePlan is what the next purge would do for one purpose: the report
+// a privacy officer shows an auditor.
+type PurposePlan struct {
+	Purpose    string     `json:"purpose"`
+	Stored     int        `json:"stored"`
+	Due        int        `json:"due"`  // would be deleted
+	Held       int        `json:"held"` // past their date but held
+	OldestKept *time.Time `json:"oldest_kept,omitempty"`
+}
+
+// Plan reports, per purpose, what a purge at the injected clock's now
+// would delete and keep. It deletes nothing.
+func (p *Purger) Plan(ctx context.Context) ([]PurposePlan, error) {
+	now := p.o.Now().UnixMicro()
+	rows, err := p.o.Catalog.DB().QueryContext(ctx, `SELECT purpose, COUNT(*),
+		SUM(CASE WHEN legal_hold = 0 AND retain_until <= ? THEN 1 ELSE 0 END),
+		SUM(CASE WHEN legal_hold = 1 AND retain_until <= ? THEN 1 ELSE 0 END),
+		MIN(CASE WHEN legal_hold = 1 OR retain_until > ? THEN started_at END)
+		FROM recordings GROUP BY purpose ORDER BY purpose`, now, now, now)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	defer rows.Close()
+	var out []PurposePlan
+	for rows.Next() {
+		var (
+			pp     PurposePlan
+			oldest *int64
+		)
+		if err := rows.Scan(&pp.Purpose, &pp.Stored, &pp.Due, &pp.Held, &oldest); err != nil {
+			return nil, fmt.Errorf("plan: %w", err)
+		}
+		if oldest != nil {
+			t := time.UnixMicro(*oldest).UTC()
+			pp.OldestKept = &t
+		}
+		out = append(out, pp)
+	}
+	return out, rows.Err()
+}
+
+// Orphan is an object the catalog does not know.
+type Orphan struct {
+	Key      string    `json:"key"`
+	Modified time.Time `json:"modified"`
+}
+
+// Orphans lists objects older than grace whose recording has no catalog
+// row (an upload whose row was never written, a failed delete after its
+// tombstone), deleting them with an audit entry each when remove is set.
+func (p *Purger) Orphans(ctx context.Context, grace time.Duration, remove bool) ([]Orphan, error) {
+	cutoff := p.o.Now().Add(-grace)
+	var out []Orphan
+	err := p.o.Store.List(ctx, "", func(o storage.Object) error {
+		if strings.HasPrefix(o.Key, "audit/") || o.Modified.After(cutoff) {
+			return nil
+		}
+		id := strings.TrimSuffix(strings.TrimSuffix(path.Base(o.Key), ".wav"), ".json")
+		if _, err := p.o.Catalog.Get(ctx, id); err == nil {
+			return nil
+		}
+		out = append(out, Orphan{Key: o.Key, Modified: o.Modified})
+		return nil
+	})
+	if err != nil || !remove {
+		return out, err
+	}
+	for _, o := range out {
+		res := p.o.Store.Delete(ctx, []string{o.Key})
+		if res[0].Err != nil {
+			return out, fmt.Errorf("delete orphan %s: %w", o.Key, res[0].Err)
+		}
+		d, _ := json.Marshal(o)
+		if _, err := audit.Append(ctx, p.o.Catalog.DB(), audit.Entry{Actor: Actor, Action: "delete-orphan", Target: o.Key,
+			Reason: "object without a catalog row, older than the grace period", Detail: string(d)}); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}

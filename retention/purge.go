@@ -1,0 +1,225 @@
+package retention
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/spool"
+	"github.com/kiroku-voice/kiroku/storage"
+)
+
+// ErrBusy is returned by Purge while another purge runs.
+var ErrBusy = errors.New("a purge is already running")
+
+// Actor is the audit actor of retention's own acts.
+const Actor = "retention"
+
+// Options configure a Purger.
+type Options struct {
+	Catalog *catalog.Catalog
+	Store   storage.Store
+	Spool   *spool.Dir // recordings never uploaded are purged there too
+	// RetainUntil gives the retention date of a spooled call (from its
+	// purpose); ok is false for an unknown purpose (kept).
+	RetainUntil func(purpose string, started time.Time) (time.Time, bool)
+	Log         *zap.Logger
+	Now         func() time.Time // injected clock; default time.Now
+	Batch       int              // rows per batch (and per S3 delete request); default 1000
+}
+
+// Purger deletes what is past its retention.
+type Purger struct {
+	o       Options
+	running sync.Mutex
+}
+
+// New returns a Purger.
+func New(o Options) *Purger {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Batch <= 0 {
+		o.Batch = 1000
+	}
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	return &Purger{o: o}
+}
+
+// Result is what one purge did.
+type Result struct {
+	Deleted   int            // recordings deleted, with tombstones
+	Failed    int            // recordings whose objects could not be deleted (retried next run)
+	Held      int            // recordings past their date kept by a legal hold
+	Spool     int            // spooled calls deleted past their date
+	ByPurpose map[string]int // deleted per purpose
+	Duration  time.Duration
+}
+
+// Purge runs one purge now. It returns ErrBusy, doing nothing, when one is
+// already running: two schedules never overlap.
+func (p *Purger) Purge(ctx context.Context) (Result, error) {
+	if !p.running.TryLock() {
+		return Result{}, ErrBusy
+	}
+	defer p.running.Unlock()
+	start := time.Now()
+	res := Result{ByPurpose: map[string]int{}}
+	now := p.o.Now()
+	failed := map[string]bool{}
+	for {
+		recs, err := p.o.Catalog.Expired(ctx, now, p.o.Batch+len(failed))
+		if err != nil {
+			return res, err
+		}
+		var batch []*catalog.Recording
+		for _, r := range recs {
+			if !failed[r.ID] {
+				batch = append(batch, r)
+			}
+		}
+		if len(batch) == 0 {
+			break
+		}
+		if len(batch) > p.o.Batch {
+			batch = batch[:p.o.Batch]
+		}
+		if err := p.purgeBatch(ctx, now, batch, failed, &res); err != nil {
+			return res, err
+		}
+	}
+	res.Failed = len(failed)
+	var err error
+	if res.Held, err = p.held(ctx, now); err != nil {
+		return res, err
+	}
+	if p.o.Spool != nil {
+		n, err := p.purgeSpool(ctx, now)
+		res.Spool = n
+		if err != nil {
+			return res, err
+		}
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// purgeBatch deletes one batch: first it marks the rows as purging (so an
+// interrupted run finishes them), then deletes their objects, then writes
+// a tombstone and an audit entry for each recording whose objects are all
+// gone, in one transaction. A recording whose delete failed goes back to
+// its state and is retried next run.
+func (p *Purger) purgeBatch(ctx context.Context, now time.Time, batch []*catalog.Recording, failed map[string]bool, res *Result) error {
+	ids := make([]string, len(batch))
+	for i, r := range batch {
+		ids[i] = r.ID
+	}
+	if err := p.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
+		return catalog.SetState(ctx, tx, catalog.StatePurging, ids...)
+	}); err != nil {
+		return err
+	}
+	var keys []string
+	owner := map[string]*catalog.Recording{}
+	for _, r := range batch {
+		for _, k := range []string{r.ObjectKey, r.ManifestKey} {
+			if k != "" {
+				keys = append(keys, k)
+				owner[k] = r
+			}
+		}
+	}
+	bad := map[string]error{}
+	for _, d := range p.o.Store.Delete(ctx, keys) {
+		if d.Err != nil {
+			bad[owner[d.Key].ID] = d.Err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err // interrupted: the purging rows are finished next run
+	}
+	return p.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
+		for _, r := range batch {
+			if err, ok := bad[r.ID]; ok {
+				failed[r.ID] = true
+				prev := r.State
+				if prev == catalog.StatePurging {
+					prev = catalog.StateStored
+				}
+				p.o.Log.Warn("recording past retention not deleted; retried next run", zap.String("id", r.ID), zap.Error(err))
+				if err := catalog.SetState(ctx, tx, prev, r.ID); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := catalog.Tombstone(ctx, tx, r, now, "retention", Actor); err != nil {
+				return err
+			}
+			detail, _ := json.Marshal(map[string]any{"purpose": r.Purpose, "retain_until": r.RetainUntil, "object_key": r.ObjectKey})
+			if _, err := audit.Append(ctx, tx, audit.Entry{Actor: Actor, Action: "delete", Target: r.ID,
+				Reason: "retention period of purpose " + r.Purpose + " ended", Detail: string(detail)}); err != nil {
+				return err
+			}
+			res.Deleted++
+			res.ByPurpose[r.Purpose]++
+		}
+		return nil
+	})
+}
+
+func (p *Purger) held(ctx context.Context, now time.Time) (int, error) {
+	var n int
+	err := p.o.Catalog.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings WHERE legal_hold = 1 AND retain_until <= ?`,
+		now.UnixMicro()).Scan(&n)
+	return n, err
+}
+
+// purgeSpool deletes calls still in the spool (the store was down all
+// along) whose retention has ended, with an audit entry each.
+func (p *Purger) purgeSpool(ctx context.Context, now time.Time) (int, error) {
+	entries, err := os.ReadDir(p.o.Spool.Path())
+	if err != nil {
+		return 0, fmt.Errorf("purge spool: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		id := strings.TrimSuffix(name, ".json")
+		m, err := p.o.Spool.ReadManifest(id)
+		if err != nil || (m.State != spool.StateDone && m.State != spool.StateSpooled) {
+			continue
+		}
+		until, ok := p.o.RetainUntil(m.Purpose, m.StartedAt)
+		if !ok || until.After(now) {
+			continue
+		}
+		for _, f := range []string{filepath.Join(p.o.Spool.Path(), id+".wav"), p.o.Spool.ManifestPath(id)} {
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return n, fmt.Errorf("purge spool %s: %w", id, err)
+			}
+		}
+		if _, err := audit.Append(ctx, p.o.Catalog.DB(), audit.Entry{Actor: Actor, Action: "delete", Target: id,
+			Reason: "retention period of purpose " + m.Purpose + " ended before the recording could be stored",
+			Detail: `{"where":"spool"}`}); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
