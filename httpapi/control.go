@@ -1,13 +1,17 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/retention"
 	"github.com/kiroku-voice/kiroku/sip"
 )
 
@@ -16,6 +20,24 @@ type Calls interface {
 	Calls() []sip.CallInfo
 	Pause(id, by string) error
 	Resume(id, by string) error
+}
+
+// Retention is what the retention routes need.
+type Retention interface {
+	Hold(ctx context.Context, req retention.HoldRequest) (int, error)
+	Plan(ctx context.Context) ([]retention.PurposePlan, error)
+	PurgeNow(ctx context.Context) (retention.Result, error)
+}
+
+// holdJSON is the body of POST /api/v1/holds.
+type holdJSON struct {
+	IDs    []string  `json:"ids"`
+	Caller string    `json:"caller"`
+	From   time.Time `json:"from"`
+	To     time.Time `json:"to"`
+	On     *bool     `json:"on"`
+	Reason string    `json:"reason"`
+	Actor  string    `json:"actor"`
 }
 
 // callJSON is one call in progress as the API shows it.
@@ -37,8 +59,57 @@ type callJSON struct {
 //	POST /api/v1/calls/{id}/pause    recording holds silence
 //	POST /api/v1/calls/{id}/resume   recording goes on
 //	GET  /healthz
-func NewControl(calls Calls, log *zap.Logger) http.Handler {
+//	POST /api/v1/holds               legal hold set or released (ids, caller, time range)
+//	GET  /api/v1/retention/plan      what the next purge would do, per purpose
+//	POST /api/v1/retention/purge     run a purge now
+func NewControl(calls Calls, ret Retention, log *zap.Logger) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/holds", func(w http.ResponseWriter, r *http.Request) {
+		var h holdJSON
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&h); err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("body: %w", err))
+			return
+		}
+		if h.On == nil {
+			writeError(w, http.StatusBadRequest, errors.New(`"on" (true to hold, false to release) is required`))
+			return
+		}
+		n, err := ret.Hold(r.Context(), retention.HoldRequest{IDs: h.IDs, Caller: h.Caller, From: h.From, To: h.To,
+			On: *h.On, Reason: h.Reason, Actor: h.Actor})
+		switch {
+		case errors.Is(err, retention.ErrHoldRequest):
+			writeError(w, http.StatusBadRequest, err)
+		case errors.Is(err, catalog.ErrNotFound):
+			writeError(w, http.StatusNotFound, err)
+		case err != nil:
+			log.Error("hold", zap.Error(err))
+			writeError(w, http.StatusInternalServerError, errors.New("hold not fully applied; see the log"))
+		default:
+			writeJSON(w, http.StatusOK, map[string]any{"changed": n})
+		}
+	})
+	mux.HandleFunc("GET /api/v1/retention/plan", func(w http.ResponseWriter, r *http.Request) {
+		plan, err := ret.Plan(r.Context())
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"purposes": plan})
+	})
+	mux.HandleFunc("POST /api/v1/retention/purge", func(w http.ResponseWriter, r *http.Request) {
+		res, err := ret.PurgeNow(r.Context())
+		switch {
+		case errors.Is(err, retention.ErrBusy):
+			writeError(w, http.StatusConflict, err)
+		case err != nil:
+			writeError(w, http.StatusInternalServerError, err)
+		default:
+			writeJSON(w, http.StatusOK, map[string]any{"deleted": res.Deleted, "spool_deleted": res.Spool,
+				"held": res.Held, "failed": res.Failed, "seconds": res.Duration.Seconds()})
+		}
+	})
 	mux.HandleFunc("GET /api/v1/calls", func(w http.ResponseWriter, r *http.Request) {
 		out := []callJSON{}
 		now := time.Now()

@@ -28,6 +28,11 @@ type Metrics struct {
 	reloads      *prometheus.CounterVec
 	reloadTime   prometheus.Gauge
 	httpRequests *prometheus.CounterVec
+	purgeRuns    *prometheus.CounterVec
+	purgeDeleted prometheus.Counter
+	purgeFailed  prometheus.Counter
+	purgeHeld    prometheus.Gauge
+	purgeLast    prometheus.Gauge
 }
 
 // New registers every instrument (and the Go and process collectors).
@@ -52,7 +57,17 @@ func New() *Metrics {
 		Help: "When the configuration was last loaded successfully."})
 	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_http_requests_total",
 		Help: "HTTP API requests by route and status code."}, []string{"route", "code"})
-	for _, c := range []prometheus.Collector{m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.recordings,
+	m.purgeRuns = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_purge_runs_total",
+		Help: "Retention purge runs by result (ok, error, skipped: the previous run was still going)."}, []string{"result"})
+	m.purgeDeleted = prometheus.NewCounter(prometheus.CounterOpts{Name: "kiroku_purge_deleted_total",
+		Help: "Recordings deleted because their retention ended."})
+	m.purgeFailed = prometheus.NewCounter(prometheus.CounterOpts{Name: "kiroku_purge_failed_total",
+		Help: "Recordings past retention whose deletion failed (retried next run)."})
+	m.purgeHeld = prometheus.NewGauge(prometheus.GaugeOpts{Name: "kiroku_purge_held",
+		Help: "Recordings past retention kept by a legal hold, at the last run."})
+	m.purgeLast = prometheus.NewGauge(prometheus.GaugeOpts{Name: "kiroku_purge_last_duration_seconds",
+		Help: "How long the last purge run took."})
+	for _, c := range []prometheus.Collector{m.purgeRuns, m.purgeDeleted, m.purgeFailed, m.purgeHeld, m.purgeLast, m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.recordings,
 		m.uploadTime, m.reloads, m.reloadTime, m.httpRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
@@ -122,3 +137,19 @@ func (m *Metrics) Reloaded(ok bool) {
 func (m *Metrics) HTTP(route string, code int) {
 	m.httpRequests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 }
+
+// Purged reports one purge run.
+func (m *Metrics) Purged(deleted, held, failed int, took time.Duration, ok bool) {
+	if ok {
+		m.purgeRuns.WithLabelValues("ok").Inc()
+	} else {
+		m.purgeRuns.WithLabelValues("error").Inc()
+	}
+	m.purgeDeleted.Add(float64(deleted))
+	m.purgeFailed.Add(float64(failed))
+	m.purgeHeld.Set(float64(held))
+	m.purgeLast.Set(took.Seconds())
+}
+
+// PurgeSkipped counts a run skipped because the previous one still ran.
+func (m *Metrics) PurgeSkipped() { m.purgeRuns.WithLabelValues("skipped").Inc() }

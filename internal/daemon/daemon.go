@@ -20,6 +20,7 @@ import (
 	"github.com/kiroku-voice/kiroku/httpapi"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/metrics"
+	"github.com/kiroku-voice/kiroku/retention"
 	"github.com/kiroku-voice/kiroku/sip"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
@@ -43,6 +44,7 @@ type Daemon struct {
 	store    storage.Store
 	keys     *crypt.Keyring
 	uploader *upload.Uploader
+	purger   *retention.Purger
 	bg       sync.WaitGroup
 	auditOK  atomic.Bool
 	stopBG   context.CancelFunc
@@ -102,20 +104,16 @@ func (d *Daemon) openStorage(cfg *config.Config) error {
 	}
 	d.uploader = upload.New(upload.Options{
 		Spool: d.spool, Store: d.store, Catalog: d.catalog, Keys: d.keys,
-		RetainUntil: func(purpose string, started time.Time) (time.Time, bool) {
-			p, ok := d.sip.Config().Purpose(purpose)
-			if !ok {
-				return time.Time{}, false
-			}
-			return p.Retention.Until(started), true
-		},
-		ObjectLock: cfg.Storage.S3.ObjectLock != "",
-		Log:        d.log.Named("upload"),
-		Notify:     newWebhook(cfg.Webhook.URL, d.log.Named("webhook")),
-		OnStored:   d.metrics.Stored,
-		OnFailed:   d.metrics.UploadFailed,
+		RetainUntil: d.retainUntil,
+		ObjectLock:  cfg.Storage.S3.ObjectLock != "",
+		Log:         d.log.Named("upload"),
+		Notify:      newWebhook(cfg.Webhook.URL, d.log.Named("webhook")),
+		OnStored:    d.metrics.Stored,
+		OnFailed:    d.metrics.UploadFailed,
 	})
-	return nil
+	d.purger = d.newPurger()
+	// A purpose removed while recordings carry it is refused at start too.
+	return retention.CheckPurposes(context.Background(), d.catalog, cfg.Purposes)
 }
 
 func (d *Daemon) closeStorage() error {
@@ -157,7 +155,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 		d.controlAddr = ln.Addr()
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", d.metrics.Handler())
-		mux.Handle("/", httpapi.NewControl(d.sip, d.log.Named("control")))
+		mux.Handle("/", httpapi.NewControl(d.sip, d, d.log.Named("control")))
 		d.control = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := d.control.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -168,7 +166,8 @@ func (d *Daemon) Start(ctx context.Context) error {
 	}
 	bgctx, cancel := context.WithCancel(context.Background())
 	d.stopBG = cancel
-	d.bg.Add(3)
+	d.bg.Add(4)
+	go func() { defer d.bg.Done(); d.schedulePurge(bgctx) }()
 	go func() { defer d.bg.Done(); d.uploader.Run(bgctx) }()
 	go func() { defer d.bg.Done(); d.verifyAudit(bgctx) }()
 	go func() { defer d.bg.Done(); d.checkpoints(bgctx) }()
@@ -193,12 +192,25 @@ func (d *Daemon) Reload() error {
 	} else {
 		cfg, err = config.Load(d.path)
 	}
+	if err == nil {
+		err = retention.CheckPurposes(context.Background(), d.catalog, cfg.Purposes)
+	}
 	if err != nil {
 		d.metrics.Reloaded(false)
 		return fmt.Errorf("reload: %w", err)
 	}
+	old := d.sip.Config()
 	d.metrics.Reloaded(true)
 	d.sip.Reload(cfg)
+	n, err := retention.ApplyPolicy(context.Background(), d.catalog, d.store, old.Purposes, cfg.Purposes, "reload")
+	if err != nil {
+		d.log.Error("retention changes not fully applied; retried at the next reload", zap.Error(err))
+	} else if n > 0 {
+		d.log.Info("retention dates changed by the new configuration", zap.Int("recordings", n))
+	}
+	if old.Retention.Schedule != cfg.Retention.Schedule || old.Retention.TimeZone != cfg.Retention.TimeZone {
+		d.log.Warn("retention.schedule and retention.time_zone take effect at the next restart")
+	}
 	d.log.Info("configuration reloaded", zap.String("config", cfg.Source), zap.Int("lines", len(cfg.Lines)))
 	return nil
 }
