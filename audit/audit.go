@@ -184,3 +184,49 @@ func Verify(ctx context.Context, q Querier) (int64, error) {
 	}
 	return want - 1, rows.Err()
 }
+
+// Appender appends many entries in one transaction, reading the head and
+// preparing the insert once (the purge writes thousands at a time).
+type Appender struct {
+	stmt *sql.Stmt
+	seq  int64
+	prev string
+}
+
+// Preparer is a transaction that prepares statements.
+type Preparer interface {
+	Querier
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// NewAppender starts appending after the current head through tx.
+func NewAppender(ctx context.Context, tx Preparer) (*Appender, error) {
+	seq, prev, err := Head(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit (seq, at, actor, action, target, reason, detail, prev_hash, hash)
+		VALUES (?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return nil, fmt.Errorf("audit: prepare: %w", err)
+	}
+	return &Appender{stmt: stmt, seq: seq, prev: prev}, nil
+}
+
+// Append adds e after the last entry appended.
+func (a *Appender) Append(ctx context.Context, e Entry) (Entry, error) {
+	e.Seq, e.PrevHash = a.seq+1, a.prev
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	e.At = time.UnixMicro(e.At.UnixMicro()).UTC()
+	e.Hash = e.sum()
+	if _, err := a.stmt.ExecContext(ctx, e.Seq, e.At.UnixMicro(), e.Actor, e.Action, e.Target, e.Reason, e.Detail, e.PrevHash, e.Hash); err != nil {
+		return e, fmt.Errorf("audit: append %s %s: %w", e.Action, e.Target, err)
+	}
+	a.seq, a.prev = e.Seq, e.Hash
+	return e, nil
+}
+
+// Close releases the prepared statement.
+func (a *Appender) Close() error { return a.stmt.Close() }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -234,13 +235,54 @@ func (c *Catalog) Expired(ctx context.Context, now time.Time, limit int) ([]*Rec
 
 // SetState sets the state of the recordings ids.
 func SetState(ctx context.Context, q Querier, state string, ids ...string) error {
-	for _, id := range ids {
-		if _, err := q.ExecContext(ctx, `UPDATE recordings SET state = ? WHERE id = ?`, state, id); err != nil {
-			return fmt.Errorf("catalog: set state of %s: %w", id, err)
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := []any{state}
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
+		if _, err := q.ExecContext(ctx, `UPDATE recordings SET state = ? WHERE id IN (`+marks+`)`, args...); err != nil {
+			return fmt.Errorf("catalog: set state of %d recordings: %w", len(chunk), err)
 		}
 	}
 	return nil
 }
+
+// Tombstoner replaces many rows by tombstones in one transaction with
+// prepared statements.
+type Tombstoner struct {
+	ins, del *sql.Stmt
+}
+
+// NewTombstoner prepares the statements on tx.
+func NewTombstoner(ctx context.Context, tx *sql.Tx) (*Tombstoner, error) {
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO tombstones (id, purpose, line, started_at, deleted_at, reason, actor, object_key, sha256)
+		VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: prepare tombstone: %w", err)
+	}
+	del, err := tx.PrepareContext(ctx, `DELETE FROM recordings WHERE id = ?`)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("catalog: prepare delete: %w", err), ins.Close())
+	}
+	return &Tombstoner{ins: ins, del: del}, nil
+}
+
+// Tombstone replaces r's row by its tombstone.
+func (t *Tombstoner) Tombstone(ctx context.Context, r *Recording, at time.Time, reason, actor string) error {
+	if _, err := t.ins.ExecContext(ctx, r.ID, r.Purpose, r.Line, micros(r.StartedAt), micros(at), reason, actor, r.ObjectKey, r.SHA256); err != nil {
+		return fmt.Errorf("catalog: tombstone %s: %w", r.ID, err)
+	}
+	if _, err := t.del.ExecContext(ctx, r.ID); err != nil {
+		return fmt.Errorf("catalog: delete %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Close releases the statements.
+func (t *Tombstoner) Close() error { return errors.Join(t.ins.Close(), t.del.Close()) }
 
 // Tombstone replaces a recording's row by its tombstone: what was deleted,
 // when, why and by whom, without audio, caller number or key.

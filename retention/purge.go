@@ -36,7 +36,7 @@ type Options struct {
 	RetainUntil func(purpose string, started time.Time) (time.Time, bool)
 	Log         *zap.Logger
 	Now         func() time.Time // injected clock; default time.Now
-	Batch       int              // rows per batch (and per S3 delete request); default 1000
+	Batch       int              // rows per batch (and per S3 delete request); default 2000
 }
 
 // Purger deletes what is past its retention.
@@ -51,7 +51,7 @@ func New(o Options) *Purger {
 		o.Now = time.Now
 	}
 	if o.Batch <= 0 {
-		o.Batch = 1000
+		o.Batch = 2000
 	}
 	if o.Log == nil {
 		o.Log = zap.NewNop()
@@ -152,29 +152,45 @@ func (p *Purger) purgeBatch(ctx context.Context, now time.Time, batch []*catalog
 		return err // interrupted: the purging rows are finished next run
 	}
 	return p.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
+		ts, err := catalog.NewTombstoner(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer ts.Close()
+		app, err := audit.NewAppender(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer app.Close()
+		back := map[string][]string{} // previous state -> ids refused
 		for _, r := range batch {
 			if err, ok := bad[r.ID]; ok {
 				failed[r.ID] = true
+				p.o.Log.Warn("recording past retention not deleted; retried next run", zap.String("id", r.ID), zap.Error(err))
 				prev := r.State
-				if prev == catalog.StatePurging {
+				if prev == catalog.StatePurging { // left by an interrupted run
 					prev = catalog.StateStored
 				}
-				p.o.Log.Warn("recording past retention not deleted; retried next run", zap.String("id", r.ID), zap.Error(err))
-				if err := catalog.SetState(ctx, tx, prev, r.ID); err != nil {
-					return err
-				}
+				back[prev] = append(back[prev], r.ID)
 				continue
 			}
-			if err := catalog.Tombstone(ctx, tx, r, now, "retention", Actor); err != nil {
+			if err := ts.Tombstone(ctx, r, now, "retention", Actor); err != nil {
 				return err
 			}
 			detail, _ := json.Marshal(map[string]any{"purpose": r.Purpose, "retain_until": r.RetainUntil, "object_key": r.ObjectKey})
-			if _, err := audit.Append(ctx, tx, audit.Entry{Actor: Actor, Action: "delete", Target: r.ID,
+			if _, err := app.Append(ctx, audit.Entry{Actor: Actor, Action: "delete", Target: r.ID,
 				Reason: "retention period of purpose " + r.Purpose + " ended", Detail: string(detail)}); err != nil {
 				return err
 			}
 			res.Deleted++
 			res.ByPurpose[r.Purpose]++
+		}
+		// Refused deletes go back to the state they had (a restricted
+		// recording stays restricted).
+		for state, ids := range back {
+			if err := catalog.SetState(ctx, tx, state, ids...); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -16,6 +16,9 @@ import (
 // S3's limit.
 const maxDeleteBatch = 1000
 
+// deleteRequests bounds the DeleteObjects requests Delete has in flight.
+const deleteRequests = 4
+
 // versionListers bounds the version listings Delete runs at once.
 const versionListers = 8
 
@@ -51,9 +54,27 @@ func (s *Store) Delete(ctx context.Context, keys []string) []storage.DeleteResul
 			objects[i] = minio.ObjectInfo{Key: key}
 		}
 	}
+	// Requests run a few at a time: a server deletes objects one by one,
+	// so one request at a time leaves most of it idle.
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		sem = make(chan struct{}, deleteRequests)
+	)
 	for batch := range slices.Chunk(objects, maxDeleteBatch) {
-		s.deleteBatch(ctx, batch, errs)
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			local := map[string]error{}
+			s.deleteBatch(ctx, batch, local)
+			mu.Lock()
+			for k, err := range local {
+				errs[k] = cmpErr(errs[k], err)
+			}
+			mu.Unlock()
+		})
 	}
+	wg.Wait()
 	for key, err := range errs {
 		for _, i := range at[key] {
 			results[i].Err = fmt.Errorf("delete %s: %w", key, err)
