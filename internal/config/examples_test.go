@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -66,6 +67,16 @@ func TestAlertRules(t *testing.T) {
 	}
 	if n < 4 {
 		t.Errorf("got %d rules, want at least 4", n)
+	}
+	// promtool (Debian prometheus, installed by make test) checks them as
+	// Prometheus will.
+	if path, err := exec.LookPath("promtool"); err == nil {
+		out, err := exec.Command(path, "check", "rules", "../../configs/prometheus/kiroku.rules.yml").CombinedOutput()
+		if err != nil {
+			t.Errorf("promtool check rules: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("promtool not installed; rules checked by parsing only")
 	}
 }
 
