@@ -160,10 +160,8 @@ type Filter struct {
 	Limit    int // default 100
 }
 
-// List returns recordings matching f, oldest first.
-func (c *Catalog) List(ctx context.Context, f Filter) ([]*Recording, error) {
-	q := `SELECT ` + recordingCols + ` FROM recordings WHERE 1=1`
-	var args []any
+// where appends f's conditions to a query and its arguments.
+func (f Filter) where(q string, args []any) (string, []any) {
 	if !f.From.IsZero() {
 		q += ` AND started_at >= ?`
 		args = append(args, micros(f.From))
@@ -172,27 +170,37 @@ func (c *Catalog) List(ctx context.Context, f Filter) ([]*Recording, error) {
 		q += ` AND started_at < ?`
 		args = append(args, micros(f.To))
 	}
-	for col, v := range map[string]string{"line": f.Line, "purpose": f.Purpose, "caller": f.Caller, "consent_decision": f.Decision} {
-		if v != "" {
-			q += ` AND ` + col + ` = ?`
-			args = append(args, v)
+	for _, c := range [...]struct{ col, v string }{{"line", f.Line}, {"purpose", f.Purpose}, {"caller", f.Caller}, {"consent_decision", f.Decision}} {
+		if c.v != "" {
+			q += ` AND ` + c.col + ` = ?`
+			args = append(args, c.v)
 		}
 	}
+	return q, args
+}
+
+// List returns recordings matching f, oldest first.
+func (c *Catalog) List(ctx context.Context, f Filter) ([]*Recording, error) {
+	q, args := f.where(`SELECT `+recordingCols+` FROM recordings WHERE 1=1`, nil)
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
 	q += fmt.Sprintf(` ORDER BY started_at, id LIMIT %d`, limit)
+	return c.query(ctx, q, args...)
+}
+
+func (c *Catalog) query(ctx context.Context, q string, args ...any) ([]*Recording, error) {
 	rows, err := c.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: list: %w", err)
+		return nil, fmt.Errorf("catalog: query: %w", err)
 	}
 	defer rows.Close()
 	var out []*Recording
 	for rows.Next() {
 		r, err := scanRecording(rows)
 		if err != nil {
-			return nil, fmt.Errorf("catalog: list: %w", err)
+			return nil, fmt.Errorf("catalog: query: %w", err)
 		}
 		out = append(out, r)
 	}
@@ -216,21 +224,8 @@ const StatePurging = "purging"
 // The partial index on retain_until keeps its cost proportional to what
 // is expired, not to what is stored.
 func (c *Catalog) Expired(ctx context.Context, now time.Time, limit int) ([]*Recording, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT `+recordingCols+` FROM recordings
+	return c.query(ctx, `SELECT `+recordingCols+` FROM recordings
 		WHERE legal_hold = 0 AND retain_until <= ? ORDER BY retain_until, id LIMIT ?`, micros(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: expired: %w", err)
-	}
-	defer rows.Close()
-	var out []*Recording
-	for rows.Next() {
-		r, err := scanRecording(rows)
-		if err != nil {
-			return nil, fmt.Errorf("catalog: expired: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }
 
 // SetState sets the state of the recordings ids.
@@ -349,39 +344,13 @@ func SetRetainUntil(ctx context.Context, q Querier, id string, t time.Time) erro
 func (c *Catalog) Select(ctx context.Context, f Filter, fn func([]*Recording) error) error {
 	after := ""
 	for {
-		q := `SELECT ` + recordingCols + ` FROM recordings WHERE id > ?`
-		args := []any{after}
-		if !f.From.IsZero() {
-			q += ` AND started_at >= ?`
-			args = append(args, micros(f.From))
-		}
-		if !f.To.IsZero() {
-			q += ` AND started_at < ?`
-			args = append(args, micros(f.To))
-		}
-		for col, v := range map[string]string{"line": f.Line, "purpose": f.Purpose, "caller": f.Caller, "consent_decision": f.Decision} {
-			if v != "" {
-				q += ` AND ` + col + ` = ?`
-				args = append(args, v)
-			}
-		}
-		q += ` ORDER BY id LIMIT 1000`
-		rows, err := c.db.QueryContext(ctx, q, args...)
+		q, args := f.where(`SELECT `+recordingCols+` FROM recordings WHERE id > ?`, []any{after})
+		batch, err := c.query(ctx, q+` ORDER BY id LIMIT 1000`, args...)
 		if err != nil {
-			return fmt.Errorf("catalog: select: %w", err)
+			return err
 		}
-		var batch []*Recording
-		for rows.Next() {
-			r, err := scanRecording(rows)
-			if err != nil {
-				rows.Close()
-				return fmt.Errorf("catalog: select: %w", err)
-			}
-			batch = append(batch, r)
-		}
-		rows.Close()
 		if len(batch) == 0 {
-			return rows.Err()
+			return nil
 		}
 		if err := fn(batch); err != nil {
 			return err

@@ -76,25 +76,25 @@ func decodeALaw(a byte) int16 {
 	return int16(-t)
 }
 
-// EncodeULaw returns the μ-law byte of a linear 16-bit sample.
-func EncodeULaw(s int16) byte {
-	const bias, clip = 0x84, 32635
-	v := int(s)
-	sign := 0
+// EncodeULaw returns the μ-law byte of a linear 16-bit sample, as the
+// ITU-T G.191 reference coder does: 14 significant bits, negative samples
+// taking their one's complement before the segment search.
+func EncodeULaw(sample int16) byte {
+	v := int(sample)
 	if v < 0 {
-		v = -v
-		sign = 0x80
+		v = ^v
 	}
-	if v > clip {
-		v = clip
+	// 33 is the bias that makes every segment start at a power of two.
+	abs := min(v>>2+33, 0x1fff)
+	seg := 1
+	for i := abs >> 6; i != 0; i >>= 1 {
+		seg++
 	}
-	v += bias
-	exp := 7
-	for mask := 0x4000; v&mask == 0 && exp > 0; mask >>= 1 {
-		exp--
+	code := (8-seg)<<4 | (0x0f - (abs>>seg)&0x0f)
+	if sample >= 0 {
+		code |= 0x80
 	}
-	mant := (v >> (exp + 3)) & 0x0f
-	return ^byte(sign | exp<<4 | mant)
+	return byte(code)
 }
 
 // EncodeALaw returns the A-law byte of a linear 16-bit sample.

@@ -67,6 +67,7 @@ type proc struct {
 	port int
 	done chan error
 	env  []string // added to the environment of kirokud
+	attr *syscall.SysProcAttr
 }
 
 const lineYAML = `  - {number: %q, purpose: cs-quality, notice: notice.wav, opt_out_digit: "9", opt_out_wait: 200ms, downstream: "echo:"}
@@ -98,22 +99,7 @@ lines:
 
 func startDaemon(t *testing.T, drain string, lines ...string) *proc {
 	t.Helper()
-	d := prepare(t, drain, lines...)
-	d.cmd = exec.Command(binary, "-config", filepath.Join(d.dir, "kiroku.yaml"))
-	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.done <- d.cmd.Wait() }()
-	t.Cleanup(func() {
-		d.cmd.Process.Kill()
-		<-d.done
-		if t.Failed() {
-			t.Logf("kirokud log:\n%s", d.log.String())
-		}
-	})
-	d.waitLog(t, "kirokud ready")
-	return d
+	return prepare(t, drain, lines...).start(t)
 }
 
 // prepare writes a notice and a configuration into a new folder.

@@ -4,11 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"regexp"
@@ -191,22 +189,7 @@ func TestKill9MidCall(t *testing.T) {
 // restart starts kirokud again on the same folder and config.
 func (d *proc) restart(t *testing.T) *proc {
 	t.Helper()
-	n := &proc{log: &syncBuffer{}, dir: d.dir, port: d.port, done: make(chan error, 1)}
-	n.cmd = exec.Command(binary, "-config", filepath.Join(d.dir, "kiroku.yaml"))
-	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { n.done <- n.cmd.Wait() }()
-	t.Cleanup(func() {
-		n.cmd.Process.Kill()
-		<-n.done
-		if t.Failed() {
-			t.Logf("restarted kirokud log:\n%s", n.log.String())
-		}
-	})
-	n.waitLog(t, "kirokud ready")
-	return n
+	return (&proc{log: &syncBuffer{}, dir: d.dir, port: d.port, env: d.env}).start(t)
 }
 
 // TestUnwritableSpool: a spool kirokud cannot write to still lets calls
@@ -229,7 +212,6 @@ func startDaemonAs(t *testing.T, readOnlySpool bool, lines ...string) *proc {
 	if err := os.MkdirAll(spoolDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	d.cmd = exec.Command(binary, "-config", filepath.Join(d.dir, "kiroku.yaml"))
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("nobody")
 		if err != nil {
@@ -244,26 +226,11 @@ func startDaemonAs(t *testing.T, readOnlySpool bool, lines ...string) *proc {
 		os.Chown(filepath.Join(d.dir, "data"), uid, gid)
 		os.Chmod(filepath.Join(d.dir, "kiroku.yaml"), 0o644)
 		os.Chmod(filepath.Join(d.dir, "notice.wav"), 0o644)
-		d.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+		d.attr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 		t.Cleanup(func() { os.Chmod(filepath.Dir(binary), 0o700) })
 	} else {
 		os.Chmod(spoolDir, 0o555)
 		t.Cleanup(func() { os.Chmod(spoolDir, 0o755) })
 	}
-	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.done <- d.cmd.Wait() }()
-	t.Cleanup(func() {
-		d.cmd.Process.Kill()
-		<-d.done
-		if t.Failed() {
-			t.Logf("kirokud log:\n%s", d.log.String())
-		}
-	})
-	d.waitLog(t, "kirokud ready")
-	return d
+	return d.start(t)
 }
-
-var _ = fmt.Sprint

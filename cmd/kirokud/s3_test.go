@@ -43,6 +43,7 @@ func (d *proc) start(t *testing.T) *proc {
 	t.Helper()
 	d.cmd = exec.Command(binary, "-config", filepath.Join(d.dir, "kiroku.yaml"))
 	d.cmd.Env = append(os.Environ(), d.env...)
+	d.cmd.SysProcAttr = d.attr
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

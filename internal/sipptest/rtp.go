@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/kiroku-voice/kiroku/media"
 	"time"
 )
 
@@ -111,7 +112,7 @@ const dtmfStep = 160
 // E bit, sent three times as RFC 4733 asks, each with a sequence number
 // of its own.
 func DTMFEvent(digit rune, pt uint8, opts DTMFOptions) ([][]byte, error) {
-	event, ok := dtmfEventCode(digit)
+	event, ok := media.EventCode(digit)
 	if !ok {
 		return nil, fmt.Errorf("dtmf: %q is not a DTMF digit", digit)
 	}
@@ -156,21 +157,4 @@ func DTMFEvent(digit rune, pt uint8, opts DTMFOptions) ([][]byte, error) {
 		add(total, true)
 	}
 	return out, nil
-}
-
-// dtmfEventCode returns the RFC 4733 event code of a DTMF digit.
-func dtmfEventCode(r rune) (byte, bool) {
-	switch {
-	case r >= '0' && r <= '9':
-		return byte(r - '0'), true
-	case r == '*':
-		return 10, true
-	case r == '#':
-		return 11, true
-	case r >= 'A' && r <= 'D':
-		return byte(r-'A') + 12, true
-	case r >= 'a' && r <= 'd':
-		return byte(r-'a') + 12, true
-	}
-	return 0, false
 }

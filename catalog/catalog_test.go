@@ -1,0 +1,165 @@
+package catalog_test
+
+import (
+	"bytes"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/catalog"
+)
+
+var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+
+func open(t *testing.T) (*catalog.Catalog, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	c, err := catalog.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, path
+}
+
+func rec(i int, purpose, caller string) *catalog.Recording {
+	return &catalog.Recording{ID: fmt.Sprintf("rec-%03d", i), StartedAt: t0.Add(time.Duration(i) * time.Minute),
+		Caller: caller, Line: "0120000001", Purpose: purpose, Decision: "notified",
+		RetainUntil: t0.Add(time.Duration(i) * time.Hour), State: catalog.StateStored, StoredAt: t0,
+		WrappedKey: []byte{1, 2, 3}, KeyID: "k"}
+}
+
+func TestMigrations(t *testing.T) {
+	c, path := open(t)
+	c.Close()
+	c2, err := catalog.Open(t.Context(), path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	c2.DB().Exec(`INSERT INTO schema_migrations (version) VALUES (999)`)
+	c2.Close()
+	if _, err := catalog.Open(t.Context(), path); err == nil || !strings.Contains(err.Error(), "newer than this kirokud knows") {
+		t.Errorf("a newer schema: got %v, want refused", err)
+	}
+}
+
+func TestPutGetListSelect(t *testing.T) {
+	c, _ := open(t)
+	for i := range 30 {
+		caller := "0311111111"
+		if i%3 == 0 {
+			caller = "0322222222"
+		}
+		purpose := "a"
+		if i%2 == 0 {
+			purpose = "b"
+		}
+		if err := catalog.PutRecording(t.Context(), c.DB(), rec(i, purpose, caller)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Upsert: the same id again replaces the stored fields, no second row.
+	r := rec(5, "a", "0311111111")
+	r.SHA256 = "abc"
+	catalog.PutRecording(t.Context(), c.DB(), r)
+	got, err := c.Get(t.Context(), "rec-005")
+	if err != nil || got.SHA256 != "abc" || !bytes.Equal(got.WrappedKey, []byte{1, 2, 3}) || !got.StartedAt.Equal(r.StartedAt) {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	if n, _ := c.Count(t.Context()); n != 30 {
+		t.Errorf("got %d rows, want 30", n)
+	}
+	if _, err := c.Get(t.Context(), "nope"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Errorf("unknown id: got %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		f    catalog.Filter
+		want int
+	}{
+		{"all", catalog.Filter{Limit: 1000}, 30},
+		{"purpose", catalog.Filter{Purpose: "a", Limit: 1000}, 15},
+		{"caller", catalog.Filter{Caller: "0322222222", Limit: 1000}, 10},
+		{"time range", catalog.Filter{From: t0.Add(10 * time.Minute), To: t0.Add(20 * time.Minute), Limit: 1000}, 10},
+		{"combined", catalog.Filter{Purpose: "b", Caller: "0322222222", Limit: 1000}, 5},
+		{"limit", catalog.Filter{Limit: 7}, 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := c.List(t.Context(), tc.f)
+			if err != nil || len(got) != tc.want {
+				t.Fatalf("got %d, %v; want %d", len(got), err, tc.want)
+			}
+			for i := 1; i < len(got); i++ {
+				if got[i].StartedAt.Before(got[i-1].StartedAt) {
+					t.Fatal("not in time order")
+				}
+			}
+		})
+	}
+	n := 0
+	c.Select(t.Context(), catalog.Filter{Purpose: "b"}, func(b []*catalog.Recording) error { n += len(b); return nil })
+	if n != 15 {
+		t.Errorf("select: got %d, want 15", n)
+	}
+	counts, _ := c.PurposeCounts(t.Context())
+	if counts["a"] != 15 || counts["b"] != 15 {
+		t.Errorf("purpose counts: %v", counts)
+	}
+}
+
+func TestExpiredHoldsAndTombstones(t *testing.T) {
+	c, _ := open(t)
+	for i := range 10 {
+		catalog.PutRecording(t.Context(), c.DB(), rec(i, "a", "0311111111"))
+	}
+	catalog.SetHold(t.Context(), c.DB(), true, "case 1", "rec-002")
+	exp, err := c.Expired(t.Context(), t0.Add(4*time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range exp {
+		ids = append(ids, r.ID)
+	}
+	if strings.Join(ids, ",") != "rec-000,rec-001,rec-003,rec-004" {
+		t.Errorf("got expired %v, want the due ones except the held one, oldest first", ids)
+	}
+	catalog.SetState(t.Context(), c.DB(), catalog.StatePurging, "rec-000", "rec-001")
+	err = c.Tx(t.Context(), func(tx *sql.Tx) error {
+		ts, err := catalog.NewTombstoner(t.Context(), tx)
+		if err != nil {
+			return err
+		}
+		defer ts.Close()
+		return ts.Tombstone(t.Context(), exp[0], t0.Add(5*time.Hour), "retention", "retention")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(t.Context(), "rec-000"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Error("row still there after its tombstone")
+	}
+	tomb, err := c.GetTombstone(t.Context(), "rec-000")
+	if err != nil || tomb.Reason != "retention" || !tomb.DeletedAt.Equal(t0.Add(5*time.Hour)) {
+		t.Fatalf("tombstone: %+v %v", tomb, err)
+	}
+	// A tombstone holds no caller number.
+	rows, _ := c.DB().Query(`SELECT * FROM tombstones`)
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		rows.Scan(ptrs...)
+		if strings.Contains(fmt.Sprint(vals...), "0311111111") {
+			t.Errorf("tombstone carries the caller number: %v", vals)
+		}
+	}
+}
