@@ -71,6 +71,20 @@ var migrations = []string{
 		hash      TEXT NOT NULL
 	);
 	CREATE INDEX audit_target ON audit (target, seq);`,
+	// 2: search pages (httpapi) are ordered by (started_at, id) and cut by
+	// a keyset cursor on both; each filter's index carries both so a page
+	// reads only its rows. They replace migration 1's (column, started_at)
+	// indexes, which they cover.
+	`CREATE INDEX recordings_started_id ON recordings (started_at, id);
+	CREATE INDEX recordings_line_started_id ON recordings (line, started_at, id);
+	CREATE INDEX recordings_purpose_started_id ON recordings (purpose, started_at, id);
+	CREATE INDEX recordings_caller_started_id ON recordings (caller, started_at, id);
+	CREATE INDEX recordings_decision_started_id ON recordings (consent_decision, started_at, id);
+	DROP INDEX recordings_started;
+	DROP INDEX recordings_line;
+	DROP INDEX recordings_purpose;
+	DROP INDEX recordings_caller;
+	DROP INDEX recordings_decision;`,
 }
 
 func (c *Catalog) migrate(ctx context.Context) error {

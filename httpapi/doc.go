@@ -1,6 +1,17 @@
-// Package httpapi serves Kiroku's HTTP API. For now it holds the control
-// routes for calls in progress (list, pause, resume) on a loopback-only
-// listener; authentication, recordings and the web UI come with the
-// supervisor-access work. It must not touch storage or the catalog except
-// through their packages, and must not bypass the audit log.
+// Package httpapi serves Kiroku's HTTP interfaces:
+//
+//   - the control routes (NewControl) for calls in progress, holds and
+//     the purge, on a loopback-only listener without authentication;
+//   - the supervisor API (NewAPI) under /api/v1 and its embedded web UI:
+//     bearer-token authentication (an Authenticator; OIDC can plug in),
+//     per-purpose authorisation by role, search, metadata with consent
+//     evidence, decrypted audio streamed with HTTP Range, legal holds, the
+//     audit log and its verification, calls in progress.
+//
+// Every access through the API is its own audit entry (search, view,
+// play, download, hold, release-hold, denied, audit-read, audit-verify,
+// calls-list, pause, resume), written before any data leaves. It must not
+// touch storage or the catalog except through their packages, and must
+// not bypass the audit log. README.md beside this file documents the
+// routes, the roles and the Range rules.
 package httpapi

@@ -15,10 +15,13 @@ import (
 
 // Recording geometry: 8 kHz stereo 16-bit, caller left, agent right.
 const (
-	recRate      = 8000
-	frameBytes   = 4                   // one stereo frame
-	ringFrames   = recRate             // one second of audio buffered per call
-	jitterFrames = recRate * 80 / 1000 // how late a packet may be and still be placed
+	recRate    = 8000
+	frameBytes = 4       // one stereo frame
+	ringFrames = recRate // one second of audio buffered per call
+	// jitterFrames is how late a packet may arrive and still be placed:
+	// generous, since a loaded machine delays the relay goroutines before
+	// the network does (the ring holds 1 s; 300 ms + a flush period fits).
+	jitterFrames = recRate * 300 / 1000
 	flushEvery   = 200 * time.Millisecond
 	resyncFrames = recRate / 2 // a stream this far off the wall clock is re-anchored
 )
@@ -168,8 +171,14 @@ func (r *Recorder) Audio(side int, codec Codec, seq uint16, ts uint32, ssrc uint
 	// end, impossibly early, which a resync has already ruled out).
 	skip := max(r.ready-pos, 0)
 	n = min(n, r.flushed+ringFrames-pos)
+	// Audio from before the recording began is not missing; audio whose
+	// place was already written is.
+	late := max(min(r.ready, pos+n)-max(pos, 0), 0)
+	c.stats.GapMs += late * 1000 / recRate
 	if skip >= n {
-		c.stats.Late++
+		if late > 0 {
+			c.stats.Late++
+		}
 		return
 	}
 	c.stats.Packets++

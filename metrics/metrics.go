@@ -33,6 +33,7 @@ type Metrics struct {
 	purgeFailed  prometheus.Counter
 	purgeHeld    prometheus.Gauge
 	purgeLast    prometheus.Gauge
+	rateLimited  *prometheus.CounterVec
 }
 
 // New registers every instrument (and the Go and process collectors).
@@ -72,6 +73,9 @@ func New() *Metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
+	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_rate_limited_total",
+		Help: "SIP requests refused by sip.rate_limit: INVITEs over the per-source or global limit, stateless 400s withheld from a source over its limit (malformed)."}, []string{"scope"})
+	f(m.rateLimited)
 	m.reloadTime.SetToCurrentTime()
 	return m
 }
@@ -113,6 +117,9 @@ func (m *Metrics) CallEnded(s sip.CallSummary) {
 		m.recordings.WithLabelValues("not_recorded").Inc()
 	}
 }
+
+// Limited counts a request refused by the SIP rate limits (sip.Observer).
+func (m *Metrics) Limited(scope string) { m.rateLimited.WithLabelValues(scope).Inc() }
 
 // Stored counts a recording stored, latency after its call ended.
 func (m *Metrics) Stored(latency time.Duration) {

@@ -23,6 +23,7 @@ type HoldRequest struct {
 	On       bool   // true: hold; false: release
 	Reason   string // required
 	Actor    string // required
+	Client   string // where the request came from (an API client's address), for the audit entry
 }
 
 // ErrHoldRequest is wrapped by the errors of a malformed request.
@@ -66,7 +67,7 @@ func SetHold(ctx context.Context, cat *catalog.Catalog, st storage.Store, req Ho
 				if err := catalog.SetHold(ctx, tx, req.On, req.Reason, r.ID); err != nil {
 					return err
 				}
-				d, _ := json.Marshal(map[string]any{"caller_selected": req.Caller != "", "from": req.From, "to": req.To})
+				d, _ := json.Marshal(map[string]any{"caller_selected": req.Caller != "", "from": req.From, "to": req.To, "client": req.Client})
 				if _, err := audit.Append(ctx, tx, audit.Entry{Actor: req.Actor, Action: action, Target: r.ID, Reason: req.Reason, Detail: string(d)}); err != nil {
 					return err
 				}

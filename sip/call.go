@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -33,6 +34,10 @@ const (
 	endShutdown         = "shutdown"
 	endAnswerFailed     = "answer-failed"
 	endMediaFailed      = "media-failed"
+	endMediaTimeout     = "media-timeout"   // no RTP from a leg not on hold for the line's media_timeout
+	endSessionExpired   = "session-expired" // a session refresh (RFC 4028) was missed or failed
+	endMaxDuration      = "max-duration"    // the line's max_duration was reached
+	endNoAck            = "no-ack"          // the caller never ACKed our 200
 )
 
 // side of a call a leg is on.
@@ -54,8 +59,12 @@ type call struct {
 	a   admission
 	id  string
 
-	in   *sipgo.DialogServerSession
-	inEp *media.Endpoint
+	in    *sipgo.DialogServerSession
+	inEp  *media.Endpoint
+	watch atomic.Pointer[watch] // set once the 200 goes out
+	acked atomic.Bool           // the caller's ACK of our 200 came
+
+	agentResponded atomic.Bool // the agent sent a response to our INVITE
 
 	mu        sync.Mutex
 	phase     int
@@ -129,21 +138,52 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 
 	local := c.localSDP(sideCaller, media.AnswerDirection(offer.Direction))
 	res := sipmsg.NewSDPResponseFromRequest(in.InviteRequest, local)
-	// WriteResponse returns once the ACK is in (or the caller gave up).
+	for _, h := range c.a.session.headers() {
+		res.AppendHeader(h)
+	}
+
+	// The watch runs from the 200 on: a caller that never ACKs, or ACKs
+	// and then sends nothing, is ended like any dead call.
+	callCtx, end, cancel := c.callContext(in.Context())
+	defer cancel()
+	w := newWatch(c, end)
+	c.watch.Store(w)
+	defer w.stop()
+	// WriteResponse returns once the ACK is in (or the caller gave up);
+	// when the watch ends the call first, ending the transaction makes
+	// it return at its next retransmission of the 200.
+	unblock := context.AfterFunc(callCtx, func() {
+		if ourEnd(callCtx) != "" {
+			s.cutShortTx(req)
+			tx.Terminate()
+		}
+	})
 	s.responded("INVITE", sipmsg.StatusOK)
-	if err := in.WriteResponse(res); err != nil {
-		c.log.Info("caller left before answer completed", zap.Error(err))
+	err = in.WriteResponse(res)
+	unblock()
+	if err != nil {
 		c.setDecision(spool.HungUpDuringNotice)
+		if reason := ourEnd(callCtx); reason != "" {
+			c.byeCaller()
+			return reason
+		}
+		if callCtx.Err() == nil && !c.acked.Load() {
+			// The 200 went unacknowledged until the transaction gave up
+			// (64*T1): end the session we answered (RFC 3261 §13.3.1.4).
+			c.log.Info("caller never acknowledged the answer", zap.Error(err))
+			c.byeCaller()
+			return endNoAck
+		}
+		c.log.Info("caller left before answer completed", zap.Error(err))
 		return endCallerHangup
 	}
+	w.startSession(c.a.session)
 	answered := time.Now().UTC()
 	c.mu.Lock()
 	c.manifest.AnsweredAt = &answered
 	c.mu.Unlock()
 	c.writeManifest()
 
-	callCtx, cancel := c.callContext(in.Context())
-	defer cancel()
 	if reason := c.notice(callCtx); reason != "" {
 		return reason
 	}
@@ -163,19 +203,30 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	return c.dial(callCtx)
 }
 
-// callContext ends with the caller's dialog or with the server's hard stop.
-func (c *call) callContext(dialog context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancelCause(dialog)
-	stop := context.AfterFunc(c.s.baseCtx, func() { cancel(errShutdown) })
-	return ctx, func() { stop(); cancel(nil) }
+// callContext ends with the caller's dialog, with the server's hard stop,
+// or when end is called with the callEnd that says why.
+func (c *call) callContext(dialog context.Context) (ctx context.Context, end context.CancelCauseFunc, cancel func()) {
+	ctx, end = context.WithCancelCause(dialog)
+	stop := context.AfterFunc(c.s.baseCtx, func() { end(errShutdown) })
+	return ctx, end, func() { stop(); end(nil) }
 }
 
-var errShutdown = errors.New("server shutting down")
+// ourEnd is the end reason when Kiroku ended the call itself (shutdown,
+// a dead or too long call), else "".
+func ourEnd(ctx context.Context) string {
+	var e callEnd
+	if errors.As(context.Cause(ctx), &e) {
+		return string(e)
+	}
+	return ""
+}
 
+// hangupReason is the end reason of a call whose context ended: when
+// Kiroku ended it, the caller gets a BYE.
 func (c *call) hangupReason(ctx context.Context) string {
-	if errors.Is(context.Cause(ctx), errShutdown) {
+	if reason := ourEnd(ctx); reason != "" {
 		c.byeCaller()
-		return endShutdown
+		return reason
 	}
 	return endCallerHangup
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -47,7 +48,7 @@ func (c *call) dial(ctx context.Context) string {
 	req.SetTransport(strings.ToUpper(transport))
 	dua := s.dialogUAFor(transport)
 
-	actx, cancel := context.WithTimeout(ctx, time.Duration(c.a.cfg.SIP.AnswerTimeout))
+	actx, noAnswer, cancel := c.answerContext(ctx)
 	defer cancel()
 	out, err := dua.WriteInvite(actx, req)
 	if err != nil {
@@ -62,6 +63,7 @@ func (c *call) dial(ctx context.Context) string {
 	status := 0
 	err = out.WaitAnswer(actx, sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
 		status = res.StatusCode
+		c.agentResponded.Store(true)
 		if status == sipmsg.StatusRinging || status == sipmsg.StatusSessionInProgress {
 			ring.start(ctx)
 		}
@@ -71,7 +73,7 @@ func (c *call) dial(ctx context.Context) string {
 	if err != nil {
 		var de *sipgo.ErrDialogResponse
 		switch {
-		case errors.Is(actx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+		case noAnswer.Load() && ctx.Err() == nil:
 			status = sipmsg.StatusRequestTimeout // no answer in time: we cancelled
 		case errors.As(err, &de):
 			status = de.Res.StatusCode
@@ -124,6 +126,9 @@ func (c *call) dial(ctx context.Context) string {
 		c.stopRecording(time.Now())
 	}()
 	c.bridged()
+	if w := c.watch.Load(); w != nil {
+		w.watchLeg(sideAgent, ep)
+	}
 	c.log.Info("bridged to downstream", zap.String("downstream", target))
 
 	select {
@@ -133,6 +138,33 @@ func (c *call) dial(ctx context.Context) string {
 	case <-out.Context().Done():
 		c.byeCaller()
 		return endAgentHangup
+	}
+}
+
+// answerContext bounds the wait for the agent's answer by answer_timeout
+// (noAnswer is then set) and by the call. When it ends before the agent
+// sent any response, there is nothing to CANCEL yet (RFC 3261 §9.1) and
+// sipgo would wait out Timer B (32 s) for one: the wait is then cut at
+// once instead.
+func (c *call) answerContext(ctx context.Context) (actx context.Context, noAnswer *atomic.Bool, cancel func()) {
+	actx, end := context.WithCancelCause(context.WithoutCancel(ctx))
+	noAnswer = new(atomic.Bool)
+	stop := func() {
+		if c.agentResponded.Load() {
+			end(context.Canceled) // sipgo CANCELs the INVITE
+			return
+		}
+		end(sipgo.WaitAnswerForceCancelErr) // compared by ==, so never wrapped
+	}
+	t := time.AfterFunc(time.Duration(c.a.cfg.SIP.AnswerTimeout), func() {
+		noAnswer.Store(true)
+		stop()
+	})
+	unhook := context.AfterFunc(ctx, stop)
+	return actx, noAnswer, func() {
+		t.Stop()
+		unhook()
+		end(context.Canceled)
 	}
 }
 

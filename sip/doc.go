@@ -4,6 +4,15 @@
 // opt-out, writes the consent evidence to the spool, and bridges the call
 // to the line's downstream as a back-to-back user agent.
 //
+// At its edge it contains what the network throws at it: INVITE floods
+// are cut per source and in all before any transaction exists (limit.go,
+// guard.go); unparseable requests get a stateless 400 until their source
+// is over its limit; and every call is watched (watch.go) so that a dead
+// one ends: no RTP from a leg not on hold for the line's media_timeout,
+// a missed RFC 4028 session refresh (session.go), the line's
+// max_duration, or a 200 never ACKed. Each ends both legs with BYE and
+// the reason in the manifest.
+//
 // It is built on sipgo (transactions, dialogs) and Kiroku's media package
 // (RTP, SDP, DTMF, the relay loop). It must not encode audio or know the
 // store: audio belongs to media, storage to the uploader.

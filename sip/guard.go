@@ -3,8 +3,10 @@ package sip
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 )
@@ -13,8 +15,14 @@ import (
 // cannot parse without a word, so a peer with a broken header retransmits
 // into silence; here such a request gets a stateless 400 naming the
 // problem, and never reaches the transaction layer.
+//
+// It is also where UDP floods stop: an initial INVITE over sip.rate_limit
+// is refused here, statelessly (a 503 with Retry-After, or nothing), so a
+// flood creates no transaction, no retransmission timer and no goroutine;
+// and a source over its limit gets no more stateless 400s either.
 type guardConn struct {
 	net.PacketConn
+	srv      *Server // nil: no rate limits (tests of the 400 alone)
 	rejected atomic.Uint64
 }
 
@@ -30,15 +38,53 @@ func (g *guardConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		if len(bytes.TrimSpace(bytes.Trim(data, "\x00"))) == 0 {
 			return n, addr, nil // CRLF keep-alive: sipgo skips it
 		}
-		if _, perr := sipmsg.ParseMessage(data); perr != nil {
+		msg, perr := sipmsg.ParseMessage(data)
+		if perr != nil {
 			g.rejected.Add(1)
-			if res := badRequest(data, perr); res != nil {
+			if res := badRequest(data, perr); res != nil && g.mayAnswer(addr) {
 				g.PacketConn.WriteTo(res, addr)
 			}
 			continue
 		}
+		if req, ok := msg.(*sipmsg.Request); ok && g.srv != nil && isInitialInvite(req) {
+			src := udpSource(addr)
+			if g.srv.limitInvite(req, src.Addr(), func(res *sipmsg.Response) {
+				g.PacketConn.WriteTo([]byte(res.String()), addr)
+			}) {
+				continue
+			}
+		}
 		return n, addr, nil
 	}
+}
+
+// mayAnswer spends a token of the source's bucket on a stateless 400.
+func (g *guardConn) mayAnswer(addr net.Addr) bool {
+	if g.srv == nil {
+		return true
+	}
+	if g.srv.limit.spend(udpSource(addr).Addr(), time.Now()) {
+		return true
+	}
+	g.srv.limited(limitMalformed)
+	return false
+}
+
+func udpSource(addr net.Addr) netip.AddrPort {
+	if u, ok := addr.(*net.UDPAddr); ok {
+		return u.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(addr.String())
+	return ap
+}
+
+// isInitialInvite: an INVITE outside a dialog (no To tag).
+func isInitialInvite(req *sipmsg.Request) bool {
+	if req.Method != sipmsg.INVITE {
+		return false
+	}
+	to := req.To()
+	return to == nil || to.Params == nil || !to.Params.Has("tag")
 }
 
 // badRequest builds a stateless 400 for an unparseable request from the

@@ -50,6 +50,7 @@ func (s *Server) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if !ok || l.side != sideCaller {
 		return // ACKs of refused INVITEs are absorbed by the transaction layer
 	}
+	l.c.acked.Store(true) // before ReadAck, which lets the answer go on
 	if err := l.c.in.ReadAck(req, tx); err != nil {
 		s.log.Debug("ack", zap.Error(err))
 	}
@@ -90,10 +91,11 @@ func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	s.respond(req, tx, sipmsg.StatusOK, "OK", sipmsg.NewHeader("Allow", allowed),
-		sipmsg.NewHeader("Accept", "application/sdp, application/dtmf-relay, application/dtmf"))
+		sipmsg.NewHeader("Accept", "application/sdp, application/dtmf-relay, application/dtmf"),
+		sipmsg.NewHeader("Supported", "timer"))
 }
 
-const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
 
 func (s *Server) onNoRoute(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if req.IsAck() {
@@ -132,9 +134,22 @@ func (s *Server) onInfo(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	l.c.key(l.side, media.DTMF{Digit: d, At: time.Now(), Via: "sip-info"})
 }
 
-// onReInvite updates a leg's media (hold, unhold, new address) and passes
-// the change of direction on to the other leg.
+// onReInvite takes a re-INVITE on either leg.
 func (s *Server) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	s.inDialogUpdate(req, tx)
+}
+
+// onUpdate takes an UPDATE (RFC 3311) on either leg, most often a session
+// refresh without a body.
+func (s *Server) onUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	s.inDialogUpdate(req, tx)
+}
+
+// inDialogUpdate answers a re-INVITE or UPDATE. On the caller's leg it
+// is a session refresh (RFC 4028) that re-arms the session timer; with an
+// SDP offer it updates the leg's media (hold, unhold, new address) and
+// passes the change of direction on to the other leg.
+func (s *Server) inDialogUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	l, ok := s.findLeg(req)
 	if !ok {
 		s.respond(req, tx, sipmsg.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
@@ -157,10 +172,35 @@ func (s *Server) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 			return
 		}
 	}
+	w := c.watch.Load()
+	var (
+		terms sessionTerms
+		hdrs  []sipmsg.Header
+	)
+	refresh := l.side == sideCaller && w != nil
+	if refresh {
+		sc := c.a.cfg.SIP
+		t, tooSmall, err := negotiateSession(req, time.Duration(sc.SessionExpires), time.Duration(sc.MinSE))
+		switch {
+		case err != nil:
+			s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Session Timer")
+			return
+		case tooSmall:
+			s.respond(req, tx, statusIntervalTooSmall, "Session Interval Too Small", minSEHeader(time.Duration(sc.MinSE)))
+			return
+		}
+		terms, hdrs = t, t.headers()
+	}
 	if len(req.Body()) == 0 {
-		// Offerless re-INVITE: answer with our current description.
-		body := c.localSDP(l.side, c.localDir[l.side])
-		s.respondSDP(req, tx, body)
+		if req.IsInvite() {
+			// Offerless re-INVITE: answer with our current description.
+			s.respondSDP(req, tx, c.localSDP(l.side, c.direction(l.side)), hdrs...)
+		} else {
+			s.respond(req, tx, sipmsg.StatusOK, "OK", hdrs...)
+		}
+		if refresh {
+			w.startSession(terms)
+		}
 		return
 	}
 	offer, err := media.ParseSDP(req.Body())
@@ -175,15 +215,26 @@ func (s *Server) onReInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	ep.SetPeer(np)
-	s.respondSDP(req, tx, c.localSDP(l.side, media.AnswerDirection(offer.Direction)))
+	s.respondSDP(req, tx, c.localSDP(l.side, media.AnswerDirection(offer.Direction)), hdrs...)
+	if w != nil {
+		w.touch(l.side)
+		if refresh {
+			w.startSession(terms)
+		}
+	}
 	c.log.Info("media updated", zap.Int("side", l.side), zap.String("direction", offer.Direction))
-	if phase == phaseBridged && peer.Direction != offer.Direction {
+	// On an echo: line there is no agent leg to pass a hold to (a hold
+	// there used to panic the daemon: TestMediaTimeoutSpareOnHold).
+	if phase == phaseBridged && peer.Direction != offer.Direction && out != nil {
 		go c.passDirection(1-l.side, offer.Direction)
 	}
 }
 
-func (s *Server) respondSDP(req *sipmsg.Request, tx sipmsg.ServerTransaction, body []byte) {
+func (s *Server) respondSDP(req *sipmsg.Request, tx sipmsg.ServerTransaction, body []byte, hdrs ...sipmsg.Header) {
 	res := sipmsg.NewSDPResponseFromRequest(req, body)
+	for _, h := range hdrs {
+		res.AppendHeader(h)
+	}
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("respond to re-invite", zap.Error(err))
 	}
@@ -194,45 +245,48 @@ func (s *Server) respondSDP(req *sipmsg.Request, tx sipmsg.ServerTransaction, bo
 func (c *call) passDirection(side int, dir string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	body := c.localSDP(side, dir)
-	var (
-		res *sipmsg.Response
-		err error
-	)
+	res, err := c.reinvite(ctx, side, c.localSDP(side, dir))
+	if err != nil || !res.IsSuccess() {
+		c.log.Warn("hold/unhold not passed to the other leg", zap.Int("side", side), zap.Int("sip_code", statusOf(res)), zap.Error(err))
+	}
+}
+
+// reinvite sends a re-INVITE offering body on one side, ACKs a 2xx and
+// takes the media of its answer.
+func (c *call) reinvite(ctx context.Context, side int, body []byte, hdrs ...sipmsg.Header) (*sipmsg.Response, error) {
 	c.mu.Lock()
 	out, outEp := c.out, c.outEp
 	c.mu.Unlock()
-	ep := c.inEp
+	var (
+		ep     = c.inEp
+		target sipmsg.Uri
+		do     func(context.Context, *sipmsg.Request) (*sipmsg.Response, error)
+		write  func(*sipmsg.Request) error
+	)
 	if side == sideCaller {
-		req := sipmsg.NewRequest(sipmsg.INVITE, c.in.InviteRequest.Contact().Address)
-		req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody(body)
-		res, err = c.in.Do(ctx, req)
-		if err == nil && res.IsSuccess() {
-			ack := sipmsg.NewRequest(sipmsg.ACK, c.in.InviteRequest.Contact().Address)
-			err = c.in.WriteRequest(ack)
-		}
+		target, do, write = c.in.InviteRequest.Contact().Address, c.in.Do, c.in.WriteRequest
 	} else {
-		ep = outEp
-		req := sipmsg.NewRequest(sipmsg.INVITE, out.InviteResponse.Contact().Address)
-		req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody(body)
-		res, err = out.Do(ctx, req)
-		if err == nil && res.IsSuccess() {
-			ack := sipmsg.NewRequest(sipmsg.ACK, out.InviteResponse.Contact().Address)
-			err = out.WriteRequest(ack)
-		}
+		ep, target, do, write = outEp, out.InviteResponse.Contact().Address, out.Do, out.WriteRequest
 	}
+	req := sipmsg.NewRequest(sipmsg.INVITE, target)
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
+	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(body)
+	res, err := do(ctx, req)
 	if err != nil || !res.IsSuccess() {
-		code := 0
-		if res != nil {
-			code = res.StatusCode
-		}
-		c.log.Warn("hold/unhold not passed to the other leg", zap.Int("side", side), zap.Int("sip_code", code), zap.Error(err))
-		return
+		return res, err
+	}
+	if err := write(sipmsg.NewRequest(sipmsg.ACK, target)); err != nil {
+		return res, err
 	}
 	if answer, err := media.ParseSDP(res.Body()); err == nil {
 		p := ep.Peer()
 		ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Codec: p.Codec, DTMF: answer.DTMF, Direction: answer.Direction})
+		if w := c.watch.Load(); w != nil {
+			w.touch(side)
+		}
 	}
+	return res, nil
 }

@@ -25,13 +25,28 @@ type admission struct {
 	codec   media.Codec
 	dialled string
 	caller  string
+	session sessionTerms // RFC 4028 terms of our 200
 }
 
 // onInvite admits or refuses a new call; re-INVITEs go to their dialog.
 func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
-	if to := req.To(); to != nil && to.Params != nil && to.Params.Has("tag") {
+	if !isInitialInvite(req) {
 		s.onReInvite(req, tx)
 		return
+	}
+	// UDP INVITEs over the rate limit never get here: the guard under
+	// the transport refused them statelessly.
+	if !strings.EqualFold(req.Transport(), "UDP") {
+		if src, err := netip.ParseAddrPort(req.Source()); err == nil && s.limitInvite(req, src.Addr(), func(res *sipmsg.Response) {
+			if err := tx.Respond(res); err != nil {
+				s.log.Debug("respond to rate-limited invite", zap.Error(err))
+			}
+		}) {
+			return
+		}
+	}
+	if _, ok := s.cutShort.Load(inviteKey(req)); ok {
+		return // a late retransmission of an INVITE whose call Kiroku ended
 	}
 	a, code, reason, hdrs := s.admit(req)
 	if code != 0 {
@@ -49,6 +64,29 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 	defer s.active.Add(-1)
 	s.runCall(req, tx, a)
+}
+
+// inviteKey names an INVITE's transaction: its Call-ID and top branch.
+func inviteKey(req *sipmsg.Request) string {
+	key := ""
+	if id := req.CallID(); id != nil {
+		key = id.Value()
+	}
+	if via := req.Via(); via != nil && via.Params != nil {
+		b, _ := via.Params.Get("branch")
+		key += "|" + b
+	}
+	return key
+}
+
+// cutShortTx records that Kiroku terminated the INVITE transaction of req
+// before its time (a call it ended before the caller's ACK). sipgo would
+// have absorbed retransmissions of that INVITE for 64*T1; for as long,
+// onInvite drops them, so that they start no second call.
+func (s *Server) cutShortTx(req *sipmsg.Request) {
+	key := inviteKey(req)
+	s.cutShort.Store(key, struct{}{})
+	time.AfterFunc(64*sipmsg.T1, func() { s.cutShort.Delete(key) })
 }
 
 func dialledOf(req *sipmsg.Request) string {
@@ -114,6 +152,14 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 		return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", `304 kiroku "PCMU or PCMA required"`)}
 	}
 	a.offer, a.codec = offer, codec
+	terms, tooSmall, err := negotiateSession(req, time.Duration(cfg.SIP.SessionExpires), time.Duration(cfg.SIP.MinSE))
+	switch {
+	case err != nil:
+		return a, sipmsg.StatusBadRequest, "Bad Session Timer", []sipmsg.Header{sipmsg.NewHeader("Warning", fmt.Sprintf("399 kiroku %q", err.Error()))}
+	case tooSmall:
+		return a, statusIntervalTooSmall, "Session Interval Too Small", []sipmsg.Header{minSEHeader(time.Duration(cfg.SIP.MinSE))}
+	}
+	a.session = terms
 	a.caller = config.NormalizeNumber(req.From().Address.User)
 	// Capacity last, as a reservation that the call releases when it ends.
 	if n := s.active.Add(1); n > int64(cfg.SIP.MaxCalls) {

@@ -24,6 +24,10 @@ import (
 	"github.com/kiroku-voice/kiroku/spool"
 )
 
+// sipReadBuffer is the receive buffer asked for the SIP UDP socket (the
+// kernel caps it at net.core.rmem_max).
+const sipReadBuffer = 4 << 20
+
 // ErrClosed is returned by Start after Close.
 var ErrClosed = errors.New("sip server closed")
 
@@ -44,6 +48,8 @@ type Server struct {
 	dialogUA map[string]*sipgo.DialogUA
 
 	legs     sync.Map     // dialog id -> *leg
+	limit    *limiter     // sip.rate_limit
+	cutShort sync.Map     // inviteKey -> struct{}: see cutShortTx
 	active   atomic.Int64 // calls admitted and not yet finished
 	draining atomic.Bool
 
@@ -81,7 +87,11 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 		return nil, err
 	}
 	slogger := slog.New(zapslog.NewHandler(log.Named("sipgo").Core()))
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("kiroku"))
+	// sipgo's transaction and transport layers log through our zap core
+	// too (otherwise they print plain text on stderr at every level).
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("kiroku"),
+		sipgo.WithUserAgentTransactionLayerOptions(sipmsg.WithTransactionLayerLogger(slogger)),
+		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerLogger(slogger)))
 	if err != nil {
 		return nil, fmt.Errorf("sip user agent: %w", err)
 	}
@@ -101,6 +111,7 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 		srv:      srv,
 		client:   client,
 		dialogUA: map[string]*sipgo.DialogUA{},
+		limit:    newLimiter(cfg.SIP.RateLimit),
 	}
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.cfg.Store(cfg)
@@ -109,6 +120,7 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 	srv.OnBye(s.onBye)
 	srv.OnCancel(s.onCancel)
 	srv.OnInfo(s.onInfo)
+	srv.OnUpdate(s.onUpdate)
 	srv.OnOptions(s.onOptions)
 	srv.OnNoRoute(s.onNoRoute)
 	return s, nil
@@ -117,7 +129,8 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 // Config is the configuration in force.
 func (s *Server) Config() *config.Config { return s.cfg.Load() }
 
-// Reload swaps lines, purposes and trunks. Calls in progress keep the line
+// Reload swaps lines, purposes, trunks, session timer and rate limit
+// settings. Calls in progress keep the line and session timer settings
 // they were admitted with. Listener and RTP range changes need a restart;
 // they are reported as a warning.
 func (s *Server) Reload(cfg *config.Config) {
@@ -126,6 +139,7 @@ func (s *Server) Reload(cfg *config.Config) {
 		old.SIP.RTPPorts != cfg.SIP.RTPPorts || old.SIP.MediaIP != cfg.SIP.MediaIP {
 		s.log.Warn("sip.listen, sip.rtp_ports and sip.media_ip take effect at the next restart")
 	}
+	s.limit.configure(cfg.SIP.RateLimit)
 	s.cfg.Store(cfg)
 }
 
@@ -147,9 +161,14 @@ func (s *Server) Start(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("listen udp://%s: %w", hostport, err))
 				continue
 			}
+			// A burst of INVITEs or BYEs (a ramp, a mass hang-up) overflows
+			// the default 208 KiB buffer and costs retransmissions.
+			if uc, ok := conn.(*net.UDPConn); ok {
+				uc.SetReadBuffer(sipReadBuffer)
+			}
 			s.closers = append(s.closers, conn)
 			bound = conn.LocalAddr().(*net.UDPAddr).AddrPort()
-			serve = func() error { return s.srv.ServeUDP(&guardConn{PacketConn: conn}) }
+			serve = func() error { return s.srv.ServeUDP(&guardConn{PacketConn: conn, srv: s}) }
 		case "tcp":
 			ln, err := net.Listen("tcp", hostport)
 			if err != nil {

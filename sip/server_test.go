@@ -77,6 +77,11 @@ type envOptions struct {
 	trunkCIDR  string
 	maxCalls   int
 	pauseKeys  string // pause_keys of agentLine; resume_keys is "*2"
+	rtpPorts   string // default 31000-34999
+	// tweak changes the loaded configuration before the server is built,
+	// for values below the floors Validate enforces (a 1 s media timeout).
+	tweak func(*config.Config)
+	obs   Observer
 }
 
 func startServer(t *testing.T, o envOptions) *testEnv {
@@ -96,6 +101,9 @@ func startServer(t *testing.T, o envOptions) *testEnv {
 	if o.maxCalls == 0 {
 		o.maxCalls = 50
 	}
+	if o.rtpPorts == "" {
+		o.rtpPorts = "31000-34999"
+	}
 	keys := ""
 	if o.pauseKeys != "" {
 		keys = fmt.Sprintf(", pause_keys: %q, resume_keys: \"*2\"", o.pauseKeys)
@@ -107,7 +115,7 @@ func startServer(t *testing.T, o envOptions) *testEnv {
   listen: ["udp://127.0.0.1:0", "tcp://127.0.0.1:0"]
   trunks: [{name: test, cidrs: [%q]}]
   max_calls: %d
-  rtp_ports: 31000-34999
+  rtp_ports: %s
   answer_timeout: 4s
   retry_after: 7s
 data_dir: data
@@ -117,7 +125,7 @@ lines:
   - {number: %q, purpose: cs-quality, notice: notice.wav, opt_out_digit: "9", opt_out_wait: %s, downstream: "echo:"}
   - {number: %q, purpose: cs-quality, notice: notice.wav, opt_out_digit: "9", opt_out_wait: %s, downstream: %q%s}
   - {number: %q, purpose: cs-quality, notice: notice.wav, downstream: "echo:"}
-`, o.trunkCIDR, o.maxCalls, echoLine, o.optOutWait, agentLine, o.optOutWait, o.agent, keys, noOptOut)
+`, o.trunkCIDR, o.maxCalls, o.rtpPorts, echoLine, o.optOutWait, agentLine, o.optOutWait, o.agent, keys, noOptOut)
 	path := filepath.Join(dir, "kiroku.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -130,10 +138,16 @@ lines:
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o.tweak != nil {
+		o.tweak(cfg)
+	}
 	core, logs := observer.New(zap.DebugLevel)
 	srv, err := New(cfg, sp, zap.New(core))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.obs != nil {
+		srv.SetObserver(o.obs)
 	}
 	if err := srv.Start(t.Context()); err != nil {
 		t.Fatal(err)

@@ -111,6 +111,10 @@ func (s *Server) setPaused(id, by string, pause bool) error {
 type Observer interface {
 	Responded(method string, code int)
 	CallEnded(CallSummary)
+	// Limited counts a request refused by sip.rate_limit: scope is
+	// "source" or "global" for an INVITE, "malformed" for a stateless
+	// 400 withheld from a source over its limit.
+	Limited(scope string)
 }
 
 // CallSummary is what an ended call reports to the Observer.

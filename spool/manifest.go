@@ -85,7 +85,7 @@ type ChannelStats struct {
 	Lost    uint64 `json:"lost"`
 	Late    uint64 `json:"late"`
 	Resyncs uint64 `json:"resyncs"`
-	GapMs   int64  `json:"gap_ms"`
+	GapMs   int64  `json:"gap_ms"` // audio missing: lost, or arrived too late to place
 }
 
 // Pause is an interval the recording holds silence for (card payments).

@@ -19,6 +19,7 @@ type Config struct {
 	DataDir    string       `yaml:"data_dir"` // absolute after Load; default "./kiroku-data"
 	Log        Log          `yaml:"log"`
 	Control    Control      `yaml:"control"`
+	API        API          `yaml:"api"`
 	Storage    Storage      `yaml:"storage"`
 	Encryption Encryption   `yaml:"encryption"`
 	Catalog    Catalog      `yaml:"catalog"`
@@ -58,6 +59,10 @@ type SIP struct {
 	DrainTimeout  Duration   `yaml:"drain_timeout"`  // how long shutdown waits for calls to end; default 60s
 	AnswerTimeout Duration   `yaml:"answer_timeout"` // how long downstream may ring; default 30s
 	RetryAfter    Duration   `yaml:"retry_after"`    // Retry-After of 503 responses; default 30s
+	// Session timers (RFC 4028) and INVITE rate limits: see edge.go.
+	SessionExpires Duration  `yaml:"session_expires"` // session interval we ask for; default 1800s
+	MinSE          Duration  `yaml:"min_se"`          // shortest interval we accept (422 below); default 90s
+	RateLimit      RateLimit `yaml:"rate_limit"`
 }
 
 // Trunk is a named set of networks that calls are accepted from.
@@ -95,6 +100,9 @@ type Line struct {
 	PauseKeys  string  `yaml:"pause_keys"`
 	ResumeKeys string  `yaml:"resume_keys"`
 	Prompt     *Prompt `yaml:"-"` // the loaded notice
+	// MediaTimeout and MaxDuration end dead and endless calls: see edge.go.
+	MediaTimeout Duration `yaml:"media_timeout"` // no RTP from a leg not on hold; default 30s, at least 5s
+	MaxDuration  Duration `yaml:"max_duration"`  // longest call from answer; default 4h
 }
 
 // Prompt is a loaded notice: 8 kHz mono 16-bit PCM.
@@ -243,6 +251,7 @@ func (c *Config) resolve(dir string, r *report) {
 	}
 	c.DataDir = abs
 	c.resolveStorage(dir)
+	c.resolveAPI(dir)
 	for i := range c.Lines {
 		l := &c.Lines[i]
 		if l.Notice != "" && !filepath.IsAbs(l.Notice) {

@@ -25,6 +25,7 @@ func (c *Config) Validate() error {
 func (c *Config) check(r *report) {
 	c.checkListen(r)
 	c.checkSIP(r)
+	c.checkEdge(r)
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		r.add("log.level", "%q is not debug, info, warn or error", c.Log.Level)
 	}
@@ -32,6 +33,7 @@ func (c *Config) check(r *report) {
 		r.add("log.format", "%q is not auto, json or console", c.Log.Format)
 	}
 	c.checkControl(r)
+	c.checkAPI(r)
 	c.checkStorage(r)
 	c.checkRetentionJob(r)
 	c.checkPurposes(r)

@@ -38,6 +38,7 @@ type Daemon struct {
 
 	control     *http.Server
 	controlAddr net.Addr
+	api         *apiServer
 
 	metrics  *metrics.Metrics
 	catalog  *catalog.Catalog
@@ -164,6 +165,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 		}()
 		d.log.Info("control listening", zap.Stringer("addr", ln.Addr()))
 	}
+	if err := d.startAPI(); err != nil {
+		return errors.Join(err, d.sip.Close())
+	}
 	bgctx, cancel := context.WithCancel(context.Background())
 	d.stopBG = cancel
 	d.bg.Add(4)
@@ -226,6 +230,7 @@ func (d *Daemon) Stop(ctx context.Context) error {
 			err = errors.Join(err, d.control.Shutdown(sctx))
 			cancel()
 		}
+		err = errors.Join(err, d.stopAPI())
 		err = errors.Join(err, d.sip.Close())
 		if d.stopBG != nil {
 			d.stopBG()

@@ -29,14 +29,17 @@ const DefaultRTPPorts = "20000-32767"
 
 // configTemplate is kirokud's configuration for a run: one line whose
 // short notice and opt-out window lead to the agent on loopback, warnings
-// only in the log. Placeholders: SIP port, max_calls, rtp_ports, agent
-// port.
+// only in the log. The generator is one source, like a carrier's trunk,
+// so the INVITE rate limits are raised to let its ramp through.
+// Placeholders: SIP port, max_calls, rtp_ports, the rate limit's rate and
+// burst (twice), agent port.
 const configTemplate = `# written by kiroku-load
 sip:
   listen: ["udp://127.0.0.1:%d"]
   trunks: [{name: load, cidrs: ["127.0.0.1/32"]}]
   max_calls: %d
   rtp_ports: %s
+  rate_limit: {per_source: {rate: %d, burst: %d}, global: {rate: %d, burst: %d}}
   drain_timeout: 5s
   answer_timeout: 10s
   retry_after: 5s
@@ -82,7 +85,8 @@ func startKirokud(ctx context.Context, opts Options, agent netip.AddrPort) (*kir
 	if err != nil {
 		return nil, err
 	}
-	cfg := fmt.Sprintf(configTemplate, port, opts.Calls+opts.Calls/2+10, opts.RTPPorts, agent.Port())
+	rate, burst := int(math.Ceil(2*opts.Rate)), opts.Calls
+	cfg := fmt.Sprintf(configTemplate, port, opts.Calls+opts.Calls/2+10, opts.RTPPorts, rate, burst, rate, burst, agent.Port())
 	cfgPath := filepath.Join(opts.Dir, "kiroku.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, fmt.Errorf("write kirokud config: %w", err)

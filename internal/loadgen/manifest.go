@@ -177,17 +177,21 @@ func waitManifests(ctx context.Context, dataDir string, ids []string, wait time.
 		}
 		_ = sleepCtx(ctx, 200*time.Millisecond)
 	}
-	// Audio may have moved to the store since its manifest was read.
+	// Audio may be moving to the store meanwhile. The uploader puts it
+	// there before it removes it from the spool, so a file missing from the
+	// spool is in a listing of the store taken after looking.
+	inSpool := map[string]bool{}
+	for id := range found {
+		if fi, err := os.Stat(filepath.Join(m.spool.Path(), id+".wav")); err == nil && fi.Size() > 44 {
+			inSpool[id] = true
+		}
+	}
 	_, audio, err := m.stored(ctx)
 	if err != nil {
 		errs = append(errs, err)
 	}
 	for id, man := range found {
-		inSpool := false
-		if fi, err := os.Stat(filepath.Join(m.spool.Path(), id+".wav")); err == nil && fi.Size() > 44 {
-			inSpool = true
-		}
-		st.add(man, inSpool || audio[id])
+		st.add(man, inSpool[id] || audio[id])
 	}
 	st.Missing = len(ids) - len(found)
 	if st.Missing > 0 {

@@ -3,8 +3,11 @@ package loadgen
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -240,4 +243,38 @@ func newPeakSampler(pid int) *peakSampler {
 func (p *peakSampler) stop() uint64 {
 	p.once.Do(func() { close(p.done); p.wg.Wait() })
 	return p.peak.Load()
+}
+
+// machineBusy reads the machine's busy cores over d.
+func machineBusy(ctx context.Context, d time.Duration) (float64, error) {
+	b0, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	if err := sleepCtx(ctx, d); err != nil {
+		return 0, err
+	}
+	b1, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	busy0, total0, err0 := parseCPULine(b0)
+	busy1, total1, err1 := parseCPULine(b1)
+	if err := errors.Join(err0, err1); err != nil || total1 <= total0 {
+		return 0, err
+	}
+	return float64(busy1-busy0) / float64(total1-total0) * float64(runtime.NumCPU()), nil
+}
+
+// waitQuiet waits, at most max, until the machine is less busy than
+// QuietCores over a second; it returns how long it waited and the last
+// reading.
+func waitQuiet(ctx context.Context, max time.Duration) (time.Duration, float64) {
+	start := time.Now()
+	for {
+		busy, err := machineBusy(ctx, time.Second)
+		if err != nil || busy < QuietCores || time.Since(start) >= max {
+			return time.Since(start), busy
+		}
+	}
 }

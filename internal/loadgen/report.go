@@ -51,6 +51,8 @@ type DirStats struct {
 	Lost    uint64 // gaps in kirokud's sequence numbers among them
 	Late    uint64 // reordered or duplicated
 	Gaps    uint64 // bursts of loss
+	// LostByPhase is Lost by the phase in which each gap showed.
+	LostByPhase [phases]uint64
 }
 
 // LossPercent is lost over lost+relayed.
@@ -65,15 +67,24 @@ func (d DirStats) LossPercent() float64 {
 type Result struct {
 	Options Options
 
+	Waited    time.Duration // waiting for a quiet machine (Options.WaitQuiet)
+	QuietBusy float64       // the machine's busy cores when the run started
+
 	NoFile         uint64 // open-file limit kirokud inherited
 	RcvBuf, SndBuf int    // effective buffers of the RTP sockets
 	KirokudLog     string
 	KirokudExit    error
 
-	Idle   Window // kirokud started, no call
-	Ramp   Window // first INVITE to the last call bridged
-	Steady Window // every call bridged, none hung up
-	Held   int    // calls with audio both ways through the steady window
+	Idle Window // kirokud started, no call
+	Ramp Window // first INVITE to the last call bridged
+	// RampCallSeconds is how long calls were bridged during the ramp,
+	// added up: the relay work kirokud did besides setting calls up.
+	RampCallSeconds  float64
+	rampFrom, rampTo time.Time
+	Steady           Window  // every call bridged, none hung up
+	Up               int     // calls bridged through the steady window (SIP)
+	Held             int     // of those, calls with audio both ways through it
+	Delivered        float64 // share of the frames due in the window that kirokud relayed
 
 	PeakRSSKiB uint64
 
@@ -144,9 +155,9 @@ func udpDelta(a, b map[string]uint64) map[string]int64 {
 }
 
 func (r *Result) summarize() {
-	if r.Held > 0 {
-		r.MilliCoresPerCall = 1000 * r.Steady.KirokudCores / float64(r.Held)
-		r.RSSPerCallKiB = (float64(r.Steady.RSSEndKiB) - float64(r.Idle.RSSEndKiB)) / float64(r.Held)
+	if r.Up > 0 {
+		r.MilliCoresPerCall = 1000 * r.Steady.KirokudCores / float64(r.Up)
+		r.RSSPerCallKiB = (float64(r.Steady.RSSEndKiB) - float64(r.Idle.RSSEndKiB)) / float64(r.Up)
 	}
 }
 
@@ -158,11 +169,15 @@ func (r *Result) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "kiroku-load: %d calls at %.0f/s held %s, %d CPUs, rtp sockets rcvbuf %d KiB sndbuf %d KiB, nofile %d\n",
 		o.Calls, o.Rate, o.Hold, runtime.NumCPU(), r.RcvBuf>>10, r.SndBuf>>10, r.NoFile)
+	if o.WaitQuiet > 0 {
+		p("waited for a quiet machine", "%.0fs: %.2f cores busy at the start (want < %.1f)", r.Waited.Seconds(), r.QuietBusy, QuietCores)
+	}
 	p("calls set up per second", "%.1f  (%d of %d bridged in %.2fs; INVITE→200 p50 %s p99 %s; INVITE→agent ACK p50 %s p99 %s)",
 		r.SetupRate, r.Bridged, r.Attempted, r.SetupSpan.Seconds(), ms(r.AnswerP50), ms(r.AnswerP99), ms(r.BridgeP50), ms(r.BridgeP99))
-	p("concurrent calls held", "%d  (audio both ways through the steady window of %.1fs)", r.Held, r.Steady.Duration.Seconds())
-	p("kirokud cores used", "%.3f  (idle %.3f; during the ramp %.3f, %.1f ms CPU per call set up)",
-		r.Steady.KirokudCores, r.Idle.KirokudCores, r.Ramp.KirokudCores, r.rampMsPerCall())
+	p("concurrent calls held", "%d  (of %d up through the steady window of %.1fs, with audio both ways; %.2f %% of the frames due relayed in it)",
+		r.Held, r.Up, r.Steady.Duration.Seconds(), 100*r.Delivered)
+	p("kirokud cores used", "%.3f  (idle %.3f; during the ramp %.3f: ≈ %.1f ms CPU per call set-up, the relay of calls already up taken out)",
+		r.Steady.KirokudCores, r.Idle.KirokudCores, r.Ramp.KirokudCores, r.SetupMs())
 	p("kirokud CPU per call", "%.2f millicores", r.MilliCoresPerCall)
 	p("kirokud RSS per call", "%.1f KiB above idle  (idle %s, steady %s, peak %s)",
 		r.RSSPerCallKiB, mib(r.Idle.RSSEndKiB), mib(r.Steady.RSSEndKiB), mib(r.PeakRSSKiB))
@@ -172,7 +187,8 @@ func (r *Result) Print(w io.Writer) {
 		r.Idle.MachineCores, r.Ramp.MachineCores)
 	for i, name := range []string{"RTP caller→agent", "RTP agent→caller"} {
 		d := r.Direction[i]
-		p(name, "relayed %d  lost %d (%.4f %%)  late %d  loss bursts %d  (sent %d)", d.Relayed, d.Lost, d.LossPercent(), d.Late, d.Gaps, d.Sent)
+		p(name, "relayed %d  lost %d (%.4f %%; ramp %d, steady %d, hang-up %d)  late %d  loss bursts %d  (sent %d)",
+			d.Relayed, d.Lost, d.LossPercent(), d.LostByPhase[phaseRamp], d.LostByPhase[phaseSteady], d.LostByPhase[phaseEnd], d.Late, d.Gaps, d.Sent)
 		for ph, pn := range phaseNames {
 			p("  transit, "+pn, "%s", r.Transit[i][ph].String())
 		}
@@ -223,21 +239,22 @@ func (r *Result) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %-34s %-6s %s\n", name, verdict, fmt.Sprintf(format, args...))
 	}
-	t(fmt.Sprintf("≥ %d concurrent recorded calls", TargetCalls), r.Held >= TargetCalls && m.Recorded >= r.Held,
-		"%d held, %d recorded", r.Held, m.Recorded)
-	t(fmt.Sprintf("< %.1f %% RTP loss", TargetLossPercent), loss < TargetLossPercent && r.Held > 0, "%.4f %% worst direction", loss)
-	t(fmt.Sprintf("≤ %d KiB RSS per call", TargetRSSPerCall), r.Held > 0 && r.RSSPerCallKiB <= TargetRSSPerCall, "%.1f KiB", r.RSSPerCallKiB)
+	t(fmt.Sprintf("≥ %d concurrent recorded calls", TargetCalls), r.Held >= TargetCalls && m.Recorded >= r.Held && r.Delivered >= 0.99,
+		"%d held, %d recorded, %.2f %% of frames relayed in time", r.Held, m.Recorded, 100*r.Delivered)
+	t(fmt.Sprintf("< %.1f %% RTP loss", TargetLossPercent), loss < TargetLossPercent && r.Up > 0, "%.4f %% worst direction", loss)
+	t(fmt.Sprintf("≤ %d KiB RSS per call", TargetRSSPerCall), r.Up > 0 && r.RSSPerCallKiB <= TargetRSSPerCall, "%.1f KiB", r.RSSPerCallKiB)
 	t(fmt.Sprintf("≥ %d call set-ups per second", TargetSetupsPerSec), r.SetupRate >= TargetSetupsPerSec, "%.1f/s (offered %.0f/s)", r.SetupRate, o.Rate)
-	t(fmt.Sprintf("≤ %.1f millicores per call (design)", TargetMilliCores), r.Held > 0 && r.MilliCoresPerCall <= TargetMilliCores, "%.2f", r.MilliCoresPerCall)
+	t(fmt.Sprintf("≤ %.1f millicores per call (design)", TargetMilliCores), r.Up > 0 && r.MilliCoresPerCall <= TargetMilliCores, "%.2f", r.MilliCoresPerCall)
 }
 
-// rampMsPerCall is kirokud's CPU time during the ramp per call bridged
-// (the relay of the calls already up included).
-func (r *Result) rampMsPerCall() float64 {
+// SetupMs is kirokud's CPU time per call set up: its CPU during the ramp
+// less what relaying the calls already bridged cost at the steady rate.
+func (r *Result) SetupMs() float64 {
 	if r.Bridged == 0 {
 		return 0
 	}
-	return r.Ramp.KirokudCores * r.Ramp.Duration.Seconds() * 1000 / float64(r.Bridged)
+	cpu := r.Ramp.KirokudCores*r.Ramp.Duration.Seconds() - r.MilliCoresPerCall/1000*r.RampCallSeconds
+	return max(cpu, 0) * 1000 / float64(r.Bridged)
 }
 
 func ms(d time.Duration) string {

@@ -54,6 +54,7 @@ type rtpSide struct {
 	phase                      *atomic.Int32     // the run's phase, for the histograms
 	late                       [phases]histogram // sender goroutine only: how late each 2 ms tick ran
 	transit                    [phases]histogram // receiver goroutine only: send to kernel receive, through kirokud
+	lost                       [phases]uint64    // receiver goroutine only: packets missing, by when the gap showed
 	stamped                    bool              // the kernel timestamps packets it receives
 
 	stop chan struct{}
@@ -332,8 +333,9 @@ func (s *rtpSide) count(st *stream, b []byte, at int64) {
 		return
 	}
 	st.relayed.Add(1)
-	st.rx.add(binary.BigEndian.Uint16(b[2:]))
-	s.transit[s.phase.Load()].add(time.Duration(at - int64(binary.BigEndian.Uint64(b[stampAt:]))))
+	ph := s.phase.Load()
+	s.lost[ph] += st.rx.add(binary.BigEndian.Uint16(b[2:]))
+	s.transit[ph].add(time.Duration(at - int64(binary.BigEndian.Uint64(b[stampAt:]))))
 }
 
 // putHeader writes a 12-byte RTP header.

@@ -26,8 +26,15 @@ type Options struct {
 	// SocketBuffer is asked for as SO_RCVBUF and SO_SNDBUF of the two RTP
 	// sockets (forced past net.core.rmem_max when running as root).
 	SocketBuffer int
-	Log          io.Writer // progress lines; nil for none
+	// WaitQuiet, when positive, is how long to wait before starting for the
+	// machine to be quiet (other processes below QuietCores busy): the
+	// machine may be shared and a noisy neighbour skews every figure.
+	WaitQuiet time.Duration
+	Log       io.Writer // progress lines; nil for none
 }
+
+// QuietCores is the machine's busy cores under which WaitQuiet starts.
+const QuietCores = 0.3
 
 // Settling times around the steady window in which CPU and memory are
 // measured: after the last call is bridged, and before the first BYE.
@@ -69,6 +76,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res := &Result{Options: opts}
 	r := &runner{opts: opts, line: lineNumber}
+	if opts.WaitQuiet > 0 {
+		res.Waited, res.QuietBusy = waitQuiet(ctx, opts.WaitQuiet)
+		r.logf("waited %.0fs for the machine to quiet down: %.2f cores busy", res.Waited.Seconds(), res.QuietBusy)
+	}
 	var err error
 	if res.NoFile, err = raiseNoFile(); err != nil {
 		r.logf("open-file limit stays at %d: %v", res.NoFile, err)
@@ -172,6 +183,7 @@ func (r *runner) drive(ctx context.Context, d *kirokud, res *Result, drops0 map[
 	steadyFrom, steadyTo, ok := r.steadyWindow(ctx, start, allDone)
 	if ramp1, err := takeSample(d.pid()); err == nil {
 		res.Ramp = span(ramp0, ramp1)
+		res.rampFrom, res.rampTo = ramp0.at, ramp1.at
 	}
 	if ok {
 		r.logf("steady: measuring %.1fs with %d calls bridged", steadyTo.Sub(steadyFrom).Seconds(), r.bridgedCount())
@@ -205,7 +217,7 @@ func (r *runner) measureSteady(ctx context.Context, d *kirokud, res *Result, fro
 	if err != nil {
 		return
 	}
-	snap0 := r.relayedSnapshot()
+	snap0, up0 := r.relayedSnapshot(), r.upNow()
 	r.phase.Store(phaseSteady)
 	if sleepUntil(ctx, to) != nil {
 		return
@@ -217,7 +229,7 @@ func (r *runner) measureSteady(ctx context.Context, d *kirokud, res *Result, fro
 	}
 	if err == nil {
 		res.Steady = span(s0, s1)
-		res.Held = r.heldThrough(snap0, r.relayedSnapshot(), s1.at.Sub(s0.at))
+		res.Up, res.Held, res.Delivered = heldThrough(up0, r.upNow(), snap0, r.relayedSnapshot(), s1.at.Sub(s0.at))
 	}
 }
 

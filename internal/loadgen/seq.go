@@ -16,13 +16,14 @@ type seqTracker struct {
 	gaps     uint64 // forward jumps of more than one: bursts of loss
 }
 
-// add counts a packet with sequence number seq.
-func (t *seqTracker) add(seq uint16) {
+// add counts a packet with sequence number seq and returns how many
+// packets it shows missing (the size of the gap it jumps, if any).
+func (t *seqTracker) add(seq uint16) (missing uint64) {
 	t.received++
 	if !t.started {
 		t.started = true
 		t.first, t.highest = uint64(seq)|1<<32, uint64(seq)|1<<32 // room below for early stragglers
-		return
+		return 0
 	}
 	cur := uint16(t.highest)
 	d := seq - cur
@@ -32,6 +33,7 @@ func (t *seqTracker) add(seq uint16) {
 	case d < 0x8000: // forward, possibly across a wrap
 		if d > 1 {
 			t.gaps++
+			missing = uint64(d) - 1
 		}
 		t.highest += uint64(d)
 	default: // behind the highest: reordered, or a duplicate
@@ -41,6 +43,7 @@ func (t *seqTracker) add(seq uint16) {
 			t.first = ext // an earlier packet than the first one seen
 		}
 	}
+	return missing
 }
 
 // expected is how many packets the span of sequence numbers holds.

@@ -53,3 +53,15 @@ func TestSeqTrackerLongStream(t *testing.T) {
 		t.Errorf("got lost %d of %d expected, want %d of 200000", tr.lost(), tr.expected(), lost)
 	}
 }
+
+// TestSeqTrackerMissing: what add reports missing adds up to what is lost.
+func TestSeqTrackerMissing(t *testing.T) {
+	var tr seqTracker
+	var missing uint64
+	for _, s := range []uint16{65530, 65531, 65534, 2, 3, 9} {
+		missing += tr.add(s)
+	}
+	if missing != tr.lost() || missing != 10 {
+		t.Errorf("got %d reported missing and %d lost, want 10 both", missing, tr.lost())
+	}
+}

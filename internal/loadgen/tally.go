@@ -35,17 +35,41 @@ func (r *runner) relayedSnapshot() [][2]uint64 {
 	return out
 }
 
-// heldThrough counts the calls whose audio crossed kirokud both ways
-// through the window: at least 90 % of the frames that fit in it.
-func (r *runner) heldThrough(a, b [][2]uint64, d time.Duration) int {
-	want := uint64(0.9 * float64(d) / float64(framePeriod))
-	n := 0
+// upNow reports which calls are up: bridged, not hung up, not failed.
+func (r *runner) upNow() []bool {
+	up := make([]bool, len(r.calls))
+	for i, c := range r.calls {
+		c.mu.Lock()
+		up[i] = !c.bridgedAt.IsZero() && c.hangupAt.IsZero() && c.endedAt.IsZero() && c.failure == ""
+		c.mu.Unlock()
+	}
+	return up
+}
+
+// heldThrough counts the calls up at both ends of a window of length d,
+// and of those the calls whose audio crossed kirokud both ways through it
+// (at least half the frames that fit in it, each way), and the share of
+// those frames that arrived (at most all of them).
+func heldThrough(up0, up1 []bool, a, b [][2]uint64, d time.Duration) (up, held int, delivered float64) {
+	frames := float64(d) / float64(framePeriod)
+	var got float64
 	for i := range a {
-		if b[i][0]-a[i][0] >= want && b[i][1]-a[i][1] >= want {
-			n++
+		if !up0[i] || !up1[i] {
+			continue
+		}
+		up++
+		n0, n1 := float64(b[i][0]-a[i][0]), float64(b[i][1]-a[i][1])
+		// A backlog from before the window may drain in it: count no
+		// direction above what was due.
+		got += min(n0, frames) + min(n1, frames)
+		if n0 >= frames/2 && n1 >= frames/2 {
+			held++
 		}
 	}
-	return n
+	if up > 0 && frames > 0 {
+		delivered = got / (2 * frames * float64(up))
+	}
+	return up, held, delivered
 }
 
 func (r *runner) kirokuIDs() []string {
@@ -78,6 +102,9 @@ func (r *runner) collectCalls(res *Result) {
 			answer = append(answer, c.answeredAt.Sub(c.inviteAt))
 		}
 		if !c.bridgedAt.IsZero() {
+			if from := maxTime(c.bridgedAt, res.rampFrom); from.Before(res.rampTo) {
+				res.RampCallSeconds += res.rampTo.Sub(from).Seconds()
+			}
 			res.Bridged++
 			bridge = append(bridge, c.bridgedAt.Sub(c.inviteAt))
 			if firstBridge.IsZero() || c.bridgedAt.Before(firstBridge) {
@@ -112,6 +139,7 @@ func (r *runner) collectCalls(res *Result) {
 	res.BridgeP50, res.BridgeP99 = percentiles(bridge)
 	// Direction 0 (caller to agent) is received on the agent side.
 	res.Transit = [2][phases]histogram{r.agentRTP.transit, r.callerRTP.transit}
+	res.Direction[0].LostByPhase, res.Direction[1].LostByPhase = r.agentRTP.lost, r.callerRTP.lost
 	res.KernelStamps = r.callerRTP.stamped && r.agentRTP.stamped
 	res.SenderLate = [2][phases]histogram{r.callerRTP.late, r.agentRTP.late}
 	res.Stray = r.callerRTP.stray.Load() + r.agentRTP.stray.Load()

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// globals are the flags every command takes.
+type globals struct {
+	getenv    func(string) string
+	server    string
+	token     string
+	tokenFile string
+	ca        string
+	output    string
+}
+
+// flags registers the global flags on fs (so they work before and after
+// the command words).
+func (g *globals) flags(fs *flag.FlagSet) {
+	fs.StringVar(&g.server, "server", g.server, "API base URL")
+	fs.StringVar(&g.token, "token", g.token, "bearer token")
+	fs.StringVar(&g.tokenFile, "token-file", g.tokenFile, "file holding the bearer token")
+	fs.StringVar(&g.ca, "ca", g.ca, "PEM CA bundle for an https server")
+	fs.StringVar(&g.output, "o", g.output, "output: table or json")
+}
+
+// parse reads the global flags before the command.
+func (g *globals) parse(args []string) ([]string, error) {
+	g.server, g.token, g.ca, g.output = g.getenv("KIROKU_SERVER"), g.getenv("KIROKU_TOKEN"), g.getenv("KIROKU_CA"), "table"
+	if g.server == "" {
+		g.server = "http://127.0.0.1:8443"
+	}
+	fs := newFlagSet("kirokuctl")
+	g.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return fs.Args(), nil
+}
+
+// newFlagSet returns a flag set whose errors come back as usage errors.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses a command's flags (and the global ones) and returns
+// its positional arguments, checking there are want of them.
+func parseFlags(fs *flag.FlagSet, g *globals, args []string, want int, what string) ([]string, error) {
+	g.flags(fs)
+	// Flags may come before or after the positional arguments.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	if len(pos) != want {
+		return nil, fmt.Errorf("%w: %s takes %s", errUsage, fs.Name(), what)
+	}
+	if g.output != "table" && g.output != "json" {
+		return nil, fmt.Errorf("%w: -o %q is not table or json", errUsage, g.output)
+	}
+	return pos, nil
+}
+
+// client talks to the API.
+type client struct {
+	base  *url.URL
+	token string
+	http  *http.Client
+}
+
+// newClient checks the server URL and the token and builds a client. It
+// refuses to send a token over plain HTTP to anything but loopback.
+func (g *globals) newClient() (*client, error) {
+	u, err := url.Parse(strings.TrimSuffix(g.server, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("%w: -server %q is not a URL such as https://kiroku.example:8443", errUsage, g.server)
+	}
+	u.Path = ""
+	tok := g.token
+	if g.tokenFile != "" {
+		b, err := os.ReadFile(g.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("token file: %w", err)
+		}
+		tok = strings.TrimSpace(string(b))
+	}
+	if tok == "" {
+		return nil, fmt.Errorf("%w: no token: set KIROKU_TOKEN, -token-file or -token", errUsage)
+	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return nil, fmt.Errorf("%w: refusing to send a token over plain HTTP to %s; use https://", errUsage, u.Host)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if g.ca != "" {
+		pem, err := os.ReadFile(g.ca)
+		if err != nil {
+			return nil, fmt.Errorf("ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca: %s holds no PEM certificate", g.ca)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &client{base: u, token: tok, http: &http.Client{Transport: tr, Timeout: 0}}, nil
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+// apiError is an answer other than 2xx.
+type apiError struct {
+	Status int
+	Msg    string
+}
+
+func (e *apiError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.Msg, e.Status) }
+
+// request sends method path?q with hdr and returns the response, or an
+// *apiError for a non-2xx answer.
+func (c *client) request(ctx context.Context, method, path string, q url.Values, hdr http.Header, body any) (*http.Response, error) {
+	u := *c.base
+	u.Path = path
+	u.RawQuery = q.Encode()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		cancel()
+		var op *net.OpError
+		if errors.As(err, &op) {
+			return nil, fmt.Errorf("cannot reach %s: %v", c.base, op.Err)
+		}
+		return nil, err
+	}
+	res.Body = cancelOnClose{res.Body, cancel}
+	if res.StatusCode/100 != 2 {
+		defer res.Body.Close()
+		var e struct {
+			Error string `json:"error"`
+		}
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+		if json.Unmarshal(b, &e) != nil || e.Error == "" {
+			e.Error = strings.TrimSpace(string(b))
+			if e.Error == "" {
+				e.Error = http.StatusText(res.StatusCode)
+			}
+		}
+		return nil, &apiError{Status: res.StatusCode, Msg: e.Error}
+	}
+	return res, nil
+}
+
+// cancelOnClose ends a request's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// getJSON sends a request and decodes its JSON answer into out; raw, when
+// not nil, receives the answer as it came.
+func (c *client) getJSON(ctx context.Context, method, path string, q url.Values, hdr http.Header, body, out any, raw *json.RawMessage) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	res, err := c.request(ctx, method, path, q, hdr, body)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if raw != nil {
+		*raw = b
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("answer of %s: %w", path, err)
+	}
+	return nil
+}
+
+// reasonHeader carries the reason for an access, percent-encoded so that
+// any language survives a header.
+func reasonHeader(reason string) http.Header {
+	return http.Header{"X-Kiroku-Reason": {url.PathEscape(reason)}}
+}

@@ -1,0 +1,462 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// recording is a search result or the head of a recording's metadata.
+type recording struct {
+	ID           string     `json:"id"`
+	StartedAt    time.Time  `json:"started_at"`
+	EndedAt      *time.Time `json:"ended_at"`
+	Duration     float64    `json:"duration_seconds"`
+	Line         string     `json:"line"`
+	Dialled      string     `json:"dialled"`
+	Purpose      string     `json:"purpose"`
+	Caller       string     `json:"caller"`
+	CallerMasked bool       `json:"caller_masked"`
+	Decision     string     `json:"decision"`
+	HasAudio     bool       `json:"has_audio"`
+	LegalHold    bool       `json:"legal_hold"`
+	State        string     `json:"state"`
+	RetainUntil  time.Time  `json:"retain_until"`
+}
+
+// searchCmd: recordings search.
+func searchCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	fs := newFlagSet("recordings search")
+	filters := map[string]*string{}
+	for _, f := range []struct{ flag, param, help string }{
+		{"from", "from", "started at or after (RFC 3339, or 2026-11-05[T09:30] in kirokud's time zone)"},
+		{"to", "to", "started before"},
+		{"line", "line", "dialled number"},
+		{"purpose", "purpose", "purpose name"},
+		{"decision", "decision", "notified, opted-out or hung-up-during-notice"},
+		{"caller", "caller", "caller number (privacy officers)"},
+		{"min-duration", "min_duration", "minimum call length (90s, 2m)"},
+		{"sort", "sort", "-started_at (newest first, default) or started_at"},
+		{"limit", "limit", "page size (1-500, default 50)"},
+		{"cursor", "cursor", "next_cursor of a previous page"},
+	} {
+		filters[f.param] = fs.String(f.flag, "", f.help)
+	}
+	all := fs.Bool("all", false, "follow the cursor to the last page")
+	if _, err := parseFlags(fs, g, args, 0, "no arguments, only filters"); err != nil {
+		return err
+	}
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	for k, v := range filters {
+		if *v != "" {
+			q.Set(k, *v)
+		}
+	}
+	var (
+		rows []recording
+		raws []json.RawMessage
+		next string
+	)
+	for {
+		var page struct {
+			Recordings []recording `json:"recordings"`
+			NextCursor string      `json:"next_cursor"`
+		}
+		var raw json.RawMessage
+		if err := c.getJSON(ctx, "GET", "/api/v1/recordings", q, nil, nil, &page, &raw); err != nil {
+			return err
+		}
+		rows, raws, next = append(rows, page.Recordings...), append(raws, raw), page.NextCursor
+		if !*all || next == "" {
+			break
+		}
+		q.Set("cursor", next)
+	}
+	if g.output == "json" {
+		if len(raws) == 1 {
+			return writeRaw(out, raws[0])
+		}
+		return writeJSON(out, map[string]any{"recordings": rows})
+	}
+	t := newTable(out, "ID", "STARTED", "LENGTH", "LINE", "PURPOSE", "CALLER", "DECISION", "AUDIO", "HOLD", "STATE")
+	for _, r := range rows {
+		t.row(r.ID, r.StartedAt.Local().Format("2006-01-02 15:04:05"), clock(r.Duration), r.Line, r.Purpose, r.Caller,
+			r.Decision, yesNo(r.HasAudio), yesNo(r.LegalHold), r.State)
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if next != "" && !*all {
+		fmt.Fprintf(out, "\nmore: -cursor %s (or -all)\n", next)
+	}
+	return nil
+}
+
+// showCmd: recordings show ID.
+func showCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	pos, err := parseFlags(newFlagSet("recordings show"), g, args, 1, "one recording id")
+	if err != nil {
+		return err
+	}
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	var (
+		d struct {
+			recording
+			PurposeDescription string          `json:"purpose_description"`
+			Agent              string          `json:"agent"`
+			HoldReason         string          `json:"hold_reason"`
+			AudioSize          int64           `json:"audio_size"`
+			AudioSHA256        string          `json:"audio_sha256"`
+			Consent            json.RawMessage `json:"consent"`
+		}
+		raw json.RawMessage
+	)
+	if err := c.getJSON(ctx, "GET", "/api/v1/recordings/"+url.PathEscape(pos[0]), nil, nil, nil, &d, &raw); err != nil {
+		return err
+	}
+	if g.output == "json" {
+		return writeRaw(out, raw)
+	}
+	var consent struct {
+		Decision string `json:"decision"`
+		Notice   struct {
+			File      string `json:"file"`
+			SHA256    string `json:"sha256"`
+			Completed bool   `json:"completed"`
+		} `json:"notice"`
+		OptOutDigit string `json:"opt_out_digit"`
+		OptOut      *struct {
+			Digit string    `json:"digit"`
+			At    time.Time `json:"at"`
+			Via   string    `json:"via"`
+		} `json:"opt_out"`
+	}
+	json.Unmarshal(d.Consent, &consent)
+	t := newTable(out)
+	for _, kv := range [][2]string{
+		{"id", d.ID}, {"started", d.StartedAt.Local().Format(time.RFC3339)}, {"length", clock(d.Duration)},
+		{"line", d.Line}, {"dialled", d.Dialled}, {"purpose", strings.TrimSpace(d.Purpose + "  " + d.PurposeDescription)},
+		{"caller", d.Caller}, {"agent", d.Agent}, {"state", d.State}, {"retain until", d.RetainUntil.Local().Format("2006-01-02")},
+		{"legal hold", yesNo(d.LegalHold) + " " + d.HoldReason}, {"audio", audioLine(d.HasAudio, d.AudioSize, d.AudioSHA256)},
+		{"consent", consent.Decision}, {"notice", consent.Notice.File + " sha256:" + consent.Notice.SHA256},
+		{"notice heard to the end", yesNo(consent.Notice.Completed)}, {"opt-out key offered", consent.OptOutDigit},
+	} {
+		t.row(kv[0]+":", kv[1])
+	}
+	if o := consent.OptOut; o != nil {
+		t.row("opted out:", fmt.Sprintf("%s at %s via %s", o.Digit, o.At.Local().Format(time.RFC3339), o.Via))
+	}
+	return t.flush()
+}
+
+func audioLine(has bool, size int64, sum string) string {
+	if !has {
+		return "none (not recorded)"
+	}
+	return fmt.Sprintf("%d bytes, sha256 %s", size, sum)
+}
+
+// downloadCmd: recordings download ID -reason R [-out FILE].
+func downloadCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	fs := newFlagSet("recordings download")
+	reason := fs.String("reason", "", "why you download it (required; audited)")
+	dest := fs.String("out", "", "file to write (default ID.wav; - for standard output)")
+	pos, err := parseFlags(fs, g, args, 1, "one recording id")
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return fmt.Errorf("%w: -reason is required: say why you download this recording (it goes into the audit log)", errUsage)
+	}
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	id := pos[0]
+	res, err := c.request(ctx, "GET", "/api/v1/recordings/"+url.PathEscape(id)+"/audio", url.Values{"download": {"1"}}, reasonHeader(*reason), nil)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	path := *dest
+	if path == "" {
+		path = filepath.Base(id) + ".wav"
+	}
+	var w io.Writer = out
+	var f *os.File
+	if path != "-" {
+		// Written beside the destination and renamed once complete and
+		// checked, so a cut download never looks like a recording.
+		if f, err = os.CreateTemp(filepath.Dir(path), ".kirokuctl-*.part"); err != nil {
+			return err
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		w = f
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), res.Body)
+	if err != nil {
+		return fmt.Errorf("download %s: %w", id, err)
+	}
+	if res.ContentLength >= 0 && n != res.ContentLength {
+		return fmt.Errorf("download %s: got %d of %d bytes", id, n, res.ContentLength)
+	}
+	if want := strings.Trim(res.Header.Get("ETag"), `"`); want != "" && want != hex.EncodeToString(h.Sum(nil)) {
+		return fmt.Errorf("download %s: the audio does not match its SHA-256 %s", id, want)
+	}
+	if f == nil {
+		return nil
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	if g.output == "json" {
+		return writeJSON(out, map[string]any{"id": id, "file": path, "bytes": n, "sha256": hex.EncodeToString(h.Sum(nil))})
+	}
+	fmt.Fprintf(out, "%s: %d bytes, sha256 %s\n", path, n, hex.EncodeToString(h.Sum(nil)))
+	return nil
+}
+
+// holdCmd: hold set|clear ID -reason R.
+func holdCmd(ctx context.Context, g *globals, on bool, args []string, out io.Writer) error {
+	name := map[bool]string{true: "hold set", false: "hold clear"}[on]
+	fs := newFlagSet(name)
+	reason := fs.String("reason", "", "why (required; audited)")
+	pos, err := parseFlags(fs, g, args, 1, "one recording id")
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(*reason) == "" {
+		return fmt.Errorf("%w: -reason is required (it goes into the audit log)", errUsage)
+	}
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	method := map[bool]string{true: "PUT", false: "DELETE"}[on]
+	var (
+		res struct {
+			ID      string `json:"id"`
+			Hold    bool   `json:"legal_hold"`
+			Changed bool   `json:"changed"`
+		}
+		raw json.RawMessage
+	)
+	if err := c.getJSON(ctx, method, "/api/v1/recordings/"+url.PathEscape(pos[0])+"/hold", nil, reasonHeader(*reason), nil, &res, &raw); err != nil {
+		return err
+	}
+	if g.output == "json" {
+		return writeRaw(out, raw)
+	}
+	state := map[bool]string{true: "held", false: "not held"}[res.Hold]
+	if !res.Changed {
+		state += " (unchanged)"
+	}
+	fmt.Fprintf(out, "%s: %s\n", res.ID, state)
+	return nil
+}
+
+// auditEntry is one audit log entry.
+type auditEntry struct {
+	Seq    int64           `json:"seq"`
+	At     time.Time       `json:"at"`
+	Actor  string          `json:"actor"`
+	Action string          `json:"action"`
+	Target string          `json:"target"`
+	Reason string          `json:"reason"`
+	Detail json.RawMessage `json:"detail"`
+}
+
+// auditListCmd: audit list.
+func auditListCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	fs := newFlagSet("audit list")
+	filters := map[string]*string{}
+	for _, k := range []string{"actor", "action", "target", "from", "to", "after", "limit"} {
+		filters[k] = fs.String(k, "", k)
+	}
+	all := fs.Bool("all", false, "follow to the last entry")
+	if _, err := parseFlags(fs, g, args, 0, "no arguments, only filters"); err != nil {
+		return err
+	}
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	for k, v := range filters {
+		if *v != "" {
+			q.Set(k, *v)
+		}
+	}
+	var (
+		entries []auditEntry
+		raws    []json.RawMessage
+		next    int64
+	)
+	// Each read adds an entry of its own, so the walk ends on the page
+	// that holds only the reads before it.
+	for {
+		var page struct {
+			Entries   []auditEntry `json:"entries"`
+			NextAfter int64        `json:"next_after"`
+		}
+		var raw json.RawMessage
+		if err := c.getJSON(ctx, "GET", "/api/v1/audit", q, nil, nil, &page, &raw); err != nil {
+			return err
+		}
+		entries, raws, next = append(entries, page.Entries...), append(raws, raw), page.NextAfter
+		if !*all || next == 0 {
+			break
+		}
+		q.Set("after", fmt.Sprint(next))
+	}
+	if g.output == "json" {
+		if len(raws) == 1 {
+			return writeRaw(out, raws[0])
+		}
+		return writeJSON(out, map[string]any{"entries": entries})
+	}
+	t := newTable(out, "SEQ", "AT", "ACTOR", "ACTION", "TARGET", "REASON", "DETAIL")
+	for _, e := range entries {
+		t.row(fmt.Sprint(e.Seq), e.At.Local().Format("2006-01-02 15:04:05"), e.Actor, e.Action, e.Target, e.Reason, string(e.Detail))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if next != 0 && !*all {
+		fmt.Fprintf(out, "\nmore: -after %d (or -all)\n", next)
+	}
+	return nil
+}
+
+// errBroken is returned when the audit chain does not verify.
+var errBroken = errors.New("audit chain broken")
+
+// auditVerifyCmd: audit verify.
+func auditVerifyCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	if _, err := parseFlags(newFlagSet("audit verify"), g, args, 0, "no arguments"); err != nil {
+		return err
+	}
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	var (
+		v struct {
+			OK       bool   `json:"ok"`
+			Entries  int64  `json:"entries"`
+			BrokenAt int64  `json:"broken_at"`
+			Why      string `json:"why"`
+		}
+		raw json.RawMessage
+	)
+	if err := c.getJSON(ctx, "GET", "/api/v1/audit/verify", nil, nil, nil, &v, &raw); err != nil {
+		return err
+	}
+	if g.output == "json" {
+		if err := writeRaw(out, raw); err != nil {
+			return err
+		}
+	} else if v.OK {
+		fmt.Fprintf(out, "ok: the audit chain holds (%d entries)\n", v.Entries)
+	}
+	if !v.OK {
+		return fmt.Errorf("%w at entry %d: %s", errBroken, v.BrokenAt, v.Why)
+	}
+	return nil
+}
+
+// callsCmd: calls list.
+func callsCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	if _, err := parseFlags(newFlagSet("calls list"), g, args, 0, "no arguments"); err != nil {
+		return err
+	}
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	var (
+		res struct {
+			Calls []struct {
+				ID        string    `json:"id"`
+				Line      string    `json:"line"`
+				Purpose   string    `json:"purpose"`
+				Caller    string    `json:"caller"`
+				Consent   string    `json:"consent"`
+				Phase     string    `json:"phase"`
+				Recording string    `json:"recording"`
+				StartedAt time.Time `json:"started_at"`
+				Duration  float64   `json:"duration_seconds"`
+			} `json:"calls"`
+		}
+		raw json.RawMessage
+	)
+	if err := c.getJSON(ctx, "GET", "/api/v1/calls", nil, nil, nil, &res, &raw); err != nil {
+		return err
+	}
+	if g.output == "json" {
+		return writeRaw(out, raw)
+	}
+	t := newTable(out, "ID", "LINE", "PURPOSE", "CALLER", "PHASE", "CONSENT", "RECORDING", "LENGTH")
+	for _, cl := range res.Calls {
+		t.row(cl.ID, cl.Line, cl.Purpose, cl.Caller, cl.Phase, cl.Consent, cl.Recording, clock(cl.Duration))
+	}
+	return t.flush()
+}
+
+// whoamiCmd: whoami.
+func whoamiCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	if _, err := parseFlags(newFlagSet("whoami"), g, args, 0, "no arguments"); err != nil {
+		return err
+	}
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	var (
+		me struct {
+			Name     string   `json:"name"`
+			Roles    []string `json:"roles"`
+			Purposes []struct {
+				Name    string `json:"name"`
+				Privacy bool   `json:"privacy_officer"`
+			} `json:"purposes"`
+		}
+		raw json.RawMessage
+	)
+	if err := c.getJSON(ctx, "GET", "/api/v1/me", nil, nil, nil, &me, &raw); err != nil {
+		return err
+	}
+	if g.output == "json" {
+		return writeRaw(out, raw)
+	}
+	var ps []string
+	for _, p := range me.Purposes {
+		ps = append(ps, p.Name)
+	}
+	fmt.Fprintf(out, "%s (%s); purposes: %s\n", me.Name, strings.Join(me.Roles, ", "), strings.Join(ps, ", "))
+	return nil
+}

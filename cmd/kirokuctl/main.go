@@ -1,0 +1,141 @@
+// Command kirokuctl is the supervisor's and operator's command line: a
+// client of kirokud's HTTP API (it never opens storage or the catalog).
+// The server and token come from -server and -token or from the
+// environment (KIROKU_SERVER, KIROKU_TOKEN); prefer the environment or
+// -token-file, since a command line is visible to other users.
+//
+//	kirokuctl recordings search [filters]      find recordings
+//	kirokuctl recordings show ID               metadata and consent evidence
+//	kirokuctl recordings download ID -reason R [-out FILE]
+//	kirokuctl hold set|clear ID -reason R      legal hold (privacy officers)
+//	kirokuctl audit list [filters]             the audit log (auditors)
+//	kirokuctl audit verify                     walk the audit chain
+//	kirokuctl calls list                       calls in progress
+//	kirokuctl whoami                           the token's name, roles and purposes
+//	kirokuctl token new -name N -roles R,…     make a token and its config entry (offline)
+//
+// Every command takes -o table (the default) or -o json.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1 // the server refused or failed, or the audit chain is broken
+	exitUsage = 2
+)
+
+const usage = `usage: kirokuctl [global flags] COMMAND [flags]
+
+commands:
+  recordings search [-from T] [-to T] [-line N] [-purpose P] [-decision D]
+                    [-caller N] [-min-duration D] [-sort started_at|-started_at]
+                    [-limit N] [-cursor C] [-all]
+  recordings show ID
+  recordings download ID -reason R [-out FILE|-]
+  hold set ID -reason R
+  hold clear ID -reason R
+  audit list [-actor A] [-action A] [-target ID] [-from T] [-to T] [-after SEQ] [-limit N] [-all]
+  audit verify
+  calls list
+  whoami
+  token new -name NAME -roles ROLE[,ROLE…]
+
+global flags (also accepted after the command):
+  -server URL     API base URL (env KIROKU_SERVER; default http://127.0.0.1:8443)
+  -token T        bearer token (env KIROKU_TOKEN)
+  -token-file F   read the token from F
+  -ca FILE        PEM CA bundle for an https server (env KIROKU_CA)
+  -o FORMAT       table (default) or json
+`
+
+// errUsage marks a mistake on the command line.
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	g := &globals{getenv: getenv}
+	rest, err := g.parse(args)
+	if err == nil && len(rest) == 0 {
+		err = fmt.Errorf("%w: no command", errUsage)
+	}
+	if err == nil {
+		err = dispatch(ctx, g, rest, stdout)
+	}
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelp):
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "kirokuctl: %v\n\n%s", err, usage)
+		return exitUsage
+	default:
+		fmt.Fprintf(stderr, "kirokuctl: %v\n", err)
+		return exitFail
+	}
+}
+
+var errHelp = errors.New("help")
+
+// dispatch runs the command named by args.
+func dispatch(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	cmd := args[0]
+	sub := ""
+	if len(args) > 1 {
+		sub = args[1]
+	}
+	switch {
+	case cmd == "help" || cmd == "-h" || cmd == "--help":
+		return errHelp
+	case cmd == "recordings" && sub == "search":
+		return searchCmd(ctx, g, args[2:], out)
+	case cmd == "recordings" && sub == "show":
+		return showCmd(ctx, g, args[2:], out)
+	case cmd == "recordings" && sub == "download":
+		return downloadCmd(ctx, g, args[2:], out)
+	case cmd == "hold" && (sub == "set" || sub == "clear"):
+		return holdCmd(ctx, g, sub == "set", args[2:], out)
+	case cmd == "audit" && sub == "list":
+		return auditListCmd(ctx, g, args[2:], out)
+	case cmd == "audit" && sub == "verify":
+		return auditVerifyCmd(ctx, g, args[2:], out)
+	case cmd == "calls" && sub == "list":
+		return callsCmd(ctx, g, args[2:], out)
+	case cmd == "whoami":
+		return whoamiCmd(ctx, g, args[1:], out)
+	case cmd == "token" && sub == "new":
+		return tokenNewCmd(g, args[2:], out)
+	}
+	return fmt.Errorf("%w: unknown command %q", errUsage, joinArgs(args))
+}
+
+func joinArgs(args []string) string {
+	if len(args) > 2 {
+		args = args[:2]
+	}
+	s := ""
+	for i, a := range args {
+		if i > 0 {
+			s += " "
+		}
+		s += a
+	}
+	return s
+}

@@ -1,0 +1,104 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/sip"
+)
+
+// callsScope returns which calls p may see: every call for an admin,
+// those of the purposes naming one of its roles for a supervisor; ok is
+// false (after a 403, audited) for other roles.
+func (a *API) callsScope(w http.ResponseWriter, r *http.Request, p *Principal, target string) (func(purpose string) bool, bool) {
+	if p.Has(config.RoleAdmin) {
+		return func(string) bool { return true }, true
+	}
+	if p.Has(config.RoleSupervisor) {
+		visible := scopeOf(a.o.Config(), p).visible
+		return func(purpose string) bool { return slices.Contains(visible, purpose) }, true
+	}
+	a.deny(w, r, p, http.StatusForbidden, target, "calls in progress without the supervisor or admin role",
+		errors.New("calls in progress are open to supervisors and admins"))
+	return nil, false
+}
+
+// callsList serves GET /api/v1/calls: calls in progress, callers masked.
+func (a *API) callsList(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if _, err := params(r); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	see, ok := a.callsScope(w, r, p, "")
+	if !ok {
+		return
+	}
+	if a.o.Calls == nil {
+		writeError(w, http.StatusServiceUnavailable, errors.New("no SIP server in this process"))
+		return
+	}
+	out := []callJSON{}
+	now := time.Now()
+	for _, c := range a.o.Calls.Calls() {
+		if !see(c.Purpose) {
+			continue
+		}
+		out = append(out, callJSON{ID: c.ID, Line: c.Line, Purpose: c.Purpose, Caller: c.Caller,
+			Consent: c.Decision, Phase: c.Phase, Recording: c.Recording, StartedAt: c.StartedAt,
+			Duration: now.Sub(c.StartedAt).Round(time.Millisecond).Seconds()})
+	}
+	if err := a.record(r, p, "calls-list", "", "", map[string]any{"results": len(out)}); err != nil {
+		a.internal(w, "audit of a calls list", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"calls": out})
+}
+
+// pause serves POST /api/v1/calls/{id}/pause (on) and …/resume (off).
+func (a *API) pause(on bool) handler {
+	action := map[bool]string{true: "pause", false: "resume"}[on]
+	return func(w http.ResponseWriter, r *http.Request, p *Principal) {
+		id, ok := pathID(w, r)
+		if !ok {
+			return
+		}
+		if _, err := params(r); err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		see, ok := a.callsScope(w, r, p, id)
+		if !ok {
+			return
+		}
+		if a.o.Calls == nil {
+			writeError(w, http.StatusServiceUnavailable, errors.New("no SIP server in this process"))
+			return
+		}
+		calls := a.o.Calls.Calls()
+		i := slices.IndexFunc(calls, func(c sip.CallInfo) bool { return c.ID == id })
+		if i < 0 || !see(calls[i].Purpose) {
+			a.deny(w, r, p, http.StatusNotFound, id, "no such call in progress, or its purpose names none of the roles", sip.ErrNoCall)
+			return
+		}
+		f := a.o.Calls.Pause
+		if !on {
+			f = a.o.Calls.Resume
+		}
+		switch err := f(id, "api"); {
+		case errors.Is(err, sip.ErrNoCall):
+			writeError(w, http.StatusNotFound, err)
+			return
+		case err != nil:
+			writeError(w, http.StatusConflict, err)
+			return
+		}
+		if err := a.record(r, p, action, id, "", nil); err != nil {
+			a.internal(w, "audit of a "+action, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"id": id, "recording": map[bool]string{true: "paused", false: "recording"}[on]})
+	}
+}

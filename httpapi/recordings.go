@@ -1,0 +1,437 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/retention"
+	"github.com/kiroku-voice/kiroku/spool"
+	"github.com/kiroku-voice/kiroku/storage/crypt"
+)
+
+// recordingJSON is a recording as search results show it.
+type recordingJSON struct {
+	ID           string     `json:"id"`
+	StartedAt    time.Time  `json:"started_at"`
+	AnsweredAt   *time.Time `json:"answered_at,omitempty"`
+	EndedAt      *time.Time `json:"ended_at,omitempty"`
+	Duration     float64    `json:"duration_seconds"`
+	Line         string     `json:"line"`
+	Dialled      string     `json:"dialled"`
+	Purpose      string     `json:"purpose"`
+	Caller       string     `json:"caller"`
+	CallerMasked bool       `json:"caller_masked"`
+	Decision     string     `json:"decision"`
+	HasAudio     bool       `json:"has_audio"`
+	LegalHold    bool       `json:"legal_hold"`
+	State        string     `json:"state"`
+	RetainUntil  time.Time  `json:"retain_until"`
+	CutShort     bool       `json:"cut_short,omitempty"`
+}
+
+func summary(rec *catalog.Recording, g grant) recordingJSON {
+	c, masked := caller(g, rec.Caller)
+	return recordingJSON{ID: rec.ID, StartedAt: rec.StartedAt, AnsweredAt: rec.AnsweredAt, EndedAt: rec.EndedAt,
+		Duration: rec.Duration.Seconds(), Line: rec.Line, Dialled: rec.Dialled, Purpose: rec.Purpose,
+		Caller: c, CallerMasked: masked, Decision: rec.Decision, HasAudio: rec.ObjectKey != "",
+		LegalHold: rec.LegalHold, State: rec.State, RetainUntil: rec.RetainUntil, CutShort: rec.CutShort}
+}
+
+// detailJSON is one recording's metadata with its consent evidence.
+type detailJSON struct {
+	recordingJSON
+	PurposeDescription string          `json:"purpose_description,omitempty"`
+	Client             string          `json:"client,omitempty"`
+	SIPCallID          string          `json:"sip_call_id"`
+	Agent              string          `json:"agent"`
+	HoldReason         string          `json:"hold_reason,omitempty"`
+	StoredAt           time.Time       `json:"stored_at"`
+	AudioSize          int64           `json:"audio_size,omitempty"` // decrypted WAV bytes
+	AudioSHA256        string          `json:"audio_sha256,omitempty"`
+	AudioFormat        string          `json:"audio_format,omitempty"`
+	Consent            json.RawMessage `json:"consent"`
+	Manifest           json.RawMessage `json:"manifest"`
+	Can                canJSON         `json:"can"`
+}
+
+type canJSON struct {
+	Play bool `json:"play"`
+	Hold bool `json:"hold"`
+}
+
+// maskManifest returns the manifest with its caller number masked unless
+// g is a privacy officer's.
+func maskManifest(m json.RawMessage, g grant) json.RawMessage {
+	if g.privacy || len(m) == 0 {
+		return m
+	}
+	dec := json.NewDecoder(bytes.NewReader(m))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		return json.RawMessage(`{}`)
+	}
+	if c, ok := doc["caller"].(string); ok {
+		doc["caller"] = config.MaskNumber(c)
+	}
+	b, _ := json.Marshal(doc)
+	return b
+}
+
+// search serves GET /api/v1/recordings.
+func (a *API) search(w http.ResponseWriter, r *http.Request, p *Principal) {
+	q, err := params(r, "from", "to", "line", "purpose", "decision", "caller", "min_duration", "sort", "cursor", "limit")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	cfg := a.o.Config()
+	s, audited, err := searchOf(q, cfg)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	sc := scopeOf(cfg, p)
+	switch {
+	case len(sc.visible) == 0:
+		a.deny(w, r, p, http.StatusForbidden, "", "search: no purpose names any of the roles", errors.New("no purpose's recordings are open to your roles"))
+		return
+	case s.Purpose != "" && !slices.Contains(sc.visible, s.Purpose):
+		a.deny(w, r, p, http.StatusForbidden, "", fmt.Sprintf("search: purpose %q names none of the roles", s.Purpose),
+			fmt.Errorf("purpose %q is not open to your roles", s.Purpose))
+		return
+	case s.Caller != "" && len(sc.privacy) == 0:
+		a.deny(w, r, p, http.StatusForbidden, "", "search by caller number without the privacy-officer role",
+			errors.New("caller: searching by caller number is for privacy officers"))
+		return
+	case s.Caller != "" && s.Purpose != "" && !slices.Contains(sc.privacy, s.Purpose):
+		a.deny(w, r, p, http.StatusForbidden, "", fmt.Sprintf("search by caller number in purpose %q, which does not name privacy-officer", s.Purpose),
+			fmt.Errorf("caller: purpose %q is not open to privacy officers", s.Purpose))
+		return
+	}
+	s.Visible, s.Restricted = sc.visible, sc.privacy
+	if s.Caller != "" {
+		// A caller number is a privacy officer's search key: only the
+		// purposes open to that role are searched.
+		s.Visible = sc.privacy
+	}
+	limit := s.Limit
+	s.Limit++
+	rows, err := a.o.Catalog.Search(r.Context(), s)
+	if err != nil {
+		a.internal(w, "search", err)
+		return
+	}
+	out := struct {
+		Recordings []recordingJSON `json:"recordings"`
+		NextCursor string          `json:"next_cursor,omitempty"`
+	}{Recordings: []recordingJSON{}}
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1]
+		out.NextCursor = encodeCursor(catalog.Cursor{StartedAt: last.StartedAt, ID: last.ID}, s.Desc)
+	}
+	for _, rec := range rows {
+		out.Recordings = append(out.Recordings, summary(rec, grantOf(cfg, p, rec)))
+	}
+	audited["results"] = len(out.Recordings)
+	if err := a.record(r, p, "search", "", "", audited); err != nil {
+		a.internal(w, "audit of a search", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// searchOf reads the search filters. It returns them, and the filters as
+// the audit entry keeps them (a caller number masked).
+func searchOf(q map[string][]string, cfg *config.Config) (catalog.Search, map[string]any, error) {
+	get := func(k string) string {
+		if v := q[k]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	s := catalog.Search{Desc: true}
+	filters := map[string]any{}
+	var err error
+	loc := cfg.Retention.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	if v := get("from"); v != "" {
+		if s.From, err = parseTime("from", v, loc); err != nil {
+			return s, nil, err
+		}
+		filters["from"] = s.From
+	}
+	if v := get("to"); v != "" {
+		if s.To, err = parseTime("to", v, loc); err != nil {
+			return s, nil, err
+		}
+		filters["to"] = s.To
+	}
+	if !s.From.IsZero() && !s.To.IsZero() && !s.From.Before(s.To) {
+		return s, nil, errors.New("from: must be before to")
+	}
+	if v := get("line"); v != "" {
+		s.Line = config.NormalizeNumber(v)
+		if !isDigits(strings.TrimPrefix(s.Line, "+")) || len(s.Line) > 32 {
+			return s, nil, fmt.Errorf("line: %q is not a dialled number", v)
+		}
+		filters["line"] = s.Line
+	}
+	if v := get("purpose"); v != "" {
+		if _, ok := cfg.Purpose(v); !ok {
+			return s, nil, fmt.Errorf("purpose: %q is not a configured purpose", v)
+		}
+		s.Purpose = v
+		filters["purpose"] = v
+	}
+	if v := get("decision"); v != "" {
+		if v != spool.Notified && v != spool.OptedOut && v != spool.HungUpDuringNotice {
+			return s, nil, fmt.Errorf("decision: %q is not notified, opted-out or hung-up-during-notice", v)
+		}
+		s.Decision = v
+		filters["decision"] = v
+	}
+	if v := get("caller"); v != "" {
+		s.Caller = config.NormalizeNumber(v)
+		if !isDigits(strings.TrimPrefix(s.Caller, "+")) || len(s.Caller) > 32 {
+			return s, nil, fmt.Errorf("caller: %q is not a telephone number", config.MaskNumber(v))
+		}
+		filters["caller"] = config.MaskNumber(s.Caller)
+	}
+	if v := get("min_duration"); v != "" {
+		if s.MinDuration, err = parseMinDuration(v); err != nil {
+			return s, nil, err
+		}
+		filters["min_duration_seconds"] = s.MinDuration.Seconds()
+	}
+	switch get("sort") {
+	case "", "-started_at":
+	case "started_at":
+		s.Desc = false
+	default:
+		return s, nil, fmt.Errorf("sort: %q is not started_at (oldest first) or -started_at (newest first)", get("sort"))
+	}
+	if v := get("cursor"); v != "" {
+		if s.After, err = decodeCursor(v, s.Desc); err != nil {
+			return s, nil, err
+		}
+		filters["page"] = "next"
+	}
+	if s.Limit, err = parseLimit(get("limit"), defaultLimit, maxLimit); err != nil {
+		return s, nil, err
+	}
+	return s, map[string]any{"filters": filters}, nil
+}
+
+func isDigits(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// visible loads recording id for p, or answers 404 (auditing the
+// refusal) and returns nil.
+func (a *API) visible(w http.ResponseWriter, r *http.Request, p *Principal, cfg *config.Config, id, reason string) (*catalog.Recording, grant) {
+	rec, err := a.o.Catalog.Get(r.Context(), id)
+	switch {
+	case errors.Is(err, catalog.ErrNotFound):
+		a.denyFor(w, r, p, http.StatusNotFound, id, reason, "no such recording", errNotFound)
+		return nil, grant{}
+	case err != nil:
+		a.internal(w, "recording lookup", err)
+		return nil, grant{}
+	}
+	g := grantOf(cfg, p, rec)
+	if !g.ok {
+		a.denyFor(w, r, p, http.StatusNotFound, id, reason, g.why, errNotFound)
+		return nil, grant{}
+	}
+	return rec, g
+}
+
+// view serves GET /api/v1/recordings/{id}.
+func (a *API) view(w http.ResponseWriter, r *http.Request, p *Principal) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if _, err := params(r); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	cfg := a.o.Config()
+	rec, g := a.visible(w, r, p, cfg, id, "")
+	if rec == nil {
+		return
+	}
+	out := detailJSON{recordingJSON: summary(rec, g), Client: rec.Client, SIPCallID: rec.SIPCallID, Agent: rec.Agent,
+		HoldReason: rec.HoldReason, StoredAt: rec.StoredAt, Consent: rec.Consent, Manifest: maskManifest(rec.Manifest, g),
+		Can: canJSON{Play: rec.ObjectKey != "", Hold: g.privacy && p.Has(config.RolePrivacyOfficer)}}
+	if pu, ok := cfg.Purpose(rec.Purpose); ok {
+		out.PurposeDescription = pu.Description
+	}
+	if rec.ObjectKey != "" {
+		out.AudioSize, _ = crypt.PlainSize(rec.Size)
+		out.AudioSHA256 = rec.AudioSHA256
+		out.AudioFormat = spool.RecordingFormat
+	}
+	if len(out.Consent) == 0 {
+		out.Consent = json.RawMessage(`{}`)
+	}
+	if err := a.record(r, p, "view", id, "", nil); err != nil {
+		a.internal(w, "audit of a view", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// readBody decodes an optional small JSON body strictly into v.
+func readBody(w http.ResponseWriter, r *http.Request, v any) error {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err != nil {
+		return fmt.Errorf("body: %w", err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("body: %w", err)
+	}
+	if dec.More() {
+		return errors.New("body: more than one JSON value")
+	}
+	return nil
+}
+
+// hold serves PUT (on) and DELETE (off) /api/v1/recordings/{id}/hold.
+func (a *API) hold(on bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, p *Principal) {
+		id, ok := pathID(w, r)
+		if !ok {
+			return
+		}
+		q, err := params(r, "reason")
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		var body struct {
+			Reason string `json:"reason"`
+		}
+		if err := readBody(w, r, &body); err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		reason, err := reasonOf(r, q)
+		if errors.Is(err, errNoReason) && body.Reason != "" {
+			reason, err = checkReason(body.Reason)
+		}
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		if !p.Has(config.RolePrivacyOfficer) {
+			a.denyFor(w, r, p, http.StatusForbidden, id, reason, "legal hold without the privacy-officer role",
+				errors.New("legal holds are set and cleared by privacy officers"))
+			return
+		}
+		cfg := a.o.Config()
+		rec, g := a.visible(w, r, p, cfg, id, reason)
+		if rec == nil {
+			return
+		}
+		if !g.privacy {
+			a.denyFor(w, r, p, http.StatusForbidden, id, reason, fmt.Sprintf("legal hold: purpose %q does not name privacy-officer", rec.Purpose),
+				errors.New("legal holds on this recording's purpose are not open to privacy officers"))
+			return
+		}
+		n, err := a.o.Hold(r.Context(), retention.HoldRequest{IDs: []string{id}, On: on, Reason: reason, Actor: p.Name, Client: clientIP(r)})
+		switch {
+		case errors.Is(err, retention.ErrHoldRequest):
+			writeError(w, http.StatusBadRequest, err)
+			return
+		case err != nil:
+			a.internal(w, "legal hold", err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"id": id, "legal_hold": on, "changed": n > 0})
+	}
+}
+
+// audioTicket serves POST /api/v1/recordings/{id}/audio-ticket: a URL the
+// browser's <audio> (or a download link) can fetch without the token.
+func (a *API) audioTicket(w http.ResponseWriter, r *http.Request, p *Principal) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if _, err := params(r); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	var body struct {
+		Reason   string `json:"reason"`
+		Download bool   `json:"download"`
+	}
+	if err := readBody(w, r, &body); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	reason, err := checkReason(body.Reason)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	rec, _ := a.visible(w, r, p, a.o.Config(), id, reason)
+	if rec == nil {
+		return
+	}
+	if rec.ObjectKey == "" {
+		writeError(w, http.StatusNotFound, noAudio(rec))
+		return
+	}
+	tk, exp := a.tickets.issue(ticket{Name: p.Name, Roles: p.Roles, ID: id, Reason: reason, Download: body.Download}, time.Now())
+	writeJSON(w, http.StatusOK, map[string]any{"url": "/api/v1/recordings/" + id + "/audio?ticket=" + tk, "expires_at": exp.UTC()})
+}
+
+func noAudio(rec *catalog.Recording) error {
+	return fmt.Errorf("recording %s has no audio (consent decision: %s)", rec.ID, rec.Decision)
+}
+
+// me serves GET /api/v1/me: who the token is and what it may do, for the
+// UI and kirokuctl.
+func (a *API) me(w http.ResponseWriter, r *http.Request, p *Principal) {
+	cfg := a.o.Config()
+	sc := scopeOf(cfg, p)
+	type purposeJSON struct {
+		Name        string `json:"name"`
+		Description string `json:"description,omitempty"`
+		Privacy     bool   `json:"privacy_officer"`
+	}
+	ps := []purposeJSON{}
+	for _, name := range sc.visible {
+		pu, _ := cfg.Purpose(name)
+		ps = append(ps, purposeJSON{Name: name, Description: pu.Description, Privacy: slices.Contains(sc.privacy, name)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"name": p.Name, "roles": p.Roles, "purposes": ps,
+		"can": map[string]bool{
+			"search_caller": len(sc.privacy) > 0,
+			"hold":          len(sc.privacy) > 0,
+			"audit":         p.Has(config.RoleAuditor),
+			"calls":         p.Has(config.RoleSupervisor) || p.Has(config.RoleAdmin),
+		},
+	})
+}

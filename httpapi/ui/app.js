@@ -1,0 +1,486 @@
+// Kiroku web UI: sign in with a token, search, listen, hold, audit.
+// Plain JavaScript, no build step, no third-party code. The token stays
+// in sessionStorage (this tab only); audio is fetched through short-lived
+// tickets so that the token never goes into a URL.
+'use strict';
+
+const L = {
+  en: {
+    skip: 'Skip to content', nav: 'Main', navSearch: 'Search', navAudit: 'Audit log', signOut: 'Sign out',
+    signInTitle: 'Sign in', token: 'Access token', tokenHint: 'The token your administrator gave you. It is kept in this tab only.',
+    signIn: 'Sign in', signedInAs: 'Signed in as', searchTitle: 'Search recordings', from: 'From', to: 'To',
+    line: 'Line', purpose: 'Purpose', any: 'Any', decision: 'Consent decision',
+    'dec-notified': 'Notified (recorded)', 'dec-opted-out': 'Opted out', 'dec-hung-up-during-notice': 'Hung up during the notice',
+    callerFilter: 'Caller number (privacy officers)', minDuration: 'Minimum duration (seconds)', sort: 'Order',
+    newest: 'Newest first', oldest: 'Oldest first', searchBtn: 'Search', results: 'Results', started: 'Started',
+    duration: 'Duration', caller: 'Caller', audio: 'Audio', hold: 'Legal hold', noResults: 'No recordings match.',
+    more: 'More results', back: 'Back to the results', recordingTitle: 'Recording', metadata: 'Details',
+    consentEvidence: 'Consent evidence', manifest: 'Call manifest (JSON)', player: 'Listen',
+    noAudio: 'This call was not recorded; only its consent evidence is kept.',
+    reason: 'Reason for listening (recorded in the audit log)', play: 'Play', download: 'Download',
+    audioLabel: 'Recording audio', channels: 'Channels', chBoth: 'Both (caller left, agent right)', chCaller: 'Caller only',
+    chAgent: 'Agent only', holdTitle: 'Legal hold', holdReason: 'Reason (recorded in the audit log)',
+    placeHold: 'Place a legal hold', releaseHold: 'Release the legal hold', heldBecause: 'Held: ', notHeld: 'Not held.',
+    auditTitle: 'Audit log', actor: 'Actor', action: 'Action', target: 'Target (recording id)', verify: 'Verify the chain',
+    auditEntries: 'Entries', at: 'Time', reasonCol: 'Reason', detail: 'Detail', yes: 'Yes', no: 'No', none: '—',
+    id: 'Id', ended: 'Ended', answered: 'Answered', dialled: 'Dialled number', state: 'State', retainUntil: 'Kept until',
+    audioSize: 'Audio size', audioSha: 'Audio SHA-256', agent: 'Agent', client: 'Client', noticeFile: 'Notice played',
+    noticeSha: 'Notice SHA-256', noticeCompleted: 'Notice heard to the end', optOutDigit: 'Opt-out key offered',
+    optOut: 'Opt-out', cutShort: 'Cut short', masked: '(masked)', verifyOk: 'The chain is intact: {n} entries checked.',
+    verifyBroken: 'The chain is BROKEN at entry {seq}: {why}', needReason: 'Give a reason first.',
+    badToken: 'That token was not accepted.', expired: 'Your session ended; sign in again.',
+    playing: 'Playing.', holdPlaced: 'Legal hold placed.', holdReleased: 'Legal hold released.', loading: 'Loading…',
+    bytes: '{n} bytes', restricted: 'restricted (stop of use)', stored: 'stored',
+  },
+  ja: {
+    skip: '本文へ移動', nav: 'メイン', navSearch: '検索', navAudit: '監査ログ', signOut: 'サインアウト',
+    signInTitle: 'サインイン', token: 'アクセストークン', tokenHint: '管理者から渡されたトークン。このタブの中だけに保持します。',
+    signIn: 'サインイン', signedInAs: 'サインイン中:', searchTitle: '録音の検索', from: '開始日時（から）', to: '終了日時（まで）',
+    line: '回線', purpose: '利用目的', any: 'すべて', decision: '同意の記録',
+    'dec-notified': '通知済み（録音）', 'dec-opted-out': '録音拒否', 'dec-hung-up-during-notice': '案内中に切断',
+    callerFilter: '発信者番号（個人情報保護担当者のみ）', minDuration: '最短の長さ（秒）', sort: '並び順',
+    newest: '新しい順', oldest: '古い順', searchBtn: '検索', results: '検索結果', started: '開始',
+    duration: '長さ', caller: '発信者', audio: '音声', hold: 'リーガルホールド', noResults: '該当する録音はありません。',
+    more: 'さらに表示', back: '検索結果に戻る', recordingTitle: '録音', metadata: '詳細',
+    consentEvidence: '同意の証跡', manifest: '通話マニフェスト（JSON）', player: '再生',
+    noAudio: 'この通話は録音されていません。同意の証跡のみ保存されています。',
+    reason: '再生の理由（監査ログに記録されます）', play: '再生', download: 'ダウンロード',
+    audioLabel: '録音の音声', channels: 'チャンネル', chBoth: '両方（左: 発信者、右: オペレーター）', chCaller: '発信者のみ',
+    chAgent: 'オペレーターのみ', holdTitle: 'リーガルホールド', holdReason: '理由（監査ログに記録されます）',
+    placeHold: 'リーガルホールドを設定', releaseHold: 'リーガルホールドを解除', heldBecause: '保全中: ', notHeld: '保全されていません。',
+    auditTitle: '監査ログ', actor: '実行者', action: '操作', target: '対象（録音ID）', verify: 'チェーンを検証',
+    auditEntries: '記録', at: '日時', reasonCol: '理由', detail: '詳細', yes: 'あり', no: 'なし', none: '—',
+    id: 'ID', ended: '終了', answered: '応答', dialled: '着信番号', state: '状態', retainUntil: '保存期限',
+    audioSize: '音声のサイズ', audioSha: '音声のSHA-256', agent: 'オペレーター', client: '委託元', noticeFile: '再生した案内',
+    noticeSha: '案内のSHA-256', noticeCompleted: '案内を最後まで再生', optOutDigit: '録音拒否のキー',
+    optOut: '録音拒否', cutShort: '途中で終了', masked: '（マスク済み）', verifyOk: 'チェーンは完全です（{n} 件を検証）。',
+    verifyBroken: 'チェーンが第 {seq} 件で壊れています: {why}', needReason: '先に理由を入力してください。',
+    badToken: 'トークンが受け付けられませんでした。', expired: 'セッションが終了しました。もう一度サインインしてください。',
+    playing: '再生中。', holdPlaced: 'リーガルホールドを設定しました。', holdReleased: 'リーガルホールドを解除しました。', loading: '読み込み中…',
+    bytes: '{n} バイト', restricted: '利用停止中', stored: '保存済み',
+  },
+};
+
+const auditActions = ['search', 'view', 'play', 'download', 'hold', 'release-hold', 'denied', 'audit-read', 'audit-verify',
+  'calls-list', 'pause', 'resume', 'store', 'delete', 'delete-orphan', 'retention-change', 'read', 'reject', 'drop', 'rebuild'];
+
+const state = {
+  lang: localStorage.getItem('kiroku.lang') || (navigator.language.startsWith('ja') ? 'ja' : 'en'),
+  token: sessionStorage.getItem('kiroku.token') || '',
+  me: null,
+  search: { params: null, rows: [], next: '' },
+  audio: null, // Web Audio graph, made on the first play
+  after: '', // the page asked for before signing in
+};
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const t = (key, vars = {}) => (L[state.lang][key] || L.en[key] || key).replace(/\{(\w+)\}/g, (_, k) => vars[k]);
+
+// say shows a message in the live region; problems stand out.
+function say(msg, problem) {
+  $('#status').textContent = msg || '';
+  $('#status').className = problem ? 'problem' : '';
+}
+
+function translate(root = document) {
+  document.documentElement.lang = state.lang;
+  root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  root.querySelectorAll('[data-i18n-aria]').forEach((el) => { el.setAttribute('aria-label', t(el.dataset.i18nAria)); });
+  const other = state.lang === 'ja' ? 'en' : 'ja';
+  $('#lang').textContent = other === 'ja' ? '日本語' : 'English';
+  $('#lang').lang = other;
+}
+
+class HTTPError extends Error {
+  constructor(status, msg) { super(msg); this.status = status; }
+}
+
+async function api(path, opts = {}) {
+  const headers = Object.assign({ Authorization: 'Bearer ' + state.token }, opts.headers || {});
+  if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path, { method: opts.method || 'GET', headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body), cache: 'no-store' });
+  let body = null;
+  try { body = await res.json(); } catch (_) { /* not JSON */ }
+  if (res.status === 401 && !opts.signingIn) {
+    signOut(t('expired'));
+    throw new HTTPError(401, t('expired'));
+  }
+  if (!res.ok) throw new HTTPError(res.status, (body && body.error) || res.statusText);
+  return body;
+}
+
+function signOut(msg) {
+  state.token = ''; state.me = null; state.search = { params: null, rows: [], next: '' };
+  sessionStorage.removeItem('kiroku.token');
+  if (state.audio) { state.audio.ctx.close(); state.audio = null; }
+  location.hash = '#/signin';
+  render();
+  say(msg || '', !!msg);
+}
+
+function fmtTime(s) {
+  if (!s) return t('none');
+  return new Date(s).toLocaleString(state.lang === 'ja' ? 'ja-JP' : 'en-GB');
+}
+
+function fmtDuration(sec) {
+  const s = Math.round(sec || 0);
+  return Math.floor(s / 60) + ':' + String(s % 60).padStart(2, '0');
+}
+
+function el(tag, text, attrs = {}) {
+  const e = document.createElement(tag);
+  if (text !== undefined && text !== null) e.textContent = text;
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+function mount(tplID) {
+  const main = $('#main');
+  main.replaceChildren($(tplID).content.cloneNode(true));
+  translate(main);
+  main.focus();
+  return main;
+}
+
+function setNav(active) {
+  $('#nav').hidden = !state.me;
+  $('#signout').hidden = !state.me;
+  $('#nav-audit').hidden = !(state.me && state.me.can.audit);
+  $('#who').textContent = state.me ? t('signedInAs') + ' ' + state.me.name + ' (' + state.me.roles.join(', ') + ')' : '';
+  document.querySelectorAll('#nav a').forEach((a) => {
+    if (a.getAttribute('href') === '#/' + active) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  });
+}
+
+// ---- sign in ----
+
+function renderSignIn() {
+  setNav('');
+  const main = mount('#tpl-signin');
+  $('#signin-form', main).addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    state.token = $('#token', main).value.trim();
+    try {
+      state.me = await api('/api/v1/me', { signingIn: true });
+    } catch (e) {
+      state.token = '';
+      say(e.status === 401 ? t('badToken') : e.message, true);
+      return;
+    }
+    sessionStorage.setItem('kiroku.token', state.token);
+    say('');
+    location.hash = state.after || '#/search'; // where the user was going before signing in
+    state.after = '';
+  });
+}
+
+// ---- search ----
+
+function searchParams(form) {
+  const p = new URLSearchParams();
+  for (const [k, v] of new FormData(form)) {
+    if (v === '') continue;
+    if (k === 'from' || k === 'to') p.set(k, new Date(v).toISOString()); else p.set(k, v);
+  }
+  return p;
+}
+
+function renderSearch() {
+  setNav('search');
+  const main = mount('#tpl-search');
+  const form = $('#search-form', main);
+  const sel = $('#f-purpose', main);
+  for (const p of state.me.purposes) sel.append(el('option', p.name + (p.description ? ' — ' + p.description : ''), { value: p.name }));
+  $('#caller-field', main).hidden = !state.me.can.search_caller;
+  if (state.search.params) {
+    for (const [k, v] of Object.entries(state.search.params)) if (form.elements[k]) form.elements[k].value = v;
+    showResults(main);
+  }
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    state.search = { params: Object.fromEntries(new FormData(form)), rows: [], next: '' };
+    await runSearch(main, searchParams(form));
+  });
+  $('#more', main).addEventListener('click', async () => {
+    const p = searchParams(form);
+    p.set('cursor', state.search.next);
+    await runSearch(main, p, true);
+  });
+}
+
+async function runSearch(main, params, more) {
+  const btn = $('#search-btn', main);
+  btn.disabled = true;
+  say(t('loading'));
+  try {
+    const res = await api('/api/v1/recordings?' + params.toString());
+    state.search.rows = more ? state.search.rows.concat(res.recordings) : res.recordings;
+    state.search.next = res.next_cursor || '';
+    say('');
+    showResults(main);
+  } catch (e) {
+    if (e.status !== 401) say(e.message, true);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+function showResults(main) {
+  const table = $('#results', main);
+  const body = table.tBodies[0];
+  body.replaceChildren();
+  for (const r of state.search.rows) {
+    const tr = el('tr');
+    const first = el('td');
+    first.append(el('a', fmtTime(r.started_at), { href: '#/recordings/' + r.id }));
+    tr.append(first, el('td', fmtDuration(r.duration_seconds)), el('td', r.line), el('td', r.purpose),
+      el('td', r.caller), el('td', t('dec-' + r.decision)), el('td', r.has_audio ? t('yes') : t('no')),
+      el('td', r.legal_hold ? t('yes') : t('no')));
+    if (r.state === 'restricted') tr.children[0].append(' ', el('span', '(' + t('restricted') + ')', { class: 'held' }));
+    body.append(tr);
+  }
+  table.hidden = state.search.rows.length === 0;
+  $('#no-results', main).hidden = state.search.rows.length !== 0;
+  $('#more', main).hidden = !state.search.next;
+}
+
+// ---- one recording ----
+
+function dl(target, rows) {
+  target.replaceChildren();
+  for (const [k, v] of rows) {
+    if (v === undefined || v === null || v === '') continue;
+    target.append(el('dt', t(k)), el('dd', String(v)));
+  }
+}
+
+async function renderRecording(id) {
+  setNav('search');
+  const main = mount('#tpl-recording');
+  $('#r-id', main).textContent = id;
+  let rec;
+  try {
+    rec = await api('/api/v1/recordings/' + encodeURIComponent(id));
+  } catch (e) {
+    if (e.status !== 401) say(e.message, true);
+    return;
+  }
+  showRecording(main, rec);
+  wirePlayer(main, rec);
+  wireHold(main, rec);
+}
+
+function showRecording(main, rec) {
+  dl($('#r-meta', main), [
+    ['started', fmtTime(rec.started_at)], ['answered', rec.answered_at && fmtTime(rec.answered_at)],
+    ['ended', rec.ended_at && fmtTime(rec.ended_at)], ['duration', fmtDuration(rec.duration_seconds)],
+    ['line', rec.line], ['dialled', rec.dialled],
+    ['purpose', rec.purpose + (rec.purpose_description ? ' — ' + rec.purpose_description : '')],
+    ['caller', rec.caller + (rec.caller_masked ? ' ' + t('masked') : '')], ['client', rec.client], ['agent', rec.agent],
+    ['state', t(rec.state) || rec.state], ['retainUntil', fmtTime(rec.retain_until)],
+    ['hold', rec.legal_hold ? t('heldBecause') + rec.hold_reason : t('no')],
+    ['audioSize', rec.audio_size ? t('bytes', { n: rec.audio_size }) : ''], ['audioSha', rec.audio_sha256],
+    ['cutShort', rec.cut_short ? t('yes') : ''],
+  ]);
+  const c = rec.consent || {};
+  const n = c.notice || {};
+  const o = c.opt_out;
+  dl($('#r-consent', main), [
+    ['decision', c.decision ? t('dec-' + c.decision) : ''], ['noticeFile', n.file], ['noticeSha', n.sha256],
+    ['noticeCompleted', n.completed === undefined ? '' : (n.completed ? t('yes') : t('no'))],
+    ['optOutDigit', c.opt_out_digit], ['optOut', o ? o.digit + ' · ' + fmtTime(o.at) + ' · ' + o.via : ''],
+  ]);
+  $('#r-manifest', main).textContent = JSON.stringify(rec.manifest, null, 2);
+  const hold = $('#hold-section', main);
+  hold.hidden = !rec.can.hold;
+  $('#hold-state', main).textContent = rec.legal_hold ? t('heldBecause') + rec.hold_reason : t('notHeld');
+  $('#hold-state', main).className = rec.legal_hold ? 'held' : '';
+  const btn = $('#hold-toggle', main);
+  btn.textContent = rec.legal_hold ? t('releaseHold') : t('placeHold');
+  btn.dataset.held = rec.legal_hold ? '1' : '0';
+}
+
+// channelGraph routes the element through Web Audio: caller is the left
+// channel, agent the right; each mode sets four gains (source channel to
+// output ear) so either voice can be heard alone in both ears.
+function channelGraph(audio) {
+  if (state.audio && state.audio.element === audio) return state.audio;
+  if (state.audio) state.audio.ctx.close();
+  const ctx = new AudioContext();
+  const src = ctx.createMediaElementSource(audio);
+  const split = ctx.createChannelSplitter(2);
+  const merge = ctx.createChannelMerger(2);
+  src.connect(split);
+  const g = {};
+  for (const [name, from, to] of [['LL', 0, 0], ['LR', 0, 1], ['RL', 1, 0], ['RR', 1, 1]]) {
+    g[name] = ctx.createGain();
+    split.connect(g[name], from);
+    g[name].connect(merge, 0, to);
+  }
+  merge.connect(ctx.destination);
+  state.audio = { ctx, element: audio, g };
+  return state.audio;
+}
+
+function setChannels(mode) {
+  if (!state.audio) return;
+  const m = { both: [1, 0, 0, 1], caller: [1, 1, 0, 0], agent: [0, 0, 1, 1] }[mode];
+  ['LL', 'LR', 'RL', 'RR'].forEach((k, i) => { state.audio.g[k].gain.value = m[i]; });
+  const fs = $('#channels');
+  if (fs) fs.dataset.gains = m.join(','); // what is routed where, for tests and the curious
+}
+
+function wirePlayer(main, rec) {
+  const audio = $('#audio', main);
+  if (!rec.has_audio) {
+    $('#no-audio', main).hidden = false;
+    $('#play-form', main).hidden = true;
+    audio.hidden = true;
+    $('#channels', main).hidden = true;
+    return;
+  }
+  const mode = () => main.querySelector('input[name="ch"]:checked').value;
+  main.querySelectorAll('input[name="ch"]').forEach((r) => r.addEventListener('change', () => setChannels(mode())));
+  const ticket = async (download) => {
+    const reason = $('#reason', main).value.trim();
+    if (!reason) { say(t('needReason'), true); $('#reason', main).focus(); return null; }
+    return api('/api/v1/recordings/' + rec.id + '/audio-ticket', { method: 'POST', body: { reason, download } });
+  };
+  $('#play-form', main).addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const g = channelGraph(audio);
+      await g.ctx.resume();
+      setChannels(mode());
+      const tk = await ticket(false);
+      if (!tk) return;
+      audio.src = tk.url;
+      await audio.play();
+      say(t('playing'));
+    } catch (e) {
+      if (e.status !== 401) say(e.message, true);
+    }
+  });
+  $('#download', main).addEventListener('click', async () => {
+    try {
+      const tk = await ticket(true);
+      if (!tk) return;
+      const a = el('a', '', { href: tk.url, download: rec.id + '.wav' });
+      document.body.append(a);
+      a.click();
+      a.remove();
+    } catch (e) {
+      if (e.status !== 401) say(e.message, true);
+    }
+  });
+}
+
+function wireHold(main, rec) {
+  $('#hold-form', main).addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const reason = $('#hold-reason', main).value.trim();
+    if (!reason) { say(t('needReason'), true); return; }
+    const on = $('#hold-toggle', main).dataset.held !== '1';
+    const btn = $('#hold-toggle', main);
+    btn.disabled = true;
+    try {
+      await api('/api/v1/recordings/' + rec.id + '/hold', { method: on ? 'PUT' : 'DELETE',
+        headers: { 'X-Kiroku-Reason': encodeURIComponent(reason) } });
+      const fresh = await api('/api/v1/recordings/' + rec.id);
+      showRecording(main, fresh);
+      $('#hold-reason', main).value = '';
+      say(on ? t('holdPlaced') : t('holdReleased'));
+    } catch (e) {
+      if (e.status !== 401) say(e.message, true);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+}
+
+// ---- audit ----
+
+function renderAudit() {
+  setNav('audit');
+  const main = mount('#tpl-audit');
+  const sel = $('#a-action', main);
+  for (const a of auditActions) sel.append(el('option', a, { value: a }));
+  let after = 0;
+  const form = $('#audit-form', main);
+  const load = async (more) => {
+    const p = new URLSearchParams();
+    for (const [k, v] of new FormData(form)) {
+      if (v === '') continue;
+      p.set(k, k === 'from' || k === 'to' ? new Date(v).toISOString() : v);
+    }
+    if (more) p.set('after', after);
+    try {
+      const res = await api('/api/v1/audit?' + p.toString());
+      const body = $('#audit-table', main).tBodies[0];
+      if (!more) body.replaceChildren();
+      for (const e of res.entries) {
+        const tr = el('tr');
+        const target = el('td');
+        if (/^[0-9a-f-]{36}$/.test(e.target || '')) target.append(el('a', e.target, { href: '#/recordings/' + e.target }));
+        else target.textContent = e.target || '';
+        tr.append(el('td', e.seq), el('td', fmtTime(e.at)), el('td', e.actor), el('td', e.action), target,
+          el('td', e.reason || ''), el('td', e.detail ? JSON.stringify(e.detail) : '', { class: 'detail' }));
+        body.append(tr);
+      }
+      after = res.next_after || 0;
+      $('#audit-table', main).hidden = body.rows.length === 0;
+      $('#audit-more', main).hidden = !res.next_after;
+      say('');
+    } catch (e) {
+      if (e.status !== 401) say(e.message, true);
+    }
+  };
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); load(false); });
+  $('#audit-more', main).addEventListener('click', () => load(true));
+  $('#verify', main).addEventListener('click', async () => {
+    try {
+      const v = await api('/api/v1/audit/verify');
+      $('#verify-result', main).textContent = v.ok ? t('verifyOk', { n: v.entries }) : t('verifyBroken', { seq: v.broken_at, why: v.why });
+      $('#verify-result', main).className = v.ok ? '' : 'held';
+    } catch (e) {
+      if (e.status !== 401) say(e.message, true);
+    }
+  });
+  load(false);
+}
+
+// ---- routing ----
+
+async function render() {
+  const hash = location.hash || '#/search';
+  if (!state.token) {
+    if (hash !== '#/signin') { state.after = hash; location.hash = '#/signin'; return; }
+    renderSignIn();
+    return;
+  }
+  if (!state.me) {
+    try { state.me = await api('/api/v1/me'); } catch (e) { return; }
+  }
+  say('');
+  const m = hash.match(/^#\/recordings\/([0-9a-f-]{36})$/);
+  if (m) return renderRecording(m[1]);
+  if (hash === '#/audit' && state.me.can.audit) return renderAudit();
+  if (hash !== '#/search') { location.hash = '#/search'; return; }
+  renderSearch();
+}
+
+window.addEventListener('hashchange', render);
+document.addEventListener('DOMContentLoaded', () => {
+  $('#lang').addEventListener('click', () => {
+    state.lang = state.lang === 'ja' ? 'en' : 'ja';
+    localStorage.setItem('kiroku.lang', state.lang);
+    translate();
+    setNav((location.hash.match(/^#\/(\w+)/) || [])[1] || '');
+    if (state.search.rows.length && $('#results')) showResults($('#main'));
+  });
+  $('#signout').addEventListener('click', () => signOut());
+  translate();
+  render();
+});

@@ -1,0 +1,265 @@
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kiroku-voice/kiroku/spool"
+)
+
+// chromium returns the browser the UI tests drive, failing the test when
+// it is missing (`make test` installs Debian's chromium).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "chromium"} {
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	t.Fatal("chromium not found; `make test` installs it (Debian package chromium)")
+	return ""
+}
+
+// browser starts a headless Chromium for the test and returns its context.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("lang", "en-GB"),
+		chromedp.WindowSize(1280, 1000),
+	}
+	// The whole browser lives under one deadline: chromedp stops it when
+	// the first Run's context ends.
+	tctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
+	t.Cleanup(cancel)
+	actx, cancel2 := chromedp.NewExecAllocator(tctx, opts...)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := chromedp.NewContext(actx)
+	t.Cleanup(cancel3)
+	return ctx
+}
+
+// page drives one tab and fails the test, with the page's text, on the
+// first step that fails.
+type page struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func (p *page) fail(what string, err error) {
+	p.t.Helper()
+	text, _ := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS("body")))
+	p.t.Fatalf("%s: %v\npage text:\n%s", what, err, text)
+}
+
+// do runs steps in order.
+func (p *page) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, steps...); err != nil {
+		p.fail(what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression.
+func eval[T any](p *page, expr string) T {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		p.fail(expr, err)
+	}
+	return v
+}
+
+// text returns the visible text of the element sel.
+func (p *page) text(sel string) string {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		p.fail("text of "+sel, err)
+	}
+	return v
+}
+
+// until waits for a JavaScript predicate to hold.
+func (p *page) until(what, expr string) {
+	p.t.Helper()
+	if _, err := chromedp.Run(p.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		p.fail("waiting for "+what, err)
+	}
+}
+
+// screenshot saves the whole page as an artefact.
+func (p *page) screenshot(name string) {
+	p.t.Helper()
+	b, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.fail("screenshot", err)
+	}
+	artefact(p.t, name, b)
+}
+
+// signIn opens url and signs in with the token of name.
+func (p *page) signIn(url, name string) {
+	p.t.Helper()
+	p.do("sign in as "+name,
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), token(name)),
+		chromedp.Click(chromedp.CSS("#signin-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#search-form")),
+	)
+}
+
+// artefact is where screenshots go: testartifacts/ at the repository
+// root (git-ignored).
+func artefact(t *testing.T, name string, b []byte) {
+	t.Helper()
+	dir := filepath.Join("..", "testartifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: testartifacts/%s", name)
+}
+
+// TestBrowser drives the web UI in headless Chromium as a privacy
+// officer: sign in, search, open a recording, play it (the <audio>
+// element plays through the Range endpoint and its time advances), hear
+// the caller alone, switch to Japanese, hold and release the recording.
+// Screenshots of the search and recording pages are kept as artefacts.
+func TestBrowser(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now().Add(-time.Hour)
+	ids := e.seed(
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 6, started: now},
+		rec{purpose: "cs-quality", caller: "0398765432", decision: spool.OptedOut, started: now.Add(-time.Minute)},
+		rec{purpose: "complaints", caller: "0311112222", seconds: 2, started: now.Add(-2 * time.Minute)},
+	)
+	id := ids[0]
+	p := &page{t: t, ctx: browser(t)}
+	p.signIn(e.srv.URL+"/", "po")
+	link := `#results a[href="#/recordings/` + id + `"]`
+	p.do("search",
+		chromedp.WaitVisible(chromedp.CSS("#caller-field")),
+		chromedp.Click(chromedp.CSS("#search-btn")),
+		chromedp.WaitVisible(chromedp.CSS(link)),
+	)
+	if rows := eval[int](p, `document.querySelectorAll('#results tbody tr').length`); rows != 3 {
+		t.Errorf("got %d result rows, want 3 (the privacy officer sees both purposes)", rows)
+	}
+	p.screenshot("ui-search.png")
+
+	p.do("open the recording and play it",
+		chromedp.Click(chromedp.CSS(link)),
+		chromedp.WaitVisible(chromedp.CSS("#r-meta dt")),
+		chromedp.WaitVisible(chromedp.CSS("#hold-section")),
+		chromedp.SendKeys(chromedp.CSS("#reason"), "quality review"),
+		chromedp.Click(chromedp.CSS("#play")),
+	)
+	p.until("the audio to play", `(() => { const a = document.querySelector('#audio'); return !a.paused && a.currentTime > 0.3; })()`)
+	t1 := eval[float64](p, `document.querySelector('#audio').currentTime`)
+	p.until("the audio time to advance", fmt.Sprintf(`document.querySelector('#audio').currentTime > %f + 0.3`, t1))
+	type audioState struct {
+		Paused      bool    `json:"paused"`
+		CurrentTime float64 `json:"currentTime"`
+		ReadyState  int     `json:"readyState"`
+		Src         string  `json:"src"`
+	}
+	st := eval[audioState](p, `(() => { const a = document.querySelector('#audio'); return {paused: a.paused, currentTime: a.currentTime, readyState: a.readyState, src: a.src}; })()`)
+	if st.Paused || st.ReadyState < 2 || st.CurrentTime <= t1 || !strings.Contains(st.Src, "ticket=") {
+		t.Errorf("got audio %+v (time %.2f before), want playing through a ticket with time advancing", st, t1)
+	}
+	p.do("hear the caller alone", chromedp.Click(chromedp.CSS(`input[name="ch"][value="caller"]`)))
+	if g := eval[string](p, `document.querySelector('#channels').dataset.gains`); g != "1,1,0,0" {
+		t.Errorf("got gains %v for the caller alone, want [1 1 0 0] (left channel to both ears)", g)
+	}
+	p.screenshot("ui-recording.png")
+	if details := p.text("#r-meta"); !strings.Contains(details, "0312345678") {
+		t.Errorf("got details %q, want the caller number unmasked for a privacy officer", details)
+	}
+	plays := 0
+	for _, en := range e.audit(0) {
+		if en.Action == "play" && en.Target == id && en.Actor == "po" && en.Reason == "quality review" && strings.Contains(en.Detail, `"via":"ticket"`) {
+			plays++
+		}
+	}
+	if plays == 0 {
+		t.Error("no play audit entry for the browser's range requests")
+	}
+
+	p.do("switch to Japanese and hold",
+		chromedp.Click(chromedp.CSS("#lang")),
+		chromedp.SendKeys(chromedp.CSS("#hold-reason"), "訴訟のため"),
+		chromedp.Click(chromedp.CSS("#hold-toggle")),
+	)
+	if h := p.text("#h-hold"); h != "リーガルホールド" {
+		t.Errorf("got heading %q after switching language, want リーガルホールド", h)
+	}
+	p.until("the hold to show", `document.querySelector('#hold-state').textContent.includes('訴訟のため')`)
+	r, err := e.cat.Get(t.Context(), id)
+	if err != nil || !r.LegalHold || r.HoldReason != "訴訟のため" {
+		t.Fatalf("after the UI's hold: got %+v, %v", r, err)
+	}
+	p.do("release the hold",
+		chromedp.SendKeys(chromedp.CSS("#hold-reason"), "解決"),
+		chromedp.Click(chromedp.CSS("#hold-toggle")),
+	)
+	p.until("the release to show", `document.querySelector('#hold-toggle').dataset.held === '0'`)
+	if r, _ := e.cat.Get(t.Context(), id); r.LegalHold {
+		t.Error("the hold was not released")
+	}
+}
+
+// TestBrowserSupervisorAndAuditor: a supervisor sees masked callers and
+// no hold control; an auditor reads and verifies the audit log.
+func TestBrowserSupervisorAndAuditor(t *testing.T) {
+	e := newEnv(t)
+	ids := e.seed(rec{purpose: "cs-quality", caller: "0312345678", seconds: 1}, rec{purpose: "training", caller: "0399998888", seconds: 1})
+	p := &page{t: t, ctx: browser(t)}
+	p.signIn(e.srv.URL+"/", "sup")
+	callerHidden := eval[bool](p, `document.querySelector('#caller-field').hidden`)
+	p.do("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
+	// A link to a recording leads there once signed in.
+	p.do("open a recording by its link",
+		chromedp.Navigate(e.srv.URL+"/#/recordings/"+ids[0]),
+		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.SendKeys(chromedp.CSS("#token"), token("sup")),
+		chromedp.Click(chromedp.CSS("#signin-form button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#r-meta dt")))
+	details := p.text("#r-meta")
+	holdHidden := eval[bool](p, `document.querySelector('#hold-section').hidden`)
+	if strings.Contains(details, "0312345678") || !strings.Contains(details, "0312****78") || !holdHidden || !callerHidden {
+		t.Errorf("supervisor: got details %q, hold hidden %v, caller filter hidden %v", details, holdHidden, callerHidden)
+	}
+
+	p = &page{t: t, ctx: browser(t)}
+	p.signIn(e.srv.URL+"/", "aud")
+	p.do("open the audit log",
+		chromedp.Click(chromedp.CSS("#nav-audit")),
+		chromedp.WaitVisible(chromedp.CSS("#audit-table tbody tr")),
+		chromedp.Click(chromedp.CSS("#verify")),
+	)
+	p.until("the verification", `document.querySelector('#verify-result').textContent !== ''`)
+	entries := eval[int](p, `document.querySelectorAll('#audit-table tbody tr').length`)
+	if v := p.text("#verify-result"); entries < 3 || !(strings.Contains(v, "intact") || strings.Contains(v, "完全")) {
+		t.Errorf("auditor: got %d entries, verify %q", entries, v)
+	}
+}

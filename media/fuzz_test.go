@@ -1,0 +1,37 @@
+package media
+
+import (
+	"encoding/binary"
+	"strings"
+	"testing"
+)
+
+// FuzzDetector feeds sequences of RFC 4733 packets to the key detector.
+// Each 9 bytes of input are one packet: a stream selector (two SSRCs), a
+// 4-byte RTP timestamp and a 4-byte telephone-event payload (a shorter
+// tail is a truncated payload). Whatever the order, repeats and
+// stragglers, a key reported is a DTMF key, and a packet that repeats the
+// one before it (a retransmitted end packet) is never reported again.
+func FuzzDetector(f *testing.F) {
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		var d detector
+		var prev []byte
+		for len(stream) > 0 {
+			n := min(9, len(stream))
+			p := stream[:n]
+			stream = stream[n:]
+			if n < 5 {
+				continue
+			}
+			h := rtpHeader{pt: 101, ssrc: 0x1000 + uint32(p[0]&1), ts: binary.BigEndian.Uint32(p[1:5]), payload: 12, end: 12 + n - 5}
+			key, ok := d.feed(h, p[5:])
+			if ok && !strings.ContainsRune("0123456789*#ABCD", key) {
+				t.Fatalf("got key %q from %x", key, p)
+			}
+			if ok && prev != nil && p[0]&1 == prev[0]&1 && string(p[1:5]) == string(prev[1:5]) {
+				t.Fatalf("packet %x repeats %x and was reported again", p, prev)
+			}
+			prev = p
+		}
+	})
+}
