@@ -85,6 +85,33 @@ var migrations = []string{
 	DROP INDEX recordings_purpose;
 	DROP INDEX recordings_caller;
 	DROP INDEX recordings_decision;`,
+	// 3: data-subject requests (package rights): the requests, the
+	// third-party provision records, and the customer reference a
+	// correction may fix (a fact about the caller, not the audio).
+	`ALTER TABLE recordings ADD COLUMN customer_ref TEXT NOT NULL DEFAULT '';
+	CREATE TABLE requests (
+		id           TEXT PRIMARY KEY,
+		kind         TEXT NOT NULL,
+		callers      TEXT NOT NULL DEFAULT '[]',
+		verification TEXT NOT NULL DEFAULT '',
+		requester    TEXT NOT NULL DEFAULT '',
+		received_at  BIGINT NOT NULL,
+		answered_at  BIGINT,
+		outcome      TEXT NOT NULL DEFAULT '',
+		result       TEXT NOT NULL DEFAULT '',
+		operator     TEXT NOT NULL
+	);
+	CREATE INDEX requests_received ON requests (received_at, id);
+	CREATE TABLE provisions (
+		id          TEXT PRIMARY KEY,
+		recipient   TEXT NOT NULL,
+		provided_at BIGINT NOT NULL,
+		items       TEXT NOT NULL DEFAULT '[]',
+		legal_basis TEXT NOT NULL,
+		consent_ref TEXT NOT NULL DEFAULT '',
+		operator    TEXT NOT NULL
+	);
+	CREATE INDEX provisions_at ON provisions (provided_at, id);`,
 }
 
 func (c *Catalog) migrate(ctx context.Context) error {

@@ -113,6 +113,7 @@ func (a *API) routes() {
 	// which cannot send an Authorization header), so it authenticates
 	// itself.
 	open("GET /api/v1/recordings/{id}/audio", a.audio)
+	a.requestRoutes(authed) // requests.go
 
 	open("/api/", a.noRoute)
 	a.uiRoutes(open)

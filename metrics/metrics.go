@@ -34,6 +34,7 @@ type Metrics struct {
 	purgeHeld    prometheus.Gauge
 	purgeLast    prometheus.Gauge
 	rateLimited  *prometheus.CounterVec
+	sipAuth      *prometheus.CounterVec
 }
 
 // New registers every instrument (and the Go and process collectors).
@@ -76,6 +77,9 @@ func New() *Metrics {
 	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_rate_limited_total",
 		Help: "SIP requests refused by sip.rate_limit: INVITEs over the per-source or global limit, stateless 400s withheld from a source over its limit (malformed)."}, []string{"scope"})
 	f(m.rateLimited)
+	m.sipAuth = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_auth_total",
+		Help: "Digest authentication of INVITEs by outcome: challenged, accepted, failed, stale (expired nonce), locked_out."}, []string{"outcome"})
+	f(m.sipAuth)
 	m.reloadTime.SetToCurrentTime()
 	return m
 }
@@ -120,6 +124,9 @@ func (m *Metrics) CallEnded(s sip.CallSummary) {
 
 // Limited counts a request refused by the SIP rate limits (sip.Observer).
 func (m *Metrics) Limited(scope string) { m.rateLimited.WithLabelValues(scope).Inc() }
+
+// Authenticated counts an outcome of SIP digest authentication (sip.Observer).
+func (m *Metrics) Authenticated(outcome string) { m.sipAuth.WithLabelValues(outcome).Inc() }
 
 // Stored counts a recording stored, latency after its call ended.
 func (m *Metrics) Stored(latency time.Duration) {

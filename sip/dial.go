@@ -40,6 +40,9 @@ func (c *call) dial(ctx context.Context) string {
 
 	req := c.downstreamInvite(uri, c.localSDP(sideAgent, media.SendRecv), decision)
 	transport := "udp"
+	if uri.IsEncrypted() { // sips: is TLS unless a transport says otherwise
+		transport = "tls"
+	}
 	if uri.UriParams != nil {
 		if t, ok := uri.UriParams.Get("transport"); ok {
 			transport = strings.ToLower(t)

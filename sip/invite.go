@@ -121,11 +121,19 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 		return a, sipmsg.StatusBadRequest, "Bad Source", nil
 	}
 	a.source = src
-	trunk, ok := cfg.Trunk(src.Addr())
+	trunk, needAuth, ok := cfg.Caller(src.Addr())
 	if !ok {
 		return a, sipmsg.StatusForbidden, "Forbidden", nil
 	}
 	a.trunk = trunk.Name
+	if err := s.checkClientCN(req, trunk); err != nil {
+		return a, sipmsg.StatusForbidden, "Forbidden", nil
+	}
+	if needAuth {
+		if code, reason, hdrs := s.authenticate(req, cfg, src.Addr(), time.Now()); code != 0 {
+			return a, code, reason, hdrs
+		}
+	}
 	retry := sipmsg.NewHeader("Retry-After", strconv.Itoa(int(time.Duration(cfg.SIP.RetryAfter).Seconds())))
 	if s.draining.Load() {
 		return a, sipmsg.StatusServiceUnavailable, "Shutting Down", []sipmsg.Header{retry}

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -47,10 +48,12 @@ type Server struct {
 	// the peer used.
 	dialogUA map[string]*sipgo.DialogUA
 
-	legs     sync.Map     // dialog id -> *leg
-	limit    *limiter     // sip.rate_limit
-	cutShort sync.Map     // inviteKey -> struct{}: see cutShortTx
-	active   atomic.Int64 // calls admitted and not yet finished
+	legs     sync.Map       // dialog id -> *leg
+	limit    *limiter       // sip.rate_limit
+	auth     *authenticator // sip.auth
+	tlsPeers sync.Map       // remote address -> *tls.Conn: see tlsListener
+	cutShort sync.Map       // inviteKey -> struct{}: see cutShortTx
+	active   atomic.Int64   // calls admitted and not yet finished
 	draining atomic.Bool
 
 	// hangupAll ends every call in progress (drain timeout, Close).
@@ -72,7 +75,7 @@ func (s *Server) OnCallEnd(f func()) { s.onCallEnd = f }
 
 // Listener is a transport address the server is bound to.
 type Listener struct {
-	Network string // udp or tcp
+	Network string // udp, tcp or tls
 	Addr    netip.AddrPort
 }
 
@@ -112,6 +115,7 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 		client:   client,
 		dialogUA: map[string]*sipgo.DialogUA{},
 		limit:    newLimiter(cfg.SIP.RateLimit),
+		auth:     newAuthenticator(),
 	}
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.cfg.Store(cfg)
@@ -136,8 +140,8 @@ func (s *Server) Config() *config.Config { return s.cfg.Load() }
 func (s *Server) Reload(cfg *config.Config) {
 	old := s.cfg.Load()
 	if strings.Join(old.SIP.Listen, ",") != strings.Join(cfg.SIP.Listen, ",") ||
-		old.SIP.RTPPorts != cfg.SIP.RTPPorts || old.SIP.MediaIP != cfg.SIP.MediaIP {
-		s.log.Warn("sip.listen, sip.rtp_ports and sip.media_ip take effect at the next restart")
+		old.SIP.RTPPorts != cfg.SIP.RTPPorts || old.SIP.MediaIP != cfg.SIP.MediaIP || old.SIP.TLS != cfg.SIP.TLS {
+		s.log.Warn("sip.listen, sip.tls, sip.rtp_ports and sip.media_ip take effect at the next restart")
 	}
 	s.limit.configure(cfg.SIP.RateLimit)
 	s.cfg.Store(cfg)
@@ -178,6 +182,21 @@ func (s *Server) Start(ctx context.Context) error {
 			s.closers = append(s.closers, ln)
 			bound = ln.Addr().(*net.TCPAddr).AddrPort()
 			serve = func() error { return s.srv.ServeTCP(ln) }
+		case "tls":
+			conf, err := serverTLS(cfg.SIP.TLS)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("listen tls://%s: %w", hostport, err))
+				continue
+			}
+			ln, err := net.Listen("tcp", hostport)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("listen tls://%s: %w", hostport, err))
+				continue
+			}
+			s.closers = append(s.closers, ln)
+			bound = ln.Addr().(*net.TCPAddr).AddrPort()
+			tl := tlsListener{Listener: tls.NewListener(ln, conf), peers: &s.tlsPeers}
+			serve = func() error { return s.srv.ServeTLS(tl) }
 		default:
 			errs = append(errs, fmt.Errorf("listen %s://%s: unsupported transport", l.Network, hostport))
 			continue

@@ -115,6 +115,9 @@ type Observer interface {
 	// "source" or "global" for an INVITE, "malformed" for a stateless
 	// 400 withheld from a source over its limit.
 	Limited(scope string)
+	// Authenticated counts the outcome of digest authentication (sip.auth)
+	// of an INVITE: challenged, accepted, failed, stale or locked_out.
+	Authenticated(outcome string)
 }
 
 // CallSummary is what an ended call reports to the Observer.

@@ -265,6 +265,12 @@ func (o *testObserver) Limited(scope string) {
 	o.mu.Unlock()
 }
 
+func (o *testObserver) Authenticated(outcome string) {
+	o.mu.Lock()
+	o.limited["auth "+outcome]++
+	o.mu.Unlock()
+}
+
 func (o *testObserver) count(scope string) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()

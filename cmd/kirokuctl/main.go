@@ -13,6 +13,7 @@
 //	kirokuctl calls list                       calls in progress
 //	kirokuctl whoami                           the token's name, roles and purposes
 //	kirokuctl token new -name N -roles R,…     make a token and its config entry (offline)
+//	kirokuctl requests create|list|disclose|…  data-subject requests (privacy officers)
 //
 // Every command takes -o table (the default) or -o json.
 package main
@@ -56,7 +57,7 @@ commands:
   calls list
   whoami
   token new -name NAME -roles ROLE[,ROLE…]
-
+` + requestsUsage + `
 global flags (also accepted after the command):
   -server URL     API base URL (env KIROKU_SERVER; default http://127.0.0.1:8443)
   -token T        bearer token (env KIROKU_TOKEN)
@@ -120,6 +121,8 @@ func dispatch(ctx context.Context, g *globals, args []string, out io.Writer) err
 		return callsCmd(ctx, g, args[2:], out)
 	case cmd == "whoami":
 		return whoamiCmd(ctx, g, args[1:], out)
+	case cmd == "requests":
+		return requestsCmd(ctx, g, sub, args[min(2, len(args)):], out) // requests.go
 	case cmd == "token" && sub == "new":
 		return tokenNewCmd(g, args[2:], out)
 	}

@@ -25,6 +25,7 @@ type Config struct {
 	Catalog    Catalog      `yaml:"catalog"`
 	Webhook    Webhook      `yaml:"webhook"`
 	Retention  RetentionJob `yaml:"retention"`
+	Rights     Rights       `yaml:"rights"` // data-subject requests: rights.go
 	Purposes   []Purpose    `yaml:"purposes"`
 	Lines      []Line       `yaml:"lines"`
 	Source     string       `yaml:"-"` // file path, or "embedded defaults"
@@ -63,6 +64,8 @@ type SIP struct {
 	SessionExpires Duration  `yaml:"session_expires"` // session interval we ask for; default 1800s
 	MinSE          Duration  `yaml:"min_se"`          // shortest interval we accept (422 below); default 90s
 	RateLimit      RateLimit `yaml:"rate_limit"`
+	Auth           Auth      `yaml:"auth"` // digest users: see auth.go
+	TLS            SIPTLS    `yaml:"tls"`  // tls:// listeners: see tls.go
 }
 
 // Trunk is a named set of networks that calls are accepted from.
@@ -70,6 +73,13 @@ type Trunk struct {
 	Name     string         `yaml:"name"`
 	CIDRs    []string       `yaml:"cidrs"` // prefixes such as "192.0.2.0/24", or single addresses
 	Prefixes []netip.Prefix `yaml:"-"`     // CIDRs, parsed and masked
+	// Auth makes calls from the trunk authenticate (digest, sip.auth); a
+	// trunk with auth and no cidrs takes calls from any address.
+	Auth bool `yaml:"auth"`
+	// TLSClientCN, with sip.tls.client_ca, takes calls over TLS from the
+	// trunk only with a client certificate of that common name (or DNS
+	// name).
+	TLSClientCN string `yaml:"tls_client_cn"`
 }
 
 // Purpose is why calls on a line are recorded, how long the recordings are
@@ -252,6 +262,7 @@ func (c *Config) resolve(dir string, r *report) {
 	c.DataDir = abs
 	c.resolveStorage(dir)
 	c.resolveAPI(dir)
+	c.resolveSIPTLS(dir)
 	for i := range c.Lines {
 		l := &c.Lines[i]
 		if l.Notice != "" && !filepath.IsAbs(l.Notice) {

@@ -54,8 +54,8 @@ func TestParseInvalid(t *testing.T) {
 		{
 			file: "listen.yaml",
 			want: []string{
-				`listen.yaml:3: sip.listen[0]: "tls://192.0.2.1:5061": tls is not supported yet; use udp or tcp`,
-				`listen.yaml:4: sip.listen[1]: "http://192.0.2.1:80": scheme "http" is not udp or tcp`,
+				`listen.yaml:3: sip.listen[0]: "sips://192.0.2.1:5061": sips is not supported yet; use udp, tcp or tls`,
+				`listen.yaml:4: sip.listen[1]: "http://192.0.2.1:80": scheme "http" is not udp, tcp or tls`,
 				`listen.yaml:5: sip.listen[2]: "192.0.2.1:5060": want udp://ip:port or tcp://ip:port`,
 				`listen.yaml:6: sip.listen[3]: "udp://localhost:5060": host "localhost" is not an IP address`,
 				`listen.yaml:7: sip.listen[4]: "udp://192.0.2.1:70000": port "70000" is not in 0-65535`,

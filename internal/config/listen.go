@@ -11,7 +11,7 @@ import (
 
 // Listener is a parsed sip.listen URL.
 type Listener struct {
-	Network string // "udp" or "tcp"
+	Network string // "udp", "tcp" or "tls"
 	Host    string // IP literal, without brackets
 	Port    int    // 0 asks the system for a free port
 }
@@ -30,11 +30,11 @@ func parseListener(s string) (Listener, error) {
 	}
 	network := strings.ToLower(scheme)
 	switch network {
-	case "udp", "tcp":
-	case "tls", "sips", "wss":
-		return Listener{}, fmt.Errorf("%s is not supported yet; use udp or tcp", network)
+	case "udp", "tcp", "tls":
+	case "sips", "wss":
+		return Listener{}, fmt.Errorf("%s is not supported yet; use udp, tcp or tls", network)
 	default:
-		return Listener{}, fmt.Errorf("scheme %q is not udp or tcp", scheme)
+		return Listener{}, fmt.Errorf("scheme %q is not udp, tcp or tls", scheme)
 	}
 	if strings.ContainsAny(rest, "/?#@") {
 		return Listener{}, fmt.Errorf("want %s://ip:port, with nothing else", network)

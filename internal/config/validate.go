@@ -26,6 +26,8 @@ func (c *Config) check(r *report) {
 	c.checkListen(r)
 	c.checkSIP(r)
 	c.checkEdge(r)
+	c.checkAuth(r)
+	c.checkSIPTLS(r)
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		r.add("log.level", "%q is not debug, info, warn or error", c.Log.Level)
 	}
@@ -36,6 +38,7 @@ func (c *Config) check(r *report) {
 	c.checkAPI(r)
 	c.checkStorage(r)
 	c.checkRetentionJob(r)
+	c.checkRights(r)
 	c.checkPurposes(r)
 	c.checkLines(r)
 }
@@ -118,7 +121,7 @@ func (c *Config) checkSIP(r *report) {
 		} else {
 			names[t.Name] = i
 		}
-		if len(t.CIDRs) == 0 {
+		if len(t.CIDRs) == 0 && !t.Auth {
 			r.add(child(key, "cidrs"), "at least one CIDR is required, such as \"192.0.2.0/24\"")
 		}
 		for j, cidr := range t.CIDRs {

@@ -23,6 +23,9 @@ var scenarios embed.FS
 //   - uac.xml: calls, ACKs the 200, holds for -d, sends BYE; a BYE from
 //     the far side during the call is answered and counts as success.
 //   - uac_wait_bye.xml: calls, ACKs, waits for the far side's BYE.
+//   - uac_auth.xml: calls, expects 401 and ACKs it, calls again with
+//     digest credentials (-au, -ap; MD5 only in SIPp 3.6), then goes on
+//     as uac.xml; a 401 or 403 to the second INVITE fails the call.
 //   - uac_expect.xml: calls and succeeds only if refused with the code
 //     of key expect (such as 403), which it ACKs.
 //   - uac_cancel.xml: calls, and on 180 or 183 holds for -d, CANCELs,

@@ -31,7 +31,8 @@ type RebuildResult struct {
 // never in the store (that is what makes erasure by crypto-shredding
 // hold for every copy of the bucket); they are taken from keysFrom, a
 // catalog backup, when given. A recording without its key is restored as
-// metadata and its audio stays unreadable until the key is restored.
+// metadata without the caller number (sealed with that key) and its audio
+// stays unreadable until the key is restored.
 func Rebuild(ctx context.Context, st storage.Store, keys *crypt.Keyring, cat *catalog.Catalog, keysFrom *catalog.Catalog) (RebuildResult, error) {
 	var res RebuildResult
 	var keysList []string
@@ -51,13 +52,31 @@ func Rebuild(ctx context.Context, st storage.Store, keys *crypt.Keyring, cat *ca
 			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %v", key, err))
 			continue
 		}
-		rec := rowFromManifest(doc, key)
+		var old *catalog.Recording
 		if keysFrom != nil {
-			if old, err := keysFrom.Get(ctx, rec.ID); err == nil && len(old.WrappedKey) > 0 {
-				rec.KeyID, rec.WrappedKey = old.KeyID, old.WrappedKey
-				rec.LegalHold, rec.HoldReason, rec.State = old.LegalHold, old.HoldReason, old.State
-				res.WithKeys++
+			if o, err := keysFrom.Get(ctx, doc.ID); err == nil && len(o.WrappedKey) > 0 {
+				old = o
 			}
+		}
+		if old != nil && len(doc.Identity) > 0 {
+			// The caller's identity opens only with the recording's key.
+			dk, err := keys.Unwrap(old.KeyID, old.WrappedKey, doc.ID)
+			if err == nil {
+				var id identity
+				if id, err = openIdentity(doc.Identity, dk); err == nil {
+					doc.Caller, doc.SIPCallID = id.Caller, id.SIPCallID
+				}
+			}
+			if err != nil {
+				res.Skipped = append(res.Skipped, fmt.Sprintf("%s: identity: %v", key, err))
+				old = nil
+			}
+		}
+		rec := rowFromManifest(doc, key)
+		if old != nil {
+			rec.KeyID, rec.WrappedKey = old.KeyID, old.WrappedKey
+			rec.LegalHold, rec.HoldReason, rec.State = old.LegalHold, old.HoldReason, old.State
+			res.WithKeys++
 		}
 		err = cat.Tx(ctx, func(tx *sql.Tx) error {
 			if err := catalog.PutRecording(ctx, tx, rec); err != nil {

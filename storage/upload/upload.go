@@ -261,17 +261,27 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 	}
 	tags := map[string]string{"purpose": m.Purpose, "retain-until": retain.UTC().Format("2006-01-02")}
 	wavPath := filepath.Join(u.o.Spool.Path(), id+".wav")
+	// Every call gets a data key, recorded or not: it seals the audio and
+	// the caller's identity in the stored manifest, so that destroying the
+	// wrapped key (erasure) makes every copy of both unreadable.
+	dataKey, err := crypt.NewDataKey()
+	if err != nil {
+		return err
+	}
+	if rec.KeyID, rec.WrappedKey, err = u.o.Keys.Wrap(dataKey, rec.ID); err != nil {
+		return err
+	}
 	hasAudio := m.State == spool.StateSpooled && m.Recording != nil
 	if hasAudio {
 		rec.ObjectKey = audioKey
 		rec.AudioSHA256 = m.Recording.SHA256
 		rec.Duration = time.Duration(m.Recording.Duration * float64(time.Second))
 		rec.CutShort = m.Recording.CutShort
-		if err := u.putAudio(ctx, rec, wavPath, tags); err != nil {
+		if err := u.putAudio(ctx, rec, dataKey, wavPath, tags); err != nil {
 			return err
 		}
 	}
-	if err := u.putManifest(ctx, m, rec, tags); err != nil {
+	if err := u.putManifest(ctx, m, rec, dataKey, tags); err != nil {
 		return err
 	}
 	detail, _ := json.Marshal(map[string]any{"object_key": rec.ObjectKey, "sha256": rec.SHA256, "size": rec.Size, "retain_until": retain})
@@ -306,21 +316,13 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 
 // putAudio seals the WAV into a temporary file beside it, puts it with its
 // checksum and checks what the store then holds.
-func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, wavPath string, tags map[string]string) error {
+func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey []byte, wavPath string, tags map[string]string) error {
 	src, err := os.Open(wavPath)
 	if err != nil {
 		return fmt.Errorf("%w: open recording: %v", errItem, err)
 	}
 	defer src.Close()
 	fi, err := src.Stat()
-	if err != nil {
-		return err
-	}
-	dataKey, err := crypt.NewDataKey()
-	if err != nil {
-		return err
-	}
-	keyID, wrapped, err := u.o.Keys.Wrap(dataKey, rec.ID)
 	if err != nil {
 		return err
 	}
@@ -339,7 +341,7 @@ func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, wavPath
 		return err
 	}
 	opts := storage.PutOptions{ContentType: "application/vnd.kiroku.sealed", Tags: tags, SHA256: sum,
-		Meta: map[string]string{"recording-id": rec.ID, "key-id": keyID, "audio-sha256": rec.AudioSHA256}}
+		Meta: map[string]string{"recording-id": rec.ID, "key-id": rec.KeyID, "audio-sha256": rec.AudioSHA256}}
 	if u.o.ObjectLock {
 		opts.RetainUntil = rec.RetainUntil
 	}
@@ -353,16 +355,23 @@ func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, wavPath
 	if got.Size != size || (got.SHA256 != "" && got.SHA256 != sum) {
 		return fmt.Errorf("verify %s: store holds %d bytes sha256 %s, sent %d bytes sha256 %s", rec.ObjectKey, got.Size, got.SHA256, size, sum)
 	}
-	rec.Size, rec.SHA256, rec.KeyID, rec.WrappedKey = size, sum, keyID, wrapped
+	rec.Size, rec.SHA256 = size, sum
 	return nil
 }
 
-// putManifest stores the call's manifest, sealed with the manifest key,
-// beside the audio: with the bucket alone the catalog can be rebuilt
-// (except the wrapped data keys, which never leave the catalog).
-func (u *Uploader) putManifest(ctx context.Context, m *spool.Manifest, rec *catalog.Recording, tags map[string]string) error {
+// putManifest stores the call's manifest beside the audio: sealed with the
+// manifest key (so the bucket alone rebuilds the catalog), its caller
+// number and SIP Call-ID sealed again inside it with the recording's own
+// data key (so erasure, which destroys that key, reaches every copy).
+func (u *Uploader) putManifest(ctx context.Context, m *spool.Manifest, rec *catalog.Recording, dataKey []byte, tags map[string]string) error {
+	idPlain, _ := json.Marshal(identity{Caller: m.Caller, SIPCallID: m.SIPCallID})
+	var idSealed bytes.Buffer
+	if err := crypt.Seal(&idSealed, bytes.NewReader(idPlain), int64(len(idPlain)), dataKey); err != nil {
+		return err
+	}
 	doc := StoredManifest{Manifest: *m, ObjectKey: rec.ObjectKey, SealedSize: rec.Size, SealedSHA256: rec.SHA256,
-		RetainUntil: rec.RetainUntil, KeyID: rec.KeyID}
+		RetainUntil: rec.RetainUntil, KeyID: rec.KeyID, Identity: idSealed.Bytes()}
+	doc.Caller, doc.SIPCallID = "", ""
 	plain, err := json.Marshal(doc)
 	if err != nil {
 		return err
@@ -391,6 +400,31 @@ type StoredManifest struct {
 	SealedSHA256 string    `json:"sealed_sha256,omitempty"`
 	RetainUntil  time.Time `json:"retain_until"`
 	KeyID        string    `json:"key_id,omitempty"`
+	// Identity is the caller number and SIP Call-ID, sealed with the
+	// recording's data key; the fields of Manifest that hold them are
+	// empty here.
+	Identity []byte `json:"identity,omitempty"`
+}
+
+type identity struct {
+	Caller    string `json:"caller"`
+	SIPCallID string `json:"sip_call_id"`
+}
+
+// openIdentity unseals a stored manifest's identity with its data key.
+func openIdentity(sealed, dataKey []byte) (identity, error) {
+	var id identity
+	r, err := crypt.NewRangeReader(dataKey, int64(len(sealed)), func(off, n int64) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(sealed[off : off+n])), nil
+	})
+	if err != nil {
+		return id, err
+	}
+	var buf bytes.Buffer
+	if err := r.WriteRange(&buf, 0, r.Size()); err != nil {
+		return id, err
+	}
+	return id, json.Unmarshal(buf.Bytes(), &id)
 }
 
 // OpenAudio returns a reader of a stored recording's WAV by byte range,

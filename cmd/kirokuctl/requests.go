@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// requestsUsage is appended to the usage text's command list.
+const requestsUsage = `  requests create -kind K -caller N[,N…] -verification V -requester R
+  requests list | show ID
+  requests disclose ID [-out FILE|-]       disclosure ZIP
+  requests correct ID -field customer_ref -value V [-recordings ID,…]
+  requests stop-use|resume-use|erase|stop-provision ID
+  requests refuse ID -reason R
+  requests provide -recipient R -legal-basis B [-consent-ref C] -ids ID,… [-out FILE|-]
+  requests provisions [-format json|csv]
+  requests pseudonymised [-format json|csv] [-from T] [-to T] [-out FILE|-]
+`
+
+// request is a data-subject request as the API shows it.
+type request struct {
+	ID           string          `json:"id"`
+	Kind         string          `json:"kind"`
+	Callers      []string        `json:"callers"`
+	Verification string          `json:"verification"`
+	Requester    string          `json:"requester"`
+	ReceivedAt   time.Time       `json:"received_at"`
+	AnsweredAt   *time.Time      `json:"answered_at"`
+	Outcome      string          `json:"outcome"`
+	Result       json.RawMessage `json:"result"`
+	Operator     string          `json:"operator"`
+}
+
+// requestsCmd runs "requests SUB …" (privacy officers).
+func requestsCmd(ctx context.Context, g *globals, sub string, args []string, out io.Writer) error {
+	switch sub {
+	case "create":
+		return requestCreateCmd(ctx, g, args, out)
+	case "list":
+		return requestListCmd(ctx, g, args, out)
+	case "show":
+		return requestPostCmd(ctx, g, "requests show", "GET", "", args, out)
+	case "disclose":
+		return requestDownloadCmd(ctx, g, args, out)
+	case "correct":
+		return requestCorrectCmd(ctx, g, args, out)
+	case "stop-use", "resume-use", "erase", "stop-provision":
+		return requestPostCmd(ctx, g, "requests "+sub, "POST", "/"+sub, args, out)
+	case "refuse":
+		return requestRefuseCmd(ctx, g, args, out)
+	case "provide":
+		return provideCmd(ctx, g, args, out)
+	case "provisions":
+		return exportCmd(ctx, g, "requests provisions", "/api/v1/requests/provisions", args, out)
+	case "pseudonymised":
+		return exportCmd(ctx, g, "requests pseudonymised", "/api/v1/requests/pseudonymised", args, out)
+	}
+	return fmt.Errorf("%w: unknown command \"requests %s\"", errUsage, sub)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func requestCreateCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	fs := newFlagSet("requests create")
+	kind := fs.String("kind", "", "disclosure, correction, stop-of-use, resume-use, erasure or stop-third-party-provision")
+	callers := fs.String("caller", "", "the person's caller numbers, comma-separated")
+	verification := fs.String("verification", "", "reference to the identity documents checked (never the documents)")
+	requester := fs.String("requester", "", "the person, or their legal or appointed agent")
+	if _, err := parseFlags(fs, g, args, 0, "no arguments"); err != nil {
+		return err
+	}
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	var (
+		r   request
+		raw json.RawMessage
+	)
+	body := map[string]any{"kind": *kind, "callers": splitList(*callers), "verification": *verification, "requester": *requester}
+	if err := c.getJSON(ctx, "POST", "/api/v1/requests", nil, nil, body, &r, &raw); err != nil {
+		return err
+	}
+	if g.output == "json" {
+		return writeRaw(out, raw)
+	}
+	fmt.Fprintf(out, "%s: %s request recorded\n", r.ID, r.Kind)
+	return nil
+}
+
+func requestListCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	if _, err := parseFlags(newFlagSet("requests list"), g, args, 0, "no arguments"); err != nil {
+		return err
+	}
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	var (
+		res struct {
+			Requests []request `json:"requests"`
+		}
+		raw json.RawMessage
+	)
+	if err := c.getJSON(ctx, "GET", "/api/v1/requests", nil, nil, nil, &res, &raw); err != nil {
+		return err
+	}
+	if g.output == "json" {
+		return writeRaw(out, raw)
+	}
+	t := newTable(out, "ID", "KIND", "RECEIVED", "OUTCOME", "OPERATOR")
+	for _, r := range res.Requests {
+		t.row(r.ID, r.Kind, r.ReceivedAt.Local().Format("2006-01-02 15:04"), r.Outcome, r.Operator)
+	}
+	return t.flush()
+}
+
+// requestPostCmd sends method /api/v1/requests/ID+suffix and prints the
+// JSON answer.
+func requestPostCmd(ctx context.Context, g *globals, name, method, suffix string, args []string, out io.Writer) error {
+	pos, err := parseFlags(newFlagSet(name), g, args, 1, "one request id")
+	if err != nil {
+		return err
+	}
+	return requestCall(ctx, g, method, "/api/v1/requests/"+url.PathEscape(pos[0])+suffix, nil, out)
+}
+
+func requestCall(ctx context.Context, g *globals, method, path string, body any, out io.Writer) error {
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := c.getJSON(ctx, method, path, nil, nil, body, nil, &raw); err != nil {
+		return err
+	}
+	return writeRaw(out, raw)
+}
+
+func requestCorrectCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	fs := newFlagSet("requests correct")
+	field := fs.String("field", "customer_ref", "the fact to correct")
+	value := fs.String("value", "", "its corrected value")
+	recs := fs.String("recordings", "", "recording ids, comma-separated (default: all of the request's)")
+	pos, err := parseFlags(fs, g, args, 1, "one request id")
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"field": *field, "value": *value, "recordings": splitList(*recs)}
+	return requestCall(ctx, g, "POST", "/api/v1/requests/"+url.PathEscape(pos[0])+"/correct", body, out)
+}
+
+func requestRefuseCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	fs := newFlagSet("requests refuse")
+	reason := fs.String("reason", "", "why the request cannot be answered (recorded on it)")
+	pos, err := parseFlags(fs, g, args, 1, "one request id")
+	if err != nil {
+		return err
+	}
+	return requestCall(ctx, g, "POST", "/api/v1/requests/"+url.PathEscape(pos[0])+"/refuse", map[string]string{"reason": *reason}, out)
+}
+
+func requestDownloadCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	fs := newFlagSet("requests disclose")
+	dest := fs.String("out", "", "file to write (default disclosure-ID.zip; - for standard output)")
+	pos, err := parseFlags(fs, g, args, 1, "one request id")
+	if err != nil {
+		return err
+	}
+	path := *dest
+	if path == "" {
+		path = "disclosure-" + filepath.Base(pos[0]) + ".zip"
+	}
+	return fetchTo(ctx, g, "POST", "/api/v1/requests/"+url.PathEscape(pos[0])+"/disclose", nil, nil, path, out)
+}
+
+func provideCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	fs := newFlagSet("requests provide")
+	recipient := fs.String("recipient", "", "the third party")
+	basis := fs.String("legal-basis", "", "the legal basis of the provision")
+	consent := fs.String("consent-ref", "", "reference to the consent obtained")
+	ids := fs.String("ids", "", "recording ids, comma-separated")
+	dest := fs.String("out", "provision.zip", "file to write (- for standard output)")
+	if _, err := parseFlags(fs, g, args, 0, "no arguments"); err != nil {
+		return err
+	}
+	body := map[string]any{"recipient": *recipient, "legal_basis": *basis, "consent_ref": *consent, "ids": splitList(*ids)}
+	return fetchTo(ctx, g, "POST", "/api/v1/requests/provisions", nil, body, *dest, out)
+}
+
+func exportCmd(ctx context.Context, g *globals, name, path string, args []string, out io.Writer) error {
+	fs := newFlagSet(name)
+	format := fs.String("format", "json", "json or csv")
+	from := fs.String("from", "", "RFC 3339 start (pseudonymised only)")
+	to := fs.String("to", "", "RFC 3339 end (pseudonymised only)")
+	dest := fs.String("out", "-", "file to write (- for standard output)")
+	if _, err := parseFlags(fs, g, args, 0, "no arguments"); err != nil {
+		return err
+	}
+	q := url.Values{"format": {*format}}
+	if *from != "" {
+		q.Set("from", *from)
+	}
+	if *to != "" {
+		q.Set("to", *to)
+	}
+	return fetchTo(ctx, g, "GET", path, q, nil, *dest, out)
+}
+
+// fetchTo writes an answer's body to path ("-": out), through a
+// temporary file renamed once complete.
+func fetchTo(ctx context.Context, g *globals, method, apiPath string, q url.Values, body any, path string, out io.Writer) error {
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	res, err := c.request(ctx, method, apiPath, q, nil, body)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if path == "-" {
+		_, err := io.Copy(out, res.Body)
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".kirokuctl-*.part")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	n, err := io.Copy(f, res.Body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", apiPath, err)
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	if g.output == "json" {
+		return writeJSON(out, map[string]any{"file": path, "bytes": n})
+	}
+	fmt.Fprintf(out, "%s: %d bytes\n", path, n)
+	return nil
+}

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"archive/zip"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRequestsDiscloseAndStopUse(t *testing.T) {
+	k := startKirokud(t)
+	code, out, stderr := k.ctl(t, "po", "requests", "create", "-kind", "disclosure", "-caller", "03-1234-5678",
+		"-verification", "運転免許証 R-1", "-requester", "本人", "-o", "json")
+	var r request
+	if err := json.Unmarshal([]byte(out), &r); code != 0 || err != nil {
+		t.Fatalf("create: exit %d %v\n%s%s", code, err, out, stderr)
+	}
+	file := filepath.Join(t.TempDir(), "d.zip")
+	if code, out, stderr := k.ctl(t, "po", "requests", "disclose", r.ID, "-out", file); code != 0 {
+		t.Fatalf("disclose: exit %d\n%s%s", code, out, stderr)
+	}
+	zr, err := zip.OpenReader(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	// Two recordings with audio, one opted out (no audio), manifest, summary, sums.
+	if len(names) != 5 {
+		t.Errorf("got ZIP files %v, want 2 WAVs, manifest.json, summary.txt and SHA256SUMS", names)
+	}
+	if code, out, _ := k.ctl(t, "po", "requests", "list"); code != 0 || !strings.Contains(out, "answered") {
+		t.Errorf("list: exit %d\n%s", code, out)
+	}
+
+	_, out, _ = k.ctl(t, "po", "requests", "create", "-kind", "stop-of-use", "-caller", "0312345678", "-verification", "R-2", "-requester", "本人", "-o", "json")
+	json.Unmarshal([]byte(out), &r)
+	if code, out, stderr := k.ctl(t, "po", "requests", "stop-use", r.ID); code != 0 {
+		t.Fatalf("stop-use: exit %d\n%s%s", code, out, stderr)
+	}
+	if code, out, _ := k.ctl(t, "sup", "recordings", "search"); code != 0 || strings.Contains(out, k.ids[0]) {
+		t.Errorf("supervisor search after stop-use: exit %d\n%s", code, out)
+	}
+	if code, _, stderr := k.ctl(t, "sup", "requests", "list"); code != exitFail || !strings.Contains(stderr, "HTTP 403") {
+		t.Errorf("supervisor requests list: exit %d %s", code, stderr)
+	}
+}

@@ -1,0 +1,163 @@
+package httpapi
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/internal/config"
+)
+
+// send sends method path as name with a JSON body and returns the answer.
+func (e *env) send(name, method, path string, body any) (*http.Response, []byte) {
+	e.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequestWithContext(e.t.Context(), method, e.srv.URL+path, r)
+	req.Header.Set("Authorization", "Bearer "+token(name))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, b
+}
+
+func (e *env) newRequest(kind string, callers ...string) string {
+	e.t.Helper()
+	res, b := e.send("po", http.MethodPost, "/api/v1/requests", map[string]any{"kind": kind, "callers": callers,
+		"verification": "マイナンバーカード 照合番号 V-1", "requester": "本人"})
+	if res.StatusCode != http.StatusCreated {
+		e.t.Fatalf("create: got %d %s", res.StatusCode, b)
+	}
+	var q requestJSON
+	json.Unmarshal(b, &q)
+	return q.ID
+}
+
+func TestRequestsNeedPrivacyOfficer(t *testing.T) {
+	e := newEnv(t)
+	for _, name := range []string{"sup", "aud", "adm"} {
+		before := e.head()
+		res, _ := e.send(name, http.MethodGet, "/api/v1/requests", nil)
+		if res.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: got %d, want 403", name, res.StatusCode)
+		}
+		if es := e.audit(before); len(es) != 1 || es[0].Action != "denied" {
+			t.Errorf("%s: got audit %+v, want one denial", name, es)
+		}
+	}
+}
+
+func TestStopUseHidesFromSupervisorAndResumeBrings(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now().Add(-time.Hour)
+	ids := e.seed(rec{purpose: "cs-quality", caller: "0312345678", seconds: 1, started: now},
+		rec{purpose: "cs-quality", caller: "09011112222", seconds: 1, started: now.Add(time.Second)},
+		rec{purpose: "cs-quality", caller: "0399990000", seconds: 1, started: now.Add(2 * time.Second)})
+	visible := func(name, id string) int {
+		res, _ := e.do(name, http.MethodGet, "/api/v1/recordings/"+id, nil)
+		return res.StatusCode
+	}
+	if res, b := e.send("po", http.MethodPost, "/api/v1/requests/"+e.newRequest("stop-of-use", "03-1234-5678", "090-1111-2222")+"/stop-use", nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("stop-use: got %d %s", res.StatusCode, b)
+	}
+	for _, id := range ids[:2] {
+		before := e.head()
+		if got := visible("sup", id); got != http.StatusNotFound {
+			t.Errorf("supervisor after stop-use: got %d, want 404", got)
+		}
+		if es := e.audit(before); len(es) != 1 || es[0].Action != "denied" || !strings.Contains(es[0].Detail, "restricted") {
+			t.Errorf("got audit %+v, want a denial naming the restriction", es)
+		}
+		if got := visible("po", id); got != http.StatusOK {
+			t.Errorf("privacy officer after stop-use: got %d, want 200", got)
+		}
+	}
+	var page struct {
+		Recordings []recordingJSON `json:"recordings"`
+	}
+	e.get("sup", "/api/v1/recordings", http.StatusOK, &page)
+	if len(page.Recordings) != 1 || page.Recordings[0].ID != ids[2] {
+		t.Errorf("supervisor search: got %d recordings, want only the other caller's", len(page.Recordings))
+	}
+	if res, b := e.send("po", http.MethodPost, "/api/v1/requests/"+e.newRequest("resume-use", "0312345678", "09011112222")+"/resume-use", nil); res.StatusCode != http.StatusOK {
+		t.Fatalf("resume-use: got %d %s", res.StatusCode, b)
+	}
+	for _, id := range ids[:2] {
+		if got := visible("sup", id); got != http.StatusOK {
+			t.Errorf("supervisor after resume-use: got %d, want 200", got)
+		}
+	}
+}
+
+func TestDiscloseEraseProvidePseudonymiseRoutes(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "p.key"), []byte("pseudonym-key-0123456789"), 0o600)
+	cfg := *e.cfg.Load()
+	cfg.Source = filepath.Join(dir, "kiroku.yaml")
+	cfg.Rights = config.Rights{PseudonymKeys: []config.PseudonymKey{{ID: "p1", File: "p.key"}}, Active: "p1"}
+	e.cfg.Store(&cfg)
+	now := time.Now().Add(-time.Hour)
+	ids := e.seed(rec{purpose: "cs-quality", caller: "0312345678", seconds: 1, started: now},
+		rec{purpose: "complaints", caller: "09011112222", seconds: 1, started: now.Add(time.Second)},
+		rec{purpose: "cs-quality", caller: "0399990000", seconds: 1, started: now.Add(2 * time.Second)})
+
+	res, b := e.send("po", http.MethodPost, "/api/v1/requests/"+e.newRequest("disclosure", "0312345678", "09011112222")+"/disclose", nil)
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/zip" {
+		t.Fatalf("disclose: got %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zr.File) != 5 { // 2 WAVs, manifest.json, summary.txt, SHA256SUMS
+		t.Errorf("got %d files, want 5", len(zr.File))
+	}
+
+	res, b = e.send("po", http.MethodPost, "/api/v1/requests/provisions", map[string]any{"recipient": "A社", "legal_basis": "consent", "consent_ref": "C-1", "ids": []string{ids[2]}})
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("provide: got %d %s", res.StatusCode, b)
+	}
+	res, b = e.send("po", http.MethodGet, "/api/v1/requests/provisions?format=csv", nil)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), ids[2]) {
+		t.Errorf("provisions: got %d %s", res.StatusCode, b)
+	}
+
+	res, b = e.send("po", http.MethodGet, "/api/v1/requests/pseudonymised?format=csv", nil)
+	if res.StatusCode != http.StatusOK || strings.Contains(string(b), "0312345678") || !strings.Contains(string(b), "p1:") {
+		t.Errorf("pseudonymised: got %d %s", res.StatusCode, b)
+	}
+
+	res, b = e.send("po", http.MethodPost, "/api/v1/requests/"+e.newRequest("erasure", "0312345678")+"/erase", nil)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), ids[0]) {
+		t.Fatalf("erase: got %d %s", res.StatusCode, b)
+	}
+	if got, _ := e.do("po", http.MethodGet, "/api/v1/recordings/"+ids[0], nil); got.StatusCode != http.StatusNotFound {
+		t.Errorf("erased recording: got %d, want 404", got.StatusCode)
+	}
+	// Answered requests cannot be answered twice.
+	var list struct {
+		Requests []requestJSON `json:"requests"`
+	}
+	e.get("po", "/api/v1/requests", http.StatusOK, &list)
+	if len(list.Requests) != 2 {
+		t.Fatalf("got %d requests, want 2", len(list.Requests))
+	}
+	res, _ = e.send("po", http.MethodPost, "/api/v1/requests/"+list.Requests[0].ID+"/disclose", nil)
+	if res.StatusCode != http.StatusConflict {
+		t.Errorf("second disclosure: got %d, want 409", res.StatusCode)
+	}
+}

@@ -1,0 +1,245 @@
+package rights
+
+import (
+	"archive/zip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/storage/upload"
+)
+
+// Item is one recording as a disclosure or provision describes it.
+type Item struct {
+	ID          string          `json:"id"`
+	File        string          `json:"file,omitempty"` // the WAV in the ZIP; "" when nothing was recorded
+	StartedAt   time.Time       `json:"started_at"`
+	EndedAt     *time.Time      `json:"ended_at,omitempty"`
+	Duration    float64         `json:"duration_s"`
+	Line        string          `json:"line"`
+	Caller      string          `json:"caller,omitempty"`
+	Purpose     string          `json:"purpose"`
+	PurposeDesc string          `json:"purpose_description"`
+	Decision    string          `json:"consent_decision"`
+	Consent     json.RawMessage `json:"consent"`
+	RetainUntil time.Time       `json:"retain_until"`
+	LegalHold   bool            `json:"legal_hold"`
+	State       string          `json:"state"`
+	AudioSHA256 string          `json:"audio_sha256,omitempty"`
+	Accesses    []Access        `json:"accesses,omitempty"`
+}
+
+// Access is one audit entry about a recording: who did what and when.
+type Access struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Reason string    `json:"reason,omitempty"`
+	Seq    int64     `json:"seq"`
+}
+
+// Manifest is manifest.json of a disclosure ZIP.
+type Manifest struct {
+	Request   string    `json:"request"`
+	Generated time.Time `json:"generated_at"`
+	Items     []Item    `json:"recordings"`
+}
+
+// Disclose answers disclosure request id: it streams to w a ZIP of every
+// recording of the request's numbers (decrypted WAV, chunk by chunk),
+// manifest.json, summary.txt (Japanese and English) and SHA256SUMS, then
+// closes the request. Only the manifest's metadata is held in memory. A
+// request that cannot be answered (not verified) is refused and recorded
+// so before anything is written.
+func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer) (*Manifest, error) {
+	r, err := s.open(ctx, id, KindDisclosure)
+	if err != nil {
+		return nil, s.refuseOn(ctx, operator, id, err)
+	}
+	recs, err := s.recordings(ctx, r.Callers)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manifest{Request: id, Generated: s.o.Now().UTC()}
+	z := newSumZip(w)
+	for _, rec := range recs {
+		if rec.State != catalog.StateStored && rec.State != catalog.StateRestricted {
+			continue // being purged
+		}
+		// The access is recorded before any byte of it is sent, and so
+		// appears in the history disclosed.
+		if err := s.auditTx(ctx, operator, "disclose", rec.ID, map[string]any{"request": id}); err != nil {
+			return nil, err
+		}
+		it, err := s.item(ctx, rec, true)
+		if err != nil {
+			return nil, err
+		}
+		if rec.ObjectKey != "" {
+			it.File = "recordings/" + rec.ID + ".wav"
+			if err := s.writeAudio(ctx, z, it.File, rec); err != nil {
+				return nil, err
+			}
+		}
+		m.Items = append(m.Items, it)
+	}
+	if err := z.json("manifest.json", m); err != nil {
+		return nil, err
+	}
+	if err := z.file("summary.txt", strings.NewReader(summary(m))); err != nil {
+		return nil, err
+	}
+	if err := z.close(); err != nil {
+		return nil, err
+	}
+	_, err = s.answer(ctx, operator, id, KindDisclosure, OutcomeAnswered, map[string]any{"recordings": len(m.Items)}, nil)
+	return m, err
+}
+
+// item describes rec; with history, its audit entries too.
+func (s *Service) item(ctx context.Context, rec *catalog.Recording, history bool) (Item, error) {
+	it := Item{ID: rec.ID, StartedAt: rec.StartedAt, EndedAt: rec.EndedAt, Duration: rec.Duration.Seconds(),
+		Line: rec.Line, Caller: rec.Caller, Purpose: rec.Purpose, PurposeDesc: s.o.Purpose(rec.Purpose),
+		Decision: rec.Decision, Consent: rec.Consent, RetainUntil: rec.RetainUntil, LegalHold: rec.LegalHold,
+		State: rec.State, AudioSHA256: rec.AudioSHA256}
+	if !history {
+		return it, nil
+	}
+	after := int64(0)
+	for {
+		es, err := audit.List(ctx, s.o.Catalog.DB(), audit.Filter{Target: rec.ID, AfterSeq: after, Limit: 1000})
+		if err != nil {
+			return it, fmt.Errorf("rights: history of %s: %w", rec.ID, err)
+		}
+		for _, e := range es {
+			it.Accesses = append(it.Accesses, Access{At: e.At, Actor: e.Actor, Action: e.Action, Reason: e.Reason, Seq: e.Seq})
+		}
+		if len(es) < 1000 {
+			return it, nil
+		}
+		after = es[len(es)-1].Seq
+	}
+}
+
+func (s *Service) writeAudio(ctx context.Context, z *sumZip, name string, rec *catalog.Recording) error {
+	rr, err := upload.OpenAudio(ctx, s.o.Store, s.o.Keys, rec)
+	if err != nil {
+		return fmt.Errorf("rights: open %s: %w", rec.ID, err)
+	}
+	fw, err := z.create(name)
+	if err != nil {
+		return err
+	}
+	if err := rr.WriteRange(fw, 0, rr.Size()); err != nil {
+		return fmt.Errorf("rights: audio of %s: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// sumZip writes a ZIP and remembers each file's SHA-256 for SHA256SUMS.
+type sumZip struct {
+	zw   *zip.Writer
+	sums []string
+	cur  hash.Hash
+	name string
+}
+
+func newSumZip(w io.Writer) *sumZip { return &sumZip{zw: zip.NewWriter(w)} }
+
+// create starts file name; its bytes go through the returned writer.
+func (z *sumZip) create(name string) (io.Writer, error) {
+	z.flush()
+	method := zip.Deflate
+	if strings.HasSuffix(name, ".wav") {
+		method = zip.Store // PCM barely deflates; storing keeps the stream cheap
+	}
+	fw, err := z.zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: time.Now().UTC()})
+	if err != nil {
+		return nil, fmt.Errorf("rights: zip %s: %w", name, err)
+	}
+	z.cur, z.name = sha256.New(), name
+	return io.MultiWriter(fw, z.cur), nil
+}
+
+func (z *sumZip) flush() {
+	if z.cur != nil {
+		z.sums = append(z.sums, hex.EncodeToString(z.cur.Sum(nil))+"  "+z.name+"\n")
+		z.cur = nil
+	}
+}
+
+func (z *sumZip) file(name string, r io.Reader) error {
+	w, err := z.create(name)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(w, r)
+	return err
+}
+
+func (z *sumZip) json(name string, v any) error {
+	w, err := z.create(name)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// close writes SHA256SUMS (every other file) and ends the ZIP.
+func (z *sumZip) close() error {
+	z.flush()
+	w, err := z.zw.Create("SHA256SUMS")
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, strings.Join(z.sums, "")); err != nil {
+		return err
+	}
+	return z.zw.Close()
+}
+
+// summary is the readable summary, Japanese then English per item.
+func summary(m *Manifest) string {
+	var b strings.Builder
+	jst := time.FixedZone("JST", 9*3600)
+	fmt.Fprintf(&b, "開示請求 %s への回答 / Answer to disclosure request %s\n", m.Request, m.Request)
+	fmt.Fprintf(&b, "作成日時 / Generated: %s\n", m.Generated.In(jst).Format(time.RFC3339))
+	fmt.Fprintf(&b, "録音件数 / Recordings: %d\n\n", len(m.Items))
+	for i, it := range m.Items {
+		fmt.Fprintf(&b, "[%d] %s\n", i+1, it.ID)
+		fmt.Fprintf(&b, "  日時 / Date: %s (%.0f 秒 / s)\n", it.StartedAt.In(jst).Format("2006-01-02 15:04:05 MST"), it.Duration)
+		fmt.Fprintf(&b, "  回線 / Line: %s\n", it.Line)
+		fmt.Fprintf(&b, "  利用目的 / Purpose: %s — %s\n", it.Purpose, it.PurposeDesc)
+		fmt.Fprintf(&b, "  同意の記録 / Consent evidence: %s %s\n", it.Decision, string(it.Consent))
+		fmt.Fprintf(&b, "  保存期限 / Retained until: %s", it.RetainUntil.In(jst).Format("2006-01-02"))
+		if it.LegalHold {
+			b.WriteString(" (法的保全中 / under legal hold)")
+		}
+		b.WriteString("\n")
+		if it.File != "" {
+			fmt.Fprintf(&b, "  音声ファイル / Audio file: %s\n", it.File)
+		} else {
+			b.WriteString("  音声なし / No audio recorded\n")
+		}
+		b.WriteString("  アクセス履歴 / Access history:\n")
+		for _, a := range it.Accesses {
+			fmt.Fprintf(&b, "    %s  %s  %s", a.At.In(jst).Format("2006-01-02 15:04:05"), a.Actor, a.Action)
+			if a.Reason != "" {
+				fmt.Fprintf(&b, "  (%s)", a.Reason)
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -1,0 +1,122 @@
+package rights
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+
+	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/config"
+)
+
+// Erasure is what an erasure erased and what it kept.
+type Erasure struct {
+	Erased []string `json:"erased"`         // recordings: keys destroyed, rows now tombstones
+	Held   []string `json:"held,omitempty"` // under legal hold: not erased
+	// Undeleted lists objects the store did not delete; their data keys
+	// are destroyed all the same, so they cannot be read.
+	Undeleted []string `json:"undeleted,omitempty"`
+}
+
+// Erase answers erasure request id: for each recording of its numbers
+// not under legal hold it destroys the wrapped data key and the caller
+// number by replacing the row with a tombstone (crypto-shredding every
+// copy of the audio, backups included), audits it, then deletes the audio
+// and manifest objects. The request's numbers, and those of every other
+// request naming them, are then masked, and the catalog file is compacted
+// so that no freed page keeps them. Held recordings stay and are
+// reported.
+func (s *Service) Erase(ctx context.Context, operator, id string) (*Erasure, error) {
+	r, err := s.open(ctx, id, KindErasure)
+	if err != nil {
+		return nil, s.refuseOn(ctx, operator, id, err)
+	}
+	recs, err := s.recordings(ctx, r.Callers)
+	if err != nil {
+		return nil, err
+	}
+	out := &Erasure{}
+	var doomed []*catalog.Recording
+	for _, rec := range recs {
+		if rec.LegalHold {
+			out.Held = append(out.Held, rec.ID)
+			continue
+		}
+		doomed = append(doomed, rec)
+	}
+	now := s.o.Now().UTC()
+	err = s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
+		ts, err := catalog.NewTombstoner(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer ts.Close()
+		ap, err := audit.NewAppender(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer ap.Close()
+		for _, rec := range doomed {
+			if err := ts.Tombstone(ctx, rec, now, "erasure request "+id, operator); err != nil {
+				return err
+			}
+			if _, err := ap.Append(ctx, audit.Entry{At: now, Actor: operator, Action: "erase", Target: rec.ID,
+				Detail: fmt.Sprintf(`{"request":%q,"object_key":%q}`, id, rec.ObjectKey)}); err != nil {
+				return err
+			}
+			out.Erased = append(out.Erased, rec.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, rec := range doomed {
+		for _, k := range []string{rec.ObjectKey, rec.ManifestKey} {
+			if k != "" {
+				keys = append(keys, k)
+			}
+		}
+	}
+	for _, d := range s.o.Store.Delete(ctx, keys) {
+		if d.Err != nil {
+			out.Undeleted = append(out.Undeleted, d.Key)
+		}
+	}
+	_, err = s.answer(ctx, operator, id, KindErasure, OutcomeAnswered, out, func(tx *sql.Tx, _ *catalog.Request) error {
+		return maskCallers(ctx, tx, r.Callers)
+	})
+	if err != nil {
+		return out, err
+	}
+	if err := s.o.Catalog.Compact(ctx); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// maskCallers replaces the numbers by their masked form in every request
+// naming them.
+func maskCallers(ctx context.Context, tx *sql.Tx, numbers []string) error {
+	all, err := catalog.ListRequests(ctx, tx)
+	if err != nil {
+		return err
+	}
+	for _, q := range all {
+		changed := false
+		for i, c := range q.Callers {
+			if slices.Contains(numbers, c) {
+				q.Callers[i], changed = config.MaskNumber(c), true
+			}
+		}
+		if changed {
+			if err := catalog.PutRequest(ctx, tx, q); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

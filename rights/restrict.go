@@ -1,0 +1,127 @@
+package rights
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/kiroku-voice/kiroku/catalog"
+)
+
+// Changed lists the recordings a request changed.
+type Changed struct {
+	Recordings []string `json:"recordings"`
+}
+
+// StopUse answers stop-of-use request id: the stored recordings of its
+// numbers become restricted (hidden from all but privacy officers,
+// excluded from provisions). Retention still applies to them.
+func (s *Service) StopUse(ctx context.Context, operator, id string) (*Changed, error) {
+	return s.setState(ctx, operator, id, KindStopUse, catalog.StateStored, catalog.StateRestricted, "restrict")
+}
+
+// ResumeUse answers resume-use request id: the restricted recordings of
+// its numbers are stored (usable) again.
+func (s *Service) ResumeUse(ctx context.Context, operator, id string) (*Changed, error) {
+	return s.setState(ctx, operator, id, KindResumeUse, catalog.StateRestricted, catalog.StateStored, "unrestrict")
+}
+
+func (s *Service) setState(ctx context.Context, operator, id, kind, from, to, action string) (*Changed, error) {
+	r, err := s.open(ctx, id, kind)
+	if err != nil {
+		return nil, s.refuseOn(ctx, operator, id, err)
+	}
+	recs, err := s.recordings(ctx, r.Callers)
+	if err != nil {
+		return nil, err
+	}
+	out := &Changed{Recordings: []string{}}
+	_, err = s.answer(ctx, operator, id, kind, OutcomeAnswered, out, func(tx *sql.Tx, _ *catalog.Request) error {
+		for _, rec := range recs {
+			if rec.State != from {
+				continue
+			}
+			if err := catalog.SetState(ctx, tx, to, rec.ID); err != nil {
+				return err
+			}
+			if err := s.audit(ctx, tx, operator, action, rec.ID, map[string]any{"request": id, "from": from, "to": to}); err != nil {
+				return err
+			}
+			out.Recordings = append(out.Recordings, rec.ID)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Correction fixes a fact about the caller on some recordings.
+type Correction struct {
+	Recordings []string `json:"recordings"` // all of the request's recordings when empty
+	Field      string   `json:"field"`      // customer_ref
+	Value      string   `json:"value"`
+}
+
+// Correctable lists the fields a correction may change: facts about the
+// caller, never the audio nor the call's own record.
+var Correctable = []string{"customer_ref"}
+
+// Correct answers correction request id: it sets c.Field on the request's
+// recordings (or those of c.Recordings among them), with the value before
+// and after in each audit entry. Audio is never edited.
+func (s *Service) Correct(ctx context.Context, operator, id string, c Correction) (*Changed, error) {
+	if c.Field != "customer_ref" {
+		return nil, fmt.Errorf("%w: field %q cannot be corrected (correctable: %s)", ErrBadRequest, c.Field, strings.Join(Correctable, ", "))
+	}
+	r, err := s.open(ctx, id, KindCorrection)
+	if err != nil {
+		return nil, s.refuseOn(ctx, operator, id, err)
+	}
+	recs, err := s.recordings(ctx, r.Callers)
+	if err != nil {
+		return nil, err
+	}
+	mine := map[string]bool{}
+	for _, rec := range recs {
+		mine[rec.ID] = true
+	}
+	targets := c.Recordings
+	if len(targets) == 0 {
+		for _, rec := range recs {
+			targets = append(targets, rec.ID)
+		}
+	}
+	for _, t := range targets {
+		if !mine[t] {
+			return nil, fmt.Errorf("%w: recording %s is not one of this request's numbers", ErrBadRequest, t)
+		}
+	}
+	out := &Changed{Recordings: []string{}}
+	_, err = s.answer(ctx, operator, id, KindCorrection, OutcomeAnswered, out, func(tx *sql.Tx, _ *catalog.Request) error {
+		for _, t := range targets {
+			before, err := catalog.CustomerRef(ctx, tx, t)
+			if err != nil {
+				return err
+			}
+			if err := catalog.SetCustomerRef(ctx, tx, t, c.Value); err != nil {
+				return err
+			}
+			if err := s.audit(ctx, tx, operator, "correct", t, map[string]any{"request": id, "field": c.Field, "before": before, "after": c.Value}); err != nil {
+				return err
+			}
+			out.Recordings = append(out.Recordings, t)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// StopProvision answers stop-third-party-provision request id: from now
+// on Provide refuses the recordings of its numbers.
+func (s *Service) StopProvision(ctx context.Context, operator, id string) error {
+	if _, err := s.open(ctx, id, KindStopProvision); err != nil {
+		return s.refuseOn(ctx, operator, id, err)
+	}
+	_, err := s.answer(ctx, operator, id, KindStopProvision, OutcomeAnswered, map[string]any{"effect": "provision of these numbers' recordings is refused"}, nil)
+	return err
+}

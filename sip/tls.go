@@ -1,0 +1,99 @@
+package sip
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"sync"
+
+	sipmsg "github.com/emiago/sipgo/sip"
+
+	"github.com/kiroku-voice/kiroku/internal/config"
+)
+
+// serverTLS is the configuration of the tls:// listeners: sip.tls's
+// certificate and, with client_ca, a required client certificate signed
+// by one of its CAs.
+func serverTLS(t config.SIPTLS) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+	if err != nil {
+		return nil, fmt.Errorf("sip.tls: %w", err)
+	}
+	conf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if t.ClientCA != "" {
+		pem, err := os.ReadFile(t.ClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("sip.tls.client_ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("sip.tls.client_ca: no PEM certificate in %s", t.ClientCA)
+		}
+		conf.ClientCAs, conf.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return conf, nil
+}
+
+// tlsListener hands sipgo TLS connections and keeps each one by its
+// remote address, which is the Source of the requests it carries, so
+// that admission can read the caller's certificate (sipgo does not pass
+// the connection on).
+type tlsListener struct {
+	net.Listener
+	peers *sync.Map // remote address -> *tls.Conn
+}
+
+func (l tlsListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return c, nil
+	}
+	key := c.RemoteAddr().String()
+	l.peers.Store(key, tc)
+	return &tlsConn{Conn: tc, peers: l.peers, key: key}, nil
+}
+
+// tlsConn forgets its entry in the peers map when closed.
+type tlsConn struct {
+	*tls.Conn
+	peers *sync.Map
+	key   string
+}
+
+func (c *tlsConn) Close() error {
+	c.peers.CompareAndDelete(c.key, c.Conn)
+	return c.Conn.Close()
+}
+
+// errClientCN is a TLS caller whose certificate does not name its trunk.
+var errClientCN = errors.New("client certificate does not match the trunk's tls_client_cn")
+
+// checkClientCN applies trunk.TLSClientCN to req: such a trunk calls
+// only over TLS, with a verified certificate whose common name or a DNS
+// name is the one configured.
+func (s *Server) checkClientCN(req *sipmsg.Request, trunk *config.Trunk) error {
+	if trunk.TLSClientCN == "" {
+		return nil
+	}
+	v, ok := s.tlsPeers.Load(req.Source())
+	if !ok {
+		return errClientCN // not over TLS (or the connection is gone)
+	}
+	st := v.(*tls.Conn).ConnectionState()
+	if len(st.VerifiedChains) == 0 || len(st.PeerCertificates) == 0 {
+		return errClientCN
+	}
+	leaf := st.PeerCertificates[0]
+	if leaf.Subject.CommonName == trunk.TLSClientCN || slices.Contains(leaf.DNSNames, trunk.TLSClientCN) {
+		return nil
+	}
+	return errClientCN
+}
