@@ -246,3 +246,23 @@ func (c *client) getJSON(ctx context.Context, method, path string, q url.Values,
 func reasonHeader(reason string) http.Header {
 	return http.Header{"X-Kiroku-Reason": {url.PathEscape(reason)}}
 }
+
+// setup parses a command's flags (want positional arguments, usage saying
+// what they are) and returns the API client.
+func (g *globals) setup(fs *flag.FlagSet, args []string, want int, usage string) (*client, error) {
+	if _, err := parseFlags(fs, g, args, want, usage); err != nil {
+		return nil, err
+	}
+	return g.newClient()
+}
+
+// queryOf turns the non-empty filter flags into query parameters.
+func queryOf(filters map[string]*string) url.Values {
+	q := url.Values{}
+	for k, v := range filters {
+		if *v != "" {
+			q.Set(k, *v)
+		}
+	}
+	return q
+}

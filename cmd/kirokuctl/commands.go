@@ -52,19 +52,11 @@ func searchCmd(ctx context.Context, g *globals, args []string, out io.Writer) er
 		filters[f.param] = fs.String(f.flag, "", f.help)
 	}
 	all := fs.Bool("all", false, "follow the cursor to the last page")
-	if _, err := parseFlags(fs, g, args, 0, "no arguments, only filters"); err != nil {
-		return err
-	}
-	c, err := g.newClient()
+	c, err := g.setup(fs, args, 0, "no arguments, only filters")
 	if err != nil {
 		return err
 	}
-	q := url.Values{}
-	for k, v := range filters {
-		if *v != "" {
-			q.Set(k, *v)
-		}
-	}
+	q := queryOf(filters)
 	var (
 		rows []recording
 		raws []json.RawMessage
@@ -298,19 +290,11 @@ func auditListCmd(ctx context.Context, g *globals, args []string, out io.Writer)
 		filters[k] = fs.String(k, "", k)
 	}
 	all := fs.Bool("all", false, "follow to the last entry")
-	if _, err := parseFlags(fs, g, args, 0, "no arguments, only filters"); err != nil {
-		return err
-	}
-	c, err := g.newClient()
+	c, err := g.setup(fs, args, 0, "no arguments, only filters")
 	if err != nil {
 		return err
 	}
-	q := url.Values{}
-	for k, v := range filters {
-		if *v != "" {
-			q.Set(k, *v)
-		}
-	}
+	q := queryOf(filters)
 	var (
 		entries []auditEntry
 		raws    []json.RawMessage
@@ -357,10 +341,7 @@ var errBroken = errors.New("audit chain broken")
 
 // auditVerifyCmd: audit verify.
 func auditVerifyCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
-	if _, err := parseFlags(newFlagSet("audit verify"), g, args, 0, "no arguments"); err != nil {
-		return err
-	}
-	c, err := g.newClient()
+	c, err := g.setup(newFlagSet("audit verify"), args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
@@ -391,10 +372,7 @@ func auditVerifyCmd(ctx context.Context, g *globals, args []string, out io.Write
 
 // callsCmd: calls list.
 func callsCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
-	if _, err := parseFlags(newFlagSet("calls list"), g, args, 0, "no arguments"); err != nil {
-		return err
-	}
-	c, err := g.newClient()
+	c, err := g.setup(newFlagSet("calls list"), args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
@@ -429,10 +407,7 @@ func callsCmd(ctx context.Context, g *globals, args []string, out io.Writer) err
 
 // whoamiCmd: whoami.
 func whoamiCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
-	if _, err := parseFlags(newFlagSet("whoami"), g, args, 0, "no arguments"); err != nil {
-		return err
-	}
-	c, err := g.newClient()
+	c, err := g.setup(newFlagSet("whoami"), args, 0, "no arguments")
 	if err != nil {
 		return err
 	}

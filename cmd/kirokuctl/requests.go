@@ -81,10 +81,7 @@ func requestCreateCmd(ctx context.Context, g *globals, args []string, out io.Wri
 	callers := fs.String("caller", "", "the person's caller numbers, comma-separated")
 	verification := fs.String("verification", "", "reference to the identity documents checked (never the documents)")
 	requester := fs.String("requester", "", "the person, or their legal or appointed agent")
-	if _, err := parseFlags(fs, g, args, 0, "no arguments"); err != nil {
-		return err
-	}
-	c, err := g.newClient()
+	c, err := g.setup(fs, args, 0, "no arguments")
 	if err != nil {
 		return err
 	}
@@ -104,10 +101,7 @@ func requestCreateCmd(ctx context.Context, g *globals, args []string, out io.Wri
 }
 
 func requestListCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
-	if _, err := parseFlags(newFlagSet("requests list"), g, args, 0, "no arguments"); err != nil {
-		return err
-	}
-	c, err := g.newClient()
+	c, err := g.setup(newFlagSet("requests list"), args, 0, "no arguments")
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,10 @@ package upload_test
 
 import (
 	"bytes"
-	"io"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
