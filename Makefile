@@ -21,6 +21,7 @@ build:
 test-deps:
 	@missing=""; \
 	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
+	command -v baresip >/dev/null || missing="$$missing baresip-core"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
@@ -118,7 +119,7 @@ bench-purge: s3-server
 # A failing input is written to testdata/fuzz/<target>/: keep it there
 # as a regression seed once fixed.
 FUZZ_TARGETS   := ./sip:FuzzAdmit ./sip:FuzzSessionTimer ./sip:FuzzParseInfoDTMF ./sip:FuzzBadRequest \
-                  ./media:FuzzParseSDP ./media:FuzzParseRTP ./media:FuzzDetector
+                  ./media:FuzzParseSDP ./media:FuzzParseRTP ./media:FuzzDetector ./media:FuzzSRTPDecrypt
 FUZZTIME       ?= 30s
 FUZZTIME_BRIEF ?= 3s
 .PHONY: fuzz fuzz-brief

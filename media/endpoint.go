@@ -3,12 +3,15 @@ package media
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pion/rtp"
 )
 
 // Peer is what the far end of a leg negotiated: where it takes RTP, the
@@ -34,6 +37,9 @@ type Stats struct {
 	Rejected uint64 // packets dropped: wrong source address or not RTP
 	Sent     uint64
 	Events   uint64 // RFC 4733 packets received
+	// Unauthenticated counts SRTP packets that failed authentication or
+	// replay checks (also counted in Rejected).
+	Unauthenticated uint64
 }
 
 // Endpoint is our RTP socket facing one leg of a call. One goroutine reads
@@ -49,7 +55,14 @@ type Endpoint struct {
 	handler atomic.Pointer[handlerBox]
 	lastRx  atomic.Int64 // unix nanoseconds of the last accepted packet
 
-	received, rejected, sent, events, panics atomic.Uint64
+	received, rejected, sent, events, panics, unauth atomic.Uint64
+
+	// SRTP (nil for plain RTP): decrypted on the reader goroutine,
+	// encrypted under smu by whichever goroutine sends.
+	srtp atomic.Pointer[srtpPair]
+	smu  sync.Mutex
+	sbuf [1500]byte
+	shdr rtp.Header
 
 	// Outgoing stream: one SSRC for everything we send on this leg, with
 	// sequence and timestamp carried across sources (notice, relay, echo).
@@ -107,7 +120,71 @@ func (e *Endpoint) Peer() *Peer { return e.peer.Load() }
 
 // Stats returns the endpoint's counters.
 func (e *Endpoint) Stats() Stats {
-	return Stats{Received: e.received.Load(), Rejected: e.rejected.Load(), Sent: e.sent.Load(), Events: e.events.Load()}
+	return Stats{Received: e.received.Load(), Rejected: e.rejected.Load(), Sent: e.sent.Load(), Events: e.events.Load(),
+		Unauthenticated: e.unauth.Load()}
+}
+
+// SetSRTP makes the leg SRTP: what the peer sends is decrypted with
+// remote's key (and dropped when it fails authentication), what we send
+// is encrypted with local's. Calling it again with the same keys keeps the
+// streams' rollover and replay state; a changed key (a re-INVITE that
+// re-keys) starts that direction afresh.
+func (e *Endpoint) SetSRTP(local, remote Crypto) error {
+	old := e.srtp.Load()
+	if old != nil && sameCrypto(old.local, local) && sameCrypto(old.remote, remote) {
+		return nil
+	}
+	p, err := newSRTPPair(local, remote)
+	if err != nil {
+		return err
+	}
+	if old != nil && sameCrypto(old.local, local) {
+		p.out = old.out
+	}
+	if old != nil && sameCrypto(old.remote, remote) {
+		p.in = old.in
+	}
+	e.srtp.Store(p)
+	return nil
+}
+
+// SRTP returns the leg's keys, ok false for plain RTP.
+func (e *Endpoint) SRTP() (local, remote Crypto, ok bool) {
+	p := e.srtp.Load()
+	if p == nil {
+		return Crypto{}, Crypto{}, false
+	}
+	return p.local, p.remote, true
+}
+
+// decrypt authenticates and decrypts one SRTP packet; a panic in the
+// library on hostile input loses the packet, not the daemon.
+func decrypt(p *srtpPair, dst, pkt []byte, h *rtp.Header) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("srtp: %v", r)
+		}
+	}()
+	return p.in.DecryptRTP(dst, pkt, h)
+}
+
+func sameCrypto(a, b Crypto) bool {
+	return a.Suite == b.Suite && string(a.Key) == string(b.Key)
+}
+
+// send writes one RTP packet to the peer, encrypted when the leg is SRTP.
+func (e *Endpoint) send(b []byte, to netip.AddrPort) error {
+	if p := e.srtp.Load(); p != nil {
+		e.smu.Lock()
+		defer e.smu.Unlock()
+		enc, err := p.out.EncryptRTP(e.sbuf[:0], b, &e.shdr)
+		if err != nil {
+			return err
+		}
+		b = enc
+	}
+	_, err := e.conn.WriteToUDPAddrPort(b, to)
+	return err
 }
 
 // LastReceived is when the last RTP packet was accepted (zero if never).
@@ -129,7 +206,10 @@ func (e *Endpoint) setHandler(h handler) {
 
 func (e *Endpoint) readLoop() {
 	defer close(e.readDone)
-	var buf [1500]byte
+	var (
+		buf, dbuf [1500]byte
+		dhdr      rtp.Header
+	)
 	for {
 		n, from, err := e.conn.ReadFromUDPAddrPort(buf[:])
 		if err != nil {
@@ -145,7 +225,18 @@ func (e *Endpoint) readLoop() {
 			e.rejected.Add(1)
 			continue
 		}
-		h, ok := parseRTP(buf[:n])
+		pkt := buf[:n]
+		if sp := e.srtp.Load(); sp != nil {
+			dec, err := decrypt(sp, dbuf[:0], pkt, &dhdr)
+			if err != nil {
+				// Wrong key, forged, replayed or not SRTP at all.
+				e.rejected.Add(1)
+				e.unauth.Add(1)
+				continue
+			}
+			pkt = dec
+		}
+		h, ok := parseRTP(pkt)
 		if !ok {
 			e.rejected.Add(1)
 			continue
@@ -156,7 +247,7 @@ func (e *Endpoint) readLoop() {
 			e.events.Add(1)
 		}
 		if b := e.handler.Load(); b != nil {
-			e.handle(b.h, buf[:n], h)
+			e.handle(b.h, pkt, h)
 		}
 	}
 }
@@ -189,7 +280,7 @@ func (e *Endpoint) writeFrame(marker bool, pt uint8, ts uint32, payload []byte) 
 	e.lastOut = time.Now()
 	putRTP(e.wbuf[:], marker, pt, e.seq, ts, e.ssrc)
 	n := copy(e.wbuf[12:], payload)
-	_, err := e.conn.WriteToUDPAddrPort(e.wbuf[:12+n], p.Addr)
+	err := e.send(e.wbuf[:12+n], p.Addr)
 	if err == nil {
 		e.sent.Add(1)
 	}
@@ -247,7 +338,7 @@ func (e *Endpoint) relay(src *Endpoint, pkt []byte, h rtpHeader, pt uint8) {
 		body = pkt[h.payload-12 : h.end]
 		copy(body[:12], pkt[:12])
 	}
-	if _, err := e.conn.WriteToUDPAddrPort(body, p.Addr); err == nil {
+	if err := e.send(body, p.Addr); err == nil {
 		e.sent.Add(1)
 	}
 }

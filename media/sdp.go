@@ -50,6 +50,33 @@ type Description struct {
 	Codecs    []Codec // audio formats in the peer's order of preference
 	DTMF      Codec   // telephone-event; Name is empty when not offered
 	Ptime     int
+	// Crypto holds the stream's a=crypto lines that Kiroku can use (SDES
+	// SRTP), in the sender's order of preference.
+	Crypto []Crypto
+}
+
+// Secure reports whether the stream is SRTP by its transport (RTP/SAVP).
+// An RTP/AVP stream with crypto lines offers SRTP only as a best effort.
+func (d *Description) Secure() bool { return IsSecureProto(d.Proto) }
+
+// PickCrypto returns the first of the description's crypto lines Kiroku
+// takes: the answerer honours the offerer's order (RFC 4568).
+func (d *Description) PickCrypto() (Crypto, bool) {
+	if len(d.Crypto) == 0 {
+		return Crypto{}, false
+	}
+	return d.Crypto[0], true
+}
+
+// CryptoTag returns the crypto line with the given tag (an answer's
+// choice among the lines we offered).
+func (d *Description) CryptoTag(tag int) (Crypto, bool) {
+	for _, c := range d.Crypto {
+		if c.Tag == tag {
+			return c, true
+		}
+	}
+	return Crypto{}, false
 }
 
 // HasDTMF reports whether the description carries RFC 4733 events.
@@ -145,6 +172,16 @@ func ParseSDP(body []byte) (*Description, error) {
 			case "ptime":
 				if inAudio {
 					d.Ptime, _ = strconv.Atoi(strings.TrimSpace(value))
+				}
+			case "crypto":
+				if inAudio {
+					c, ok, err := parseCrypto(value)
+					if err != nil {
+						return nil, err
+					}
+					if ok {
+						d.Crypto = append(d.Crypto, c)
+					}
 				}
 			}
 		}
@@ -245,6 +282,12 @@ type Local struct {
 	Direction string
 	SessionID uint64
 	Version   uint64
+	// Proto is the m= line's transport; empty is RTP/AVP. An answer
+	// repeats the offer's.
+	Proto string
+	// Crypto are our a=crypto lines (SDES): the ones we offer, or the one
+	// we answer with.
+	Crypto []Crypto
 }
 
 // Marshal writes the SDP body of our side.
@@ -256,7 +299,11 @@ func (l *Local) Marshal() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "v=0\r\no=kiroku %d %d IN %s %s\r\ns=kiroku\r\nc=IN %s %s\r\nt=0 0\r\n",
 		l.SessionID, l.Version, ipver, l.Addr, ipver, l.Addr)
-	fmt.Fprintf(&b, "m=audio %d RTP/AVP", l.Port)
+	proto := l.Proto
+	if proto == "" {
+		proto = "RTP/AVP"
+	}
+	fmt.Fprintf(&b, "m=audio %d %s", l.Port, proto)
 	for _, c := range l.Codecs {
 		fmt.Fprintf(&b, " %d", c.PT)
 	}
@@ -275,6 +322,9 @@ func (l *Local) Marshal() []byte {
 		dir = SendRecv
 	}
 	b.WriteString("a=ptime:20\r\na=" + dir + "\r\n")
+	for _, c := range l.Crypto {
+		b.WriteString("a=crypto:" + c.String() + "\r\n")
+	}
 	return b.Bytes()
 }
 

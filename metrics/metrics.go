@@ -46,7 +46,7 @@ func New() *Metrics {
 	m.sipResponses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_responses_total",
 		Help: "SIP responses sent by kirokud, by request method and status code."}, []string{"method", "code"})
 	m.rtpPackets = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_rtp_packets_total",
-		Help: "RTP packets of ended calls by leg and what happened to them (received, sent, rejected)."}, []string{"leg", "outcome"})
+		Help: "RTP packets of ended calls by leg and what happened to them (received, sent, rejected; unauthenticated: SRTP packets that failed authentication or replay checks, also counted as rejected)."}, []string{"leg", "outcome"})
 	m.rtpLost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_rtp_packets_lost_total",
 		Help: "RTP packets missing by sequence number in recordings, by leg."}, []string{"leg"})
 	m.recordings = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_recordings_total",
@@ -78,7 +78,7 @@ func New() *Metrics {
 		Help: "SIP requests refused by sip.rate_limit: INVITEs over the per-source or global limit, stateless 400s withheld from a source over its limit (malformed)."}, []string{"scope"})
 	f(m.rateLimited)
 	m.sipAuth = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_auth_total",
-		Help: "Digest authentication of INVITEs by outcome: challenged, accepted, failed, stale (expired nonce), locked_out."}, []string{"outcome"})
+		Help: "Digest authentication of INVITEs by outcome: challenged, accepted, failed, stale (expired nonce), replayed (credentials used before), locked_out."}, []string{"outcome"})
 	f(m.sipAuth)
 	m.reloadTime.SetToCurrentTime()
 	return m
@@ -113,6 +113,7 @@ func (m *Metrics) CallEnded(s sip.CallSummary) {
 		m.rtpPackets.WithLabelValues(leg, "received").Add(float64(st.Received))
 		m.rtpPackets.WithLabelValues(leg, "sent").Add(float64(st.Sent))
 		m.rtpPackets.WithLabelValues(leg, "rejected").Add(float64(st.Rejected))
+		m.rtpPackets.WithLabelValues(leg, "unauthenticated").Add(float64(st.Unauthenticated))
 		m.rtpLost.WithLabelValues(leg).Add(float64(s.Lost[i]))
 	}
 	if s.Recorded {

@@ -28,6 +28,7 @@ const (
 	authFailed     = "failed"     // wrong credentials: 401 again
 	authStale      = "stale"      // right credentials, expired nonce: 401 stale=true
 	authLockedOut  = "locked_out" // 403 to a user or source locked out
+	authReplayed   = "replayed"   // credentials used before: 401 stale=true
 )
 
 // nonceTTL is how long a nonce is taken. Nonces are not stored: each one
@@ -45,6 +46,15 @@ type authenticator struct {
 
 	mu    sync.Mutex
 	fails map[string]*failures // "user:name" or "src:addr"
+	// used holds, per nonce and client nonce, the highest nonce count
+	// accepted, until the nonce expires: the same credentials sent again
+	// (a captured INVITE replayed) are refused (RFC 7616 §3.3).
+	used map[string]usedNonce
+}
+
+type usedNonce struct {
+	nc     int
+	expiry time.Time
 }
 
 // failures are one user's or source's recent failures and its lockout.
@@ -56,7 +66,7 @@ type failures struct {
 func newAuthenticator() *authenticator {
 	key := make([]byte, 32)
 	rand.Read(key) // never fails (crypto/rand)
-	return &authenticator{key: key, fails: map[string]*failures{}}
+	return &authenticator{key: key, fails: map[string]*failures{}, used: map[string]usedNonce{}}
 }
 
 // authenticate checks req's Authorization against cfg's users. It returns
@@ -79,6 +89,12 @@ func (s *Server) authenticate(req *sipmsg.Request, cfg *config.Config, src netip
 	if err != nil {
 		return sipmsg.StatusBadRequest, "Bad Authorization", nil
 	}
+	// The credentials sign cred.URI: they must be for this request's
+	// URI, or a response captured for one target would open another
+	// (RFC 7616 §3.4.6: 400).
+	if !sameURI(cred.URI, req.Recipient) {
+		return sipmsg.StatusBadRequest, "Digest URI Mismatch", nil
+	}
 	userKey := "user:" + cred.Username
 	if a.locked(userKey, now) {
 		s.authOutcome(authLockedOut)
@@ -88,6 +104,12 @@ func (s *Server) authenticate(req *sipmsg.Request, cfg *config.Config, src netip
 	if signed && cred.Realm == au.Realm && a.verify(cfg, cred, string(req.Method)) {
 		if !fresh {
 			s.authOutcome(authStale)
+			return sipmsg.StatusUnauthorized, "Unauthorized", a.challenges(au, src, now, true)
+		}
+		if !a.use(cred, now) {
+			// A replay: right credentials, already used. Not a password
+			// guess, so no failure counts; the caller gets a new nonce.
+			s.authOutcome(authReplayed)
 			return sipmsg.StatusUnauthorized, "Unauthorized", a.challenges(au, src, now, true)
 		}
 		a.clear(userKey, srcKey)
@@ -137,17 +159,24 @@ func (a *authenticator) challenges(au *config.Auth, src netip.Addr, now time.Tim
 	return hdrs
 }
 
-// nonce is base64url(expiry ‖ HMAC-SHA256(key, expiry ‖ source)[:16]):
-// only this process can make one, it is good for one source address
-// (not port: a TCP caller reconnects from another) and until its expiry.
+// nonce is base64url(expiry ‖ random ‖ HMAC-SHA256(key, expiry ‖ random
+// ‖ source)[:16]): only this process can make one, it is good for one
+// source address (not port: a TCP caller reconnects from another) and
+// until its expiry, and no two challenges share one (so the nonce counts
+// that use tracks are per challenge).
 func (a *authenticator) nonce(src netip.Addr, expiry time.Time) string {
-	b := binary.BigEndian.AppendUint64(nil, uint64(expiry.Unix()))
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, nonceHead+16), uint64(expiry.Unix()))
+	b = b[:nonceHead]
+	rand.Read(b[8:]) // never fails (crypto/rand)
 	return base64.RawURLEncoding.EncodeToString(append(b, a.mac(b, src)...))
 }
 
-func (a *authenticator) mac(expiry []byte, src netip.Addr) []byte {
+// nonceHead is a nonce's signed part: the expiry and 8 random bytes.
+const nonceHead = 16
+
+func (a *authenticator) mac(head []byte, src netip.Addr) []byte {
 	m := hmac.New(sha256.New, a.key)
-	m.Write(expiry)
+	m.Write(head)
 	ip := sourceKey(src).As16()
 	m.Write(ip[:])
 	return m.Sum(nil)[:16]
@@ -157,10 +186,10 @@ func (a *authenticator) mac(expiry []byte, src netip.Addr) []byte {
 // it has not expired.
 func (a *authenticator) checkNonce(nonce string, src netip.Addr, now time.Time) (signed, fresh bool) {
 	b, err := base64.RawURLEncoding.DecodeString(nonce)
-	if err != nil || len(b) != 8+16 {
+	if err != nil || len(b) != nonceHead+16 {
 		return false, false
 	}
-	if !hmac.Equal(b[8:], a.mac(b[:8], src)) {
+	if !hmac.Equal(b[nonceHead:], a.mac(b[:nonceHead], src)) {
 		return false, false
 	}
 	return true, now.Unix() <= int64(binary.BigEndian.Uint64(b[:8]))
@@ -200,6 +229,56 @@ func digestResponse(h func() hash.Hash, ha1, nonce, nc, cnonce, qop, method, uri
 		return hex.EncodeToString(d.Sum(nil))
 	}
 	return hx(strings.Join([]string{ha1, nonce, nc, cnonce, qop, hx(method + ":" + uri)}, ":"))
+}
+
+// use records that cred's nonce count was used and reports false when
+// it (or a higher one) was used before with the same nonce and client
+// nonce.
+func (a *authenticator) use(cred *digest.Credentials, now time.Time) bool {
+	key := cred.Nonce + "\x00" + cred.Cnonce
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if u, ok := a.used[key]; ok && now.Before(u.expiry) && cred.Nc <= u.nc {
+		return false
+	}
+	if len(a.used) >= maxAuthEntries {
+		for k, u := range a.used {
+			if !now.Before(u.expiry) {
+				delete(a.used, k)
+			}
+		}
+		for k := range a.used { // still full: forget the arbitrary first
+			if len(a.used) < maxAuthEntries {
+				break
+			}
+			delete(a.used, k)
+		}
+	}
+	a.used[key] = usedNonce{nc: cred.Nc, expiry: now.Add(nonceTTL)}
+	return true
+}
+
+// sameURI reports whether a digest uri names the Request-URI: same
+// scheme, host and port (parameters and case of the host aside) and the
+// same user when the digest uri has one. SIPp 3.6 signs the URI without
+// its user part, as some older user agents do; replays are stopped by
+// the nonce count (use), not by this check.
+func sameURI(digestURI string, req sipmsg.Uri) bool {
+	var u sipmsg.Uri
+	if err := sipmsg.ParseUri(digestURI, &u); err != nil {
+		return false
+	}
+	port := func(x sipmsg.Uri) int {
+		if x.Port != 0 {
+			return x.Port
+		}
+		if x.IsEncrypted() {
+			return 5061
+		}
+		return 5060
+	}
+	return strings.EqualFold(u.Scheme, req.Scheme) && (u.User == "" || u.User == req.User) &&
+		strings.EqualFold(u.Host, req.Host) && port(u) == port(req)
 }
 
 // locked reports whether key is locked out at now.

@@ -236,3 +236,51 @@ func TestAuthStale(t *testing.T) {
 		t.Errorf("got %d stale, %d failed; want 1, 0", obs.count("auth stale"), obs.count("auth failed"))
 	}
 }
+
+// TestAuthReplayAndURI: credentials sent again with the same nonce count
+// (a captured INVITE replayed) get a fresh challenge, not a call, and
+// count as no password failure; credentials signed for another target
+// are a 400.
+func TestAuthReplayAndURI(t *testing.T) {
+	obs := newTestObserver()
+	env := startServer(t, envOptions{tweak: withAuth(2, false), obs: obs})
+	uri := "sip:" + echoLine + "@" + env.udp
+	u := newUAC(t, env.udp, newRTPPeer(t).port())
+	res := u.invite(echoLine)
+	creds := authorization(t, res, "SHA-256", authPassword, uri)
+	if res = u.invite(echoLine, creds); res.StatusCode != 200 {
+		t.Fatalf("first use: got %d, want 200", res.StatusCode)
+	}
+	u.inDialog(sipmsg.BYE, "")
+	for i := range 3 { // more than the lockout's 2: replays are not guesses
+		res = u.invite(echoLine, creds)
+		if res.StatusCode != 401 {
+			t.Fatalf("replay %d: got %d, want 401", i, res.StatusCode)
+		}
+		if h := res.GetHeader("WWW-Authenticate"); h == nil || !strings.Contains(h.Value(), "stale=true") {
+			t.Errorf("replay %d: got challenge %v, want stale=true", i, h)
+		}
+	}
+	if n := obs.count("auth replayed"); n != 3 {
+		t.Errorf("got %d replays counted, want 3", n)
+	}
+	// The same nonce with the next nonce count is a new request.
+	next := strings.NewReplacer("nc=00000001", "nc=00000002").Replace(creds)
+	ch, _ := digest.ParseCredentials(strings.TrimPrefix(creds, "Authorization: "))
+	ha1 := hexHash(sha256.New, authUser+":kiroku:"+authPassword)
+	next = strings.Replace(next, ch.Response, digestResponse(sha256.New, ha1, ch.Nonce, "00000002", ch.Cnonce, "auth", "INVITE", uri), 1)
+	if res = u.invite(echoLine, next); res.StatusCode != 200 {
+		t.Fatalf("next nonce count: got %d, want 200", res.StatusCode)
+	}
+	u.inDialog(sipmsg.BYE, "")
+
+	for _, other := range []string{"sip:0120999999@" + env.udp, "sip:" + echoLine + "@192.0.2.1:5060", "sips:" + echoLine + "@" + env.udp} {
+		res = u.invite(echoLine)
+		if res = u.invite(echoLine, authorization(t, res, "SHA-256", authPassword, other)); res.StatusCode != 400 || res.Reason != "Digest URI Mismatch" {
+			t.Errorf("signed for %s: got %d %s, want 400 Digest URI Mismatch", other, res.StatusCode, res.Reason)
+		}
+	}
+	if n := obs.count("auth failed") + obs.count("auth locked_out"); n != 0 {
+		t.Errorf("got %d failures counted, want none", n)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,6 +77,7 @@ type call struct {
 	sessionID uint64
 	sdpVer    [2]uint64
 	localDir  [2]string // direction we last offered/answered per side
+	sec       [2]legSec // media security per side
 	rec       *media.Recorder
 	keyBuf    string // agent keys of a pause/resume sequence in progress
 	keyAt     time.Time
@@ -88,6 +90,7 @@ func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a adm
 		return
 	}
 	c := &call{s: s, a: a, id: id.String(), sessionID: rand.Uint64() >> 1}
+	c.sec[sideCaller].proto = a.offer.Proto
 	c.log = s.log.With(zap.String("call_id", c.id), zap.String("line", a.line.Number),
 		zap.String("ani", config.MaskNumber(a.caller)), zap.String("sip_call_id", req.CallID().Value()))
 	now := time.Now().UTC()
@@ -134,6 +137,19 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	c.inEp = ep
 	offer := c.a.offer
 	ep.SetPeer(media.Peer{Addr: offer.RemoteAddr(), Codec: c.a.codec, DTMF: offer.DTMF, Direction: offer.Direction})
+	if c.a.srtpOn {
+		if err := c.startCallerSRTP(c.a.srtp); err != nil {
+			c.log.Error("srtp for caller leg", zap.Error(err))
+			in.Respond(sipmsg.StatusInternalServerError, "SRTP Failed", nil)
+			return endMediaFailed
+		}
+		if !strings.EqualFold(req.Transport(), "TLS") {
+			c.log.Warn("SRTP keys were exchanged over unencrypted SIP; use sips/TLS to keep them secret")
+		}
+	}
+	c.mu.Lock()
+	c.manifest.CallerMedia = c.sec[sideCaller].describe()
+	c.mu.Unlock()
 	ep.ListenKeys(func(d media.DTMF) { c.key(sideCaller, d) })
 
 	local := c.localSDP(sideCaller, media.AnswerDirection(offer.Direction))
@@ -353,7 +369,10 @@ func (c *call) localSDP(side int, dir string) []byte {
 	c.sdpVer[side]++
 	c.localDir[side] = dir
 	l := media.Local{Addr: ep.Addr().Addr(), Port: ep.Port(), Codecs: codecs, DTMF: dtmf,
-		Direction: dir, SessionID: c.sessionID, Version: c.sdpVer[side]}
+		Direction: dir, SessionID: c.sessionID, Version: c.sdpVer[side], Proto: c.sec[side].proto}
+	if c.sec[side].offer {
+		l.Crypto = []media.Crypto{c.sec[side].local}
+	}
 	return l.Marshal()
 }
 

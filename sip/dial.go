@@ -38,6 +38,11 @@ func (c *call) dial(ctx context.Context) string {
 	decision := c.manifest.Consent.Decision
 	c.mu.Unlock()
 
+	if err := c.offerAgentSRTP(); err != nil {
+		c.log.Error("srtp for agent leg", zap.Error(err))
+		c.byeCaller()
+		return endMediaFailed
+	}
 	req := c.downstreamInvite(uri, c.localSDP(sideAgent, media.SendRecv), decision)
 	transport := "udp"
 	if uri.IsEncrypted() { // sips: is TLS unless a transport says otherwise
@@ -99,6 +104,9 @@ func (c *call) dial(ctx context.Context) string {
 	if err == nil {
 		codec, err = media.Negotiate(answer)
 	}
+	if err == nil {
+		err = c.answerAgentSRTP(ep, answer)
+	}
 	if err != nil {
 		c.log.Warn("downstream answer unusable", zap.Error(err))
 		c.byeAgent(out)
@@ -107,6 +115,7 @@ func (c *call) dial(ctx context.Context) string {
 	}
 	ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Codec: codec, DTMF: answer.DTMF, Direction: answer.Direction})
 	c.mu.Lock()
+	c.manifest.AgentMedia = c.sec[sideAgent].describe()
 	c.out = out
 	c.mu.Unlock()
 	s.legs.Store(out.ID, &leg{c: c, side: sideAgent})

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -214,6 +215,11 @@ func (s *Server) inDialogUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction
 		s.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
 		return
 	}
+	if err := c.reofferSRTP(l.side, ep, offer); err != nil {
+		s.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here",
+			sipmsg.NewHeader("Warning", fmt.Sprintf("302 kiroku %q", err.Error())))
+		return
+	}
 	ep.SetPeer(np)
 	s.respondSDP(req, tx, c.localSDP(l.side, media.AnswerDirection(offer.Direction)), hdrs...)
 	if w != nil {
@@ -283,6 +289,7 @@ func (c *call) reinvite(ctx context.Context, side int, body []byte, hdrs ...sipm
 	}
 	if answer, err := media.ParseSDP(res.Body()); err == nil {
 		p := ep.Peer()
+		c.reanswerSRTP(side, ep, answer)
 		ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Codec: p.Codec, DTMF: answer.DTMF, Direction: answer.Direction})
 		if w := c.watch.Load(); w != nil {
 			w.touch(side)

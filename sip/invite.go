@@ -26,6 +26,8 @@ type admission struct {
 	dialled string
 	caller  string
 	session sessionTerms // RFC 4028 terms of our 200
+	srtp    media.Crypto // the caller's key when its leg is SRTP
+	srtpOn  bool
 }
 
 // onInvite admits or refuses a new call; re-INVITEs go to their dialog.
@@ -160,6 +162,9 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 		return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", `304 kiroku "PCMU or PCMA required"`)}
 	}
 	a.offer, a.codec = offer, codec
+	if a.srtp, a.srtpOn, err = callerSRTP(offer, trunk.SRTP); err != nil {
+		return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", fmt.Sprintf("302 kiroku %q", err.Error()))}
+	}
 	terms, tooSmall, err := negotiateSession(req, time.Duration(cfg.SIP.SessionExpires), time.Duration(cfg.SIP.MinSE))
 	switch {
 	case err != nil:

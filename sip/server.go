@@ -89,10 +89,14 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	ctls, err := clientTLS(cfg.SIP.TLS)
+	if err != nil {
+		return nil, err
+	}
 	slogger := slog.New(zapslog.NewHandler(log.Named("sipgo").Core()))
 	// sipgo's transaction and transport layers log through our zap core
 	// too (otherwise they print plain text on stderr at every level).
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("kiroku"),
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("kiroku"), sipgo.WithUserAgenTLSConfig(ctls),
 		sipgo.WithUserAgentTransactionLayerOptions(sipmsg.WithTransactionLayerLogger(slogger)),
 		sipgo.WithUserAgentTransportLayerOptions(sipmsg.WithTransportLayerLogger(slogger)))
 	if err != nil {

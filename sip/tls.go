@@ -38,6 +38,32 @@ func serverTLS(t config.SIPTLS) (*tls.Config, error) {
 	return conf, nil
 }
 
+// clientTLS is how kirokud connects to a sips: downstream: the agent
+// platform's certificate checked against sip.tls.downstream_ca (else the
+// system's roots), and sip.tls's certificate presented when one is set.
+func clientTLS(t config.SIPTLS) (*tls.Config, error) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.DownstreamCA != "" {
+		pem, err := os.ReadFile(t.DownstreamCA)
+		if err != nil {
+			return nil, fmt.Errorf("sip.tls.downstream_ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("sip.tls.downstream_ca: no PEM certificate in %s", t.DownstreamCA)
+		}
+		conf.RootCAs = pool
+	}
+	if t.Cert != "" && t.Key != "" {
+		cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+		if err != nil {
+			return nil, fmt.Errorf("sip.tls: %w", err)
+		}
+		conf.Certificates = []tls.Certificate{cert}
+	}
+	return conf, nil
+}
+
 // tlsListener hands sipgo TLS connections and keeps each one by its
 // remote address, which is the Source of the requests it carries, so
 // that admission can read the caller's certificate (sipgo does not pass

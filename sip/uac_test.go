@@ -24,6 +24,7 @@ type uac struct {
 	local  string // our host:port
 	server string // Kiroku's UDP host:port
 	rtp    int    // the port our SDP offers
+	offer  string // the INVITE's SDP when set (else sdp("sendrecv"))
 
 	mu       sync.Mutex
 	got      []sipmsg.Message
@@ -158,7 +159,11 @@ func (u *uac) invite(dialled string, headers ...string) *sipmsg.Response {
 	u.dialled = dialled
 	u.cseq = 1
 	u.mu.Unlock()
-	invite := u.request("INVITE", "sip:"+dialled+"@"+u.server, 1, "<sip:"+dialled+"@"+u.server+">", u.sdp("sendrecv"), headers...)
+	offer := u.offer
+	if offer == "" {
+		offer = u.sdp("sendrecv")
+	}
+	invite := u.request("INVITE", "sip:"+dialled+"@"+u.server, 1, "<sip:"+dialled+"@"+u.server+">", offer, headers...)
 	u.send(invite)
 	res := u.final(1, sipmsg.INVITE)
 	if !res.IsSuccess() {

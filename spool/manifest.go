@@ -38,6 +38,10 @@ type Manifest struct {
 	Trunk              string `json:"trunk"`
 	Source             string `json:"source"` // transport and address the INVITE came from
 	Downstream         string `json:"downstream"`
+	// CallerMedia and AgentMedia say how each leg's audio travelled:
+	// "RTP", or "SRTP <suite>" (decrypted before it was recorded).
+	CallerMedia string `json:"caller_media,omitempty"`
+	AgentMedia  string `json:"agent_media,omitempty"`
 
 	StartedAt  time.Time  `json:"started_at"`
 	AnsweredAt *time.Time `json:"answered_at,omitempty"`

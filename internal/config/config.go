@@ -80,6 +80,9 @@ type Trunk struct {
 	// trunk only with a client certificate of that common name (or DNS
 	// name).
 	TLSClientCN string `yaml:"tls_client_cn"`
+	// SRTP is the caller leg's media security: off, optional (default)
+	// or required; see srtp.go.
+	SRTP string `yaml:"srtp"`
 }
 
 // Purpose is why calls on a line are recorded, how long the recordings are
@@ -113,6 +116,9 @@ type Line struct {
 	// MediaTimeout and MaxDuration end dead and endless calls: see edge.go.
 	MediaTimeout Duration `yaml:"media_timeout"` // no RTP from a leg not on hold; default 30s, at least 5s
 	MaxDuration  Duration `yaml:"max_duration"`  // longest call from answer; default 4h
+	// DownstreamSRTP is the agent leg's media security: off (default),
+	// optional or required; see srtp.go.
+	DownstreamSRTP string `yaml:"downstream_srtp"`
 }
 
 // Prompt is a loaded notice: 8 kHz mono 16-bit PCM.

@@ -11,12 +11,17 @@ type SIPTLS struct {
 	// signed by one of its CAs; a trunk's tls_client_cn narrows that to
 	// one name.
 	ClientCA string `yaml:"client_ca"`
+	// DownstreamCA is the PEM bundle a sips: downstream's certificate
+	// must chain to (a private CA of the agent platform); empty: the
+	// system's roots. With Cert and Key set, kirokud also presents that
+	// certificate to the downstream (mutual TLS).
+	DownstreamCA string `yaml:"downstream_ca"`
 }
 
 // resolveSIPTLS joins relative certificate paths to dir.
 func (c *Config) resolveSIPTLS(dir string) {
 	t := &c.SIP.TLS
-	for _, p := range []*string{&t.Cert, &t.Key, &t.ClientCA} {
+	for _, p := range []*string{&t.Cert, &t.Key, &t.ClientCA, &t.DownstreamCA} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}
