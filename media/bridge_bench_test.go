@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pion/rtp"
 )
 
 // BenchmarkBridgeRelay measures the relay hot path: a PCMU packet in on
@@ -12,17 +14,52 @@ import (
 // is one packet sent; ns/op is the cost per packet relayed end to end over
 // loopback, and allocs/op counts every goroutine involved (sender, both
 // readers, receiver), so 0 means the relay allocates nothing per packet.
+//
+// SRTP-both-legs decrypts on leg A and encrypts on leg B (the sender
+// seals each packet too, inside the timed loop).
 func BenchmarkBridgeRelay(b *testing.B) {
-	b.Run("PCMU", func(b *testing.B) { benchRelay(b, PCMU) })
-	b.Run("PCMU-to-PCMA", func(b *testing.B) { benchRelay(b, PCMA) })
+	b.Run("PCMU", func(b *testing.B) { benchRelay(b, PCMU, false) })
+	b.Run("PCMU-to-PCMA", func(b *testing.B) { benchRelay(b, PCMA, false) })
+	b.Run("SRTP-both-legs", func(b *testing.B) { benchRelay(b, PCMU, true) })
 }
 
-func benchRelay(b *testing.B, farCodec Codec) {
+func benchRelay(b *testing.B, farCodec Codec, secure bool) {
 	ports := testPorts(b, 2)
 	a, z := openEP(b, ports), openEP(b, ports)
 	sender, recv := listenLoopback(b), listenLoopback(b)
 	a.SetPeer(Peer{Addr: sender.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: PCMU, DTMF: TelephoneEvent})
 	z.SetPeer(Peer{Addr: recv.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: farCodec, DTMF: TelephoneEvent})
+	want := 172 // bytes of a relayed packet
+	var seal func([]byte) []byte
+	if secure {
+		keys := make([]Crypto, 4)
+		for i := range keys {
+			var err error
+			if keys[i], err = NewCrypto(1, DefaultSuite); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := a.SetSRTP(keys[0], keys[1]); err != nil {
+			b.Fatal(err)
+		}
+		if err := z.SetSRTP(keys[2], keys[3]); err != nil {
+			b.Fatal(err)
+		}
+		enc, err := newContext(keys[1])
+		if err != nil {
+			b.Fatal(err)
+		}
+		var buf [1500]byte
+		var hdr rtp.Header
+		seal = func(p []byte) []byte {
+			out, err := enc.EncryptRTP(buf[:0], p, &hdr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return out
+		}
+		want += 10 // the HMAC-SHA1-80 tag
+	}
 	br := NewBridge(a, z, BridgeOptions{})
 	defer br.Stop()
 
@@ -37,7 +74,7 @@ func benchRelay(b *testing.B, farCodec Codec) {
 			if err != nil {
 				return
 			}
-			if n == 172 {
+			if n == want {
 				got.Add(1)
 			}
 			select {
@@ -82,7 +119,11 @@ func benchRelay(b *testing.B, farCodec Codec) {
 			seq++
 			ts += 160
 			putRTP(p, false, 0, seq, ts, 0x0badcafe)
-			if _, err := sender.WriteToUDPAddrPort(p, dst); err != nil {
+			out := p
+			if seal != nil {
+				out = seal(p)
+			}
+			if _, err := sender.WriteToUDPAddrPort(out, dst); err != nil {
 				b.Fatal(err)
 			}
 			sent++
