@@ -17,11 +17,13 @@ build:
 
 # Debian packages the tests use: SIPp (sip-tester) as caller and agent,
 # promtool (prometheus) to check the alert rules, systemd-analyze (systemd)
-# to check the unit, chromium (headless) for the web UI test.
+# to check the unit, chromium (headless) for the web UI test, baresip as
+# a TLS and SRTP peer, kamailio as the load balancer of the two-node test.
 test-deps:
 	@missing=""; \
 	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
 	command -v baresip >/dev/null || missing="$$missing baresip-core"; \
+	[ -x /usr/sbin/kamailio ] || missing="$$missing kamailio"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
