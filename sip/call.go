@@ -134,7 +134,9 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 		in.Respond(sipmsg.StatusServiceUnavailable, "No Media Port", nil, sipmsg.NewHeader("Retry-After", "5"))
 		return endMediaFailed
 	}
+	c.mu.Lock() // Calls() reads it under mu from another goroutine
 	c.inEp = ep
+	c.mu.Unlock()
 	offer := c.a.offer
 	ep.SetPeer(media.Peer{Addr: offer.RemoteAddr(), Codec: c.a.codec, DTMF: offer.DTMF, Direction: offer.Direction})
 	if c.a.srtpOn {
