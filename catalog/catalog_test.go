@@ -5,26 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 )
 
-var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+func TestMain(m *testing.M) { os.Exit(catalogtest.Main(m)) }
 
-func open(t *testing.T) (*catalog.Catalog, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "catalog.db")
-	c, err := catalog.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c, path
-}
+var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
 func rec(i int, purpose, caller string) *catalog.Recording {
 	return &catalog.Recording{ID: fmt.Sprintf("rec-%03d", i), StartedAt: t0.Add(time.Duration(i) * time.Minute),
@@ -34,21 +26,61 @@ func rec(i int, purpose, caller string) *catalog.Recording {
 }
 
 func TestMigrations(t *testing.T) {
-	c, path := open(t)
-	c.Close()
-	c2, err := catalog.Open(t.Context(), path)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	c2.DB().Exec(`INSERT INTO schema_migrations (version) VALUES (999)`)
-	c2.Close()
-	if _, err := catalog.Open(t.Context(), path); err == nil || !strings.Contains(err.Error(), "newer than this kirokud knows") {
-		t.Errorf("a newer schema: got %v, want refused", err)
-	}
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+		c, err := db.TryOpen(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		c2, err := db.TryOpen(t.Context())
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		var n int
+		if err := c2.DB().QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n != 3 {
+			t.Errorf("got %d migrations recorded (%v), want 3", n, err)
+		}
+		c2.DB().Exec(`INSERT INTO schema_migrations (version) VALUES (999)`)
+		c2.Close()
+		if _, err := db.TryOpen(t.Context()); err == nil || !strings.Contains(err.Error(), "newer than this kirokud knows") {
+			t.Errorf("a newer schema: got %v, want refused", err)
+		}
+	})
+}
+
+// TestMigrationsConcurrent: nodes starting together on one new database
+// apply each migration once, and every one of them opens.
+func TestMigrationsConcurrent(t *testing.T) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+		errs := make(chan error, 4)
+		for range cap(errs) {
+			go func() {
+				c, err := db.TryOpen(t.Context())
+				if err == nil {
+					err = c.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range cap(errs) {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+		var n, distinct int
+		db.Open(t).DB().QueryRow(`SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations`).Scan(&n, &distinct)
+		if n != 3 || distinct != 3 {
+			t.Errorf("got %d migration rows (%d distinct), want 3", n, distinct)
+		}
+	})
 }
 
 func TestPutGetListSelect(t *testing.T) {
-	c, _ := open(t)
+	catalogtest.Each(t, testPutGetListSelect)
+}
+
+func testPutGetListSelect(t *testing.T, db catalogtest.DB) {
+	c := db.Open(t)
 	for i := range 30 {
 		caller := "0311111111"
 		if i%3 == 0 {
@@ -112,7 +144,11 @@ func TestPutGetListSelect(t *testing.T) {
 }
 
 func TestExpiredHoldsAndTombstones(t *testing.T) {
-	c, _ := open(t)
+	catalogtest.Each(t, testExpiredHoldsAndTombstones)
+}
+
+func testExpiredHoldsAndTombstones(t *testing.T, db catalogtest.DB) {
+	c := db.Open(t)
 	for i := range 10 {
 		catalog.PutRecording(t.Context(), c.DB(), rec(i, "a", "0311111111"))
 	}
