@@ -97,10 +97,13 @@ func (p *Purger) Purge(ctx context.Context) (res Result, err error) {
 	lock, err := p.o.Catalog.TryLock(ctx, lockName)
 	if errors.Is(err, catalog.ErrLocked) {
 		if p.o.Spool != nil {
-			res.Spool, err = p.purgeSpool(ctx, p.o.Now())
+			n, err := p.purgeSpool(ctx, p.o.Now())
+			res.Spool, res.Duration = n, time.Since(start)
+			if err != nil {
+				return res, fmt.Errorf("%w; this node's spool: %w", ErrElsewhere, err)
+			}
 		}
-		res.Duration = time.Since(start)
-		return res, errors.Join(ErrElsewhere, err)
+		return res, ErrElsewhere
 	}
 	if err != nil {
 		return res, fmt.Errorf("purge: %w", err)

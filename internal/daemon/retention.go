@@ -59,6 +59,14 @@ func (d *Daemon) runPurge(ctx context.Context) {
 		d.log.Warn("purge skipped: the previous one is still running")
 		d.metrics.PurgeSkipped()
 		return
+	case errors.Is(err, retention.ErrElsewhere):
+		if err != retention.ErrElsewhere { //nolint:errorlint // anything more is the spool purge's failure
+			d.log.Error("spool purge failed", zap.Error(err))
+		}
+		d.log.Info("purge skipped: another node sharing the catalog runs it; this node's spool purged",
+			zap.Int("spool_deleted", res.Spool))
+		d.metrics.PurgeElsewhere()
+		return
 	case err != nil:
 		d.log.Error("purge failed", zap.Error(err))
 	}
