@@ -163,47 +163,67 @@ func TestOneChainAcrossNodes(t *testing.T) {
 }
 
 // TestReadsDoNotWaitForWriters: while a node holds a write transaction
-// open (it has appended, not yet committed), another node still reads the
-// log and the catalog at once, and sees the head before that append.
+// open (it has appended, not yet committed) and more writers than its
+// connections queue behind it on both nodes, both nodes still read the
+// log and the catalog at once, and see the head before that append.
 func TestReadsDoNotWaitForWriters(t *testing.T) {
 	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
 		a, b := db.Open(t), db.Open(t)
 		fill(t, a, 2)
 		appended, release := make(chan struct{}), make(chan struct{})
-		done := make(chan error, 1)
-		go func() {
-			done <- a.Tx(t.Context(), func(tx *sql.Tx) error {
+		const queued = 20 // more than a handle's connections
+		done := make(chan error, 1+2*queued)
+		write := func(c *catalog.Catalog, hold bool) error {
+			return c.Tx(t.Context(), func(tx *sql.Tx) error {
 				if _, err := audit.Append(t.Context(), tx, audit.Entry{Actor: "writer", Action: "store", Target: "x"}); err != nil {
 					return err
 				}
-				close(appended)
-				<-release
+				if hold {
+					close(appended)
+					<-release
+				}
 				return nil
 			})
-		}()
+		}
+		go func() { done <- write(a, true) }()
 		select {
 		case <-appended:
 		case err := <-done:
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
-		defer cancel()
-		seq, _, err := audit.Head(ctx, b.DB())
-		if err != nil || seq != 2 {
-			t.Errorf("head while a write is open: %d, %v; want 2 without waiting", seq, err)
+		var started sync.WaitGroup
+		for _, c := range []*catalog.Catalog{a, b} {
+			for range queued {
+				started.Add(1)
+				go func() {
+					started.Done()
+					done <- write(c, false)
+				}()
+			}
 		}
-		if _, err := audit.List(ctx, b.DB(), audit.Filter{}); err != nil {
-			t.Errorf("list while a write is open: %v", err)
-		}
-		if _, err := b.List(ctx, catalog.Filter{}); err != nil {
-			t.Errorf("catalog list while a write is open: %v", err)
+		started.Wait()
+		for _, c := range []*catalog.Catalog{a, b} {
+			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			seq, _, err := audit.Head(ctx, c.DB())
+			if err != nil || seq != 2 {
+				t.Errorf("head while writes are open and queued: %d, %v; want 2 without waiting", seq, err)
+			}
+			if _, err := audit.List(ctx, c.DB(), audit.Filter{}); err != nil {
+				t.Errorf("list while writes are open and queued: %v", err)
+			}
+			if _, err := c.List(ctx, catalog.Filter{}); err != nil {
+				t.Errorf("catalog list while writes are open and queued: %v", err)
+			}
+			cancel()
 		}
 		close(release)
-		if err := <-done; err != nil {
-			t.Fatal(err)
+		for range 1 + 2*queued {
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
 		}
-		if seq, _, _ := audit.Head(t.Context(), b.DB()); seq != 3 {
-			t.Errorf("head after the commit: %d, want 3", seq)
+		if n, err := audit.Verify(t.Context(), b.DB()); err != nil || n != 3+2*queued {
+			t.Errorf("after the commits: %d entries, %v; want %d", n, err, 3+2*queued)
 		}
 	})
 }

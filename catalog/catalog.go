@@ -31,6 +31,8 @@ type Catalog struct {
 	path   string          // SQLite: the file
 	pg     *pgx.ConnConfig // Postgres: for the connections that hold locks
 
+	writer chan struct{} // one write transaction at a time through this handle (Tx)
+
 	mu    sync.Mutex
 	locks map[string]*Lock // held through this handle, by name
 }
@@ -49,7 +51,7 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 		return nil, fmt.Errorf("catalog %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
-	c := &Catalog{db: db, driver: SQLite, path: path}
+	c := &Catalog{db: db, driver: SQLite, path: path, writer: make(chan struct{}, 1)}
 	if err := c.migrate(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -85,7 +87,17 @@ func (c *Catalog) Close() error {
 // (immediate), and on PostgreSQL each begins by taking an advisory lock
 // shared by every node (pgConn). Statements in fn therefore see every
 // write committed before it, the audit chain head included.
+//
+// Since writers take their turn anyway, a Tx waits for the handle's
+// previous one before it takes a connection: writers waiting their turn
+// hold no connection that reads need.
 func (c *Catalog) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	select {
+	case c.writer <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("catalog: begin: %w", ctx.Err())
+	}
+	defer func() { <-c.writer }()
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("catalog: begin: %w", err)

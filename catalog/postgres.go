@@ -53,7 +53,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Catalog, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("catalog: postgres: %w", err), db.Close())
 	}
-	c := &Catalog{db: db, driver: Postgres, pg: cfg}
+	c := &Catalog{db: db, driver: Postgres, pg: cfg, writer: make(chan struct{}, 1)}
 	if err := c.migrate(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
