@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
@@ -95,4 +96,35 @@ func TestLockSessionDies(t *testing.T) {
 		t.Fatalf("another node after the holder died: %v", err)
 	}
 	lb.Release()
+}
+
+// TestClaimRun: a scheduled run is claimed once, whichever node claims
+// it; a later slot is claimed again, an earlier one never.
+func TestClaimRun(t *testing.T) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+		a, b := db.Open(t), db.Open(t)
+		slot := time.Date(2026, 11, 27, 3, 30, 0, 0, time.UTC)
+		for _, tc := range []struct {
+			name string
+			c    *catalog.Catalog
+			slot time.Time
+			want bool
+		}{
+			{"first", a, slot, true},
+			{"same slot, other node", b, slot, false},
+			{"same slot, same node", a, slot, false},
+			{"next slot, other node", b, slot.Add(time.Hour), true},
+			{"an earlier slot", a, slot, false},
+			{"another job", a, slot, true},
+		} {
+			name := "purge"
+			if tc.name == "another job" {
+				name = "other"
+			}
+			got, err := catalog.ClaimRun(t.Context(), tc.c.DB(), name, tc.slot, time.Now())
+			if err != nil || got != tc.want {
+				t.Errorf("%s: got %v, %v; want %v", tc.name, got, err, tc.want)
+			}
+		}
+	})
 }

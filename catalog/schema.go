@@ -114,6 +114,13 @@ var migrations = []string{
 		operator    TEXT NOT NULL
 	);
 	CREATE INDEX provisions_at ON provisions (provided_at, id);`,
+	// 4: the last scheduled run of each job (the purge) that some node
+	// claimed, so that a schedule firing on several nodes runs once.
+	`CREATE TABLE job_runs (
+		name TEXT PRIMARY KEY,
+		slot BIGINT NOT NULL,
+		at   BIGINT NOT NULL
+	);`,
 }
 
 // blobType matches the SQLite column type that PostgreSQL calls BYTEA.

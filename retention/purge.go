@@ -24,8 +24,9 @@ import (
 var ErrBusy = errors.New("a purge is already running")
 
 // ErrElsewhere is returned by Purge while another kirokud node sharing
-// the catalog holds the purge lock: the run is skipped but for this
-// node's own spool.
+// the catalog holds the purge lock, and by PurgeScheduled when another
+// ran that scheduled purge: the run is skipped but for this node's own
+// spool.
 var ErrElsewhere = errors.New("a purge is running on another node")
 
 // lockName is the catalog lock (catalog.TryLock) a purge run holds: one
@@ -87,7 +88,21 @@ type Result struct {
 // before each step that deletes: a run whose lock was lost (its database
 // session ended, and another node may have taken over) stops with
 // catalog.ErrLockLost, leaving what it started for the next run.
-func (p *Purger) Purge(ctx context.Context) (res Result, err error) {
+func (p *Purger) Purge(ctx context.Context) (Result, error) {
+	return p.purge(ctx, time.Time{})
+}
+
+// PurgeScheduled is Purge for the run its schedule set at slot (the cron
+// activation time, the same instant on every node). When a node sharing
+// the catalog has run that slot's purge already, or a later one, it
+// returns ErrElsewhere as Purge does while another node runs: a schedule
+// firing on every node runs once, however quick the first run is.
+func (p *Purger) PurgeScheduled(ctx context.Context, slot time.Time) (Result, error) {
+	return p.purge(ctx, slot)
+}
+
+// purge runs a purge, for slot unless it is zero.
+func (p *Purger) purge(ctx context.Context, slot time.Time) (res Result, err error) {
 	if !p.running.TryLock() {
 		return Result{}, ErrBusy
 	}
@@ -96,19 +111,30 @@ func (p *Purger) Purge(ctx context.Context) (res Result, err error) {
 	res = Result{ByPurpose: map[string]int{}}
 	lock, err := p.o.Catalog.TryLock(ctx, lockName)
 	if errors.Is(err, catalog.ErrLocked) {
-		if p.o.Spool != nil {
-			n, err := p.purgeSpool(ctx, p.o.Now())
-			res.Spool, res.Duration = n, time.Since(start)
-			if err != nil {
-				return res, fmt.Errorf("%w; this node's spool: %w", ErrElsewhere, err)
-			}
-		}
-		return res, ErrElsewhere
+		return p.spoolOnly(ctx, res, start)
 	}
 	if err != nil {
 		return res, fmt.Errorf("purge: %w", err)
 	}
-	defer func() { err = errors.Join(err, lock.Release()) }()
+	defer func() {
+		if rerr := lock.Release(); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}()
+	if !slot.IsZero() {
+		var claimed bool
+		err := p.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			claimed, err = catalog.ClaimRun(ctx, tx, lockName, slot, p.o.Now())
+			return err
+		})
+		if err != nil {
+			return res, fmt.Errorf("purge: %w", err)
+		}
+		if !claimed {
+			return p.spoolOnly(ctx, res, start)
+		}
+	}
 	now := p.o.Now()
 	failed := map[string]bool{}
 	for {
@@ -236,6 +262,19 @@ func (p *Purger) purgeBatch(ctx context.Context, lock *catalog.Lock, now time.Ti
 		}
 		return nil
 	})
+}
+
+// spoolOnly purges this node's spool alone, for a run that another node
+// does, and returns ErrElsewhere.
+func (p *Purger) spoolOnly(ctx context.Context, res Result, start time.Time) (Result, error) {
+	if p.o.Spool != nil {
+		n, err := p.purgeSpool(ctx, p.o.Now())
+		res.Spool, res.Duration = n, time.Since(start)
+		if err != nil {
+			return res, fmt.Errorf("%w; this node's spool: %w", ErrElsewhere, err)
+		}
+	}
+	return res, ErrElsewhere
 }
 
 func (p *Purger) held(ctx context.Context, now time.Time) (int, error) {
