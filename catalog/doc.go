@@ -10,7 +10,8 @@
 // the PostgreSQL connection rebinds the placeholders and serialises write
 // transactions across nodes (pgConn), and the migrations differ only in
 // the name of the byte type (dialect). TryLock elects one holder for a
-// job such as the purge.
+// job such as the purge, and ClaimRun lets one node run each scheduled
+// activation of it.
 //
 // It must not hold policy: retention dates, holds and states are set by
 // the packages that decide them.

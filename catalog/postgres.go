@@ -26,6 +26,9 @@ const (
 	// string sets no connect_timeout, so that an unreachable server fails
 	// the start instead of hanging it.
 	pgConnectTimeout = 10 * time.Second
+	// pgIdleInTx is idle_in_transaction_session_timeout unless the
+	// connection string sets it.
+	pgIdleInTx = "60s"
 )
 
 // ErrBadDSN is returned for a PostgreSQL connection string that does not
@@ -45,6 +48,13 @@ func OpenPostgres(ctx context.Context, dsn string) (*Catalog, error) {
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = pgConnectTimeout
+	}
+	// A node stopped in the middle of a write transaction (frozen, not
+	// dead: its connection stays up) would hold the writer lock, and so
+	// every node's writes, for good; the server ends such a transaction.
+	// Kiroku's transactions do no other I/O while open.
+	if _, ok := cfg.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		cfg.RuntimeParams["idle_in_transaction_session_timeout"] = pgIdleInTx
 	}
 	db := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	db.SetMaxOpenConns(pgMaxConns)

@@ -89,6 +89,11 @@ func TestPortableSQL(t *testing.T) {
 			if typ != "bytea" {
 				t.Errorf("wrapped_key is %q, want bytea", typ)
 			}
+			var idle string
+			c.DB().QueryRow(`SHOW idle_in_transaction_session_timeout`).Scan(&idle)
+			if idle != "1min" {
+				t.Errorf("idle_in_transaction_session_timeout is %q, want 1min", idle)
+			}
 		}
 	})
 }
