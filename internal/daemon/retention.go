@@ -63,8 +63,8 @@ func (d *Daemon) runPurge(ctx context.Context, slot time.Time) {
 		d.metrics.PurgeSkipped()
 		return
 	case errors.Is(err, retention.ErrElsewhere):
-		if err != retention.ErrElsewhere { //nolint:errorlint // anything more is the spool purge's failure
-			d.log.Error("spool purge failed", zap.Error(err))
+		if err != retention.ErrElsewhere { //nolint:errorlint // anything more is a failure beside it (this node's spool purge)
+			d.log.Error("purge skipped for another node, with an error", zap.Error(err))
 		}
 		d.log.Info("purge skipped: another node sharing the catalog runs it; this node's spool purged",
 			zap.Time("slot", slot), zap.Int("spool_deleted", res.Spool))
