@@ -46,9 +46,38 @@ func (e *Entry) sum() string {
 	return hex.EncodeToString(h[:])
 }
 
-// Append adds e after the current head through q (ideally the transaction
-// of the act it records) and returns it with its sequence and hashes.
+// Append adds e after the current head through q and returns it with its
+// sequence and hashes. q is ideally the transaction of the act it
+// records, so that the act and its entry commit together; the catalog's
+// write transactions are serialised (catalog.Catalog.Tx), so the head
+// read here is still the head when the entry is inserted. Through the
+// database itself (a *sql.DB) the entry is appended in a transaction of
+// its own, for the same reason.
 func Append(ctx context.Context, q Querier, e Entry) (Entry, error) {
+	db, ok := q.(beginner)
+	if !ok {
+		return appendAt(ctx, q, e)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return e, fmt.Errorf("audit: begin: %w", err)
+	}
+	if e, err = appendAt(ctx, tx, e); err != nil {
+		return e, errors.Join(err, tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return e, fmt.Errorf("audit: commit: %w", err)
+	}
+	return e, nil
+}
+
+// beginner is a database that begins transactions (a *sql.DB).
+type beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
+// appendAt appends e after the head q reads.
+func appendAt(ctx context.Context, q Querier, e Entry) (Entry, error) {
 	var (
 		seq  int64
 		prev string
@@ -199,7 +228,9 @@ type Preparer interface {
 	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
-// NewAppender starts appending after the current head through tx.
+// NewAppender starts appending after the current head through tx, a
+// transaction of the catalog (whose write transactions are serialised,
+// so the head stays the head until tx ends).
 func NewAppender(ctx context.Context, tx Preparer) (*Appender, error) {
 	seq, prev, err := Head(ctx, tx)
 	if err != nil {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
+	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
@@ -24,8 +26,15 @@ type Querier interface {
 
 // Catalog is the recordings index.
 type Catalog struct {
-	db   *sql.DB
-	path string
+	db     *sql.DB
+	driver string          // SQLite or Postgres
+	path   string          // SQLite: the file
+	pg     *pgx.ConnConfig // Postgres: for the connections that hold locks
+
+	writer chan struct{} // one write transaction at a time through this handle (Tx)
+
+	mu    sync.Mutex
+	locks map[string]*Lock // held through this handle, by name
 }
 
 // Open opens (creating if needed) the SQLite catalog at path and brings its
@@ -42,7 +51,7 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 		return nil, fmt.Errorf("catalog %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(4)
-	c := &Catalog{db: db, path: path}
+	c := &Catalog{db: db, driver: SQLite, path: path, writer: make(chan struct{}, 1)}
 	if err := c.migrate(ctx); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -52,14 +61,43 @@ func Open(ctx context.Context, path string) (*Catalog, error) {
 // DB is the underlying database, for the audit log sharing it.
 func (c *Catalog) DB() *sql.DB { return c.db }
 
-// Path is the catalog file.
+// Path is the catalog file ("" for PostgreSQL).
 func (c *Catalog) Path() string { return c.path }
 
-// Close closes the database.
-func (c *Catalog) Close() error { return c.db.Close() }
+// Driver is SQLite or Postgres.
+func (c *Catalog) Driver() string { return c.driver }
 
-// Tx runs fn in a transaction, committed when fn returns nil.
+// Close releases the locks still held through c and closes the database.
+func (c *Catalog) Close() error {
+	c.mu.Lock()
+	held := make([]*Lock, 0, len(c.locks))
+	for _, l := range c.locks {
+		held = append(held, l)
+	}
+	c.mu.Unlock()
+	var errs []error
+	for _, l := range held {
+		errs = append(errs, l.Release())
+	}
+	return errors.Join(append(errs, c.db.Close())...)
+}
+
+// Tx runs fn in a transaction, committed when fn returns nil. Write
+// transactions are serialised: SQLite takes its write lock at BEGIN
+// (immediate), and on PostgreSQL each begins by taking an advisory lock
+// shared by every node (pgConn). Statements in fn therefore see every
+// write committed before it, the audit chain head included.
+//
+// Since writers take their turn anyway, a Tx waits for the handle's
+// previous one before it takes a connection: writers waiting their turn
+// hold no connection that reads need.
 func (c *Catalog) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	select {
+	case c.writer <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("catalog: begin: %w", ctx.Err())
+	}
+	defer func() { <-c.writer }()
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("catalog: begin: %w", err)

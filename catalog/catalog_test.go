@@ -5,26 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 )
 
-var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+func TestMain(m *testing.M) { os.Exit(catalogtest.Main(m)) }
 
-func open(t *testing.T) (*catalog.Catalog, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "catalog.db")
-	c, err := catalog.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c, path
-}
+var t0 = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
 func rec(i int, purpose, caller string) *catalog.Recording {
 	return &catalog.Recording{ID: fmt.Sprintf("rec-%03d", i), StartedAt: t0.Add(time.Duration(i) * time.Minute),
@@ -34,21 +26,61 @@ func rec(i int, purpose, caller string) *catalog.Recording {
 }
 
 func TestMigrations(t *testing.T) {
-	c, path := open(t)
-	c.Close()
-	c2, err := catalog.Open(t.Context(), path)
-	if err != nil {
-		t.Fatalf("reopen: %v", err)
-	}
-	c2.DB().Exec(`INSERT INTO schema_migrations (version) VALUES (999)`)
-	c2.Close()
-	if _, err := catalog.Open(t.Context(), path); err == nil || !strings.Contains(err.Error(), "newer than this kirokud knows") {
-		t.Errorf("a newer schema: got %v, want refused", err)
-	}
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+		c, err := db.TryOpen(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		c2, err := db.TryOpen(t.Context())
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		var n, last int
+		if err := c2.DB().QueryRow(`SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&n, &last); err != nil || n != last || n < 4 {
+			t.Errorf("got %d migrations recorded up to %d (%v), want each once", n, last, err)
+		}
+		c2.DB().Exec(`INSERT INTO schema_migrations (version) VALUES (999)`)
+		c2.Close()
+		if _, err := db.TryOpen(t.Context()); err == nil || !strings.Contains(err.Error(), "newer than this kirokud knows") {
+			t.Errorf("a newer schema: got %v, want refused", err)
+		}
+	})
+}
+
+// TestMigrationsConcurrent: nodes starting together on one new database
+// apply each migration once, and every one of them opens.
+func TestMigrationsConcurrent(t *testing.T) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+		errs := make(chan error, 4)
+		for range cap(errs) {
+			go func() {
+				c, err := db.TryOpen(t.Context())
+				if err == nil {
+					err = c.Close()
+				}
+				errs <- err
+			}()
+		}
+		for range cap(errs) {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+		var n, distinct, last int
+		db.Open(t).DB().QueryRow(`SELECT COUNT(*), COUNT(DISTINCT version), MAX(version) FROM schema_migrations`).Scan(&n, &distinct, &last)
+		if n != last || distinct != last {
+			t.Errorf("got %d migration rows (%d distinct) up to %d, want each once", n, distinct, last)
+		}
+	})
 }
 
 func TestPutGetListSelect(t *testing.T) {
-	c, _ := open(t)
+	catalogtest.Each(t, testPutGetListSelect)
+}
+
+func testPutGetListSelect(t *testing.T, db catalogtest.DB) {
+	c := db.Open(t)
 	for i := range 30 {
 		caller := "0311111111"
 		if i%3 == 0 {
@@ -112,7 +144,11 @@ func TestPutGetListSelect(t *testing.T) {
 }
 
 func TestExpiredHoldsAndTombstones(t *testing.T) {
-	c, _ := open(t)
+	catalogtest.Each(t, testExpiredHoldsAndTombstones)
+}
+
+func testExpiredHoldsAndTombstones(t *testing.T, db catalogtest.DB) {
+	c := db.Open(t)
 	for i := range 10 {
 		catalog.PutRecording(t.Context(), c.DB(), rec(i, "a", "0311111111"))
 	}
@@ -135,7 +171,14 @@ func TestExpiredHoldsAndTombstones(t *testing.T) {
 			return err
 		}
 		defer ts.Close()
-		return ts.Tombstone(t.Context(), exp[0], t0.Add(5*time.Hour), "retention", "retention")
+		if deleted, err := ts.Tombstone(t.Context(), exp[0], t0.Add(5*time.Hour), "retention", "retention"); err != nil || !deleted {
+			return fmt.Errorf("tombstone: %v, deleted %v", err, deleted)
+		}
+		// Again (another node's purge late on the same row): nothing to delete.
+		if deleted, err := ts.Tombstone(t.Context(), exp[0], t0.Add(6*time.Hour), "retention", "retention"); err != nil || deleted {
+			return fmt.Errorf("second tombstone: %v, deleted %v", err, deleted)
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,17 @@
 // Package catalog indexes recordings: who called which line for which
 // purpose, the consent evidence, where the audio is stored, its checksum,
 // retention date, legal hold, state, and the wrapped key that opens it;
-// and the tombstones of deleted recordings. The embedded default is a
-// SQLite file (modernc.org/sqlite, no cgo) in WAL mode; the SQL is kept to
-// what PostgreSQL also takes, so a second implementation can follow.
+// and the tombstones of deleted recordings.
+//
+// Two databases hold it, behind the same *sql.DB and *sql.Tx: a SQLite
+// file (modernc.org/sqlite, no cgo, WAL mode; the embedded default, one
+// node) and PostgreSQL (pgx through database/sql; several nodes sharing
+// it). The SQL is written once, with ? placeholders, in what both take;
+// the PostgreSQL connection rebinds the placeholders and serialises write
+// transactions across nodes (pgConn), and the migrations differ only in
+// the name of the byte type (dialect). TryLock elects one holder for a
+// job such as the purge, and ClaimRun lets one node run each scheduled
+// activation of it.
 //
 // It must not hold policy: retention dates, holds and states are set by
 // the packages that decide them.

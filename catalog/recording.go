@@ -265,15 +265,23 @@ func NewTombstoner(ctx context.Context, tx *sql.Tx) (*Tombstoner, error) {
 	return &Tombstoner{ins: ins, del: del}, nil
 }
 
-// Tombstone replaces r's row by its tombstone.
-func (t *Tombstoner) Tombstone(ctx context.Context, r *Recording, at time.Time, reason, actor string) error {
+// Tombstone replaces r's row by its tombstone. It reports whether the
+// row was still there: false when another transaction (a purge on
+// another node, an erasure) replaced it first, so that the act is
+// audited once.
+func (t *Tombstoner) Tombstone(ctx context.Context, r *Recording, at time.Time, reason, actor string) (bool, error) {
 	if _, err := t.ins.ExecContext(ctx, r.ID, r.Purpose, r.Line, micros(r.StartedAt), micros(at), reason, actor, r.ObjectKey, r.SHA256); err != nil {
-		return fmt.Errorf("catalog: tombstone %s: %w", r.ID, err)
+		return false, fmt.Errorf("catalog: tombstone %s: %w", r.ID, err)
 	}
-	if _, err := t.del.ExecContext(ctx, r.ID); err != nil {
-		return fmt.Errorf("catalog: delete %s: %w", r.ID, err)
+	res, err := t.del.ExecContext(ctx, r.ID)
+	if err != nil {
+		return false, fmt.Errorf("catalog: delete %s: %w", r.ID, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("catalog: delete %s: %w", r.ID, err)
+	}
+	return n > 0, nil
 }
 
 // Close releases the statements.

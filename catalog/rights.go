@@ -175,17 +175,26 @@ func SetCustomerRef(ctx context.Context, q Querier, id, ref string) error {
 	return nil
 }
 
-// Compact writes the WAL back into the database file, rebuilds the file
-// (VACUUM) so that pages freed by deletions no longer hold the deleted
-// data, and truncates the WAL again. Erasure calls it: a deleted row
-// otherwise lingers in free pages and in the WAL.
+// Compact makes the rows that deletions and rewrites left behind go
+// away, so that they no longer hold the deleted data. Erasure calls it: a
+// deleted row otherwise lingers in free pages and in the log.
+//
+// SQLite: the WAL is written back into the database file, the file is
+// rebuilt (VACUUM) and the WAL truncated again. PostgreSQL: VACUUM of the
+// tables that held caller numbers removes their dead row versions (it
+// runs beside reads and writes, unlike VACUUM FULL, which would lock the
+// tables; the server's write-ahead log and backups are its operator's).
 func (c *Catalog) Compact(ctx context.Context) error {
+	stmts := []string{`PRAGMA wal_checkpoint(TRUNCATE)`, `VACUUM`, `PRAGMA wal_checkpoint(TRUNCATE)`}
+	if c.driver == Postgres {
+		stmts = []string{`VACUUM recordings, requests`}
+	}
 	conn, err := c.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("catalog: compact: %w", err)
 	}
 	defer conn.Close()
-	for _, stmt := range []string{`PRAGMA wal_checkpoint(TRUNCATE)`, `VACUUM`, `PRAGMA wal_checkpoint(TRUNCATE)`} {
+	for _, stmt := range stmts {
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("catalog: compact: %s: %w", stmt, err)
 		}

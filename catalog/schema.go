@@ -4,12 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 )
 
 // migrations are applied in order; each runs once, in a transaction,
 // recorded in schema_migrations. Never edit a shipped one: add another.
 // Times are Unix microseconds (BIGINT) so that both SQLite and PostgreSQL
-// index and compare them the same way.
+// index and compare them the same way; booleans are INTEGER 0 or 1 in
+// both. The same list runs on both (see dialect).
 var migrations = []string{
 	// 1: recordings, tombstones, audit.
 	`CREATE TABLE recordings (
@@ -112,30 +114,64 @@ var migrations = []string{
 		operator    TEXT NOT NULL
 	);
 	CREATE INDEX provisions_at ON provisions (provided_at, id);`,
+	// 4: the last scheduled run of each job (the purge) that some node
+	// claimed, so that a schedule firing on several nodes runs once.
+	`CREATE TABLE job_runs (
+		name TEXT PRIMARY KEY,
+		slot BIGINT NOT NULL,
+		at   BIGINT NOT NULL
+	);`,
 }
 
+// blobType matches the SQLite column type that PostgreSQL calls BYTEA.
+var blobType = regexp.MustCompile(`\bBLOB\b`)
+
+// dialect returns migration m as c's database takes it. The migrations
+// are written once, in SQL both take, except for the type of byte
+// columns: BLOB in SQLite, BYTEA in PostgreSQL.
+func (c *Catalog) dialect(m string) string {
+	if c.driver == Postgres {
+		return blobType.ReplaceAllString(m, "BYTEA")
+	}
+	return m
+}
+
+// migrate brings the schema to the current version. Each step reads the
+// version inside its (serialised) write transaction, so that nodes
+// starting together apply each migration once.
 func (c *Catalog) migrate(ctx context.Context) error {
-	if _, err := c.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`); err != nil {
+	err := c.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("catalog: migrations table: %w", err)
 	}
-	var have int
-	if err := c.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
-		return fmt.Errorf("catalog: schema version: %w", err)
-	}
-	if have > len(migrations) {
-		return fmt.Errorf("catalog: schema version %d is newer than this kirokud knows (%d)", have, len(migrations))
-	}
-	for v := have + 1; v <= len(migrations); v++ {
+	for {
+		applied := 0
 		err := c.Tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, migrations[v-1]); err != nil {
-				return err
+			var have int
+			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+				return fmt.Errorf("catalog: schema version: %w", err)
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v)
-			return err
+			if have > len(migrations) {
+				return fmt.Errorf("catalog: schema version %d is newer than this kirokud knows (%d)", have, len(migrations))
+			}
+			if have == len(migrations) {
+				return nil
+			}
+			v := have + 1
+			if _, err := tx.ExecContext(ctx, c.dialect(migrations[v-1])); err != nil {
+				return fmt.Errorf("catalog: migration %d: %w", v, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES (?)`, v); err != nil {
+				return fmt.Errorf("catalog: migration %d: %w", v, err)
+			}
+			applied = v
+			return nil
 		})
-		if err != nil {
-			return fmt.Errorf("catalog: migration %d: %w", v, err)
+		if err != nil || applied == 0 {
+			return err
 		}
 	}
-	return nil
 }

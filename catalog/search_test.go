@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kiroku-voice/kiroku/internal/pgtest"
 )
 
 func openTest(t *testing.T) *Catalog {
@@ -20,6 +22,21 @@ func openTest(t *testing.T) *Catalog {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// eachDriver runs f as a subtest per driver on a new catalog: what
+// catalogtest.Each does for other packages (these tests are inside
+// package catalog, which catalogtest imports).
+func eachDriver(t *testing.T, f func(t *testing.T, c *Catalog)) {
+	t.Run(SQLite, func(t *testing.T) { f(t, openTest(t)) })
+	t.Run(Postgres, func(t *testing.T) {
+		c, err := OpenPostgres(t.Context(), pgtest.DSN(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		f(t, c)
+	})
 }
 
 // put stores recordings a0… with the given purposes, one second apart,
@@ -63,7 +80,10 @@ func idsOf(rs []*Recording) []string {
 // TestSearch: visibility by purpose and state, each filter, both orders
 // and keyset pages.
 func TestSearch(t *testing.T) {
-	c := openTest(t)
+	eachDriver(t, testSearch)
+}
+
+func testSearch(t *testing.T, c *Catalog) {
 	base := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	ids := put(t, c, base,
 		Recording{Purpose: "a", Caller: "0311111111", Duration: 10 * time.Second},
@@ -137,7 +157,8 @@ func TestSearch(t *testing.T) {
 
 // TestSearchPlans: the typical searches read an index in the order of
 // the page and never sort the matching rows (a temporary B-tree), which
-// is what keeps a page's cost independent of the catalog's size.
+// is what keeps a page's cost independent of the catalog's size. The
+// plans are SQLite's; PostgreSQL's planner picks by table statistics.
 func TestSearchPlans(t *testing.T) {
 	c := openTest(t)
 	vis := []string{"cs-quality", "training", "complaints"}

@@ -101,7 +101,7 @@ func NewControl(calls Calls, ret Retention, log *zap.Logger) http.Handler {
 	mux.HandleFunc("POST /api/v1/retention/purge", func(w http.ResponseWriter, r *http.Request) {
 		res, err := ret.PurgeNow(r.Context())
 		switch {
-		case errors.Is(err, retention.ErrBusy):
+		case errors.Is(err, retention.ErrBusy), errors.Is(err, retention.ErrElsewhere):
 			writeError(w, http.StatusConflict, err)
 		case err != nil:
 			writeError(w, http.StatusInternalServerError, err)

@@ -60,7 +60,7 @@ func New() *Metrics {
 	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_http_requests_total",
 		Help: "HTTP API requests by route and status code."}, []string{"route", "code"})
 	m.purgeRuns = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_purge_runs_total",
-		Help: "Retention purge runs by result (ok, error, skipped: the previous run was still going)."}, []string{"result"})
+		Help: "Retention purge runs by result (ok, error, skipped: the previous run was still going, elsewhere: another node sharing the catalog held the purge lock)."}, []string{"result"})
 	m.purgeDeleted = prometheus.NewCounter(prometheus.CounterOpts{Name: "kiroku_purge_deleted_total",
 		Help: "Recordings deleted because their retention ended."})
 	m.purgeFailed = prometheus.NewCounter(prometheus.CounterOpts{Name: "kiroku_purge_failed_total",
@@ -168,3 +168,7 @@ func (m *Metrics) Purged(deleted, held, failed int, took time.Duration, ok bool)
 
 // PurgeSkipped counts a run skipped because the previous one still ran.
 func (m *Metrics) PurgeSkipped() { m.purgeRuns.WithLabelValues("skipped").Inc() }
+
+// PurgeElsewhere counts a run skipped because another node sharing the
+// catalog held the purge lock.
+func (m *Metrics) PurgeElsewhere() { m.purgeRuns.WithLabelValues("elsewhere").Inc() }

@@ -23,6 +23,16 @@ import (
 // ErrBusy is returned by Purge while another purge runs.
 var ErrBusy = errors.New("a purge is already running")
 
+// ErrElsewhere is returned by Purge while another kirokud node sharing
+// the catalog holds the purge lock, and by PurgeScheduled when another
+// ran that scheduled purge: the run is skipped but for this node's own
+// spool.
+var ErrElsewhere = errors.New("a purge is running on another node")
+
+// lockName is the catalog lock (catalog.TryLock) a purge run holds: one
+// purge at a time across every node sharing the catalog.
+const lockName = "purge"
+
 // Actor is the audit actor of retention's own acts.
 const Actor = "retention"
 
@@ -70,17 +80,67 @@ type Result struct {
 }
 
 // Purge runs one purge now. It returns ErrBusy, doing nothing, when one is
-// already running: two schedules never overlap.
+// already running here: two schedules never overlap. It returns
+// ErrElsewhere when another node sharing the catalog runs one, having
+// purged only this node's spool (which no other node sees).
+//
+// The run holds the catalog's purge lock, and checks it is still held
+// before each step that deletes: a run whose lock was lost (its database
+// session ended, and another node may have taken over) stops with
+// catalog.ErrLockLost, leaving what it started for the next run.
 func (p *Purger) Purge(ctx context.Context) (Result, error) {
+	return p.purge(ctx, time.Time{})
+}
+
+// PurgeScheduled is Purge for the run its schedule set at slot (the cron
+// activation time, the same instant on every node). When a node sharing
+// the catalog has run that slot's purge already, or a later one, it
+// returns ErrElsewhere as Purge does while another node runs: a schedule
+// firing on every node runs once, however quick the first run is.
+func (p *Purger) PurgeScheduled(ctx context.Context, slot time.Time) (Result, error) {
+	return p.purge(ctx, slot)
+}
+
+// purge runs a purge, for slot unless it is zero.
+func (p *Purger) purge(ctx context.Context, slot time.Time) (res Result, err error) {
 	if !p.running.TryLock() {
 		return Result{}, ErrBusy
 	}
 	defer p.running.Unlock()
 	start := time.Now()
-	res := Result{ByPurpose: map[string]int{}}
+	res = Result{ByPurpose: map[string]int{}}
+	lock, err := p.o.Catalog.TryLock(ctx, lockName)
+	if errors.Is(err, catalog.ErrLocked) {
+		return p.spoolOnly(ctx, res, start)
+	}
+	if err != nil {
+		return res, fmt.Errorf("purge: %w", err)
+	}
+	defer func() {
+		if rerr := lock.Release(); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}()
+	if !slot.IsZero() {
+		var claimed bool
+		err := p.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			claimed, err = catalog.ClaimRun(ctx, tx, lockName, slot, p.o.Now())
+			return err
+		})
+		if err != nil {
+			return res, fmt.Errorf("purge: %w", err)
+		}
+		if !claimed {
+			return p.spoolOnly(ctx, res, start)
+		}
+	}
 	now := p.o.Now()
 	failed := map[string]bool{}
 	for {
+		if err := lock.Check(ctx); err != nil {
+			return res, err
+		}
 		recs, err := p.o.Catalog.Expired(ctx, now, p.o.Batch+len(failed))
 		if err != nil {
 			return res, err
@@ -97,12 +157,11 @@ func (p *Purger) Purge(ctx context.Context) (Result, error) {
 		if len(batch) > p.o.Batch {
 			batch = batch[:p.o.Batch]
 		}
-		if err := p.purgeBatch(ctx, now, batch, failed, &res); err != nil {
+		if err := p.purgeBatch(ctx, lock, now, batch, failed, &res); err != nil {
 			return res, err
 		}
 	}
 	res.Failed = len(failed)
-	var err error
 	if res.Held, err = p.held(ctx, now); err != nil {
 		return res, err
 	}
@@ -121,8 +180,10 @@ func (p *Purger) Purge(ctx context.Context) (Result, error) {
 // interrupted run finishes them), then deletes their objects, then writes
 // a tombstone and an audit entry for each recording whose objects are all
 // gone, in one transaction. A recording whose delete failed goes back to
-// its state and is retried next run.
-func (p *Purger) purgeBatch(ctx context.Context, now time.Time, batch []*catalog.Recording, failed map[string]bool, res *Result) error {
+// its state and is retried next run. A recording whose row another
+// transaction replaced meanwhile (another node's purge, after this run
+// lost its lock) is neither audited nor counted again.
+func (p *Purger) purgeBatch(ctx context.Context, lock *catalog.Lock, now time.Time, batch []*catalog.Recording, failed map[string]bool, res *Result) error {
 	ids := make([]string, len(batch))
 	for i, r := range batch {
 		ids[i] = r.ID
@@ -151,6 +212,9 @@ func (p *Purger) purgeBatch(ctx context.Context, now time.Time, batch []*catalog
 	if err := ctx.Err(); err != nil {
 		return err // interrupted: the purging rows are finished next run
 	}
+	if err := lock.Check(ctx); err != nil {
+		return err // another node may be finishing them already
+	}
 	return p.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
 		ts, err := catalog.NewTombstoner(ctx, tx)
 		if err != nil {
@@ -174,8 +238,12 @@ func (p *Purger) purgeBatch(ctx context.Context, now time.Time, batch []*catalog
 				back[prev] = append(back[prev], r.ID)
 				continue
 			}
-			if err := ts.Tombstone(ctx, r, now, "retention", Actor); err != nil {
+			deleted, err := ts.Tombstone(ctx, r, now, "retention", Actor)
+			if err != nil {
 				return err
+			}
+			if !deleted {
+				continue
 			}
 			detail, _ := json.Marshal(map[string]any{"purpose": r.Purpose, "retain_until": r.RetainUntil, "object_key": r.ObjectKey})
 			if _, err := app.Append(ctx, audit.Entry{Actor: Actor, Action: "delete", Target: r.ID,
@@ -194,6 +262,19 @@ func (p *Purger) purgeBatch(ctx context.Context, now time.Time, batch []*catalog
 		}
 		return nil
 	})
+}
+
+// spoolOnly purges this node's spool alone, for a run that another node
+// does, and returns ErrElsewhere.
+func (p *Purger) spoolOnly(ctx context.Context, res Result, start time.Time) (Result, error) {
+	if p.o.Spool != nil {
+		n, err := p.purgeSpool(ctx, p.o.Now())
+		res.Spool, res.Duration = n, time.Since(start)
+		if err != nil {
+			return res, fmt.Errorf("%w; this node's spool: %w", ErrElsewhere, err)
+		}
+	}
+	return res, ErrElsewhere
 }
 
 func (p *Purger) held(ctx context.Context, now time.Time) (int, error) {

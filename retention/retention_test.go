@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/internal/s3test"
 	"github.com/kiroku-voice/kiroku/retention"
@@ -35,38 +37,59 @@ type env struct {
 	srv   *s3test.Server
 }
 
-func backends(t *testing.T, f func(t *testing.T, newStore func(t *testing.T) (storage.Store, *s3test.Server))) {
-	t.Run("fs", func(t *testing.T) {
-		f(t, func(t *testing.T) (storage.Store, *s3test.Server) {
-			st, err := fs.New(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st, nil
+func TestMain(m *testing.M) { os.Exit(catalogtest.Main(m)) }
+
+// backends runs f on each store with a SQLite catalog, and on the fs
+// store with a PostgreSQL one; newEnv makes the test's environment.
+func backends(t *testing.T, f func(t *testing.T, newEnv func(t *testing.T) *env)) {
+	fsStore := func(t *testing.T) (storage.Store, *s3test.Server) {
+		st, err := fs.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, nil
+	}
+	s3Store := func(t *testing.T) (storage.Store, *s3test.Server) {
+		srv := s3test.StartWith(t, s3test.Options{ObjectLock: true})
+		st, err := s3.New(t.Context(), s3.Options{Endpoint: srv.Endpoint, Bucket: srv.Bucket, Region: srv.Region,
+			AccessKey: srv.AccessKey, SecretKey: s3.Secret(srv.SecretKey), ObjectLock: true, LockMode: s3.Governance})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, srv
+	}
+	for _, b := range []struct {
+		name, driver string
+		store        func(t *testing.T) (storage.Store, *s3test.Server)
+	}{
+		{"fs", catalog.SQLite, fsStore},
+		{"s3", catalog.SQLite, s3Store},
+		{"postgres", catalog.Postgres, fsStore},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			f(t, func(t *testing.T) *env {
+				st, srv := b.store(t)
+				return newEnv(t, catalogtest.New(t, b.driver), st, srv)
+			})
 		})
-	})
-	t.Run("s3", func(t *testing.T) {
-		f(t, func(t *testing.T) (storage.Store, *s3test.Server) {
-			srv := s3test.StartWith(t, s3test.Options{ObjectLock: true})
-			st, err := s3.New(t.Context(), s3.Options{Endpoint: srv.Endpoint, Bucket: srv.Bucket, Region: srv.Region,
-				AccessKey: srv.AccessKey, SecretKey: s3.Secret(srv.SecretKey), ObjectLock: true, LockMode: s3.Governance})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st, srv
-		})
+	}
+}
+
+// onFS runs f on the fs store with each catalog driver.
+func onFS(t *testing.T, f func(t *testing.T, e *env)) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+		st, err := fs.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(t, newEnv(t, db, st, nil))
 	})
 }
 
-func newEnv(t *testing.T, st storage.Store, srv *s3test.Server) *env {
+func newEnv(t *testing.T, db catalogtest.DB, st storage.Store, srv *s3test.Server) *env {
 	t.Helper()
-	cat, err := catalog.Open(t.Context(), filepath.Join(t.TempDir(), "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cat.Close() })
 	sp, _ := spool.Open(filepath.Join(t.TempDir(), "spool"))
-	e := &env{cat: cat, store: st, spool: sp, now: t0, srv: srv}
+	e := &env{cat: db.Open(t), store: st, spool: sp, now: t0, srv: srv}
 	e.p = e.purger(st)
 	return e
 }
@@ -129,9 +152,8 @@ func (e *env) purge(t *testing.T) retention.Result {
 // TestPurgeByPurpose: two purposes with different limits, each deleted
 // exactly when due and not before.
 func TestPurgeByPurpose(t *testing.T) {
-	backends(t, func(t *testing.T, newStore func(t *testing.T) (storage.Store, *s3test.Server)) {
-		st, srv := newStore(t)
-		e := newEnv(t, st, srv)
+	backends(t, func(t *testing.T, newEnv func(t *testing.T) *env) {
+		e := newEnv(t)
 		week := e.add(t, "complaints", "0311111111", t0, 7*24*time.Hour)
 		month := e.add(t, "cs-quality", "0311111111", t0, 30*24*time.Hour)
 		e.now = t0.Add(7*24*time.Hour - time.Second)
@@ -160,9 +182,9 @@ func TestPurgeByPurpose(t *testing.T) {
 // run after release; holds by caller number cover every recording of the
 // number; on S3 with Object Lock the storage itself refuses the delete.
 func TestHoldWins(t *testing.T) {
-	backends(t, func(t *testing.T, newStore func(t *testing.T) (storage.Store, *s3test.Server)) {
-		st, srv := newStore(t)
-		e := newEnv(t, st, srv)
+	backends(t, func(t *testing.T, newEnv func(t *testing.T) *env) {
+		e := newEnv(t)
+		srv := e.srv
 		a := e.add(t, "cs-quality", "0311111111", t0, 24*time.Hour)
 		b := e.add(t, "cs-quality", "0311111111", t0.Add(time.Hour), 24*time.Hour)
 		c := e.add(t, "cs-quality", "0322222222", t0, 24*time.Hour)
@@ -197,7 +219,7 @@ func TestHoldWins(t *testing.T) {
 
 func TestHoldRequestChecked(t *testing.T) {
 	st, _ := fs.New(t.TempDir())
-	e := newEnv(t, st, nil)
+	e := newEnv(t, catalogtest.New(t, catalog.SQLite), st, nil)
 	for _, req := range []retention.HoldRequest{
 		{Caller: "0311111111", On: true, Actor: "x"},
 		{Caller: "0311111111", On: true, Reason: "x"},
@@ -212,42 +234,42 @@ func TestHoldRequestChecked(t *testing.T) {
 // TestPolicyChanges: a shorter limit applies to stored recordings at once
 // (deleted on the next run); a longer one only with extend_existing.
 func TestPolicyChanges(t *testing.T) {
-	st, _ := fs.New(t.TempDir())
-	e := newEnv(t, st, nil)
-	r := e.add(t, "cs-quality", "0311111111", t0, 90*24*time.Hour)
-	p := func(ret string, extend bool) []config.Purpose {
-		rr, err := config.ParseRetention(ret)
-		if err != nil {
-			t.Fatal(err)
+	onFS(t, func(t *testing.T, e *env) {
+		r := e.add(t, "cs-quality", "0311111111", t0, 90*24*time.Hour)
+		p := func(ret string, extend bool) []config.Purpose {
+			rr, err := config.ParseRetention(ret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return []config.Purpose{{Name: "cs-quality", Retention: rr, ExtendExisting: extend}}
 		}
-		return []config.Purpose{{Name: "cs-quality", Retention: rr, ExtendExisting: extend}}
-	}
-	n, err := retention.ApplyPolicy(t.Context(), e.cat, e.store, p("90d", false), p("7d", false), "reload")
-	if err != nil || n != 1 {
-		t.Fatalf("shorten: %d, %v", n, err)
-	}
-	obj, _ := e.store.Stat(t.Context(), r.ObjectKey)
-	if obj.Tags["retain-until"] != t0.AddDate(0, 0, 7).Format("2006-01-02") {
-		t.Errorf("tag after shortening: %v", obj.Tags)
-	}
-	if n, _ := retention.ApplyPolicy(t.Context(), e.cat, e.store, p("7d", false), p("30d", false), "reload"); n != 0 {
-		t.Errorf("a longer limit without extend_existing changed %d recordings", n)
-	}
-	if n, _ := retention.ApplyPolicy(t.Context(), e.cat, e.store, p("30d", false), p("14d", true), "reload"); n != 1 {
-		t.Errorf("extend_existing changed %d recordings, want 1", n)
-	}
-	got, _ := e.cat.Get(t.Context(), r.ID)
-	if !got.RetainUntil.Equal(t0.AddDate(0, 0, 14)) {
-		t.Errorf("got retain-until %v, want 14 days", got.RetainUntil)
-	}
-	e.now = t0.AddDate(0, 0, 15)
-	e.purge(t)
-	if !e.gone(t, r) {
-		t.Error("not deleted after the changed date")
-	}
-	if es, _ := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: r.ID, Action: "retention-change"}); len(es) != 2 {
-		t.Errorf("got %d retention-change entries, want 2", len(es))
-	}
+		n, err := retention.ApplyPolicy(t.Context(), e.cat, e.store, p("90d", false), p("7d", false), "reload")
+		if err != nil || n != 1 {
+			t.Fatalf("shorten: %d, %v", n, err)
+		}
+		obj, _ := e.store.Stat(t.Context(), r.ObjectKey)
+		if obj.Tags["retain-until"] != t0.AddDate(0, 0, 7).Format("2006-01-02") {
+			t.Errorf("tag after shortening: %v", obj.Tags)
+		}
+		if n, _ := retention.ApplyPolicy(t.Context(), e.cat, e.store, p("7d", false), p("30d", false), "reload"); n != 0 {
+			t.Errorf("a longer limit without extend_existing changed %d recordings", n)
+		}
+		if n, _ := retention.ApplyPolicy(t.Context(), e.cat, e.store, p("30d", false), p("14d", true), "reload"); n != 1 {
+			t.Errorf("extend_existing changed %d recordings, want 1", n)
+		}
+		got, _ := e.cat.Get(t.Context(), r.ID)
+		if !got.RetainUntil.Equal(t0.AddDate(0, 0, 14)) {
+			t.Errorf("got retain-until %v, want 14 days", got.RetainUntil)
+		}
+		e.now = t0.AddDate(0, 0, 15)
+		e.purge(t)
+		if !e.gone(t, r) {
+			t.Error("not deleted after the changed date")
+		}
+		if es, _ := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: r.ID, Action: "retention-change"}); len(es) != 2 {
+			t.Errorf("got %d retention-change entries, want 2", len(es))
+		}
+	})
 }
 
 // TestStoreFailingHalf: the store refuses half the deletes (S3 legal
@@ -260,7 +282,7 @@ func TestStoreFailingHalf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, st, srv)
+	e := newEnv(t, catalogtest.New(t, catalog.SQLite), st, srv)
 	var recs []*catalog.Recording
 	for i := range 10 {
 		r := e.add(t, "cs-quality", "0311111111", t0, time.Hour)
@@ -305,38 +327,38 @@ func (c crashStore) Delete(ctx context.Context, keys []string) []storage.DeleteR
 }
 
 func TestInterruptedPurgeResumes(t *testing.T) {
-	st, _ := fs.New(t.TempDir())
-	e := newEnv(t, st, nil)
-	var recs []*catalog.Recording
-	for range 3 {
-		recs = append(recs, e.add(t, "cs-quality", "0311111111", t0, time.Hour))
-	}
-	e.now = t0.Add(2 * time.Hour)
-	ctx, cancel := context.WithCancel(t.Context())
-	if _, err := e.purger(crashStore{st, cancel}).Purge(ctx); !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v, want the purge cut short", err)
-	}
-	for _, r := range recs {
-		got, err := e.cat.Get(t.Context(), r.ID)
-		if err != nil || got.State != catalog.StatePurging {
-			t.Fatalf("after the crash: %v %+v, want the row kept as purging", err, got)
+	onFS(t, func(t *testing.T, e *env) {
+		var recs []*catalog.Recording
+		for range 3 {
+			recs = append(recs, e.add(t, "cs-quality", "0311111111", t0, time.Hour))
 		}
-		if _, err := e.cat.GetTombstone(t.Context(), r.ID); err == nil {
-			t.Fatal("tombstone written before the run finished")
+		e.now = t0.Add(2 * time.Hour)
+		ctx, cancel := context.WithCancel(t.Context())
+		if _, err := e.purger(crashStore{e.store, cancel}).Purge(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want the purge cut short", err)
 		}
-	}
-	if res := e.purge(t); res.Deleted != 3 {
-		t.Fatalf("resumed run: %+v", res)
-	}
-	for _, r := range recs {
-		if !e.gone(t, r) {
-			t.Errorf("%s not finished", r.ID)
+		for _, r := range recs {
+			got, err := e.cat.Get(t.Context(), r.ID)
+			if err != nil || got.State != catalog.StatePurging {
+				t.Fatalf("after the crash: %v %+v, want the row kept as purging", err, got)
+			}
+			if _, err := e.cat.GetTombstone(t.Context(), r.ID); err == nil {
+				t.Fatal("tombstone written before the run finished")
+			}
 		}
-	}
-	e.now = time.Now().Add(time.Hour)
-	if o, _ := e.p.Orphans(t.Context(), 0, false); len(o) != 0 {
-		t.Errorf("orphans after resume: %v", o)
-	}
+		if res := e.purge(t); res.Deleted != 3 {
+			t.Fatalf("resumed run: %+v", res)
+		}
+		for _, r := range recs {
+			if !e.gone(t, r) {
+				t.Errorf("%s not finished", r.ID)
+			}
+		}
+		e.now = time.Now().Add(time.Hour)
+		if o, _ := e.p.Orphans(t.Context(), 0, false); len(o) != 0 {
+			t.Errorf("orphans after resume: %v", o)
+		}
+	})
 }
 
 // blockStore holds deletes until released, to keep a purge running.
@@ -352,80 +374,80 @@ func (b blockStore) Delete(ctx context.Context, keys []string) []storage.DeleteR
 }
 
 func TestPurgesNeverOverlap(t *testing.T) {
-	st, _ := fs.New(t.TempDir())
-	e := newEnv(t, st, nil)
-	e.add(t, "cs-quality", "0311111111", t0, time.Hour)
-	e.now = t0.Add(2 * time.Hour)
-	b := blockStore{st, make(chan struct{}), make(chan struct{})}
-	p := e.purger(b)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); p.Purge(t.Context()) }()
-	<-b.in
-	if _, err := p.Purge(t.Context()); !errors.Is(err, retention.ErrBusy) {
-		t.Errorf("second purge during the first: got %v, want ErrBusy", err)
-	}
-	close(b.release)
-	wg.Wait()
+	onFS(t, func(t *testing.T, e *env) {
+		e.add(t, "cs-quality", "0311111111", t0, time.Hour)
+		e.now = t0.Add(2 * time.Hour)
+		b := blockStore{e.store, make(chan struct{}), make(chan struct{})}
+		p := e.purger(b)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Purge(t.Context()) }()
+		<-b.in
+		if _, err := p.Purge(t.Context()); !errors.Is(err, retention.ErrBusy) {
+			t.Errorf("second purge during the first: got %v, want ErrBusy", err)
+		}
+		close(b.release)
+		wg.Wait()
+	})
 }
 
 func TestPlanAndOrphans(t *testing.T) {
-	st, _ := fs.New(t.TempDir())
-	e := newEnv(t, st, nil)
-	e.add(t, "a", "0311111111", t0, time.Hour)
-	h := e.add(t, "a", "0311111111", t0, time.Hour)
-	e.add(t, "a", "0311111111", t0.Add(24*time.Hour), 30*24*time.Hour)
-	e.add(t, "b", "0311111111", t0, 30*24*time.Hour)
-	retention.SetHold(t.Context(), e.cat, e.store, retention.HoldRequest{IDs: []string{h.ID}, On: true, Reason: "r", Actor: "o"})
-	e.now = t0.Add(2 * time.Hour)
-	plan, err := e.p.Plan(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(plan) != 2 || plan[0].Purpose != "a" || plan[0].Due != 1 || plan[0].Held != 1 || plan[0].Stored != 3 ||
-		plan[0].OldestKept == nil || !plan[0].OldestKept.Equal(t0) || plan[1].Due != 0 {
-		t.Fatalf("got plan %+v", plan)
-	}
-	if n, _ := e.cat.Count(t.Context()); n != 4 {
-		t.Error("plan deleted something")
-	}
-	e.store.Put(t.Context(), "a/2026/01/01/stray.wav", strings.NewReader("x"), 1, storage.PutOptions{})
-	e.now = time.Now().Add(2 * time.Hour)
-	if o, _ := e.p.Orphans(t.Context(), 24*time.Hour, false); len(o) != 0 {
-		t.Errorf("an object younger than the grace period reported: %v", o)
-	}
-	o, err := e.p.Orphans(t.Context(), time.Hour, false)
-	if err != nil || len(o) != 1 || o[0].Key != "a/2026/01/01/stray.wav" {
-		t.Fatalf("orphans: %v %v", o, err)
-	}
-	if o, _ := e.p.Orphans(t.Context(), time.Hour, true); len(o) != 1 {
-		t.Fatal("orphan not deleted")
-	}
-	if _, err := e.store.Stat(t.Context(), "a/2026/01/01/stray.wav"); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("orphan still there: %v", err)
-	}
+	onFS(t, func(t *testing.T, e *env) {
+		e.add(t, "a", "0311111111", t0, time.Hour)
+		h := e.add(t, "a", "0311111111", t0, time.Hour)
+		e.add(t, "a", "0311111111", t0.Add(24*time.Hour), 30*24*time.Hour)
+		e.add(t, "b", "0311111111", t0, 30*24*time.Hour)
+		retention.SetHold(t.Context(), e.cat, e.store, retention.HoldRequest{IDs: []string{h.ID}, On: true, Reason: "r", Actor: "o"})
+		e.now = t0.Add(2 * time.Hour)
+		plan, err := e.p.Plan(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(plan) != 2 || plan[0].Purpose != "a" || plan[0].Due != 1 || plan[0].Held != 1 || plan[0].Stored != 3 ||
+			plan[0].OldestKept == nil || !plan[0].OldestKept.Equal(t0) || plan[1].Due != 0 {
+			t.Fatalf("got plan %+v", plan)
+		}
+		if n, _ := e.cat.Count(t.Context()); n != 4 {
+			t.Error("plan deleted something")
+		}
+		e.store.Put(t.Context(), "a/2026/01/01/stray.wav", strings.NewReader("x"), 1, storage.PutOptions{})
+		e.now = time.Now().Add(2 * time.Hour)
+		if o, _ := e.p.Orphans(t.Context(), 24*time.Hour, false); len(o) != 0 {
+			t.Errorf("an object younger than the grace period reported: %v", o)
+		}
+		o, err := e.p.Orphans(t.Context(), time.Hour, false)
+		if err != nil || len(o) != 1 || o[0].Key != "a/2026/01/01/stray.wav" {
+			t.Fatalf("orphans: %v %v", o, err)
+		}
+		if o, _ := e.p.Orphans(t.Context(), time.Hour, true); len(o) != 1 {
+			t.Fatal("orphan not deleted")
+		}
+		if _, err := e.store.Stat(t.Context(), "a/2026/01/01/stray.wav"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("orphan still there: %v", err)
+		}
+	})
 }
 
 func TestRemovedPurposeRefused(t *testing.T) {
-	st, _ := fs.New(t.TempDir())
-	e := newEnv(t, st, nil)
-	e.add(t, "old-campaign", "0311111111", t0, time.Hour)
-	err := retention.CheckPurposes(t.Context(), e.cat, []config.Purpose{{Name: "cs-quality"}})
-	if err == nil || !strings.Contains(err.Error(), `purpose "old-campaign" was removed, but 1 recordings still carry it`) {
-		t.Fatalf("got %v", err)
-	}
+	onFS(t, func(t *testing.T, e *env) {
+		e.add(t, "old-campaign", "0311111111", t0, time.Hour)
+		err := retention.CheckPurposes(t.Context(), e.cat, []config.Purpose{{Name: "cs-quality"}})
+		if err == nil || !strings.Contains(err.Error(), `purpose "old-campaign" was removed, but 1 recordings still carry it`) {
+			t.Fatalf("got %v", err)
+		}
+	})
 }
 
 func TestSpoolPastRetention(t *testing.T) {
-	st, _ := fs.New(t.TempDir())
-	e := newEnv(t, st, nil)
-	m := &spool.Manifest{ID: uuid.Must(uuid.NewV7()).String(), State: spool.StateDone, Purpose: "cs-quality", StartedAt: t0}
-	e.spool.WriteManifest(m)
-	e.now = t0.AddDate(0, 0, 8)
-	if res := e.purge(t); res.Spool != 1 {
-		t.Fatalf("got %+v, want the spooled call deleted", res)
-	}
-	if es, _ := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: m.ID}); len(es) != 1 {
-		t.Errorf("spool deletion not audited")
-	}
+	onFS(t, func(t *testing.T, e *env) {
+		m := &spool.Manifest{ID: uuid.Must(uuid.NewV7()).String(), State: spool.StateDone, Purpose: "cs-quality", StartedAt: t0}
+		e.spool.WriteManifest(m)
+		e.now = t0.AddDate(0, 0, 8)
+		if res := e.purge(t); res.Spool != 1 {
+			t.Fatalf("got %+v, want the spooled call deleted", res)
+		}
+		if es, _ := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: m.ID}); len(es) != 1 {
+			t.Errorf("spool deletion not audited")
+		}
+	})
 }

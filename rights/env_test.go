@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/rights"
 	"github.com/kiroku-voice/kiroku/spool"
@@ -34,7 +35,16 @@ type env struct {
 	lastID string
 }
 
+func TestMain(m *testing.M) { os.Exit(catalogtest.Main(m)) }
+
+// newEnv is an environment with a SQLite catalog in its folder.
 func newEnv(t testing.TB) *env {
+	t.Helper()
+	return newEnvOn(t, catalog.SQLite)
+}
+
+// newEnvOn is an environment with a catalog of driver.
+func newEnvOn(t testing.TB, driver string) *env {
 	t.Helper()
 	dir := t.TempDir()
 	sp, err := spool.Open(filepath.Join(dir, "spool"))
@@ -45,11 +55,15 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := catalog.Open(t.Context(), filepath.Join(dir, "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
+	var cat *catalog.Catalog
+	if driver == catalog.SQLite {
+		if cat, err = catalog.Open(t.Context(), filepath.Join(dir, "catalog.db")); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cat.Close() })
+	} else {
+		cat = catalogtest.New(t, driver).Open(t)
 	}
-	t.Cleanup(func() { cat.Close() })
 	keys, err := crypt.NewKeyring("a", map[string][]byte{"a": bytes.Repeat([]byte("k"), crypt.KeySize)})
 	if err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ func (s *Service) Erase(ctx context.Context, operator, id string) (*Erasure, err
 		}
 		defer ap.Close()
 		for _, rec := range doomed {
-			if err := ts.Tombstone(ctx, rec, now, "erasure request "+id, operator); err != nil {
+			if _, err := ts.Tombstone(ctx, rec, now, "erasure request "+id, operator); err != nil {
 				return err
 			}
 			if _, err := ap.Append(ctx, audit.Entry{At: now, Actor: operator, Action: "erase", Target: rec.ID,

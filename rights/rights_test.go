@@ -16,6 +16,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/rights"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
@@ -183,75 +184,80 @@ func TestCorrectionAuditsBeforeAndAfter(t *testing.T) {
 }
 
 func TestErasureShredsAndKeepsHeld(t *testing.T) {
-	e := newEnv(t)
-	a1 := e.record(t, numA, "cs-quality", 20000)
-	a2 := e.record(t, numA, "complaints", 20000)
-	held := e.record(t, numB, "complaints", 1000)
-	if err := catalog.SetHold(t.Context(), e.cat.DB(), true, "litigation", held); err != nil {
-		t.Fatal(err)
-	}
-	// A backup: the sealed object's bytes and what it takes to open it.
-	r1, _ := e.cat.Get(t.Context(), a1)
-	rc, _ := e.store.Get(t.Context(), r1.ObjectKey, 0, -1)
-	backup, _ := io.ReadAll(rc)
-	rc.Close()
-	heldRec, _ := e.cat.Get(t.Context(), held)
+	for _, driver := range catalogtest.Drivers {
+		t.Run(driver, func(t *testing.T) {
+			e := newEnvOn(t, driver)
+			a1 := e.record(t, numA, "cs-quality", 20000)
+			a2 := e.record(t, numA, "complaints", 20000)
+			held := e.record(t, numB, "complaints", 1000)
+			if err := catalog.SetHold(t.Context(), e.cat.DB(), true, "litigation", held); err != nil {
+				t.Fatal(err)
+			}
+			// A backup: the sealed object's bytes and what it takes to open it.
+			r1, _ := e.cat.Get(t.Context(), a1)
+			rc, _ := e.store.Get(t.Context(), r1.ObjectKey, 0, -1)
+			backup, _ := io.ReadAll(rc)
+			rc.Close()
+			heldRec, _ := e.cat.Get(t.Context(), held)
 
-	out, err := e.svc.Erase(t.Context(), "sato", create(t, e, rights.KindErasure, "ref", numA, numB))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(out.Erased) != 2 || len(out.Held) != 1 || out.Held[0] != held {
-		t.Fatalf("got %+v, want 2 erased and the held one reported", out)
-	}
-	for _, id := range []string{a1, a2} {
-		if _, err := e.cat.Get(t.Context(), id); !errors.Is(err, catalog.ErrNotFound) {
-			t.Errorf("%s: row still there (%v)", id, err)
-		}
-		if _, err := e.cat.GetTombstone(t.Context(), id); err != nil {
-			t.Errorf("%s: no tombstone: %v", id, err)
-		}
-	}
-	if _, err := e.store.Stat(t.Context(), r1.ObjectKey); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("object still stored: %v", err)
-	}
-	if _, err := e.store.Stat(t.Context(), r1.ManifestKey); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("manifest object still stored: %v", err)
-	}
-	if r, err := e.cat.Get(t.Context(), held); err != nil || r.ObjectKey == "" {
-		t.Errorf("held recording: got %v, %v, want kept", r, err)
-	}
-	// The backup cannot be opened: its wrapped key is gone, and no other
-	// wrapped key opens it.
-	if _, err := e.keys.Unwrap(heldRec.KeyID, heldRec.WrappedKey, a1); err == nil {
-		t.Error("another recording's wrapped key unwrapped for the erased one")
-	}
-	if dk, err := e.keys.Unwrap(heldRec.KeyID, heldRec.WrappedKey, held); err == nil {
-		rr, _ := crypt.NewRangeReader(dk, int64(len(backup)), func(off, n int64) (io.ReadCloser, error) {
-			return io.NopCloser(bytes.NewReader(backup[off : off+n])), nil
+			out, err := e.svc.Erase(t.Context(), "sato", create(t, e, rights.KindErasure, "ref", numA, numB))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Erased) != 2 || len(out.Held) != 1 || out.Held[0] != held {
+				t.Fatalf("got %+v, want 2 erased and the held one reported", out)
+			}
+			for _, id := range []string{a1, a2} {
+				if _, err := e.cat.Get(t.Context(), id); !errors.Is(err, catalog.ErrNotFound) {
+					t.Errorf("%s: row still there (%v)", id, err)
+				}
+				if _, err := e.cat.GetTombstone(t.Context(), id); err != nil {
+					t.Errorf("%s: no tombstone: %v", id, err)
+				}
+			}
+			if _, err := e.store.Stat(t.Context(), r1.ObjectKey); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("object still stored: %v", err)
+			}
+			if _, err := e.store.Stat(t.Context(), r1.ManifestKey); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("manifest object still stored: %v", err)
+			}
+			if r, err := e.cat.Get(t.Context(), held); err != nil || r.ObjectKey == "" {
+				t.Errorf("held recording: got %v, %v, want kept", r, err)
+			}
+			// The backup cannot be opened: its wrapped key is gone, and no other
+			// wrapped key opens it.
+			if _, err := e.keys.Unwrap(heldRec.KeyID, heldRec.WrappedKey, a1); err == nil {
+				t.Error("another recording's wrapped key unwrapped for the erased one")
+			}
+			if dk, err := e.keys.Unwrap(heldRec.KeyID, heldRec.WrappedKey, held); err == nil {
+				rr, _ := crypt.NewRangeReader(dk, int64(len(backup)), func(off, n int64) (io.ReadCloser, error) {
+					return io.NopCloser(bytes.NewReader(backup[off : off+n])), nil
+				})
+				if rr != nil && rr.WriteRange(io.Discard, 0, rr.Size()) == nil {
+					t.Error("backup decrypted with another recording's data key")
+				}
+			}
+			// Erase compacted the catalog (WAL checkpointed, VACUUM); scan the
+			// files for the erased number and the wrapped key (SQLite's: a
+			// PostgreSQL catalog has no file here).
+			for _, f := range []string{"catalog.db", "catalog.db-wal"} {
+				b, err := os.ReadFile(filepath.Join(e.dir, f))
+				if err != nil {
+					continue
+				}
+				if bytes.Contains(b, []byte(numA)) {
+					t.Errorf("%s still holds the erased caller number", f)
+				}
+				if bytes.Contains(b, r1.WrappedKey) {
+					t.Errorf("%s still holds the erased wrapped key", f)
+				}
+				// numB stays only in the held recording's row.
+			}
+			rs, _ := e.svc.List(t.Context())
+			if strings.Contains(strings.Join(rs[0].Callers, ","), numA) {
+				t.Errorf("request still names the erased number: %v", rs[0].Callers)
+			}
 		})
-		if rr != nil && rr.WriteRange(io.Discard, 0, rr.Size()) == nil {
-			t.Error("backup decrypted with another recording's data key")
-		}
-	}
-	// Erase compacted the catalog (WAL checkpointed, VACUUM); scan the
-	// files for the erased number and the wrapped key.
-	for _, f := range []string{"catalog.db", "catalog.db-wal"} {
-		b, err := os.ReadFile(filepath.Join(e.dir, f))
-		if err != nil {
-			continue
-		}
-		if bytes.Contains(b, []byte(numA)) {
-			t.Errorf("%s still holds the erased caller number", f)
-		}
-		if bytes.Contains(b, r1.WrappedKey) {
-			t.Errorf("%s still holds the erased wrapped key", f)
-		}
-		// numB stays only in the held recording's row.
-	}
-	rs, _ := e.svc.List(t.Context())
-	if strings.Contains(strings.Join(rs[0].Callers, ","), numA) {
-		t.Errorf("request still names the erased number: %v", rs[0].Callers)
 	}
 }
 

@@ -32,7 +32,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kirokud", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration `file` (default: embedded defaults)")
-	check := fs.String("check-config", "", "validate configuration `file`, print every problem and exit")
+	check := fs.String("check-config", "", "validate configuration `file` and the environment variables it names, print every problem and exit")
 	printDefault := fs.Bool("print-default-config", false, "print the embedded default configuration and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	rebuild := fs.String("rebuild-catalog", "", "write a new catalog `file` from the store's manifests (disaster recovery) and exit")
@@ -48,7 +48,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		stdout.Write(config.DefaultYAML())
 		return 0
 	case *check != "":
-		if _, err := config.Load(*check); err != nil {
+		cfg, err := config.Load(*check)
+		if err == nil {
+			err = cfg.CheckEnv()
+		}
+		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}

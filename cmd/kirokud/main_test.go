@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/pgtest"
 	"github.com/kiroku-voice/kiroku/internal/sipptest"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/spool"
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build kirokud: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -317,6 +318,11 @@ func TestFlags(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("sip:\n  max_calls: 0\nlines:\n  - {number: \"0120\", purpose: nope, notice: missing.wav, downstream: \"echo:\"}\n"), 0o600)
+	pg := filepath.Join(dir, "pg.yaml")
+	os.WriteFile(pg, []byte("sip:\n  listen: [\"udp://127.0.0.1:5060\"]\ncatalog:\n  driver: postgres\n  dsn_env: KIROKU_TEST_NO_SUCH_DSN\n"+
+		"purposes:\n  - {name: cs, retention: 6m}\nlines:\n  - {number: \"0120000000\", purpose: cs, notice: notice.wav, downstream: \"echo:\"}\n"), 0o600)
+	notice, _ := os.ReadFile(filepath.Join("..", "..", "configs", "prompts", "notice-ja.wav"))
+	os.WriteFile(filepath.Join(dir, "notice.wav"), notice, 0o600)
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -327,6 +333,8 @@ func TestFlags(t *testing.T) {
 		{"version", []string{"-version"}, 0, []string{"kirokud"}},
 		{"check bad", []string{"-check-config", bad}, 1, []string{"sip.max_calls", "lines[0].purpose", "lines[0].notice"}},
 		{"check missing", []string{"-check-config", filepath.Join(dir, "nope.yaml")}, 1, []string{"nope.yaml"}},
+		{"check postgres without its variable", []string{"-check-config", pg}, 1,
+			[]string{"pg.yaml:5: catalog.dsn_env: environment variable KIROKU_TEST_NO_SUCH_DSN is not set (it holds the PostgreSQL connection string)"}},
 		{"bad flag", []string{"-nosuch"}, 2, []string{"flag provided but not defined"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -45,11 +45,6 @@ type MasterKey struct {
 	Env  string `yaml:"env"`
 }
 
-// Catalog configures the recordings index.
-type Catalog struct {
-	Path string `yaml:"path"` // SQLite file; default <data_dir>/catalog.db
-}
-
 // Webhook configures the optional notification of stored and failed
 // recordings (HTTP POST of JSON, retried).
 type Webhook struct {
@@ -75,11 +70,7 @@ func (c *Config) resolveStorage(dir string) {
 	}
 	c.Storage.S3.CAFile = abs(c.Storage.S3.CAFile)
 	c.Storage.S3.CredentialsFile = abs(c.Storage.S3.CredentialsFile)
-	if c.Catalog.Path == "" {
-		c.Catalog.Path = filepath.Join(c.DataDir, "catalog.db")
-	} else {
-		c.Catalog.Path = abs(c.Catalog.Path)
-	}
+	c.resolveCatalog(abs)
 	for i := range c.Encryption.Keys {
 		c.Encryption.Keys[i].File = abs(c.Encryption.Keys[i].File)
 	}

@@ -38,6 +38,7 @@ func (c *Config) check(r *report) {
 	c.checkControl(r)
 	c.checkAPI(r)
 	c.checkStorage(r)
+	c.checkCatalog(r)
 	c.checkRetentionJob(r)
 	c.checkRights(r)
 	c.checkPurposes(r)

@@ -97,7 +97,7 @@ func (d *Daemon) openStorage(cfg *config.Config) error {
 	if d.keys, err = keyring(cfg, d.log); err != nil {
 		return err
 	}
-	if d.catalog, err = catalog.Open(context.Background(), cfg.Catalog.Path); err != nil {
+	if d.catalog, err = openCatalog(context.Background(), cfg); err != nil {
 		return err
 	}
 	if d.store, err = openStore(context.Background(), cfg); err != nil {
@@ -177,7 +177,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	go func() { defer d.bg.Done(); d.checkpoints(bgctx) }()
 	cfg := d.sip.Config()
 	d.log.Info("kirokud ready", zap.String("config", cfg.Source), zap.Int("lines", len(cfg.Lines)),
-		zap.String("data_dir", cfg.DataDir))
+		zap.String("data_dir", cfg.DataDir), zap.String("catalog", d.catalog.Driver()))
 	return nil
 }
 

@@ -39,7 +39,10 @@ func (d *Daemon) currentConfig() *config.Config {
 func (d *Daemon) schedulePurge(ctx context.Context) {
 	job := d.cfg.Retention
 	c := cron.New(cron.WithLocation(job.Location))
-	_, err := c.AddFunc(job.Schedule, func() { d.runPurge(ctx) })
+	var id cron.EntryID
+	// Prev is the activation the job runs for: the same instant on every
+	// node with this schedule, which PurgeScheduled claims once.
+	id, err := c.AddFunc(job.Schedule, func() { d.runPurge(ctx, c.Entry(id).Prev) })
 	if err != nil { // validated at load; kept for safety
 		d.log.Error("purge schedule", zap.Error(err))
 		return
@@ -50,14 +53,22 @@ func (d *Daemon) schedulePurge(ctx context.Context) {
 	<-c.Stop().Done()
 }
 
-// runPurge runs one purge and the orphan sweep, reporting to the log and
-// the metrics.
-func (d *Daemon) runPurge(ctx context.Context) {
-	res, err := d.purger.Purge(ctx)
+// runPurge runs the purge scheduled for slot and the orphan sweep,
+// reporting to the log and the metrics.
+func (d *Daemon) runPurge(ctx context.Context, slot time.Time) {
+	res, err := d.purger.PurgeScheduled(ctx, slot)
 	switch {
 	case errors.Is(err, retention.ErrBusy):
 		d.log.Warn("purge skipped: the previous one is still running")
 		d.metrics.PurgeSkipped()
+		return
+	case errors.Is(err, retention.ErrElsewhere):
+		if err != retention.ErrElsewhere { //nolint:errorlint // anything more is a failure beside it (this node's spool purge)
+			d.log.Error("purge skipped for another node, with an error", zap.Error(err))
+		}
+		d.log.Info("purge skipped: another node sharing the catalog runs it; this node's spool purged",
+			zap.Time("slot", slot), zap.Int("spool_deleted", res.Spool))
+		d.metrics.PurgeElsewhere()
 		return
 	case err != nil:
 		d.log.Error("purge failed", zap.Error(err))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
@@ -45,7 +46,20 @@ func keyring(t testing.TB, active string, ids ...string) *crypt.Keyring {
 	return k
 }
 
+func TestMain(m *testing.M) { os.Exit(catalogtest.Main(m)) }
+
+// newEnv is an uploader on st (nil: a new fs store) with a SQLite catalog.
 func newEnv(t *testing.T, st storage.Store) *env {
+	t.Helper()
+	return newEnvOn(t, catalogtest.New(t, catalog.SQLite), st)
+}
+
+// eachCatalog runs f on a new environment per catalog driver.
+func eachCatalog(t *testing.T, f func(t *testing.T, e *env)) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) { f(t, newEnvOn(t, db, nil)) })
+}
+
+func newEnvOn(t *testing.T, db catalogtest.DB, st storage.Store) *env {
 	t.Helper()
 	dir := t.TempDir()
 	sp, _ := spool.Open(filepath.Join(dir, "spool"))
@@ -56,12 +70,7 @@ func newEnv(t *testing.T, st storage.Store) *env {
 			t.Fatal(err)
 		}
 	}
-	cat, err := catalog.Open(t.Context(), filepath.Join(dir, "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cat.Close() })
-	e := &env{spool: sp, store: st, cat: cat, keys: keyring(t, "a", "a")}
+	e := &env{spool: sp, store: st, cat: db.Open(t), keys: keyring(t, "a", "a")}
 	e.up = e.uploader(e.keys)
 	return e
 }
@@ -103,101 +112,104 @@ func (e *env) call(t testing.TB, frames int) (*spool.Manifest, []byte) {
 }
 
 func TestUploadStoresSealedIndexedAudited(t *testing.T) {
-	e := newEnv(t, nil)
-	m, wavBytes := e.call(t, 100000) // 400 kB: several crypt chunks
-	if err := e.up.Pass(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := e.cat.Get(t.Context(), m.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rec.State != catalog.StateStored || rec.KeyID != "a" || len(rec.WrappedKey) == 0 || rec.Caller != "0312345678" {
-		t.Fatalf("got row %+v", rec)
-	}
-	if !strings.HasPrefix(rec.ObjectKey, "cs-quality/"+m.StartedAt.Format("2006/01/02")+"/") || !strings.HasSuffix(rec.ObjectKey, m.ID+".wav") {
-		t.Errorf("got object key %q", rec.ObjectKey)
-	}
-	obj, err := e.store.Stat(t.Context(), rec.ObjectKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if obj.Tags["purpose"] != "cs-quality" || obj.Tags["retain-until"] != rec.RetainUntil.Format("2006-01-02") {
-		t.Errorf("got tags %v", obj.Tags)
-	}
-	rc, _ := e.store.Get(t.Context(), rec.ObjectKey, 0, -1)
-	stored := new(bytes.Buffer)
-	stored.ReadFrom(rc)
-	rc.Close()
-	if bytes.Contains(stored.Bytes(), wavBytes[44:1044]) || bytes.HasPrefix(stored.Bytes(), []byte("RIFF")) {
-		t.Fatal("the stored bytes are the WAV, not sealed")
-	}
-	r, err := upload.OpenAudio(t.Context(), e.store, e.keys, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, rg := range [][2]int64{{0, 44}, {70000, 5000}, {int64(len(wavBytes)) - 10, 10}} {
-		var out bytes.Buffer
-		if err := r.WriteRange(&out, rg[0], rg[1]); err != nil {
+	eachCatalog(t, func(t *testing.T, e *env) {
+		m, wavBytes := e.call(t, 100000) // 400 kB: several crypt chunks
+		if err := e.up.Pass(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(out.Bytes(), wavBytes[rg[0]:rg[0]+rg[1]]) {
-			t.Errorf("range %v decrypts to other bytes", rg)
+		rec, err := e.cat.Get(t.Context(), m.ID)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	entries, _ := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: m.ID})
-	if len(entries) != 1 || entries[0].Action != "store" {
-		t.Errorf("got audit %+v, want one store entry", entries)
-	}
-	left, _ := os.ReadDir(e.spool.Path())
-	if len(left) != 0 {
-		t.Errorf("spool still holds %d files", len(left))
-	}
+		if rec.State != catalog.StateStored || rec.KeyID != "a" || len(rec.WrappedKey) == 0 || rec.Caller != "0312345678" {
+			t.Fatalf("got row %+v", rec)
+		}
+		if !strings.HasPrefix(rec.ObjectKey, "cs-quality/"+m.StartedAt.Format("2006/01/02")+"/") || !strings.HasSuffix(rec.ObjectKey, m.ID+".wav") {
+			t.Errorf("got object key %q", rec.ObjectKey)
+		}
+		obj, err := e.store.Stat(t.Context(), rec.ObjectKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if obj.Tags["purpose"] != "cs-quality" || obj.Tags["retain-until"] != rec.RetainUntil.Format("2006-01-02") {
+			t.Errorf("got tags %v", obj.Tags)
+		}
+		rc, _ := e.store.Get(t.Context(), rec.ObjectKey, 0, -1)
+		stored := new(bytes.Buffer)
+		stored.ReadFrom(rc)
+		rc.Close()
+		if bytes.Contains(stored.Bytes(), wavBytes[44:1044]) || bytes.HasPrefix(stored.Bytes(), []byte("RIFF")) {
+			t.Fatal("the stored bytes are the WAV, not sealed")
+		}
+		r, err := upload.OpenAudio(t.Context(), e.store, e.keys, rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rg := range [][2]int64{{0, 44}, {70000, 5000}, {int64(len(wavBytes)) - 10, 10}} {
+			var out bytes.Buffer
+			if err := r.WriteRange(&out, rg[0], rg[1]); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(out.Bytes(), wavBytes[rg[0]:rg[0]+rg[1]]) {
+				t.Errorf("range %v decrypts to other bytes", rg)
+			}
+		}
+		entries, _ := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: m.ID})
+		if len(entries) != 1 || entries[0].Action != "store" {
+			t.Errorf("got audit %+v, want one store entry", entries)
+		}
+		left, _ := os.ReadDir(e.spool.Path())
+		if len(left) != 0 {
+			t.Errorf("spool still holds %d files", len(left))
+		}
+	})
 }
 
 func TestUploadOptedOutKeepsEvidence(t *testing.T) {
-	e := newEnv(t, nil)
-	m, _ := e.call(t, 0)
-	if err := e.up.Pass(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := e.cat.Get(t.Context(), m.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rec.ObjectKey != "" || rec.Decision != spool.OptedOut || rec.ManifestKey == "" {
-		t.Errorf("got %+v, want a row with the consent and no audio", rec)
-	}
-	if _, err := e.store.Stat(t.Context(), rec.ManifestKey); err != nil {
-		t.Errorf("manifest not stored: %v", err)
-	}
+	eachCatalog(t, func(t *testing.T, e *env) {
+		m, _ := e.call(t, 0)
+		if err := e.up.Pass(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := e.cat.Get(t.Context(), m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.ObjectKey != "" || rec.Decision != spool.OptedOut || rec.ManifestKey == "" {
+			t.Errorf("got %+v, want a row with the consent and no audio", rec)
+		}
+		if _, err := e.store.Stat(t.Context(), rec.ManifestKey); err != nil {
+			t.Errorf("manifest not stored: %v", err)
+		}
+	})
 }
 
 // TestUploadTwiceStoresOnce: a pass redone after a crash (spool files
 // still there) overwrites the same objects and row.
 func TestUploadTwiceStoresOnce(t *testing.T) {
-	e := newEnv(t, nil)
-	m, _ := e.call(t, 8000)
-	wavCopy, _ := os.ReadFile(e.spool.RecordingPath(m.ID))
-	manCopy, _ := os.ReadFile(e.spool.ManifestPath(m.ID))
-	e.up.Pass(t.Context())
-	os.WriteFile(e.spool.RecordingPath(m.ID), wavCopy, 0o640)
-	os.WriteFile(e.spool.ManifestPath(m.ID), manCopy, 0o640)
-	if err := e.up.Pass(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	e.store.List(t.Context(), "", func(o storage.Object) error { n++; return nil })
-	if n != 2 {
-		t.Errorf("got %d objects, want 2 (audio and manifest, once)", n)
-	}
-	if c, _ := e.cat.Count(t.Context()); c != 1 {
-		t.Errorf("got %d rows, want 1", c)
-	}
-	rec, _ := e.cat.Get(t.Context(), m.ID)
-	if _, err := upload.OpenAudio(t.Context(), e.store, e.keys, rec); err != nil {
-		t.Errorf("the row's key does not open the object stored last: %v", err)
-	}
+	eachCatalog(t, func(t *testing.T, e *env) {
+		m, _ := e.call(t, 8000)
+		wavCopy, _ := os.ReadFile(e.spool.RecordingPath(m.ID))
+		manCopy, _ := os.ReadFile(e.spool.ManifestPath(m.ID))
+		e.up.Pass(t.Context())
+		os.WriteFile(e.spool.RecordingPath(m.ID), wavCopy, 0o640)
+		os.WriteFile(e.spool.ManifestPath(m.ID), manCopy, 0o640)
+		if err := e.up.Pass(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		e.store.List(t.Context(), "", func(o storage.Object) error { n++; return nil })
+		if n != 2 {
+			t.Errorf("got %d objects, want 2 (audio and manifest, once)", n)
+		}
+		if c, _ := e.cat.Count(t.Context()); c != 1 {
+			t.Errorf("got %d rows, want 1", c)
+		}
+		rec, _ := e.cat.Get(t.Context(), m.ID)
+		if _, err := upload.OpenAudio(t.Context(), e.store, e.keys, rec); err != nil {
+			t.Errorf("the row's key does not open the object stored last: %v", err)
+		}
+	})
 }
 
 func TestKeyRotationAndWrongKey(t *testing.T) {
