@@ -112,13 +112,7 @@ func newEnv(t testing.TB) *env {
 	}
 	e.cfg.Store(testConfig(t, testTokens))
 	e.up = upload.New(upload.Options{Spool: e.sp, Store: e.st, Catalog: e.cat, Keys: e.keys, Log: zap.NewNop(),
-		RetainUntil: func(p string, s time.Time) (time.Time, bool) {
-			pu, ok := e.cfg.Load().Purpose(p)
-			if !ok {
-				return time.Time{}, false
-			}
-			return pu.Retention.Until(s), true
-		}})
+		RetainUntil: func(cl, p string, s time.Time) (time.Time, bool) { return e.cfg.Load().RetainUntil(cl, p, s) }})
 	core, logs := observer.New(zapcore.DebugLevel)
 	e.logs = logs
 	e.api, err = NewAPI(Options{Catalog: e.cat, Store: e.st, Keys: e.keys, Config: e.cfg.Load, Log: zap.New(core)})
