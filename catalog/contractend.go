@@ -126,6 +126,7 @@ const (
 	ItemExported  = "exported"  // copied (or streamed), checksums recorded
 	ItemVerified  = "verified"  // the copy read back (or confirmed) with the same checksums
 	ItemFailed    = "failed"    // could not be exported or verified: kept, never destroyed
+	ItemHeld      = "held"      // verified, and kept: under legal hold at destruction
 	ItemShredded  = "shredded"  // data key and row destroyed (tombstone); objects may remain
 	ItemDestroyed = "destroyed" // objects deleted too
 	ItemGone      = "gone"      // deleted meanwhile by another path (retention, erasure)
