@@ -56,19 +56,24 @@ func (s *Service) begin(ctx context.Context, actor string, c Client, t Target) (
 // legal hold are destroyed, and the run is certified. An unfinished run
 // of c is resumed (with the same target). It returns the certificate.
 func (s *Service) ReturnS3(ctx context.Context, actor string, c Client, t Target) (*Certificate, error) {
+	if err := s.check(t); err != nil {
+		return nil, err
+	}
 	if t.Kind != KindS3 {
 		return nil, fmt.Errorf("%w: kind %q is not s3", ErrBadTarget, t.Kind)
 	}
-	run, err := s.begin(ctx, actor, c, t)
-	if err != nil {
-		return nil, err
-	}
-	defer s.busy.Unlock()
+	// The target is opened first: a bucket that cannot be reached
+	// starts nothing.
 	dst, err := s.o.Target(ctx, t.Bucket)
 	if err != nil {
 		return nil, fmt.Errorf("%w: bucket %s: %v", ErrBadTarget, t.Bucket, err)
 	}
 	defer dst.Close()
+	run, err := s.begin(ctx, actor, c, t)
+	if err != nil {
+		return nil, err
+	}
+	defer s.busy.Unlock()
 	db := s.o.Catalog.DB()
 	err = catalog.EachContractEndItem(ctx, db, run.ID, func(it *catalog.ContractEndItem) error {
 		return s.copyItem(ctx, actor, run, c, dst, it)
