@@ -154,7 +154,7 @@ const itemCols = `run, recording, started_at, object_key, manifest_key, state, h
 // and returns how many it added.
 func AddContractEndItems(ctx context.Context, q Querier, run, client string) (int64, error) {
 	res, err := q.ExecContext(ctx, `INSERT INTO contract_end_items (run, recording, started_at, object_key, manifest_key, state)
-		SELECT ?, id, started_at, object_key, manifest_key, ? FROM recordings
+		SELECT CAST(? AS TEXT), id, started_at, object_key, manifest_key, CAST(? AS TEXT) FROM recordings
 		WHERE client = ? AND state IN (?, ?)
 		ON CONFLICT (run, recording) DO NOTHING`, run, ItemPending, client, StateStored, StateRestricted)
 	if err != nil {
@@ -291,19 +291,17 @@ func SummariseClient(ctx context.Context, q Querier, client string) (*ClientSumm
 	var (
 		s           ClientSummary
 		first, last sql.NullInt64
-		bytes       sql.NullInt64
 	)
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*),
 		COALESCE(SUM(CASE WHEN object_key <> '' THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN state = ? THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN legal_hold = 1 THEN 1 ELSE 0 END), 0),
-		SUM(size), MIN(started_at), MAX(started_at)
+		CAST(COALESCE(SUM(size), 0) AS BIGINT), MIN(started_at), MAX(started_at)
 		FROM recordings WHERE client = ? AND state IN (?, ?)`, StateRestricted, client, StateStored, StateRestricted).
-		Scan(&s.Recordings, &s.WithAudio, &s.Restricted, &s.Held, &bytes, &first, &last)
+		Scan(&s.Recordings, &s.WithAudio, &s.Restricted, &s.Held, &s.Bytes, &first, &last)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: summary of client %s: %w", client, err)
 	}
-	s.Bytes = bytes.Int64
 	if first.Valid {
 		f, l := fromMicros(first.Int64), fromMicros(last.Int64)
 		s.First, s.Last = &f, &l

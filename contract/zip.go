@@ -39,17 +39,42 @@ type ZIPEntry struct {
 // for Confirm with the checksums the recipient computed from what it
 // received. An unfinished run of c is resumed (its target must be zip).
 // It returns the run; a run cut short (an error after the first byte)
-// is resumed by calling ReturnZIP again.
-func (s *Service) ReturnZIP(ctx context.Context, actor string, c Client, w io.Writer) (*RunInfo, error) {
+// is resumed by calling ReturnZIP again. A run left with nothing to
+// return (everything confirmed before an interruption) writes nothing:
+// what was confirmed is destroyed and the run certified, and the
+// certificate returned.
+func (s *Service) ReturnZIP(ctx context.Context, actor string, c Client, w io.Writer) (*RunInfo, *Certificate, error) {
 	t := Target{Kind: KindZIP}
 	run, err := s.begin(ctx, actor, c, t)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer s.busy.Unlock()
+	// What an interrupted confirmation verified is destroyed first.
+	if err := s.destroy(ctx, actor, run); err != nil {
+		return nil, nil, err
+	}
+	counts, err := catalog.ContractEndCounts(ctx, s.o.Catalog.DB(), run.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if counts[catalog.ItemPending]+counts[catalog.ItemExported]+counts[catalog.ItemFailed] == 0 {
+		cert, err := s.certify(ctx, actor, run, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		info, err := s.info(ctx, run)
+		return info, cert, err
+	}
+	info, err := s.streamZIP(ctx, actor, run, c, w)
+	return info, nil, err
+}
+
+// streamZIP writes the ZIP of what run has left to return.
+func (s *Service) streamZIP(ctx context.Context, actor string, run *catalog.ContractEnd, c Client, w io.Writer) (*RunInfo, error) {
 	z := &sumZip{zw: zip.NewWriter(w)}
 	index := ZIPIndex{Run: run.ID, Client: c.ID, Name: c.Name}
-	err = catalog.EachContractEndItem(ctx, s.o.Catalog.DB(), run.ID, func(it *catalog.ContractEndItem) error {
+	err := catalog.EachContractEndItem(ctx, s.o.Catalog.DB(), run.ID, func(it *catalog.ContractEndItem) error {
 		ok, err := s.zipItem(ctx, actor, run, c, z, it)
 		if ok {
 			index.Items = append(index.Items, ZIPEntry{ID: it.Recording, AudioFile: it.AudioFile, AudioSHA256: it.AudioSHA256,

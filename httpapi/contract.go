@@ -131,14 +131,15 @@ func (a *API) contractRun(w http.ResponseWriter, r *http.Request, p *Principal) 
 	}
 	if body.Target.Kind == contract.KindZIP {
 		z := &lazyZip{w: w, name: "contract-end-" + id + ".zip"}
-		info, err := a.contract.ReturnZIP(r.Context(), p.Name, c, z)
+		_, cert, err := a.contract.ReturnZIP(r.Context(), p.Name, c, z)
 		switch {
 		case err != nil && z.started:
 			a.log.Error("contract-end ZIP cut short; run it again to resume", zap.String("client", id), zap.Error(err))
 		case err != nil:
 			a.contractError(w, err)
-		case !z.started:
-			writeError(w, http.StatusConflict, fmt.Errorf("run %s has nothing left to return: confirm it", info.ID))
+		case cert != nil:
+			// Nothing was left to return: the run is certified.
+			writeJSON(w, http.StatusOK, cert)
 		}
 		return
 	}

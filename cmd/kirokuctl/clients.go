@@ -155,6 +155,14 @@ func contractEndZIP(ctx context.Context, g *globals, c *client, clientID, path, 
 		return err
 	}
 	defer res.Body.Close()
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		// Nothing was left to return: the answer is the certificate.
+		raw, err := io.ReadAll(res.Body)
+		if err != nil {
+			return err
+		}
+		return printCertificate(g, out, raw)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(file), ".kirokuctl-*.part")
 	if err != nil {
 		return err
