@@ -157,6 +157,7 @@ type Filter struct {
 	Purpose  string
 	Caller   string
 	Decision string
+	Client   string
 	Limit    int // default 100
 }
 
@@ -170,7 +171,7 @@ func (f Filter) where(q string, args []any) (string, []any) {
 		q += ` AND started_at < ?`
 		args = append(args, micros(f.To))
 	}
-	for _, c := range [...]struct{ col, v string }{{"line", f.Line}, {"purpose", f.Purpose}, {"caller", f.Caller}, {"consent_decision", f.Decision}} {
+	for _, c := range [...]struct{ col, v string }{{"line", f.Line}, {"purpose", f.Purpose}, {"caller", f.Caller}, {"consent_decision", f.Decision}, {"client", f.Client}} {
 		if c.v != "" {
 			q += ` AND ` + c.col + ` = ?`
 			args = append(args, c.v)
@@ -253,8 +254,8 @@ type Tombstoner struct {
 
 // NewTombstoner prepares the statements on tx.
 func NewTombstoner(ctx context.Context, tx *sql.Tx) (*Tombstoner, error) {
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO tombstones (id, purpose, line, started_at, deleted_at, reason, actor, object_key, sha256)
-		VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO tombstones (id, purpose, line, started_at, deleted_at, reason, actor, object_key, sha256, client)
+		VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: prepare tombstone: %w", err)
 	}
@@ -270,7 +271,7 @@ func NewTombstoner(ctx context.Context, tx *sql.Tx) (*Tombstoner, error) {
 // another node, an erasure) replaced it first, so that the act is
 // audited once.
 func (t *Tombstoner) Tombstone(ctx context.Context, r *Recording, at time.Time, reason, actor string) (bool, error) {
-	if _, err := t.ins.ExecContext(ctx, r.ID, r.Purpose, r.Line, micros(r.StartedAt), micros(at), reason, actor, r.ObjectKey, r.SHA256); err != nil {
+	if _, err := t.ins.ExecContext(ctx, r.ID, r.Purpose, r.Line, micros(r.StartedAt), micros(at), reason, actor, r.ObjectKey, r.SHA256, r.Client); err != nil {
 		return false, fmt.Errorf("catalog: tombstone %s: %w", r.ID, err)
 	}
 	res, err := t.del.ExecContext(ctx, r.ID)
@@ -290,9 +291,9 @@ func (t *Tombstoner) Close() error { return errors.Join(t.ins.Close(), t.del.Clo
 // Tombstone replaces a recording's row by its tombstone: what was deleted,
 // when, why and by whom, without audio, caller number or key.
 func Tombstone(ctx context.Context, q Querier, r *Recording, at time.Time, reason, actor string) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO tombstones (id, purpose, line, started_at, deleted_at, reason, actor, object_key, sha256)
-		VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`,
-		r.ID, r.Purpose, r.Line, micros(r.StartedAt), micros(at), reason, actor, r.ObjectKey, r.SHA256)
+	_, err := q.ExecContext(ctx, `INSERT INTO tombstones (id, purpose, line, started_at, deleted_at, reason, actor, object_key, sha256, client)
+		VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`,
+		r.ID, r.Purpose, r.Line, micros(r.StartedAt), micros(at), reason, actor, r.ObjectKey, r.SHA256, r.Client)
 	if err != nil {
 		return fmt.Errorf("catalog: tombstone %s: %w", r.ID, err)
 	}
@@ -304,8 +305,8 @@ func Tombstone(ctx context.Context, q Querier, r *Recording, at time.Time, reaso
 
 // TombstoneRow is a deleted recording's trace.
 type TombstoneRow struct {
-	ID, Purpose, Line, Reason, Actor, ObjectKey, SHA256 string
-	StartedAt, DeletedAt                                time.Time
+	ID, Purpose, Line, Reason, Actor, ObjectKey, SHA256, Client string
+	StartedAt, DeletedAt                                        time.Time
 }
 
 // GetTombstone returns the tombstone of id.
@@ -314,8 +315,8 @@ func (c *Catalog) GetTombstone(ctx context.Context, id string) (*TombstoneRow, e
 		t           TombstoneRow
 		start, dead int64
 	)
-	err := c.db.QueryRowContext(ctx, `SELECT id, purpose, line, started_at, deleted_at, reason, actor, object_key, sha256
-		FROM tombstones WHERE id = ?`, id).Scan(&t.ID, &t.Purpose, &t.Line, &start, &dead, &t.Reason, &t.Actor, &t.ObjectKey, &t.SHA256)
+	err := c.db.QueryRowContext(ctx, `SELECT id, purpose, line, started_at, deleted_at, reason, actor, object_key, sha256, client
+		FROM tombstones WHERE id = ?`, id).Scan(&t.ID, &t.Purpose, &t.Line, &start, &dead, &t.Reason, &t.Actor, &t.ObjectKey, &t.SHA256, &t.Client)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("catalog: tombstone %s: %w", id, ErrNotFound)
 	}

@@ -121,6 +121,52 @@ var migrations = []string{
 		slot BIGINT NOT NULL,
 		at   BIGINT NOT NULL
 	);`,
+	// 5: outsourced lines (clients). Searches, contract ends and incident
+	// reports by client; the client of deleted recordings; incident
+	// reports by actor and by time; contract-end runs (at most one
+	// unfinished per client) and their per-recording progress, so that an
+	// interrupted run resumes without destroying what was not verified as
+	// returned.
+	`CREATE INDEX recordings_client_started_id ON recordings (client, started_at, id);
+	ALTER TABLE tombstones ADD COLUMN client TEXT NOT NULL DEFAULT '';
+	CREATE INDEX tombstones_client ON tombstones (client, id);
+	CREATE INDEX audit_actor ON audit (actor, seq);
+	CREATE INDEX audit_at ON audit (at, seq);
+	CREATE TABLE contract_ends (
+		id            TEXT PRIMARY KEY,
+		client        TEXT NOT NULL,
+		target_kind   TEXT NOT NULL,
+		target_bucket TEXT NOT NULL DEFAULT '',
+		target_prefix TEXT NOT NULL DEFAULT '',
+		state         TEXT NOT NULL,
+		operators     TEXT NOT NULL DEFAULT '[]',
+		started_at    BIGINT NOT NULL,
+		finished_at   BIGINT,
+		first_seq     BIGINT NOT NULL DEFAULT 0,
+		last_seq      BIGINT NOT NULL DEFAULT 0,
+		certificate   TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX contract_ends_client ON contract_ends (client, started_at);
+	CREATE UNIQUE INDEX contract_ends_open ON contract_ends (client) WHERE finished_at IS NULL;
+	CREATE TABLE contract_end_items (
+		run             TEXT NOT NULL,
+		recording       TEXT NOT NULL,
+		started_at      BIGINT NOT NULL,
+		object_key      TEXT NOT NULL DEFAULT '',
+		manifest_key    TEXT NOT NULL DEFAULT '',
+		state           TEXT NOT NULL,
+		held            INTEGER NOT NULL DEFAULT 0,
+		hold_reason     TEXT NOT NULL DEFAULT '',
+		audio_file      TEXT NOT NULL DEFAULT '',
+		audio_sha256    TEXT NOT NULL DEFAULT '',
+		manifest_file   TEXT NOT NULL DEFAULT '',
+		manifest_sha256 TEXT NOT NULL DEFAULT '',
+		error           TEXT NOT NULL DEFAULT '',
+		verified_at     BIGINT,
+		destroyed_at    BIGINT,
+		PRIMARY KEY (run, recording)
+	);
+	CREATE INDEX contract_end_items_state ON contract_end_items (run, state, recording);`,
 }
 
 // blobType matches the SQLite column type that PostgreSQL calls BYTEA.

@@ -11,6 +11,15 @@ import (
 // ErrBadSearch is wrapped by the errors of a malformed Search.
 var ErrBadSearch = errors.New("bad search")
 
+// Scope is what a searcher may see among the recordings of some clients:
+// the purposes of Visible, and restricted recordings of the purposes of
+// Restricted.
+type Scope struct {
+	Clients    []string // client ids; "" stands for the recordings of no client
+	Visible    []string
+	Restricted []string
+}
+
 // Cursor is where a page of search results ended: the last row's start
 // time and id, the keys results are sorted by.
 type Cursor struct {
@@ -22,11 +31,17 @@ type Cursor struct {
 // zero fields do not filter. Only stored recordings are found, and
 // restricted (stop of use) ones only of the purposes in Restricted.
 type Search struct {
-	// Visible is every purpose the searcher may see; it must not be empty.
+	// Visible is every purpose the searcher may see among the recordings
+	// of no client; it must not be empty unless Scopes is set.
 	Visible []string
 	// Restricted lists the purposes (a subset of Visible) whose
 	// restricted recordings the searcher may see too.
 	Restricted []string
+	// Scopes, when set, replaces Visible and Restricted: what the
+	// searcher may see among each set of clients' recordings.
+	Scopes []Scope
+	// Client keeps the recordings of one client ("" does not filter).
+	Client string
 
 	From, To    time.Time // started_at in [From, To)
 	Purpose     string    // one of Visible
@@ -46,8 +61,13 @@ type Search struct {
 // filter (through an expression, so the planner does not pick the purpose
 // index and then sort every row of those purposes).
 func (c *Catalog) Search(ctx context.Context, s Search) ([]*Recording, error) {
-	if len(s.Visible) == 0 {
+	if len(s.Scopes) == 0 && len(s.Visible) == 0 {
 		return nil, fmt.Errorf("%w: no visible purpose", ErrBadSearch)
+	}
+	for _, sc := range s.Scopes {
+		if len(sc.Clients) == 0 || len(sc.Visible) == 0 {
+			return nil, fmt.Errorf("%w: a scope without clients or visible purposes", ErrBadSearch)
+		}
 	}
 	if s.Limit < 1 || s.Limit > 1000 {
 		return nil, fmt.Errorf("%w: limit %d is not within 1-1000", ErrBadSearch, s.Limit)
@@ -89,13 +109,25 @@ func searchQuery(s Search) (string, []any) {
 		where = append(where, `purpose = ?`)
 		args = append(args, s.Purpose)
 	}
-	where = append(where, in(`(purpose || '')`, s.Visible))
-	if len(s.Restricted) > 0 {
-		where = append(where, `(state = '`+StateStored+`' OR (state = '`+StateRestricted+`' AND `+in(`(purpose || '')`, s.Restricted)+`))`)
-	} else {
-		where = append(where, `state = '`+StateStored+`'`)
+	scopes := s.Scopes
+	if len(scopes) == 0 {
+		scopes = []Scope{{Clients: []string{""}, Visible: s.Visible, Restricted: s.Restricted}}
 	}
-	for col, v := range map[string]string{"line": s.Line, "caller": s.Caller, "consent_decision": s.Decision} {
+	// Each scope's conditions go through expressions, as the purposes
+	// always did, so that the planner keeps to the index of the page's
+	// order.
+	var ors []string
+	for _, sc := range scopes {
+		cond := in(`(client || '')`, sc.Clients) + ` AND ` + in(`(purpose || '')`, sc.Visible) + ` AND `
+		if len(sc.Restricted) > 0 {
+			cond += `(state = '` + StateStored + `' OR (state = '` + StateRestricted + `' AND ` + in(`(purpose || '')`, sc.Restricted) + `))`
+		} else {
+			cond += `state = '` + StateStored + `'`
+		}
+		ors = append(ors, `(`+cond+`)`)
+	}
+	where = append(where, `(`+strings.Join(ors, ` OR `)+`)`)
+	for col, v := range map[string]string{"line": s.Line, "caller": s.Caller, "consent_decision": s.Decision, "client": s.Client} {
 		if v != "" {
 			where = append(where, col+` = ?`)
 			args = append(args, v)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/contract"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/retention"
 	"github.com/kiroku-voice/kiroku/storage"
@@ -40,6 +41,10 @@ type Options struct {
 	// Ready reports whether kirokud can serve; nil means "the catalog
 	// answers".
 	Ready func(ctx context.Context) error
+	// Contract runs contract ends; nil builds one on Catalog, Store and
+	// Keys that returns by ZIP only. Give one service for the process:
+	// it lets one run go at a time.
+	Contract *contract.Service
 	// Observe counts each request by route pattern and status (metrics);
 	// may be nil.
 	Observe func(route string, code int)
@@ -48,12 +53,13 @@ type Options struct {
 
 // API is the supervisor HTTP API and web UI.
 type API struct {
-	o       Options
-	auth    Authenticator
-	tickets *tickets
-	fails   *failLimiter
-	mux     *http.ServeMux
-	log     *zap.Logger
+	o        Options
+	contract *contract.Service
+	auth     Authenticator
+	tickets  *tickets
+	fails    *failLimiter
+	mux      *http.ServeMux
+	log      *zap.Logger
 }
 
 // auditTimeout bounds an audit write; it is not cut short when the client
@@ -81,6 +87,11 @@ func NewAPI(o Options) (*API, error) {
 	var err error
 	if a.tickets, err = newTickets(ticketTTL); err != nil {
 		return nil, err
+	}
+	if a.contract = o.Contract; a.contract == nil {
+		if a.contract, err = contract.New(contract.Options{Catalog: o.Catalog, Store: o.Store, Keys: o.Keys, Log: o.Log.Named("contract")}); err != nil {
+			return nil, err
+		}
 	}
 	a.routes()
 	return a, nil
@@ -113,7 +124,9 @@ func (a *API) routes() {
 	// which cannot send an Authorization header), so it authenticates
 	// itself.
 	open("GET /api/v1/recordings/{id}/audio", a.audio)
-	a.requestRoutes(authed) // requests.go
+	a.requestRoutes(authed)  // requests.go
+	a.contractRoutes(authed) // contract.go
+	a.incidentRoutes(authed) // incident.go
 
 	open("/api/", a.noRoute)
 	a.uiRoutes(open)

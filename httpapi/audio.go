@@ -244,7 +244,7 @@ func (a *API) ticketPrincipal(w http.ResponseWriter, r *http.Request, s, id stri
 		a.unauthorized(w, r, err)
 		return nil, "", false, false
 	}
-	p := &Principal{Name: tk.Name, Roles: tk.Roles}
+	p := &Principal{Name: tk.Name, Roles: tk.Roles, Clients: tk.Clients}
 	if l, ok := a.auth.(Lookup); ok {
 		if p, ok = l.Principal(tk.Name); !ok {
 			a.unauthorized(w, r, fmt.Errorf("%w: its token is no longer configured", errBadTicket))

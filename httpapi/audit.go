@@ -38,13 +38,20 @@ func entryJSON(e audit.Entry) auditEntryJSON {
 	return out
 }
 
-// auditor answers 403 (audited) unless p is an auditor.
+// auditor answers 403 (audited) unless p is an auditor not scoped to
+// clients: the log covers every client's lines, so a client-scoped
+// auditor reads its clients' part through the incident report.
 func (a *API) auditor(w http.ResponseWriter, r *http.Request, p *Principal) bool {
-	if p.Has(config.RoleAuditor) {
-		return true
+	switch {
+	case !p.Has(config.RoleAuditor):
+		a.deny(w, r, p, http.StatusForbidden, "", "audit log without the auditor role", errors.New("the audit log is open to auditors"))
+		return false
+	case p.Scoped():
+		a.deny(w, r, p, http.StatusForbidden, "", "audit log with a token scoped to clients",
+			errors.New("the audit log covers every client: a client-scoped token reads its clients' part through GET /api/v1/incidents"))
+		return false
 	}
-	a.deny(w, r, p, http.StatusForbidden, "", "audit log without the auditor role", errors.New("the audit log is open to auditors"))
-	return false
+	return true
 }
 
 // auditList serves GET /api/v1/audit: entries in sequence order, filtered

@@ -21,7 +21,13 @@ import (
 type Principal struct {
 	Name  string
 	Roles []string
+	// Clients scopes the principal to these clients' recordings and
+	// calls; without clients it sees only lines run for no client.
+	Clients []string
 }
+
+// Scoped reports whether p is scoped to clients.
+func (p *Principal) Scoped() bool { return len(p.Clients) > 0 }
 
 // Has reports whether p holds role.
 func (p *Principal) Has(role string) bool { return slices.Contains(p.Roles, role) }
@@ -83,14 +89,14 @@ func (t TokenAuth) Authenticate(r *http.Request) (*Principal, error) {
 	if match == nil {
 		return nil, ErrBadCredentials
 	}
-	return &Principal{Name: match.Name, Roles: slices.Clone(match.Roles)}, nil
+	return &Principal{Name: match.Name, Roles: slices.Clone(match.Roles), Clients: slices.Clone(match.Clients)}, nil
 }
 
 // Principal returns the token called name with its current roles.
 func (t TokenAuth) Principal(name string) (*Principal, bool) {
 	for _, tok := range t.Config().API.Tokens {
 		if tok.Name == name {
-			return &Principal{Name: tok.Name, Roles: slices.Clone(tok.Roles)}, true
+			return &Principal{Name: tok.Name, Roles: slices.Clone(tok.Roles), Clients: slices.Clone(tok.Clients)}, true
 		}
 	}
 	return nil, false

@@ -10,20 +10,30 @@ import (
 	"github.com/kiroku-voice/kiroku/sip"
 )
 
-// callsScope returns which calls p may see: every call for an admin,
-// those of the purposes naming one of its roles for a supervisor; ok is
-// false (after a 403, audited) for other roles.
-func (a *API) callsScope(w http.ResponseWriter, r *http.Request, p *Principal, target string) (func(purpose string) bool, bool) {
-	if p.Has(config.RoleAdmin) {
-		return func(string) bool { return true }, true
+// callsScope returns which calls p may see: for an admin every call of
+// the lines in its view, for a supervisor those of them whose purpose
+// names one of its roles; ok is false (after a 403, audited) for other
+// roles. The view is as for recordings: a client-scoped token sees its
+// clients' lines (through the roles their limits allow), an unscoped one
+// the lines run for no client, an admin's included.
+func (a *API) callsScope(w http.ResponseWriter, r *http.Request, p *Principal, target string) (func(sip.CallInfo) bool, bool) {
+	if !p.Has(config.RoleAdmin) && !p.Has(config.RoleSupervisor) {
+		a.deny(w, r, p, http.StatusForbidden, target, "calls in progress without the supervisor or admin role",
+			errors.New("calls in progress are open to supervisors and admins"))
+		return nil, false
 	}
-	if p.Has(config.RoleSupervisor) {
-		visible := scopeOf(a.o.Config(), p).visible
-		return func(purpose string) bool { return slices.Contains(visible, purpose) }, true
-	}
-	a.deny(w, r, p, http.StatusForbidden, target, "calls in progress without the supervisor or admin role",
-		errors.New("calls in progress are open to supervisors and admins"))
-	return nil, false
+	cfg := a.o.Config()
+	return func(c sip.CallInfo) bool {
+		roles, why := clientRoles(cfg, p, c.Client)
+		if why != "" {
+			return false
+		}
+		if slices.Contains(roles, config.RoleAdmin) {
+			return true
+		}
+		pu, ok := cfg.Purpose(c.Purpose)
+		return ok && len(shared(roles, pu.Listeners)) > 0
+	}, true
 }
 
 // callsList serves GET /api/v1/calls: calls in progress, callers masked.
@@ -43,10 +53,10 @@ func (a *API) callsList(w http.ResponseWriter, r *http.Request, p *Principal) {
 	out := []callJSON{}
 	now := time.Now()
 	for _, c := range a.o.Calls.Calls() {
-		if !see(c.Purpose) {
+		if !see(c) {
 			continue
 		}
-		out = append(out, callJSON{ID: c.ID, Line: c.Line, Purpose: c.Purpose, Caller: c.Caller,
+		out = append(out, callJSON{ID: c.ID, Line: c.Line, Purpose: c.Purpose, Client: c.Client, Caller: c.Caller,
 			Consent: c.Decision, Phase: c.Phase, Recording: c.Recording, StartedAt: c.StartedAt,
 			Duration: now.Sub(c.StartedAt).Round(time.Millisecond).Seconds()})
 	}
@@ -79,8 +89,8 @@ func (a *API) pause(on bool) handler {
 		}
 		calls := a.o.Calls.Calls()
 		i := slices.IndexFunc(calls, func(c sip.CallInfo) bool { return c.ID == id })
-		if i < 0 || !see(calls[i].Purpose) {
-			a.deny(w, r, p, http.StatusNotFound, id, "no such call in progress, or its purpose names none of the roles", sip.ErrNoCall)
+		if i < 0 || !see(calls[i]) {
+			a.deny(w, r, p, http.StatusNotFound, id, "no such call in progress, or not in the token's view (client, purpose or roles)", sip.ErrNoCall)
 			return
 		}
 		f := a.o.Calls.Pause

@@ -45,6 +45,7 @@ type callJSON struct {
 	ID        string    `json:"id"`
 	Line      string    `json:"line"`
 	Purpose   string    `json:"purpose"`
+	Client    string    `json:"client,omitempty"`
 	Caller    string    `json:"caller"` // masked
 	Consent   string    `json:"consent,omitempty"`
 	Phase     string    `json:"phase"`

@@ -28,6 +28,7 @@ import (
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/spool"
+	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
 	"github.com/kiroku-voice/kiroku/storage/fs"
 	"github.com/kiroku-voice/kiroku/storage/upload"
@@ -82,7 +83,7 @@ type env struct {
 	t    testing.TB
 	dir  string
 	cat  *catalog.Catalog
-	st   *fs.Store
+	st   storage.Store
 	keys *crypt.Keyring
 	sp   *spool.Dir
 	up   *upload.Uploader
@@ -95,33 +96,40 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), wavs: map[string][]byte{}}
+	dir := t.TempDir()
+	st, err := fs.New(filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvWith(t, dir, st, testConfig(t, testTokens), nil)
+}
+
+// newEnvWith is newEnv on the store st with the configuration cfg;
+// opts, when not nil, adjusts the API's options.
+func newEnvWith(t testing.TB, dir string, st storage.Store, cfg *config.Config, opts func(*Options)) *env {
+	t.Helper()
+	e := &env{t: t, dir: dir, st: st, wavs: map[string][]byte{}}
 	var err error
 	if e.cat, err = catalog.Open(t.Context(), filepath.Join(e.dir, "catalog.db")); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.cat.Close() })
-	if e.st, err = fs.New(filepath.Join(e.dir, "store")); err != nil {
-		t.Fatal(err)
-	}
 	if e.keys, err = crypt.NewKeyring("k1", map[string][]byte{"k1": bytes.Repeat([]byte{7}, crypt.KeySize)}); err != nil {
 		t.Fatal(err)
 	}
 	if e.sp, err = spool.Open(filepath.Join(e.dir, "spool")); err != nil {
 		t.Fatal(err)
 	}
-	e.cfg.Store(testConfig(t, testTokens))
+	e.cfg.Store(cfg)
 	e.up = upload.New(upload.Options{Spool: e.sp, Store: e.st, Catalog: e.cat, Keys: e.keys, Log: zap.NewNop(),
-		RetainUntil: func(p string, s time.Time) (time.Time, bool) {
-			pu, ok := e.cfg.Load().Purpose(p)
-			if !ok {
-				return time.Time{}, false
-			}
-			return pu.Retention.Until(s), true
-		}})
+		RetainUntil: func(cl, p string, s time.Time) (time.Time, bool) { return e.cfg.Load().RetainUntil(cl, p, s) }})
 	core, logs := observer.New(zapcore.DebugLevel)
 	e.logs = logs
-	e.api, err = NewAPI(Options{Catalog: e.cat, Store: e.st, Keys: e.keys, Config: e.cfg.Load, Log: zap.New(core)})
+	o := Options{Catalog: e.cat, Store: e.st, Keys: e.keys, Config: e.cfg.Load, Log: zap.New(core)}
+	if opts != nil {
+		opts(&o)
+	}
+	e.api, err = NewAPI(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +141,7 @@ func newEnv(t testing.TB) *env {
 // rec describes a call to seed.
 type rec struct {
 	purpose, line, caller, decision string
+	client                          string
 	started                         time.Time
 	seconds                         float64 // audio length; 0 for no audio
 }
@@ -190,7 +199,7 @@ func (e *env) seed(recs ...rec) []string {
 		ended := r.started.Add(time.Duration((r.seconds + 5) * float64(time.Second)))
 		noticeEnd := r.started.Add(4 * time.Second)
 		m := &spool.Manifest{Version: spool.ManifestVersion, ID: id, SIPCallID: id + "@test", State: spool.StateDone,
-			Caller: r.caller, Dialled: r.line, Line: r.line, Purpose: r.purpose, StartedAt: r.started, EndedAt: &ended,
+			Caller: r.caller, Dialled: r.line, Line: r.line, Purpose: r.purpose, Client: r.client, StartedAt: r.started, EndedAt: &ended,
 			Source: "udp:127.0.0.1:5070", Downstream: "echo:",
 			Consent: spool.Consent{Decision: r.decision, OptOutDigit: "9",
 				Notice: spool.Notice{File: "notice-ja.wav", SHA256: strings.Repeat("ab", 32), Duration: 4,

@@ -28,6 +28,7 @@ type recordingJSON struct {
 	Line         string     `json:"line"`
 	Dialled      string     `json:"dialled"`
 	Purpose      string     `json:"purpose"`
+	Client       string     `json:"client,omitempty"`
 	Caller       string     `json:"caller"`
 	CallerMasked bool       `json:"caller_masked"`
 	Decision     string     `json:"decision"`
@@ -42,7 +43,7 @@ func summary(rec *catalog.Recording, g grant) recordingJSON {
 	c, masked := caller(g, rec.Caller)
 	return recordingJSON{ID: rec.ID, StartedAt: rec.StartedAt, AnsweredAt: rec.AnsweredAt, EndedAt: rec.EndedAt,
 		Duration: rec.Duration.Seconds(), Line: rec.Line, Dialled: rec.Dialled, Purpose: rec.Purpose,
-		Caller: c, CallerMasked: masked, Decision: rec.Decision, HasAudio: rec.ObjectKey != "",
+		Client: rec.Client, Caller: c, CallerMasked: masked, Decision: rec.Decision, HasAudio: rec.ObjectKey != "",
 		LegalHold: rec.LegalHold, State: rec.State, RetainUntil: rec.RetainUntil, CutShort: rec.CutShort}
 }
 
@@ -50,7 +51,7 @@ func summary(rec *catalog.Recording, g grant) recordingJSON {
 type detailJSON struct {
 	recordingJSON
 	PurposeDescription string          `json:"purpose_description,omitempty"`
-	Client             string          `json:"client,omitempty"`
+	ClientName         string          `json:"client_name,omitempty"`
 	SIPCallID          string          `json:"sip_call_id"`
 	Agent              string          `json:"agent"`
 	HoldReason         string          `json:"hold_reason,omitempty"`
@@ -89,7 +90,7 @@ func maskManifest(m json.RawMessage, g grant) json.RawMessage {
 
 // search serves GET /api/v1/recordings.
 func (a *API) search(w http.ResponseWriter, r *http.Request, p *Principal) {
-	q, err := params(r, "from", "to", "line", "purpose", "decision", "caller", "min_duration", "sort", "cursor", "limit")
+	q, err := params(r, "from", "to", "line", "purpose", "client", "decision", "caller", "min_duration", "sort", "cursor", "limit")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
@@ -117,12 +118,16 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, p *Principal) {
 		a.deny(w, r, p, http.StatusForbidden, "", fmt.Sprintf("search by caller number in purpose %q, which does not name privacy-officer", s.Purpose),
 			fmt.Errorf("caller: purpose %q is not open to privacy officers", s.Purpose))
 		return
+	case s.Client != "" && !slices.Contains(sc.clients(), s.Client):
+		a.deny(w, r, p, http.StatusForbidden, "", fmt.Sprintf("search: client %q is not in the token's view", s.Client),
+			fmt.Errorf("client: %q's recordings are not open to this token", s.Client))
+		return
 	}
-	s.Visible, s.Restricted = sc.visible, sc.privacy
+	s.Scopes = sc.scopes
 	if s.Caller != "" {
 		// A caller number is a privacy officer's search key: only the
 		// purposes open to that role are searched.
-		s.Visible = sc.privacy
+		s.Scopes = sc.callerScopes()
 	}
 	limit := s.Limit
 	s.Limit++
@@ -140,10 +145,14 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, p *Principal) {
 		last := rows[limit-1]
 		out.NextCursor = encodeCursor(catalog.Cursor{StartedAt: last.StartedAt, ID: last.ID}, s.Desc)
 	}
+	ids := []string{}
 	for _, rec := range rows {
 		out.Recordings = append(out.Recordings, summary(rec, grantOf(cfg, p, rec)))
+		ids = append(ids, rec.ID)
 	}
-	audited["results"] = len(out.Recordings)
+	// The ids shown are kept, so that an incident report can tell whose
+	// recordings a search listed.
+	audited["results"], audited["ids"] = len(out.Recordings), ids
 	if err := a.record(r, p, "search", "", "", audited); err != nil {
 		a.internal(w, "audit of a search", err)
 		return
@@ -195,6 +204,13 @@ func searchOf(q map[string][]string, cfg *config.Config) (catalog.Search, map[st
 		}
 		s.Purpose = v
 		filters["purpose"] = v
+	}
+	if v := get("client"); v != "" {
+		if _, ok := cfg.Client(v); !ok {
+			return s, nil, fmt.Errorf("client: %q is not a configured client", v)
+		}
+		s.Client = v
+		filters["client"] = v
 	}
 	if v := get("decision"); v != "" {
 		if v != spool.Notified && v != spool.OptedOut && v != spool.HungUpDuringNotice {
@@ -274,11 +290,14 @@ func (a *API) view(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if rec == nil {
 		return
 	}
-	out := detailJSON{recordingJSON: summary(rec, g), Client: rec.Client, SIPCallID: rec.SIPCallID, Agent: rec.Agent,
+	out := detailJSON{recordingJSON: summary(rec, g), SIPCallID: rec.SIPCallID, Agent: rec.Agent,
 		HoldReason: rec.HoldReason, StoredAt: rec.StoredAt, Consent: rec.Consent, Manifest: maskManifest(rec.Manifest, g),
 		Can: canJSON{Play: rec.ObjectKey != "", Hold: g.privacy && p.Has(config.RolePrivacyOfficer)}}
 	if pu, ok := cfg.Purpose(rec.Purpose); ok {
 		out.PurposeDescription = pu.Description
+	}
+	if cl, ok := cfg.Client(rec.Client); ok {
+		out.ClientName = cl.Name
 	}
 	if rec.ObjectKey != "" {
 		out.AudioSize, _ = crypt.PlainSize(rec.Size)
@@ -402,7 +421,7 @@ func (a *API) audioTicket(w http.ResponseWriter, r *http.Request, p *Principal) 
 		writeError(w, http.StatusNotFound, noAudio(rec))
 		return
 	}
-	tk, exp := a.tickets.issue(ticket{Name: p.Name, Roles: p.Roles, ID: id, Reason: reason, Download: body.Download}, time.Now())
+	tk, exp := a.tickets.issue(ticket{Name: p.Name, Roles: p.Roles, Clients: p.Clients, ID: id, Reason: reason, Download: body.Download}, time.Now())
 	writeJSON(w, http.StatusOK, map[string]any{"url": "/api/v1/recordings/" + id + "/audio?ticket=" + tk, "expires_at": exp.UTC()})
 }
 
@@ -425,13 +444,25 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, p *Principal) {
 		pu, _ := cfg.Purpose(name)
 		ps = append(ps, purposeJSON{Name: name, Description: pu.Description, Privacy: slices.Contains(sc.privacy, name)})
 	}
+	type clientJSON struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	cs := []clientJSON{}
+	for _, id := range p.Clients {
+		if cl, ok := cfg.Client(id); ok {
+			cs = append(cs, clientJSON{ID: id, Name: cl.Name})
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"name": p.Name, "roles": p.Roles, "purposes": ps,
+		"name": p.Name, "roles": p.Roles, "purposes": ps, "clients": cs,
 		"can": map[string]bool{
 			"search_caller": len(sc.privacy) > 0,
 			"hold":          len(sc.privacy) > 0,
-			"audit":         p.Has(config.RoleAuditor),
+			"audit":         p.Has(config.RoleAuditor) && !p.Scoped(),
 			"calls":         p.Has(config.RoleSupervisor) || p.Has(config.RoleAdmin),
+			"incident":      p.Has(config.RoleAuditor) || p.Has(config.RolePrivacyOfficer),
+			"contract_end":  p.Has(config.RoleAdmin),
 		},
 	})
 }

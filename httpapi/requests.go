@@ -46,6 +46,13 @@ func (a *API) privacyOnly(h handler) handler {
 				errors.New("data-subject requests need the privacy-officer role"))
 			return
 		}
+		if p.Scoped() {
+			// Requests are keyed by caller number across every line:
+			// they are the operator's privacy office's, not a client's.
+			a.deny(w, r, p, http.StatusForbidden, "", "data-subject requests with a token scoped to clients",
+				errors.New("data-subject requests are handled by tokens not scoped to clients"))
+			return
+		}
 		if err := a.record(r, p, "rights-api", r.PathValue("id"), "", map[string]any{"route": r.Pattern}); err != nil {
 			a.internal(w, "audit", err)
 			return
@@ -64,6 +71,13 @@ func (a *API) rights() *rights.Service {
 				return pu.Description
 			}
 			return ""
+		},
+		Client: func(id string) (rights.Client, bool) {
+			cl, ok := cfg.Client(id)
+			if !ok {
+				return rights.Client{}, false
+			}
+			return rights.Client{ID: cl.ID, Name: cl.Name, Contact: cl.Contact, Answer: cl.Disclosure == config.DisclosureAnswer}, true
 		}})
 	return s
 }

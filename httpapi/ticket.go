@@ -32,6 +32,7 @@ type tickets struct {
 type ticket struct {
 	Name     string   `json:"n"`
 	Roles    []string `json:"ro"`
+	Clients  []string `json:"c,omitempty"`
 	ID       string   `json:"id"` // recording
 	Reason   string   `json:"r"`
 	Download bool     `json:"d,omitempty"`

@@ -48,7 +48,7 @@ func TestOnePurgeAcrossNodes(t *testing.T) {
 	for i, n := range nodes {
 		blocks[i] = blockStore{n.store, make(chan struct{}), make(chan struct{})}
 		p := retention.New(retention.Options{Catalog: n.cat, Store: blocks[i], Spool: n.spool, Batch: 1,
-			Now: func() time.Time { return n.now }, RetainUntil: func(string, time.Time) (time.Time, bool) { return t0.AddDate(0, 0, 7), true }})
+			Now: func() time.Time { return n.now }, RetainUntil: func(string, string, time.Time) (time.Time, bool) { return t0.AddDate(0, 0, 7), true }})
 		go func() {
 			res, err := p.Purge(t.Context())
 			done <- outcome{i, res, err}
@@ -95,7 +95,7 @@ func TestOnePurgeAcrossNodes(t *testing.T) {
 		}
 	}()
 	p := retention.New(retention.Options{Catalog: nodes[1-leader].cat, Store: blocks[1-leader], Spool: nodes[1-leader].spool,
-		Now: func() time.Time { return nodes[1-leader].now }, RetainUntil: func(string, time.Time) (time.Time, bool) { return t0.AddDate(0, 0, 7), true }})
+		Now: func() time.Time { return nodes[1-leader].now }, RetainUntil: func(string, string, time.Time) (time.Time, bool) { return t0.AddDate(0, 0, 7), true }})
 	res, err := p.Purge(t.Context())
 	if err != nil || res.Deleted != 3 {
 		t.Fatalf("takeover: %+v, %v; want the 3 recordings deleted", res, err)

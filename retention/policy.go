@@ -5,26 +5,25 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sort"
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/storage"
+	"github.com/kiroku-voice/kiroku/storage/upload"
 )
 
 // ApplyPolicy brings the retention dates of stored recordings in line with
-// the purposes of a new configuration. A shorter limit brings dates
-// earlier; a longer one moves them later only when the purpose sets
-// extend_existing. Each change is audited and mirrored in the objects'
-// retain-until tags. It returns how many recordings changed.
-func ApplyPolicy(ctx context.Context, cat *catalog.Catalog, st storage.Store, old, cur []config.Purpose, actor string) (int, error) {
-	before := map[string]config.Retention{}
-	for _, p := range old {
-		before[p.Name] = p.Retention
-	}
+// the purposes and clients of a new configuration: each recording's date
+// is the stricter of its purpose's retention and its client's limits. A
+// shorter limit brings dates earlier; a longer one moves them later only
+// when the purpose sets extend_existing. Each change is audited and
+// mirrored in the objects' tags. It returns how many recordings changed.
+func ApplyPolicy(ctx context.Context, cat *catalog.Catalog, st storage.Store, old, cur *config.Config, actor string) (int, error) {
 	n := 0
-	for _, p := range cur {
-		if prev, ok := before[p.Name]; ok && prev == p.Retention && !p.ExtendExisting {
+	for _, p := range cur.Purposes {
+		if !p.ExtendExisting && !ruleChanged(old, cur, p.Name) {
 			continue
 		}
 		err := cat.Select(ctx, catalog.Filter{Purpose: p.Name}, func(batch []*catalog.Recording) error {
@@ -34,8 +33,8 @@ func ApplyPolicy(ctx context.Context, cat *catalog.Catalog, st storage.Store, ol
 			}
 			var changes []change
 			for _, r := range batch {
-				want := p.Retention.Until(r.StartedAt)
-				if want.Equal(r.RetainUntil) || (want.After(r.RetainUntil) && !p.ExtendExisting) {
+				want, ok := cur.RetainUntil(r.Client, p.Name, r.StartedAt)
+				if !ok || want.Equal(r.RetainUntil) || (want.After(r.RetainUntil) && !p.ExtendExisting) {
 					continue
 				}
 				changes = append(changes, change{r, r.RetainUntil.Format("2006-01-02")})
@@ -49,9 +48,15 @@ func ApplyPolicy(ctx context.Context, cat *catalog.Catalog, st storage.Store, ol
 					if err := catalog.SetRetainUntil(ctx, tx, c.r.ID, c.r.RetainUntil); err != nil {
 						return err
 					}
-					d, _ := json.Marshal(map[string]string{"from": c.from, "to": c.r.RetainUntil.Format("2006-01-02"), "retention": p.Retention.String()})
+					detail := map[string]string{"from": c.from, "to": c.r.RetainUntil.Format("2006-01-02"), "retention": p.Retention.String()}
+					reason := "retention of purpose " + p.Name + " is now " + p.Retention.String()
+					if c.r.Client != "" {
+						detail["client"] = c.r.Client
+						reason += ", with the limits of client " + c.r.Client
+					}
+					d, _ := json.Marshal(detail)
 					if _, err := audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: "retention-change", Target: c.r.ID,
-						Reason: "retention of purpose " + p.Name + " is now " + p.Retention.String(), Detail: string(d)}); err != nil {
+						Reason: reason, Detail: string(d)}); err != nil {
 						return err
 					}
 				}
@@ -61,7 +66,7 @@ func ApplyPolicy(ctx context.Context, cat *catalog.Catalog, st storage.Store, ol
 				return err
 			}
 			for _, c := range changes {
-				tags := map[string]string{"purpose": c.r.Purpose, "retain-until": c.r.RetainUntil.Format("2006-01-02")}
+				tags := upload.Tags(c.r)
 				for _, k := range []string{c.r.ObjectKey, c.r.ManifestKey} {
 					if k == "" {
 						continue
@@ -79,6 +84,51 @@ func ApplyPolicy(ctx context.Context, cat *catalog.Catalog, st storage.Store, ol
 		}
 	}
 	return n, nil
+}
+
+// ruleChanged reports whether what decides the retention of purpose's
+// recordings differs between old and cur: the purpose's limit, or a
+// limit of a client (added, removed or changed) that covers it.
+func ruleChanged(old, cur *config.Config, purpose string) bool {
+	rule := func(c *config.Config, client string) string {
+		if c == nil {
+			return ""
+		}
+		p, ok := c.Purpose(purpose)
+		if !ok {
+			return "none"
+		}
+		out := p.Retention.String()
+		if client == "" {
+			return out
+		}
+		cl, ok := c.Client(client)
+		if !ok {
+			return out + " no-client"
+		}
+		out += " " + cl.Limits.Retention.String()
+		for _, l := range cl.Limits.Purposes {
+			if l.Purpose == purpose {
+				out += " " + l.Retention.String()
+			}
+		}
+		return out
+	}
+	clients := []string{""}
+	for _, c := range []*config.Config{old, cur} {
+		if c == nil {
+			continue
+		}
+		for _, cl := range c.Clients {
+			clients = append(clients, cl.ID)
+		}
+	}
+	for _, cl := range clients {
+		if rule(old, cl) != rule(cur, cl) {
+			return true
+		}
+	}
+	return false
 }
 
 // CheckPurposes reports purposes that recordings still carry but cur no
@@ -114,4 +164,29 @@ func joinLines(s []string) string {
 		out += l
 	}
 	return out
+}
+
+// CheckClients reports clients that recordings still carry but cur no
+// longer defines: their retention limits and who may see them would be
+// unknown.
+func CheckClients(ctx context.Context, cat *catalog.Catalog, cur []config.Client) error {
+	counts, err := cat.ClientCounts(ctx)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, c := range cur {
+		have[c.ID] = true
+	}
+	var problems []string
+	for id, n := range counts {
+		if !have[id] {
+			problems = append(problems, fmt.Sprintf("client %q was removed, but %d recordings still carry it; keep it until they are returned, destroyed or purged", id, n))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("clients: %s", joinLines(problems))
+	}
+	return nil
 }

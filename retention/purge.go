@@ -42,8 +42,9 @@ type Options struct {
 	Store   storage.Store
 	Spool   *spool.Dir // recordings never uploaded are purged there too
 	// RetainUntil gives the retention date of a spooled call (from its
-	// purpose); ok is false for an unknown purpose (kept).
-	RetainUntil func(purpose string, started time.Time) (time.Time, bool)
+	// client and purpose); ok is false for an unknown purpose or client
+	// (kept).
+	RetainUntil func(client, purpose string, started time.Time) (time.Time, bool)
 	Log         *zap.Logger
 	Now         func() time.Time // injected clock; default time.Now
 	Batch       int              // rows per batch (and per S3 delete request); default 2000
@@ -302,7 +303,7 @@ func (p *Purger) purgeSpool(ctx context.Context, now time.Time) (int, error) {
 		if err != nil || (m.State != spool.StateDone && m.State != spool.StateSpooled) {
 			continue
 		}
-		until, ok := p.o.RetainUntil(m.Purpose, m.StartedAt)
+		until, ok := p.o.RetainUntil(m.Client, m.Purpose, m.StartedAt)
 		if !ok || until.After(now) {
 			continue
 		}

@@ -96,7 +96,7 @@ func newEnv(t *testing.T, db catalogtest.DB, st storage.Store, srv *s3test.Serve
 
 func (e *env) purger(st storage.Store) *retention.Purger {
 	return retention.New(retention.Options{Catalog: e.cat, Store: st, Spool: e.spool, Now: func() time.Time { return e.now },
-		RetainUntil: func(p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 7), true }})
+		RetainUntil: func(_, p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 7), true }})
 }
 
 // add stores a small recording (audio and manifest objects, catalog row).
@@ -236,12 +236,12 @@ func TestHoldRequestChecked(t *testing.T) {
 func TestPolicyChanges(t *testing.T) {
 	onFS(t, func(t *testing.T, e *env) {
 		r := e.add(t, "cs-quality", "0311111111", t0, 90*24*time.Hour)
-		p := func(ret string, extend bool) []config.Purpose {
+		p := func(ret string, extend bool) *config.Config {
 			rr, err := config.ParseRetention(ret)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return []config.Purpose{{Name: "cs-quality", Retention: rr, ExtendExisting: extend}}
+			return &config.Config{Purposes: []config.Purpose{{Name: "cs-quality", Retention: rr, ExtendExisting: extend}}}
 		}
 		n, err := retention.ApplyPolicy(t.Context(), e.cat, e.store, p("90d", false), p("7d", false), "reload")
 		if err != nil || n != 1 {

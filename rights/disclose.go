@@ -48,9 +48,68 @@ type Access struct {
 
 // Manifest is manifest.json of a disclosure ZIP.
 type Manifest struct {
-	Request   string    `json:"request"`
-	Generated time.Time `json:"generated_at"`
-	Items     []Item    `json:"recordings"`
+	Request   string     `json:"request"`
+	Generated time.Time  `json:"generated_at"`
+	Items     []Item     `json:"recordings"`
+	Withheld  []Withheld `json:"withheld,omitempty"`
+}
+
+// Withheld is the part of a disclosure refused because its recordings
+// were made on lines run for a client: the data is that company's
+// customers', entrusted under contract, and the request is the client's
+// to answer (unless the client is configured with disclosure: answer).
+type Withheld struct {
+	Client     string `json:"client"`
+	Name       string `json:"client_name,omitempty"`
+	Recordings int    `json:"recordings"`
+	Reason     string `json:"reason"`
+}
+
+// withheldReason is the policy's reason for refusing the disclosure of a
+// client's recordings, in Japanese and English.
+func withheldReason(c Client, known bool) string {
+	if !known {
+		return fmt.Sprintf("委託元 %s の回線の録音です（設定にない委託元のため開示できません）/ recorded on a line of client %s, which is no longer configured: not disclosed", c.ID, c.ID)
+	}
+	r := fmt.Sprintf("この録音は委託元 %s の業務として記録したもので、同社の顧客の個人データを委託により取り扱っています。開示のご請求には委託元が対応します", c.Name)
+	en := fmt.Sprintf("these recordings were made for %s (client %s) and are its customers' personal data, which we handle under contract as its processor; disclosure requests are answered by %s", c.Name, c.ID, c.Name)
+	if c.Contact != "" {
+		r += "（連絡先: " + c.Contact + "）"
+		en += " (contact: " + c.Contact + ")"
+	}
+	return r + "。/ " + en
+}
+
+// split keeps the recordings that may be disclosed and sums up, per
+// client, those withheld.
+func (s *Service) split(recs []*catalog.Recording) ([]*catalog.Recording, []Withheld) {
+	var (
+		keep     []*catalog.Recording
+		withheld []Withheld
+	)
+	at := map[string]int{}
+	for _, rec := range recs {
+		if rec.Client == "" {
+			keep = append(keep, rec)
+			continue
+		}
+		c, ok := s.o.Client(rec.Client)
+		if ok && c.Answer {
+			keep = append(keep, rec)
+			continue
+		}
+		i, seen := at[rec.Client]
+		if !seen {
+			if !ok {
+				c = Client{ID: rec.Client}
+			}
+			withheld = append(withheld, Withheld{Client: rec.Client, Name: c.Name, Reason: withheldReason(c, ok)})
+			i = len(withheld) - 1
+			at[rec.Client] = i
+		}
+		withheld[i].Recordings++
+	}
+	return keep, withheld
 }
 
 // Disclose answers disclosure request id: it streams to w a ZIP of every
@@ -64,11 +123,25 @@ func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer
 	if err != nil {
 		return nil, s.refuseOn(ctx, operator, id, err)
 	}
-	recs, err := s.recordings(ctx, r.Callers)
+	all, err := s.recordings(ctx, r.Callers)
 	if err != nil {
 		return nil, err
 	}
-	m := &Manifest{Request: id, Generated: s.o.Now().UTC()}
+	recs, withheld := s.split(all)
+	if len(withheld) > 0 && len(recs) == 0 {
+		// Everything found was made for clients: the request is refused
+		// with the policy's reason, recorded on it, and nothing is sent.
+		reasons := make([]string, len(withheld))
+		for i, wh := range withheld {
+			reasons[i] = wh.Reason
+		}
+		reason := strings.Join(reasons, "\n")
+		if _, err := s.answer(ctx, operator, id, KindDisclosure, OutcomeRefused, map[string]any{"reason": reason, "withheld": withheld}, nil); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("rights: %s: %w: %s", id, ErrRefused, reason)
+	}
+	m := &Manifest{Request: id, Generated: s.o.Now().UTC(), Withheld: withheld}
 	z := newSumZip(w)
 	for _, rec := range recs {
 		if rec.State != catalog.StateStored && rec.State != catalog.StateRestricted {
@@ -100,7 +173,11 @@ func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer
 	if err := z.close(); err != nil {
 		return nil, err
 	}
-	_, err = s.answer(ctx, operator, id, KindDisclosure, OutcomeAnswered, map[string]any{"recordings": len(m.Items)}, nil)
+	result := map[string]any{"recordings": len(m.Items)}
+	if len(withheld) > 0 {
+		result["withheld"] = withheld
+	}
+	_, err = s.answer(ctx, operator, id, KindDisclosure, OutcomeAnswered, result, nil)
 	return m, err
 }
 
@@ -215,6 +292,9 @@ func summary(m *Manifest) string {
 	fmt.Fprintf(&b, "開示請求 %s への回答 / Answer to disclosure request %s\n", m.Request, m.Request)
 	fmt.Fprintf(&b, "作成日時 / Generated: %s\n", m.Generated.In(jst).Format(time.RFC3339))
 	fmt.Fprintf(&b, "録音件数 / Recordings: %d\n\n", len(m.Items))
+	for _, wh := range m.Withheld {
+		fmt.Fprintf(&b, "開示しない録音 / Not disclosed: %d (%s)\n  %s\n\n", wh.Recordings, wh.Client, wh.Reason)
+	}
 	for i, it := range m.Items {
 		fmt.Fprintf(&b, "[%d] %s\n", i+1, it.ID)
 		fmt.Fprintf(&b, "  日時 / Date: %s (%.0f 秒 / s)\n", it.StartedAt.In(jst).Format("2006-01-02 15:04:05 MST"), it.Duration)

@@ -70,7 +70,7 @@ func newEnvOn(t testing.TB, driver string) *env {
 	}
 	e := &env{dir: dir, spool: sp, store: st, cat: cat, keys: keys, wavs: map[string][]byte{}}
 	e.up = upload.New(upload.Options{Spool: sp, Store: st, Catalog: cat, Keys: keys,
-		RetainUntil: func(p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true }})
+		RetainUntil: func(_, p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true }})
 	desc := map[string]string{"cs-quality": "応対品質の向上 / service quality", "complaints": "苦情対応 / complaint handling"}
 	e.svc, err = rights.New(rights.Options{Catalog: cat, Store: st, Keys: keys, Purpose: func(n string) string { return desc[n] }})
 	if err != nil {

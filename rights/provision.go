@@ -17,8 +17,8 @@ import (
 )
 
 // ErrNotProvidable is wrapped when a recording may not go to a third
-// party: unknown, restricted, being purged, or its caller asked to stop
-// provision.
+// party: unknown, restricted, being purged, recorded for a client, or its
+// caller asked to stop provision.
 var ErrNotProvidable = errors.New("recording may not be provided")
 
 // ProvisionRequest is one export of recordings to a third party.
@@ -56,6 +56,10 @@ func (s *Service) Provide(ctx context.Context, operator string, p ProvisionReque
 			return nil, err
 		case rec.State != catalog.StateStored:
 			return nil, fmt.Errorf("%w: %s is %s", ErrNotProvidable, id, rec.State)
+		case rec.Client != "":
+			// The client's customers' data is used only within the
+			// contract's scope: handing it on is the client's decision.
+			return nil, fmt.Errorf("%w: %s was recorded for client %s: providing it to a third party is the client's decision, outside the contract's scope", ErrNotProvidable, id, rec.Client)
 		case slices.Contains(stopped, rec.Caller):
 			return nil, fmt.Errorf("%w: %s: its caller asked to stop third-party provision", ErrNotProvidable, id)
 		}

@@ -81,7 +81,9 @@ func (s *Service) Pseudonymise(ctx context.Context, w io.Writer, format string, 
 	}
 	err := s.o.Catalog.Select(ctx, catalog.Filter{From: from, To: to}, func(b []*catalog.Recording) error {
 		for _, rec := range b {
-			if rec.State != catalog.StateStored {
+			if rec.State != catalog.StateStored || rec.Client != "" {
+				// A client's recordings are used only within its
+				// contract: they are not processed further here.
 				continue
 			}
 			row := Row{Record: Pseudonym(k, "id:"+rec.ID), Caller: Pseudonym(k, rec.Caller), StartedAt: rec.StartedAt,

@@ -53,7 +53,20 @@ type Options struct {
 	Keys    *crypt.Keyring
 	// Purpose returns a purpose's description ("" when unknown).
 	Purpose func(name string) string
-	Now     func() time.Time
+	// Client describes the client a line is run for; ok is false for one
+	// not configured. Nil means no client is configured.
+	Client func(id string) (c Client, ok bool)
+	Now    func() time.Time
+}
+
+// Client is what requests need to know of a client (the company an
+// outsourced line is run for).
+type Client struct {
+	ID, Name string
+	Contact  string // how a requester reaches the client
+	// Answer discloses its recordings as any other line's; without it a
+	// disclosure refuses them with the policy's reason.
+	Answer bool
 }
 
 // Service answers data-subject requests.
@@ -69,6 +82,9 @@ func New(o Options) (*Service, error) {
 	}
 	if o.Purpose == nil {
 		o.Purpose = func(string) string { return "" }
+	}
+	if o.Client == nil {
+		o.Client = func(string) (Client, bool) { return Client{}, false }
 	}
 	return &Service{o: o}, nil
 }

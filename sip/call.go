@@ -98,7 +98,7 @@ func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a adm
 	c.manifest = spool.Manifest{
 		ID: c.id, SIPCallID: req.CallID().Value(), State: spool.StateNotice,
 		Caller: a.caller, Dialled: a.dialled, Line: a.line.Number, Purpose: a.line.Purpose,
-		Trunk: a.trunk, Source: req.Transport() + ":" + a.source.String(), Downstream: a.line.Downstream,
+		Client: a.line.Client, Trunk: a.trunk, Source: req.Transport() + ":" + a.source.String(), Downstream: a.line.Downstream,
 		StartedAt: now,
 		Consent: spool.Consent{OptOutDigit: a.line.OptOutDigit, Notice: spool.Notice{
 			File: p.Name, SHA256: p.SHA256, Duration: p.Duration.Seconds()}},

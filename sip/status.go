@@ -14,6 +14,7 @@ type CallInfo struct {
 	ID        string
 	Line      string
 	Purpose   string
+	Client    string // the line's client; "" for none
 	Caller    string // masked
 	Decision  string // empty while the notice plays
 	Phase     string // notice | dialing | bridged | ended
@@ -45,7 +46,7 @@ func (s *Server) Calls() []CallInfo {
 func (c *call) info() CallInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ci := CallInfo{ID: c.id, Line: c.a.line.Number, Purpose: c.a.line.Purpose,
+	ci := CallInfo{ID: c.id, Line: c.a.line.Number, Purpose: c.a.line.Purpose, Client: c.a.line.Client,
 		Caller: config.MaskNumber(c.a.caller), Decision: c.manifest.Consent.Decision,
 		Phase: phaseNames[c.phase], StartedAt: c.manifest.StartedAt}
 	switch {

@@ -35,6 +35,7 @@ type Manifest struct {
 	Line               string `json:"line"`
 	Purpose            string `json:"purpose"`
 	PurposeDescription string `json:"purpose_description,omitempty"`
+	Client             string `json:"client,omitempty"` // id of the company an outsourced line is run for
 	Trunk              string `json:"trunk"`
 	Source             string `json:"source"` // transport and address the INVITE came from
 	Downstream         string `json:"downstream"`

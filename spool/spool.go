@@ -90,3 +90,28 @@ func syncDir(path string) error {
 	}
 	return errors.Join(dir.Sync(), dir.Close())
 }
+
+// Count returns how many calls in the spool (in progress or waiting to
+// be stored) have a manifest that match accepts. A manifest that cannot
+// be read counts too: what it holds is unknown.
+func (d *Dir) Count(match func(*Manifest) bool) (int, error) {
+	entries, err := os.ReadDir(d.path)
+	if err != nil {
+		return 0, fmt.Errorf("read spool: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		m, err := d.ReadManifest(strings.TrimSuffix(name, ".json"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // stored meanwhile
+		}
+		if err != nil || match(m) {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -14,6 +14,9 @@
 //	kirokuctl whoami                           the token's name, roles and purposes
 //	kirokuctl token new -name N -roles R,…     make a token and its config entry (offline)
 //	kirokuctl requests create|list|disclose|…  data-subject requests (privacy officers)
+//	kirokuctl contract-end CLIENT -dry-run|-s3-bucket B|-zip F   return and destroy a client's recordings (admins)
+//	kirokuctl contract-ends list|show|certificate                 contract-end runs and certificates
+//	kirokuctl incident report -actor A|-client C|-from T -to T    incident report (privacy officers, auditors)
 //
 // Every command takes -o table (the default) or -o json.
 package main
@@ -56,8 +59,8 @@ commands:
   audit verify
   calls list
   whoami
-  token new -name NAME -roles ROLE[,ROLE…]
-` + requestsUsage + `
+  token new -name NAME -roles ROLE[,ROLE…] [-clients CLIENT[,CLIENT…]]
+` + requestsUsage + clientsUsage + `
 global flags (also accepted after the command):
   -server URL     API base URL (env KIROKU_SERVER; default http://127.0.0.1:8443)
   -token T        bearer token (env KIROKU_TOKEN)
@@ -123,6 +126,12 @@ func dispatch(ctx context.Context, g *globals, args []string, out io.Writer) err
 		return whoamiCmd(ctx, g, args[1:], out)
 	case cmd == "requests":
 		return requestsCmd(ctx, g, sub, args[min(2, len(args)):], out) // requests.go
+	case cmd == "contract-end":
+		return contractEndCmd(ctx, g, args[1:], out) // clients.go
+	case cmd == "contract-ends":
+		return contractEndsCmd(ctx, g, sub, args[min(2, len(args)):], out)
+	case cmd == "incident":
+		return incidentCmd(ctx, g, sub, args[min(2, len(args)):], out)
 	case cmd == "token" && sub == "new":
 		return tokenNewCmd(g, args[2:], out)
 	}

@@ -20,6 +20,7 @@ func tokenNewCmd(g *globals, args []string, out io.Writer) error {
 	fs := newFlagSet("token new")
 	name := fs.String("name", "", "the name the audit log shows")
 	rs := fs.String("roles", "", "comma-separated roles: "+strings.Join(roles, ", "))
+	cs := fs.String("clients", "", "comma-separated client ids the token is scoped to (default: lines of no client)")
 	if _, err := parseFlags(fs, g, args, 0, "no arguments, only -name and -roles"); err != nil {
 		return err
 	}
@@ -42,9 +43,22 @@ func tokenNewCmd(g *globals, args []string, out io.Writer) error {
 	}
 	tok := "krk_" + base64.RawURLEncoding.EncodeToString(b)
 	sum := sha256.Sum256([]byte(tok))
-	entry := fmt.Sprintf("- {name: %s, roles: [%s], sha256: %s}", *name, strings.Join(list, ", "), hex.EncodeToString(sum[:]))
+	var clients []string
+	for _, c := range splitList(*cs) {
+		if strings.Trim(c, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" || c[0] == '-' || len(c) > 63 {
+			return fmt.Errorf("%w: -clients: %q is not a client id", errUsage, c)
+		}
+		if !slices.Contains(clients, c) {
+			clients = append(clients, c)
+		}
+	}
+	scope := ""
+	if len(clients) > 0 {
+		scope = fmt.Sprintf(", clients: [%s]", strings.Join(clients, ", "))
+	}
+	entry := fmt.Sprintf("- {name: %s, roles: [%s]%s, sha256: %s}", *name, strings.Join(list, ", "), scope, hex.EncodeToString(sum[:]))
 	if g.output == "json" {
-		return writeJSON(out, map[string]any{"name": *name, "roles": list, "token": tok, "sha256": hex.EncodeToString(sum[:]), "config": entry})
+		return writeJSON(out, map[string]any{"name": *name, "roles": list, "clients": clients, "token": tok, "sha256": hex.EncodeToString(sum[:]), "config": entry})
 	}
 	fmt.Fprintf(out, "token (give it to %s; it is shown only now):\n  %s\n\nadd under api.tokens in kirokud's configuration, then reload:\n  %s\n", *name, tok, entry)
 	return nil

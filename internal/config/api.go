@@ -37,6 +37,9 @@ type APIToken struct {
 	Roles  []string `yaml:"roles"`
 	SHA256 string   `yaml:"sha256"` // 64 hex digits of sha256(token)
 	Hash   []byte   `yaml:"-"`      // SHA256, decoded by Validate
+	// Clients scopes the token to these clients' recordings and calls;
+	// a token without clients sees only lines run for no client.
+	Clients []string `yaml:"clients"`
 }
 
 // TLS reports whether the API serves HTTPS.

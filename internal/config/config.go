@@ -27,6 +27,7 @@ type Config struct {
 	Retention  RetentionJob `yaml:"retention"`
 	Rights     Rights       `yaml:"rights"` // data-subject requests: rights.go
 	Purposes   []Purpose    `yaml:"purposes"`
+	Clients    []Client     `yaml:"clients"` // outsourced lines: client.go
 	Lines      []Line       `yaml:"lines"`
 	Source     string       `yaml:"-"` // file path, or "embedded defaults"
 
@@ -103,6 +104,7 @@ type Purpose struct {
 type Line struct {
 	Number      string   `yaml:"number"`        // dialled number, NormalizeNumber'd after Load
 	Purpose     string   `yaml:"purpose"`       // name of a Purpose
+	Client      string   `yaml:"client"`        // id of the Client the line is run for; "" for none
 	Notice      string   `yaml:"notice"`        // path of the notice WAV, resolved after Load
 	OptOutDigit string   `yaml:"opt_out_digit"` // DTMF digit that declines recording; "" for none
 	OptOutWait  Duration `yaml:"opt_out_wait"`  // how long to wait for it after the notice; default 3s

@@ -43,6 +43,7 @@ func (c *Config) check(r *report) {
 	c.checkRights(r)
 	c.checkPurposes(r)
 	c.checkLines(r)
+	c.checkClients(r)
 }
 
 // checkControl keeps the unauthenticated control listener on loopback.

@@ -14,7 +14,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/contract"
 	"github.com/kiroku-voice/kiroku/httpapi"
+	"github.com/kiroku-voice/kiroku/spool"
+	"github.com/kiroku-voice/kiroku/storage"
 )
 
 // apiServer is the running supervisor API listener.
@@ -31,9 +34,13 @@ func (d *Daemon) startAPI() error {
 	if cfg.Listen == "" {
 		return nil
 	}
+	ce, err := d.newContract()
+	if err != nil {
+		return err
+	}
 	api, err := httpapi.NewAPI(httpapi.Options{
 		Catalog: d.catalog, Store: d.store, Keys: d.keys, Config: d.currentConfig, Calls: d.sip,
-		Hold: d.Hold,
+		Hold: d.Hold, Contract: ce,
 		Ready: func(ctx context.Context) error {
 			_, _, err := audit.Head(ctx, d.catalog.DB())
 			return err
@@ -132,4 +139,21 @@ func (c *certFiles) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	}
 	c.loaded, c.stamp = &crt, stamp
 	return c.loaded, nil
+}
+
+// newContract builds the contract-end service: returns by ZIP, and into
+// another bucket of the same S3 service when the store is S3; a run is
+// blocked while calls of the client wait in the spool.
+func (d *Daemon) newContract() (*contract.Service, error) {
+	o := contract.Options{Catalog: d.catalog, Store: d.store, Keys: d.keys, Log: d.log.Named("contract"),
+		Spooled: func(client string) (int, error) {
+			return d.spool.Count(func(m *spool.Manifest) bool { return m.Client == client })
+		}}
+	if d.cfg.Storage.Backend == "s3" {
+		o.Bucket = d.cfg.Storage.S3.Bucket
+		o.Target = func(ctx context.Context, bucket string) (storage.Store, error) {
+			return openS3Bucket(ctx, d.cfg, bucket, false)
+		}
+	}
+	return contract.New(o)
 }

@@ -113,8 +113,10 @@ func (d *Daemon) openStorage(cfg *config.Config) error {
 		OnFailed:    d.metrics.UploadFailed,
 	})
 	d.purger = d.newPurger()
-	// A purpose removed while recordings carry it is refused at start too.
-	return retention.CheckPurposes(context.Background(), d.catalog, cfg.Purposes)
+	// A purpose or client removed while recordings carry it is refused at
+	// start too.
+	return errors.Join(retention.CheckPurposes(context.Background(), d.catalog, cfg.Purposes),
+		retention.CheckClients(context.Background(), d.catalog, cfg.Clients))
 }
 
 func (d *Daemon) closeStorage() error {
@@ -197,7 +199,8 @@ func (d *Daemon) Reload() error {
 		cfg, err = config.Load(d.path)
 	}
 	if err == nil {
-		err = retention.CheckPurposes(context.Background(), d.catalog, cfg.Purposes)
+		err = errors.Join(retention.CheckPurposes(context.Background(), d.catalog, cfg.Purposes),
+			retention.CheckClients(context.Background(), d.catalog, cfg.Clients))
 	}
 	if err != nil {
 		d.metrics.Reloaded(false)
@@ -206,7 +209,7 @@ func (d *Daemon) Reload() error {
 	old := d.sip.Config()
 	d.metrics.Reloaded(true)
 	d.sip.Reload(cfg)
-	n, err := retention.ApplyPolicy(context.Background(), d.catalog, d.store, old.Purposes, cfg.Purposes, "reload")
+	n, err := retention.ApplyPolicy(context.Background(), d.catalog, d.store, old, cfg, "reload")
 	if err != nil {
 		d.log.Error("retention changes not fully applied; retried at the next reload", zap.Error(err))
 	} else if n > 0 {

@@ -18,12 +18,8 @@ func (d *Daemon) newPurger() *retention.Purger {
 		RetainUntil: d.retainUntil, Log: d.log.Named("retention")})
 }
 
-func (d *Daemon) retainUntil(purpose string, started time.Time) (time.Time, bool) {
-	p, ok := d.currentConfig().Purpose(purpose)
-	if !ok {
-		return time.Time{}, false
-	}
-	return p.Retention.Until(started), true
+func (d *Daemon) retainUntil(client, purpose string, started time.Time) (time.Time, bool) {
+	return d.currentConfig().RetainUntil(client, purpose, started)
 }
 
 // currentConfig is the configuration in force (the SIP server holds it).

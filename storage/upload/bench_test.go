@@ -64,7 +64,7 @@ func BenchmarkStoreS3(b *testing.B) {
 			lats []time.Duration
 		)
 		up := upload.New(upload.Options{Spool: e.spool, Store: e.store, Catalog: e.cat, Keys: e.keys,
-			RetainUntil: func(p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true },
+			RetainUntil: func(_, p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true },
 			OnStored: func(d time.Duration) {
 				mu.Lock()
 				lats = append(lats, d)

@@ -122,7 +122,7 @@ func rowFromManifest(doc *StoredManifest, key string) *catalog.Recording {
 	consent, _ := json.Marshal(m.Consent)
 	full, _ := json.Marshal(m)
 	rec := &catalog.Recording{
-		ID: m.ID, SIPCallID: m.SIPCallID, StartedAt: m.StartedAt, AnsweredAt: m.AnsweredAt, EndedAt: m.EndedAt,
+		ID: m.ID, SIPCallID: m.SIPCallID, Client: m.Client, StartedAt: m.StartedAt, AnsweredAt: m.AnsweredAt, EndedAt: m.EndedAt,
 		Caller: m.Caller, Dialled: m.Dialled, Line: m.Line, Purpose: m.Purpose, Agent: m.Downstream,
 		Decision: m.Consent.Decision, Consent: consent, ObjectKey: doc.ObjectKey, ManifestKey: key,
 		Size: doc.SealedSize, SHA256: doc.SealedSHA256, RetainUntil: doc.RetainUntil, State: catalog.StateStored,

@@ -46,9 +46,11 @@ type Options struct {
 	Store   storage.Store
 	Catalog *catalog.Catalog
 	Keys    *crypt.Keyring
-	// RetainUntil gives a recording's retention date from its purpose and
-	// start; ok is false for a purpose no longer configured.
-	RetainUntil func(purpose string, started time.Time) (time.Time, bool)
+	// RetainUntil gives a recording's retention date from its client
+	// ("" for none), purpose and start: the stricter of the purpose's and
+	// the client's limits; ok is false for a purpose or client no longer
+	// configured.
+	RetainUntil func(client, purpose string, started time.Time) (time.Time, bool)
 	// ObjectLock asks the store to lock objects until their retention date.
 	ObjectLock bool
 	Log        *zap.Logger
@@ -235,10 +237,27 @@ func (u *Uploader) finished() ([]string, time.Time, error) {
 	return ids, oldest, nil
 }
 
-// Keys returns the object keys of a call: its audio and its manifest.
-func Keys(purpose string, started time.Time, id string) (audio, manifest string) {
+// Keys returns the object keys of a call: its audio and its manifest,
+// under "<purpose>/<yyyy>/<mm>/<dd>/", and for a client's line under
+// "<client>/" before that, so that a bucket policy can fence a client's
+// objects by prefix.
+func Keys(client, purpose string, started time.Time, id string) (audio, manifest string) {
 	p := fmt.Sprintf("%s/%s/%s", purpose, started.UTC().Format("2006/01/02"), id)
+	if client != "" {
+		p = client + "/" + p
+	}
 	return p + ".wav", p + ".json"
+}
+
+// Tags returns the S3 object tags of a recording's objects: its purpose,
+// its retention date and, on a client's line, its client. Every tag
+// change writes them whole.
+func Tags(rec *catalog.Recording) map[string]string {
+	tags := map[string]string{"purpose": rec.Purpose, "retain-until": rec.RetainUntil.UTC().Format("2006-01-02")}
+	if rec.Client != "" {
+		tags["client"] = rec.Client
+	}
+	return tags
 }
 
 func (u *Uploader) upload(ctx context.Context, id string) error {
@@ -246,20 +265,20 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", errItem, err)
 	}
-	retain, ok := u.o.RetainUntil(m.Purpose, m.StartedAt)
+	retain, ok := u.o.RetainUntil(m.Client, m.Purpose, m.StartedAt)
 	if !ok {
-		return fmt.Errorf("%w: purpose %q is not configured: cannot set its retention", errItem, m.Purpose)
+		return fmt.Errorf("%w: purpose %q or client %q is not configured: cannot set its retention", errItem, m.Purpose, m.Client)
 	}
-	audioKey, manifestKey := Keys(m.Purpose, m.StartedAt, id)
+	audioKey, manifestKey := Keys(m.Client, m.Purpose, m.StartedAt, id)
 	consent, _ := json.Marshal(m.Consent)
 	full, _ := json.Marshal(m)
 	rec := &catalog.Recording{
-		ID: id, SIPCallID: m.SIPCallID, StartedAt: m.StartedAt, AnsweredAt: m.AnsweredAt, EndedAt: m.EndedAt,
+		ID: id, SIPCallID: m.SIPCallID, Client: m.Client, StartedAt: m.StartedAt, AnsweredAt: m.AnsweredAt, EndedAt: m.EndedAt,
 		Caller: m.Caller, Dialled: m.Dialled, Line: m.Line, Purpose: m.Purpose, Agent: m.Downstream,
 		Decision: m.Consent.Decision, Consent: consent, ManifestKey: manifestKey, RetainUntil: retain,
 		State: catalog.StateStored, StoredAt: time.Now().UTC(), Manifest: full,
 	}
-	tags := map[string]string{"purpose": m.Purpose, "retain-until": retain.UTC().Format("2006-01-02")}
+	tags := Tags(rec)
 	wavPath := filepath.Join(u.o.Spool.Path(), id+".wav")
 	// Every call gets a data key, recorded or not: it seals the audio and
 	// the caller's identity in the stored manifest, so that destroying the

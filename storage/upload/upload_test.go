@@ -77,7 +77,7 @@ func newEnvOn(t *testing.T, db catalogtest.DB, st storage.Store) *env {
 
 func (e *env) uploader(keys *crypt.Keyring) *upload.Uploader {
 	return upload.New(upload.Options{Spool: e.spool, Store: e.store, Catalog: e.cat, Keys: keys,
-		RetainUntil: func(p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), p == "cs-quality" }})
+		RetainUntil: func(_, p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), p == "cs-quality" }})
 }
 
 // call leaves a finished call in the spool: a manifest and, when

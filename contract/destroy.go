@@ -1,0 +1,197 @@
+package contract
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/storage"
+)
+
+// destroyBatch is how many recordings one destruction transaction takes.
+const destroyBatch = 200
+
+// destroy destroys the recordings of run verified as returned and not
+// under legal hold: in one transaction per batch each row (with its
+// wrapped data key and caller number) becomes a tombstone, with an audit
+// entry — crypto-shredding every copy of the audio — and then the audio
+// and manifest objects are deleted. Only verified items are touched, so
+// nothing unreturned is ever destroyed; held ones are kept and listed.
+// Items shredded by an interrupted run get their objects deleted now.
+func (s *Service) destroy(ctx context.Context, actor string, run *catalog.ContractEnd) error {
+	db := s.o.Catalog.DB()
+	for {
+		batch, err := catalog.ContractEndItems(ctx, db, run.ID, "", destroyBatch, catalog.ItemVerified)
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			break
+		}
+		if err := s.shred(ctx, actor, run, batch); err != nil {
+			return err
+		}
+	}
+	return catalog.EachContractEndItem(ctx, db, run.ID, func(it *catalog.ContractEndItem) error {
+		return s.deleteObjects(ctx, it)
+	}, catalog.ItemShredded)
+}
+
+// shred replaces the rows of batch by tombstones (or marks them held).
+func (s *Service) shred(ctx context.Context, actor string, run *catalog.ContractEnd, batch []*catalog.ContractEndItem) error {
+	now := s.o.Now().UTC()
+	return s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
+		ts, err := catalog.NewTombstoner(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer ts.Close()
+		ap, err := audit.NewAppender(ctx, tx)
+		if err != nil {
+			return err
+		}
+		defer ap.Close()
+		for _, it := range batch {
+			rec, err := catalog.GetRecording(ctx, tx, it.Recording)
+			switch {
+			case errors.Is(err, catalog.ErrNotFound):
+				it.State, it.Error = catalog.ItemGone, "deleted by another path after it was returned"
+			case err != nil:
+				return err
+			case rec.LegalHold:
+				// Legal hold wins: returned, verified, and kept.
+				it.State, it.Held, it.HoldReason = catalog.ItemHeld, true, rec.HoldReason
+				d, _ := json.Marshal(map[string]any{"run": run.ID})
+				if _, err := ap.Append(ctx, audit.Entry{At: now, Actor: actor, Action: "contract-end-held", Target: rec.ID,
+					Reason: "under legal hold: returned but not destroyed", Detail: string(d)}); err != nil {
+					return err
+				}
+			default:
+				deleted, err := ts.Tombstone(ctx, rec, now, "contract end "+run.ID, actor)
+				if err != nil {
+					return err
+				}
+				// Not deleted: another node's purge or an erasure replaced
+				// the row first and audited that; nothing is left to destroy.
+				if deleted {
+					d, _ := json.Marshal(map[string]any{"run": run.ID, "client": rec.Client, "object_key": rec.ObjectKey})
+					if _, err := ap.Append(ctx, audit.Entry{At: now, Actor: actor, Action: "contract-end-destroy", Target: rec.ID,
+						Reason: "contract with client " + rec.Client + " ended; returned and verified", Detail: string(d)}); err != nil {
+						return err
+					}
+				}
+				it.State, it.DestroyedAt = catalog.ItemShredded, &now
+			}
+			if err := catalog.PutContractEndItem(ctx, tx, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// deleteObjects deletes the objects of a shredded item. A store that
+// refuses leaves it shredded (its data unreadable all the same) and
+// stops the run, to be retried.
+func (s *Service) deleteObjects(ctx context.Context, it *catalog.ContractEndItem) error {
+	var keys []string
+	for _, k := range []string{it.ObjectKey, it.ManifestKey} {
+		if k != "" {
+			keys = append(keys, k)
+		}
+	}
+	var errs []error
+	for _, d := range s.o.Store.Delete(ctx, keys) {
+		if d.Err != nil && !errors.Is(d.Err, storage.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("delete %s: %w", d.Key, d.Err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		s.o.Log.Warn("objects of a destroyed recording not deleted; retried when the run resumes", zap.String("id", it.Recording), zap.Error(err))
+		return fmt.Errorf("contract end %s: recording %s shredded, objects kept by the store: %w", it.Run, it.Recording, err)
+	}
+	it.State = catalog.ItemDestroyed
+	return s.putItem(ctx, it)
+}
+
+// certify writes the certificate of run once nothing of it is left to
+// return or delete: the certificate names the audit entry that certifies
+// it (its own SHA-256 is in that entry), so the audit range it gives
+// covers the whole run.
+func (s *Service) certify(ctx context.Context, actor string, run *catalog.ContractEnd, c Client) (*Certificate, error) {
+	cert, err := s.certificate(ctx, run, c)
+	if err != nil {
+		return nil, err
+	}
+	if n := cert.Counts.Pending; n > 0 {
+		return nil, fmt.Errorf("contract end %s: %d recordings not yet returned or deleted", run.ID, n)
+	}
+	err = s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
+		head, _, err := audit.Head(ctx, tx)
+		if err != nil {
+			return err
+		}
+		now := s.o.Now().UTC()
+		cert.FinishedAt, cert.Audit.LastSeq = now, head+1
+		if !slices.Contains(cert.Operators, actor) {
+			cert.Operators = append(cert.Operators, actor)
+		}
+		b, err := json.Marshal(cert)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		e, err := s.audit(ctx, tx, actor, "contract-end-certify", run.ID, map[string]any{"client": c.ID,
+			"certificate_sha256": hex.EncodeToString(sum[:]), "returned": cert.Counts.Returned,
+			"destroyed": cert.Counts.Destroyed, "held": cert.Counts.Held, "not_returned": cert.Counts.NotReturned})
+		if err != nil {
+			return err
+		}
+		if e.Seq != cert.Audit.LastSeq {
+			return fmt.Errorf("contract end %s: certify entry got seq %d, want %d", run.ID, e.Seq, cert.Audit.LastSeq)
+		}
+		run.State, run.FinishedAt, run.LastSeq, run.Certificate, run.Operators = StateDone, &now, e.Seq, b, cert.Operators
+		return catalog.PutContractEnd(ctx, tx, run)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.o.Log.Info("contract end certified", zap.String("run", run.ID), zap.String("client", c.ID),
+		zap.Int("returned", cert.Counts.Returned), zap.Int("destroyed", cert.Counts.Destroyed), zap.Int("held", cert.Counts.Held))
+	return cert, nil
+}
+
+// putReport writes SHA256SUMS and the certificate (JSON and text) beside
+// the returned files.
+func (s *Service) putReport(ctx context.Context, dst storage.Store, t Target, cert *Certificate) error {
+	var sums strings.Builder
+	for _, r := range cert.Returned {
+		if r.AudioFile != "" {
+			fmt.Fprintf(&sums, "%s  %s\n", r.AudioSHA256, r.AudioFile)
+		}
+		fmt.Fprintf(&sums, "%s  %s\n", r.ManifestSHA256, r.ManifestFile)
+	}
+	b, _ := json.MarshalIndent(cert, "", "  ")
+	for _, f := range []struct {
+		name, ctype string
+		body        []byte
+	}{{"SHA256SUMS", "text/plain; charset=utf-8", []byte(sums.String())}, {"certificate.json", "application/json", append(b, '\n')},
+		{"certificate.txt", "text/plain; charset=utf-8", []byte(cert.Text())}} {
+		sum := sha256.Sum256(f.body)
+		if _, err := dst.Put(ctx, targetKey(t, f.name), strings.NewReader(string(f.body)), int64(len(f.body)),
+			storage.PutOptions{ContentType: f.ctype, SHA256: hex.EncodeToString(sum[:])}); err != nil {
+			return fmt.Errorf("contract end %s: certified, but %s not written to the target: %w", cert.Run, f.name, err)
+		}
+	}
+	return nil
+}

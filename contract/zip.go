@@ -1,0 +1,291 @@
+package contract
+
+import (
+	"archive/zip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/storage/upload"
+)
+
+// ZIPIndex is index.json of a returned ZIP.
+type ZIPIndex struct {
+	Run    string     `json:"run"`
+	Client string     `json:"client"`
+	Name   string     `json:"client_name"`
+	Items  []ZIPEntry `json:"recordings"`
+}
+
+// ZIPEntry is one recording in a returned ZIP.
+type ZIPEntry struct {
+	ID             string `json:"id"`
+	AudioFile      string `json:"audio_file,omitempty"`
+	AudioSHA256    string `json:"audio_sha256,omitempty"`
+	ManifestFile   string `json:"manifest_file"`
+	ManifestSHA256 string `json:"manifest_sha256"`
+}
+
+// ReturnZIP streams to w a ZIP of every recording of c not yet verified
+// as returned: recordings/<id>.wav (decrypted), manifests/<id>.json,
+// index.json and SHA256SUMS. Nothing is destroyed: the run then waits
+// for Confirm with the checksums the recipient computed from what it
+// received. An unfinished run of c is resumed (its target must be zip).
+// It returns the run; a run cut short (an error after the first byte)
+// is resumed by calling ReturnZIP again. A run left with nothing to
+// return (everything confirmed before an interruption) writes nothing:
+// what was confirmed is destroyed and the run certified, and the
+// certificate returned.
+func (s *Service) ReturnZIP(ctx context.Context, actor string, c Client, w io.Writer) (*RunInfo, *Certificate, error) {
+	t := Target{Kind: KindZIP}
+	run, err := s.begin(ctx, actor, c, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer s.busy.Unlock()
+	// What an interrupted confirmation verified is destroyed first.
+	if err := s.destroy(ctx, actor, run); err != nil {
+		return nil, nil, err
+	}
+	counts, err := catalog.ContractEndCounts(ctx, s.o.Catalog.DB(), run.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if counts[catalog.ItemPending]+counts[catalog.ItemExported]+counts[catalog.ItemFailed] == 0 {
+		cert, err := s.certify(ctx, actor, run, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		info, err := s.info(ctx, run)
+		return info, cert, err
+	}
+	info, err := s.streamZIP(ctx, actor, run, c, w)
+	return info, nil, err
+}
+
+// streamZIP writes the ZIP of what run has left to return.
+func (s *Service) streamZIP(ctx context.Context, actor string, run *catalog.ContractEnd, c Client, w io.Writer) (*RunInfo, error) {
+	z := &sumZip{zw: zip.NewWriter(w)}
+	index := ZIPIndex{Run: run.ID, Client: c.ID, Name: c.Name}
+	err := catalog.EachContractEndItem(ctx, s.o.Catalog.DB(), run.ID, func(it *catalog.ContractEndItem) error {
+		ok, err := s.zipItem(ctx, actor, run, c, z, it)
+		if ok {
+			index.Items = append(index.Items, ZIPEntry{ID: it.Recording, AudioFile: it.AudioFile, AudioSHA256: it.AudioSHA256,
+				ManifestFile: it.ManifestFile, ManifestSHA256: it.ManifestSHA256})
+		}
+		return err
+	}, catalog.ItemPending, catalog.ItemExported, catalog.ItemFailed)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := json.MarshalIndent(index, "", "  ")
+	if err := z.file("index.json", append(b, '\n')); err != nil {
+		return nil, err
+	}
+	if err := z.close(); err != nil {
+		return nil, err
+	}
+	if err := s.setState(ctx, run, StateAwaiting); err != nil {
+		return nil, err
+	}
+	return s.info(ctx, run)
+}
+
+// zipItem writes one recording into z; ok says it is in the ZIP whole.
+func (s *Service) zipItem(ctx context.Context, actor string, run *catalog.ContractEnd, c Client, z *sumZip, it *catalog.ContractEndItem) (bool, error) {
+	rec, ok, err := s.current(ctx, it)
+	if err != nil || !ok {
+		return false, err
+	}
+	it.AudioFile, it.AudioSHA256, it.ManifestFile = "", "", "manifests/"+rec.ID+".json"
+	if rec.ObjectKey != "" {
+		it.AudioFile = "recordings/" + rec.ID + ".wav"
+	}
+	if err := s.auditTx(ctx, actor, "contract-end-export", rec.ID, map[string]any{"run": run.ID, "target": Target{Kind: KindZIP},
+		"files": []string{it.AudioFile, it.ManifestFile}}); err != nil {
+		return false, err
+	}
+	if rec.ObjectKey != "" {
+		rr, err := upload.OpenAudio(ctx, s.o.Store, s.o.Keys, rec)
+		if err != nil {
+			return false, s.zipFail(ctx, it, err)
+		}
+		fw, err := z.create(it.AudioFile)
+		if err != nil {
+			return false, err
+		}
+		if err := rr.WriteRange(fw, 0, rr.Size()); err != nil {
+			z.end()
+			return false, s.zipFail(ctx, it, err)
+		}
+		it.AudioSHA256 = z.end()
+		if rec.AudioSHA256 != "" && it.AudioSHA256 != rec.AudioSHA256 {
+			return false, s.fail(ctx, it, fmt.Errorf("%w: decrypted audio has sha256 %s, recorded %s", errItem, it.AudioSHA256, rec.AudioSHA256))
+		}
+	}
+	manifest, err := itemManifest(rec, c)
+	if err != nil {
+		return false, err
+	}
+	if err := z.file(it.ManifestFile, manifest); err != nil {
+		return false, err
+	}
+	it.ManifestSHA256 = z.last
+	it.State, it.Error = catalog.ItemExported, ""
+	return true, s.putItem(ctx, it)
+}
+
+// zipFail records an item's own failure; any other error stops the ZIP.
+func (s *Service) zipFail(ctx context.Context, it *catalog.ContractEndItem, err error) error {
+	if err := s.itemErr(err); errors.Is(err, errItem) {
+		return s.fail(ctx, it, err)
+	}
+	return err
+}
+
+// Mismatch is a returned file whose recipient's checksum differs from
+// the one sent, or which the recipient did not list.
+type Mismatch struct {
+	Recording string `json:"recording"`
+	File      string `json:"file"`
+	Sent      string `json:"sent_sha256"`
+	Received  string `json:"received_sha256,omitempty"` // "" when not listed
+}
+
+// Confirmation is what a confirmation did.
+type Confirmation struct {
+	Verified    int          `json:"verified"`
+	Mismatches  []Mismatch   `json:"mismatches,omitempty"`
+	Certificate *Certificate `json:"certificate,omitempty"` // when the run is done
+	Run         *RunInfo     `json:"run"`
+}
+
+// Confirm takes the checksums the recipient of run id's ZIP computed
+// from the files it received (file name → hex SHA-256, as SHA256SUMS
+// lists them). Every exported recording whose files all match is
+// verified as returned; the verified ones not under legal hold are then
+// destroyed. When no recording is left unreturned the run is certified;
+// otherwise it stays open, and ReturnZIP streams what is left.
+func (s *Service) Confirm(ctx context.Context, actor, id string, sums map[string]string, c Client) (*Confirmation, error) {
+	if !s.busy.TryLock() {
+		return nil, fmt.Errorf("%w: another contract end is running in this kirokud", ErrBlocked)
+	}
+	defer s.busy.Unlock()
+	run, err := catalog.GetContractEnd(ctx, s.o.Catalog.DB(), id)
+	if err != nil {
+		return nil, err
+	}
+	if run.TargetKind != KindZIP || run.State != StateAwaiting {
+		return nil, fmt.Errorf("%w: run %s is a %s return in state %s", ErrNotAwaiting, id, run.TargetKind, run.State)
+	}
+	if run.Client != c.ID {
+		return nil, fmt.Errorf("%w: run %s is of client %s", ErrNotAwaiting, id, run.Client)
+	}
+	out := &Confirmation{}
+	err = catalog.EachContractEndItem(ctx, s.o.Catalog.DB(), run.ID, func(it *catalog.ContractEndItem) error {
+		ok := true
+		for _, f := range []struct{ file, sum string }{{it.AudioFile, it.AudioSHA256}, {it.ManifestFile, it.ManifestSHA256}} {
+			if f.file == "" {
+				continue
+			}
+			if got := strings.ToLower(sums[f.file]); got != f.sum {
+				ok = false
+				out.Mismatches = append(out.Mismatches, Mismatch{Recording: it.Recording, File: f.file, Sent: f.sum, Received: got})
+			}
+		}
+		if !ok {
+			return nil
+		}
+		out.Verified++
+		return s.verified(ctx, actor, run, it, "checksums confirmed by the recipient")
+	}, catalog.ItemExported)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.auditTx(ctx, actor, "contract-end-confirm", run.ID, map[string]any{"verified": out.Verified, "mismatches": len(out.Mismatches)}); err != nil {
+		return nil, err
+	}
+	if err := s.destroy(ctx, actor, run); err != nil {
+		return nil, err
+	}
+	counts, err := catalog.ContractEndCounts(ctx, s.o.Catalog.DB(), run.ID)
+	if err != nil {
+		return nil, err
+	}
+	if counts[catalog.ItemPending]+counts[catalog.ItemExported] == 0 {
+		if out.Certificate, err = s.certify(ctx, actor, run, c); err != nil {
+			return nil, err
+		}
+	} else if err := s.setState(ctx, run, StateRunning); err != nil {
+		return nil, err
+	}
+	out.Run, err = s.info(ctx, run)
+	return out, err
+}
+
+// sumZip writes a ZIP and remembers each file's SHA-256 for SHA256SUMS.
+type sumZip struct {
+	zw   *zip.Writer
+	sums []string
+	cur  hash.Hash
+	name string
+	last string // the SHA-256 of the file ended last
+}
+
+// create starts file name; its bytes go through the returned writer
+// until end.
+func (z *sumZip) create(name string) (io.Writer, error) {
+	method := zip.Deflate
+	if strings.HasSuffix(name, ".wav") {
+		method = zip.Store // PCM barely deflates; storing keeps the stream cheap
+	}
+	fw, err := z.zw.CreateHeader(&zip.FileHeader{Name: name, Method: method})
+	if err != nil {
+		return nil, fmt.Errorf("contract: zip %s: %w", name, err)
+	}
+	z.cur, z.name = sha256.New(), name
+	return io.MultiWriter(fw, z.cur), nil
+}
+
+// end closes the current file's sum and returns it.
+func (z *sumZip) end() string {
+	if z.cur == nil {
+		return ""
+	}
+	z.last = hex.EncodeToString(z.cur.Sum(nil))
+	z.sums = append(z.sums, z.last+"  "+z.name+"\n")
+	z.cur = nil
+	return z.last
+}
+
+func (z *sumZip) file(name string, b []byte) error {
+	w, err := z.create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	z.end()
+	return nil
+}
+
+// close writes SHA256SUMS (every other file) and ends the ZIP.
+func (z *sumZip) close() error {
+	z.end()
+	w, err := z.zw.Create("SHA256SUMS")
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, strings.Join(z.sums, "")); err != nil {
+		return err
+	}
+	return z.zw.Close()
+}

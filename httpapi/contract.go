@@ -1,0 +1,314 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/contract"
+	"github.com/kiroku-voice/kiroku/internal/config"
+)
+
+// contractRoutes registers the contract-end routes (README.md lists
+// them): admins plan and run them; admins, privacy officers and auditors
+// read runs and certificates.
+func (a *API) contractRoutes(authed func(string, handler)) {
+	authed("GET /api/v1/clients/{client}/contract-end", a.contractPlan)
+	authed("POST /api/v1/clients/{client}/contract-end", a.contractRun)
+	authed("POST /api/v1/contract-ends/{id}/confirm", a.contractConfirm)
+	authed("GET /api/v1/contract-ends", a.contractList)
+	authed("GET /api/v1/contract-ends/{id}", a.contractShow)
+	authed("GET /api/v1/contract-ends/{id}/certificate", a.contractCertificate)
+}
+
+// validClientID reports whether s has the shape of a client id.
+func validClientID(s string) bool {
+	return s != "" && len(s) <= 63 && s[0] != '-' && strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == ""
+}
+
+// contractClient returns the client id names for p, or answers: 403
+// (audited) without one of roles, 404 (audited with the real cause) for
+// a client not configured or not in a scoped token's view.
+func (a *API) contractClient(w http.ResponseWriter, r *http.Request, p *Principal, id string, roles ...string) (contract.Client, bool) {
+	if !slices.ContainsFunc(roles, p.Has) {
+		a.deny(w, r, p, http.StatusForbidden, "client:"+id, "contract end without the role "+strings.Join(roles, " or "),
+			fmt.Errorf("contract ends are open to %s", strings.Join(roles, ", ")))
+		return contract.Client{}, false
+	}
+	cfg := a.o.Config()
+	cl, ok := cfg.Client(id)
+	switch {
+	case !ok:
+		a.deny(w, r, p, http.StatusNotFound, "client:"+id, "no such client", errors.New("no such client"))
+		return contract.Client{}, false
+	case p.Scoped() && !slices.Contains(p.Clients, id):
+		a.deny(w, r, p, http.StatusNotFound, "client:"+id, fmt.Sprintf("client %q; the token is scoped to clients %v", id, p.Clients), errors.New("no such client"))
+		return contract.Client{}, false
+	}
+	return contract.Client{ID: cl.ID, Name: cl.Name, Lines: cfg.ClientLines(cl.ID)}, true
+}
+
+// pathClient returns the {client} of r's route, or answers 400.
+func pathClient(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("client")
+	if !validClientID(id) {
+		writeError(w, http.StatusBadRequest, errors.New("client: not a client id (lower-case letters, digits and '-')"))
+		return "", false
+	}
+	return id, true
+}
+
+// contractError answers err with the status its kind calls for.
+func (a *API) contractError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, contract.ErrBadTarget):
+		writeError(w, http.StatusBadRequest, err)
+	case errors.Is(err, contract.ErrBlocked), errors.Is(err, contract.ErrNotAwaiting):
+		writeError(w, http.StatusConflict, err)
+	case errors.Is(err, catalog.ErrNoRun):
+		writeError(w, http.StatusNotFound, errors.New("no such contract-end run"))
+	default:
+		a.internal(w, "contract end", err)
+	}
+}
+
+// contractPlan serves GET /api/v1/clients/{client}/contract-end: the dry
+// run, with the figures the certificate will give.
+func (a *API) contractPlan(w http.ResponseWriter, r *http.Request, p *Principal) {
+	id, ok := pathClient(w, r)
+	if !ok {
+		return
+	}
+	if _, err := params(r); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	c, ok := a.contractClient(w, r, p, id, config.RoleAdmin)
+	if !ok {
+		return
+	}
+	plan, err := a.contract.Plan(r.Context(), p.Name, c)
+	if err != nil {
+		a.contractError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, plan)
+}
+
+// contractRun serves POST /api/v1/clients/{client}/contract-end with
+// {"target": {"kind": "s3", "bucket": …, "prefix": …}} (the certificate
+// as JSON once done) or {"target": {"kind": "zip"}} (the ZIP, streamed;
+// confirm it with …/contract-ends/{id}/confirm).
+func (a *API) contractRun(w http.ResponseWriter, r *http.Request, p *Principal) {
+	id, ok := pathClient(w, r)
+	if !ok {
+		return
+	}
+	if _, err := params(r); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	var body struct {
+		Target contract.Target `json:"target"`
+	}
+	if err := readBody(w, r, &body); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if body.Target.Kind == "" {
+		writeError(w, http.StatusBadRequest, errors.New(`target: required, {"kind": "zip"} or {"kind": "s3", "bucket": …, "prefix": …}`))
+		return
+	}
+	c, ok := a.contractClient(w, r, p, id, config.RoleAdmin)
+	if !ok {
+		return
+	}
+	if body.Target.Kind == contract.KindZIP {
+		z := &lazyZip{w: w, name: "contract-end-" + id + ".zip"}
+		_, cert, err := a.contract.ReturnZIP(r.Context(), p.Name, c, z)
+		switch {
+		case err != nil && z.started:
+			a.log.Error("contract-end ZIP cut short; run it again to resume", zap.String("client", id), zap.Error(err))
+		case err != nil:
+			a.contractError(w, err)
+		case cert != nil:
+			// Nothing was left to return: the run is certified.
+			writeJSON(w, http.StatusOK, cert)
+		}
+		return
+	}
+	cert, err := a.contract.ReturnS3(r.Context(), p.Name, c, body.Target)
+	if err != nil {
+		a.contractError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, cert)
+}
+
+// contractConfirm serves POST /api/v1/contract-ends/{id}/confirm with
+// {"sums": {"<file>": "<sha256>", …}}: the checksums the recipient of a
+// ZIP computed from what it received.
+func (a *API) contractConfirm(w http.ResponseWriter, r *http.Request, p *Principal) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if _, err := params(r); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	var body struct {
+		Sums map[string]string `json:"sums"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("body: %w", err))
+		return
+	}
+	if len(body.Sums) == 0 {
+		writeError(w, http.StatusBadRequest, errors.New("sums: give the SHA-256 of every file received (file name → hex)"))
+		return
+	}
+	run, ok := a.contractRunFor(w, r, p, id, config.RoleAdmin)
+	if !ok {
+		return
+	}
+	c, ok := a.contractClient(w, r, p, run.Client, config.RoleAdmin)
+	if !ok {
+		return
+	}
+	out, err := a.contract.Confirm(r.Context(), p.Name, id, body.Sums, c)
+	if err != nil {
+		a.contractError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// contractRunFor returns run id for p, or answers (403 without one of
+// roles, 404 for an unknown run or one of a client not in p's view; both
+// audited).
+func (a *API) contractRunFor(w http.ResponseWriter, r *http.Request, p *Principal, id string, roles ...string) (*contract.RunInfo, bool) {
+	if !slices.ContainsFunc(roles, p.Has) {
+		a.deny(w, r, p, http.StatusForbidden, id, "contract end without the role "+strings.Join(roles, " or "),
+			fmt.Errorf("this is open to %s", strings.Join(roles, ", ")))
+		return nil, false
+	}
+	run, err := a.contract.Get(r.Context(), id)
+	switch {
+	case errors.Is(err, catalog.ErrNoRun):
+		a.deny(w, r, p, http.StatusNotFound, id, "no such contract-end run", errors.New("no such contract-end run"))
+		return nil, false
+	case err != nil:
+		a.internal(w, "contract-end run", err)
+		return nil, false
+	case p.Scoped() && !slices.Contains(p.Clients, run.Client):
+		a.deny(w, r, p, http.StatusNotFound, id, fmt.Sprintf("run of client %q; the token is scoped to clients %v", run.Client, p.Clients),
+			errors.New("no such contract-end run"))
+		return nil, false
+	}
+	return run, true
+}
+
+var readRoles = []string{config.RoleAdmin, config.RolePrivacyOfficer, config.RoleAuditor}
+
+// contractList serves GET /api/v1/contract-ends.
+func (a *API) contractList(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if _, err := params(r); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if !slices.ContainsFunc(readRoles, p.Has) {
+		a.deny(w, r, p, http.StatusForbidden, "", "contract ends without admin, privacy-officer or auditor", errors.New("contract ends are open to admins, privacy officers and auditors"))
+		return
+	}
+	runs, err := a.contract.List(r.Context())
+	if err != nil {
+		a.contractError(w, err)
+		return
+	}
+	out := []*contract.RunInfo{}
+	for _, run := range runs {
+		if !p.Scoped() || slices.Contains(p.Clients, run.Client) {
+			out = append(out, run)
+		}
+	}
+	if err := a.record(r, p, "contract-end-read", "", "", map[string]any{"results": len(out)}); err != nil {
+		a.internal(w, "audit", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
+}
+
+// contractShow serves GET /api/v1/contract-ends/{id}.
+func (a *API) contractShow(w http.ResponseWriter, r *http.Request, p *Principal) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	if _, err := params(r); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	run, ok := a.contractRunFor(w, r, p, id, readRoles...)
+	if !ok {
+		return
+	}
+	if err := a.record(r, p, "contract-end-read", id, "", nil); err != nil {
+		a.internal(w, "audit", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, run)
+}
+
+// contractCertificate serves GET /api/v1/contract-ends/{id}/certificate
+// ?format=json|text.
+func (a *API) contractCertificate(w http.ResponseWriter, r *http.Request, p *Principal) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	q, err := params(r, "format")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "text" {
+		writeError(w, http.StatusBadRequest, errors.New("format: json or text"))
+		return
+	}
+	run, ok := a.contractRunFor(w, r, p, id, readRoles...)
+	if !ok {
+		return
+	}
+	if len(run.Cert) == 0 {
+		writeError(w, http.StatusConflict, fmt.Errorf("run %s is %s: not certified yet", id, run.State))
+		return
+	}
+	if err := a.record(r, p, "contract-end-read", id, "", map[string]any{"certificate": format}); err != nil {
+		a.internal(w, "audit", err)
+		return
+	}
+	if format == "text" {
+		var cert contract.Certificate
+		if err := json.Unmarshal(run.Cert, &cert); err != nil {
+			a.internal(w, "certificate", err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprint(w, cert.Text())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(run.Cert)
+}

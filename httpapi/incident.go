@@ -1,0 +1,113 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/incident"
+	"github.com/kiroku-voice/kiroku/internal/config"
+)
+
+// incidentRoutes registers the incident report, for privacy officers and
+// auditors.
+func (a *API) incidentRoutes(authed func(string, handler)) {
+	authed("GET /api/v1/incidents", a.incidentReport)
+}
+
+// incidentReport serves GET /api/v1/incidents?actor=&client=&from=&to=
+// &format=json|csv. An unscoped token's report covers every line (the
+// operator's reporting duty spans all of them, clients' included); a
+// client-scoped token's only its clients' recordings. Caller numbers are
+// in clear for privacy officers, masked for auditors.
+func (a *API) incidentReport(w http.ResponseWriter, r *http.Request, p *Principal) {
+	q, err := params(r, "actor", "client", "from", "to", "format")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	cfg := a.o.Config()
+	loc := cfg.Retention.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	iq := incident.Query{Actor: q.Get("actor"), Client: q.Get("client")}
+	filters := map[string]any{}
+	if len(iq.Actor) > 200 {
+		writeError(w, http.StatusBadRequest, errors.New("actor: longer than 200 characters"))
+		return
+	}
+	if iq.Actor != "" {
+		filters["actor"] = iq.Actor
+	}
+	if iq.Client != "" {
+		if _, ok := cfg.Client(iq.Client); !ok {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("client: %q is not a configured client", iq.Client))
+			return
+		}
+		filters["client"] = iq.Client
+	}
+	for name, t := range map[string]*time.Time{"from": &iq.From, "to": &iq.To} {
+		if v := q.Get(name); v != "" {
+			if *t, err = parseTime(name, v, loc); err != nil {
+				writeError(w, http.StatusBadRequest, err)
+				return
+			}
+			filters[name] = *t
+		}
+	}
+	format := q.Get("format")
+	switch format {
+	case "":
+		format = "json"
+	case "json", "csv":
+	default:
+		writeError(w, http.StatusBadRequest, errors.New("format: json or csv"))
+		return
+	}
+	if iq.Actor == "" && iq.Client == "" && iq.From.IsZero() && iq.To.IsZero() {
+		writeError(w, http.StatusBadRequest, errors.New("give actor, client, from or to (a token's name, a client, a time window)"))
+		return
+	}
+	if !iq.From.IsZero() && !iq.To.IsZero() && !iq.From.Before(iq.To) {
+		writeError(w, http.StatusBadRequest, errors.New("from: must be before to"))
+		return
+	}
+	if !p.Has(config.RolePrivacyOfficer) && !p.Has(config.RoleAuditor) {
+		a.deny(w, r, p, http.StatusForbidden, "", "incident report without privacy-officer or auditor",
+			errors.New("incident reports are open to privacy officers and auditors"))
+		return
+	}
+	if p.Scoped() {
+		if iq.Client != "" && !slices.Contains(p.Clients, iq.Client) {
+			a.deny(w, r, p, http.StatusForbidden, "client:"+iq.Client, fmt.Sprintf("incident report on client %q; the token is scoped to clients %v", iq.Client, p.Clients),
+				fmt.Errorf("client: %q is not open to this token", iq.Client))
+			return
+		}
+		iq.View = p.Clients
+	}
+	iq.Clear = p.Has(config.RolePrivacyOfficer)
+	rep, err := incident.Build(r.Context(), a.o.Catalog, iq, time.Now())
+	if err != nil {
+		a.internal(w, "incident report", err)
+		return
+	}
+	filters["format"] = format
+	if err := a.record(r, p, "incident-report", "", "", map[string]any{"filters": filters, "recordings": len(rep.Records),
+		"callers": len(rep.Callers), "entries": rep.Entries}); err != nil {
+		a.internal(w, "audit of an incident report", err)
+		return
+	}
+	if format == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="incident-report.csv"`)
+		w.WriteHeader(http.StatusOK)
+		rep.WriteCSV(w)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	rep.WriteJSON(w)
+}
