@@ -16,6 +16,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/contract"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/spool"
@@ -37,7 +38,10 @@ type env struct {
 
 var acme = contract.Client{ID: "acme", Name: "ACME"}
 
-func newEnv(t *testing.T, n int) *env {
+func TestMain(m *testing.M) { os.Exit(catalogtest.Main(m)) }
+
+// newEnv makes an env with n recordings of acme, its catalog in db.
+func newEnv(t *testing.T, db catalogtest.DB, n int) *env {
 	t.Helper()
 	dir := t.TempDir()
 	sp, err := spool.Open(filepath.Join(dir, "spool"))
@@ -52,11 +56,7 @@ func newEnv(t *testing.T, n int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := catalog.Open(t.Context(), filepath.Join(dir, "catalog.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cat.Close() })
+	cat := db.Open(t)
 	keys, _ := crypt.NewKeyring("a", map[string][]byte{"a": bytes.Repeat([]byte("k"), crypt.KeySize)})
 	e := &env{cat: cat, st: st, target: target}
 	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
@@ -96,7 +96,11 @@ func newEnv(t *testing.T, n int) *env {
 // be returned: it is kept (its row and key stay), listed as not
 // returned, and the others are returned and destroyed.
 func TestMissingObjectKept(t *testing.T) {
-	e := newEnv(t, 3)
+	catalogtest.Each(t, testMissingObjectKept)
+}
+
+func testMissingObjectKept(t *testing.T, db catalogtest.DB) {
+	e := newEnv(t, db, 3)
 	lost, _ := e.cat.Get(t.Context(), e.ids[1])
 	if r := e.st.Delete(t.Context(), []string{lost.ObjectKey}); r[0].Err != nil {
 		t.Fatal(r[0].Err)
@@ -128,18 +132,22 @@ func TestMissingObjectKept(t *testing.T) {
 // but was cut before destroying it, running the ZIP return again sends
 // nothing: it destroys what was confirmed and certifies the run.
 func TestConfirmedThenInterrupted(t *testing.T) {
-	e := newEnv(t, 2)
+	catalogtest.Each(t, testConfirmedThenInterrupted)
+}
+
+func testConfirmedThenInterrupted(t *testing.T, db catalogtest.DB) {
+	e := newEnv(t, db, 2)
 	var zipped bytes.Buffer
 	info, cert, err := e.svc.ReturnZIP(t.Context(), "adm", acme, &zipped)
 	if err != nil || cert != nil || info.State != contract.StateAwaiting {
 		t.Fatalf("zip: %+v %v %v", info, cert, err)
 	}
 	// The confirmation got as far as verifying every item.
-	db := e.cat.DB()
-	err = catalog.EachContractEndItem(t.Context(), db, info.ID, func(it *catalog.ContractEndItem) error {
+	sdb := e.cat.DB()
+	err = catalog.EachContractEndItem(t.Context(), sdb, info.ID, func(it *catalog.ContractEndItem) error {
 		now := time.Now()
 		it.State, it.VerifiedAt = catalog.ItemVerified, &now
-		return catalog.PutContractEndItem(t.Context(), db, it)
+		return catalog.PutContractEndItem(t.Context(), sdb, it)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +163,7 @@ func TestConfirmedThenInterrupted(t *testing.T) {
 	if n, _ := e.cat.Count(t.Context()); n != 0 {
 		t.Errorf("%d recordings left", n)
 	}
-	if _, err := audit.Verify(t.Context(), db); err != nil {
+	if _, err := audit.Verify(t.Context(), sdb); err != nil {
 		t.Error(err)
 	}
 	// A finished run is not confirmed again.

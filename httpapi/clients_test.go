@@ -18,6 +18,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/contract"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/internal/s3test"
@@ -101,7 +102,9 @@ type s3Env struct {
 
 const returnBucket = "acme-returns"
 
-func newS3Env(t *testing.T) *s3Env {
+// newS3Env is an env on versitygw, its catalog in db, with contract
+// ends into a return bucket of the same server.
+func newS3Env(t *testing.T, db catalogtest.DB) *s3Env {
 	t.Helper()
 	srv := s3test.Start(t)
 	open := func(bucket string) (*s3.Store, error) {
@@ -116,7 +119,7 @@ func newS3Env(t *testing.T) *s3Env {
 	if err := cli.MakeBucket(t.Context(), returnBucket, minio.MakeBucketOptions{Region: srv.Region}); err != nil {
 		t.Fatal(err)
 	}
-	e := newEnvWith(t, t.TempDir(), st, clientConfig(t, ""), func(o *Options) {
+	e := newEnvOn(t, db, t.TempDir(), st, clientConfig(t, ""), func(o *Options) {
 		ce, err := newContractService(o, srv.Bucket, func(bucket string) (storage.Store, error) { return open(bucket) })
 		if err != nil {
 			t.Fatal(err)
@@ -151,8 +154,10 @@ func sortedIDs(ids ...string) []string {
 // TestClientObjects: a client's recordings are keyed under its id and
 // tagged with it, their retention is the client's 30 days rather than
 // the purpose's 90, and a line of no client keeps today's layout.
-func TestClientObjects(t *testing.T) {
-	e := newS3Env(t)
+func TestClientObjects(t *testing.T) { catalogtest.Each(t, testClientObjects) }
+
+func testClientObjects(t *testing.T, db catalogtest.DB) {
+	e := newS3Env(t, db)
 	start := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	ids := e.seed(rec{purpose: "cs-quality", client: "acme", caller: "0311111111", seconds: 1, started: start},
 		rec{purpose: "cs-quality", caller: "0322222222", seconds: 1, started: start},
@@ -227,8 +232,10 @@ func TestClientObjects(t *testing.T) {
 // its clients' recordings; an unscoped one only the lines of no client;
 // every other attempt is the same 404 as an unknown id, audited as
 // denied with the real cause.
-func TestClientScoping(t *testing.T) {
-	e := newS3Env(t)
+func TestClientScoping(t *testing.T) { catalogtest.Each(t, testClientScoping) }
+
+func testClientScoping(t *testing.T, db catalogtest.DB) {
+	e := newS3Env(t, db)
 	start := time.Now().Add(-time.Hour)
 	ids := e.seed(rec{purpose: "cs-quality", client: "acme", caller: "0311111111", seconds: 1, started: start},
 		rec{purpose: "cs-quality", client: "acme", caller: "0311111112", seconds: 1, started: start.Add(time.Second)},
@@ -359,8 +366,10 @@ func TestClientScoping(t *testing.T) {
 // request; one covering own lines and a client's discloses the own and
 // lists the rest as withheld; a client configured to answer is
 // disclosed.
-func TestClientDisclosure(t *testing.T) {
-	e := newEnvWith(t, t.TempDir(), mustFS(t), clientConfig(t, ""), nil)
+func TestClientDisclosure(t *testing.T) { catalogtest.Each(t, testClientDisclosure) }
+
+func testClientDisclosure(t *testing.T, db catalogtest.DB) {
+	e := newEnvOn(t, db, t.TempDir(), mustFS(t), clientConfig(t, ""), nil)
 	start := time.Now().Add(-time.Hour)
 	ids := e.seed(rec{purpose: "cs-quality", client: "acme", caller: "0311111111", seconds: 1, started: start},
 		rec{purpose: "cs-quality", client: "acme", caller: "0322222222", seconds: 1, started: start.Add(time.Second)},

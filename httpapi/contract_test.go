@@ -17,6 +17,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/contract"
 	"github.com/kiroku-voice/kiroku/spool"
 )
@@ -50,8 +51,10 @@ func seedAcme(t *testing.T, e *env) (acme []string, globex, own string) {
 
 // TestContractEndRefusals: who may not, and bad targets, change nothing
 // and say why.
-func TestContractEndRefusals(t *testing.T) {
-	e := newS3Env(t)
+func TestContractEndRefusals(t *testing.T) { catalogtest.Each(t, testContractEndRefusals) }
+
+func testContractEndRefusals(t *testing.T, db catalogtest.DB) {
+	e := newS3Env(t, db)
 	seedAcme(t, e.env)
 	for _, tc := range []struct {
 		name, who, method, path string
@@ -100,8 +103,10 @@ func TestContractEndRefusals(t *testing.T) {
 // held one, which is kept and listed; the certificate gives the plan's
 // figures, the checksums of what was returned, who ran it and the audit
 // entries covering it.
-func TestContractEndS3(t *testing.T) {
-	e := newS3Env(t)
+func TestContractEndS3(t *testing.T) { catalogtest.Each(t, testContractEndS3) }
+
+func testContractEndS3(t *testing.T, db catalogtest.DB) {
+	e := newS3Env(t, db)
 	acme, globex, own := seedAcme(t, e.env)
 	var plan contract.Plan
 	e.get("acme-adm", "/api/v1/clients/acme/contract-end", 200, &plan)
@@ -244,8 +249,10 @@ func TestContractEndS3(t *testing.T) {
 // a file that does not match keeps its recording (never destroyed), and
 // the next ZIP carries only what is left; once all match the run is
 // certified.
-func TestContractEndZIP(t *testing.T) {
-	e := newEnvWith(t, t.TempDir(), mustFS(t), clientConfig(t, ""), nil)
+func TestContractEndZIP(t *testing.T) { catalogtest.Each(t, testContractEndZIP) }
+
+func testContractEndZIP(t *testing.T, db catalogtest.DB) {
+	e := newEnvOn(t, db, t.TempDir(), mustFS(t), clientConfig(t, ""), nil)
 	start := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
 	ids := e.seed(rec{purpose: "cs-quality", client: "acme", caller: "0311111111", seconds: 1, started: start},
 		rec{purpose: "cs-quality", client: "acme", caller: "0311111112", seconds: 1, started: start.Add(time.Hour)},

@@ -25,6 +25,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/spool"
@@ -104,16 +105,20 @@ func newEnv(t testing.TB) *env {
 	return newEnvWith(t, dir, st, testConfig(t, testTokens), nil)
 }
 
+func TestMain(m *testing.M) { os.Exit(catalogtest.Main(m)) }
+
 // newEnvWith is newEnv on the store st with the configuration cfg;
 // opts, when not nil, adjusts the API's options.
 func newEnvWith(t testing.TB, dir string, st storage.Store, cfg *config.Config, opts func(*Options)) *env {
 	t.Helper()
-	e := &env{t: t, dir: dir, st: st, wavs: map[string][]byte{}}
+	return newEnvOn(t, catalogtest.New(t, catalog.SQLite), dir, st, cfg, opts)
+}
+
+// newEnvOn is newEnvWith with its catalog in db.
+func newEnvOn(t testing.TB, db catalogtest.DB, dir string, st storage.Store, cfg *config.Config, opts func(*Options)) *env {
+	t.Helper()
+	e := &env{t: t, dir: dir, st: st, wavs: map[string][]byte{}, cat: db.Open(t)}
 	var err error
-	if e.cat, err = catalog.Open(t.Context(), filepath.Join(e.dir, "catalog.db")); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.cat.Close() })
 	if e.keys, err = crypt.NewKeyring("k1", map[string][]byte{"k1": bytes.Repeat([]byte{7}, crypt.KeySize)}); err != nil {
 		t.Fatal(err)
 	}

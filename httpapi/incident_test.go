@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/incident"
 )
 
@@ -17,8 +18,10 @@ import (
 // with its audit entries, its refused attempts apart, and the distinct
 // caller numbers affected: in clear for a privacy officer, masked for an
 // auditor; a client-scoped reader sees only its clients' part.
-func TestIncidentReport(t *testing.T) {
-	e := newS3Env(t)
+func TestIncidentReport(t *testing.T) { catalogtest.Each(t, testIncidentReport) }
+
+func testIncidentReport(t *testing.T, db catalogtest.DB) {
+	e := newS3Env(t, db)
 	start := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
 	ids := e.seed(rec{purpose: "cs-quality", client: "acme", caller: "0311111111", seconds: 1, started: start},
 		rec{purpose: "cs-quality", client: "acme", caller: "0322222222", seconds: 1, started: start.Add(time.Minute)},
