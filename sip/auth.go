@@ -39,6 +39,13 @@ const nonceTTL = 5 * time.Minute
 // limiter's.
 const maxAuthEntries = 16384
 
+// SetNonceKey makes the server sign digest nonces with key instead of the
+// random key made at New, so that nodes sharing key take each other's
+// nonces. Call it before Start.
+func (s *Server) SetNonceKey(key []byte) {
+	s.auth.key = append([]byte(nil), key...)
+}
+
 // authenticator checks digest credentials (RFC 3261 §22.4 with RFC 8760's
 // SHA-256) and counts failures per user name and per source.
 type authenticator struct {

@@ -284,3 +284,35 @@ func TestAuthReplayAndURI(t *testing.T) {
 		t.Errorf("got %d failures counted, want none", n)
 	}
 }
+
+// TestAuthAcrossNodes: behind a load balancer the authenticated retry may
+// reach another node than the one that challenged; nodes sharing the
+// nonce key (derived from the shared master key) take each other's
+// nonces, and a node with another key does not.
+func TestAuthAcrossNodes(t *testing.T) {
+	shared := []byte("0123456789abcdef0123456789abcdef")
+	a := startServer(t, envOptions{tweak: withAuth(5, false), nonceKey: shared})
+	b := startServer(t, envOptions{tweak: withAuth(5, false), nonceKey: shared, rtpPorts: "35000-35999"})
+	other := startServer(t, envOptions{tweak: withAuth(5, false), rtpPorts: "36000-36499"})
+	challenge := newUAC(t, a.udp, newRTPPeer(t).port()).invite(echoLine)
+	if challenge.StatusCode != 401 {
+		t.Fatalf("got %d, want 401", challenge.StatusCode)
+	}
+	for _, tc := range []struct {
+		name string
+		env  *testEnv
+		want int
+	}{{"same key", b, 200}, {"another key", other, 401}} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := newUAC(t, tc.env.udp, newRTPPeer(t).port())
+			uri := "sip:" + echoLine + "@" + tc.env.udp
+			res := u.invite(echoLine, authorization(t, challenge, "SHA-256", authPassword, uri))
+			if res.StatusCode != tc.want {
+				t.Fatalf("got %d, want %d", res.StatusCode, tc.want)
+			}
+			if res.StatusCode == 200 {
+				u.inDialog(sipmsg.BYE, "")
+			}
+		})
+	}
+}

@@ -82,6 +82,9 @@ type envOptions struct {
 	// for values below the floors Validate enforces (a 1 s media timeout).
 	tweak func(*config.Config)
 	obs   Observer
+	// nonceKey, when set, signs digest nonces (as nodes sharing a
+	// master key do).
+	nonceKey []byte
 }
 
 func startServer(t *testing.T, o envOptions) *testEnv {
@@ -148,6 +151,9 @@ lines:
 	}
 	if o.obs != nil {
 		srv.SetObserver(o.obs)
+	}
+	if o.nonceKey != nil {
+		srv.SetNonceKey(o.nonceKey)
 	}
 	if err := srv.Start(t.Context()); err != nil {
 		t.Fatal(err)

@@ -84,6 +84,7 @@ func New(cfg *config.Config, path string, log *zap.Logger) (*Daemon, error) {
 	if err != nil {
 		return nil, errors.Join(err, d.closeStorage())
 	}
+	srv.SetNonceKey(d.keys.NonceKey())
 	srv.OnCallEnd(d.uploader.Kick)
 	srv.SetObserver(d.metrics)
 	d.sip = srv

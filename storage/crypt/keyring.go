@@ -149,6 +149,16 @@ func (k *Keyring) ManifestKey(id string) ([]byte, error) {
 	return m.Sum(nil), nil
 }
 
+// NonceKey derives the key that signs SIP digest nonces from the active
+// master key, so that every node sharing the master key takes the
+// nonces of the others (behind a load balancer, the authenticated retry
+// of an INVITE may reach another node than the challenge came from).
+func (k *Keyring) NonceKey() []byte {
+	m := hmac.New(sha256.New, k.keys[k.active])
+	m.Write([]byte("kiroku sip digest nonce key v1"))
+	return m.Sum(nil)
+}
+
 // AuditKey derives the key that signs audit checkpoints from the active
 // master key.
 func (k *Keyring) AuditKey() []byte {
