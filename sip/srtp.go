@@ -131,7 +131,11 @@ func (c *call) answerAgentSRTP(ep *media.Endpoint, answer *media.Description) er
 
 // reofferSRTP takes a re-INVITE's offer on a leg: an SRTP leg must stay
 // SRTP (a plain offer is refused) and may re-key; a plain leg stays plain.
+// The answer repeats the offer's transport (RFC 3264).
 func (c *call) reofferSRTP(side int, ep *media.Endpoint, offer *media.Description) error {
+	if !media.IsRTPProto(offer.Proto) {
+		return errSRTP{fmt.Sprintf("transport %s not supported (RTP/AVP, or RTP/SAVP keyed by SDES)", offer.Proto)}
+	}
 	c.mu.Lock()
 	sec := c.sec[side]
 	c.mu.Unlock()
@@ -139,6 +143,9 @@ func (c *call) reofferSRTP(side int, ep *media.Endpoint, offer *media.Descriptio
 		if offer.Secure() {
 			return errSRTP{"this leg was set up with RTP; SRTP cannot start mid-call"}
 		}
+		c.mu.Lock()
+		c.sec[side].proto = offer.Proto
+		c.mu.Unlock()
 		return nil
 	}
 	remote, ok := offer.PickCrypto()
@@ -156,7 +163,7 @@ func (c *call) reofferSRTP(side int, ep *media.Endpoint, offer *media.Descriptio
 	if err := ep.SetSRTP(local, remote); err != nil {
 		return err
 	}
-	sec.local, sec.remote = local, remote
+	sec.local, sec.remote, sec.proto = local, remote, offer.Proto
 	c.mu.Lock()
 	c.sec[side] = sec
 	c.mu.Unlock()

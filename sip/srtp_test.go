@@ -435,6 +435,17 @@ func TestSRTPReinvite(t *testing.T) {
 	peer.send(t, to, 25)
 	waitFor(t, "the echo under the new key", 5*time.Second, func() bool { return peer.received.Load() >= before+20 })
 
+	// A best-effort form of the same (RTP/AVP with a crypto line) is
+	// answered in its own transport (RFC 3264), still SRTP.
+	res = u.inDialog(sipmsg.INVITE, srtpSDP(port, "RTP/AVP", k2.String()))
+	if res.StatusCode != 200 || !strings.Contains(string(res.Body()), "m=audio") ||
+		strings.Contains(string(res.Body()), "RTP/SAVP") || !strings.Contains(string(res.Body()), "a=crypto:1 ") {
+		t.Fatalf("RTP/AVP re-offer with crypto: got %d\n%s", res.StatusCode, res.Body())
+	}
+	// DTLS-SRTP is not spoken: refused.
+	if res = u.inDialog(sipmsg.INVITE, srtpSDP(port, "UDP/TLS/RTP/SAVP")); res.StatusCode != 488 {
+		t.Fatalf("DTLS re-offer: got %d, want 488", res.StatusCode)
+	}
 	// A plain re-offer would put the audio in the clear: refused.
 	res = u.inDialog(sipmsg.INVITE, srtpSDP(port, "RTP/AVP"))
 	if res.StatusCode != 488 {

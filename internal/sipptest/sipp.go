@@ -240,6 +240,10 @@ func (p *Process) Messages() string {
 	return string(b)
 }
 
+// Errors is SIPp's error log so far (-trace_err): one entry per failed
+// call, naming its Call-ID.
+func (p *Process) Errors() string { return p.read(errorFile) }
+
 // Stop asks SIPp to quit softly (SIGUSR1): it starts no more calls and
 // exits once the calls in progress are over. It returns at once; Wait
 // collects the end. Stopping a process that has exited does nothing.
