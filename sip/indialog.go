@@ -48,8 +48,14 @@ func (s *Server) responded(method string, code int) {
 
 func (s *Server) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	l, ok := s.findLeg(req)
-	if !ok || l.side != sideCaller {
+	if !ok {
 		return // ACKs of refused INVITEs are absorbed by the transaction layer
+	}
+	if len(req.Body()) > 0 && isSDP(req) {
+		l.c.ackAnswer(l.side, req.Body())
+	}
+	if l.side != sideCaller {
+		return
 	}
 	l.c.acked.Store(true) // before ReadAck, which lets the answer go on
 	if err := l.c.in.ReadAck(req, tx); err != nil {
@@ -234,6 +240,37 @@ func (s *Server) inDialogUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction
 	if phase == phaseBridged && peer.Direction != offer.Direction && out != nil {
 		go c.passDirection(1-l.side, offer.Direction)
 	}
+}
+
+// ackAnswer takes the SDP answer an ACK carries: the answer to the offer
+// of our 200 to an offerless re-INVITE (RFC 3261 §13.2.1). A new address,
+// direction or SRTP key in it applies to the leg.
+func (c *call) ackAnswer(side int, body []byte) {
+	answer, err := media.ParseSDP(body)
+	if err != nil {
+		c.log.Warn("unusable SDP in ACK", zap.Int("side", side), zap.Error(err))
+		return
+	}
+	c.mu.Lock()
+	ep := c.inEp
+	if side == sideAgent {
+		ep = c.outEp
+	}
+	c.mu.Unlock()
+	if ep == nil || ep.Peer() == nil {
+		return
+	}
+	c.reanswerSRTP(side, ep, answer)
+	p := ep.Peer()
+	ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Codec: p.Codec, DTMF: answer.DTMF, Direction: answer.Direction})
+	if w := c.watch.Load(); w != nil {
+		w.touch(side)
+	}
+}
+
+func isSDP(req *sipmsg.Request) bool {
+	ct := req.ContentType()
+	return ct != nil && strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp")
 }
 
 func (s *Server) respondSDP(req *sipmsg.Request, tx sipmsg.ServerTransaction, body []byte, hdrs ...sipmsg.Header) {

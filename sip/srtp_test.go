@@ -454,6 +454,24 @@ func TestSRTPReinvite(t *testing.T) {
 	before = peer.received.Load()
 	peer.send(t, to, 10)
 	waitFor(t, "the echo still under the new key", 5*time.Second, func() bool { return peer.received.Load() >= before+8 })
+
+	// An offerless re-INVITE: Kiroku offers in its 200, the caller
+	// answers in the ACK with a new key, and the echo follows it.
+	u.mu.Lock()
+	u.cseq++
+	n := u.cseq
+	u.mu.Unlock()
+	u.send(u.request("INVITE", u.target, n, u.toHeader, ""))
+	if res = u.final(n, sipmsg.INVITE); res.StatusCode != 200 || !strings.Contains(string(res.Body()), "a=crypto:1 ") {
+		t.Fatalf("offerless re-INVITE: got %d\n%s", res.StatusCode, res.Body())
+	}
+	k3, _ := media.NewCrypto(1, media.DefaultSuite)
+	u.send(u.request("ACK", u.target, n, u.toHeader, srtpSDP(port, "RTP/SAVP", k3.String())))
+	time.Sleep(100 * time.Millisecond) // the ACK has no response to wait for
+	before = peer.received.Load()
+	peer.key(t, k3, media.Crypto{})
+	peer.send(t, to, 10)
+	waitFor(t, "the echo under the key answered in the ACK", 5*time.Second, func() bool { return peer.received.Load() >= before+8 })
 	if n := peer.failed.Load(); n != 0 {
 		t.Errorf("%d packets from Kiroku failed to decrypt", n)
 	}
