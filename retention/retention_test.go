@@ -451,3 +451,55 @@ func TestSpoolPastRetention(t *testing.T) {
 		}
 	})
 }
+
+// closingStore closes the catalog once the sweep has looked at its first
+// object: the catalog goes away (a PostgreSQL restart, a dropped
+// connection) in the middle of an orphan sweep.
+type closingStore struct {
+	storage.Store
+	cat *catalog.Catalog
+}
+
+func (c closingStore) List(ctx context.Context, prefix string, fn func(storage.Object) error) error {
+	n := 0
+	return c.Store.List(ctx, prefix, func(o storage.Object) error {
+		if n++; n == 2 {
+			c.cat.Close()
+		}
+		return fn(o)
+	})
+}
+
+// TestOrphanSweepStopsOnCatalogError: a catalog that fails during the
+// sweep is no proof that a recording has no row: the sweep stops with
+// the error and deletes nothing, stored recordings and true orphans alike.
+func TestOrphanSweepStopsOnCatalogError(t *testing.T) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+		st, err := fs.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, db, st, nil)
+		var recs []*catalog.Recording
+		for range 3 {
+			recs = append(recs, e.add(t, "cs-quality", "0311111111", t0, 30*24*time.Hour))
+		}
+		stray := "cs-quality/2026/12/31/stray.wav" // listed last
+		e.store.Put(t.Context(), stray, strings.NewReader("x"), 1, storage.PutOptions{})
+		e.now = time.Now().Add(2 * time.Hour)
+		_, err = e.purger(closingStore{e.store, e.cat}).Orphans(t.Context(), time.Hour, true)
+		if err == nil {
+			t.Fatal("got no error from a sweep whose catalog closed, want the catalog's")
+		}
+		for _, k := range []string{stray, recs[0].ObjectKey, recs[0].ManifestKey, recs[1].ObjectKey, recs[1].ManifestKey,
+			recs[2].ObjectKey, recs[2].ManifestKey} {
+			if _, err := e.store.Stat(t.Context(), k); err != nil {
+				t.Errorf("%s: got %v, want it kept", k, err)
+			}
+		}
+		cat := db.Open(t)
+		if es, _ := audit.List(t.Context(), cat.DB(), audit.Filter{Action: "delete-orphan"}); len(es) != 0 {
+			t.Errorf("got %d delete-orphan entries, want none", len(es))
+		}
+	})
+}
