@@ -206,3 +206,84 @@ func testExpiredHoldsAndTombstones(t *testing.T, db catalogtest.DB) {
 		}
 	}
 }
+
+// TestMarkPurgingAndShred: what changed after Expired read the rows (a
+// hold, a stop-of-use, a later retention date) keeps them from being
+// marked; Shred reads the row in its transaction, leaves a held or
+// vanished one alone and audits only what it destroyed.
+func TestMarkPurgingAndShred(t *testing.T) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+		c := db.Open(t)
+		ctx := t.Context()
+		for i := range 5 {
+			if err := catalog.PutRecording(ctx, c.DB(), rec(i, "a", "0311111111")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := t0.Add(4 * time.Hour)
+		exp, err := c.Expired(ctx, now, 100)
+		if err != nil || len(exp) != 5 {
+			t.Fatalf("expired: %d, %v; want 5", len(exp), err)
+		}
+		catalog.SetHold(ctx, c.DB(), true, "case 1", "rec-001")
+		catalog.SetState(ctx, c.DB(), catalog.StateRestricted, "rec-002")
+		catalog.SetRetainUntil(ctx, c.DB(), "rec-003", now.Add(time.Hour))
+		var marked []*catalog.Recording
+		err = c.Tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			marked, err = catalog.MarkPurging(ctx, tx, now, exp)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, r := range marked {
+			ids = append(ids, r.ID)
+		}
+		if strings.Join(ids, ",") != "rec-000,rec-004" {
+			t.Errorf("got marked %v, want rec-000,rec-004", ids)
+		}
+		for id, want := range map[string]string{"rec-000": catalog.StatePurging, "rec-001": catalog.StateStored,
+			"rec-002": catalog.StateRestricted, "rec-003": catalog.StateStored, "rec-004": catalog.StatePurging} {
+			if r, err := c.Get(ctx, id); err != nil || r.State != want {
+				t.Errorf("%s: got %+v, %v, want state %s", id, r, err, want)
+			}
+		}
+
+		var audited []string
+		err = c.Tx(ctx, func(tx *sql.Tx) error {
+			ts, err := catalog.NewTombstoner(ctx, tx)
+			if err != nil {
+				return err
+			}
+			defer ts.Close()
+			note := func(r *catalog.Recording) error { audited = append(audited, r.ID); return nil }
+			for _, tc := range []struct {
+				id   string
+				want error
+			}{{"rec-000", nil}, {"rec-001", catalog.ErrHeld}, {"rec-000", catalog.ErrNotFound}, {"rec-999", catalog.ErrNotFound}} {
+				r, err := ts.Shred(ctx, tc.id, now, "retention", "retention", note)
+				if !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+					t.Errorf("shred %s: got %v, want %v", tc.id, err, tc.want)
+				}
+				if tc.want == catalog.ErrHeld && (r == nil || r.HoldReason != "case 1") {
+					t.Errorf("shred %s: got row %+v, want the held row", tc.id, r)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(audited, ",") != "rec-000" {
+			t.Errorf("got audited %v, want rec-000 once", audited)
+		}
+		if _, err := c.GetTombstone(ctx, "rec-000"); err != nil {
+			t.Errorf("rec-000: no tombstone: %v", err)
+		}
+		if _, err := c.Get(ctx, "rec-001"); err != nil {
+			t.Errorf("held rec-001: %v, want kept", err)
+		}
+	})
+}

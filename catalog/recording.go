@@ -246,9 +246,60 @@ func SetState(ctx context.Context, q Querier, state string, ids ...string) error
 	return nil
 }
 
+// MarkPurging marks recs, as Expired returned them, as purging, each only
+// if its row is still unheld, past its retention date at now and in the
+// state it was read in: a hold, a new retention date or a stop-of-use
+// that came in after the read keeps the row out of this purge. It returns
+// the recordings it marked.
+func MarkPurging(ctx context.Context, q Querier, now time.Time, recs []*Recording) ([]*Recording, error) {
+	byState := map[string][]*Recording{}
+	for _, r := range recs {
+		byState[r.State] = append(byState[r.State], r)
+	}
+	marked := map[string]bool{}
+	for state, rs := range byState {
+		for len(rs) > 0 {
+			chunk := rs[:min(len(rs), 500)]
+			rs = rs[len(chunk):]
+			args := []any{StatePurging, micros(now), state}
+			for _, r := range chunk {
+				args = append(args, r.ID)
+			}
+			marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
+			rows, err := q.QueryContext(ctx, `UPDATE recordings SET state = ?
+				WHERE legal_hold = 0 AND retain_until <= ? AND state = ? AND id IN (`+marks+`) RETURNING id`, args...)
+			if err != nil {
+				return nil, fmt.Errorf("catalog: mark %d recordings purging: %w", len(chunk), err)
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					return nil, errors.Join(fmt.Errorf("catalog: mark purging: %w", err), rows.Close())
+				}
+				marked[id] = true
+			}
+			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+				return nil, fmt.Errorf("catalog: mark purging: %w", err)
+			}
+		}
+	}
+	var out []*Recording
+	for _, r := range recs {
+		if marked[r.ID] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// ErrHeld is returned by Tombstoner.Shred for a recording under legal
+// hold, which it leaves as it is.
+var ErrHeld = errors.New("recording under legal hold")
+
 // Tombstoner replaces many rows by tombstones in one transaction with
 // prepared statements.
 type Tombstoner struct {
+	tx       *sql.Tx
 	ins, del *sql.Stmt
 }
 
@@ -263,7 +314,7 @@ func NewTombstoner(ctx context.Context, tx *sql.Tx) (*Tombstoner, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("catalog: prepare delete: %w", err), ins.Close())
 	}
-	return &Tombstoner{ins: ins, del: del}, nil
+	return &Tombstoner{tx: tx, ins: ins, del: del}, nil
 }
 
 // Tombstone replaces r's row by its tombstone. It reports whether the
@@ -283,6 +334,36 @@ func (t *Tombstoner) Tombstone(ctx context.Context, r *Recording, at time.Time, 
 		return false, fmt.Errorf("catalog: delete %s: %w", r.ID, err)
 	}
 	return n > 0, nil
+}
+
+// Shred destroys recording id in the Tombstoner's transaction: it reads
+// the row there, replaces it by its tombstone (its wrapped data key and
+// caller number go with it) and then calls audit with the row as read,
+// so that the act and its audit entry commit together, once. Reading in
+// the transaction, which writers take in turn, sees every hold and every
+// deletion committed before it: a recording gone meanwhile (another
+// node's purge, an erasure) returns ErrNotFound and one under legal hold
+// returns ErrHeld with its row; neither is touched nor audited. The
+// objects are the caller's to delete afterwards.
+func (t *Tombstoner) Shred(ctx context.Context, id string, at time.Time, reason, actor string, audit func(*Recording) error) (*Recording, error) {
+	r, err := GetRecording(ctx, t.tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.LegalHold {
+		return r, fmt.Errorf("catalog: %s: %w", id, ErrHeld)
+	}
+	deleted, err := t.Tombstone(ctx, r, at, reason, actor)
+	if err != nil {
+		return nil, err
+	}
+	if !deleted { // replaced by a writer that bypassed the turn taking
+		return nil, fmt.Errorf("catalog: %s: %w", id, ErrNotFound)
+	}
+	if err := audit(r); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Close releases the statements.

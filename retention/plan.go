@@ -3,12 +3,14 @@ package retention
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"strings"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/storage"
 )
 
@@ -62,6 +64,8 @@ type Orphan struct {
 // Orphans lists objects older than grace whose recording has no catalog
 // row (an upload whose row was never written, a failed delete after its
 // tombstone), deleting them with an audit entry each when remove is set.
+// A catalog error other than catalog.ErrNotFound stops the sweep before
+// anything is deleted, and is returned.
 func (p *Purger) Orphans(ctx context.Context, grace time.Duration, remove bool) ([]Orphan, error) {
 	cutoff := p.o.Now().Add(-grace)
 	var out []Orphan
@@ -70,8 +74,15 @@ func (p *Purger) Orphans(ctx context.Context, grace time.Duration, remove bool) 
 			return nil
 		}
 		id := strings.TrimSuffix(strings.TrimSuffix(path.Base(o.Key), ".wav"), ".json")
-		if _, err := p.o.Catalog.Get(ctx, id); err == nil {
+		_, err := p.o.Catalog.Get(ctx, id)
+		if err == nil {
 			return nil
+		}
+		// Only a catalog that answers "no such row" makes an orphan; any
+		// other error (a restart, a dropped connection) says nothing of the
+		// recording, and deleting on it would destroy stored audio.
+		if !errors.Is(err, catalog.ErrNotFound) {
+			return fmt.Errorf("orphans: %s: %w", o.Key, err)
 		}
 		out = append(out, Orphan{Key: o.Key, Modified: o.Modified})
 		return nil

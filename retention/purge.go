@@ -54,6 +54,10 @@ type Options struct {
 type Purger struct {
 	o       Options
 	running sync.Mutex
+	// afterRead, when set (by tests), runs after each batch of expired
+	// recordings is read and before it is marked: where another node's
+	// hold or state change may come in between.
+	afterRead func()
 }
 
 // New returns a Purger.
@@ -138,17 +142,18 @@ func (p *Purger) purge(ctx context.Context, slot time.Time) (res Result, err err
 	}
 	now := p.o.Now()
 	failed := map[string]bool{}
+	skip := map[string]bool{} // not purged this run: failed, or changed after they were read
 	for {
 		if err := lock.Check(ctx); err != nil {
 			return res, err
 		}
-		recs, err := p.o.Catalog.Expired(ctx, now, p.o.Batch+len(failed))
+		recs, err := p.o.Catalog.Expired(ctx, now, p.o.Batch+len(skip))
 		if err != nil {
 			return res, err
 		}
 		var batch []*catalog.Recording
 		for _, r := range recs {
-			if !failed[r.ID] {
+			if !skip[r.ID] {
 				batch = append(batch, r)
 			}
 		}
@@ -158,7 +163,10 @@ func (p *Purger) purge(ctx context.Context, slot time.Time) (res Result, err err
 		if len(batch) > p.o.Batch {
 			batch = batch[:p.o.Batch]
 		}
-		if err := p.purgeBatch(ctx, lock, now, batch, failed, &res); err != nil {
+		if p.afterRead != nil {
+			p.afterRead()
+		}
+		if err := p.purgeBatch(ctx, lock, now, batch, skip, failed, &res); err != nil {
 			return res, err
 		}
 	}
@@ -180,19 +188,36 @@ func (p *Purger) purge(ctx context.Context, slot time.Time) (res Result, err err
 // purgeBatch deletes one batch: first it marks the rows as purging (so an
 // interrupted run finishes them), then deletes their objects, then writes
 // a tombstone and an audit entry for each recording whose objects are all
-// gone, in one transaction. A recording whose delete failed goes back to
-// its state and is retried next run. A recording whose row another
-// transaction replaced meanwhile (another node's purge, after this run
-// lost its lock) is neither audited nor counted again.
-func (p *Purger) purgeBatch(ctx context.Context, lock *catalog.Lock, now time.Time, batch []*catalog.Recording, failed map[string]bool, res *Result) error {
-	ids := make([]string, len(batch))
-	for i, r := range batch {
-		ids[i] = r.ID
-	}
+// gone, in one transaction. Only rows still unheld, due and in the state
+// they were read in are marked: one held, given a later date or
+// restricted since the read is left alone this run (added to skip). A
+// recording whose delete failed goes back to its state and is retried
+// next run. A recording whose row another transaction replaced meanwhile
+// (another node's purge, after this run lost its lock) is neither audited
+// nor counted again; one held after it was marked keeps its row.
+func (p *Purger) purgeBatch(ctx context.Context, lock *catalog.Lock, now time.Time, batch []*catalog.Recording, skip, failed map[string]bool, res *Result) error {
+	read := batch
 	if err := p.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
-		return catalog.SetState(ctx, tx, catalog.StatePurging, ids...)
+		var err error
+		batch, err = catalog.MarkPurging(ctx, tx, now, read)
+		return err
 	}); err != nil {
 		return err
+	}
+	if len(batch) < len(read) {
+		marked := map[string]bool{}
+		for _, r := range batch {
+			marked[r.ID] = true
+		}
+		for _, r := range read {
+			if !marked[r.ID] {
+				skip[r.ID] = true
+				p.o.Log.Info("recording changed since the purge read it (held, restricted or kept longer); left for the next run", zap.String("id", r.ID))
+			}
+		}
+	}
+	if len(batch) == 0 {
+		return nil
 	}
 	var keys []string
 	owner := map[string]*catalog.Recording{}
@@ -230,7 +255,7 @@ func (p *Purger) purgeBatch(ctx context.Context, lock *catalog.Lock, now time.Ti
 		back := map[string][]string{} // previous state -> ids refused
 		for _, r := range batch {
 			if err, ok := bad[r.ID]; ok {
-				failed[r.ID] = true
+				failed[r.ID], skip[r.ID] = true, true
 				p.o.Log.Warn("recording past retention not deleted; retried next run", zap.String("id", r.ID), zap.Error(err))
 				prev := r.State
 				if prev == catalog.StatePurging { // left by an interrupted run
@@ -239,20 +264,27 @@ func (p *Purger) purgeBatch(ctx context.Context, lock *catalog.Lock, now time.Ti
 				back[prev] = append(back[prev], r.ID)
 				continue
 			}
-			deleted, err := ts.Tombstone(ctx, r, now, "retention", Actor)
-			if err != nil {
+			got, err := ts.Shred(ctx, r.ID, now, "retention", Actor, func(got *catalog.Recording) error {
+				detail, _ := json.Marshal(map[string]any{"purpose": got.Purpose, "retain_until": got.RetainUntil, "object_key": got.ObjectKey})
+				_, err := app.Append(ctx, audit.Entry{Actor: Actor, Action: "delete", Target: got.ID,
+					Reason: "retention period of purpose " + got.Purpose + " ended", Detail: string(detail)})
 				return err
-			}
-			if !deleted {
+			})
+			switch {
+			case errors.Is(err, catalog.ErrNotFound):
+				continue // replaced first by another transaction, which audited it
+			case errors.Is(err, catalog.ErrHeld):
+				// Held after its deletion began: the objects may be gone,
+				// but what the hold still can keep (the row, evidence of
+				// the call) stays, marked purging, until it is released.
+				skip[r.ID] = true
+				p.o.Log.Warn("recording held while its purge ran; row kept", zap.String("id", r.ID))
 				continue
-			}
-			detail, _ := json.Marshal(map[string]any{"purpose": r.Purpose, "retain_until": r.RetainUntil, "object_key": r.ObjectKey})
-			if _, err := app.Append(ctx, audit.Entry{Actor: Actor, Action: "delete", Target: r.ID,
-				Reason: "retention period of purpose " + r.Purpose + " ended", Detail: string(detail)}); err != nil {
+			case err != nil:
 				return err
 			}
 			res.Deleted++
-			res.ByPurpose[r.Purpose]++
+			res.ByPurpose[got.Purpose]++
 		}
 		// Refused deletes go back to the state they had (a restricted
 		// recording stays restricted).

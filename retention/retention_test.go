@@ -451,3 +451,142 @@ func TestSpoolPastRetention(t *testing.T) {
 		}
 	})
 }
+
+// closingStore closes the catalog once the sweep has looked at its first
+// object: the catalog goes away (a PostgreSQL restart, a dropped
+// connection) in the middle of an orphan sweep.
+type closingStore struct {
+	storage.Store
+	cat *catalog.Catalog
+}
+
+func (c closingStore) List(ctx context.Context, prefix string, fn func(storage.Object) error) error {
+	n := 0
+	return c.Store.List(ctx, prefix, func(o storage.Object) error {
+		if n++; n == 2 {
+			c.cat.Close()
+		}
+		return fn(o)
+	})
+}
+
+// TestOrphanSweepStopsOnCatalogError: a catalog that fails during the
+// sweep is no proof that a recording has no row: the sweep stops with
+// the error and deletes nothing, stored recordings and true orphans alike.
+func TestOrphanSweepStopsOnCatalogError(t *testing.T) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+		st, err := fs.New(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, db, st, nil)
+		var recs []*catalog.Recording
+		for range 3 {
+			recs = append(recs, e.add(t, "cs-quality", "0311111111", t0, 30*24*time.Hour))
+		}
+		stray := "cs-quality/2026/12/31/stray.wav" // listed last
+		e.store.Put(t.Context(), stray, strings.NewReader("x"), 1, storage.PutOptions{})
+		e.now = time.Now().Add(2 * time.Hour)
+		_, err = e.purger(closingStore{e.store, e.cat}).Orphans(t.Context(), time.Hour, true)
+		if err == nil {
+			t.Fatal("got no error from a sweep whose catalog closed, want the catalog's")
+		}
+		for _, k := range []string{stray, recs[0].ObjectKey, recs[0].ManifestKey, recs[1].ObjectKey, recs[1].ManifestKey,
+			recs[2].ObjectKey, recs[2].ManifestKey} {
+			if _, err := e.store.Stat(t.Context(), k); err != nil {
+				t.Errorf("%s: got %v, want it kept", k, err)
+			}
+		}
+		cat := db.Open(t)
+		if es, _ := audit.List(t.Context(), cat.DB(), audit.Filter{Action: "delete-orphan"}); len(es) != 0 {
+			t.Errorf("got %d delete-orphan entries, want none", len(es))
+		}
+	})
+}
+
+// TestHoldAfterReadKeeps: a legal hold set after the purge read the
+// expired recordings (by an officer, or on another node) keeps the
+// recording, and so does a stop-of-use then: a row is marked for
+// deletion only if it is still unheld and in the state it was read in.
+// The restricted one goes on the next run.
+func TestHoldAfterReadKeeps(t *testing.T) {
+	onFS(t, func(t *testing.T, e *env) {
+		held := e.add(t, "cs-quality", "0311111111", t0, time.Hour)
+		restricted := e.add(t, "cs-quality", "0322222222", t0, time.Hour)
+		due := e.add(t, "cs-quality", "0333333333", t0, time.Hour)
+		e.now = t0.Add(2 * time.Hour)
+		var once sync.Once
+		retention.SetAfterRead(e.p, func() {
+			once.Do(func() {
+				if _, err := retention.SetHold(t.Context(), e.cat, e.store, retention.HoldRequest{IDs: []string{held.ID},
+					On: true, Reason: "complaint 2026-17", Actor: "officer"}); err != nil {
+					t.Error(err)
+				}
+				if err := catalog.SetState(t.Context(), e.cat.DB(), catalog.StateRestricted, restricted.ID); err != nil {
+					t.Error(err)
+				}
+			})
+		})
+		res := e.purge(t)
+		if res.Deleted != 1 || res.Held != 1 {
+			t.Errorf("got %+v, want 1 deleted and 1 held", res)
+		}
+		if e.gone(t, held) || e.gone(t, restricted) || !e.gone(t, due) {
+			t.Fatal("want the held and the restricted kept, the other deleted")
+		}
+		for _, c := range []struct {
+			r     *catalog.Recording
+			state string
+		}{{held, catalog.StateStored}, {restricted, catalog.StateRestricted}} {
+			if got, err := e.cat.Get(t.Context(), c.r.ID); err != nil || got.State != c.state {
+				t.Errorf("%s: got %+v, %v, want state %s", c.r.ID, got, err, c.state)
+			}
+		}
+		if res := e.purge(t); res.Deleted != 1 || !e.gone(t, restricted) || e.gone(t, held) {
+			t.Errorf("next run: got %+v, want the restricted one deleted and the held one kept", res)
+		}
+	})
+}
+
+// holdingStore sets a legal hold on a recording when the purge deletes
+// its objects: a hold that comes after the row was marked purging.
+type holdingStore struct {
+	storage.Store
+	hold func()
+}
+
+func (h holdingStore) Delete(ctx context.Context, keys []string) []storage.DeleteResult {
+	h.hold()
+	return h.Store.Delete(ctx, keys)
+}
+
+// TestHoldDuringPurgeKeepsRow: a hold set once the purge has marked the
+// row (its objects are being deleted) comes too late for the objects on
+// a store without Object Lock, but the row stays, held, with no
+// tombstone and no delete entry.
+func TestHoldDuringPurgeKeepsRow(t *testing.T) {
+	onFS(t, func(t *testing.T, e *env) {
+		r := e.add(t, "cs-quality", "0311111111", t0, time.Hour)
+		e.now = t0.Add(2 * time.Hour)
+		p := e.purger(holdingStore{e.store, func() {
+			if _, err := retention.SetHold(t.Context(), e.cat, e.store, retention.HoldRequest{IDs: []string{r.ID},
+				On: true, Reason: "complaint 2026-17", Actor: "officer"}); err != nil {
+				t.Error(err)
+			}
+		}})
+		res, err := p.Purge(t.Context())
+		if err != nil || res.Deleted != 0 || res.Held != 1 {
+			t.Fatalf("got %+v, %v, want nothing deleted and 1 held", res, err)
+		}
+		got, err := e.cat.Get(t.Context(), r.ID)
+		if err != nil || !got.LegalHold || got.State != catalog.StatePurging {
+			t.Errorf("got %+v, %v, want the row kept, held, purging", got, err)
+		}
+		if _, err := e.cat.GetTombstone(t.Context(), r.ID); err == nil {
+			t.Error("tombstone written for a held recording")
+		}
+		if es, _ := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: r.ID, Action: "delete"}); len(es) != 0 {
+			t.Errorf("got %d delete entries, want none", len(es))
+		}
+	})
+}

@@ -3,6 +3,7 @@ package rights
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -15,6 +16,10 @@ import (
 type Erasure struct {
 	Erased []string `json:"erased"`         // recordings: keys destroyed, rows now tombstones
 	Held   []string `json:"held,omitempty"` // under legal hold: not erased
+	// Gone lists recordings of the numbers deleted by another path (a
+	// purge, another erasure) between this erasure's search and its
+	// transaction: that path audited them.
+	Gone []string `json:"gone,omitempty"`
 	// Undeleted lists objects the store did not delete; their data keys
 	// are destroyed all the same, so they cannot be read.
 	Undeleted []string `json:"undeleted,omitempty"`
@@ -24,9 +29,11 @@ type Erasure struct {
 // not under legal hold it destroys the wrapped data key and the caller
 // number by replacing the row with a tombstone (crypto-shredding every
 // copy of the audio, backups included), audits it, then deletes the audio
-// and manifest objects. The request's numbers, and those of every other
-// request naming them, are then masked, and the catalog file is compacted
-// so that no freed page keeps them. Held recordings stay and are
+// and manifest objects. Holds are checked on the rows as read in that
+// transaction, so a hold set after the search still keeps its recording.
+// The request's numbers, and those of every other request naming them,
+// are then masked, and the catalog is compacted (see catalog.Compact for
+// what that removes on each driver). Held recordings stay and are
 // reported.
 func (s *Service) Erase(ctx context.Context, operator, id string) (*Erasure, error) {
 	r, err := s.open(ctx, id, KindErasure)
@@ -37,16 +44,9 @@ func (s *Service) Erase(ctx context.Context, operator, id string) (*Erasure, err
 	if err != nil {
 		return nil, err
 	}
+	now := s.o.Now().UTC()
 	out := &Erasure{}
 	var doomed []*catalog.Recording
-	for _, rec := range recs {
-		if rec.LegalHold {
-			out.Held = append(out.Held, rec.ID)
-			continue
-		}
-		doomed = append(doomed, rec)
-	}
-	now := s.o.Now().UTC()
 	err = s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
 		ts, err := catalog.NewTombstoner(ctx, tx)
 		if err != nil {
@@ -58,15 +58,23 @@ func (s *Service) Erase(ctx context.Context, operator, id string) (*Erasure, err
 			return err
 		}
 		defer ap.Close()
-		for _, rec := range doomed {
-			if _, err := ts.Tombstone(ctx, rec, now, "erasure request "+id, operator); err != nil {
+		for _, rec := range recs {
+			got, err := ts.Shred(ctx, rec.ID, now, "erasure request "+id, operator, func(got *catalog.Recording) error {
+				_, err := ap.Append(ctx, audit.Entry{At: now, Actor: operator, Action: "erase", Target: got.ID,
+					Detail: fmt.Sprintf(`{"request":%q,"object_key":%q}`, id, got.ObjectKey)})
 				return err
-			}
-			if _, err := ap.Append(ctx, audit.Entry{At: now, Actor: operator, Action: "erase", Target: rec.ID,
-				Detail: fmt.Sprintf(`{"request":%q,"object_key":%q}`, id, rec.ObjectKey)}); err != nil {
+			})
+			switch {
+			case errors.Is(err, catalog.ErrHeld):
+				out.Held = append(out.Held, rec.ID)
+			case errors.Is(err, catalog.ErrNotFound):
+				out.Gone = append(out.Gone, rec.ID)
+			case err != nil:
 				return err
+			default:
+				out.Erased = append(out.Erased, got.ID)
+				doomed = append(doomed, got)
 			}
-			out.Erased = append(out.Erased, rec.ID)
 		}
 		return nil
 	})
