@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,7 +25,9 @@ var (
 	ErrBadTarget = errors.New("bad return target")
 	// ErrBlocked is wrapped when a run cannot start or go on now: lines
 	// still record for the client, calls of it wait in the spool, its
-	// unfinished run has another target, or another run is going.
+	// unfinished run has another target, the client's contract end is
+	// running already (on this node or another), or recordings of the
+	// client were stored after the run listed its items.
 	ErrBlocked = errors.New("contract end blocked")
 	// ErrNotAwaiting is wrapped when a confirmation comes for a run that
 	// is not waiting for one.
@@ -80,11 +81,15 @@ type Options struct {
 	Now     func() time.Time
 }
 
-// Service runs contract ends. One runs at a time per Service.
+// Service runs contract ends. A run holds the catalog lock of its client
+// (lockName) from start to end, so one runs per client at a time across
+// every node sharing the catalog.
 type Service struct {
-	o    Options
-	busy sync.Mutex
+	o Options
 }
+
+// lockName is the catalog lock a run of client holds.
+func lockName(client string) string { return "contract-end/" + client }
 
 // New returns a service on o; Catalog, Store and Keys are required.
 func New(o Options) (*Service, error) {

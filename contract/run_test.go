@@ -1,0 +1,105 @@
+package contract_test
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
+	"github.com/kiroku-voice/kiroku/contract"
+)
+
+// actions counts the audit entries of each action whose name starts
+// with "contract-end-", by actor.
+func actions(t *testing.T, cat *catalog.Catalog) map[string]int {
+	t.Helper()
+	es, err := audit.List(t.Context(), cat.DB(), audit.Filter{Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, e := range es {
+		if strings.HasPrefix(e.Action, "contract-end-") {
+			out[e.Actor+" "+e.Action]++
+		}
+	}
+	return out
+}
+
+// TestOneRunPerClient: two nodes sharing the catalog start the same
+// client's contract end together: the one holding the client's catalog
+// lock runs it, the other is refused (it neither resumes the run nor
+// audits anything), and the run is certified once.
+func TestOneRunPerClient(t *testing.T) {
+	catalogtest.Each(t, testOneRunPerClient)
+}
+
+func testOneRunPerClient(t *testing.T, db catalogtest.DB) {
+	e := newEnv(t, db, 3)
+	// Node b has a handle of its own on PostgreSQL; a SQLite file is
+	// one process's, so there b shares a's handle, as two requests to
+	// one kirokud do.
+	catB := e.cat
+	if db.Driver == catalog.Postgres {
+		catB = db.Open(t)
+	}
+	// a stops while it holds the lock (at its spool check) until b has
+	// tried.
+	inA, goA := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	a := e.service(t, e.cat, func(string) (int, error) {
+		once.Do(func() { close(inA) })
+		<-goA
+		return 0, nil
+	})
+	b := e.service(t, catB, nil)
+	target := contract.Target{Kind: contract.KindS3, Bucket: "returns"}
+	type result struct {
+		cert *contract.Certificate
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		cert, err := a.ReturnS3(t.Context(), "adm-a", acme, target)
+		done <- result{cert, err}
+	}()
+	<-inA
+	_, errS3 := b.ReturnS3(t.Context(), "adm-b", acme, target)
+	var zipped strings.Builder
+	_, _, errZIP := b.ReturnZIP(t.Context(), "adm-b", acme, &zipped)
+	close(goA)
+	ra := <-done
+	for name, err := range map[string]error{"s3": errS3, "zip": errZIP} {
+		if !errors.Is(err, contract.ErrBlocked) || !strings.Contains(err.Error(), "running on another node") {
+			t.Errorf("b's %s return while a runs: got %v, want ErrBlocked, running on another node", name, err)
+		}
+	}
+	if ra.err != nil {
+		t.Fatalf("a: %v", ra.err)
+	}
+	if c := ra.cert.Counts; c.Returned != 3 || c.Destroyed != 3 || len(ra.cert.Operators) != 1 {
+		t.Errorf("a's certificate: got %+v by %v", c, ra.cert.Operators)
+	}
+	got := actions(t, e.cat)
+	want := map[string]int{"adm-a contract-end-start": 1, "adm-a contract-end-export": 3, "adm-a contract-end-verify": 3,
+		"adm-a contract-end-destroy": 3, "adm-a contract-end-certify": 1}
+	if len(got) != len(want) {
+		t.Errorf("got audit %v, want %v", got, want)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%s: got %d entries, want %d (all: %v)", k, got[k], n, got)
+		}
+	}
+	runs, err := catalog.ListContractEnds(t.Context(), e.cat.DB())
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("got %d runs %v, want one", len(runs), err)
+	}
+	// Once a is done, b may run: the lock was released.
+	if _, err := b.Plan(t.Context(), "adm-b", acme); err != nil {
+		t.Errorf("plan after: %v", err)
+	}
+}
