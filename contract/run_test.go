@@ -1,7 +1,12 @@
 package contract_test
 
 import (
+	"archive/zip"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -101,5 +106,76 @@ func testOneRunPerClient(t *testing.T, db catalogtest.DB) {
 	// Once a is done, b may run: the lock was released.
 	if _, err := b.Plan(t.Context(), "adm-b", acme); err != nil {
 		t.Errorf("plan after: %v", err)
+	}
+}
+
+// zipSums returns the SHA-256 of every file of a ZIP, as its recipient
+// computes them.
+func zipSums(t *testing.T, b []byte) map[string]string {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, rc); err != nil {
+			t.Fatal(err)
+		}
+		rc.Close()
+		out[f.Name] = hex.EncodeToString(h.Sum(nil))
+	}
+	return out
+}
+
+// TestStrayRecordingBlocksCertificate: a recording of the client stored
+// after the run listed its items (by a node still recording for the
+// client, or draining its spool) keeps the run from being certified, and
+// the refusal names it; running again returns it, and the certificate
+// then covers it.
+func TestStrayRecordingBlocksCertificate(t *testing.T) {
+	catalogtest.Each(t, testStrayRecordingBlocksCertificate)
+}
+
+func testStrayRecordingBlocksCertificate(t *testing.T, db catalogtest.DB) {
+	e := newEnv(t, db, 2)
+	var zipped bytes.Buffer
+	info, _, err := e.svc.ReturnZIP(t.Context(), "adm", acme, &zipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.record(t, 2, 1) // another node stores one more call of acme
+	stray := e.ids[2]
+	_, err = e.svc.Confirm(t.Context(), "adm", info.ID, zipSums(t, zipped.Bytes()), acme)
+	if !errors.Is(err, contract.ErrBlocked) || !strings.Contains(err.Error(), stray) {
+		t.Fatalf("confirm with a recording outside the run: got %v, want ErrBlocked naming %s", err, stray)
+	}
+	if run, _ := e.svc.Get(t.Context(), info.ID); run.FinishedAt != nil || len(run.Cert) != 0 {
+		t.Fatalf("the run was certified: %+v", run)
+	}
+	if _, err := e.cat.Get(t.Context(), stray); err != nil {
+		t.Fatalf("the stray recording: %v", err)
+	}
+	// Running again adds it and returns it alone.
+	zipped.Reset()
+	info, _, err = e.svc.ReturnZIP(t.Context(), "adm", acme, &zipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := zipSums(t, zipped.Bytes())
+	if _, ok := sums["recordings/"+stray+".wav"]; !ok || len(sums) != 4 {
+		t.Fatalf("second ZIP: got files %v, want the stray recording's", sums)
+	}
+	conf, err := e.svc.Confirm(t.Context(), "adm", info.ID, sums, acme)
+	if err != nil || conf.Certificate == nil {
+		t.Fatalf("confirm: %+v %v", conf, err)
+	}
+	if c := conf.Certificate.Counts; c.Recordings != 3 || c.Returned != 3 || c.Destroyed != 3 {
+		t.Errorf("got %+v, want 3 returned and destroyed", c)
 	}
 }
