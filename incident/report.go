@@ -34,6 +34,16 @@ type Query struct {
 	// Clear shows caller numbers in clear (a privacy officer); otherwise
 	// they are masked.
 	Clear bool `json:"-"`
+	// ClearOnly, when not nil, narrows Clear to recordings of these
+	// clients: a client-scoped reader is a privacy officer only for the
+	// clients whose limits allow that role.
+	ClearOnly []string `json:"-"`
+}
+
+// clearFor reports whether q shows the callers of client's recordings
+// in clear.
+func (q Query) clearFor(client string) bool {
+	return q.Clear && (q.ClearOnly == nil || slices.Contains(q.ClearOnly, client))
 }
 
 // Kinds of what an entry did to a recording.
@@ -163,7 +173,7 @@ func Build(ctx context.Context, cat *catalog.Catalog, q Query, now time.Time) (*
 		switch {
 		case in.raw != "":
 			c := in.raw
-			if !q.Clear {
+			if !q.clearFor(r.Client) {
 				c = config.MaskNumber(c)
 			}
 			callers[c] = true
@@ -200,7 +210,7 @@ func (rep *Report) add(ctx context.Context, cat *catalog.Catalog, q Query, e aud
 	entry := Entry{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Kind: kind, Reason: e.Reason}
 	matched, recordingEntry := false, false
 	for _, id := range ids {
-		in, err := lookup(ctx, cat, id, q.Clear, cache)
+		in, err := lookup(ctx, cat, id, q, cache)
 		if err != nil {
 			return err
 		}
@@ -259,7 +269,7 @@ func (rep *Report) keeps(q Query, client string) bool {
 }
 
 // lookup finds id among the recordings, then the tombstones.
-func lookup(ctx context.Context, cat *catalog.Catalog, id string, clear bool, cache map[string]*info) (*info, error) {
+func lookup(ctx context.Context, cat *catalog.Catalog, id string, q Query, cache map[string]*info) (*info, error) {
 	if in, ok := cache[id]; ok {
 		return in, nil
 	}
@@ -271,7 +281,7 @@ func lookup(ctx context.Context, cat *catalog.Catalog, id string, clear bool, ca
 		in.ok, in.raw = true, rec.Caller
 		in.rec = &Recording{ID: id, Client: rec.Client, Purpose: rec.Purpose, Line: rec.Line, StartedAt: &started, State: rec.State}
 		in.rec.Caller = rec.Caller
-		if !clear {
+		if !q.clearFor(rec.Client) {
 			in.rec.Caller = config.MaskNumber(rec.Caller)
 		}
 	case errors.Is(err, catalog.ErrNotFound):
