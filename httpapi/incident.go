@@ -122,7 +122,7 @@ func (a *API) incidentReport(w http.ResponseWriter, r *http.Request, p *Principa
 	}
 	filters["format"] = format
 	if err := a.record(r, p, "incident-report", "", "", map[string]any{"filters": filters, "recordings": len(rep.Records),
-		"callers": len(rep.Callers), "entries": rep.Entries}); err != nil {
+		"ids": rep.IDs(), "callers": len(rep.Callers), "entries": rep.Entries}); err != nil {
 		a.internal(w, "audit of an incident report", err)
 		return
 	}

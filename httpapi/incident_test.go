@@ -187,3 +187,44 @@ func testIncidentClientLimits(t *testing.T, db catalogtest.DB) {
 		}
 	}
 }
+
+// TestIncidentReportTraced: an incident report's own audit entry keeps
+// the ids of the recordings it revealed, as a search's does, so a later
+// report on its reader lists them as accessed by it.
+func TestIncidentReportTraced(t *testing.T) { catalogtest.Each(t, testIncidentReportTraced) }
+
+func testIncidentReportTraced(t *testing.T, db catalogtest.DB) {
+	e := newEnvOn(t, db, t.TempDir(), mustFS(t), limitsConfig(t), nil)
+	from := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	ids := e.seed(rec{purpose: "cs-quality", client: "acme", caller: "0311111111", seconds: 1},
+		rec{purpose: "cs-quality", caller: "0322222222", seconds: 1})
+	before := e.head()
+	if res, b := e.do("po", http.MethodGet, "/api/v1/incidents?from="+url.QueryEscape(from), nil); res.StatusCode != 200 {
+		t.Fatalf("po: %d %s", res.StatusCode, b)
+	}
+	es := e.audit(before)
+	var detail struct {
+		IDs []string `json:"ids"`
+	}
+	if len(es) != 1 || es[0].Action != "incident-report" || json.Unmarshal([]byte(es[0].Detail), &detail) != nil {
+		t.Fatalf("got audit %+v, want one incident-report entry", es)
+	}
+	if want := sortedIDs(ids...); !slices.Equal(detail.IDs, want) {
+		t.Errorf("the entry's ids: got %v, want %v", detail.IDs, want)
+	}
+	res, b := e.do("aud", http.MethodGet, "/api/v1/incidents?actor=po", nil)
+	var rep incident.Report
+	if err := json.Unmarshal(b, &rep); res.StatusCode != 200 || err != nil {
+		t.Fatalf("aud: %d %s", res.StatusCode, b)
+	}
+	var got []string
+	for _, r := range rep.Records {
+		got = append(got, r.ID)
+		if len(r.Entries) != 1 || r.Entries[0].Action != "incident-report" || !r.Accessed {
+			t.Errorf("%s: got %+v, want accessed by po's incident report", r.ID, r)
+		}
+	}
+	if want := sortedIDs(ids...); !slices.Equal(got, want) {
+		t.Errorf("recordings po's report revealed: got %v, want %v", got, want)
+	}
+}

@@ -60,6 +60,22 @@ var (
 		"delete", "contract-end-destroy", "pause", "resume"}
 )
 
+// listing are the actions whose entries keep the ids of the recordings
+// they showed in their detail ("ids"): a search, and an incident report
+// (which reveals who accessed them and, to privacy officers, their
+// callers).
+var listing = []string{"search", "incident-report"}
+
+// IDs returns the ids of the recordings rep lists, in order: an
+// incident report's own audit entry keeps them, as a search's does.
+func (rep *Report) IDs() []string {
+	out := make([]string, 0, len(rep.Records))
+	for _, r := range rep.Records {
+		out = append(out, r.ID)
+	}
+	return out
+}
+
 // kindOf classifies an audit action done to a recording.
 func kindOf(action string) string {
 	switch {
@@ -200,11 +216,9 @@ func (rep *Report) add(ctx context.Context, cat *catalog.Catalog, q Query, e aud
 		Client string   `json:"client"`
 	}
 	_ = json.Unmarshal([]byte(e.Detail), &detail)
-	if e.Action == "search" {
-		ids = append(ids, detail.IDs...)
-	}
 	kind := kindOf(e.Action)
-	if e.Action == "search" {
+	if slices.Contains(listing, e.Action) {
+		ids = append(ids, detail.IDs...)
 		kind = KindAccessed // listed in the results
 	}
 	entry := Entry{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Kind: kind, Reason: e.Reason}
