@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/audit"
@@ -326,16 +327,21 @@ func (rep *Report) WriteJSON(w io.Writer) error {
 // WriteCSV writes rep as CSV: '#' lines with the query, the figures and
 // each caller number, then one row per recording and entry (refused
 // attempts too, kind "denied").
+//
+// Cells come from free text (reasons, actors' names): one starting with
+// '=', '+', '-', '@', a tab or a carriage return gets a leading single
+// quote, so a spreadsheet opening the file shows it rather than running
+// it as a formula (CSV injection); the '#' lines get no line breaks.
 func (rep *Report) WriteCSV(w io.Writer) error {
 	q := rep.Query
 	fmt.Fprintf(w, "# kiroku incident report, generated %s\n", rep.Generated.Format(time.RFC3339))
-	fmt.Fprintf(w, "# query: actor=%s client=%s from=%s to=%s\n", q.Actor, q.Client, timeOr(rep.From), timeOr(rep.To))
+	fmt.Fprintf(w, "# query: actor=%s client=%s from=%s to=%s\n", oneLine(q.Actor), oneLine(q.Client), timeOr(rep.From), timeOr(rep.To))
 	fmt.Fprintf(w, "# recordings: %d; audit entries: %d (seq %d to %d); callers: %d; recordings deleted since (numbers no longer held): %d; denied attempts: %d\n",
 		len(rep.Records), rep.Entries, rep.FirstSeq, rep.LastSeq, len(rep.Callers), rep.CallersUnknown, len(rep.Denied))
 	for _, c := range rep.Callers {
-		fmt.Fprintf(w, "# caller: %s\n", c)
+		fmt.Fprintf(w, "# caller: %s\n", oneLine(c))
 	}
-	cw := csv.NewWriter(w)
+	cw := &cellWriter{w: csv.NewWriter(w)}
 	cw.Write([]string{"recording", "client", "purpose", "line", "started_at", "caller", "state", "seq", "at", "actor", "action", "kind", "reason"})
 	for _, r := range rep.Records {
 		started := ""
@@ -350,8 +356,34 @@ func (rep *Report) WriteCSV(w io.Writer) error {
 	for _, e := range rep.Denied {
 		cw.Write([]string{e.Target, "", "", "", "", "", "", strconv.FormatInt(e.Seq, 10), e.At.Format(time.RFC3339Nano), e.Actor, e.Action, e.Kind, e.Reason})
 	}
-	cw.Flush()
-	return cw.Error()
+	cw.w.Flush()
+	return cw.w.Error()
+}
+
+// cellWriter writes CSV records with every cell defused (cell).
+type cellWriter struct{ w *csv.Writer }
+
+func (c *cellWriter) Write(record []string) error {
+	out := make([]string, len(record))
+	for i, v := range record {
+		out[i] = cell(v)
+	}
+	return c.w.Write(out)
+}
+
+// cell prefixes v with a single quote when a spreadsheet would read it
+// as a formula (OWASP's advice on CSV injection).
+func cell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// oneLine replaces the line breaks of v, which would start a line of
+// their own in a '#' line.
+func oneLine(v string) string {
+	return strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 }
 
 func timeOr(t *time.Time) string {
