@@ -135,7 +135,8 @@ func testMissingObjectKept(t *testing.T, db catalogtest.DB) {
 		t.Errorf("the recording not returned was destroyed: %v", err)
 	}
 	for _, id := range []string{e.ids[0], e.ids[2]} {
-		rc, err := e.target.Get(t.Context(), "recordings/"+id+".wav", 0, -1)
+		// Given no prefix, the run's own folder.
+		rc, err := e.target.Get(t.Context(), "acme/"+cert.Run+"/recordings/"+id+".wav", 0, -1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -177,5 +180,60 @@ func testStrayRecordingBlocksCertificate(t *testing.T, db catalogtest.DB) {
 	}
 	if c := conf.Certificate.Counts; c.Recordings != 3 || c.Returned != 3 || c.Destroyed != 3 {
 		t.Errorf("got %+v, want 3 returned and destroyed", c)
+	}
+}
+
+// TestDefaultPrefix: an S3 return given no prefix goes into a folder of
+// its own, <client>/<run id>/, so a second return into the same bucket
+// does not overwrite the first one's SHA256SUMS and certificate; a run
+// interrupted is resumed by asking again without a prefix.
+func TestDefaultPrefix(t *testing.T) {
+	catalogtest.Each(t, testDefaultPrefix)
+}
+
+func testDefaultPrefix(t *testing.T, db catalogtest.DB) {
+	e := newEnv(t, db, 1)
+	target := contract.Target{Kind: contract.KindS3, Bucket: "returns"}
+	// A file where the client's folder goes stops the first attempt.
+	block := filepath.Join(e.dir, "target", "acme")
+	if err := os.WriteFile(block, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.ReturnS3(t.Context(), "adm", acme, target); err == nil {
+		t.Fatal("a return into a folder that cannot be made succeeded")
+	}
+	if err := os.Remove(block); err != nil {
+		t.Fatal(err)
+	}
+	first, err := e.svc.ReturnS3(t.Context(), "adm", acme, target)
+	if err != nil {
+		t.Fatalf("resumed without a prefix: %v", err)
+	}
+	e.record(t, 1, 1)
+	second, err := e.svc.ReturnS3(t.Context(), "adm", acme, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cert := range []*contract.Certificate{first, second} {
+		dir := "acme/" + cert.Run
+		if cert.Target.Prefix != dir || cert.Counts.Returned != 1 {
+			t.Errorf("run %s: got target %+v, %d returned; want prefix %s, 1", cert.Run, cert.Target, cert.Counts.Returned, dir)
+		}
+		rc, err := e.target.Get(t.Context(), dir+"/certificate.json", 0, -1)
+		if err != nil {
+			t.Fatalf("run %s: %v", cert.Run, err)
+		}
+		var got contract.Certificate
+		err = json.NewDecoder(rc).Decode(&got)
+		rc.Close()
+		if err != nil || got.Run != cert.Run {
+			t.Errorf("%s/certificate.json: got run %s %v, want %s", dir, got.Run, err, cert.Run)
+		}
+		if _, err := e.target.Stat(t.Context(), dir+"/recordings/"+cert.Returned[0].ID+".wav"); err != nil {
+			t.Errorf("run %s: its recording is not in its folder: %v", cert.Run, err)
+		}
+	}
+	if _, err := e.target.Stat(t.Context(), "SHA256SUMS"); err == nil {
+		t.Error("SHA256SUMS written at the bucket's root")
 	}
 }
