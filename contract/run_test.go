@@ -18,6 +18,7 @@ import (
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/contract"
+	"github.com/kiroku-voice/kiroku/storage"
 )
 
 // actions counts the audit entries of each action whose name starts
@@ -235,5 +236,68 @@ func testDefaultPrefix(t *testing.T, db catalogtest.DB) {
 	}
 	if _, err := e.target.Stat(t.Context(), "SHA256SUMS"); err == nil {
 		t.Error("SHA256SUMS written at the bucket's root")
+	}
+}
+
+// TestCrashAfterShred: a run that destroyed recordings (tombstones
+// committed: rows and data keys gone) but stopped before deleting their
+// objects, as a crash there leaves it, deletes them when run again and
+// certifies them destroyed once, with one destruction entry each.
+func TestCrashAfterShred(t *testing.T) {
+	catalogtest.Each(t, testCrashAfterShred)
+}
+
+func testCrashAfterShred(t *testing.T, db catalogtest.DB) {
+	e := newEnv(t, db, 2)
+	var keys []string
+	for _, id := range e.ids {
+		rec, err := e.cat.Get(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, rec.ObjectKey, rec.ManifestKey)
+	}
+	var zipped bytes.Buffer
+	info, _, err := e.svc.ReturnZIP(t.Context(), "adm", acme, &zipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.ConfirmUntilShred(t.Context(), "adm", info.ID); err != nil {
+		t.Fatal(err)
+	}
+	counts, _ := catalog.ContractEndCounts(t.Context(), e.cat.DB(), info.ID)
+	if counts[catalog.ItemShredded] != 2 {
+		t.Fatalf("got item states %v, want 2 shredded", counts)
+	}
+	for _, id := range e.ids {
+		if _, err := e.cat.Get(t.Context(), id); !errors.Is(err, catalog.ErrNotFound) {
+			t.Errorf("%s: got %v, want its row gone (tombstone)", id, err)
+		}
+	}
+	for _, k := range keys {
+		if _, err := e.st.Stat(t.Context(), k); err != nil {
+			t.Fatalf("object %s before the rerun: %v", k, err)
+		}
+	}
+	// Run again: the objects are deleted and the run certified.
+	var again bytes.Buffer
+	_, cert, err := e.svc.ReturnZIP(t.Context(), "adm2", acme, &again)
+	if err != nil || cert == nil || again.Len() != 0 {
+		t.Fatalf("rerun: cert %v, %d bytes, %v", cert, again.Len(), err)
+	}
+	if c := cert.Counts; c.Recordings != 2 || c.Returned != 2 || c.Destroyed != 2 || c.Pending != 0 || len(cert.Destroyed) != 2 {
+		t.Errorf("got %+v, destroyed %v", c, cert.Destroyed)
+	}
+	for _, k := range keys {
+		if _, err := e.st.Stat(t.Context(), k); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("object %s after the rerun: got %v, want it deleted", k, err)
+		}
+	}
+	got := actions(t, e.cat)
+	if got["adm contract-end-destroy"] != 2 || got["adm2 contract-end-destroy"] != 0 || got["adm2 contract-end-certify"] != 1 {
+		t.Errorf("got audit %v, want 2 destructions (by the first run) and 1 certification", got)
+	}
+	if _, err := audit.Verify(t.Context(), e.cat.DB()); err != nil {
+		t.Error(err)
 	}
 }
