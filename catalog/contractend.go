@@ -10,8 +10,18 @@ import (
 	"time"
 )
 
-// ErrNoRun is returned for an unknown contract-end run.
-var ErrNoRun = errors.New("contract-end run not found")
+// Errors of the contract-end tables (test with errors.Is).
+var (
+	// ErrNoRun is returned for an unknown contract-end run.
+	ErrNoRun = errors.New("contract-end run not found")
+	// ErrRunFinished is returned when a write would change a run that
+	// is already finished (certified): a stale writer, such as a second
+	// node certifying the same run, must not replace its certificate.
+	ErrRunFinished = errors.New("contract-end run already finished")
+	// ErrItemChanged is returned by SwapContractEndItem when the item
+	// is no longer in the state its writer read: someone else moved it.
+	ErrItemChanged = errors.New("contract-end item changed meanwhile")
+)
 
 // ContractEnd is one run returning and destroying a client's recordings
 // at the end of its contract (package contract decides what it does).
@@ -34,20 +44,29 @@ const contractEndCols = `id, client, target_kind, target_bucket, target_prefix, 
 	first_seq, last_seq, certificate`
 
 // PutContractEnd inserts r or replaces the row with its id. Only one
-// unfinished run per client may exist: a second one fails.
+// unfinished run per client may exist: a second one fails. A run that is
+// finished is never replaced: that fails with ErrRunFinished.
 func PutContractEnd(ctx context.Context, q Querier, r *ContractEnd) error {
 	ops, err := json.Marshal(r.Operators)
 	if err != nil {
 		return fmt.Errorf("catalog: contract end %s: %w", r.ID, err)
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO contract_ends (`+contractEndCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+	res, err := q.ExecContext(ctx, `INSERT INTO contract_ends (`+contractEndCols+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (id) DO UPDATE SET state = excluded.state, operators = excluded.operators,
 			finished_at = excluded.finished_at, first_seq = excluded.first_seq, last_seq = excluded.last_seq,
-			certificate = excluded.certificate`,
+			certificate = excluded.certificate
+		WHERE contract_ends.finished_at IS NULL`,
 		r.ID, r.Client, r.TargetKind, r.TargetBucket, r.TargetPrefix, r.State, string(ops), micros(r.StartedAt),
 		optMicros(r.FinishedAt), r.FirstSeq, r.LastSeq, string(r.Certificate))
 	if err != nil {
 		return fmt.Errorf("catalog: put contract end %s: %w", r.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("catalog: put contract end %s: %w", r.ID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("catalog: put contract end %s: %w", r.ID, ErrRunFinished)
 	}
 	return nil
 }
@@ -240,17 +259,70 @@ func EachContractEndItem(ctx context.Context, q Querier, run string, fn func(*Co
 	}
 }
 
-// PutContractEndItem writes an item's progress.
+// PutContractEndItem writes an item's progress, whatever its state
+// was. Package contract writes through SwapContractEndItem instead.
 func PutContractEndItem(ctx context.Context, q Querier, it *ContractEndItem) error {
-	_, err := q.ExecContext(ctx, `UPDATE contract_end_items SET state = ?, held = ?, hold_reason = ?, audio_file = ?,
-		audio_sha256 = ?, manifest_file = ?, manifest_sha256 = ?, error = ?, verified_at = ?, destroyed_at = ?
-		WHERE run = ? AND recording = ?`,
-		it.State, boolInt(it.Held), it.HoldReason, it.AudioFile, it.AudioSHA256, it.ManifestFile, it.ManifestSHA256,
-		it.Error, optMicros(it.VerifiedAt), optMicros(it.DestroyedAt), it.Run, it.Recording)
-	if err != nil {
-		return fmt.Errorf("catalog: item %s of contract end %s: %w", it.Recording, it.Run, err)
+	_, err := updateItem(ctx, q, it, "")
+	return err
+}
+
+// SwapContractEndItem writes an item's progress only if the item is
+// still in state from, as its writer read it; otherwise nothing changes
+// and it returns ErrItemChanged. A writer working from a stale read (a
+// second node on the same run) cannot undo what another did: turn a
+// shredded item back into gone, or a verified one back into exported.
+func SwapContractEndItem(ctx context.Context, q Querier, it *ContractEndItem, from string) error {
+	n, err := updateItem(ctx, q, it, from)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("catalog: item %s of contract end %s: %w: not %s any more (writing %s)", it.Recording, it.Run, ErrItemChanged, from, it.State)
 	}
-	return nil
+	return err
+}
+
+// updateItem writes it, if from is not "" only while its state is from,
+// and returns how many rows it changed.
+func updateItem(ctx context.Context, q Querier, it *ContractEndItem, from string) (int64, error) {
+	query := `UPDATE contract_end_items SET state = ?, held = ?, hold_reason = ?, audio_file = ?,
+		audio_sha256 = ?, manifest_file = ?, manifest_sha256 = ?, error = ?, verified_at = ?, destroyed_at = ?
+		WHERE run = ? AND recording = ?`
+	args := []any{it.State, boolInt(it.Held), it.HoldReason, it.AudioFile, it.AudioSHA256, it.ManifestFile, it.ManifestSHA256,
+		it.Error, optMicros(it.VerifiedAt), optMicros(it.DestroyedAt), it.Run, it.Recording}
+	if from != "" {
+		query += ` AND state = ?`
+		args = append(args, from)
+	}
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("catalog: item %s of contract end %s: %w", it.Recording, it.Run, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("catalog: item %s of contract end %s: %w", it.Recording, it.Run, err)
+	}
+	return n, nil
+}
+
+// ContractEndStrays returns up to limit ids, in id order, of client's
+// recordings a contract end would return (stored or restricted) that are
+// not items of run: stored after its item list was made, by a node still
+// recording for the client or draining its spool.
+func ContractEndStrays(ctx context.Context, q Querier, run, client string, limit int) ([]string, error) {
+	rows, err := q.QueryContext(ctx, fmt.Sprintf(`SELECT id FROM recordings r WHERE client = ? AND state IN (?, ?)
+		AND NOT EXISTS (SELECT 1 FROM contract_end_items i WHERE i.run = ? AND i.recording = r.id)
+		ORDER BY id LIMIT %d`, limit), client, StateStored, StateRestricted, run)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: recordings of %s outside contract end %s: %w", client, run, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("catalog: recordings of %s outside contract end %s: %w", client, run, err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 // ContractEndCounts returns how many items of run are in each state.

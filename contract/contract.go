@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,7 +25,9 @@ var (
 	ErrBadTarget = errors.New("bad return target")
 	// ErrBlocked is wrapped when a run cannot start or go on now: lines
 	// still record for the client, calls of it wait in the spool, its
-	// unfinished run has another target, or another run is going.
+	// unfinished run has another target, the client's contract end is
+	// running already (on this node or another), or recordings of the
+	// client were stored after the run listed its items.
 	ErrBlocked = errors.New("contract end blocked")
 	// ErrNotAwaiting is wrapped when a confirmation comes for a run that
 	// is not waiting for one.
@@ -50,7 +51,9 @@ const (
 type Target struct {
 	Kind   string `json:"kind"`             // zip or s3
 	Bucket string `json:"bucket,omitempty"` // s3: another bucket than the store's
-	Prefix string `json:"prefix,omitempty"` // s3: key prefix, without a leading or trailing '/'
+	// Prefix is the key prefix (s3), without a leading or trailing '/';
+	// when none is given, the run's own folder <client>/<run id>.
+	Prefix string `json:"prefix,omitempty"`
 }
 
 // Client is the client whose contract ends, as configured.
@@ -80,11 +83,15 @@ type Options struct {
 	Now     func() time.Time
 }
 
-// Service runs contract ends. One runs at a time per Service.
+// Service runs contract ends. A run holds the catalog lock of its client
+// (lockName) from start to end, so one runs per client at a time across
+// every node sharing the catalog.
 type Service struct {
-	o    Options
-	busy sync.Mutex
+	o Options
 }
+
+// lockName is the catalog lock a run of client holds.
+func lockName(client string) string { return "contract-end/" + client }
 
 // New returns a service on o; Catalog, Store and Keys are required.
 func New(o Options) (*Service, error) {
@@ -252,6 +259,11 @@ func (s *Service) check(t Target) error {
 	return nil
 }
 
+// defaultPrefix is the prefix of an S3 return started without one: a
+// folder of its own per run, so two returns into one bucket never
+// overwrite each other's SHA256SUMS and certificate.
+func defaultPrefix(run *catalog.ContractEnd) string { return run.Client + "/" + run.ID }
+
 func validBucket(b string) bool {
 	if len(b) < 3 || len(b) > 63 || strings.Trim(b, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
 		return false
@@ -273,7 +285,10 @@ func (s *Service) start(ctx context.Context, actor string, c Client, t Target) (
 			run = &catalog.ContractEnd{ID: uuid.Must(uuid.NewV7()).String(), Client: c.ID, TargetKind: t.Kind,
 				TargetBucket: t.Bucket, TargetPrefix: t.Prefix, State: StateRunning, Operators: []string{actor},
 				StartedAt: s.o.Now().UTC()}
-			e, err := s.audit(ctx, tx, actor, "contract-end-start", run.ID, map[string]any{"client": c.ID, "target": t})
+			if t.Kind == KindS3 && t.Prefix == "" {
+				run.TargetPrefix = defaultPrefix(run)
+			}
+			e, err := s.audit(ctx, tx, actor, "contract-end-start", run.ID, map[string]any{"client": c.ID, "target": targetOf(run)})
 			if err != nil {
 				return err
 			}
@@ -281,6 +296,9 @@ func (s *Service) start(ctx context.Context, actor string, c Client, t Target) (
 		case err != nil:
 			return err
 		default:
+			if t.Kind == KindS3 && t.Prefix == "" && run.TargetPrefix == defaultPrefix(run) {
+				t.Prefix = run.TargetPrefix // resumed as it was started: without a prefix
+			}
 			if targetOf(run) != t {
 				b, _ := json.Marshal(targetOf(run))
 				return fmt.Errorf("%w: run %s of client %s is unfinished with the target %s: resume it with that target", ErrBlocked, run.ID, c.ID, b)

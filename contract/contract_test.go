@@ -32,6 +32,9 @@ type env struct {
 	cat    *catalog.Catalog
 	st     storage.Store
 	target *fs.Store
+	keys   *crypt.Keyring
+	dir    string
+	sp     *spool.Dir
 	svc    *contract.Service
 	ids    []string
 }
@@ -58,9 +61,19 @@ func newEnv(t *testing.T, db catalogtest.DB, n int) *env {
 	}
 	cat := db.Open(t)
 	keys, _ := crypt.NewKeyring("a", map[string][]byte{"a": bytes.Repeat([]byte("k"), crypt.KeySize)})
-	e := &env{cat: cat, st: st, target: target}
+	e := &env{cat: cat, st: st, target: target, keys: keys, dir: dir, sp: sp}
+	e.record(t, 0, n)
+	e.svc = e.service(t, cat, nil)
+	return e
+}
+
+// record stores n more recordings of acme the way kirokud does, the
+// first numbered from, and adds their ids to e.ids.
+func (e *env) record(t *testing.T, from, n int) {
+	t.Helper()
+	sp := e.sp
 	start := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
-	for i := range n {
+	for i := from; i < from+n; i++ {
 		id := uuid.Must(uuid.NewV7()).String()
 		f, _ := os.Create(sp.RecordingPath(id))
 		w, _ := wav.NewWriter(f, 8000, 2)
@@ -78,18 +91,24 @@ func newEnv(t *testing.T, db catalogtest.DB, n int) *env {
 		}
 		e.ids = append(e.ids, id)
 	}
-	up := upload.New(upload.Options{Spool: sp, Store: st, Catalog: cat, Keys: keys,
+	up := upload.New(upload.Options{Spool: sp, Store: e.st, Catalog: e.cat, Keys: e.keys,
 		RetainUntil: func(_, _ string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true }})
 	if err := up.Pass(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	e.svc, err = contract.New(contract.Options{Catalog: cat, Store: st, Keys: keys, Bucket: "kiroku",
+}
+
+// service is a contract-end service on cat (a node's handle on the
+// catalog), with spooled as its spool count.
+func (e *env) service(t *testing.T, cat *catalog.Catalog, spooled func(string) (int, error)) *contract.Service {
+	t.Helper()
+	svc, err := contract.New(contract.Options{Catalog: cat, Store: e.st, Keys: e.keys, Bucket: "kiroku", Spooled: spooled,
 		// A run closes its target: each opens its own, as kirokud's do.
-		Target: func(context.Context, string) (storage.Store, error) { return fs.New(filepath.Join(dir, "target")) }})
+		Target: func(context.Context, string) (storage.Store, error) { return fs.New(filepath.Join(e.dir, "target")) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e
+	return svc
 }
 
 // TestMissingObjectKept: a recording whose audio object is gone cannot
@@ -116,7 +135,8 @@ func testMissingObjectKept(t *testing.T, db catalogtest.DB) {
 		t.Errorf("the recording not returned was destroyed: %v", err)
 	}
 	for _, id := range []string{e.ids[0], e.ids[2]} {
-		rc, err := e.target.Get(t.Context(), "recordings/"+id+".wav", 0, -1)
+		// Given no prefix, the run's own folder.
+		rc, err := e.target.Get(t.Context(), "acme/"+cert.Run+"/recordings/"+id+".wav", 0, -1)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -28,9 +29,12 @@ const destroyBatch = 200
 // and manifest objects are deleted. Only verified items are touched, so
 // nothing unreturned is ever destroyed; held ones are kept and listed.
 // Items shredded by an interrupted run get their objects deleted now.
-func (s *Service) destroy(ctx context.Context, actor string, run *catalog.ContractEnd) error {
+func (s *Service) destroy(ctx context.Context, actor string, run *catalog.ContractEnd, l *catalog.Lock) error {
 	db := s.o.Catalog.DB()
 	for {
+		if err := l.Check(ctx); err != nil {
+			return err
+		}
 		batch, err := catalog.ContractEndItems(ctx, db, run.ID, "", destroyBatch, catalog.ItemVerified)
 		if err != nil {
 			return err
@@ -62,6 +66,7 @@ func (s *Service) shred(ctx context.Context, actor string, run *catalog.Contract
 		}
 		defer ap.Close()
 		for _, it := range batch {
+			from := it.State
 			rec, err := catalog.GetRecording(ctx, tx, it.Recording)
 			switch {
 			case errors.Is(err, catalog.ErrNotFound):
@@ -92,7 +97,9 @@ func (s *Service) shred(ctx context.Context, actor string, run *catalog.Contract
 				}
 				it.State, it.DestroyedAt = catalog.ItemShredded, &now
 			}
-			if err := catalog.PutContractEndItem(ctx, tx, it); err != nil {
+			// Compare-and-set: a batch another writer moved on meanwhile
+			// is rolled back whole, tombstones included.
+			if err := catalog.SwapContractEndItem(ctx, tx, it, from); err != nil {
 				return err
 			}
 		}
@@ -121,14 +128,25 @@ func (s *Service) deleteObjects(ctx context.Context, it *catalog.ContractEndItem
 		return fmt.Errorf("contract end %s: recording %s shredded, objects kept by the store: %w", it.Run, it.Recording, err)
 	}
 	it.State = catalog.ItemDestroyed
-	return s.putItem(ctx, it)
+	return s.putItem(ctx, it, catalog.ItemShredded)
 }
+
+// strayList is how many recordings outside a run certify names.
+const strayList = 20
 
 // certify writes the certificate of run once nothing of it is left to
 // return or delete: the certificate names the audit entry that certifies
 // it (its own SHA-256 is in that entry), so the audit range it gives
-// covers the whole run.
-func (s *Service) certify(ctx context.Context, actor string, run *catalog.ContractEnd, c Client) (*Certificate, error) {
+// covers the whole run. It refuses (ErrBlocked) while the catalog holds
+// recordings of the client that are not in the run — stored after its
+// item list was made, by a node whose configuration still names a line
+// of the client or whose spool still held its calls — since the
+// certificate would say all was returned and destroyed; running again
+// adds them. It refuses a run that is finished already.
+func (s *Service) certify(ctx context.Context, actor string, run *catalog.ContractEnd, c Client, l *catalog.Lock) (*Certificate, error) {
+	if err := l.Check(ctx); err != nil {
+		return nil, err
+	}
 	cert, err := s.certificate(ctx, run, c)
 	if err != nil {
 		return nil, err
@@ -137,6 +155,25 @@ func (s *Service) certify(ctx context.Context, actor string, run *catalog.Contra
 		return nil, fmt.Errorf("contract end %s: %d recordings not yet returned or deleted", run.ID, n)
 	}
 	err = s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
+		cur, err := catalog.GetContractEnd(ctx, tx, run.ID)
+		if err != nil {
+			return err
+		}
+		if cur.FinishedAt != nil {
+			return fmt.Errorf("contract end %s: %w at %s", run.ID, catalog.ErrRunFinished, cur.FinishedAt.Format(time.RFC3339))
+		}
+		strays, err := catalog.ContractEndStrays(ctx, tx, run.ID, c.ID, strayList+1)
+		if err != nil {
+			return err
+		}
+		if len(strays) > 0 {
+			more := ""
+			if len(strays) > strayList {
+				strays, more = strays[:strayList], " and more"
+			}
+			return fmt.Errorf("%w: contract end %s not certified: recordings of client %s were stored after the run listed its items and are not in it: %s%s; make sure no node's configuration names a line of the client and no spool holds its calls, then run again to return them",
+				ErrBlocked, run.ID, c.ID, strings.Join(strays, ", "), more)
+		}
 		head, _, err := audit.Head(ctx, tx)
 		if err != nil {
 			return err

@@ -26,14 +26,25 @@ import (
 // store or the target, which stops the run.
 var errItem = errors.New("recording cannot be returned")
 
-// begin checks t and what blocks c, takes the service, and starts or
-// resumes c's run. The caller releases s.busy.
-func (s *Service) begin(ctx context.Context, actor string, c Client, t Target) (*catalog.ContractEnd, error) {
-	if err := s.check(t); err != nil {
-		return nil, err
+// lock takes the catalog lock of client's contract end, or says that a
+// run of it is going on: on another node, or in another request here.
+func (s *Service) lock(ctx context.Context, client string) (*catalog.Lock, error) {
+	l, err := s.o.Catalog.TryLock(ctx, lockName(client))
+	if errors.Is(err, catalog.ErrLocked) {
+		return nil, fmt.Errorf("%w: the contract end of client %s is running on another node (or in another request to this one): wait for it to end", ErrBlocked, client)
 	}
-	if !s.busy.TryLock() {
-		return nil, fmt.Errorf("%w: another contract end is running in this kirokud", ErrBlocked)
+	return l, err
+}
+
+// begin checks t, takes c's lock, checks what blocks c and starts or
+// resumes c's run. The caller releases the lock.
+func (s *Service) begin(ctx context.Context, actor string, c Client, t Target) (*catalog.ContractEnd, *catalog.Lock, error) {
+	if err := s.check(t); err != nil {
+		return nil, nil, err
+	}
+	l, err := s.lock(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
 	}
 	blockers, err := s.blockers(c)
 	if err == nil && len(blockers) > 0 {
@@ -44,10 +55,9 @@ func (s *Service) begin(ctx context.Context, actor string, c Client, t Target) (
 		run, err = s.start(ctx, actor, c, t)
 	}
 	if err != nil {
-		s.busy.Unlock()
-		return nil, err
+		return nil, nil, errors.Join(err, l.Release())
 	}
-	return run, nil
+	return run, l, nil
 }
 
 // ReturnS3 runs the contract end of c into the bucket and prefix of t:
@@ -69,26 +79,29 @@ func (s *Service) ReturnS3(ctx context.Context, actor string, c Client, t Target
 		return nil, fmt.Errorf("%w: bucket %s: %v", ErrBadTarget, t.Bucket, err)
 	}
 	defer dst.Close()
-	run, err := s.begin(ctx, actor, c, t)
+	run, l, err := s.begin(ctx, actor, c, t)
 	if err != nil {
 		return nil, err
 	}
-	defer s.busy.Unlock()
+	defer l.Release()
 	db := s.o.Catalog.DB()
 	err = catalog.EachContractEndItem(ctx, db, run.ID, func(it *catalog.ContractEndItem) error {
+		if err := l.Check(ctx); err != nil {
+			return err
+		}
 		return s.copyItem(ctx, actor, run, c, dst, it)
 	}, catalog.ItemPending, catalog.ItemExported, catalog.ItemFailed)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.destroy(ctx, actor, run); err != nil {
+	if err := s.destroy(ctx, actor, run, l); err != nil {
 		return nil, err
 	}
-	cert, err := s.certify(ctx, actor, run, c)
+	cert, err := s.certify(ctx, actor, run, c, l)
 	if err != nil {
 		return nil, err
 	}
-	return cert, s.putReport(ctx, dst, t, cert)
+	return cert, s.putReport(ctx, dst, targetOf(run), cert)
 }
 
 // targetKey is where file goes under t's prefix.
@@ -105,6 +118,7 @@ func (s *Service) copyItem(ctx context.Context, actor string, run *catalog.Contr
 	if err != nil || !ok {
 		return err
 	}
+	from := it.State
 	t := targetOf(run)
 	it.AudioFile, it.ManifestFile = "", "manifests/"+rec.ID+".json"
 	if rec.ObjectKey != "" {
@@ -127,13 +141,13 @@ func (s *Service) copyItem(ctx context.Context, actor string, run *catalog.Contr
 			storage.PutOptions{ContentType: "application/json", SHA256: it.ManifestSHA256})
 	}
 	if errors.Is(err, errItem) {
-		return s.fail(ctx, it, err)
+		return s.fail(ctx, it, from, err)
 	}
 	if err != nil {
 		return fmt.Errorf("contract end %s: return %s: %w", run.ID, rec.ID, err)
 	}
 	it.State, it.Error = catalog.ItemExported, ""
-	if err := s.putItem(ctx, it); err != nil {
+	if err := s.putItem(ctx, it, from); err != nil {
 		return err
 	}
 	// Read back: the copy is what was sent, byte for byte.
@@ -146,7 +160,7 @@ func (s *Service) copyItem(ctx context.Context, actor string, run *catalog.Contr
 			return fmt.Errorf("contract end %s: read back %s: %w", run.ID, f.file, err)
 		}
 		if got != f.sum {
-			return s.fail(ctx, it, fmt.Errorf("%w: the copy of %s reads back with sha256 %s, sent %s", errItem, f.file, got, f.sum))
+			return s.fail(ctx, it, catalog.ItemExported, fmt.Errorf("%w: the copy of %s reads back with sha256 %s, sent %s", errItem, f.file, got, f.sum))
 		}
 	}
 	return s.verified(ctx, actor, run, it, "read back from the target")
@@ -162,13 +176,15 @@ func (s *Service) current(ctx context.Context, it *catalog.ContractEndItem) (*ca
 		if tomb, err := s.o.Catalog.GetTombstone(ctx, it.Recording); err == nil {
 			why += " (" + tomb.Reason + ")"
 		}
+		from := it.State
 		it.State, it.Error = catalog.ItemGone, why
-		return nil, false, s.putItem(ctx, it)
+		return nil, false, s.putItem(ctx, it, from)
 	case err != nil:
 		return nil, false, err
 	case rec.State != catalog.StateStored && rec.State != catalog.StateRestricted:
+		from := it.State
 		it.State, it.Error = catalog.ItemGone, "being deleted by retention ("+rec.State+")"
-		return nil, false, s.putItem(ctx, it)
+		return nil, false, s.putItem(ctx, it, from)
 	}
 	return rec, true, nil
 }
@@ -224,20 +240,21 @@ func (s *Service) itemErr(err error) error {
 	return err
 }
 
-// fail records that it cannot be returned now: it is kept (never
-// destroyed) and tried again when the run is resumed.
-func (s *Service) fail(ctx context.Context, it *catalog.ContractEndItem, err error) error {
+// fail records that it, in state from, cannot be returned now: it is
+// kept (never destroyed) and tried again when the run is resumed.
+func (s *Service) fail(ctx context.Context, it *catalog.ContractEndItem, from string, err error) error {
 	s.o.Log.Warn("recording not returned; kept", zap.String("id", it.Recording), zap.Error(err))
 	it.State, it.Error = catalog.ItemFailed, strings.TrimPrefix(err.Error(), errItem.Error()+": ")
-	return s.putItem(ctx, it)
+	return s.putItem(ctx, it, from)
 }
 
-// verified records that the copy of it was checked, with an audit entry.
+// verified records that the copy of it (exported) was checked, with an
+// audit entry.
 func (s *Service) verified(ctx context.Context, actor string, run *catalog.ContractEnd, it *catalog.ContractEndItem, how string) error {
 	now := s.o.Now().UTC()
 	it.State, it.Error, it.VerifiedAt = catalog.ItemVerified, "", &now
 	return s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
-		if err := catalog.PutContractEndItem(ctx, tx, it); err != nil {
+		if err := catalog.SwapContractEndItem(ctx, tx, it, catalog.ItemExported); err != nil {
 			return err
 		}
 		_, err := s.audit(ctx, tx, actor, "contract-end-verify", it.Recording, map[string]any{"run": run.ID, "how": how,
@@ -246,8 +263,10 @@ func (s *Service) verified(ctx context.Context, actor string, run *catalog.Contr
 	})
 }
 
-func (s *Service) putItem(ctx context.Context, it *catalog.ContractEndItem) error {
-	return s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error { return catalog.PutContractEndItem(ctx, tx, it) })
+// putItem writes it if it is still in state from, as this run read it
+// (catalog.ErrItemChanged otherwise).
+func (s *Service) putItem(ctx context.Context, it *catalog.ContractEndItem, from string) error {
+	return s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error { return catalog.SwapContractEndItem(ctx, tx, it, from) })
 }
 
 // readSum reads key whole and returns its SHA-256.
@@ -265,9 +284,12 @@ func readSum(ctx context.Context, st storage.Store, key string) (string, error) 
 }
 
 // ItemManifest is manifests/<id>.json of a return: what the catalog
-// knows of one recording, caller number in clear (the data is the
-// client's). It holds nothing that changes between two exports of an
-// unchanged recording, so its checksum is stable across resumed runs.
+// knows of one recording at its export, caller number in clear (the data
+// is the client's). Some of it can change between two exports of the
+// same recording — State (restricted or not), LegalHold, RetainUntil —
+// so its checksum is not stable across resumed runs: each export records
+// the checksum of the manifest it sent, and only that one verifies it
+// (read back, or confirmed by the recipient).
 type ItemManifest struct {
 	ID          string          `json:"id"`
 	Client      string          `json:"client"`

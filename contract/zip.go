@@ -45,13 +45,13 @@ type ZIPEntry struct {
 // certificate returned.
 func (s *Service) ReturnZIP(ctx context.Context, actor string, c Client, w io.Writer) (*RunInfo, *Certificate, error) {
 	t := Target{Kind: KindZIP}
-	run, err := s.begin(ctx, actor, c, t)
+	run, l, err := s.begin(ctx, actor, c, t)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer s.busy.Unlock()
+	defer l.Release()
 	// What an interrupted confirmation verified is destroyed first.
-	if err := s.destroy(ctx, actor, run); err != nil {
+	if err := s.destroy(ctx, actor, run, l); err != nil {
 		return nil, nil, err
 	}
 	counts, err := catalog.ContractEndCounts(ctx, s.o.Catalog.DB(), run.ID)
@@ -59,22 +59,25 @@ func (s *Service) ReturnZIP(ctx context.Context, actor string, c Client, w io.Wr
 		return nil, nil, err
 	}
 	if counts[catalog.ItemPending]+counts[catalog.ItemExported]+counts[catalog.ItemFailed] == 0 {
-		cert, err := s.certify(ctx, actor, run, c)
+		cert, err := s.certify(ctx, actor, run, c, l)
 		if err != nil {
 			return nil, nil, err
 		}
 		info, err := s.info(ctx, run)
 		return info, cert, err
 	}
-	info, err := s.streamZIP(ctx, actor, run, c, w)
+	info, err := s.streamZIP(ctx, actor, run, c, w, l)
 	return info, nil, err
 }
 
 // streamZIP writes the ZIP of what run has left to return.
-func (s *Service) streamZIP(ctx context.Context, actor string, run *catalog.ContractEnd, c Client, w io.Writer) (*RunInfo, error) {
+func (s *Service) streamZIP(ctx context.Context, actor string, run *catalog.ContractEnd, c Client, w io.Writer, l *catalog.Lock) (*RunInfo, error) {
 	z := &sumZip{zw: zip.NewWriter(w)}
 	index := ZIPIndex{Run: run.ID, Client: c.ID, Name: c.Name}
 	err := catalog.EachContractEndItem(ctx, s.o.Catalog.DB(), run.ID, func(it *catalog.ContractEndItem) error {
+		if err := l.Check(ctx); err != nil {
+			return err
+		}
 		ok, err := s.zipItem(ctx, actor, run, c, z, it)
 		if ok {
 			index.Items = append(index.Items, ZIPEntry{ID: it.Recording, AudioFile: it.AudioFile, AudioSHA256: it.AudioSHA256,
@@ -104,6 +107,7 @@ func (s *Service) zipItem(ctx context.Context, actor string, run *catalog.Contra
 	if err != nil || !ok {
 		return false, err
 	}
+	from := it.State
 	it.AudioFile, it.AudioSHA256, it.ManifestFile = "", "", "manifests/"+rec.ID+".json"
 	if rec.ObjectKey != "" {
 		it.AudioFile = "recordings/" + rec.ID + ".wav"
@@ -115,7 +119,7 @@ func (s *Service) zipItem(ctx context.Context, actor string, run *catalog.Contra
 	if rec.ObjectKey != "" {
 		rr, err := upload.OpenAudio(ctx, s.o.Store, s.o.Keys, rec)
 		if err != nil {
-			return false, s.zipFail(ctx, it, err)
+			return false, s.zipFail(ctx, it, from, err)
 		}
 		fw, err := z.create(it.AudioFile)
 		if err != nil {
@@ -123,11 +127,11 @@ func (s *Service) zipItem(ctx context.Context, actor string, run *catalog.Contra
 		}
 		if err := rr.WriteRange(fw, 0, rr.Size()); err != nil {
 			z.end()
-			return false, s.zipFail(ctx, it, err)
+			return false, s.zipFail(ctx, it, from, err)
 		}
 		it.AudioSHA256 = z.end()
 		if rec.AudioSHA256 != "" && it.AudioSHA256 != rec.AudioSHA256 {
-			return false, s.fail(ctx, it, fmt.Errorf("%w: decrypted audio has sha256 %s, recorded %s", errItem, it.AudioSHA256, rec.AudioSHA256))
+			return false, s.fail(ctx, it, from, fmt.Errorf("%w: decrypted audio has sha256 %s, recorded %s", errItem, it.AudioSHA256, rec.AudioSHA256))
 		}
 	}
 	manifest, err := itemManifest(rec, c)
@@ -139,13 +143,13 @@ func (s *Service) zipItem(ctx context.Context, actor string, run *catalog.Contra
 	}
 	it.ManifestSHA256 = z.last
 	it.State, it.Error = catalog.ItemExported, ""
-	return true, s.putItem(ctx, it)
+	return true, s.putItem(ctx, it, from)
 }
 
 // zipFail records an item's own failure; any other error stops the ZIP.
-func (s *Service) zipFail(ctx context.Context, it *catalog.ContractEndItem, err error) error {
+func (s *Service) zipFail(ctx context.Context, it *catalog.ContractEndItem, from string, err error) error {
 	if err := s.itemErr(err); errors.Is(err, errItem) {
-		return s.fail(ctx, it, err)
+		return s.fail(ctx, it, from, err)
 	}
 	return err
 }
@@ -174,10 +178,17 @@ type Confirmation struct {
 // destroyed. When no recording is left unreturned the run is certified;
 // otherwise it stays open, and ReturnZIP streams what is left.
 func (s *Service) Confirm(ctx context.Context, actor, id string, sums map[string]string, c Client) (*Confirmation, error) {
-	if !s.busy.TryLock() {
-		return nil, fmt.Errorf("%w: another contract end is running in this kirokud", ErrBlocked)
+	if run, err := catalog.GetContractEnd(ctx, s.o.Catalog.DB(), id); err != nil {
+		return nil, err
+	} else if run.Client != c.ID {
+		return nil, fmt.Errorf("%w: run %s is of client %s", ErrNotAwaiting, id, run.Client)
 	}
-	defer s.busy.Unlock()
+	l, err := s.lock(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Release()
+	// Read again under the lock: another node may have moved it on.
 	run, err := catalog.GetContractEnd(ctx, s.o.Catalog.DB(), id)
 	if err != nil {
 		return nil, err
@@ -203,6 +214,9 @@ func (s *Service) Confirm(ctx context.Context, actor, id string, sums map[string
 		if !ok {
 			return nil
 		}
+		if err := l.Check(ctx); err != nil {
+			return err
+		}
 		out.Verified++
 		return s.verified(ctx, actor, run, it, "checksums confirmed by the recipient")
 	}, catalog.ItemExported)
@@ -212,7 +226,7 @@ func (s *Service) Confirm(ctx context.Context, actor, id string, sums map[string
 	if err := s.auditTx(ctx, actor, "contract-end-confirm", run.ID, map[string]any{"verified": out.Verified, "mismatches": len(out.Mismatches)}); err != nil {
 		return nil, err
 	}
-	if err := s.destroy(ctx, actor, run); err != nil {
+	if err := s.destroy(ctx, actor, run, l); err != nil {
 		return nil, err
 	}
 	counts, err := catalog.ContractEndCounts(ctx, s.o.Catalog.DB(), run.ID)
@@ -220,7 +234,7 @@ func (s *Service) Confirm(ctx context.Context, actor, id string, sums map[string
 		return nil, err
 	}
 	if counts[catalog.ItemPending]+counts[catalog.ItemExported] == 0 {
-		if out.Certificate, err = s.certify(ctx, actor, run, c); err != nil {
+		if out.Certificate, err = s.certify(ctx, actor, run, c, l); err != nil {
 			return nil, err
 		}
 	} else if err := s.setState(ctx, run, StateRunning); err != nil {

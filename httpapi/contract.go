@@ -51,7 +51,30 @@ func (a *API) contractClient(w http.ResponseWriter, r *http.Request, p *Principa
 		a.deny(w, r, p, http.StatusNotFound, "client:"+id, fmt.Sprintf("client %q; the token is scoped to clients %v", id, p.Clients), errors.New("no such client"))
 		return contract.Client{}, false
 	}
+	if why, ok := clientAllows(cfg, p, id, roles); !ok {
+		a.deny(w, r, p, http.StatusForbidden, "client:"+id, "contract end: "+why,
+			fmt.Errorf("contract ends are open to %s: client %q's limits allow this token none of them", strings.Join(roles, ", "), id))
+		return contract.Client{}, false
+	}
 	return contract.Client{ID: cl.ID, Name: cl.Name, Lines: cfg.ClientLines(cl.ID)}, true
+}
+
+// clientAllows reports whether p may act on client's data through one
+// of roles: an unscoped principal through its own roles (its contract
+// ends and reports cover every client), a scoped one through those the
+// client's limits.roles allow (clientRoles). Otherwise it says why.
+func clientAllows(cfg *config.Config, p *Principal, client string, roles []string) (string, bool) {
+	if !p.Scoped() {
+		return "", slices.ContainsFunc(roles, p.Has)
+	}
+	eff, why := clientRoles(cfg, p, client)
+	if slices.ContainsFunc(roles, func(r string) bool { return slices.Contains(eff, r) }) {
+		return "", true
+	}
+	if why == "" {
+		why = fmt.Sprintf("client %q's limits allow the roles %v of the token, none of %v", client, eff, roles)
+	}
+	return why, false
 }
 
 // pathClient returns the {client} of r's route, or answers 400.
@@ -214,6 +237,11 @@ func (a *API) contractRunFor(w http.ResponseWriter, r *http.Request, p *Principa
 			errors.New("no such contract-end run"))
 		return nil, false
 	}
+	if why, ok := clientAllows(a.o.Config(), p, run.Client, roles); !ok {
+		a.deny(w, r, p, http.StatusForbidden, id, "contract end: "+why,
+			fmt.Errorf("this is open to %s: client %q's limits allow this token none of them", strings.Join(roles, ", "), run.Client))
+		return nil, false
+	}
 	return run, true
 }
 
@@ -235,8 +263,11 @@ func (a *API) contractList(w http.ResponseWriter, r *http.Request, p *Principal)
 		return
 	}
 	out := []*contract.RunInfo{}
+	cfg := a.o.Config()
 	for _, run := range runs {
-		if !p.Scoped() || slices.Contains(p.Clients, run.Client) {
+		if !p.Scoped() {
+			out = append(out, run)
+		} else if _, ok := clientAllows(cfg, p, run.Client, readRoles); ok {
 			out = append(out, run)
 		}
 	}

@@ -316,3 +316,39 @@ func testContractEndZIP(t *testing.T, db catalogtest.DB) {
 		t.Errorf("%d recordings left", n)
 	}
 }
+
+// TestContractEndClientLimits: a client-scoped admin ends a client's
+// contract only if the client's limits.roles allow admin: hooli's allow
+// supervisors and auditors only, so hooli-adm is refused the dry run,
+// the run and the runs' list, each audited, and nothing starts.
+func TestContractEndClientLimits(t *testing.T) { catalogtest.Each(t, testContractEndClientLimits) }
+
+func testContractEndClientLimits(t *testing.T, db catalogtest.DB) {
+	e := newEnvOn(t, db, t.TempDir(), mustFS(t), limitsConfig(t), func(o *Options) {
+		ce, err := newContractService(o, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Contract = ce
+	})
+	e.seed(rec{purpose: "cs-quality", client: "hooli", caller: "0311111111", seconds: 1})
+	for _, tc := range []struct {
+		method string
+		body   any
+	}{{http.MethodGet, nil}, {http.MethodPost, map[string]any{"target": map[string]any{"kind": "zip"}}}} {
+		before := e.head()
+		res, b := e.send("hooli-adm", tc.method, "/api/v1/clients/hooli/contract-end", tc.body)
+		if res.StatusCode != http.StatusForbidden || !strings.Contains(string(b), "limits") {
+			t.Errorf("%s: got %d %s, want 403 naming the client's limits", tc.method, res.StatusCode, b)
+		}
+		if es := e.audit(before); len(es) != 1 || es[0].Action != "denied" {
+			t.Errorf("%s: got audit %+v, want one denial", tc.method, es)
+		}
+	}
+	if runs, err := catalog.ListContractEnds(t.Context(), e.cat.DB()); err != nil || len(runs) != 0 {
+		t.Errorf("got %d runs %v, want none", len(runs), err)
+	}
+	if n, _ := e.cat.Count(t.Context()); n != 1 {
+		t.Errorf("got %d recordings, want hooli's still there", n)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/incident"
@@ -80,15 +81,40 @@ func (a *API) incidentReport(w http.ResponseWriter, r *http.Request, p *Principa
 			errors.New("incident reports are open to privacy officers and auditors"))
 		return
 	}
+	iq.Clear = p.Has(config.RolePrivacyOfficer)
 	if p.Scoped() {
 		if iq.Client != "" && !slices.Contains(p.Clients, iq.Client) {
 			a.deny(w, r, p, http.StatusForbidden, "client:"+iq.Client, fmt.Sprintf("incident report on client %q; the token is scoped to clients %v", iq.Client, p.Clients),
 				fmt.Errorf("client: %q is not open to this token", iq.Client))
 			return
 		}
-		iq.View = p.Clients
+		// A scoped token acts on each client's data through the roles
+		// that client's limits allow: the report covers the clients
+		// where one of them reads it, in clear only where one is
+		// privacy-officer.
+		iq.View, iq.ClearOnly = []string{}, []string{}
+		var refused []string
+		for _, cl := range p.Clients {
+			roles, why := clientRoles(cfg, p, cl)
+			switch {
+			case slices.Contains(roles, config.RolePrivacyOfficer):
+				iq.View, iq.ClearOnly = append(iq.View, cl), append(iq.ClearOnly, cl)
+			case slices.Contains(roles, config.RoleAuditor):
+				iq.View = append(iq.View, cl)
+			default:
+				if why == "" {
+					why = fmt.Sprintf("client %q's limits allow the roles %v of the token, neither privacy-officer nor auditor", cl, roles)
+				}
+				refused = append(refused, why)
+			}
+		}
+		if len(iq.View) == 0 || (iq.Client != "" && !slices.Contains(iq.View, iq.Client)) {
+			a.deny(w, r, p, http.StatusForbidden, "client:"+iq.Client, "incident report: "+strings.Join(refused, "; "),
+				errors.New("incident reports are open to privacy officers and auditors: the client's limits allow this token neither role"))
+			return
+		}
+		iq.Clear = len(iq.ClearOnly) > 0
 	}
-	iq.Clear = p.Has(config.RolePrivacyOfficer)
 	rep, err := incident.Build(r.Context(), a.o.Catalog, iq, time.Now())
 	if err != nil {
 		a.internal(w, "incident report", err)
@@ -96,7 +122,7 @@ func (a *API) incidentReport(w http.ResponseWriter, r *http.Request, p *Principa
 	}
 	filters["format"] = format
 	if err := a.record(r, p, "incident-report", "", "", map[string]any{"filters": filters, "recordings": len(rep.Records),
-		"callers": len(rep.Callers), "entries": rep.Entries}); err != nil {
+		"ids": rep.IDs(), "callers": len(rep.Callers), "entries": rep.Entries}); err != nil {
 		a.internal(w, "audit of an incident report", err)
 		return
 	}

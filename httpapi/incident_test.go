@@ -2,15 +2,18 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/incident"
+	"github.com/kiroku-voice/kiroku/internal/config"
 )
 
 // TestIncidentReport: the report for a token lists exactly the
@@ -108,9 +111,11 @@ func testIncidentReport(t *testing.T, db catalogtest.DB) {
 		t.Errorf("client acme: got %v", touched(rep))
 	}
 	// A scoped reader gets its clients' part only.
-	if rep := report("acme-aud", "actor=acme-sup", 200); !slices.Equal(touched(rep), sortedIDs(a1, a2)) || len(rep.Denied) != 0 || len(rep.Other) != 0 {
-		t.Errorf("acme-aud: got %v, denied %v, other %v", touched(rep), rep.Denied, rep.Other)
+	if rep := report("acme-po", "actor=acme-sup", 200); !slices.Equal(touched(rep), sortedIDs(a1, a2)) || len(rep.Denied) != 0 || len(rep.Other) != 0 {
+		t.Errorf("acme-po: got %v, denied %v, other %v", touched(rep), rep.Denied, rep.Other)
 	}
+	// acme's limits let no auditor act on its data.
+	report("acme-aud", "actor=acme-sup", http.StatusForbidden)
 	report("acme-aud", "client=globex", http.StatusForbidden)
 	report("sup", "actor=acme-sup", http.StatusForbidden)
 	for _, bad := range []string{"", "actor=acme-sup&format=xml", "from=2026-05-02&to=2026-05-01", "client=nosuch", "actor=x&actor=y"} {
@@ -122,5 +127,104 @@ func testIncidentReport(t *testing.T, db catalogtest.DB) {
 	if res.StatusCode != 200 || !strings.Contains(csv, "# caller: 0311111111\n") || !strings.Contains(csv, a2+",acme,cs-quality,") ||
 		strings.Count(csv, "\n"+a1+",") != 2 || !strings.Contains(csv, g+",,,,,,,") {
 		t.Errorf("csv:\n%s", csv)
+	}
+}
+
+// limitsConfig is the client tests' configuration with hooli, whose
+// limits let supervisors and auditors only act on its data, and tokens
+// holding roles that hooli's limits do not allow.
+func limitsConfig(t *testing.T) *config.Config {
+	t.Helper()
+	y := clientYAML("  - {id: hooli, name: Hooli, limits: {roles: [supervisor, auditor]}}\n")
+	for name, tk := range map[string]string{
+		"hooli-supo":   "roles: [supervisor, privacy-officer], clients: [hooli]",
+		"hooli-adm":    "roles: [admin], clients: [hooli]",
+		"acme-hooli-r": "roles: [privacy-officer, auditor], clients: [acme, hooli]",
+	} {
+		y += fmt.Sprintf("    - {name: %s, %s, sha256: %s}\n", name, tk, hashHex(token(name)))
+	}
+	cfg, err := config.Parse([]byte(y), "clients.yaml", fstest.MapFS{}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestIncidentClientLimits: a client-scoped token reads a client's part
+// of the incident report only through the roles the client's
+// limits.roles allow: a privacy officer and supervisor of hooli, whose
+// limits allow supervisors and auditors, is refused (it does not get
+// hooli's callers in clear); a token that is privacy officer and auditor
+// for acme and hooli gets acme's callers in clear and hooli's masked.
+func TestIncidentClientLimits(t *testing.T) { catalogtest.Each(t, testIncidentClientLimits) }
+
+func testIncidentClientLimits(t *testing.T, db catalogtest.DB) {
+	e := newEnvOn(t, db, t.TempDir(), mustFS(t), limitsConfig(t), nil)
+	from := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	e.seed(rec{purpose: "cs-quality", client: "hooli", caller: "0311111111", seconds: 1},
+		rec{purpose: "cs-quality", client: "acme", caller: "0322222222", seconds: 1})
+	for _, q := range []string{"client=hooli", "from=" + from} {
+		before := e.head()
+		res, b := e.do("hooli-supo", http.MethodGet, "/api/v1/incidents?"+q, nil)
+		if res.StatusCode != http.StatusForbidden || strings.Contains(string(b), "0311111111") {
+			t.Errorf("hooli-supo %s: got %d %s, want 403", q, res.StatusCode, b)
+		}
+		if es := e.audit(before); len(es) != 1 || es[0].Action != "denied" || !strings.Contains(es[0].Detail+es[0].Reason, "hooli") {
+			t.Errorf("hooli-supo %s: got audit %+v, want a denial naming hooli", q, es)
+		}
+	}
+	res, b := e.do("acme-hooli-r", http.MethodGet, "/api/v1/incidents?from="+url.QueryEscape(from), nil)
+	var rep incident.Report
+	if err := json.Unmarshal(b, &rep); res.StatusCode != 200 || err != nil {
+		t.Fatalf("acme-hooli-r: %d %s", res.StatusCode, b)
+	}
+	if want := []string{"0311****11", "0322222222"}; !slices.Equal(rep.Callers, want) {
+		t.Errorf("acme-hooli-r: got callers %v, want hooli's masked and acme's in clear %v", rep.Callers, want)
+	}
+	for _, r := range rep.Records {
+		if (r.Client == "hooli") != strings.Contains(r.Caller, "*") {
+			t.Errorf("acme-hooli-r: recording of %s with caller %s", r.Client, r.Caller)
+		}
+	}
+}
+
+// TestIncidentReportTraced: an incident report's own audit entry keeps
+// the ids of the recordings it revealed, as a search's does, so a later
+// report on its reader lists them as accessed by it.
+func TestIncidentReportTraced(t *testing.T) { catalogtest.Each(t, testIncidentReportTraced) }
+
+func testIncidentReportTraced(t *testing.T, db catalogtest.DB) {
+	e := newEnvOn(t, db, t.TempDir(), mustFS(t), limitsConfig(t), nil)
+	from := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	ids := e.seed(rec{purpose: "cs-quality", client: "acme", caller: "0311111111", seconds: 1},
+		rec{purpose: "cs-quality", caller: "0322222222", seconds: 1})
+	before := e.head()
+	if res, b := e.do("po", http.MethodGet, "/api/v1/incidents?from="+url.QueryEscape(from), nil); res.StatusCode != 200 {
+		t.Fatalf("po: %d %s", res.StatusCode, b)
+	}
+	es := e.audit(before)
+	var detail struct {
+		IDs []string `json:"ids"`
+	}
+	if len(es) != 1 || es[0].Action != "incident-report" || json.Unmarshal([]byte(es[0].Detail), &detail) != nil {
+		t.Fatalf("got audit %+v, want one incident-report entry", es)
+	}
+	if want := sortedIDs(ids...); !slices.Equal(detail.IDs, want) {
+		t.Errorf("the entry's ids: got %v, want %v", detail.IDs, want)
+	}
+	res, b := e.do("aud", http.MethodGet, "/api/v1/incidents?actor=po", nil)
+	var rep incident.Report
+	if err := json.Unmarshal(b, &rep); res.StatusCode != 200 || err != nil {
+		t.Fatalf("aud: %d %s", res.StatusCode, b)
+	}
+	var got []string
+	for _, r := range rep.Records {
+		got = append(got, r.ID)
+		if len(r.Entries) != 1 || r.Entries[0].Action != "incident-report" || !r.Accessed {
+			t.Errorf("%s: got %+v, want accessed by po's incident report", r.ID, r)
+		}
+	}
+	if want := sortedIDs(ids...); !slices.Equal(got, want) {
+		t.Errorf("recordings po's report revealed: got %v, want %v", got, want)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/audit"
@@ -34,6 +35,16 @@ type Query struct {
 	// Clear shows caller numbers in clear (a privacy officer); otherwise
 	// they are masked.
 	Clear bool `json:"-"`
+	// ClearOnly, when not nil, narrows Clear to recordings of these
+	// clients: a client-scoped reader is a privacy officer only for the
+	// clients whose limits allow that role.
+	ClearOnly []string `json:"-"`
+}
+
+// clearFor reports whether q shows the callers of client's recordings
+// in clear.
+func (q Query) clearFor(client string) bool {
+	return q.Clear && (q.ClearOnly == nil || slices.Contains(q.ClearOnly, client))
 }
 
 // Kinds of what an entry did to a recording.
@@ -49,6 +60,22 @@ var (
 	changed  = []string{"store", "hold", "release-hold", "retention-change", "restrict", "unrestrict", "correct", "erase",
 		"delete", "contract-end-destroy", "pause", "resume"}
 )
+
+// listing are the actions whose entries keep the ids of the recordings
+// they showed in their detail ("ids"): a search, and an incident report
+// (which reveals who accessed them and, to privacy officers, their
+// callers).
+var listing = []string{"search", "incident-report"}
+
+// IDs returns the ids of the recordings rep lists, in order: an
+// incident report's own audit entry keeps them, as a search's does.
+func (rep *Report) IDs() []string {
+	out := make([]string, 0, len(rep.Records))
+	for _, r := range rep.Records {
+		out = append(out, r.ID)
+	}
+	return out
+}
 
 // kindOf classifies an audit action done to a recording.
 func kindOf(action string) string {
@@ -163,7 +190,7 @@ func Build(ctx context.Context, cat *catalog.Catalog, q Query, now time.Time) (*
 		switch {
 		case in.raw != "":
 			c := in.raw
-			if !q.Clear {
+			if !q.clearFor(r.Client) {
 				c = config.MaskNumber(c)
 			}
 			callers[c] = true
@@ -190,17 +217,15 @@ func (rep *Report) add(ctx context.Context, cat *catalog.Catalog, q Query, e aud
 		Client string   `json:"client"`
 	}
 	_ = json.Unmarshal([]byte(e.Detail), &detail)
-	if e.Action == "search" {
-		ids = append(ids, detail.IDs...)
-	}
 	kind := kindOf(e.Action)
-	if e.Action == "search" {
+	if slices.Contains(listing, e.Action) {
+		ids = append(ids, detail.IDs...)
 		kind = KindAccessed // listed in the results
 	}
 	entry := Entry{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Kind: kind, Reason: e.Reason}
 	matched, recordingEntry := false, false
 	for _, id := range ids {
-		in, err := lookup(ctx, cat, id, q.Clear, cache)
+		in, err := lookup(ctx, cat, id, q, cache)
 		if err != nil {
 			return err
 		}
@@ -259,7 +284,7 @@ func (rep *Report) keeps(q Query, client string) bool {
 }
 
 // lookup finds id among the recordings, then the tombstones.
-func lookup(ctx context.Context, cat *catalog.Catalog, id string, clear bool, cache map[string]*info) (*info, error) {
+func lookup(ctx context.Context, cat *catalog.Catalog, id string, q Query, cache map[string]*info) (*info, error) {
 	if in, ok := cache[id]; ok {
 		return in, nil
 	}
@@ -271,7 +296,7 @@ func lookup(ctx context.Context, cat *catalog.Catalog, id string, clear bool, ca
 		in.ok, in.raw = true, rec.Caller
 		in.rec = &Recording{ID: id, Client: rec.Client, Purpose: rec.Purpose, Line: rec.Line, StartedAt: &started, State: rec.State}
 		in.rec.Caller = rec.Caller
-		if !clear {
+		if !q.clearFor(rec.Client) {
 			in.rec.Caller = config.MaskNumber(rec.Caller)
 		}
 	case errors.Is(err, catalog.ErrNotFound):
@@ -302,16 +327,21 @@ func (rep *Report) WriteJSON(w io.Writer) error {
 // WriteCSV writes rep as CSV: '#' lines with the query, the figures and
 // each caller number, then one row per recording and entry (refused
 // attempts too, kind "denied").
+//
+// Cells come from free text (reasons, actors' names): one starting with
+// '=', '+', '-', '@', a tab or a carriage return gets a leading single
+// quote, so a spreadsheet opening the file shows it rather than running
+// it as a formula (CSV injection); the '#' lines get no line breaks.
 func (rep *Report) WriteCSV(w io.Writer) error {
 	q := rep.Query
 	fmt.Fprintf(w, "# kiroku incident report, generated %s\n", rep.Generated.Format(time.RFC3339))
-	fmt.Fprintf(w, "# query: actor=%s client=%s from=%s to=%s\n", q.Actor, q.Client, timeOr(rep.From), timeOr(rep.To))
+	fmt.Fprintf(w, "# query: actor=%s client=%s from=%s to=%s\n", oneLine(q.Actor), oneLine(q.Client), timeOr(rep.From), timeOr(rep.To))
 	fmt.Fprintf(w, "# recordings: %d; audit entries: %d (seq %d to %d); callers: %d; recordings deleted since (numbers no longer held): %d; denied attempts: %d\n",
 		len(rep.Records), rep.Entries, rep.FirstSeq, rep.LastSeq, len(rep.Callers), rep.CallersUnknown, len(rep.Denied))
 	for _, c := range rep.Callers {
-		fmt.Fprintf(w, "# caller: %s\n", c)
+		fmt.Fprintf(w, "# caller: %s\n", oneLine(c))
 	}
-	cw := csv.NewWriter(w)
+	cw := &cellWriter{w: csv.NewWriter(w)}
 	cw.Write([]string{"recording", "client", "purpose", "line", "started_at", "caller", "state", "seq", "at", "actor", "action", "kind", "reason"})
 	for _, r := range rep.Records {
 		started := ""
@@ -326,8 +356,34 @@ func (rep *Report) WriteCSV(w io.Writer) error {
 	for _, e := range rep.Denied {
 		cw.Write([]string{e.Target, "", "", "", "", "", "", strconv.FormatInt(e.Seq, 10), e.At.Format(time.RFC3339Nano), e.Actor, e.Action, e.Kind, e.Reason})
 	}
-	cw.Flush()
-	return cw.Error()
+	cw.w.Flush()
+	return cw.w.Error()
+}
+
+// cellWriter writes CSV records with every cell defused (cell).
+type cellWriter struct{ w *csv.Writer }
+
+func (c *cellWriter) Write(record []string) error {
+	out := make([]string, len(record))
+	for i, v := range record {
+		out[i] = cell(v)
+	}
+	return c.w.Write(out)
+}
+
+// cell prefixes v with a single quote when a spreadsheet would read it
+// as a formula (OWASP's advice on CSV injection).
+func cell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// oneLine replaces the line breaks of v, which would start a line of
+// their own in a '#' line.
+func oneLine(v string) string {
+	return strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
 }
 
 func timeOr(t *time.Time) string {

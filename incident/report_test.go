@@ -311,3 +311,53 @@ func kindOf(n string) string {
 	}
 	return incident.KindAccessed
 }
+
+// TestCSVInjection: a cell a spreadsheet would run as a formula (free
+// text such as a reason or an actor's name starting with = + - @, a tab
+// or a carriage return) is written with a leading single quote, and a
+// line break in the query cannot start a line of its own.
+func TestCSVInjection(t *testing.T) {
+	at := t0
+	rep := &incident.Report{Query: incident.Query{Actor: "x\n=HYPERLINK(\"http://evil\")"}, Generated: t0,
+		Records: []*incident.Recording{{ID: a1, Client: "acme", State: "stored", Caller: "+81311111111", Entries: []incident.Entry{
+			{Seq: 1, At: at, Actor: "@alice", Action: "view", Kind: "accessed", Reason: "=1+1"},
+			{Seq: 2, At: at, Actor: "bob", Action: "download", Kind: "exported", Reason: "-2+3"},
+			{Seq: 3, At: at, Actor: "bob", Action: "download", Kind: "exported", Reason: "\t=cmd"},
+			{Seq: 4, At: at, Actor: "bob", Action: "download", Kind: "exported", Reason: "\r=cmd"},
+			{Seq: 5, At: at, Actor: "bob", Action: "download", Kind: "exported", Reason: "苦情 = 対応"},
+		}}},
+		Denied: []incident.Entry{{Seq: 6, At: at, Actor: "+carol", Action: "denied", Kind: "denied", Target: a2, Reason: "@SUM(A1)"}}}
+	var b bytes.Buffer
+	if err := rep.WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	var body []string
+	for _, l := range strings.SplitAfter(b.String(), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			body = append(body, l)
+		}
+	}
+	if !strings.HasPrefix(body[0], "recording,") {
+		t.Fatalf("a line of the query escaped its '#' line:\n%s", b.String())
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.Join(body, ""))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows {
+		for _, c := range row {
+			if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+				t.Errorf("cell %q starts a formula", c)
+			}
+		}
+	}
+	for _, want := range []string{"'=1+1", "'-2+3", "'\t=cmd", "'\r=cmd", "苦情 = 対応", "'@alice", "'+carol", "'@SUM(A1)", "'+81311111111"} {
+		found := false
+		for _, row := range rows {
+			found = found || slices.Contains(row, want)
+		}
+		if !found {
+			t.Errorf("no cell %q in\n%s", want, b.String())
+		}
+	}
+}

@@ -73,7 +73,7 @@ func contractEndCmd(ctx context.Context, g *globals, args []string, out io.Write
 	fs := newFlagSet("contract-end")
 	dry := fs.Bool("dry-run", false, "show what a run would do, changing nothing")
 	bucket := fs.String("s3-bucket", "", "return into this bucket of kirokud's S3 service")
-	prefix := fs.String("s3-prefix", "", "under this key prefix")
+	prefix := fs.String("s3-prefix", "", "under this key prefix (default: the run's own folder, CLIENT/RUN-ID)")
 	zipFile := fs.String("zip", "", "return as a ZIP written to this file")
 	pos, err := parseFlags(fs, g, args, 1, "one client id")
 	if err != nil {
