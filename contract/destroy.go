@@ -67,13 +67,16 @@ func (s *Service) shred(ctx context.Context, actor string, run *catalog.Contract
 		defer ap.Close()
 		for _, it := range batch {
 			from := it.State
-			rec, err := catalog.GetRecording(ctx, tx, it.Recording)
+			rec, err := ts.Shred(ctx, it.Recording, now, "contract end "+run.ID, actor, func(rec *catalog.Recording) error {
+				d, _ := json.Marshal(map[string]any{"run": run.ID, "client": rec.Client, "object_key": rec.ObjectKey})
+				_, err := ap.Append(ctx, audit.Entry{At: now, Actor: actor, Action: "contract-end-destroy", Target: rec.ID,
+					Reason: "contract with client " + rec.Client + " ended; returned and verified", Detail: string(d)})
+				return err
+			})
 			switch {
 			case errors.Is(err, catalog.ErrNotFound):
 				it.State, it.Error = catalog.ItemGone, "deleted by another path after it was returned"
-			case err != nil:
-				return err
-			case rec.LegalHold:
+			case errors.Is(err, catalog.ErrHeld):
 				// Legal hold wins: returned, verified, and kept.
 				it.State, it.Held, it.HoldReason = catalog.ItemHeld, true, rec.HoldReason
 				d, _ := json.Marshal(map[string]any{"run": run.ID})
@@ -81,20 +84,9 @@ func (s *Service) shred(ctx context.Context, actor string, run *catalog.Contract
 					Reason: "under legal hold: returned but not destroyed", Detail: string(d)}); err != nil {
 					return err
 				}
+			case err != nil:
+				return err
 			default:
-				deleted, err := ts.Tombstone(ctx, rec, now, "contract end "+run.ID, actor)
-				if err != nil {
-					return err
-				}
-				// Not deleted: another node's purge or an erasure replaced
-				// the row first and audited that; nothing is left to destroy.
-				if deleted {
-					d, _ := json.Marshal(map[string]any{"run": run.ID, "client": rec.Client, "object_key": rec.ObjectKey})
-					if _, err := ap.Append(ctx, audit.Entry{At: now, Actor: actor, Action: "contract-end-destroy", Target: rec.ID,
-						Reason: "contract with client " + rec.Client + " ended; returned and verified", Detail: string(d)}); err != nil {
-						return err
-					}
-				}
 				it.State, it.DestroyedAt = catalog.ItemShredded, &now
 			}
 			// Compare-and-set: a batch another writer moved on meanwhile
