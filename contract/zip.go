@@ -1,18 +1,16 @@
 package contract
 
 import (
-	"archive/zip"
+	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"strings"
 
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/sumzip"
 	"github.com/kiroku-voice/kiroku/storage/upload"
 )
 
@@ -72,7 +70,7 @@ func (s *Service) ReturnZIP(ctx context.Context, actor string, c Client, w io.Wr
 
 // streamZIP writes the ZIP of what run has left to return.
 func (s *Service) streamZIP(ctx context.Context, actor string, run *catalog.ContractEnd, c Client, w io.Writer, l *catalog.Lock) (*RunInfo, error) {
-	z := &sumZip{zw: zip.NewWriter(w)}
+	z := sumzip.New(w)
 	index := ZIPIndex{Run: run.ID, Client: c.ID, Name: c.Name}
 	err := catalog.EachContractEndItem(ctx, s.o.Catalog.DB(), run.ID, func(it *catalog.ContractEndItem) error {
 		if err := l.Check(ctx); err != nil {
@@ -89,10 +87,10 @@ func (s *Service) streamZIP(ctx context.Context, actor string, run *catalog.Cont
 		return nil, err
 	}
 	b, _ := json.MarshalIndent(index, "", "  ")
-	if err := z.file("index.json", append(b, '\n')); err != nil {
+	if _, err := z.File("index.json", bytes.NewReader(append(b, '\n'))); err != nil {
 		return nil, err
 	}
-	if err := z.close(); err != nil {
+	if err := z.Close(); err != nil {
 		return nil, err
 	}
 	if err := s.setState(ctx, run, StateAwaiting); err != nil {
@@ -102,7 +100,7 @@ func (s *Service) streamZIP(ctx context.Context, actor string, run *catalog.Cont
 }
 
 // zipItem writes one recording into z; ok says it is in the ZIP whole.
-func (s *Service) zipItem(ctx context.Context, actor string, run *catalog.ContractEnd, c Client, z *sumZip, it *catalog.ContractEndItem) (bool, error) {
+func (s *Service) zipItem(ctx context.Context, actor string, run *catalog.ContractEnd, c Client, z *sumzip.Writer, it *catalog.ContractEndItem) (bool, error) {
 	rec, ok, err := s.current(ctx, it)
 	if err != nil || !ok {
 		return false, err
@@ -121,15 +119,15 @@ func (s *Service) zipItem(ctx context.Context, actor string, run *catalog.Contra
 		if err != nil {
 			return false, s.zipFail(ctx, it, from, err)
 		}
-		fw, err := z.create(it.AudioFile)
+		fw, err := z.Create(it.AudioFile)
 		if err != nil {
 			return false, err
 		}
 		if err := rr.WriteRange(fw, 0, rr.Size()); err != nil {
-			z.end()
+			z.End()
 			return false, s.zipFail(ctx, it, from, err)
 		}
-		it.AudioSHA256 = z.end()
+		it.AudioSHA256 = z.End()
 		if rec.AudioSHA256 != "" && it.AudioSHA256 != rec.AudioSHA256 {
 			return false, s.fail(ctx, it, from, fmt.Errorf("%w: decrypted audio has sha256 %s, recorded %s", errItem, it.AudioSHA256, rec.AudioSHA256))
 		}
@@ -138,10 +136,9 @@ func (s *Service) zipItem(ctx context.Context, actor string, run *catalog.Contra
 	if err != nil {
 		return false, err
 	}
-	if err := z.file(it.ManifestFile, manifest); err != nil {
+	if it.ManifestSHA256, err = z.File(it.ManifestFile, bytes.NewReader(manifest)); err != nil {
 		return false, err
 	}
-	it.ManifestSHA256 = z.last
 	it.State, it.Error = catalog.ItemExported, ""
 	return true, s.putItem(ctx, it, from)
 }
@@ -242,64 +239,4 @@ func (s *Service) Confirm(ctx context.Context, actor, id string, sums map[string
 	}
 	out.Run, err = s.info(ctx, run)
 	return out, err
-}
-
-// sumZip writes a ZIP and remembers each file's SHA-256 for SHA256SUMS.
-type sumZip struct {
-	zw   *zip.Writer
-	sums []string
-	cur  hash.Hash
-	name string
-	last string // the SHA-256 of the file ended last
-}
-
-// create starts file name; its bytes go through the returned writer
-// until end.
-func (z *sumZip) create(name string) (io.Writer, error) {
-	method := zip.Deflate
-	if strings.HasSuffix(name, ".wav") {
-		method = zip.Store // PCM barely deflates; storing keeps the stream cheap
-	}
-	fw, err := z.zw.CreateHeader(&zip.FileHeader{Name: name, Method: method})
-	if err != nil {
-		return nil, fmt.Errorf("contract: zip %s: %w", name, err)
-	}
-	z.cur, z.name = sha256.New(), name
-	return io.MultiWriter(fw, z.cur), nil
-}
-
-// end closes the current file's sum and returns it.
-func (z *sumZip) end() string {
-	if z.cur == nil {
-		return ""
-	}
-	z.last = hex.EncodeToString(z.cur.Sum(nil))
-	z.sums = append(z.sums, z.last+"  "+z.name+"\n")
-	z.cur = nil
-	return z.last
-}
-
-func (z *sumZip) file(name string, b []byte) error {
-	w, err := z.create(name)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(b); err != nil {
-		return err
-	}
-	z.end()
-	return nil
-}
-
-// close writes SHA256SUMS (every other file) and ends the ZIP.
-func (z *sumZip) close() error {
-	z.end()
-	w, err := z.zw.Create("SHA256SUMS")
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, strings.Join(z.sums, "")); err != nil {
-		return err
-	}
-	return z.zw.Close()
 }

@@ -1,19 +1,16 @@
 package rights
 
 import (
-	"archive/zip"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/sumzip"
 	"github.com/kiroku-voice/kiroku/storage/upload"
 )
 
@@ -142,7 +139,7 @@ func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer
 		return nil, fmt.Errorf("rights: %s: %w: %s", id, ErrRefused, reason)
 	}
 	m := &Manifest{Request: id, Generated: s.o.Now().UTC(), Withheld: withheld}
-	z := newSumZip(w)
+	z := sumzip.New(w)
 	for _, rec := range recs {
 		if rec.State != catalog.StateStored && rec.State != catalog.StateRestricted {
 			continue // being purged
@@ -164,13 +161,13 @@ func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer
 		}
 		m.Items = append(m.Items, it)
 	}
-	if err := z.json("manifest.json", m); err != nil {
+	if err := z.JSON("manifest.json", m); err != nil {
 		return nil, err
 	}
-	if err := z.file("summary.txt", strings.NewReader(summary(m))); err != nil {
+	if _, err := z.File("summary.txt", strings.NewReader(summary(m))); err != nil {
 		return nil, err
 	}
-	if err := z.close(); err != nil {
+	if err := z.Close(); err != nil {
 		return nil, err
 	}
 	result := map[string]any{"recordings": len(m.Items)}
@@ -206,12 +203,12 @@ func (s *Service) item(ctx context.Context, rec *catalog.Recording, history bool
 	}
 }
 
-func (s *Service) writeAudio(ctx context.Context, z *sumZip, name string, rec *catalog.Recording) error {
+func (s *Service) writeAudio(ctx context.Context, z *sumzip.Writer, name string, rec *catalog.Recording) error {
 	rr, err := upload.OpenAudio(ctx, s.o.Store, s.o.Keys, rec)
 	if err != nil {
 		return fmt.Errorf("rights: open %s: %w", rec.ID, err)
 	}
-	fw, err := z.create(name)
+	fw, err := z.Create(name)
 	if err != nil {
 		return err
 	}
@@ -219,70 +216,6 @@ func (s *Service) writeAudio(ctx context.Context, z *sumZip, name string, rec *c
 		return fmt.Errorf("rights: audio of %s: %w", rec.ID, err)
 	}
 	return nil
-}
-
-// sumZip writes a ZIP and remembers each file's SHA-256 for SHA256SUMS.
-type sumZip struct {
-	zw   *zip.Writer
-	sums []string
-	cur  hash.Hash
-	name string
-}
-
-func newSumZip(w io.Writer) *sumZip { return &sumZip{zw: zip.NewWriter(w)} }
-
-// create starts file name; its bytes go through the returned writer.
-func (z *sumZip) create(name string) (io.Writer, error) {
-	z.flush()
-	method := zip.Deflate
-	if strings.HasSuffix(name, ".wav") {
-		method = zip.Store // PCM barely deflates; storing keeps the stream cheap
-	}
-	fw, err := z.zw.CreateHeader(&zip.FileHeader{Name: name, Method: method, Modified: time.Now().UTC()})
-	if err != nil {
-		return nil, fmt.Errorf("rights: zip %s: %w", name, err)
-	}
-	z.cur, z.name = sha256.New(), name
-	return io.MultiWriter(fw, z.cur), nil
-}
-
-func (z *sumZip) flush() {
-	if z.cur != nil {
-		z.sums = append(z.sums, hex.EncodeToString(z.cur.Sum(nil))+"  "+z.name+"\n")
-		z.cur = nil
-	}
-}
-
-func (z *sumZip) file(name string, r io.Reader) error {
-	w, err := z.create(name)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(w, r)
-	return err
-}
-
-func (z *sumZip) json(name string, v any) error {
-	w, err := z.create(name)
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// close writes SHA256SUMS (every other file) and ends the ZIP.
-func (z *sumZip) close() error {
-	z.flush()
-	w, err := z.zw.Create("SHA256SUMS")
-	if err != nil {
-		return err
-	}
-	if _, err := io.WriteString(w, strings.Join(z.sums, "")); err != nil {
-		return err
-	}
-	return z.zw.Close()
 }
 
 // summary is the readable summary, Japanese then English per item.

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/sumzip"
 )
 
 // ErrNotProvidable is wrapped when a recording may not go to a third
@@ -81,7 +82,7 @@ func (s *Service) Provide(ctx context.Context, operator string, p ProvisionReque
 	if err != nil {
 		return nil, err
 	}
-	z := newSumZip(w)
+	z := sumzip.New(w)
 	m := &Manifest{Request: pr.ID, Generated: pr.ProvidedAt}
 	for _, rec := range recs {
 		it, err := s.item(ctx, rec, false)
@@ -96,10 +97,10 @@ func (s *Service) Provide(ctx context.Context, operator string, p ProvisionReque
 		}
 		m.Items = append(m.Items, it)
 	}
-	if err := z.json("manifest.json", m); err != nil {
+	if err := z.JSON("manifest.json", m); err != nil {
 		return nil, err
 	}
-	return pr, z.close()
+	return pr, z.Close()
 }
 
 // stoppedNumbers are the numbers of answered stop-third-party-provision
