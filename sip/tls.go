@@ -25,17 +25,26 @@ func serverTLS(t config.SIPTLS) (*tls.Config, error) {
 	}
 	conf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if t.ClientCA != "" {
-		pem, err := os.ReadFile(t.ClientCA)
+		pool, err := certPool("sip.tls.client_ca", t.ClientCA)
 		if err != nil {
-			return nil, fmt.Errorf("sip.tls.client_ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("sip.tls.client_ca: no PEM certificate in %s", t.ClientCA)
+			return nil, err
 		}
 		conf.ClientCAs, conf.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
 	return conf, nil
+}
+
+// certPool reads the PEM certificates of file (configuration key key).
+func certPool(key, file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificate in %s", key, file)
+	}
+	return pool, nil
 }
 
 // clientTLS is how kirokud connects to a sips: downstream: the agent
@@ -44,13 +53,9 @@ func serverTLS(t config.SIPTLS) (*tls.Config, error) {
 func clientTLS(t config.SIPTLS) (*tls.Config, error) {
 	conf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if t.DownstreamCA != "" {
-		pem, err := os.ReadFile(t.DownstreamCA)
+		pool, err := certPool("sip.tls.downstream_ca", t.DownstreamCA)
 		if err != nil {
-			return nil, fmt.Errorf("sip.tls.downstream_ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("sip.tls.downstream_ca: no PEM certificate in %s", t.DownstreamCA)
+			return nil, err
 		}
 		conf.RootCAs = pool
 	}
