@@ -35,7 +35,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	check := fs.String("check-config", "", "validate configuration `file` and the environment variables it names, print every problem and exit")
 	printDefault := fs.Bool("print-default-config", false, "print the embedded default configuration and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
-	rebuild := fs.String("rebuild-catalog", "", "write a new catalog `file` from the store's manifests (disaster recovery) and exit")
+	rebuild := fs.String("rebuild-catalog", "", "write a new catalog `file` from the store's manifests (disaster recovery) and exit; \"postgres\": into the configured, empty PostgreSQL catalog")
 	keysFrom := fs.String("keys-from", "", "with -rebuild-catalog: a catalog backup `file` to take wrapped data keys from")
 	if err := fs.Parse(args); err != nil {
 		return 2

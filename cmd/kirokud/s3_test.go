@@ -16,6 +16,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/pgtest"
 	"github.com/kiroku-voice/kiroku/internal/s3test"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/spool"
@@ -263,6 +264,39 @@ func TestRebuildCatalogFromBucket(t *testing.T) {
 		if r.ObjectKey != o.ObjectKey || r.SHA256 != o.SHA256 || r.Caller != o.Caller || !r.RetainUntil.Equal(o.RetainUntil) ||
 			!bytes.Equal(r.WrappedKey, o.WrappedKey) || string(r.Consent) != string(o.Consent) {
 			t.Errorf("rebuilt row %s differs from the original", o.ID)
+		}
+	}
+
+	// The same into an empty PostgreSQL catalog named by the
+	// configuration; a second run finds it not empty and refuses.
+	cfg, err := os.ReadFile(filepath.Join(d.dir, "kiroku.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgConfig := filepath.Join(d.dir, "kiroku-pg.yaml")
+	cfg = append(cfg, "catalog:\n  driver: postgres\n  dsn_env: KIROKU_TEST_CATALOG_DSN\n"...)
+	if err := os.WriteFile(pgConfig, cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dsn := pgtest.DSN(t)
+	for i, want := range []string{"manifests 2, restored 2, with keys 2, skipped 0", "is not empty"} {
+		cmd = exec.Command(binary, "-config", pgConfig, "-rebuild-catalog", "postgres",
+			"-keys-from", filepath.Join(d.dir, "data", "catalog.db"))
+		cmd.Env = append(os.Environ(), append(d.env, "KIROKU_TEST_CATALOG_DSN="+dsn)...)
+		b, err = cmd.CombinedOutput()
+		if (err == nil) != (i == 0) || !strings.Contains(string(b), want) {
+			t.Fatalf("rebuild into postgres, run %d: %v\n%s", i+1, err, b)
+		}
+	}
+	pg, err := catalog.OpenPostgres(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	for _, o := range orig {
+		r, err := pg.Get(t.Context(), o.ID)
+		if err != nil || r.SHA256 != o.SHA256 || !bytes.Equal(r.WrappedKey, o.WrappedKey) {
+			t.Errorf("row %s rebuilt in PostgreSQL: %v", o.ID, err)
 		}
 	}
 }

@@ -13,12 +13,23 @@ import (
 	"github.com/kiroku-voice/kiroku/storage/upload"
 )
 
-// RebuildCatalog writes a new catalog at out from the store's manifests,
-// taking wrapped data keys from the catalog backup keysFrom when given.
-// It refuses to overwrite an existing file.
+// RebuildIntoConfigured is the -rebuild-catalog target that means the
+// configured PostgreSQL catalog (an empty database) rather than a new
+// SQLite file.
+const RebuildIntoConfigured = "postgres"
+
+// RebuildCatalog writes a new catalog from the store's manifests, taking
+// wrapped data keys from the catalog backup keysFrom when given: a new
+// SQLite file at out, or, when out is RebuildIntoConfigured, the
+// configured PostgreSQL catalog, which must hold no recording, tombstone
+// or audit entry. It never overwrites a catalog.
 func RebuildCatalog(ctx context.Context, cfg *config.Config, out, keysFrom string, log *zap.Logger) (upload.RebuildResult, error) {
 	var res upload.RebuildResult
-	if _, err := os.Stat(out); err == nil {
+	intoPG := out == RebuildIntoConfigured
+	if intoPG && cfg.Catalog.Driver != config.CatalogPostgres {
+		return res, fmt.Errorf("rebuild: %q names the configured PostgreSQL catalog, but catalog.driver is %s", out, cfg.Catalog.Driver)
+	}
+	if _, err := os.Stat(out); err == nil && !intoPG {
 		return res, fmt.Errorf("rebuild: %s exists; give a new file", out)
 	}
 	keys, err := keyring(cfg, log)
@@ -30,9 +41,24 @@ func RebuildCatalog(ctx context.Context, cfg *config.Config, out, keysFrom strin
 		return res, err
 	}
 	defer st.Close()
-	cat, err := catalog.Open(ctx, out)
+	var cat *catalog.Catalog
+	if intoPG {
+		cat, err = openCatalog(ctx, cfg)
+	} else {
+		cat, err = catalog.Open(ctx, out)
+	}
 	if err != nil {
 		return res, err
+	}
+	if intoPG {
+		var n int
+		err := cat.DB().QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM recordings) + (SELECT COUNT(*) FROM tombstones) + (SELECT COUNT(*) FROM audit)`).Scan(&n)
+		if err == nil && n > 0 {
+			err = fmt.Errorf("rebuild: the configured PostgreSQL catalog is not empty (%d rows); rebuild into a new database", n)
+		}
+		if err != nil {
+			return res, errors.Join(err, cat.Close())
+		}
 	}
 	var old *catalog.Catalog
 	if keysFrom != "" {
