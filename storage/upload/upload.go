@@ -237,6 +237,38 @@ func (u *Uploader) finished() ([]string, time.Time, error) {
 	return ids, oldest, nil
 }
 
+// indexed reports whether the catalog already has id: its row (stored)
+// or its tombstone (deleted since). A catalog that cannot answer is an
+// error: the copy waits.
+func (u *Uploader) indexed(ctx context.Context, id string) (bool, string, error) {
+	_, err := catalog.GetRecording(ctx, u.o.Catalog.DB(), id)
+	if err == nil {
+		return true, "stored", nil
+	}
+	if !errors.Is(err, catalog.ErrNotFound) {
+		return false, "", err
+	}
+	_, err = u.o.Catalog.GetTombstone(ctx, id)
+	if err == nil {
+		return true, "deleted", nil
+	}
+	if !errors.Is(err, catalog.ErrNotFound) {
+		return false, "", err
+	}
+	return false, "", nil
+}
+
+// removeSpool removes a call's files from the spool.
+func (u *Uploader) removeSpool(id string) error {
+	var errs []error
+	for _, p := range []string{filepath.Join(u.o.Spool.Path(), id+".wav"), u.o.Spool.ManifestPath(id)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Keys returns the object keys of a call: its audio and its manifest,
 // under "<purpose>/<yyyy>/<mm>/<dd>/", and for a client's line under
 // "<client>/" before that, so that a bucket policy can fence a client's
@@ -261,6 +293,17 @@ func Tags(rec *catalog.Recording) map[string]string {
 }
 
 func (u *Uploader) upload(ctx context.Context, id string) error {
+	// A crash between the catalog commit and the removal of the spool
+	// files leaves a copy of a recording that is already stored — and
+	// may since have been held, restricted, erased or purged. Storing it
+	// again would reset those (and bring erased audio back): the catalog
+	// decides, and the copy is only removed.
+	if done, why, err := u.indexed(ctx, id); err != nil {
+		return err
+	} else if done {
+		u.o.Log.Warn("spool copy of a recording already "+why+" removed, not stored again", zap.String("call_id", id))
+		return u.removeSpool(id)
+	}
 	m, err := u.o.Spool.ReadManifest(id)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errItem, err)
@@ -315,13 +358,7 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 		return err
 	}
 	// Only now is the spool copy redundant.
-	var rmErr []error
-	for _, p := range []string{wavPath, u.o.Spool.ManifestPath(id)} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			rmErr = append(rmErr, err)
-		}
-	}
-	if err := errors.Join(rmErr...); err != nil {
+	if err := u.removeSpool(id); err != nil {
 		u.o.Log.Warn("stored, but spool files not removed", zap.String("call_id", id), zap.Error(err))
 	}
 	u.o.Log.Info("recording stored", zap.String("call_id", id), zap.String("object_key", rec.ObjectKey),

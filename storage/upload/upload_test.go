@@ -3,6 +3,7 @@ package upload_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -184,18 +185,30 @@ func TestUploadOptedOutKeepsEvidence(t *testing.T) {
 	})
 }
 
-// TestUploadTwiceStoresOnce: a pass redone after a crash (spool files
-// still there) overwrites the same objects and row.
+// TestUploadTwiceStoresOnce: a pass redone after a crash between the
+// catalog commit and the removal of the spool files stores nothing
+// again: the row, its key, its objects and its single store entry stay,
+// the spool copy goes.
 func TestUploadTwiceStoresOnce(t *testing.T) {
 	eachCatalog(t, func(t *testing.T, e *env) {
 		m, _ := e.call(t, 8000)
 		wavCopy, _ := os.ReadFile(e.spool.RecordingPath(m.ID))
 		manCopy, _ := os.ReadFile(e.spool.ManifestPath(m.ID))
 		e.up.Pass(t.Context())
+		first, _ := e.cat.Get(t.Context(), m.ID)
 		os.WriteFile(e.spool.RecordingPath(m.ID), wavCopy, 0o640)
 		os.WriteFile(e.spool.ManifestPath(m.ID), manCopy, 0o640)
 		if err := e.up.Pass(t.Context()); err != nil {
 			t.Fatal(err)
+		}
+		if _, err := os.Stat(e.spool.ManifestPath(m.ID)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("spool copy still there: %v", err)
+		}
+		if es, _ := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: m.ID, Action: "store"}); len(es) != 1 {
+			t.Errorf("got %d store entries, want 1", len(es))
+		}
+		if again, _ := e.cat.Get(t.Context(), m.ID); !bytes.Equal(again.WrappedKey, first.WrappedKey) {
+			t.Error("the row's data key was replaced by a second upload")
 		}
 		n := 0
 		e.store.List(t.Context(), "", func(o storage.Object) error { n++; return nil })
@@ -208,6 +221,49 @@ func TestUploadTwiceStoresOnce(t *testing.T) {
 		rec, _ := e.cat.Get(t.Context(), m.ID)
 		if _, err := upload.OpenAudio(t.Context(), e.store, e.keys, rec); err != nil {
 			t.Errorf("the row's key does not open the object stored last: %v", err)
+		}
+	})
+}
+
+// TestErasedNotBroughtBack: a spool copy left by a crash of a recording
+// erased since (its row replaced by a tombstone) is removed, and the
+// recording is not stored again.
+func TestErasedNotBroughtBack(t *testing.T) {
+	eachCatalog(t, func(t *testing.T, e *env) {
+		m, _ := e.call(t, 8000)
+		wavCopy, _ := os.ReadFile(e.spool.RecordingPath(m.ID))
+		manCopy, _ := os.ReadFile(e.spool.ManifestPath(m.ID))
+		e.up.Pass(t.Context())
+		rec, _ := e.cat.Get(t.Context(), m.ID)
+		if err := e.cat.Tx(t.Context(), func(tx *sql.Tx) error {
+			ts, err := catalog.NewTombstoner(t.Context(), tx)
+			if err != nil {
+				return err
+			}
+			defer ts.Close()
+			_, err = ts.Tombstone(t.Context(), rec, time.Now(), "erasure request", "privacy-officer")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{rec.ObjectKey, rec.ManifestKey} {
+			e.store.Delete(t.Context(), []string{k})
+		}
+		os.WriteFile(e.spool.RecordingPath(m.ID), wavCopy, 0o640)
+		os.WriteFile(e.spool.ManifestPath(m.ID), manCopy, 0o640)
+		if err := e.up.Pass(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.cat.Get(t.Context(), m.ID); !errors.Is(err, catalog.ErrNotFound) {
+			t.Errorf("erased recording back in the catalog: %v", err)
+		}
+		n := 0
+		e.store.List(t.Context(), "", func(o storage.Object) error { n++; return nil })
+		if n != 0 {
+			t.Errorf("got %d objects, want none", n)
+		}
+		if _, err := os.Stat(e.spool.RecordingPath(m.ID)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("spool copy still there: %v", err)
 		}
 	})
 }
