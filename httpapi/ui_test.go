@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,8 +12,12 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
+	"github.com/kiroku-voice/kiroku/contract"
 	"github.com/kiroku-voice/kiroku/spool"
 )
 
@@ -261,5 +267,195 @@ func TestBrowserSupervisorAndAuditor(t *testing.T) {
 	entries := eval[int](p, `document.querySelectorAll('#audit-table tbody tr').length`)
 	if v := p.text("#verify-result"); entries < 3 || !(strings.Contains(v, "intact") || strings.Contains(v, "完全")) {
 		t.Errorf("auditor: got %d entries, verify %q", entries, v)
+	}
+}
+
+// captureDownloads denies the browser's downloads (nothing is written
+// to disk) and makes the page keep every Blob it turns into an object
+// URL, the way the UI saves CSVs and certificates, for downloaded to
+// read. A navigation that reloads the page undoes it.
+func (p *page) captureDownloads() {
+	p.t.Helper()
+	p.do("capture downloads",
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorDeny})
+			return err
+		}))
+	eval[bool](p, `(() => {
+		window.testBlobs = [];
+		const make = URL.createObjectURL;
+		URL.createObjectURL = (b) => { window.testBlobs.push(b); return make.call(URL, b); };
+		return true;
+	})()`)
+}
+
+// downloaded waits for the nth Blob (from 1) the page saved and returns
+// its text.
+func (p *page) downloaded(n int) string {
+	p.t.Helper()
+	p.until("a download", fmt.Sprintf(`window.testBlobs.length >= %d`, n))
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](fmt.Sprintf(`window.testBlobs[%d].text()`, n-1), chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.fail("reading the download", err)
+	}
+	return v
+}
+
+// noTokenInURLs fails the test if a request of the page had the token
+// in its URL.
+func (p *page) noTokenInURLs() {
+	p.t.Helper()
+	if urls := eval[[]string](p, `performance.getEntriesByType('resource').map((r) => r.name).filter((u) => u.includes('tok-'))`); len(urls) != 0 {
+		p.t.Errorf("got the token in URLs %v, want it in headers only", urls)
+	}
+}
+
+// withoutFirstLine drops a CSV's first line (the time it was generated).
+func withoutFirstLine(s string) string {
+	_, rest, _ := strings.Cut(s, "\n")
+	return rest
+}
+
+// TestBrowserIncidentReport: a privacy officer's incident report on the
+// supervisor who played a recording shows exactly that recording, with
+// its play entry and the caller in clear, and its CSV download is the
+// API's CSV; an auditor's shows the caller masked, in Japanese too.
+func TestBrowserIncidentReport(t *testing.T) {
+	e := newEnv(t)
+	ids := e.seed(rec{purpose: "cs-quality", caller: "0312345678", seconds: 1}, rec{purpose: "cs-quality", caller: "0398765432", seconds: 1})
+	played := ids[0]
+	if res, b := e.do("sup", http.MethodGet, "/api/v1/recordings/"+played+"/audio", map[string]string{"X-Kiroku-Reason": "complaint%20review"}); res.StatusCode != 200 {
+		t.Fatalf("play: got %d %.200s", res.StatusCode, b)
+	}
+	p := &page{t: t, ctx: browser(t)}
+	report := func(who string) {
+		p.t.Helper()
+		p.signIn(e.srv.URL+"/", who)
+		p.do("make the report on sup as "+who,
+			chromedp.Click(chromedp.CSS("#nav-incidents")),
+			chromedp.WaitVisible(chromedp.CSS("#inc-form")),
+			chromedp.SendKeys(chromedp.CSS("#i-actor"), "sup"),
+			chromedp.Click(chromedp.CSS("#inc-btn")),
+			chromedp.WaitVisible(chromedp.CSS("#inc-recs tbody")),
+		)
+		if cur := eval[string](p, `document.querySelector('#nav-incidents').getAttribute('aria-current')`); cur != "page" {
+			t.Errorf("%s: got aria-current %q on the nav entry, want page", who, cur)
+		}
+	}
+	type shown struct {
+		Recordings []string `json:"recordings"`
+		Entries    []string `json:"entries"`
+		Link       bool     `json:"link"`
+		Callers    []string `json:"callers"`
+	}
+	read := func() shown {
+		return eval[shown](p, `(() => {
+			const bodies = Array.from(document.querySelectorAll('#inc-recs tbody'));
+			return {
+				recordings: bodies.map((b) => b.dataset.id),
+				entries: Array.from(document.querySelectorAll('#inc-recs tbody tr:not(:first-child)')).map((tr) => Array.from(tr.cells).slice(2).map((c) => c.textContent).join('|')),
+				link: !!document.querySelector('#inc-recs a[href="#/recordings/`+played+`"]'),
+				callers: Array.from(document.querySelectorAll('#inc-callers li')).map((li) => li.textContent),
+			};
+		})()`)
+	}
+
+	report("po")
+	got := read()
+	want := shown{Recordings: []string{played}, Entries: []string{"sup|play|complaint review"}, Link: true, Callers: []string{"0312345678"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("privacy officer: got %+v, want %+v", got, want)
+	}
+	p.screenshot("ui-incident.png")
+	p.captureDownloads()
+	p.do("download the CSV", chromedp.Click(chromedp.CSS("#inc-csv")))
+	csv := p.downloaded(1)
+	_, apiCSV := e.do("po", http.MethodGet, "/api/v1/incidents?actor=sup&format=csv", nil)
+	if withoutFirstLine(csv) != withoutFirstLine(string(apiCSV)) || !strings.Contains(csv, "0312345678") {
+		t.Errorf("downloaded CSV:\n%s\nwant the API's:\n%s", csv, apiCSV)
+	}
+	p.until("the download to be said", `document.querySelector('#status').textContent.includes('incident-report.csv')`)
+	p.noTokenInURLs()
+
+	p.do("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
+	report("aud")
+	got = read()
+	want = shown{Recordings: []string{played}, Entries: []string{"sup|play|complaint review"}, Link: true, Callers: []string{"0312****78"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) || strings.Contains(p.text("#main"), "0312345678") {
+		t.Errorf("auditor: got %+v, want %+v and the caller nowhere in clear", got, want)
+	}
+	p.do("switch to Japanese", chromedp.Click(chromedp.CSS("#lang")))
+	p.until("the report in Japanese", `document.querySelector('#h-inc-report').textContent === '報告' &&
+		document.querySelector('#inc-figures dt:nth-of-type(2)').textContent === '録音' &&
+		document.querySelector('#inc-callers li').textContent === '0312****78'`)
+}
+
+// TestBrowserContractEnds: a run made through the API is listed on the
+// Contract ends page; its page shows the certificate as text and
+// downloads the JSON certificate as the API gives it; an admin's dry run
+// shows the plan's figures and the API's error for an unknown client;
+// no page has a button that starts or confirms a run; an auditor reads
+// the runs but has no dry run.
+func TestBrowserContractEnds(t *testing.T) {
+	e := newS3Env(t, catalogtest.New(t, catalog.SQLite))
+	seedAcme(t, e.env)
+	res, b := e.send("acme-adm", http.MethodPost, "/api/v1/clients/acme/contract-end",
+		map[string]any{"target": map[string]any{"kind": "s3", "bucket": returnBucket, "prefix": "returns/2026"}})
+	var cert contract.Certificate
+	if err := json.Unmarshal(b, &cert); res.StatusCode != 200 || err != nil {
+		t.Fatalf("run: got %d %s", res.StatusCode, b)
+	}
+	url := e.env.srv.URL + "/"
+	p := &page{t: t, ctx: browser(t)}
+	p.signIn(url, "adm")
+	row := `#ce-runs tr[data-id="` + cert.Run + `"]`
+	buttons := `Array.from(document.querySelectorAll('#main button')).map((b) => b.id)`
+	p.do("open the contract ends", chromedp.Click(chromedp.CSS("#nav-contracts")), chromedp.WaitVisible(chromedp.CSS(row)))
+	if r := p.text(row); !strings.Contains(r, "acme") || !strings.Contains(r, "done (certified)") || !strings.Contains(r, "destroyed 4") || !strings.Contains(r, "held (kept) 1") {
+		t.Errorf("got run row %q", r)
+	}
+	if hidden := eval[bool](p, `document.querySelector('#nav-incidents').hidden`); !hidden {
+		t.Error("an admin sees the incident report in the nav")
+	}
+
+	p.do("a dry run of an unknown client",
+		chromedp.SendKeys(chromedp.CSS("#ce-client"), "nosuch"),
+		chromedp.Click(chromedp.CSS("#ce-plan-btn")))
+	p.until("the API's error", `document.querySelector('#status').textContent === 'no such client'`)
+	p.do("a dry run of globex",
+		chromedp.SetValue(chromedp.CSS("#ce-client"), "globex"),
+		chromedp.Click(chromedp.CSS("#ce-plan-btn")),
+		chromedp.WaitVisible(chromedp.CSS("#ce-plan dt")))
+	plan := eval[map[string]string](p, `Object.fromEntries(Array.from(document.querySelectorAll('#ce-plan dt')).map((dt) => [dt.textContent, dt.nextElementSibling.textContent]))`)
+	if plan["Client"] != "globex — Globex" || plan["Recordings to return"] != "1" || plan["To destroy once returned"] != "1" || plan["Under legal hold: returned but kept"] != "0" {
+		t.Errorf("got plan %v", plan)
+	}
+	if ids := eval[[]string](p, buttons); fmt.Sprint(ids) != "[ce-plan-btn]" {
+		t.Errorf("got buttons %v on the list, want the dry run's only", ids)
+	}
+
+	p.do("open the run",
+		chromedp.Click(chromedp.CSS(row+" a")),
+		chromedp.WaitVisible(chromedp.CSS("#ce-cert")))
+	if txt := p.text("#ce-cert"); !strings.Contains(txt, "消去 / Destroyed: 4") || !strings.Contains(txt, cert.Run) {
+		t.Errorf("got certificate text:\n%s", txt)
+	}
+	if ids := eval[[]string](p, buttons); fmt.Sprint(ids) != "[ce-json]" {
+		t.Errorf("got buttons %v on the run, want the certificate's download only", ids)
+	}
+	p.screenshot("ui-contract-end.png")
+	p.captureDownloads()
+	p.do("download the certificate", chromedp.Click(chromedp.CSS("#ce-json")))
+	_, apiCert := e.do("adm", http.MethodGet, "/api/v1/contract-ends/"+cert.Run+"/certificate?format=json", nil)
+	if got := p.downloaded(1); got != string(apiCert) {
+		t.Errorf("downloaded certificate:\n%s\nwant the API's:\n%s", got, apiCert)
+	}
+	p.noTokenInURLs()
+
+	p.do("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
+	p.signIn(url, "aud")
+	p.do("open the contract ends as auditor", chromedp.Click(chromedp.CSS("#nav-contracts")), chromedp.WaitVisible(chromedp.CSS(row)))
+	if hidden := eval[bool](p, `document.querySelector('#ce-plan-section').hidden`); !hidden {
+		t.Error("an auditor is offered the dry run")
 	}
 }

@@ -1,4 +1,5 @@
-// Kiroku web UI: sign in with a token, search, listen, hold, audit.
+// Kiroku web UI: sign in with a token, search, listen, hold, audit,
+// incident reports and contract ends (read only).
 // Plain JavaScript, no build step, no third-party code. The token stays
 // in sessionStorage (this tab only); audio is fetched through short-lived
 // tickets so that the token never goes into a URL.
@@ -31,6 +32,31 @@ const L = {
     badToken: 'That token was not accepted.', expired: 'Your session ended; sign in again.',
     playing: 'Playing.', holdPlaced: 'Legal hold placed.', holdReleased: 'Legal hold released.', loading: 'Loading…',
     bytes: '{n} bytes', restricted: 'restricted (stop of use)', stored: 'stored',
+    navIncidents: 'Incident report', navContracts: 'Contract ends', downloaded: 'Downloaded {name}.',
+    incTitle: 'Incident report',
+    incIntro: 'Which recordings an actor, a client or a time window touched, from the audit log. Give at least one filter.',
+    incActor: 'Actor (token name, retention, kirokud…)', incMake: 'Make the report', incReport: 'Report',
+    incCsv: 'Download CSV', incRecs: 'Recordings and their audit entries',
+    incNoRecs: 'No recording was accessed, exported or changed.', incCallers: 'Caller numbers affected',
+    incDenied: 'Refused attempts', incOther: 'Entries about no recording', targetCol: 'Target', generated: 'Generated',
+    figRecordings: 'Recordings', figEntries: 'Audit entries', figCallers: 'Distinct callers',
+    figDeleted: 'Recordings deleted since (numbers no longer held)', figDenied: 'Refused attempts',
+    incUnknown: '{n} recording(s) deleted since: their caller numbers are no longer held.', incNoCallers: 'None.',
+    'kind-accessed': 'accessed', 'kind-exported': 'exported', 'kind-changed': 'changed', deleted: 'deleted',
+    ceTitle: 'Contract ends',
+    ceNoButtons: 'This page only reads: a return and its destruction are started and confirmed deliberately with kirokuctl, never from the browser.',
+    cePlanTitle: 'Dry run (nothing is changed)', cePlanBtn: 'Show the plan', ceRuns: 'Runs', ceCounts: 'Recordings by state',
+    ceNone: 'No contract-end run yet.', ceBack: 'Back to the contract ends', ceRun: 'Contract-end run',
+    ceCert: 'Certificate of return and destruction', ceNoCert: 'Not certified yet: the run is not finished.',
+    ceJson: 'Download the certificate (JSON)', finished: 'Finished', returnedTo: 'Returned to', operators: 'Run by',
+    auditRange: 'Audit entries', planRecordings: 'Recordings to return', planWithAudio: 'With audio',
+    planRestricted: 'Restricted (stop of use)', planHeld: 'Under legal hold: returned but kept',
+    planToDestroy: 'To destroy once returned', planBytes: 'Sealed size', planFirst: 'First recording started',
+    planLast: 'Last recording started', planRun: 'Unfinished run (a run would resume it)',
+    planBlocked: 'A run is blocked:', planOk: 'Nothing blocks a run.',
+    'ce-running': 'running', 'ce-awaiting-confirmation': 'awaiting the recipient\'s checksums', 'ce-done': 'done (certified)',
+    'item-pending': 'pending', 'item-exported': 'exported', 'item-verified': 'verified', 'item-failed': 'failed (kept)',
+    'item-held': 'held (kept)', 'item-shredded': 'key destroyed', 'item-destroyed': 'destroyed', 'item-gone': 'deleted meanwhile',
   },
   ja: {
     skip: '本文へ移動', nav: 'メイン', navSearch: '検索', navAudit: '監査ログ', signOut: 'サインアウト',
@@ -58,6 +84,31 @@ const L = {
     badToken: 'トークンが受け付けられませんでした。', expired: 'セッションが終了しました。もう一度サインインしてください。',
     playing: '再生中。', holdPlaced: 'リーガルホールドを設定しました。', holdReleased: 'リーガルホールドを解除しました。', loading: '読み込み中…',
     bytes: '{n} バイト', restricted: '利用停止中', stored: '保存済み',
+    navIncidents: 'インシデント報告', navContracts: '契約終了', downloaded: '{name} をダウンロードしました。',
+    incTitle: 'インシデント報告',
+    incIntro: '監査ログから、実行者・委託元・期間が関わった録音を一覧にします。条件を1つ以上指定してください。',
+    incActor: '実行者（トークン名、retention、kirokud など）', incMake: '報告を作成', incReport: '報告',
+    incCsv: 'CSVをダウンロード', incRecs: '録音とその監査記録',
+    incNoRecs: 'アクセス・持ち出し・変更された録音はありません。', incCallers: '影響を受けた発信者番号',
+    incDenied: '拒否された試み', incOther: '録音に関わらない記録', targetCol: '対象', generated: '作成日時',
+    figRecordings: '録音', figEntries: '監査記録', figCallers: '発信者（重複なし）',
+    figDeleted: 'その後削除された録音（番号は保持していません）', figDenied: '拒否された試み',
+    incUnknown: 'その後削除された録音 {n} 件: 発信者番号はもう保持していません。', incNoCallers: 'なし。',
+    'kind-accessed': '閲覧', 'kind-exported': '持ち出し', 'kind-changed': '変更', deleted: '削除済み',
+    ceTitle: '契約終了',
+    ceNoButtons: 'このページは閲覧専用です。返却と消去の開始・確認は kirokuctl で意図して行い、ブラウザからはできません。',
+    cePlanTitle: '事前確認（何も変更しません）', cePlanBtn: '計画を表示', ceRuns: '実行一覧', ceCounts: '状態別の録音数',
+    ceNone: '契約終了の実行はまだありません。', ceBack: '契約終了の一覧に戻る', ceRun: '契約終了の実行',
+    ceCert: '返却・消去証明書', ceNoCert: 'まだ証明されていません（実行が終わっていません）。',
+    ceJson: '証明書をダウンロード（JSON）', finished: '終了', returnedTo: '返却先', operators: '実行者',
+    auditRange: '監査記録', planRecordings: '返却する録音', planWithAudio: '音声あり',
+    planRestricted: '利用停止中', planHeld: 'リーガルホールド中（返却して保持）',
+    planToDestroy: '返却後に消去', planBytes: '暗号化済みサイズ', planFirst: '最初の録音の開始',
+    planLast: '最後の録音の開始', planRun: '未完了の実行（実行すると再開）',
+    planBlocked: '実行できない理由:', planOk: '実行を妨げるものはありません。',
+    'ce-running': '実行中', 'ce-awaiting-confirmation': '受領者のチェックサム待ち', 'ce-done': '完了（証明済み）',
+    'item-pending': '未返却', 'item-exported': '返却済み（未検証）', 'item-verified': '検証済み', 'item-failed': '失敗（保持）',
+    'item-held': '保全のため保持', 'item-shredded': '鍵を消去', 'item-destroyed': '消去済み', 'item-gone': '他の理由で削除',
   },
 };
 
@@ -71,6 +122,9 @@ const state = {
   search: { params: null, rows: [], next: '' },
   audio: null, // Web Audio graph, made on the first play
   after: '', // the page asked for before signing in
+  nav: '', // the nav entry of the page shown
+  view: 0, // counts pages mounted, so an answer for a page left is dropped
+  redraw: null, // redraws the page's data in the current language
 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -95,19 +149,45 @@ class HTTPError extends Error {
   constructor(status, msg) { super(msg); this.status = status; }
 }
 
-async function api(path, opts = {}) {
+// request sends the token in its header and returns a successful
+// response unread; an error answer throws with the API's message.
+async function request(path, opts = {}) {
   const headers = Object.assign({ Authorization: 'Bearer ' + state.token }, opts.headers || {});
   if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
   const res = await fetch(path, { method: opts.method || 'GET', headers,
     body: opts.body === undefined ? undefined : JSON.stringify(opts.body), cache: 'no-store' });
-  let body = null;
-  try { body = await res.json(); } catch (_) { /* not JSON */ }
   if (res.status === 401 && !opts.signingIn) {
     signOut(t('expired'));
     throw new HTTPError(401, t('expired'));
   }
-  if (!res.ok) throw new HTTPError(res.status, (body && body.error) || res.statusText);
-  return body;
+  if (!res.ok) {
+    let body = null;
+    try { body = await res.json(); } catch (_) { /* not JSON */ }
+    throw new HTTPError(res.status, (body && body.error) || res.statusText);
+  }
+  return res;
+}
+
+async function api(path, opts = {}) {
+  const res = await request(path, opts);
+  try { return await res.json(); } catch (_) { return null; /* not JSON */ }
+}
+
+// saveAs fetches path with the token in its header and saves the answer
+// as name through an object URL: the token never goes into a URL.
+async function saveAs(path, name) {
+  try {
+    const blob = await (await request(path)).blob();
+    const url = URL.createObjectURL(blob);
+    const a = el('a', '', { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    say(t('downloaded', { name }));
+  } catch (e) {
+    if (e.status !== 401) say(e.message, true);
+  }
 }
 
 function signOut(msg) {
@@ -138,6 +218,8 @@ function el(tag, text, attrs = {}) {
 
 function mount(tplID) {
   const main = $('#main');
+  state.view++;
+  state.redraw = null;
   main.replaceChildren($(tplID).content.cloneNode(true));
   translate(main);
   main.focus();
@@ -145,9 +227,12 @@ function mount(tplID) {
 }
 
 function setNav(active) {
+  state.nav = active;
   $('#nav').hidden = !state.me;
   $('#signout').hidden = !state.me;
   $('#nav-audit').hidden = !(state.me && state.me.can.audit);
+  $('#nav-incidents').hidden = !(state.me && state.me.can.incident);
+  $('#nav-contracts').hidden = !(state.me && canContracts());
   $('#who').textContent = state.me ? t('signedInAs') + ' ' + state.me.name + ' (' + state.me.roles.join(', ') + ')' : '';
   document.querySelectorAll('#nav a').forEach((a) => {
     if (a.getAttribute('href') === '#/' + active) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
@@ -451,6 +536,232 @@ function renderAudit() {
   load(false);
 }
 
+// ---- incident report ----
+
+// clientField turns the free-text client field id into a select of the
+// token's clients when the token is scoped to some.
+function clientField(main, id, any) {
+  const cs = state.me.clients || [];
+  if (!cs.length) return;
+  const input = $('#' + id, main);
+  const sel = el('select', null, { id, name: input.name });
+  if (any) sel.append(el('option', t('any'), { value: '', 'data-i18n': 'any' }));
+  for (const c of cs) sel.append(el('option', c.name ? c.id + ' — ' + c.name : c.id, { value: c.id }));
+  input.replaceWith(sel);
+}
+
+function renderIncidents() {
+  setNav('incidents');
+  const main = mount('#tpl-incidents');
+  clientField(main, 'i-client', true);
+  const form = $('#inc-form', main);
+  let query = null; // the query of the report shown, for its CSV
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const btn = $('#inc-btn', main);
+    const view = state.view;
+    btn.disabled = true;
+    say(t('loading'));
+    try {
+      const p = searchParams(form);
+      const rep = await api('/api/v1/incidents?' + p.toString());
+      if (view !== state.view) return;
+      query = p;
+      state.redraw = () => showIncident(main, rep);
+      say('');
+      showIncident(main, rep);
+    } catch (e) {
+      if (view !== state.view) return;
+      $('#inc-report', main).hidden = true;
+      if (e.status !== 401) say(e.message, true);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  $('#inc-csv', main).addEventListener('click', () => {
+    const p = new URLSearchParams(query);
+    p.set('format', 'csv');
+    saveAs('/api/v1/incidents?' + p.toString(), 'incident-report.csv');
+  });
+}
+
+// entryRow is one audit entry of a report as a table row; target, when
+// given, fills the fourth cell instead of the action.
+function entryRow(e, target) {
+  const tr = el('tr');
+  tr.append(el('td', e.seq), el('td', fmtTime(e.at)), el('td', e.actor),
+    target ? el('td', e.target || '') : el('td', e.action), el('td', e.reason || ''));
+  return tr;
+}
+
+function showIncident(main, rep) {
+  dl($('#inc-figures', main), [
+    ['generated', fmtTime(rep.generated_at)], ['figRecordings', rep.recordings.length],
+    ['figEntries', rep.audit_entries + (rep.first_seq ? ' (#' + rep.first_seq + '–#' + rep.last_seq + ')' : '')],
+    ['figCallers', rep.callers.length], ['figDeleted', rep.callers_unknown], ['figDenied', rep.denied.length],
+  ]);
+  const table = $('#inc-recs', main);
+  table.querySelectorAll('tbody').forEach((b) => b.remove());
+  for (const r of rep.recordings) {
+    const body = el('tbody', null, { 'data-id': r.id });
+    const head = el('th', null, { scope: 'rowgroup', colspan: '5', class: 'group' });
+    // A deleted recording has nothing left to open.
+    head.append(r.state === 'deleted' ? el('code', r.id) : el('a', r.id, { href: '#/recordings/' + r.id }));
+    const facts = [['client', r.client], ['purpose', r.purpose], ['line', r.line],
+      ['started', r.started_at && fmtTime(r.started_at)], ['caller', r.caller],
+      ['state', t(r.state) + (r.deleted ? ' (' + r.deleted + ')' : '')]]
+      .filter(([, v]) => v).map(([k, v]) => t(k) + ': ' + v);
+    const kinds = ['accessed', 'exported', 'changed'].filter((k) => r[k]).map((k) => t('kind-' + k));
+    head.append(el('span', ' · ' + facts.concat(kinds.length ? [kinds.join(', ')] : []).join(' · ')));
+    body.append(el('tr'));
+    body.rows[0].append(head);
+    for (const e of r.entries) body.append(entryRow(e));
+    table.append(body);
+  }
+  table.hidden = rep.recordings.length === 0;
+  $('#inc-no-recs', main).hidden = rep.recordings.length !== 0;
+  const callers = $('#inc-callers', main);
+  callers.replaceChildren(...rep.callers.map((c) => el('li', c)));
+  if (!rep.callers.length) callers.append(el('li', t('incNoCallers')));
+  $('#inc-unknown', main).textContent = rep.callers_unknown ? t('incUnknown', { n: rep.callers_unknown }) : '';
+  for (const [id, list, target] of [['#inc-denied', rep.denied, true], ['#inc-other', rep.other, false]]) {
+    const tb = $(id, main);
+    tb.tBodies[0].replaceChildren(...list.map((e) => entryRow(e, target)));
+    tb.hidden = list.length === 0;
+  }
+  $('#inc-report', main).hidden = false;
+}
+
+// ---- contract ends (read only: runs start and are confirmed with kirokuctl) ----
+
+function canContracts() {
+  return state.me.can.contract_end || state.me.can.incident;
+}
+
+function itemCounts(items) {
+  return Object.keys(items || {}).sort().map((k) => t('item-' + k) + ' ' + items[k]).join(' · ');
+}
+
+async function renderContracts() {
+  setNav('contract-ends');
+  const main = mount('#tpl-contracts');
+  const view = state.view;
+  let runs = null;
+  let plan = null;
+  const redraw = () => {
+    if (runs) showRuns(main, runs);
+    if (plan) showPlan(main, plan);
+  };
+  if (state.me.can.contract_end) {
+    $('#ce-plan-section', main).hidden = false;
+    clientField(main, 'ce-client', false);
+    $('#ce-plan-form', main).addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const btn = $('#ce-plan-btn', main);
+      btn.disabled = true;
+      say(t('loading'));
+      plan = null;
+      try {
+        const client = $('#ce-client', main).value.trim();
+        const p = await api('/api/v1/clients/' + encodeURIComponent(client) + '/contract-end');
+        if (view !== state.view) return;
+        plan = p;
+        say('');
+      } catch (e) {
+        if (view !== state.view) return;
+        if (e.status !== 401) say(e.message, true);
+      } finally {
+        btn.disabled = false;
+      }
+      showPlan(main, plan);
+      state.redraw = redraw;
+    });
+  }
+  try {
+    const res = await api('/api/v1/contract-ends');
+    if (view !== state.view) return;
+    runs = res.runs;
+  } catch (e) {
+    if (view === state.view && e.status !== 401) say(e.message, true);
+    return;
+  }
+  showRuns(main, runs);
+  state.redraw = redraw;
+}
+
+function showRuns(main, runs) {
+  const table = $('#ce-runs', main);
+  table.tBodies[0].replaceChildren(...runs.map((r) => {
+    const tr = el('tr', null, { 'data-id': r.id });
+    const started = el('td');
+    started.append(el('a', fmtTime(r.started_at), { href: '#/contract-ends/' + r.id }));
+    tr.append(el('td', r.client), el('td', t('ce-' + r.state)), started,
+      el('td', r.finished_at ? fmtTime(r.finished_at) : t('none')), el('td', itemCounts(r.items)));
+    return tr;
+  }));
+  table.hidden = runs.length === 0;
+  $('#ce-none', main).hidden = runs.length !== 0;
+}
+
+function showPlan(main, plan) {
+  const out = $('#ce-plan', main);
+  const blockers = $('#ce-blockers', main);
+  if (!plan) {
+    out.replaceChildren();
+    blockers.replaceChildren();
+    return;
+  }
+  dl(out, [
+    ['client', plan.client + (plan.client_name ? ' — ' + plan.client_name : '')],
+    ['planRecordings', plan.recordings], ['planWithAudio', plan.with_audio], ['planRestricted', plan.restricted],
+    ['planHeld', plan.held], ['planToDestroy', plan.to_destroy], ['planBytes', t('bytes', { n: plan.sealed_bytes })],
+    ['planFirst', plan.first && fmtTime(plan.first)], ['planLast', plan.last && fmtTime(plan.last)],
+  ]);
+  if (plan.unfinished_run) {
+    const dd = el('dd');
+    dd.append(el('a', plan.unfinished_run.id, { href: '#/contract-ends/' + plan.unfinished_run.id }));
+    out.append(el('dt', t('planRun')), dd);
+  }
+  const bs = plan.blockers || [];
+  blockers.replaceChildren(...(bs.length ? [el('li', t('planBlocked'))].concat(bs.map((b) => el('li', b))) : [el('li', t('planOk'))]));
+  blockers.className = bs.length ? 'held' : '';
+}
+
+async function renderContract(id) {
+  setNav('contract-ends');
+  const main = mount('#tpl-contract');
+  const view = state.view;
+  $('#ce-id', main).textContent = id;
+  let run;
+  let text = '';
+  try {
+    run = await api('/api/v1/contract-ends/' + id);
+    if (run.certificate) text = await (await request('/api/v1/contract-ends/' + id + '/certificate?format=text')).text();
+  } catch (e) {
+    if (view === state.view && e.status !== 401) say(e.message, true);
+    return;
+  }
+  if (view !== state.view) return;
+  const show = () => {
+    const tg = run.target || {};
+    dl($('#ce-meta', main), [
+      ['client', run.client], ['state', t('ce-' + run.state)],
+      ['returnedTo', tg.kind === 's3' ? 's3://' + tg.bucket + '/' + (tg.prefix || '') : 'ZIP'],
+      ['operators', (run.operators || []).join(', ')], ['started', fmtTime(run.started_at)],
+      ['finished', run.finished_at && fmtTime(run.finished_at)], ['ceCounts', itemCounts(run.items)],
+      ['auditRange', run.audit_first_seq ? '#' + run.audit_first_seq + '–#' + (run.audit_last_seq || '') : ''],
+    ]);
+  };
+  show();
+  state.redraw = show;
+  const certified = !!run.certificate;
+  $('#ce-no-cert', main).hidden = certified;
+  $('#ce-cert', main).hidden = !certified;
+  $('#ce-cert', main).textContent = text;
+  $('#ce-json', main).hidden = !certified;
+  $('#ce-json', main).addEventListener('click', () => saveAs('/api/v1/contract-ends/' + id + '/certificate?format=json', 'certificate-' + id + '.json'));
+}
+
 // ---- routing ----
 
 async function render() {
@@ -467,6 +778,10 @@ async function render() {
   const m = hash.match(/^#\/recordings\/([0-9a-f-]{36})$/);
   if (m) return renderRecording(m[1]);
   if (hash === '#/audit' && state.me.can.audit) return renderAudit();
+  if (hash === '#/incidents' && state.me.can.incident) return renderIncidents();
+  if (hash === '#/contract-ends' && canContracts()) return renderContracts();
+  const ce = hash.match(/^#\/contract-ends\/([0-9a-f-]{36})$/);
+  if (ce && canContracts()) return renderContract(ce[1]);
   if (hash !== '#/search') { location.hash = '#/search'; return; }
   renderSearch();
 }
@@ -477,8 +792,9 @@ document.addEventListener('DOMContentLoaded', () => {
     state.lang = state.lang === 'ja' ? 'en' : 'ja';
     localStorage.setItem('kiroku.lang', state.lang);
     translate();
-    setNav((location.hash.match(/^#\/(\w+)/) || [])[1] || '');
+    setNav(state.nav);
     if (state.search.rows.length && $('#results')) showResults($('#main'));
+    if (state.redraw) state.redraw();
   });
   $('#signout').addEventListener('click', () => signOut());
   translate();
