@@ -10,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/pion/rtp"
 )
 
 // Peer is what the far end of a leg negotiated: where it takes RTP, the
@@ -58,11 +56,8 @@ type Endpoint struct {
 	received, rejected, sent, events, panics, unauth atomic.Uint64
 
 	// SRTP (nil for plain RTP): decrypted on the reader goroutine,
-	// encrypted under smu by whichever goroutine sends.
+	// encrypted by whichever goroutine sends.
 	srtp atomic.Pointer[srtpPair]
-	smu  sync.Mutex
-	sbuf [1500]byte
-	shdr rtp.Header
 
 	// Outgoing stream: one SSRC for everything we send on this leg, with
 	// sequence and timestamp carried across sources (notice, relay, echo).
@@ -157,15 +152,16 @@ func (e *Endpoint) SRTP() (local, remote Crypto, ok bool) {
 	return p.local, p.remote, true
 }
 
-// decrypt authenticates and decrypts one SRTP packet; a panic in the
-// library on hostile input loses the packet, not the daemon.
-func decrypt(p *srtpPair, dst, pkt []byte, h *rtp.Header) (out []byte, err error) {
+// decrypt authenticates and decrypts one SRTP packet into the pair's
+// buffer (valid until the next call, on the reader goroutine); a panic in
+// the library on hostile input loses the packet, not the daemon.
+func decrypt(p *srtpPair, pkt []byte) (out []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("srtp: %v", r)
 		}
 	}()
-	return p.in.DecryptRTP(dst, pkt, h)
+	return p.in.ctx.DecryptRTP(p.in.buf[:0], pkt, &p.in.hdr)
 }
 
 func sameCrypto(a, b Crypto) bool {
@@ -175,9 +171,10 @@ func sameCrypto(a, b Crypto) bool {
 // send writes one RTP packet to the peer, encrypted when the leg is SRTP.
 func (e *Endpoint) send(b []byte, to netip.AddrPort) error {
 	if p := e.srtp.Load(); p != nil {
-		e.smu.Lock()
-		defer e.smu.Unlock()
-		enc, err := p.out.EncryptRTP(e.sbuf[:0], b, &e.shdr)
+		s := p.out
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		enc, err := s.ctx.EncryptRTP(s.buf[:0], b, &s.hdr)
 		if err != nil {
 			return err
 		}
@@ -206,10 +203,7 @@ func (e *Endpoint) setHandler(h handler) {
 
 func (e *Endpoint) readLoop() {
 	defer close(e.readDone)
-	var (
-		buf, dbuf [1500]byte
-		dhdr      rtp.Header
-	)
+	var buf [1500]byte
 	for {
 		n, from, err := e.conn.ReadFromUDPAddrPort(buf[:])
 		if err != nil {
@@ -227,7 +221,7 @@ func (e *Endpoint) readLoop() {
 		}
 		pkt := buf[:n]
 		if sp := e.srtp.Load(); sp != nil {
-			dec, err := decrypt(sp, dbuf[:0], pkt, &dhdr)
+			dec, err := decrypt(sp, pkt)
 			if err != nil {
 				// Wrong key, forged, replayed or not SRTP at all.
 				e.rejected.Add(1)

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
+	"github.com/pion/rtp"
 	"github.com/pion/srtp/v3"
 )
 
@@ -137,10 +139,29 @@ func IsRTPProto(proto string) bool {
 }
 
 // srtpPair is an endpoint's SRTP state: one context decrypting what the
-// peer sends (its key), one encrypting what we send (ours).
+// peer sends (its key), one encrypting what we send (ours). Their
+// buffers live here, allocated only for SRTP legs, so that a plain leg
+// costs no more memory than before SRTP existed.
 type srtpPair struct {
 	local, remote Crypto
-	in, out       *srtp.Context
+	in            *opener
+	out           *sealer
+}
+
+// opener decrypts on the endpoint's reader goroutine only.
+type opener struct {
+	ctx *srtp.Context
+	buf [1500]byte
+	hdr rtp.Header
+}
+
+// sealer encrypts for whichever goroutine sends; senders hold mu while
+// the sealed packet (in buf) goes out.
+type sealer struct {
+	mu  sync.Mutex
+	ctx *srtp.Context
+	buf [1500]byte
+	hdr rtp.Header
 }
 
 func newSRTPPair(local, remote Crypto) (*srtpPair, error) {
@@ -152,7 +173,7 @@ func newSRTPPair(local, remote Crypto) (*srtpPair, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &srtpPair{local: local, remote: remote, in: in, out: out}, nil
+	return &srtpPair{local: local, remote: remote, in: &opener{ctx: in}, out: &sealer{ctx: out}}, nil
 }
 
 func newContext(c Crypto) (*srtp.Context, error) {
