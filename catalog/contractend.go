@@ -384,23 +384,7 @@ func SummariseClient(ctx context.Context, q Querier, client string) (*ClientSumm
 // ClientCounts returns how many recordings each client has (the
 // recordings of no client are not counted).
 func (c *Catalog) ClientCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT client, COUNT(*) FROM recordings WHERE client <> '' GROUP BY client`)
-	if err != nil {
-		return nil, fmt.Errorf("catalog: clients: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var (
-			cl string
-			n  int
-		)
-		if err := rows.Scan(&cl, &n); err != nil {
-			return nil, err
-		}
-		out[cl] = n
-	}
-	return out, rows.Err()
+	return c.countBy(ctx, "clients", `SELECT client, COUNT(*) FROM recordings WHERE client <> '' GROUP BY client`)
 }
 
 // ClientOf returns the client of recording id, from its row or, once it

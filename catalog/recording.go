@@ -451,21 +451,26 @@ func (c *Catalog) Select(ctx context.Context, f Filter, fn func([]*Recording) er
 
 // PurposeCounts returns how many recordings each purpose has.
 func (c *Catalog) PurposeCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT purpose, COUNT(*) FROM recordings GROUP BY purpose`)
+	return c.countBy(ctx, "purposes", `SELECT purpose, COUNT(*) FROM recordings GROUP BY purpose`)
+}
+
+// countBy runs query, which selects a name and a count per group.
+func (c *Catalog) countBy(ctx context.Context, what, query string) (map[string]int, error) {
+	rows, err := c.db.QueryContext(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("catalog: purposes: %w", err)
+		return nil, fmt.Errorf("catalog: %s: %w", what, err)
 	}
 	defer rows.Close()
 	out := map[string]int{}
 	for rows.Next() {
 		var (
-			p string
-			n int
+			name string
+			n    int
 		)
-		if err := rows.Scan(&p, &n); err != nil {
-			return nil, err
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, fmt.Errorf("catalog: %s: %w", what, err)
 		}
-		out[p] = n
+		out[name] = n
 	}
 	return out, rows.Err()
 }
