@@ -61,7 +61,7 @@ type callJSON struct {
 //	POST /api/v1/calls/{id}/resume   recording goes on
 //	GET  /healthz
 //	POST /api/v1/holds               legal hold set or released (ids, caller, time range)
-//	GET  /api/v1/retention/plan      what the next purge would do, per purpose
+//	GET  /api/v1/retention/plan      what the next purge would do, per purpose and client
 //	POST /api/v1/retention/purge     run a purge now
 func NewControl(calls Calls, ret Retention, log *zap.Logger) http.Handler {
 	mux := http.NewServeMux()

@@ -14,25 +14,28 @@ import (
 	"github.com/kiroku-voice/kiroku/storage"
 )
 
-// PurposePlan is what the next purge would do for one purpose: the report
-// a privacy officer shows an auditor.
+// PurposePlan is what the next purge would do for one purpose — and, for
+// lines run for a client, for that client's recordings of it apart (each
+// client's retention limits may differ): the report a privacy officer
+// shows an auditor or the client.
 type PurposePlan struct {
 	Purpose    string     `json:"purpose"`
+	Client     string     `json:"client,omitempty"`
 	Stored     int        `json:"stored"`
 	Due        int        `json:"due"`  // would be deleted
 	Held       int        `json:"held"` // past their date but held
 	OldestKept *time.Time `json:"oldest_kept,omitempty"`
 }
 
-// Plan reports, per purpose, what a purge at the injected clock's now
-// would delete and keep. It deletes nothing.
+// Plan reports, per purpose and client, what a purge at the injected
+// clock's now would delete and keep. It deletes nothing.
 func (p *Purger) Plan(ctx context.Context) ([]PurposePlan, error) {
 	now := p.o.Now().UnixMicro()
-	rows, err := p.o.Catalog.DB().QueryContext(ctx, `SELECT purpose, COUNT(*),
+	rows, err := p.o.Catalog.DB().QueryContext(ctx, `SELECT purpose, client, COUNT(*),
 		SUM(CASE WHEN legal_hold = 0 AND retain_until <= ? THEN 1 ELSE 0 END),
 		SUM(CASE WHEN legal_hold = 1 AND retain_until <= ? THEN 1 ELSE 0 END),
 		MIN(CASE WHEN legal_hold = 1 OR retain_until > ? THEN started_at END)
-		FROM recordings GROUP BY purpose ORDER BY purpose`, now, now, now)
+		FROM recordings GROUP BY purpose, client ORDER BY purpose, client`, now, now, now)
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
@@ -43,7 +46,7 @@ func (p *Purger) Plan(ctx context.Context) ([]PurposePlan, error) {
 			pp     PurposePlan
 			oldest *int64
 		)
-		if err := rows.Scan(&pp.Purpose, &pp.Stored, &pp.Due, &pp.Held, &oldest); err != nil {
+		if err := rows.Scan(&pp.Purpose, &pp.Client, &pp.Stored, &pp.Due, &pp.Held, &oldest); err != nil {
 			return nil, fmt.Errorf("plan: %w", err)
 		}
 		if oldest != nil {

@@ -397,17 +397,23 @@ func TestPlanAndOrphans(t *testing.T) {
 		h := e.add(t, "a", "0311111111", t0, time.Hour)
 		e.add(t, "a", "0311111111", t0.Add(24*time.Hour), 30*24*time.Hour)
 		e.add(t, "b", "0311111111", t0, 30*24*time.Hour)
+		acme := e.add(t, "a", "0322222222", t0, time.Hour) // a client's line: its own row
+		if _, err := e.cat.DB().ExecContext(t.Context(), `UPDATE recordings SET client = ? WHERE id = ?`, "acme", acme.ID); err != nil {
+			t.Fatal(err)
+		}
 		retention.SetHold(t.Context(), e.cat, e.store, retention.HoldRequest{IDs: []string{h.ID}, On: true, Reason: "r", Actor: "o"})
 		e.now = t0.Add(2 * time.Hour)
 		plan, err := e.p.Plan(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(plan) != 2 || plan[0].Purpose != "a" || plan[0].Due != 1 || plan[0].Held != 1 || plan[0].Stored != 3 ||
-			plan[0].OldestKept == nil || !plan[0].OldestKept.Equal(t0) || plan[1].Due != 0 {
+		if len(plan) != 3 || plan[0].Purpose != "a" || plan[0].Client != "" || plan[0].Due != 1 || plan[0].Held != 1 || plan[0].Stored != 3 ||
+			plan[0].OldestKept == nil || !plan[0].OldestKept.Equal(t0) ||
+			plan[1].Purpose != "a" || plan[1].Client != "acme" || plan[1].Stored != 1 || plan[1].Due != 1 || plan[1].OldestKept != nil ||
+			plan[2].Purpose != "b" || plan[2].Due != 0 {
 			t.Fatalf("got plan %+v", plan)
 		}
-		if n, _ := e.cat.Count(t.Context()); n != 4 {
+		if n, _ := e.cat.Count(t.Context()); n != 5 {
 			t.Error("plan deleted something")
 		}
 		e.store.Put(t.Context(), "a/2026/01/01/stray.wav", strings.NewReader("x"), 1, storage.PutOptions{})
