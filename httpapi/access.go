@@ -268,6 +268,16 @@ func pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return id, true
 }
 
+// noQuery answers 400 to a request with query parameters on a route that
+// takes none, and reports whether the request may go on.
+func noQuery(w http.ResponseWriter, r *http.Request) bool {
+	if _, err := params(r); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return false
+	}
+	return true
+}
+
 // params parses r's query and checks that it holds only the names in
 // allowed, each at most once.
 func params(r *http.Request, allowed ...string) (url.Values, error) {

@@ -136,8 +136,7 @@ func (a *API) auditList(w http.ResponseWriter, r *http.Request, p *Principal) {
 // A broken chain is an answer (200 with ok false and where), not an
 // error of the request.
 func (a *API) auditVerify(w http.ResponseWriter, r *http.Request, p *Principal) {
-	if _, err := params(r); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if !noQuery(w, r) {
 		return
 	}
 	if !a.auditor(w, r, p) {

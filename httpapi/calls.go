@@ -38,8 +38,7 @@ func (a *API) callsScope(w http.ResponseWriter, r *http.Request, p *Principal, t
 
 // callsList serves GET /api/v1/calls: calls in progress, callers masked.
 func (a *API) callsList(w http.ResponseWriter, r *http.Request, p *Principal) {
-	if _, err := params(r); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if !noQuery(w, r) {
 		return
 	}
 	see, ok := a.callsScope(w, r, p, "")
@@ -75,8 +74,7 @@ func (a *API) pause(on bool) handler {
 		if !ok {
 			return
 		}
-		if _, err := params(r); err != nil {
-			writeError(w, http.StatusBadRequest, err)
+		if !noQuery(w, r) {
 			return
 		}
 		see, ok := a.callsScope(w, r, p, id)

@@ -108,8 +108,7 @@ func (a *API) contractPlan(w http.ResponseWriter, r *http.Request, p *Principal)
 	if !ok {
 		return
 	}
-	if _, err := params(r); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if !noQuery(w, r) {
 		return
 	}
 	c, ok := a.contractClient(w, r, p, id, config.RoleAdmin)
@@ -133,8 +132,7 @@ func (a *API) contractRun(w http.ResponseWriter, r *http.Request, p *Principal) 
 	if !ok {
 		return
 	}
-	if _, err := params(r); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if !noQuery(w, r) {
 		return
 	}
 	var body struct {
@@ -182,8 +180,7 @@ func (a *API) contractConfirm(w http.ResponseWriter, r *http.Request, p *Princip
 	if !ok {
 		return
 	}
-	if _, err := params(r); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if !noQuery(w, r) {
 		return
 	}
 	var body struct {
@@ -249,8 +246,7 @@ var readRoles = []string{config.RoleAdmin, config.RolePrivacyOfficer, config.Rol
 
 // contractList serves GET /api/v1/contract-ends.
 func (a *API) contractList(w http.ResponseWriter, r *http.Request, p *Principal) {
-	if _, err := params(r); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if !noQuery(w, r) {
 		return
 	}
 	if !slices.ContainsFunc(readRoles, p.Has) {
@@ -284,8 +280,7 @@ func (a *API) contractShow(w http.ResponseWriter, r *http.Request, p *Principal)
 	if !ok {
 		return
 	}
-	if _, err := params(r); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if !noQuery(w, r) {
 		return
 	}
 	run, ok := a.contractRunFor(w, r, p, id, readRoles...)

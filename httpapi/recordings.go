@@ -281,8 +281,7 @@ func (a *API) view(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if !ok {
 		return
 	}
-	if _, err := params(r); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if !noQuery(w, r) {
 		return
 	}
 	cfg := a.o.Config()
@@ -396,8 +395,7 @@ func (a *API) audioTicket(w http.ResponseWriter, r *http.Request, p *Principal) 
 	if !ok {
 		return
 	}
-	if _, err := params(r); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if !noQuery(w, r) {
 		return
 	}
 	var body struct {
