@@ -111,7 +111,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		select {
 		case <-hup:
 			notify(log, sdnotify.Reloading())
-			if err := d.Reload(); err != nil {
+			if err := d.Reload(ctx); err != nil {
 				log.Error("configuration not reloaded; the old one stays in force", zap.Error(err))
 			}
 			// Ready even after a failed reload: the old configuration runs.

@@ -70,7 +70,9 @@ func (d *Daemon) startAPI() error {
 		return fmt.Errorf("api.listen %s: %w", cfg.Listen, err)
 	}
 	d.api = &apiServer{srv: srv, addr: ln.Addr()}
+	d.serving.Add(1)
 	go func() {
+		defer d.serving.Done()
 		var err error
 		if cfg.TLS() {
 			err = srv.ServeTLS(ln, "", "")

@@ -3,16 +3,13 @@ package daemon
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/storage"
-	"github.com/kiroku-voice/kiroku/storage/upload"
 )
 
 // checkpointEvery is how often the audit head is signed into the store.
@@ -72,41 +69,6 @@ func (d *Daemon) verifyAudit(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-time.After(verifyEvery):
-		}
-	}
-}
-
-// newWebhook returns the uploader's notifier: each event is POSTed as
-// JSON, retried a few times with back-off, on its own goroutine (bounded:
-// events beyond the queue are logged and dropped, never blocking uploads).
-func newWebhook(url string, log *zap.Logger) func(upload.Event) {
-	if url == "" {
-		return nil
-	}
-	queue := make(chan upload.Event, 1024)
-	client := &http.Client{Timeout: 10 * time.Second}
-	go func() {
-		for e := range queue {
-			body, _ := json.Marshal(e)
-			for try, wait := 0, time.Second; try < 5; try, wait = try+1, wait*2 {
-				res, err := client.Post(url, "application/json", bytes.NewReader(body))
-				if err == nil {
-					res.Body.Close()
-					if res.StatusCode < 300 {
-						break
-					}
-					err = fmt.Errorf("status %s", res.Status)
-				}
-				log.Warn("webhook delivery failed", zap.String("event", e.Type), zap.String("call_id", e.ID), zap.Int("try", try+1), zap.Error(err))
-				time.Sleep(wait)
-			}
-		}
-	}()
-	return func(e upload.Event) {
-		select {
-		case queue <- e:
-		default:
-			log.Error("webhook queue full; event dropped", zap.String("event", e.Type), zap.String("call_id", e.ID))
 		}
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
 	"github.com/kiroku-voice/kiroku/storage/upload"
+	"github.com/kiroku-voice/kiroku/webhook"
 )
 
 // Daemon is a running kirokud.
@@ -34,7 +35,8 @@ type Daemon struct {
 	path  string // config file; "" for embedded defaults
 	sip   *sip.Server
 	spool *spool.Dir
-	cfg   *config.Config // as started; listeners do not change on reload
+	cfg   *config.Config                // as started; listeners do not change on reload
+	live  atomic.Pointer[config.Config] // in force: cfg, then each reload's
 
 	control     *http.Server
 	controlAddr net.Addr
@@ -46,14 +48,22 @@ type Daemon struct {
 	keys     *crypt.Keyring
 	uploader *upload.Uploader
 	purger   *retention.Purger
-	bg       sync.WaitGroup
+	webhook  *webhook.Sender // nil without webhook.url
+	retag    *retagger
+	bg       sync.WaitGroup // background work: purge, uploads, audit, re-tagging, webhook
+	serving  sync.WaitGroup // control and API listeners' Serve loops
 	auditOK  atomic.Bool
 	stopBG   context.CancelFunc
 
-	mu       sync.Mutex
-	stopOnce sync.Once
-	stopErr  error
+	// mu orders Reload and Stop: a reload never runs beside or after a
+	// stop.
+	mu      sync.Mutex
+	stopped bool
+	stopErr error
 }
+
+// ErrStopped is returned by Reload once Stop has begun.
+var ErrStopped = errors.New("daemon stopped")
 
 // New builds every part from cfg without starting any. path is the file
 // cfg came from ("" for the embedded defaults); Reload reads it again.
@@ -77,6 +87,7 @@ func New(cfg *config.Config, path string, log *zap.Logger) (*Daemon, error) {
 		}
 	}
 	d := &Daemon{log: log, path: path, spool: sp, cfg: cfg, metrics: metrics.New()}
+	d.live.Store(cfg)
 	if err := d.openStorage(cfg); err != nil {
 		return nil, errors.Join(err, d.closeStorage())
 	}
@@ -104,16 +115,22 @@ func (d *Daemon) openStorage(cfg *config.Config) error {
 	if d.store, err = openStore(context.Background(), cfg); err != nil {
 		return err
 	}
+	var notify func(upload.Event)
+	if cfg.Webhook.URL != "" {
+		d.webhook = webhook.New(webhook.Options{URL: cfg.Webhook.URL, Log: d.log.Named("webhook")})
+		notify = func(e upload.Event) { d.webhook.Send(e.Type, e.ID, e) }
+	}
 	d.uploader = upload.New(upload.Options{
 		Spool: d.spool, Store: d.store, Catalog: d.catalog, Keys: d.keys,
 		RetainUntil: d.retainUntil,
 		ObjectLock:  cfg.Storage.S3.ObjectLock != "",
 		Log:         d.log.Named("upload"),
-		Notify:      newWebhook(cfg.Webhook.URL, d.log.Named("webhook")),
+		Notify:      notify,
 		OnStored:    d.metrics.Stored,
 		OnFailed:    d.metrics.UploadFailed,
 	})
 	d.purger = d.newPurger()
+	d.retag = newRetagger(cfg)
 	// A purpose or client removed while recordings carry it is refused at
 	// start too.
 	return errors.Join(retention.CheckPurposes(context.Background(), d.catalog, cfg.Purposes),
@@ -161,7 +178,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 		mux.Handle("/metrics", d.metrics.Handler())
 		mux.Handle("/", httpapi.NewControl(d.sip, d, d.log.Named("control")))
 		d.control = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		d.serving.Add(1)
 		go func() {
+			defer d.serving.Done()
 			if err := d.control.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				d.log.Error("control listener stopped", zap.Error(err))
 			}
@@ -169,27 +188,42 @@ func (d *Daemon) Start(ctx context.Context) error {
 		d.log.Info("control listening", zap.Stringer("addr", ln.Addr()))
 	}
 	if err := d.startAPI(); err != nil {
-		return errors.Join(err, d.sip.Close())
+		return errors.Join(err, d.closeListeners())
 	}
 	bgctx, cancel := context.WithCancel(context.Background())
 	d.stopBG = cancel
-	d.bg.Add(4)
-	go func() { defer d.bg.Done(); d.schedulePurge(bgctx) }()
-	go func() { defer d.bg.Done(); d.uploader.Run(bgctx) }()
-	go func() { defer d.bg.Done(); d.verifyAudit(bgctx) }()
-	go func() { defer d.bg.Done(); d.checkpoints(bgctx) }()
-	cfg := d.sip.Config()
+	d.goBG(bgctx, func(ctx context.Context) { d.schedulePurge(ctx) })
+	d.goBG(bgctx, func(ctx context.Context) { d.uploader.Run(ctx) })
+	d.goBG(bgctx, func(ctx context.Context) { d.verifyAudit(ctx) })
+	d.goBG(bgctx, func(ctx context.Context) { d.checkpoints(ctx) })
+	d.goBG(bgctx, func(ctx context.Context) { d.retag.run(ctx, d) })
+	if d.webhook != nil {
+		d.goBG(bgctx, func(ctx context.Context) { d.webhook.Run(ctx) })
+	}
+	cfg := d.currentConfig()
 	d.log.Info("kirokud ready", zap.String("config", cfg.Source), zap.Int("lines", len(cfg.Lines)),
 		zap.String("data_dir", cfg.DataDir), zap.String("catalog", d.catalog.Driver()))
 	return nil
 }
 
+// goBG runs f on a goroutine that Stop cancels and waits for.
+func (d *Daemon) goBG(ctx context.Context, f func(context.Context)) {
+	d.bg.Add(1)
+	go func() { defer d.bg.Done(); f(ctx) }()
+}
+
 // Reload loads the configuration again and swaps lines, purposes and
 // trunks. On any error the running configuration stays and the error is
-// returned for the caller to log.
-func (d *Daemon) Reload() error {
+// returned for the caller to log. Retention changes to stored recordings
+// are applied in the background (see retagger), so a SIGTERM right after
+// a SIGHUP is not held up by re-tagging a bucket. Reload and Stop take
+// turns; after Stop, Reload returns ErrStopped.
+func (d *Daemon) Reload(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.stopped {
+		return fmt.Errorf("reload: %w", ErrStopped)
+	}
 	var (
 		cfg *config.Config
 		err error
@@ -200,22 +234,18 @@ func (d *Daemon) Reload() error {
 		cfg, err = config.Load(d.path)
 	}
 	if err == nil {
-		err = errors.Join(retention.CheckPurposes(context.Background(), d.catalog, cfg.Purposes),
-			retention.CheckClients(context.Background(), d.catalog, cfg.Clients))
+		err = errors.Join(retention.CheckPurposes(ctx, d.catalog, cfg.Purposes),
+			retention.CheckClients(ctx, d.catalog, cfg.Clients))
 	}
 	if err != nil {
 		d.metrics.Reloaded(false)
 		return fmt.Errorf("reload: %w", err)
 	}
-	old := d.sip.Config()
+	old := d.currentConfig()
 	d.metrics.Reloaded(true)
 	d.sip.Reload(cfg)
-	n, err := retention.ApplyPolicy(context.Background(), d.catalog, d.store, old, cfg, "reload")
-	if err != nil {
-		d.log.Error("retention changes not fully applied; retried at the next reload", zap.Error(err))
-	} else if n > 0 {
-		d.log.Info("retention dates changed by the new configuration", zap.Int("recordings", n))
-	}
+	d.live.Store(cfg)
+	d.retag.want(cfg)
 	if old.Retention.Schedule != cfg.Retention.Schedule || old.Retention.TimeZone != cfg.Retention.TimeZone {
 		d.log.Warn("retention.schedule and retention.time_zone take effect at the next restart")
 	}
@@ -224,25 +254,38 @@ func (d *Daemon) Reload() error {
 }
 
 // Stop drains: no new calls, calls in progress may finish until ctx ends,
-// then the rest are hung up. It is idempotent.
+// then the rest are hung up; then the background work is cancelled and
+// waited for, and the storage closed. It is idempotent: later calls
+// return the first one's result.
 func (d *Daemon) Stop(ctx context.Context) error {
-	d.stopOnce.Do(func() {
-		d.log.Info("draining", zap.Int("calls", d.sip.ActiveCalls()))
-		err := d.sip.Drain(ctx)
-		if d.control != nil {
-			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			err = errors.Join(err, d.control.Shutdown(sctx))
-			cancel()
-		}
-		err = errors.Join(err, d.stopAPI())
-		err = errors.Join(err, d.sip.Close())
-		if d.stopBG != nil {
-			d.stopBG()
-			d.bg.Wait()
-		}
-		d.stopErr = errors.Join(err, d.closeStorage())
-	})
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		return d.stopErr
+	}
+	d.stopped = true
+	d.log.Info("draining", zap.Int("calls", d.sip.ActiveCalls()))
+	err := errors.Join(d.sip.Drain(ctx), d.closeListeners())
+	if d.stopBG != nil {
+		d.stopBG()
+		d.bg.Wait()
+	}
+	d.stopErr = errors.Join(err, d.closeStorage())
 	return d.stopErr
+}
+
+// closeListeners shuts the control and API listeners and the SIP server
+// and waits for their serving goroutines.
+func (d *Daemon) closeListeners() error {
+	var err error
+	if d.control != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err = d.control.Shutdown(sctx)
+		cancel()
+	}
+	err = errors.Join(err, d.stopAPI(), d.sip.Close())
+	d.serving.Wait()
+	return err
 }
 
 // NewLogger builds the process logger: JSON for services, console when

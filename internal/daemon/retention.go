@@ -22,13 +22,8 @@ func (d *Daemon) retainUntil(client, purpose string, started time.Time) (time.Ti
 	return d.currentConfig().RetainUntil(client, purpose, started)
 }
 
-// currentConfig is the configuration in force (the SIP server holds it).
-func (d *Daemon) currentConfig() *config.Config {
-	if d.sip != nil {
-		return d.sip.Config()
-	}
-	return d.cfg
-}
+// currentConfig is the configuration in force.
+func (d *Daemon) currentConfig() *config.Config { return d.live.Load() }
 
 // schedulePurge runs the purge on the configured cron schedule until ctx
 // ends. An overlapping run is skipped and logged.
