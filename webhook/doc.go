@@ -3,6 +3,6 @@
 // worker goroutine that Run owns. A full queue drops the event with an
 // error in the log, so uploads never wait for the endpoint.
 //
-// It must not import the packages whose events it carries: they hand it
-// any JSON-encodable value.
+// It must not import storage/upload: the daemon hands it the uploader's
+// events as JSON-encodable values.
 package webhook
