@@ -36,8 +36,10 @@ test-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# vet: go vet, and go.mod/go.sum exactly as go mod tidy would write them.
 vet:
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
 
 test: test-deps s3-server vet
 	$(GO) test -race -count=1 -timeout 20m ./...
