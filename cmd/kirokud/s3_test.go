@@ -103,7 +103,7 @@ func (d *proc) keys(t *testing.T) *crypt.Keyring {
 func TestStoredInS3(t *testing.T) {
 	srv := s3test.Start(t)
 	d := startS3Daemon(t, srv, "0120000001")
-	wantSuccess(t, d.call(t, "uac_pcap.xml", "0120000001", 2*time.Second, map[string]string{"pcap": tonePcap(t, 2*time.Second)}))
+	wantSuccess(t, d.call(t, "uac_pcap.xml", "0120000001", 3*time.Second, map[string]string{"pcap": tonePcap(t, 3*time.Second)})) // 3 s: at least 1 s recorded after the notice and opt-out window even when a loaded machine stretches them (seen: 1.2 s of notice phase, 0.8 s recorded of a 2 s call)
 	d.waitLog(t, `"msg":"recording stored"`)
 	objs := objects(t, srv)
 	if len(objs) != 2 {
