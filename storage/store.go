@@ -15,6 +15,10 @@ var (
 	ErrLocked = errors.New("object is locked")
 	// ErrInvalidRange is returned by Get for an offset past the end.
 	ErrInvalidRange = errors.New("invalid range")
+	// ErrUnavailable is wrapped by a store that could not reach its
+	// service (refused, reset, timed out): a state to wait out, unlike an
+	// answer that the bucket or the credentials are wrong.
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // Object describes a stored object.

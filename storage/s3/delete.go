@@ -30,6 +30,12 @@ const versionListers = 8
 // order.
 func (s *Store) Delete(ctx context.Context, keys []string) []storage.DeleteResult {
 	results := make([]storage.DeleteResult, len(keys))
+	if err := s.Check(ctx); err != nil { // Delete must know whether the bucket is versioned
+		for i, key := range keys {
+			results[i] = storage.DeleteResult{Key: key, Err: fmt.Errorf("delete: %w", err)}
+		}
+		return results
+	}
 	at := make(map[string][]int) // the indexes of each valid key
 	var valid []string
 	for i, key := range keys {

@@ -24,6 +24,9 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 	if err := storage.CheckKey(key); err != nil {
 		return nil, fmt.Errorf("get: %w", err)
 	}
+	if err := s.Check(ctx); err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
 	if offset < 0 {
 		return nil, fmt.Errorf("get %s: negative offset %d: %w", key, offset, storage.ErrInvalidRange)
 	}
@@ -81,6 +84,9 @@ func (s *Store) empty(ctx context.Context, key string, offset int64) (io.ReadClo
 func (s *Store) Stat(ctx context.Context, key string) (storage.Object, error) {
 	if err := storage.CheckKey(key); err != nil {
 		return storage.Object{}, fmt.Errorf("stat: %w", err)
+	}
+	if err := s.Check(ctx); err != nil {
+		return storage.Object{}, fmt.Errorf("stat %s: %w", key, err)
 	}
 	info, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{Checksum: true})
 	if err != nil {

@@ -17,6 +17,9 @@ func (s *Store) List(ctx context.Context, prefix string, fn func(storage.Object)
 	if err := storage.CheckPrefix(prefix); err != nil {
 		return fmt.Errorf("list: %w", err)
 	}
+	if err := s.Check(ctx); err != nil {
+		return fmt.Errorf("list %s: %w", prefix, err)
+	}
 	// Cancelling stops minio-go's listing goroutine when fn stops early.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

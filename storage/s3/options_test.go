@@ -149,7 +149,51 @@ func TestNewChecksBucket(t *testing.T) {
 					t.Errorf("error holds a secret key: %v", err)
 				}
 			}
+			if errors.Is(err, storage.ErrUnavailable) {
+				t.Errorf("got %v, an ErrUnavailable, for a service that answered", err)
+			}
 		})
+	}
+}
+
+// TestOpenWhileDown: Open needs no service; operations and Check then
+// say the store is unavailable, and work once it is back, the bucket
+// checked on first use.
+func TestOpenWhileDown(t *testing.T) {
+	t.Parallel()
+	srv := s3test.Start(t)
+	srv.Stop()
+	s, err := Open(options(srv, false))
+	if err != nil {
+		t.Fatalf("Open with the service down: %v", err)
+	}
+	defer s.Close()
+	if err := s.Check(t.Context()); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Check while down: got %v, want ErrUnavailable", err)
+	}
+	if _, err := s.Put(t.Context(), "a.wav", strings.NewReader("x"), 1, storage.PutOptions{}); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("Put while down: got %v, want ErrUnavailable", err)
+	}
+	if r := s.Delete(t.Context(), []string{"a.wav"}); !errors.Is(r[0].Err, storage.ErrUnavailable) {
+		t.Errorf("Delete while down: got %v, want ErrUnavailable", r[0].Err)
+	}
+	srv.Restart()
+	if _, err := s.Put(t.Context(), "a.wav", strings.NewReader("x"), 1, storage.PutOptions{}); err != nil {
+		t.Errorf("Put once back: %v", err)
+	}
+	if err := s.Check(t.Context()); err != nil {
+		t.Errorf("Check once back: %v", err)
+	}
+
+	missing := options(srv, false)
+	missing.Bucket = "no-such-bucket"
+	m, err := Open(missing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.Stat(t.Context(), "a.wav"); err == nil || errors.Is(err, storage.ErrUnavailable) || errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("Stat in a missing bucket: got %v, want the bucket named as not found", err)
 	}
 }
 

@@ -39,6 +39,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	if err := storage.CheckKey(key); err != nil {
 		return storage.Object{}, fmt.Errorf("put: %w", err)
 	}
+	if err := s.Check(ctx); err != nil {
+		return storage.Object{}, fmt.Errorf("put %s: %w", key, err)
+	}
 	if size < 0 || size > MaxPutSize {
 		return storage.Object{}, fmt.Errorf("put %s: size %d out of range 0 to %d", key, size, int64(MaxPutSize))
 	}

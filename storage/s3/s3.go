@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -63,6 +64,11 @@ type Store struct {
 	// lock refuses and which leaves the bytes in place.
 	versioned bool
 
+	// checkMu guards checked and versioned: the bucket is checked once,
+	// by Check or by the first operation, whichever comes first.
+	checkMu sync.Mutex
+	checked atomic.Bool
+
 	closeOnce sync.Once
 }
 
@@ -70,6 +76,21 @@ type Store struct {
 // has Object Lock if opts.ObjectLock). Its errors name the endpoint and
 // bucket, never the credentials.
 func New(ctx context.Context, opts Options) (*Store, error) {
+	s, err := Open(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Check(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Open builds a store without touching the network: the bucket is
+// checked by Check, or by the first operation that needs it. A daemon
+// uses it to take calls while the service is down or hung.
+func Open(opts Options) (*Store, error) {
 	if err := opts.check(); err != nil {
 		return nil, fmt.Errorf("s3 store: %w", err)
 	}
@@ -120,11 +141,38 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if s.lockMode == "" {
 		s.lockMode = Governance
 	}
-	if err := s.checkBucket(ctx); err != nil {
-		transport.CloseIdleConnections()
-		return nil, fmt.Errorf("s3 store: %w", err)
-	}
 	return s, nil
+}
+
+// Check makes sure the bucket is there and, when Object Lock was asked
+// for, has it; it learns whether the bucket is versioned. Once it has
+// succeeded it returns nil at once. When the service cannot be reached
+// (refused, reset, timed out, ctx ended) its error wraps
+// storage.ErrUnavailable; an answer that the bucket is missing or lacks
+// Object Lock, or a refusal of the credentials, does not.
+func (s *Store) Check(ctx context.Context) error {
+	if s.checked.Load() {
+		return nil
+	}
+	s.checkMu.Lock()
+	defer s.checkMu.Unlock()
+	if s.checked.Load() {
+		return nil
+	}
+	if err := s.checkBucket(ctx); err != nil {
+		return fmt.Errorf("s3 store: %w", err)
+	}
+	s.checked.Store(true)
+	return nil
+}
+
+// unavailable wraps err with storage.ErrUnavailable unless the service
+// answered it.
+func unavailable(err error) error {
+	if minio.ToErrorResponse(err).StatusCode != 0 {
+		return err
+	}
+	return fmt.Errorf("%w: %w", storage.ErrUnavailable, err)
 }
 
 // check validates the options that need no connection.
@@ -169,7 +217,7 @@ func loadCAs(file string) (*x509.CertPool, error) {
 func (s *Store) checkBucket(ctx context.Context) error {
 	ok, err := s.client.BucketExists(ctx, s.bucket)
 	if err != nil {
-		return fmt.Errorf("bucket %q at %s: %w", s.bucket, s.endpoint, err)
+		return fmt.Errorf("bucket %q at %s: %w", s.bucket, s.endpoint, unavailable(err))
 	}
 	if !ok {
 		return fmt.Errorf("bucket %q not found at %s", s.bucket, s.endpoint)
@@ -177,6 +225,9 @@ func (s *Store) checkBucket(ctx context.Context) error {
 	if s.lock {
 		enabled, _, _, _, err := s.client.GetObjectLockConfig(ctx, s.bucket)
 		if err != nil {
+			if minio.ToErrorResponse(err).StatusCode == 0 {
+				return fmt.Errorf("bucket %q at %s: Object Lock: %w", s.bucket, s.endpoint, unavailable(err))
+			}
 			return fmt.Errorf("bucket %q at %s has no Object Lock: %w", s.bucket, s.endpoint, err)
 		}
 		if enabled != "Enabled" {
@@ -185,6 +236,8 @@ func (s *Store) checkBucket(ctx context.Context) error {
 	}
 	cfg, err := s.client.GetBucketVersioning(ctx, s.bucket)
 	switch {
+	case err != nil && minio.ToErrorResponse(err).StatusCode == 0:
+		return fmt.Errorf("bucket %q at %s: versioning: %w", s.bucket, s.endpoint, unavailable(err))
 	case err == nil:
 		s.versioned = cfg.Enabled() || cfg.Suspended()
 	default:

@@ -15,6 +15,9 @@ func (s *Store) SetTags(ctx context.Context, key string, m map[string]string) er
 	if err := storage.CheckKey(key); err != nil {
 		return fmt.Errorf("set tags: %w", err)
 	}
+	if err := s.Check(ctx); err != nil {
+		return fmt.Errorf("set tags %s: %w", key, err)
+	}
 	t, err := tags.NewTags(m, true)
 	if err != nil {
 		return fmt.Errorf("set tags %s: %w", key, err)
@@ -40,6 +43,9 @@ func (s *Store) SetTags(ctx context.Context, key string, m map[string]string) er
 func (s *Store) SetLegalHold(ctx context.Context, key string, on bool) error {
 	if !s.lock {
 		return nil
+	}
+	if err := s.Check(ctx); err != nil {
+		return fmt.Errorf("legal hold %s: %w", key, err)
 	}
 	if err := storage.CheckKey(key); err != nil {
 		return fmt.Errorf("legal hold: %w", err)
