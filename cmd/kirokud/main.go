@@ -97,8 +97,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1) // buffered(1): repeated SIGHUPs coalesce
 	signal.Notify(hup, syscall.SIGHUP)
 
-	d, err := daemon.New(cfg, *cfgPath, log)
+	d, err := daemon.New(ctx, cfg, *cfgPath, log)
 	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped during start", zap.Error(err))
+			return 0
+		}
 		log.Error("start", zap.Error(err))
 		return 1
 	}

@@ -302,3 +302,48 @@ func TestRebuildCatalogFromBucket(t *testing.T) {
 }
 
 var _ = spool.StateDone
+
+// TestStartWhileStoreDown: a restart during a storage outage must not
+// take the toll-free line down. With the store refusing connections, and
+// with it hung (SIGSTOP), kirokud starts, answers and records a call,
+// stops on SIGTERM, and the recording is stored once the store is back.
+func TestStartWhileStoreDown(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		fault, heal func(*s3test.Server)
+	}{
+		{"refused", (*s3test.Server).Stop, (*s3test.Server).Restart},
+		{"hung", (*s3test.Server).Pause, (*s3test.Server).Resume},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := s3test.Start(t)
+			tt.fault(srv)
+			d := startS3Daemon(t, srv, "0120000001")
+			d.waitLog(t, "store unreachable at start")
+			wantSuccess(t, d.call(t, "uac_pcap.xml", "0120000001", 2*time.Second, map[string]string{"pcap": tonePcap(t, time.Second)}))
+			waitFor(t, "the recording in the spool", func() bool { return spooled(t, d) == 1 })
+
+			d.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case err := <-d.done:
+				d.done <- err // for the cleanup
+				if err != nil {
+					t.Errorf("kirokud exited with %v after SIGTERM, want 0", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("kirokud did not stop on SIGTERM with its store down")
+			}
+			if n := spooled(t, d); n != 1 {
+				t.Fatalf("got %d recordings in the spool after the stop, want 1", n)
+			}
+
+			tt.heal(srv)
+			n := &proc{log: &syncBuffer{}, dir: d.dir, port: d.port, env: d.env}
+			n.start(t)
+			waitFor(t, "the recording stored", func() bool { return spooled(t, n) == 0 && len(objects(t, srv)) == 2 })
+			if n, _ := n.catalog(t).Count(t.Context()); n != 1 {
+				t.Errorf("got %d catalog rows, want 1", n)
+			}
+		})
+	}
+}

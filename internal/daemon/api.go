@@ -154,7 +154,7 @@ func (d *Daemon) newContract() (*contract.Service, error) {
 	if d.cfg.Storage.Backend == "s3" {
 		o.Bucket = d.cfg.Storage.S3.Bucket
 		o.Target = func(ctx context.Context, bucket string) (storage.Store, error) {
-			return openS3Bucket(ctx, d.cfg, bucket, false)
+			return openS3Bucket(ctx, d.cfg, bucket)
 		}
 	}
 	return contract.New(o)

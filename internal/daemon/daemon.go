@@ -42,18 +42,19 @@ type Daemon struct {
 	controlAddr net.Addr
 	api         *apiServer
 
-	metrics  *metrics.Metrics
-	catalog  *catalog.Catalog
-	store    storage.Store
-	keys     *crypt.Keyring
-	uploader *upload.Uploader
-	purger   *retention.Purger
-	webhook  *webhook.Sender // nil without webhook.url
-	retag    *retagger
-	bg       sync.WaitGroup // background work: purge, uploads, audit, re-tagging, webhook
-	serving  sync.WaitGroup // control and API listeners' Serve loops
-	auditOK  atomic.Bool
-	stopBG   context.CancelFunc
+	metrics   *metrics.Metrics
+	catalog   *catalog.Catalog
+	store     storage.Store
+	keys      *crypt.Keyring
+	uploader  *upload.Uploader
+	purger    *retention.Purger
+	webhook   *webhook.Sender // nil without webhook.url
+	storeDown bool            // the store did not answer at start: watchStore runs
+	retag     *retagger
+	bg        sync.WaitGroup // background work: purge, uploads, audit, re-tagging, webhook
+	serving   sync.WaitGroup // control and API listeners' Serve loops
+	auditOK   atomic.Bool
+	stopBG    context.CancelFunc
 
 	// mu orders Reload and Stop: a reload never runs beside or after a
 	// stop.
@@ -67,7 +68,10 @@ var ErrStopped = errors.New("daemon stopped")
 
 // New builds every part from cfg without starting any. path is the file
 // cfg came from ("" for the embedded defaults); Reload reads it again.
-func New(cfg *config.Config, path string, log *zap.Logger) (*Daemon, error) {
+// It never waits for the store longer than storeCheckTimeout (an
+// unreachable store is watched from Start on), and it gives up when ctx
+// ends.
+func New(ctx context.Context, cfg *config.Config, path string, log *zap.Logger) (*Daemon, error) {
 	sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"))
 	if err != nil {
 		return nil, err
@@ -88,7 +92,7 @@ func New(cfg *config.Config, path string, log *zap.Logger) (*Daemon, error) {
 	}
 	d := &Daemon{log: log, path: path, spool: sp, cfg: cfg, metrics: metrics.New()}
 	d.live.Store(cfg)
-	if err := d.openStorage(cfg); err != nil {
+	if err := d.openStorage(ctx, cfg); err != nil {
 		return nil, errors.Join(err, d.closeStorage())
 	}
 	srv, err := sip.New(cfg, sp, log.Named("sip"))
@@ -104,17 +108,22 @@ func New(cfg *config.Config, path string, log *zap.Logger) (*Daemon, error) {
 }
 
 // openStorage opens the catalog, the store, the keyring and the uploader.
-func (d *Daemon) openStorage(cfg *config.Config) error {
+func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 	var err error
 	if d.keys, err = keyring(cfg, d.log); err != nil {
 		return err
 	}
-	if d.catalog, err = openCatalog(context.Background(), cfg); err != nil {
+	if d.catalog, err = openCatalog(ctx, cfg); err != nil {
 		return err
 	}
-	if d.store, err = openStore(context.Background(), cfg); err != nil {
+	if d.store, err = buildStore(cfg); err != nil {
 		return err
 	}
+	reached, err := d.checkStoreAtStart(ctx)
+	if err != nil {
+		return err
+	}
+	d.storeDown = !reached
 	var notify func(upload.Event)
 	if cfg.Webhook.URL != "" {
 		d.webhook = webhook.New(webhook.Options{URL: cfg.Webhook.URL, Log: d.log.Named("webhook")})
@@ -133,8 +142,8 @@ func (d *Daemon) openStorage(cfg *config.Config) error {
 	d.retag = newRetagger(cfg)
 	// A purpose or client removed while recordings carry it is refused at
 	// start too.
-	return errors.Join(retention.CheckPurposes(context.Background(), d.catalog, cfg.Purposes),
-		retention.CheckClients(context.Background(), d.catalog, cfg.Clients))
+	return errors.Join(retention.CheckPurposes(ctx, d.catalog, cfg.Purposes),
+		retention.CheckClients(ctx, d.catalog, cfg.Clients))
 }
 
 func (d *Daemon) closeStorage() error {
@@ -199,6 +208,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.goBG(bgctx, func(ctx context.Context) { d.retag.run(ctx, d) })
 	if d.webhook != nil {
 		d.goBG(bgctx, func(ctx context.Context) { d.webhook.Run(ctx) })
+	}
+	if d.storeDown {
+		d.goBG(bgctx, d.watchStore)
 	}
 	cfg := d.currentConfig()
 	d.log.Info("kirokud ready", zap.String("config", cfg.Source), zap.Int("lines", len(cfg.Lines)),

@@ -92,7 +92,7 @@ func newDaemon(t *testing.T, extra ...string) (*Daemon, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(cfg, path, zaptest.NewLogger(t))
+	d, err := New(t.Context(), cfg, path, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

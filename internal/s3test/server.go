@@ -166,6 +166,27 @@ func (s *Server) Stop() {
 	s.proc = nil
 }
 
+// Pause stops the server's process with SIGSTOP: its port still accepts
+// connections (the kernel queues them) but nothing is answered, as with
+// a hung store. Resume lets it go on; Stop and the test's end kill it
+// paused or not.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume undoes Pause.
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		s.t.Fatalf("s3test: %v to a stopped server", sig)
+	}
+	if err := s.proc.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("s3test: %v: %v", sig, err)
+	}
+}
+
 // Restart stops the server if it runs and starts it again on the same
 // port with the same data; it fails the test if it cannot.
 func (s *Server) Restart() {
