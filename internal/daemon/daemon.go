@@ -86,7 +86,7 @@ func New(cfg *config.Config, path string, log *zap.Logger) (*Daemon, error) {
 	}
 	srv.SetNonceKey(d.keys.NonceKey())
 	srv.OnCallEnd(d.uploader.Kick)
-	srv.SetObserver(d.metrics)
+	srv.SetObserver(sip.NewMetrics(d.metrics.Registerer()))
 	d.sip = srv
 	d.registerGauges()
 	return d, nil
