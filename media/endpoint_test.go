@@ -845,3 +845,26 @@ func TestPlayShortCircuits(t *testing.T) {
 		}
 	})
 }
+
+// TestSendKeyStopsWithContext: a long key press being sent ends when its
+// context does, rather than sleeping out its duration (up to 8 s).
+func TestSendKeyStopsWithContext(t *testing.T) {
+	e := openEP(t, testPorts(t, 1))
+	peer := newPeer(t)
+	e.SetPeer(Peer{Addr: peer.addr(), Audio: pcmu, DTMF: telEv101})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.SendKey(ctx, '5', 8*time.Second) }()
+	if h, ok := parseRTP(peer.next(t)); !ok || h.pt != telEv101.PT {
+		t.Fatalf("got %+v, want a telephone-event packet first", h)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want context.Canceled", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("SendKey went on after its context ended")
+	}
+}
