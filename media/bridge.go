@@ -1,6 +1,7 @@
 package media
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -83,19 +84,19 @@ func (s *bridgeSide) handleRTP(src *Endpoint, pkt []byte, h rtpHeader) {
 			return // the other leg takes no events: drop rather than play as audio
 		}
 		s.dst.relay(src, pkt, h, dp.DTMF.PT)
-	case h.pt == p.Codec.PT:
-		codec := p.Codec
-		if codec.Name != dp.Codec.Name {
-			// The legs chose different laws: translate in place, byte for
-			// byte, so the agent hears its own codec.
-			if !transcode(codec, dp.Codec, pkt[h.payload:h.end]) {
+	case h.pt == p.Audio.PT:
+		codec := p.Audio.Codec
+		if codec != dp.Audio.Codec {
+			// The legs chose different codecs: translate in place so the
+			// other leg hears its own.
+			if !translate(codec, dp.Audio.Codec, pkt[h.payload:h.end]) {
 				return
 			}
-			codec = dp.Codec
+			codec = dp.Audio.Codec
 		}
 		// Relay first, record second: the recorder never delays the other
 		// leg. relay rewrites only the header; h keeps the original values.
-		s.dst.relay(src, pkt, h, dp.Codec.PT)
+		s.dst.relay(src, pkt, h, dp.Audio.PT)
 		if t := s.br.opts.Tap; t != nil {
 			t.Audio(s.side, codec, h.seq, h.ts, h.ssrc, pkt[h.payload:h.end])
 		}
@@ -110,13 +111,13 @@ type echo struct{ tap Tap }
 
 func (x echo) handleRTP(src *Endpoint, pkt []byte, h rtpHeader) {
 	p := src.peer.Load()
-	if h.pt != p.Codec.PT && (p.DTMF.Name == "" || h.pt != p.DTMF.PT) {
+	if h.pt != p.Audio.PT && (p.DTMF.Name == "" || h.pt != p.DTMF.PT) {
 		return
 	}
 	src.relay(src, pkt, h, h.pt)
-	if x.tap != nil && h.pt == p.Codec.PT {
-		x.tap.Audio(0, p.Codec, h.seq, h.ts, h.ssrc, pkt[h.payload:h.end])
-		x.tap.Audio(1, p.Codec, h.seq, h.ts, h.ssrc, pkt[h.payload:h.end])
+	if x.tap != nil && h.pt == p.Audio.PT {
+		x.tap.Audio(0, p.Audio.Codec, h.seq, h.ts, h.ssrc, pkt[h.payload:h.end])
+		x.tap.Audio(1, p.Audio.Codec, h.seq, h.ts, h.ssrc, pkt[h.payload:h.end])
 	}
 }
 
@@ -127,18 +128,23 @@ func (e *Endpoint) Echo(tap Tap) { e.setHandler(echo{tap: tap}) }
 
 // SendKey sends a key press to the peer as RFC 4733 events (a start
 // packet, updates every 50 ms and three end packets), for keys that arrive
-// by SIP INFO on the other leg. It blocks for the event's duration.
-func (e *Endpoint) SendKey(d rune, dur time.Duration) error {
+// by SIP INFO on the other leg. It blocks for the event's duration, or
+// until ctx ends (then it returns ctx's error without the end packets).
+func (e *Endpoint) SendKey(ctx context.Context, d rune, dur time.Duration) error {
 	p := e.peer.Load()
 	code, ok := EventCode(d)
 	if p == nil || p.DTMF.Name == "" || !ok {
 		return nil
 	}
-	ts := e.nextTS(160)
-	total := uint16(min(dur, 8*time.Second) / (time.Second / 8000))
+	rate := time.Duration(p.DTMF.Rate)
+	if rate == 0 {
+		rate = time.Duration(TelephoneEvent.Rate)
+	}
+	ts := e.nextTS(p, p.frameSamples())
+	total := uint16(min(dur, 8*time.Second) / (time.Second / rate))
 	var pl [4]byte
 	pl[0], pl[1] = code, 10
-	step := uint16(400) // 50 ms
+	step := uint16(rate / 20) // 50 ms
 	first := true
 	for el := step; ; el += step {
 		if el > total {
@@ -163,6 +169,8 @@ func (e *Endpoint) SendKey(d rune, dur time.Duration) error {
 		if end {
 			return nil
 		}
-		time.Sleep(50 * time.Millisecond)
+		if err := waitCtx(ctx, time.Now().Add(50*time.Millisecond)); err != nil {
+			return err
+		}
 	}
 }

@@ -18,17 +18,17 @@ import (
 // SRTP-both-legs decrypts on leg A and encrypts on leg B (the sender
 // seals each packet too, inside the timed loop).
 func BenchmarkBridgeRelay(b *testing.B) {
-	b.Run("PCMU", func(b *testing.B) { benchRelay(b, PCMU, false) })
-	b.Run("PCMU-to-PCMA", func(b *testing.B) { benchRelay(b, PCMA, false) })
-	b.Run("SRTP-both-legs", func(b *testing.B) { benchRelay(b, PCMU, true) })
+	b.Run("PCMU", func(b *testing.B) { benchRelay(b, pcmu, false) })
+	b.Run("PCMU-to-PCMA", func(b *testing.B) { benchRelay(b, pcma, false) })
+	b.Run("SRTP-both-legs", func(b *testing.B) { benchRelay(b, pcmu, true) })
 }
 
-func benchRelay(b *testing.B, farCodec Codec, secure bool) {
+func benchRelay(b *testing.B, far Audio, secure bool) {
 	ports := testPorts(b, 2)
 	a, z := openEP(b, ports), openEP(b, ports)
 	sender, recv := listenLoopback(b), listenLoopback(b)
-	a.SetPeer(Peer{Addr: sender.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: PCMU, DTMF: TelephoneEvent})
-	z.SetPeer(Peer{Addr: recv.LocalAddr().(*net.UDPAddr).AddrPort(), Codec: farCodec, DTMF: TelephoneEvent})
+	a.SetPeer(Peer{Addr: sender.LocalAddr().(*net.UDPAddr).AddrPort(), Audio: pcmu, DTMF: TelephoneEvent})
+	z.SetPeer(Peer{Addr: recv.LocalAddr().(*net.UDPAddr).AddrPort(), Audio: far, DTMF: TelephoneEvent})
 	want := 172 // bytes of a relayed packet
 	var seal func([]byte) []byte
 	if secure {

@@ -1,7 +1,14 @@
 // Package media owns the audio side of a call: RTP endpoints on a bounded
-// port range, SDP offer and answer for G.711 with RFC 4733 telephone events,
-// paced playback of a notice, DTMF detection, and the relay loop that bridges
-// two legs.
+// port range, SDP offer and answer with RFC 4733 telephone events, the
+// codecs, paced playback of a notice, DTMF detection, and the relay loop
+// that bridges two legs.
+//
+// A codec is a value behind the Codec interface (codec.go), chosen once
+// per leg by Negotiate from the SDP and carried in the leg's Peer; the
+// relay, recorder and notice player ask it for decoding, encoding, clock
+// rate and frame size. G.711 μ-law and A-law are its first members. A new
+// codec is its implementation and one line in the registry; an SDP whose
+// codecs are none of the registry's fails negotiation.
 //
 // It must not know SIP routing or storage: the sip package hands it SDP
 // bodies and gets SDP bodies and events back.

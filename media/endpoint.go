@@ -16,9 +16,26 @@ import (
 // audio format both sides use, its telephone-event number and direction.
 type Peer struct {
 	Addr      netip.AddrPort // invalid while on hold by c=0.0.0.0
-	Codec     Codec
-	DTMF      Codec // empty Name: the peer takes no RFC 4733 events
+	Audio     Audio
+	DTMF      Format // empty Name: the peer takes no RFC 4733 events
 	Direction string
+}
+
+// clockRate is the RTP clock of the peer's stream: its codec's, or for a
+// peer negotiated for events only, the events'.
+func (p *Peer) clockRate() int {
+	if p.Audio.Codec != nil {
+		return p.Audio.Codec.ClockRate()
+	}
+	return TelephoneEvent.Rate
+}
+
+// frameSamples is one 20 ms packet of the peer's stream, in samples.
+func (p *Peer) frameSamples() uint32 {
+	if p.Audio.Codec != nil {
+		return uint32(p.Audio.Codec.FrameSamples())
+	}
+	return uint32(TelephoneEvent.Rate * ptime / 1000)
 }
 
 // handler receives every RTP packet accepted on an endpoint, on the
@@ -283,11 +300,11 @@ func (e *Endpoint) writeFrame(marker bool, pt uint8, ts uint32, payload []byte) 
 
 // nextTS advances our timestamp by the wall time since the last packet we
 // sent (at least one frame), so a silence between phases keeps its length.
-func (e *Endpoint) nextTS(samples uint32) uint32 {
+func (e *Endpoint) nextTS(p *Peer, samples uint32) uint32 {
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
 	if e.wrote {
-		el := uint32(time.Since(e.lastOut) / (time.Second / 8000))
+		el := uint32(time.Since(e.lastOut) / (time.Second / time.Duration(p.clockRate())))
 		e.ts += max(samples, el/samples*samples)
 	}
 	return e.ts
@@ -305,9 +322,9 @@ func (e *Endpoint) relay(src *Endpoint, pkt []byte, h rtpHeader, pt uint8) {
 	if e.src != src || e.srcSSRC != h.ssrc {
 		// A new source (or an SSRC change within it): continue our own
 		// sequence and timestamp from where we stopped.
-		var gap uint32 = 160
+		gap := p.frameSamples()
 		if e.wrote {
-			el := uint32(time.Since(e.lastOut) / (time.Second / 8000))
+			el := uint32(time.Since(e.lastOut) / (time.Second / time.Duration(p.clockRate())))
 			gap = max(gap, el)
 		}
 		e.seqOff = e.seq + 1 - h.seq

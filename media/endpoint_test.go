@@ -302,7 +302,7 @@ func TestEndpointAcceptsOnlyPeer(t *testing.T) {
 	peer.send(t, e.Addr(), s.audio(0, 1)) // before SetPeer: nobody is the peer
 	waitFor(t, "the packet before SetPeer", func() bool { return total() == 1 })
 
-	e.SetPeer(Peer{Addr: peer.addr(), Codec: PCMU})
+	e.SetPeer(Peer{Addr: peer.addr(), Audio: pcmu})
 	for range 2 {
 		stranger.send(t, e.Addr(), s.audio(0, 2))
 	}
@@ -312,7 +312,7 @@ func TestEndpointAcceptsOnlyPeer(t *testing.T) {
 	peer.send(t, e.Addr(), []byte("not rtp at all"))
 	waitFor(t, "all packets counted", func() bool { return total() == 7 })
 
-	e.SetPeer(Peer{Codec: PCMU}) // on hold by c=0.0.0.0
+	e.SetPeer(Peer{Audio: pcmu}) // on hold by c=0.0.0.0
 	peer.send(t, e.Addr(), s.audio(0, 4))
 	waitFor(t, "the packet on hold", func() bool { return total() == 8 })
 
@@ -328,7 +328,7 @@ func TestEndpointAcceptsOnlyPeer(t *testing.T) {
 func TestListenKeys(t *testing.T) {
 	e := openEP(t, testPorts(t, 1))
 	peer := newPeer(t)
-	e.SetPeer(Peer{Addr: peer.addr(), Codec: PCMU, DTMF: telEv101})
+	e.SetPeer(Peer{Addr: peer.addr(), Audio: pcmu, DTMF: telEv101})
 	keys := make(chan DTMF, 10)
 	e.ListenKeys(func(d DTMF) { keys <- d })
 
@@ -375,21 +375,21 @@ type sideKey struct {
 
 // agentPCMU is PCMU under a dynamic number, so a relay that forgets to
 // rewrite the payload type shows.
-var agentPCMU = Codec{PT: 98, Name: "PCMU", Rate: 8000}
+var agentPCMU = Audio{PT: 98, Codec: PCMU}
 
-func newLegs(t *testing.T, callerDTMF, agentDTMF Codec) *legs {
+func newLegs(t *testing.T, callerDTMF, agentDTMF Format) *legs {
 	t.Helper()
 	return newTapLegs(t, callerDTMF, agentDTMF, nil)
 }
 
-func newTapLegs(t *testing.T, callerDTMF, agentDTMF Codec, tap Tap) *legs {
+func newTapLegs(t *testing.T, callerDTMF, agentDTMF Format, tap Tap) *legs {
 	t.Helper()
 	p := testPorts(t, 2)
 	l := &legs{a: openEP(t, p), b: openEP(t, p), caller: newPeer(t), agent: newPeer(t),
 		keys: make(chan sideKey, 64), callerS: stream{ssrc: 0x11111111, seq: 1000, ts: 8000},
 		agentS: stream{ssrc: 0x22222222, seq: 50000, ts: 0xfffff000}}
-	l.a.SetPeer(Peer{Addr: l.caller.addr(), Codec: PCMU, DTMF: callerDTMF, Direction: SendRecv})
-	l.b.SetPeer(Peer{Addr: l.agent.addr(), Codec: agentPCMU, DTMF: agentDTMF, Direction: SendRecv})
+	l.a.SetPeer(Peer{Addr: l.caller.addr(), Audio: pcmu, DTMF: callerDTMF, Direction: SendRecv})
+	l.b.SetPeer(Peer{Addr: l.agent.addr(), Audio: agentPCMU, DTMF: agentDTMF, Direction: SendRecv})
 	br := NewBridge(l.a, l.b, BridgeOptions{Tap: tap, OnKey: func(side int, d DTMF) { l.keys <- sideKey{side, d.Digit} }})
 	t.Cleanup(br.Stop)
 	return l
@@ -447,8 +447,8 @@ func TestBridgeAudio(t *testing.T) {
 		var prev rtpHeader
 		for i := range 3 {
 			h, b := l.caller.nextRTP(t)
-			if h.ssrc != l.a.ssrc || h.pt != PCMU.PT {
-				t.Errorf("packet %d: got SSRC %#x PT %d, want %#x PT %d", i, h.ssrc, h.pt, l.a.ssrc, PCMU.PT)
+			if h.ssrc != l.a.ssrc || h.pt != pcmu.PT {
+				t.Errorf("packet %d: got SSRC %#x PT %d, want %#x PT %d", i, h.ssrc, h.pt, l.a.ssrc, pcmu.PT)
 			}
 			if i > 0 && (h.seq != prev.seq+1 || h.ts != prev.ts+160) {
 				t.Errorf("packet %d: got seq %d ts %d after %d %d, want +1 and +160", i, h.seq, h.ts, prev.seq, prev.ts)
@@ -480,8 +480,8 @@ func TestBridgeTranscodes(t *testing.T) {
 	p := testPorts(t, 2)
 	a, b := openEP(t, p), openEP(t, p)
 	caller, agent := newPeer(t), newPeer(t)
-	a.SetPeer(Peer{Addr: caller.addr(), Codec: PCMU})
-	b.SetPeer(Peer{Addr: agent.addr(), Codec: PCMA})
+	a.SetPeer(Peer{Addr: caller.addr(), Audio: pcmu})
+	b.SetPeer(Peer{Addr: agent.addr(), Audio: pcma})
 	br := NewBridge(a, b, BridgeOptions{})
 	defer br.Stop()
 
@@ -494,8 +494,8 @@ func TestBridgeTranscodes(t *testing.T) {
 		outPT    uint8
 		dec      func(byte) int16
 	}{
-		{"PCMU caller to PCMA agent", caller, agent, a, PCMU.PT, EncodeULaw, PCMA.PT, DecodeALaw},
-		{"PCMA agent to PCMU caller", agent, caller, b, PCMA.PT, EncodeALaw, PCMU.PT, DecodeULaw},
+		{"PCMU caller to PCMA agent", caller, agent, a, pcmu.PT, EncodeULaw, pcma.PT, DecodeALaw},
+		{"PCMA agent to PCMU caller", agent, caller, b, pcma.PT, EncodeALaw, pcmu.PT, DecodeULaw},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			samples := []int16{0, 1000, -1000, 12000, -32768, 32767}
@@ -528,15 +528,15 @@ func abs(v int) int {
 func TestBridgeEvents(t *testing.T) {
 	for _, c := range []struct {
 		name                  string
-		callerDTMF, agentDTMF Codec
+		callerDTMF, agentDTMF Format
 		fromAgent             bool
 		wantPT                uint8 // PT the events arrive with; 0: dropped
 	}{
 		{"caller 101 reaches agent as 96", telEv101, telEv96, false, 96},
 		{"agent 96 reaches caller as 101", telEv101, telEv96, true, 101},
 		{"same number both sides", telEv101, telEv101, false, 101},
-		{"dropped when the agent takes no events", telEv101, Codec{}, false, 0},
-		{"dropped when the caller takes no events", Codec{}, telEv96, true, 0},
+		{"dropped when the agent takes no events", telEv101, Format{}, false, 0},
+		{"dropped when the caller takes no events", Format{}, telEv96, true, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			l := newLegs(t, c.callerDTMF, c.agentDTMF)
@@ -546,9 +546,9 @@ func TestBridgeEvents(t *testing.T) {
 			if c.fromAgent {
 				from, to = l.agent, l.caller
 				src, dst = l.b, l.a
-				s, srcDTMF, dstAudio, side = &l.agentS, c.agentDTMF, PCMU.PT, 1
+				s, srcDTMF, dstAudio, side = &l.agentS, c.agentDTMF, pcmu.PT, 1
 			}
-			srcAudio := src.Peer().Codec.PT
+			srcAudio := src.Peer().Audio.PT
 
 			press := s.press(srcDTMF.PT, 11)
 			for _, b := range press {
@@ -598,8 +598,8 @@ func TestBridgeSwallow(t *testing.T) {
 	p := testPorts(t, 2)
 	a, b := openEP(t, p), openEP(t, p)
 	caller, agent := newPeer(t), newPeer(t)
-	a.SetPeer(Peer{Addr: caller.addr(), Codec: PCMU, DTMF: telEv101})
-	b.SetPeer(Peer{Addr: agent.addr(), Codec: PCMU, DTMF: telEv101})
+	a.SetPeer(Peer{Addr: caller.addr(), Audio: pcmu, DTMF: telEv101})
+	b.SetPeer(Peer{Addr: agent.addr(), Audio: pcmu, DTMF: telEv101})
 	br := NewBridge(a, b, BridgeOptions{Swallow: func(side int, d rune) bool { return side == 1 && d == '*' }})
 	defer br.Stop()
 
@@ -679,7 +679,7 @@ func TestBridgeStripsHeaderExtras(t *testing.T) {
 func TestEcho(t *testing.T) {
 	e := openEP(t, testPorts(t, 1))
 	peer := newPeer(t)
-	e.SetPeer(Peer{Addr: peer.addr(), Codec: PCMU, DTMF: telEv101})
+	e.SetPeer(Peer{Addr: peer.addr(), Audio: pcmu, DTMF: telEv101})
 	e.Echo(nil)
 
 	s := stream{ssrc: 0x5555}
@@ -711,7 +711,7 @@ func TestEndpointClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	peer := newPeer(t)
-	e.SetPeer(Peer{Addr: peer.addr(), Codec: PCMU})
+	e.SetPeer(Peer{Addr: peer.addr(), Audio: pcmu})
 	e.Echo(nil)
 
 	var wg sync.WaitGroup
@@ -749,18 +749,18 @@ func TestPlay(t *testing.T) {
 	const sample = 1000
 	for _, c := range []struct {
 		name    string
-		codec   Codec
+		codec   Audio
 		samples int
 		encode  func(int16) byte
 	}{
-		{"PCMU 0.2 s", PCMU, 1600, EncodeULaw},
-		{"PCMA 0.2 s", PCMA, 1600, EncodeALaw},
-		{"last frame padded with silence", PCMU, 1600 + 40, EncodeULaw},
+		{"PCMU 0.2 s", pcmu, 1600, EncodeULaw},
+		{"PCMA 0.2 s", pcma, 1600, EncodeALaw},
+		{"last frame padded with silence", pcmu, 1600 + 40, EncodeULaw},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := openEP(t, testPorts(t, 1))
 			peer := newPeer(t)
-			e.SetPeer(Peer{Addr: peer.addr(), Codec: c.codec})
+			e.SetPeer(Peer{Addr: peer.addr(), Audio: c.codec})
 			pcm := make([]int16, c.samples)
 			for i := range pcm {
 				pcm[i] = sample
@@ -802,7 +802,7 @@ func TestPlay(t *testing.T) {
 func TestPlayContinuesStream(t *testing.T) {
 	e := openEP(t, testPorts(t, 1))
 	peer := newPeer(t)
-	e.SetPeer(Peer{Addr: peer.addr(), Codec: PCMU})
+	e.SetPeer(Peer{Addr: peer.addr(), Audio: pcmu})
 	pcm := make([]int16, 320)
 	var hs []rtpHeader
 	for range 2 {
@@ -834,7 +834,7 @@ func TestPlayShortCircuits(t *testing.T) {
 	})
 	t.Run("cancelled", func(t *testing.T) {
 		e := openEP(t, testPorts(t, 1))
-		e.SetPeer(Peer{Addr: newPeer(t).addr(), Codec: PCMU})
+		e.SetPeer(Peer{Addr: newPeer(t).addr(), Audio: pcmu})
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		if err := e.Play(ctx, make([]int16, 1600)); !errors.Is(err, context.Canceled) {
@@ -844,4 +844,27 @@ func TestPlayShortCircuits(t *testing.T) {
 			t.Errorf("got %d frames sent, want 0", got)
 		}
 	})
+}
+
+// TestSendKeyStopsWithContext: a long key press being sent ends when its
+// context does, rather than sleeping out its duration (up to 8 s).
+func TestSendKeyStopsWithContext(t *testing.T) {
+	e := openEP(t, testPorts(t, 1))
+	peer := newPeer(t)
+	e.SetPeer(Peer{Addr: peer.addr(), Audio: pcmu, DTMF: telEv101})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- e.SendKey(ctx, '5', 8*time.Second) }()
+	if h, ok := parseRTP(peer.next(t)); !ok || h.pt != telEv101.PT {
+		t.Fatalf("got %+v, want a telephone-event packet first", h)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want context.Canceled", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatal("SendKey went on after its context ended")
+	}
 }

@@ -23,14 +23,51 @@ func init() {
 	}
 }
 
-// transcode rewrites a G.711 payload from one law to the other in place;
-// it reports false when either codec is not G.711.
-func transcode(from, to Codec, payload []byte) bool {
+// g711 is one law of G.711: 8 kHz, one byte a sample, decoded by table.
+type g711 struct {
+	name string
+	dec  *[256]int16
+	enc  func(int16) byte
+}
+
+func (g *g711) Name() string      { return g.name }
+func (g *g711) ClockRate() int    { return 8000 }
+func (g *g711) FrameSamples() int { return 8000 * ptime / 1000 }
+
+func (g *g711) Decode(dst []int16, payload []byte) []int16 {
+	dst = grow(dst, len(payload))
+	out := dst[len(dst)-len(payload):]
+	for i, b := range payload {
+		out[i] = g.dec[b]
+	}
+	return dst
+}
+
+func (g *g711) Encode(dst []byte, pcm []int16) []byte {
+	for _, s := range pcm {
+		dst = append(dst, g.enc(s))
+	}
+	return dst
+}
+
+// grow extends s by n elements, reallocating only when its capacity is short.
+func grow(s []int16, n int) []int16 {
+	if len(s)+n <= cap(s) {
+		return s[:len(s)+n]
+	}
+	return append(s, make([]int16, n)...)
+}
+
+// transcode rewrites a payload from one law to the other in place, byte
+// for byte; from and to the same law it leaves the payload as it is.
+func transcode(from, to *g711, payload []byte) bool {
 	var t *[256]byte
 	switch {
-	case from.Name == PCMU.Name && to.Name == PCMA.Name:
+	case from == to:
+		return true
+	case from.dec == &ulawToLinear && to.dec == &alawToLinear:
 		t = &ulawToALaw
-	case from.Name == PCMA.Name && to.Name == PCMU.Name:
+	case from.dec == &alawToLinear && to.dec == &ulawToLinear:
 		t = &alawToULaw
 	default:
 		return false

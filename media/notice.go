@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -62,42 +63,57 @@ func (e *Endpoint) ListenKeys(onKey func(DTMF)) {
 	e.setHandler(&listener{onKey: onKey})
 }
 
-// Play sends pcm (8 kHz mono) to the peer in the negotiated codec, paced in
-// real time in 20 ms frames against an absolute schedule so it does not
-// drift. It returns nil when the prompt was played in full, or ctx's error
-// when it was cut short.
+// PromptRate is the sample rate of notice and tone audio (config checks
+// prompts against the same figure).
+const PromptRate = 8000
+
+// Play sends pcm (PromptRate mono) to the peer in the negotiated codec,
+// paced in real time in 20 ms frames against an absolute schedule so it
+// does not drift. It returns nil when the prompt was played in full, or
+// ctx's error when it was cut short.
 func (e *Endpoint) Play(ctx context.Context, pcm []int16) error {
 	p := e.peer.Load()
 	if p == nil {
 		return nil
 	}
-	encode := EncodeULaw
-	if p.Codec.Name == PCMA.Name {
-		encode = EncodeALaw
+	codec := p.Audio.Codec
+	if codec == nil {
+		return fmt.Errorf("play: no codec negotiated")
 	}
-	const frame = 160
-	var payload [frame]byte
+	if codec.ClockRate() != PromptRate {
+		// No resampler yet: a codec at another rate needs one here.
+		return fmt.Errorf("play: %s runs at %d Hz, prompts at %d Hz", codec.Name(), codec.ClockRate(), PromptRate)
+	}
+	frame := codec.FrameSamples()
+	if frame <= 0 || frame > maxFrameSamples {
+		return fmt.Errorf("play: %s has %d samples a frame", codec.Name(), frame)
+	}
+	period := time.Duration(frame) * time.Second / time.Duration(codec.ClockRate())
+	var (
+		buf [maxFrameSamples * 2]byte // room for codecs of up to 16 bits a sample
+		pad [maxFrameSamples]int16
+	)
 	start := time.Now()
-	ts := e.nextTS(frame)
+	ts := e.nextTS(p, uint32(frame))
 	for i, off := 0, 0; off < len(pcm); i, off = i+1, off+frame {
-		if err := waitCtx(ctx, start.Add(time.Duration(i)*20*time.Millisecond)); err != nil {
+		if err := waitCtx(ctx, start.Add(time.Duration(i)*period)); err != nil {
 			return err
 		}
-		n := 0
-		for ; n < frame && off+n < len(pcm); n++ {
-			payload[n] = encode(pcm[off+n])
+		samples := pcm[off:min(off+frame, len(pcm))]
+		if len(samples) < frame { // pad the last frame with silence
+			n := copy(pad[:], samples)
+			clear(pad[n:frame])
+			samples = pad[:frame]
 		}
-		for ; n < frame; n++ { // pad the last frame with silence
-			payload[n] = encode(0)
-		}
-		if err := e.writeFrame(i == 0, p.Codec.PT, ts, payload[:]); err != nil {
+		payload := codec.Encode(buf[:0], samples)
+		if err := e.writeFrame(i == 0, p.Audio.PT, ts, payload); err != nil {
 			return err
 		}
-		ts += frame
+		ts += uint32(frame)
 		e.wmu.Lock()
-		e.ts = ts - frame
+		e.ts = ts - uint32(frame)
 		e.wmu.Unlock()
 	}
-	// The last frame is on the wire now; it ends 20 ms later.
-	return waitCtx(ctx, start.Add(time.Duration((len(pcm)+frame-1)/frame)*20*time.Millisecond))
+	// The last frame is on the wire now; it ends one period later.
+	return waitCtx(ctx, start.Add(time.Duration((len(pcm)+frame-1)/frame)*period))
 }

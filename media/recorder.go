@@ -13,7 +13,10 @@ import (
 	"github.com/kiroku-voice/kiroku/internal/wav"
 )
 
-// Recording geometry: 8 kHz stereo 16-bit, caller left, agent right.
+// Recording geometry: 8 kHz stereo 16-bit, caller left, agent right (the
+// format the spool's manifests declare). The legs' codecs must run at
+// recRate: there is no resampler yet, so a leg at another rate is counted
+// and not placed.
 const (
 	recRate    = 8000
 	frameBytes = 4       // one stereo frame
@@ -34,6 +37,9 @@ type ChannelStats struct {
 	Resyncs uint64 `json:"resyncs"` // times the stream was re-anchored to the wall clock
 	GapMs   int64  `json:"gap_ms"`  // audio missing by sequence number, in ms
 	Codec   string `json:"codec,omitempty"`
+	// Unplaced counts packets in a codec the recording cannot hold (one
+	// not at the recording's rate).
+	Unplaced uint64 `json:"unplaced,omitempty"`
 }
 
 // Pause is an interval during which the recording holds silence.
@@ -82,7 +88,8 @@ type Recorder struct {
 	// silence matches the listed interval exactly, even for a sender whose
 	// packets run ahead of or behind the wall clock.
 	pausePos [][2]int64
-	err      error // first write error; the recording stops there
+	err      error       // first write error; the recording stops there
+	pcm      [1500]int16 // decoded payload, under mu: one packet fits
 
 	stop chan struct{}
 	done chan struct{}
@@ -135,14 +142,22 @@ func (r *Recorder) posAt(t time.Time) int64 {
 
 // Audio places one leg's payload; side 0 is the caller (left), 1 the agent.
 func (r *Recorder) Audio(side int, codec Codec, seq uint16, ts uint32, ssrc uint32, payload []byte) {
-	n := int64(len(payload))
-	if n == 0 || side < 0 || side > 1 {
+	if len(payload) == 0 || side < 0 || side > 1 || codec == nil {
 		return
 	}
 	arrival := r.posAt(time.Now())
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := &r.ch[side]
+	if codec.ClockRate() != recRate {
+		c.stats.Unplaced++
+		return
+	}
+	pcm := codec.Decode(r.pcm[:0], payload)
+	n := int64(len(pcm))
+	if n == 0 {
+		return
+	}
 	if !c.anchored || c.ssrc != ssrc {
 		c.anchor(ssrc, ts, arrival-n)
 	}
@@ -185,14 +200,10 @@ func (r *Recorder) Audio(side int, codec Codec, seq uint16, ts uint32, ssrc uint
 	if r.err != nil {
 		return
 	}
-	payload, pos = payload[skip:n], pos+skip
-	dec := &ulawToLinear
-	if codec.Name == PCMA.Name {
-		dec = &alawToLinear
-	}
+	pcm, pos = pcm[skip:n], pos+skip
 	off := side * 2
-	for i, b := range payload {
-		s := uint16(dec[b])
+	for i, v := range pcm {
+		s := uint16(v)
 		j := ((pos+int64(i))%ringFrames)*frameBytes + int64(off)
 		r.ring[j], r.ring[j+1] = byte(s), byte(s>>8)
 	}

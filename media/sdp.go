@@ -9,21 +9,18 @@ import (
 	"strings"
 )
 
-// Codec is an RTP payload format.
-type Codec struct {
+// Format is an RTP payload format as SDP names it: a payload type bound
+// to an encoding name and clock rate. Audio formats are backed by a Codec
+// once negotiated; telephone-event is a format without one.
+type Format struct {
 	PT   uint8
 	Name string
 	Rate int
 }
 
-// The payload formats Kiroku speaks.
-var (
-	PCMU = Codec{PT: 0, Name: "PCMU", Rate: 8000}
-	PCMA = Codec{PT: 8, Name: "PCMA", Rate: 8000}
-	// TelephoneEvent is RFC 4733 at 8 kHz; 101 is only our offered number,
-	// the peer's own number is always honoured.
-	TelephoneEvent = Codec{PT: 101, Name: "telephone-event", Rate: 8000}
-)
+// TelephoneEvent is RFC 4733 at 8 kHz; 101 is only our offered number,
+// the peer's own number is always honoured.
+var TelephoneEvent = Format{PT: 101, Name: "telephone-event", Rate: 8000}
 
 // Directions of an SDP media stream (RFC 3264).
 const (
@@ -47,8 +44,8 @@ type Description struct {
 	Port      int
 	Proto     string
 	Direction string
-	Codecs    []Codec // audio formats in the peer's order of preference
-	DTMF      Codec   // telephone-event; Name is empty when not offered
+	Formats   []Format // audio formats in the peer's order of preference
+	DTMF      Format   // telephone-event; Name is empty when not offered
 	Ptime     int
 	// Crypto holds the stream's a=crypto lines that Kiroku can use (SDES
 	// SRTP), in the sender's order of preference.
@@ -217,47 +214,30 @@ func ParseSDP(body []byte) (*Description, error) {
 		}
 		pt := uint8(n)
 		enc, mapped := rtpmap[f]
-		name, rate := "", 8000
+		var name string
+		var rate int
 		if mapped {
 			parts := strings.Split(enc, "/")
 			name = parts[0]
 			if len(parts) > 1 {
 				rate, _ = strconv.Atoi(parts[1])
+			} else {
+				rate = defaultRate(name) // a sloppy rtpmap without the rate
 			}
-		} else {
-			switch pt { // static payload types may come without rtpmap
-			case 0:
-				name = "PCMU"
-			case 8:
-				name = "PCMA"
-			}
+		} else if c, ok := staticCodec(pt); ok {
+			// Static payload types may come without rtpmap.
+			name, rate = c.Name(), c.ClockRate()
 		}
-		c := Codec{PT: pt, Name: name, Rate: rate}
+		c := Format{PT: pt, Name: name, Rate: rate}
 		switch {
-		case strings.EqualFold(name, "telephone-event") && rate == 8000 && !d.HasDTMF():
+		case strings.EqualFold(name, TelephoneEvent.Name) && rate == TelephoneEvent.Rate && !d.HasDTMF():
 			c.Name = TelephoneEvent.Name
 			d.DTMF = c
 		case name != "":
-			d.Codecs = append(d.Codecs, c)
+			d.Formats = append(d.Formats, c)
 		}
 	}
 	return &d, nil
-}
-
-// Negotiate picks the first G.711 format of the offer that we also take.
-func Negotiate(offer *Description) (Codec, error) {
-	for _, c := range offer.Codecs {
-		if c.Rate != 8000 {
-			continue
-		}
-		switch {
-		case strings.EqualFold(c.Name, "PCMU"):
-			return Codec{PT: c.PT, Name: PCMU.Name, Rate: 8000}, nil
-		case strings.EqualFold(c.Name, "PCMA"):
-			return Codec{PT: c.PT, Name: PCMA.Name, Rate: 8000}, nil
-		}
-	}
-	return Codec{}, fmt.Errorf("%w: no common codec (we take PCMU and PCMA)", ErrSDP)
 }
 
 // AnswerDirection is the direction that answers an offered one.
@@ -277,8 +257,8 @@ func AnswerDirection(offered string) string {
 type Local struct {
 	Addr      netip.Addr
 	Port      int
-	Codecs    []Codec
-	DTMF      Codec // empty Name: no telephone-event
+	Formats   []Format
+	DTMF      Format // empty Name: no telephone-event
 	Direction string
 	SessionID uint64
 	Version   uint64
@@ -304,28 +284,39 @@ func (l *Local) Marshal() []byte {
 		proto = "RTP/AVP"
 	}
 	fmt.Fprintf(&b, "m=audio %d %s", l.Port, proto)
-	for _, c := range l.Codecs {
+	for _, c := range l.Formats {
 		fmt.Fprintf(&b, " %d", c.PT)
 	}
 	if l.DTMF.Name != "" {
 		fmt.Fprintf(&b, " %d", l.DTMF.PT)
 	}
 	b.WriteString("\r\n")
-	for _, c := range l.Codecs {
+	for _, c := range l.Formats {
 		fmt.Fprintf(&b, "a=rtpmap:%d %s/%d\r\n", c.PT, c.Name, c.Rate)
 	}
 	if l.DTMF.Name != "" {
-		fmt.Fprintf(&b, "a=rtpmap:%d telephone-event/8000\r\na=fmtp:%d 0-16\r\n", l.DTMF.PT, l.DTMF.PT)
+		fmt.Fprintf(&b, "a=rtpmap:%d %s/%d\r\na=fmtp:%d 0-16\r\n", l.DTMF.PT, TelephoneEvent.Name, l.DTMF.Rate, l.DTMF.PT)
 	}
 	dir := l.Direction
 	if dir == "" {
 		dir = SendRecv
 	}
-	b.WriteString("a=ptime:20\r\na=" + dir + "\r\n")
+	fmt.Fprintf(&b, "a=ptime:%d\r\na=%s\r\n", ptime, dir)
 	for _, c := range l.Crypto {
 		b.WriteString("a=crypto:" + c.String() + "\r\n")
 	}
 	return b.Bytes()
+}
+
+// defaultRate is the clock rate of a registered codec or telephone-event
+// named without one.
+func defaultRate(name string) int {
+	for _, r := range registered {
+		if strings.EqualFold(r.codec.Name(), name) {
+			return r.codec.ClockRate()
+		}
+	}
+	return TelephoneEvent.Rate
 }
 
 func trunc(s string) string {

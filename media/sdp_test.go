@@ -12,8 +12,8 @@ import (
 func sdp(lines ...string) string { return strings.Join(lines, "\r\n") + "\r\n" }
 
 var (
-	telEv96  = Codec{PT: 96, Name: "telephone-event", Rate: 8000}
-	telEv101 = Codec{PT: 101, Name: "telephone-event", Rate: 8000}
+	telEv96  = Format{PT: 96, Name: "telephone-event", Rate: 8000}
+	telEv101 = Format{PT: 101, Name: "telephone-event", Rate: 8000}
 )
 
 func TestParseSDP(t *testing.T) {
@@ -36,13 +36,13 @@ func TestParseSDP(t *testing.T) {
 				"a=fmtp:101 0-11,16",
 			),
 			want: Description{Addr: netip.MustParseAddr("127.0.0.1"), Port: 6000, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMA}, DTMF: telEv101},
+				Direction: SendRecv, Formats: []Format{fmtPCMA}, DTMF: telEv101},
 		},
 		{
 			name: "LF line endings",
 			body: "v=0\no=- 1 1 IN IP4 10.0.0.1\ns=-\nc=IN IP4 10.0.0.1\nt=0 0\nm=audio 4000 RTP/AVP 0\n",
 			want: Description{Addr: netip.MustParseAddr("10.0.0.1"), Port: 4000, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMU}},
+				Direction: SendRecv, Formats: []Format{fmtPCMU}},
 		},
 		{
 			name: "lines out of RFC order",
@@ -62,120 +62,120 @@ func TestParseSDP(t *testing.T) {
 				"a=rtpmap:0 PCMU/8000",
 			),
 			want: Description{Addr: netip.MustParseAddr("192.0.2.7"), Port: 30000, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMU, PCMA}, DTMF: telEv101, Ptime: 30},
+				Direction: SendRecv, Formats: []Format{fmtPCMU, fmtPCMA}, DTMF: telEv101, Ptime: 30},
 		},
 		{
 			name: "session-level c= only",
 			body: sdp("v=0", "c=IN IP4 198.51.100.4", "t=0 0", "m=audio 5004 RTP/AVP 0"),
 			want: Description{Addr: netip.MustParseAddr("198.51.100.4"), Port: 5004, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMU}},
+				Direction: SendRecv, Formats: []Format{fmtPCMU}},
 		},
 		{
 			name: "media-level c= overrides session-level",
 			body: sdp("v=0", "c=IN IP4 198.51.100.4", "t=0 0", "m=audio 5004 RTP/AVP 0", "c=IN IP4 198.51.100.5"),
 			want: Description{Addr: netip.MustParseAddr("198.51.100.5"), Port: 5004, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMU}},
+				Direction: SendRecv, Formats: []Format{fmtPCMU}},
 		},
 		{
 			name: "multicast TTL suffix and port count",
 			body: sdp("v=0", "c=IN IP4 233.252.0.1/127", "m=audio 5004/2 RTP/AVP 0"),
 			want: Description{Addr: netip.MustParseAddr("233.252.0.1"), Port: 5004, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMU}},
+				Direction: SendRecv, Formats: []Format{fmtPCMU}},
 		},
 		{
 			name: "IPv6",
 			body: sdp("v=0", "c=IN IP6 2001:db8::1", "m=audio 5004 RTP/AVP 8"),
 			want: Description{Addr: netip.MustParseAddr("2001:db8::1"), Port: 5004, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMA}},
+				Direction: SendRecv, Formats: []Format{fmtPCMA}},
 		},
 		{
 			name: "IPv4-mapped address unmapped",
 			body: sdp("v=0", "c=IN IP6 ::ffff:192.0.2.9", "m=audio 5004 RTP/AVP 0"),
 			want: Description{Addr: netip.MustParseAddr("192.0.2.9"), Port: 5004, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMU}},
+				Direction: SendRecv, Formats: []Format{fmtPCMU}},
 		},
 		{
 			name: "c=0.0.0.0 hold",
 			body: sdp("v=0", "c=IN IP4 0.0.0.0", "m=audio 6000 RTP/AVP 0", "a=sendonly"),
 			want: Description{Addr: netip.MustParseAddr("0.0.0.0"), Port: 6000, Proto: "RTP/AVP",
-				Direction: SendOnly, Codecs: []Codec{PCMU}},
+				Direction: SendOnly, Formats: []Format{fmtPCMU}},
 		},
 		{
 			name: "port 0 disables the stream",
 			body: sdp("v=0", "c=IN IP4 192.0.2.1", "m=audio 0 RTP/AVP 0"),
 			want: Description{Addr: netip.MustParseAddr("192.0.2.1"), Port: 0, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMU}},
+				Direction: SendRecv, Formats: []Format{fmtPCMU}},
 		},
 		{
 			name: "session-level sendonly",
 			body: sdp("v=0", "c=IN IP4 192.0.2.1", "a=sendonly", "m=audio 6000 RTP/AVP 0"),
 			want: Description{Addr: netip.MustParseAddr("192.0.2.1"), Port: 6000, Proto: "RTP/AVP",
-				Direction: SendOnly, Codecs: []Codec{PCMU}},
+				Direction: SendOnly, Formats: []Format{fmtPCMU}},
 		},
 		{
 			name: "session-level inactive",
 			body: sdp("v=0", "c=IN IP4 192.0.2.1", "a=inactive", "m=audio 6000 RTP/AVP 0"),
 			want: Description{Addr: netip.MustParseAddr("192.0.2.1"), Port: 6000, Proto: "RTP/AVP",
-				Direction: Inactive, Codecs: []Codec{PCMU}},
+				Direction: Inactive, Formats: []Format{fmtPCMU}},
 		},
 		{
 			name: "media-level inactive",
 			body: sdp("v=0", "c=IN IP4 192.0.2.1", "m=audio 6000 RTP/AVP 0", "a=inactive"),
 			want: Description{Addr: netip.MustParseAddr("192.0.2.1"), Port: 6000, Proto: "RTP/AVP",
-				Direction: Inactive, Codecs: []Codec{PCMU}},
+				Direction: Inactive, Formats: []Format{fmtPCMU}},
 		},
 		{
 			name: "media-level recvonly beats session-level sendonly",
 			body: sdp("v=0", "c=IN IP4 192.0.2.1", "a=sendonly", "m=audio 6000 RTP/AVP 0", "a=recvonly"),
 			want: Description{Addr: netip.MustParseAddr("192.0.2.1"), Port: 6000, Proto: "RTP/AVP",
-				Direction: RecvOnly, Codecs: []Codec{PCMU}},
+				Direction: RecvOnly, Formats: []Format{fmtPCMU}},
 		},
 		{
 			name: "static payload types without rtpmap",
 			body: sdp("v=0", "c=IN IP4 192.0.2.1", "m=audio 6000 RTP/AVP 8 0 18"),
 			want: Description{Addr: netip.MustParseAddr("192.0.2.1"), Port: 6000, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMA, PCMU}},
+				Direction: SendRecv, Formats: []Format{fmtPCMA, fmtPCMU}},
 		},
 		{
 			name: "dynamic telephone-event 96",
 			body: sdp("v=0", "c=IN IP4 192.0.2.1", "m=audio 6000 RTP/AVP 0 96",
 				"a=rtpmap:96 telephone-event/8000", "a=fmtp:96 0-15"),
 			want: Description{Addr: netip.MustParseAddr("192.0.2.1"), Port: 6000, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMU}, DTMF: telEv96},
+				Direction: SendRecv, Formats: []Format{fmtPCMU}, DTMF: telEv96},
 		},
 		{
 			name: "telephone-event name is case-insensitive",
 			body: sdp("v=0", "c=IN IP4 192.0.2.1", "m=audio 6000 RTP/AVP 0 97",
 				"a=rtpmap:97 TELEPHONE-EVENT/8000"),
 			want: Description{Addr: netip.MustParseAddr("192.0.2.1"), Port: 6000, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMU}, DTMF: Codec{PT: 97, Name: "telephone-event", Rate: 8000}},
+				Direction: SendRecv, Formats: []Format{fmtPCMU}, DTMF: Format{PT: 97, Name: "telephone-event", Rate: 8000}},
 		},
 		{
 			name: "dynamic codec mapped, unmapped dynamic dropped",
 			body: sdp("v=0", "c=IN IP4 192.0.2.1", "m=audio 6000 RTP/AVP 111 100 0",
 				"a=rtpmap:111 opus/48000/2"),
 			want: Description{Addr: netip.MustParseAddr("192.0.2.1"), Port: 6000, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{{PT: 111, Name: "opus", Rate: 48000}, PCMU}},
+				Direction: SendRecv, Formats: []Format{{PT: 111, Name: "opus", Rate: 48000}, fmtPCMU}},
 		},
 		{
 			name: "second non-audio m= ignored",
 			body: sdp("v=0", "c=IN IP4 192.0.2.1", "m=audio 6000 RTP/AVP 0", "a=sendrecv",
 				"m=video 6002 RTP/AVP 96", "c=IN IP4 192.0.2.99", "a=rtpmap:96 H264/90000", "a=inactive", "a=ptime:40"),
 			want: Description{Addr: netip.MustParseAddr("192.0.2.1"), Port: 6000, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMU}},
+				Direction: SendRecv, Formats: []Format{fmtPCMU}},
 		},
 		{
 			name: "second audio m= ignored",
 			body: sdp("v=0", "c=IN IP4 192.0.2.1", "m=audio 6000 RTP/AVP 0",
 				"m=audio 7000 RTP/AVP 8", "a=rtpmap:8 PCMA/8000", "a=sendonly"),
 			want: Description{Addr: netip.MustParseAddr("192.0.2.1"), Port: 6000, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMU}},
+				Direction: SendRecv, Formats: []Format{fmtPCMU}},
 		},
 		{
 			name: "trailing blank lines",
 			body: sdp("v=0", "c=IN IP4 192.0.2.1", "m=audio 6000 RTP/AVP 0") + "\r\n\r\n",
 			want: Description{Addr: netip.MustParseAddr("192.0.2.1"), Port: 6000, Proto: "RTP/AVP",
-				Direction: SendRecv, Codecs: []Codec{PCMU}},
+				Direction: SendRecv, Formats: []Format{fmtPCMU}},
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -283,56 +283,23 @@ func TestParseSDPErrorTruncatesInput(t *testing.T) {
 	}
 }
 
-func TestNegotiate(t *testing.T) {
-	for _, c := range []struct {
-		name    string
-		offer   []Codec
-		want    Codec
-		wantErr bool
-	}{
-		{"PCMU only", []Codec{PCMU}, PCMU, false},
-		{"offerer prefers PCMA", []Codec{{PT: 18, Name: "G729", Rate: 8000}, PCMA, PCMU}, PCMA, false},
-		{"offerer prefers PCMU", []Codec{PCMU, PCMA}, PCMU, false},
-		{"dynamic PT and lower-case name kept", []Codec{{PT: 110, Name: "pcmu", Rate: 8000}}, Codec{PT: 110, Name: "PCMU", Rate: 8000}, false},
-		{"wideband PCMU skipped", []Codec{{PT: 112, Name: "PCMU", Rate: 16000}, PCMA}, PCMA, false},
-		{"no G.711", []Codec{{PT: 18, Name: "G729", Rate: 8000}, {PT: 111, Name: "opus", Rate: 48000}}, Codec{}, true},
-		{"no codecs", nil, Codec{}, true},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := Negotiate(&Description{Codecs: c.offer})
-			if c.wantErr {
-				if !errors.Is(err, ErrSDP) {
-					t.Fatalf("got %+v, %v, want an error wrapping ErrSDP", got, err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("got error %v, want %+v", err, c.want)
-			}
-			if got != c.want {
-				t.Errorf("got %+v, want %+v", got, c.want)
-			}
-		})
-	}
-}
-
 func TestMarshalParsesBack(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		l    Local
 	}{
 		{"PCMU with events", Local{Addr: netip.MustParseAddr("192.0.2.10"), Port: 40000,
-			Codecs: []Codec{PCMU}, DTMF: TelephoneEvent, Direction: SendRecv, SessionID: 42, Version: 1}},
+			Formats: []Format{fmtPCMU}, DTMF: TelephoneEvent, Direction: SendRecv, SessionID: 42, Version: 1}},
 		{"PCMA, events on 96, sendonly", Local{Addr: netip.MustParseAddr("192.0.2.10"), Port: 40002,
-			Codecs: []Codec{PCMA}, DTMF: telEv96, Direction: SendOnly, SessionID: 1<<63 + 5, Version: 9}},
+			Formats: []Format{fmtPCMA}, DTMF: telEv96, Direction: SendOnly, SessionID: 1<<63 + 5, Version: 9}},
 		{"no events, recvonly", Local{Addr: netip.MustParseAddr("10.1.2.3"), Port: 20000,
-			Codecs: []Codec{PCMU, PCMA}, Direction: RecvOnly}},
+			Formats: []Format{fmtPCMU, fmtPCMA}, Direction: RecvOnly}},
 		{"inactive", Local{Addr: netip.MustParseAddr("10.1.2.3"), Port: 20000,
-			Codecs: []Codec{PCMU}, DTMF: TelephoneEvent, Direction: Inactive}},
+			Formats: []Format{fmtPCMU}, DTMF: TelephoneEvent, Direction: Inactive}},
 		{"IPv6", Local{Addr: netip.MustParseAddr("2001:db8::7"), Port: 20002,
-			Codecs: []Codec{PCMU}, DTMF: TelephoneEvent, Direction: SendRecv}},
+			Formats: []Format{fmtPCMU}, DTMF: TelephoneEvent, Direction: SendRecv}},
 		{"empty direction is sendrecv", Local{Addr: netip.MustParseAddr("10.1.2.3"), Port: 20004,
-			Codecs: []Codec{PCMU}}},
+			Formats: []Format{fmtPCMU}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			body := c.l.Marshal()
@@ -351,7 +318,7 @@ func TestMarshalParsesBack(t *testing.T) {
 				dir = SendRecv
 			}
 			want := Description{Addr: c.l.Addr, Port: c.l.Port, Proto: "RTP/AVP", Direction: dir,
-				Codecs: c.l.Codecs, DTMF: c.l.DTMF, Ptime: 20}
+				Formats: c.l.Formats, DTMF: c.l.DTMF, Ptime: 20}
 			if !reflect.DeepEqual(*got, want) {
 				t.Errorf("got %+v\nwant %+v\nfrom\n%s", *got, want, body)
 			}
@@ -411,7 +378,7 @@ func FuzzParseSDP(f *testing.F) {
 		default:
 			t.Fatalf("got direction %q", d.Direction)
 		}
-		for _, c := range append(d.Codecs, d.DTMF) {
+		for _, c := range append(d.Formats, d.DTMF) {
 			if c.PT > 127 {
 				t.Fatalf("got payload type %d", c.PT)
 			}
@@ -419,7 +386,7 @@ func FuzzParseSDP(f *testing.F) {
 		if a := d.RemoteAddr(); a.IsValid() && int(a.Port()) != d.Port {
 			t.Fatalf("got remote %v for port %d", a, d.Port)
 		}
-		if c, err := Negotiate(d); err == nil && c.Name != PCMU.Name && c.Name != PCMA.Name {
+		if c, err := Negotiate(d); err == nil && c.Codec != PCMU && c.Codec != PCMA {
 			t.Fatalf("negotiated %+v", c)
 		}
 	})

@@ -57,7 +57,7 @@ func TestSDPCryptoRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := Local{Addr: loopback, Port: 4000, Codecs: []Codec{PCMU}, Proto: "RTP/SAVP", Crypto: []Crypto{c1, c2}}
+	l := Local{Addr: loopback, Port: 4000, Formats: []Format{fmtPCMU}, Proto: "RTP/SAVP", Crypto: []Crypto{c1, c2}}
 	d, err := ParseSDP(l.Marshal())
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +107,7 @@ func TestSRTPEndpoint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.SetPeer(Peer{Addr: peer.addr(), Codec: PCMU, DTMF: telEv101})
+			e.SetPeer(Peer{Addr: peer.addr(), Audio: pcmu, DTMF: telEv101})
 			if err := e.SetSRTP(ours, theirs); err != nil {
 				t.Fatal(err)
 			}

@@ -1,9 +1,14 @@
-// Package metrics holds kirokud's Prometheus metrics. Parts report to it
-// through small hooks (sip.Observer, the uploader's callbacks); it must
-// not reach into them.
+// Package metrics holds kirokud's Prometheus registry, the daemon-wide
+// instruments (uploads, reloads, the API, the purge) and the collectors
+// that several parts feed (Recordings). A part with instruments of its own
+// registers them on the registry itself (sip.NewMetrics), as Alertmanager's
+// packages do with newMetrics(reg).
+//
+// It must not import the project's packages above it: they import it.
 package metrics
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,18 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/kiroku-voice/kiroku/sip"
 )
 
 // Metrics is kirokud's registry and instruments.
 type Metrics struct {
 	reg *prometheus.Registry
 
-	calls        *prometheus.CounterVec
-	sipResponses *prometheus.CounterVec
-	rtpPackets   *prometheus.CounterVec
-	rtpLost      *prometheus.CounterVec
 	recordings   *prometheus.CounterVec
 	uploadTime   prometheus.Histogram
 	reloads      *prometheus.CounterVec
@@ -33,24 +32,13 @@ type Metrics struct {
 	purgeFailed  prometheus.Counter
 	purgeHeld    prometheus.Gauge
 	purgeLast    prometheus.Gauge
-	rateLimited  *prometheus.CounterVec
-	sipAuth      *prometheus.CounterVec
 }
 
 // New registers every instrument (and the Go and process collectors).
 func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
-	m.calls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_calls_total",
-		Help: "Calls ended, by line and consent decision."}, []string{"line", "decision"})
-	m.sipResponses = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_responses_total",
-		Help: "SIP responses sent by kirokud, by request method and status code."}, []string{"method", "code"})
-	m.rtpPackets = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_rtp_packets_total",
-		Help: "RTP packets of ended calls by leg and what happened to them (received, sent, rejected; unauthenticated: SRTP packets that failed authentication or replay checks, also counted as rejected)."}, []string{"leg", "outcome"})
-	m.rtpLost = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_rtp_packets_lost_total",
-		Help: "RTP packets missing by sequence number in recordings, by leg."}, []string{"leg"})
-	m.recordings = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_recordings_total",
-		Help: "Recordings by outcome: spooled, not_recorded, stored, failed (upload attempts that failed)."}, []string{"outcome"})
+	m.recordings = Recordings(m.reg)
 	m.uploadTime = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kiroku_upload_duration_seconds",
 		Help: "Time from a call's end to its recording being stored.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)})
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_config_reloads_total",
@@ -69,19 +57,33 @@ func New() *Metrics {
 		Help: "Recordings past retention kept by a legal hold, at the last run."})
 	m.purgeLast = prometheus.NewGauge(prometheus.GaugeOpts{Name: "kiroku_purge_last_duration_seconds",
 		Help: "How long the last purge run took."})
-	for _, c := range []prometheus.Collector{m.purgeRuns, m.purgeDeleted, m.purgeFailed, m.purgeHeld, m.purgeLast, m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.recordings,
+	for _, c := range []prometheus.Collector{m.purgeRuns, m.purgeDeleted, m.purgeFailed, m.purgeHeld, m.purgeLast,
 		m.uploadTime, m.reloads, m.reloadTime, m.httpRequests,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
-	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_rate_limited_total",
-		Help: "SIP requests refused by sip.rate_limit: INVITEs over the per-source or global limit, stateless 400s withheld from a source over its limit (malformed)."}, []string{"scope"})
-	f(m.rateLimited)
-	m.sipAuth = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_auth_total",
-		Help: "Digest authentication of INVITEs by outcome: challenged, accepted, failed, stale (expired nonce), replayed (credentials used before), locked_out."}, []string{"outcome"})
-	f(m.sipAuth)
 	m.reloadTime.SetToCurrentTime()
 	return m
+}
+
+// Registerer is the registry, for parts that register their own
+// instruments.
+func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }
+
+// Recordings returns kiroku_recordings_total as registered on reg,
+// registering it on first use: the SIP side counts spooled and
+// not_recorded, the uploader's hooks stored and failed.
+func Recordings(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_recordings_total",
+		Help: "Recordings by outcome: spooled, not_recorded, stored, failed (upload attempts that failed)."}, []string{"outcome"})
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			return are.ExistingCollector.(*prometheus.CounterVec)
+		}
+		panic(err) // a programming error, as MustRegister would say
+	}
+	return c
 }
 
 // Gauge registers a gauge read from f at each scrape.
@@ -99,35 +101,6 @@ func (m *Metrics) Counter(name, help string, f func() float64) {
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
-
-// Responded counts a SIP response (sip.Observer).
-func (m *Metrics) Responded(method string, code int) {
-	m.sipResponses.WithLabelValues(method, strconv.Itoa(code)).Inc()
-}
-
-// CallEnded counts an ended call and its media (sip.Observer).
-func (m *Metrics) CallEnded(s sip.CallSummary) {
-	m.calls.WithLabelValues(s.Line, s.Decision).Inc()
-	for i, leg := range []string{"caller", "agent"} {
-		st := s.RTP[i]
-		m.rtpPackets.WithLabelValues(leg, "received").Add(float64(st.Received))
-		m.rtpPackets.WithLabelValues(leg, "sent").Add(float64(st.Sent))
-		m.rtpPackets.WithLabelValues(leg, "rejected").Add(float64(st.Rejected))
-		m.rtpPackets.WithLabelValues(leg, "unauthenticated").Add(float64(st.Unauthenticated))
-		m.rtpLost.WithLabelValues(leg).Add(float64(s.Lost[i]))
-	}
-	if s.Recorded {
-		m.recordings.WithLabelValues("spooled").Inc()
-	} else {
-		m.recordings.WithLabelValues("not_recorded").Inc()
-	}
-}
-
-// Limited counts a request refused by the SIP rate limits (sip.Observer).
-func (m *Metrics) Limited(scope string) { m.rateLimited.WithLabelValues(scope).Inc() }
-
-// Authenticated counts an outcome of SIP digest authentication (sip.Observer).
-func (m *Metrics) Authenticated(outcome string) { m.sipAuth.WithLabelValues(outcome).Inc() }
 
 // Stored counts a recording stored, latency after its call ended.
 func (m *Metrics) Stored(latency time.Duration) {

@@ -69,7 +69,7 @@ type call struct {
 
 	mu        sync.Mutex
 	phase     int
-	optOut    *spool.OptOut
+	consent   *consent
 	stopNote  context.CancelFunc
 	out       *sipgo.DialogClientSession
 	outEp     *media.Endpoint
@@ -79,7 +79,8 @@ type call struct {
 	localDir  [2]string // direction we last offered/answered per side
 	sec       [2]legSec // media security per side
 	rec       *media.Recorder
-	keyBuf    string // agent keys of a pause/resume sequence in progress
+	work      [2]*legWorker // per side, from the 200 (caller) and the bridge (agent)
+	keyBuf    string        // agent keys of a pause/resume sequence in progress
 	keyAt     time.Time
 }
 
@@ -89,7 +90,7 @@ func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a adm
 		tx.Respond(sipmsg.NewResponseFromRequest(req, sipmsg.StatusInternalServerError, "Internal Error", nil))
 		return
 	}
-	c := &call{s: s, a: a, id: id.String(), sessionID: rand.Uint64() >> 1}
+	c := &call{s: s, a: a, id: id.String(), sessionID: rand.Uint64() >> 1, consent: newConsent(a.line.OptOutDigit)}
 	c.sec[sideCaller].proto = a.offer.Proto
 	c.log = s.log.With(zap.String("call_id", c.id), zap.String("line", a.line.Number),
 		zap.String("ani", config.MaskNumber(a.caller)), zap.String("sip_call_id", req.CallID().Value()))
@@ -138,7 +139,7 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	c.inEp = ep
 	c.mu.Unlock()
 	offer := c.a.offer
-	ep.SetPeer(media.Peer{Addr: offer.RemoteAddr(), Codec: c.a.codec, DTMF: offer.DTMF, Direction: offer.Direction})
+	ep.SetPeer(media.Peer{Addr: offer.RemoteAddr(), Audio: c.a.audio, DTMF: offer.DTMF, Direction: offer.Direction})
 	if c.a.srtpOn {
 		if err := c.startCallerSRTP(c.a.srtp); err != nil {
 			c.log.Error("srtp for caller leg", zap.Error(err))
@@ -164,6 +165,7 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	// and then sends nothing, is ended like any dead call.
 	callCtx, end, cancel := c.callContext(in.Context())
 	defer cancel()
+	c.startWorker(callCtx, sideCaller)
 	w := newWatch(c, end)
 	c.watch.Store(w)
 	defer w.stop()
@@ -180,7 +182,7 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	err = in.WriteResponse(res)
 	unblock()
 	if err != nil {
-		c.setDecision(spool.HungUpDuringNotice)
+		c.consentEvent(consentEvent{kind: evHangUp, at: time.Now().UTC()})
 		if reason := ourEnd(callCtx); reason != "" {
 			c.byeCaller()
 			return reason
@@ -205,20 +207,7 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	if reason := c.notice(callCtx); reason != "" {
 		return reason
 	}
-	if c.a.line.Downstream == "echo:" {
-		start := time.Now()
-		tap := c.startRecording(start)
-		if c.rec != nil {
-			c.rec.SetCodecs(c.a.codec.Name, c.a.codec.Name)
-		}
-		ep.Echo(tap)
-		c.bridged()
-		<-callCtx.Done()
-		ep.Echo(nil)
-		c.stopRecording(time.Now())
-		return c.hangupReason(callCtx)
-	}
-	return c.dial(callCtx)
+	return c.a.flow.run(callCtx, c)
 }
 
 // callContext ends with the caller's dialog, with the server's hard stop,
@@ -249,40 +238,32 @@ func (c *call) hangupReason(ctx context.Context) string {
 	return endCallerHangup
 }
 
-// notice plays the line's notice and keeps the opt-out window open; it
-// returns a non-empty end reason when the call is already over.
+// notice plays the line's notice and keeps the opt-out window open,
+// feeding the consent machine what happens; it returns a non-empty end
+// reason when the call is already over.
 func (c *call) notice(ctx context.Context) string {
 	line := c.a.line
 	nctx, stop := context.WithCancel(ctx)
 	defer stop()
 	c.mu.Lock()
 	c.stopNote = stop
-	if c.optOut != nil { // a key pressed while the call was being answered
-		stop()
-	}
 	c.mu.Unlock()
 
-	start := time.Now().UTC()
+	if c.consentEvent(consentEvent{kind: evNoticeStarted, at: time.Now().UTC()}) == actStopNotice {
+		stop() // a key pressed while the call was being answered
+	}
 	err := c.inEp.Play(nctx, line.Prompt.PCM)
-	end := time.Now().UTC()
-	completed := err == nil
-	if completed && line.OptOutDigit != "" && !c.optedOut() {
-		_ = waitUntil(nctx, time.Now().Add(time.Duration(line.OptOutWait)))
+	if c.consentEvent(consentEvent{kind: evNoticeEnded, at: time.Now().UTC(), completed: err == nil}) == actOpenWindow {
+		ev := consentEvent{kind: evWindowEnded}
+		if waitUntil(nctx, time.Now().Add(time.Duration(line.OptOutWait))) != nil && ctx.Err() != nil {
+			ev.kind = evHangUp
+		}
+		ev.at = time.Now().UTC()
+		c.consentEvent(ev)
 	}
 
 	c.mu.Lock()
 	c.phase = phaseDialing
-	n := &c.manifest.Consent.Notice
-	n.StartedAt, n.EndedAt, n.Completed = &start, &end, completed
-	switch {
-	case c.optOut != nil:
-		c.manifest.Consent.Decision = spool.OptedOut
-		c.manifest.Consent.OptOut = c.optOut
-	case !completed:
-		c.manifest.Consent.Decision = spool.HungUpDuringNotice
-	default:
-		c.manifest.Consent.Decision = spool.Notified
-	}
 	c.manifest.State = spool.StateBridging
 	decision := c.manifest.Consent.Decision
 	c.mu.Unlock()
@@ -294,28 +275,34 @@ func (c *call) notice(ctx context.Context) string {
 	return ""
 }
 
-func (c *call) optedOut() bool {
+// consentEvent feeds the consent machine and copies its facts into the
+// manifest.
+func (c *call) consentEvent(e consentEvent) consentAction {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.optOut != nil
-}
-
-func (c *call) setDecision(d string) {
-	c.mu.Lock()
-	c.manifest.Consent.Decision = d
-	c.mu.Unlock()
+	act := c.consent.handle(e)
+	res, decided := c.consent.result()
+	cs := &c.manifest.Consent
+	if !res.NoticeStarted.IsZero() {
+		start, end := res.NoticeStarted, res.NoticeEnded
+		cs.Notice.StartedAt, cs.Notice.Completed = &start, res.NoticeComplete
+		if !end.IsZero() {
+			cs.Notice.EndedAt = &end
+		}
+	}
+	if decided {
+		cs.Decision, cs.OptOut = res.Decision, res.OptOut
+	}
+	return act
 }
 
 // key handles a key pressed on either leg, by RFC 4733 or SIP INFO.
 func (c *call) key(side int, d media.DTMF) {
+	isOptOut := side == sideCaller &&
+		c.consentEvent(consentEvent{kind: evKey, at: d.At, digit: d.Digit, via: d.Via}) == actStopNotice
 	c.mu.Lock()
 	phase, stop := c.phase, c.stopNote
-	isOptOut := side == sideCaller && phase == phaseNotice && c.a.line.OptOutDigit != "" &&
-		string(d.Digit) == c.a.line.OptOutDigit && c.optOut == nil
-	if isOptOut {
-		c.optOut = &spool.OptOut{Digit: string(d.Digit), At: d.At.UTC(), Via: d.Via}
-	}
-	outEp, inEp := c.outEp, c.inEp
+	work := c.work
 	c.mu.Unlock()
 	if isOptOut {
 		c.log.Info("caller opted out of recording", zap.String("via", d.Via))
@@ -330,13 +317,42 @@ func (c *call) key(side int, d media.DTMF) {
 		if side == sideAgent && c.agentKey(d.Digit) {
 			return
 		}
-		dst := outEp
-		if side == sideAgent {
-			dst = inEp
+		c.sendKeys(work[1-side], 1-side, string(d.Digit), 160*time.Millisecond)
+	}
+}
+
+// startWorker starts the worker of one side's leg under the call's
+// context; finish waits for it.
+func (c *call) startWorker(ctx context.Context, side int) {
+	w := startLegWorker(ctx)
+	c.mu.Lock()
+	c.work[side] = w
+	c.mu.Unlock()
+}
+
+// sendKeys queues keys to be sent to one side's leg as RFC 4733, one
+// after the other, on that leg's worker.
+func (c *call) sendKeys(w *legWorker, side int, keys string, dur time.Duration) {
+	if w == nil {
+		return
+	}
+	c.mu.Lock()
+	ep := c.inEp
+	if side == sideAgent {
+		ep = c.outEp
+	}
+	c.mu.Unlock()
+	if ep == nil {
+		return
+	}
+	if !w.do(func(ctx context.Context) {
+		for _, k := range keys {
+			if err := ep.SendKey(ctx, k, dur); err != nil {
+				return
+			}
 		}
-		if dst != nil {
-			go dst.SendKey(d.Digit, 160*time.Millisecond)
-		}
+	}) {
+		c.log.Warn("keys dropped: too many waiting for the leg", zap.Int("side", side))
 	}
 }
 
@@ -356,21 +372,19 @@ func (c *call) localSDP(side int, dir string) []byte {
 	defer c.mu.Unlock()
 	ep := c.inEp
 	dtmf := media.TelephoneEvent
-	codecs := []media.Codec{c.a.codec}
+	formats := []media.Format{c.a.audio.Format()}
 	if side == sideCaller {
 		dtmf = c.a.offer.DTMF // an answer keeps the offerer's payload numbers
 	} else {
-		// The agent may take either law; the caller's comes first so that
-		// most calls need no transcoding.
+		// The agent may take any codec the relay translates to the
+		// caller's; the caller's comes first so that most calls need no
+		// transcoding.
 		ep = c.outEp
-		codecs = []media.Codec{media.PCMU, media.PCMA}
-		if c.a.codec.Name == media.PCMA.Name {
-			codecs = []media.Codec{media.PCMA, media.PCMU}
-		}
+		formats = media.Offer(c.a.audio.Codec)
 	}
 	c.sdpVer[side]++
 	c.localDir[side] = dir
-	l := media.Local{Addr: ep.Addr().Addr(), Port: ep.Port(), Codecs: codecs, DTMF: dtmf,
+	l := media.Local{Addr: ep.Addr().Addr(), Port: ep.Port(), Formats: formats, DTMF: dtmf,
 		Direction: dir, SessionID: c.sessionID, Version: c.sdpVer[side], Proto: c.sec[side].proto}
 	if c.sec[side].offer {
 		l.Crypto = []media.Crypto{c.sec[side].local}
@@ -411,12 +425,19 @@ func (c *call) finish(reason string) {
 	if c.manifest.Consent.Decision == "" {
 		c.manifest.Consent.Decision = spool.HungUpDuringNotice
 	}
-	inEp, outEp := c.inEp, c.outEp
+	inEp, outEp, work := c.inEp, c.outEp, c.work
 	sum := CallSummary{Line: c.a.line.Number, Decision: c.manifest.Consent.Decision, Recorded: c.manifest.State == spool.StateSpooled}
 	if r := c.manifest.Recording; r != nil && len(r.Channels) == 2 {
 		sum.Lost = [2]uint64{r.Channels[0].Lost, r.Channels[1].Lost}
 	}
 	c.mu.Unlock()
+	// The call's context has ended: the workers stop, and nothing sends
+	// on the endpoints once they are closed.
+	for _, w := range work {
+		if w != nil {
+			w.wait()
+		}
+	}
 	for i, ep := range []*media.Endpoint{inEp, outEp} {
 		if ep != nil {
 			ep.Close()

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,9 +19,8 @@ import (
 
 // dial reaches the line's downstream, plays ringback to the caller while it
 // rings, then bridges the two legs until one hangs up.
-func (c *call) dial(ctx context.Context) string {
+func (c *call) dial(ctx context.Context, target string) string {
 	s := c.s
-	target := c.a.line.Downstream
 	var uri sipmsg.Uri
 	if err := sipmsg.ParseUri(target, &uri); err != nil {
 		c.log.Error("downstream uri", zap.String("downstream", target), zap.Error(err))
@@ -100,9 +100,12 @@ func (c *call) dial(ctx context.Context) string {
 		c.log.Warn("ack to downstream", zap.Error(err))
 	}
 	answer, err := media.ParseSDP(out.InviteResponse.Body())
-	var codec media.Codec
+	var audio media.Audio
 	if err == nil {
-		codec, err = media.Negotiate(answer)
+		audio, err = media.Negotiate(answer)
+	}
+	if err == nil && !media.Translatable(c.a.audio.Codec, audio.Codec) {
+		err = fmt.Errorf("agent answered %s, which the relay cannot translate to the caller's %s", audio.Codec.Name(), c.a.audio.Codec.Name())
 	}
 	if err == nil {
 		err = c.answerAgentSRTP(ep, answer)
@@ -113,18 +116,19 @@ func (c *call) dial(ctx context.Context) string {
 		c.downstreamFailed(sipmsg.StatusNotAcceptableHere)
 		return c.failReason(ctx)
 	}
-	ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Codec: codec, DTMF: answer.DTMF, Direction: answer.Direction})
+	ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Audio: audio, DTMF: answer.DTMF, Direction: answer.Direction})
 	c.mu.Lock()
 	c.manifest.AgentMedia = c.sec[sideAgent].describe()
 	c.out = out
 	c.mu.Unlock()
 	s.legs.Store(out.ID, &leg{c: c, side: sideAgent})
 	defer s.legs.Delete(out.ID)
+	c.startWorker(ctx, sideAgent)
 
 	start := time.Now()
 	tap := c.startRecording(start)
 	if c.rec != nil {
-		c.rec.SetCodecs(c.a.codec.Name, codec.Name)
+		c.rec.SetCodecs(c.a.audio.Codec.Name(), audio.Codec.Name())
 	}
 	br := media.NewBridge(c.inEp, ep, media.BridgeOptions{
 		OnKey: func(side int, d media.DTMF) { c.key(side, d) },

@@ -13,9 +13,16 @@
 // max_duration, or a 200 never ACKed. Each ends both legs with BYE and
 // the reason in the manifest.
 //
+// A call's parts are small and separate: the consent decision is a pure
+// state machine (consent.go) the call drives; what the call does after it
+// is its line's flow, a value (flow.go: bridge to the downstream, echo);
+// each leg's outgoing work (keys, passed holds) runs on one worker under
+// the call's context (worker.go). The package registers its own metrics
+// (metrics.go) on the registry the daemon gives it.
+//
 // It is built on sipgo (transactions, dialogs) and Kiroku's media package
-// (RTP, SDP, DTMF, the relay loop). It must not encode audio or know the
-// store: audio belongs to media, storage to the uploader.
+// (RTP, SDP, codecs, DTMF, the relay loop). It must not encode audio or
+// know the store: audio belongs to media, storage to the uploader.
 //
 // Our package is named sip like sipgo's; sipgo's is imported as sipmsg.
 package sip

@@ -216,7 +216,7 @@ func (s *Server) inDialogUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction
 		return
 	}
 	peer := ep.Peer()
-	np := media.Peer{Addr: offer.RemoteAddr(), Codec: peer.Codec, DTMF: offer.DTMF, Direction: offer.Direction}
+	np := media.Peer{Addr: offer.RemoteAddr(), Audio: peer.Audio, DTMF: offer.DTMF, Direction: offer.Direction}
 	if _, err := media.Negotiate(offer); err != nil {
 		s.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
 		return
@@ -238,7 +238,13 @@ func (s *Server) inDialogUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction
 	// On an echo: line there is no agent leg to pass a hold to (a hold
 	// there used to panic the daemon: TestMediaTimeoutSpareOnHold).
 	if phase == phaseBridged && peer.Direction != offer.Direction && out != nil {
-		go c.passDirection(1-l.side, offer.Direction)
+		c.mu.Lock()
+		w := c.work[1-l.side]
+		c.mu.Unlock()
+		side, dir := 1-l.side, offer.Direction
+		if w == nil || !w.do(func(ctx context.Context) { c.passDirection(ctx, side, dir) }) {
+			c.log.Warn("hold/unhold not passed to the other leg: its worker is busy or gone", zap.Int("side", side))
+		}
 	}
 }
 
@@ -262,7 +268,7 @@ func (c *call) ackAnswer(side int, body []byte) {
 	}
 	c.reanswerSRTP(side, ep, answer)
 	p := ep.Peer()
-	ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Codec: p.Codec, DTMF: answer.DTMF, Direction: answer.Direction})
+	ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Audio: p.Audio, DTMF: answer.DTMF, Direction: answer.Direction})
 	if w := c.watch.Load(); w != nil {
 		w.touch(side)
 	}
@@ -284,9 +290,10 @@ func (s *Server) respondSDP(req *sipmsg.Request, tx sipmsg.ServerTransaction, bo
 }
 
 // passDirection re-INVITEs the other leg with the direction the first leg
-// asked for, so that a hold on one side is a hold on the other.
-func (c *call) passDirection(side int, dir string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+// asked for, so that a hold on one side is a hold on the other. It runs on
+// that leg's worker, under the call's context.
+func (c *call) passDirection(ctx context.Context, side int, dir string) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	res, err := c.reinvite(ctx, side, c.localSDP(side, dir))
 	if err != nil || !res.IsSuccess() {
@@ -327,7 +334,7 @@ func (c *call) reinvite(ctx context.Context, side int, body []byte, hdrs ...sipm
 	if answer, err := media.ParseSDP(res.Body()); err == nil {
 		p := ep.Peer()
 		c.reanswerSRTP(side, ep, answer)
-		ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Codec: p.Codec, DTMF: answer.DTMF, Direction: answer.Direction})
+		ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Audio: p.Audio, DTMF: answer.DTMF, Direction: answer.Direction})
 		if w := c.watch.Load(); w != nil {
 			w.touch(side)
 		}

@@ -22,13 +22,18 @@ type admission struct {
 	trunk   string
 	source  netip.AddrPort
 	offer   *media.Description
-	codec   media.Codec
+	audio   media.Audio // the caller leg's codec, chosen once
+	flow    flow        // what the call does after consent: its line's flow
 	dialled string
 	caller  string
 	session sessionTerms // RFC 4028 terms of our 200
 	srtp    media.Crypto // the caller's key when its leg is SRTP
 	srtpOn  bool
 }
+
+// codecWarning is the Warning of a refusal for want of a common codec
+// (RFC 3261 code 304: media type not available).
+var codecWarning = `304 kiroku "` + strings.Join(media.Codecs(), " or ") + ` required"`
 
 // onInvite admits or refuses a new call; re-INVITEs go to their dialog.
 func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
@@ -148,7 +153,7 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 	if !ok {
 		return a, sipmsg.StatusNotFound, "No Such Line", nil
 	}
-	a.line = line
+	a.line, a.flow = line, flowFor(line)
 	a.purpose, _ = cfg.Purpose(line.Purpose)
 	if ct := req.ContentType(); ct == nil || !strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp") || len(req.Body()) == 0 {
 		return a, sipmsg.StatusNotAcceptableHere, "SDP Offer Required", []sipmsg.Header{sipmsg.NewHeader("Accept", "application/sdp")}
@@ -157,11 +162,11 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 	if err != nil {
 		return a, sipmsg.StatusBadRequest, "Bad SDP", []sipmsg.Header{sipmsg.NewHeader("Warning", fmt.Sprintf("399 kiroku %q", err.Error()))}
 	}
-	codec, err := media.Negotiate(offer)
+	audio, err := media.Negotiate(offer)
 	if err != nil {
-		return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", `304 kiroku "PCMU or PCMA required"`)}
+		return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", codecWarning)}
 	}
-	a.offer, a.codec = offer, codec
+	a.offer, a.audio = offer, audio
 	if a.srtp, a.srtpOn, err = callerSRTP(offer, trunk.SRTP); err != nil {
 		return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", fmt.Sprintf("302 kiroku %q", err.Error()))}
 	}

@@ -132,7 +132,7 @@ func (c *call) agentKey(d rune) (swallow bool) {
 			c.keyBuf, swallow = string(d), true
 		}
 	}
-	inEp := c.inEp
+	w := c.work[sideCaller]
 	c.mu.Unlock()
 	switch buf {
 	case line.PauseKeys:
@@ -142,12 +142,8 @@ func (c *call) agentKey(d rune) (swallow bool) {
 		c.resume("dtmf")
 		return true
 	}
-	if held != "" && inEp != nil {
-		go func() {
-			for _, k := range held {
-				inEp.SendKey(k, 100*time.Millisecond)
-			}
-		}()
+	if held != "" {
+		c.sendKeys(w, sideCaller, held, 100*time.Millisecond)
 	}
 	return swallow
 }

@@ -193,7 +193,8 @@ func (e *testEnv) waitCall(t testing.TB, phase string) CallInfo {
 	var ci CallInfo
 	waitFor(t, "a call in phase "+phase, 10*time.Second, func() bool {
 		for _, c := range e.srv.Calls() {
-			if c.Phase == phase {
+			// A call is listed before its caller endpoint opens.
+			if c.Phase == phase && c.CallerRTP.IsValid() {
 				ci = c
 				return true
 			}

@@ -13,6 +13,11 @@ import (
 	"github.com/kiroku-voice/kiroku/internal/wav"
 )
 
+// PromptRate is the sample rate a notice prompt must have: the rate the
+// media package plays prompts at (config cannot import media; a test in
+// this package holds the two together).
+const PromptRate = 8000
+
 // loadPrompts reads the notice of every line from fsys into Line.Prompt.
 // Lines sharing a notice share one Prompt.
 func (c *Config) loadPrompts(fsys fs.FS, r *report) {
@@ -66,8 +71,8 @@ func loadPrompt(fsys fs.FS, p string) (*Prompt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%q is not a usable WAV file: %s", p, strings.TrimPrefix(err.Error(), "wav: "))
 	}
-	if a.Format != wav.FormatPCM || a.SampleRate != 8000 || a.Channels != 1 || a.BitsPerSample != 16 {
-		return nil, fmt.Errorf("%q is %s; need 8000 Hz mono 16-bit PCM", p, a)
+	if a.Format != wav.FormatPCM || a.SampleRate != PromptRate || a.Channels != 1 || a.BitsPerSample != 16 {
+		return nil, fmt.Errorf("%q is %s; need %d Hz mono 16-bit PCM", p, a, PromptRate)
 	}
 	if a.Frames() == 0 {
 		return nil, fmt.Errorf("%q has no audio", p)

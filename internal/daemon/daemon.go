@@ -101,7 +101,7 @@ func New(ctx context.Context, cfg *config.Config, path string, log *zap.Logger) 
 	}
 	srv.SetNonceKey(d.keys.NonceKey())
 	srv.OnCallEnd(d.uploader.Kick)
-	srv.SetObserver(d.metrics)
+	srv.SetObserver(sip.NewMetrics(d.metrics.Registerer()))
 	d.sip = srv
 	d.registerGauges()
 	return d, nil

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/kiroku-voice/kiroku/media"
 )
 
 // Values from the G.711 tables (ITU-T G.711, tables 1a/2a), as the
@@ -152,4 +154,26 @@ func goertzel(samples []float64, freq float64) float64 {
 		s1, s2 = x+k*s1-s2, s1
 	}
 	return s1*s1 + s2*s2 - k*s1*s2
+}
+
+// TestCoderAgreesWithMedia: the harness's coder and the daemon's, written
+// apart, agree on every code and every sample (a test may use either to
+// check the other).
+func TestCoderAgreesWithMedia(t *testing.T) {
+	for c := range 256 {
+		if got, want := DecodeULaw(byte(c)), media.DecodeULaw(byte(c)); got != want {
+			t.Errorf("μ-law %#02x: harness %d, media %d", c, got, want)
+		}
+		if got, want := DecodeALaw(byte(c)), media.DecodeALaw(byte(c)); got != want {
+			t.Errorf("A-law %#02x: harness %d, media %d", c, got, want)
+		}
+	}
+	for s := math.MinInt16; s <= math.MaxInt16; s++ {
+		if got, want := EncodeULaw(int16(s)), media.EncodeULaw(int16(s)); got != want {
+			t.Fatalf("μ-law of %d: harness %#02x, media %#02x", s, got, want)
+		}
+		if got, want := EncodeALaw(int16(s)), media.EncodeALaw(int16(s)); got != want {
+			t.Fatalf("A-law of %d: harness %#02x, media %#02x", s, got, want)
+		}
+	}
 }

@@ -4,8 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/kiroku-voice/kiroku/media"
+	"strings"
 	"time"
+	"unicode"
 )
 
 // rtpHeaderLen is the length of an RTP header without CSRCs or extension.
@@ -103,6 +104,13 @@ type DTMFOptions struct {
 	ZeroFirst bool
 }
 
+// eventCode is the RFC 4733 event of a DTMF digit (section 3.2), the
+// harness's own table rather than the daemon's.
+func eventCode(d rune) (uint8, bool) {
+	i := strings.IndexRune("0123456789*#ABCD", unicode.ToUpper(d))
+	return uint8(i), i >= 0
+}
+
 // dtmfStep is the update interval of an event: 20 ms at 8 kHz.
 const dtmfStep = 160
 
@@ -112,7 +120,7 @@ const dtmfStep = 160
 // E bit, sent three times as RFC 4733 asks, each with a sequence number
 // of its own.
 func DTMFEvent(digit rune, pt uint8, opts DTMFOptions) ([][]byte, error) {
-	event, ok := media.EventCode(digit)
+	event, ok := eventCode(digit)
 	if !ok {
 		return nil, fmt.Errorf("dtmf: %q is not a DTMF digit", digit)
 	}

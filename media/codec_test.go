@@ -1,0 +1,218 @@
+package media
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"testing"
+)
+
+// Test formats: the two laws under their static numbers.
+var (
+	pcmu    = Audio{PT: 0, Codec: PCMU}
+	pcma    = Audio{PT: 8, Codec: PCMA}
+	fmtPCMU = Format{PT: 0, Name: "PCMU", Rate: 8000}
+	fmtPCMA = Format{PT: 8, Name: "PCMA", Rate: 8000}
+)
+
+func TestCodecRegistry(t *testing.T) {
+	if got, want := Codecs(), []string{"PCMU", "PCMA"}; !slices.Equal(got, want) {
+		t.Errorf("Codecs() = %v, want %v", got, want)
+	}
+	for _, c := range []struct {
+		name string
+		enc  string
+		rate int
+		want Codec
+	}{
+		{"PCMU", "PCMU", 8000, PCMU},
+		{"PCMA", "PCMA", 8000, PCMA},
+		{"names are case insensitive", "pcma", 8000, PCMA},
+		{"PCMU at 16 kHz is another codec", "PCMU", 16000, nil},
+		{"G.729 not registered", "G729", 8000, nil},
+		{"telephone-event is no codec", "telephone-event", 8000, nil},
+		{"empty", "", 8000, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := LookupCodec(c.enc, c.rate)
+			if got != c.want || ok != (c.want != nil) {
+				t.Errorf("LookupCodec(%q, %d) = %v, %v, want %v", c.enc, c.rate, got, ok, c.want)
+			}
+		})
+	}
+	for _, c := range []struct {
+		pt   uint8
+		want Codec
+	}{{0, PCMU}, {8, PCMA}, {9, nil}, {18, nil}, {96, nil}} {
+		if got, _ := staticCodec(c.pt); got != c.want {
+			t.Errorf("staticCodec(%d) = %v, want %v", c.pt, got, c.want)
+		}
+	}
+}
+
+func TestCodecGeometry(t *testing.T) {
+	for _, c := range []struct {
+		codec        Codec
+		name         string
+		rate, frame  int
+		bytesPerSamp int
+	}{
+		{PCMU, "PCMU", 8000, 160, 1},
+		{PCMA, "PCMA", 8000, 160, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.codec.Name(); got != c.name {
+				t.Errorf("Name() = %q, want %q", got, c.name)
+			}
+			if got := c.codec.ClockRate(); got != c.rate {
+				t.Errorf("ClockRate() = %d, want %d", got, c.rate)
+			}
+			if got := c.codec.FrameSamples(); got != c.frame {
+				t.Errorf("FrameSamples() = %d, want %d", got, c.frame)
+			}
+			pcm := make([]int16, c.frame)
+			if got := len(c.codec.Encode(nil, pcm)); got != c.frame*c.bytesPerSamp {
+				t.Errorf("one frame encodes to %d bytes, want %d", got, c.frame*c.bytesPerSamp)
+			}
+		})
+	}
+}
+
+// TestCodecRoundTrip: each codec's Decode and Encode agree with the
+// G.711 reference values and append to what dst holds.
+func TestCodecRoundTrip(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		codec Codec
+		code  byte  // the code of in
+		in    int16 // a sample at a segment's edge, which decodes exactly
+	}{
+		{"PCMU zero", PCMU, 0xff, 0},
+		{"PCMU max", PCMU, 0x80, 32124},
+		{"PCMU min", PCMU, 0x00, -32124},
+		{"PCMA small", PCMA, 0xd5, 8},
+		{"PCMA max", PCMA, 0xaa, 32256},
+		{"PCMA min", PCMA, 0x2a, -32256},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			enc := c.codec.Encode([]byte{0x42}, []int16{c.in})
+			if len(enc) != 2 || enc[0] != 0x42 || enc[1] != c.code {
+				t.Fatalf("Encode(%d) = % x, want 42 %02x", c.in, enc, c.code)
+			}
+			dec := c.codec.Decode([]int16{7}, enc[1:])
+			if len(dec) != 2 || dec[0] != 7 || dec[1] != c.in {
+				t.Errorf("Decode(%02x) = %v, want [7 %d]", c.code, dec, c.in)
+			}
+		})
+	}
+}
+
+func TestCodecNoAllocs(t *testing.T) {
+	payload := make([]byte, 160)
+	pcm := make([]int16, 0, 160)
+	out := make([]byte, 0, 160)
+	for _, c := range []Codec{PCMU, PCMA} {
+		if n := testing.AllocsPerRun(100, func() {
+			pcm = c.Decode(pcm[:0], payload)
+			out = c.Encode(out[:0], pcm)
+		}); n != 0 {
+			t.Errorf("%s: %v allocations a frame, want 0", c.Name(), n)
+		}
+	}
+}
+
+func TestTranslate(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		from, to Codec
+		in       int16
+	}{
+		{"PCMU to PCMA", PCMU, PCMA, 1000},
+		{"PCMA to PCMU", PCMA, PCMU, -1000},
+		{"same law", PCMU, PCMU, 300},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := c.from.Encode(nil, []int16{c.in})
+			if !Translatable(c.from, c.to) || !translate(c.from, c.to, p) {
+				t.Fatalf("translate(%s, %s) refused", c.from.Name(), c.to.Name())
+			}
+			got := c.to.Decode(nil, p)[0]
+			if d := math.Abs(float64(got) - float64(c.in)); d > math.Abs(float64(c.in))/16+16 {
+				t.Errorf("got %d after translation, want about %d", got, c.in)
+			}
+		})
+	}
+}
+
+func TestNegotiate(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		offer   []Format
+		want    Audio
+		wantErr bool
+	}{
+		{"PCMU only", []Format{fmtPCMU}, pcmu, false},
+		{"offerer prefers PCMA", []Format{{PT: 18, Name: "G729", Rate: 8000}, fmtPCMA, fmtPCMU}, pcma, false},
+		{"offerer prefers PCMU", []Format{fmtPCMU, fmtPCMA}, pcmu, false},
+		{"dynamic PT and lower-case name kept", []Format{{PT: 110, Name: "pcmu", Rate: 8000}}, Audio{PT: 110, Codec: PCMU}, false},
+		{"wideband PCMU skipped", []Format{{PT: 112, Name: "PCMU", Rate: 16000}, fmtPCMA}, pcma, false},
+		{"no G.711", []Format{{PT: 18, Name: "G729", Rate: 8000}, {PT: 111, Name: "opus", Rate: 48000}}, Audio{}, true},
+		{"unknown codec is an error, never µ-law", []Format{{PT: 0, Name: "G722", Rate: 8000}}, Audio{}, true},
+		{"no codecs", nil, Audio{}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Negotiate(&Description{Formats: c.offer})
+			if c.wantErr {
+				if !errors.Is(err, ErrSDP) {
+					t.Fatalf("got %+v, %v, want an error wrapping ErrSDP", got, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got error %v, want %+v", err, c.want)
+			}
+			if got != c.want {
+				t.Errorf("got %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestOffer(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		first Codec
+		want  []Format
+	}{
+		{"caller on PCMU", PCMU, []Format{fmtPCMU, fmtPCMA}},
+		{"caller on PCMA comes first", PCMA, []Format{fmtPCMA, fmtPCMU}},
+		{"no caller codec: everything", nil, []Format{fmtPCMU, fmtPCMA}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Offer(c.first); !slices.Equal(got, c.want) {
+				t.Errorf("got %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// BenchmarkTranslate measures the relay's per-packet codec work: picking
+// the translation from the legs' codecs and rewriting one 20 ms payload
+// (PCMU to PCMA), or finding there is none to do (PCMU to PCMU).
+func BenchmarkTranslate(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		from, to Audio
+	}{{"PCMU-to-PCMA", pcmu, pcma}, {"PCMU-to-PCMU", pcmu, pcmu}} {
+		b.Run(c.name, func(b *testing.B) {
+			payload := make([]byte, 160)
+			p, dp := &Peer{Audio: c.from}, &Peer{Audio: c.to}
+			b.ReportAllocs()
+			for b.Loop() {
+				if p.Audio.Codec != dp.Audio.Codec && !translate(p.Audio.Codec, dp.Audio.Codec, payload) {
+					b.Fatal("refused")
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,69 @@
+package media
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/internal/wav"
+)
+
+// wideband is a codec the recording cannot hold (no resampler): its
+// packets must be counted and left out, never decoded as some G.711.
+type wideband struct{ *g711 }
+
+func (wideband) ClockRate() int { return 16000 }
+
+// TestRecorderDecodesEachLegsCodec: each channel is decoded by its own
+// leg's codec (the relay hands over the codec with every payload).
+func TestRecorderDecodesEachLegsCodec(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		left, right  Codec
+		lcode, rcode byte
+		want         [2]int16
+		unplaced     [2]uint64
+	}{
+		{"PCMU caller, PCMA agent", PCMU, PCMA, 0x80, 0xaa, [2]int16{32124, 32256}, [2]uint64{}},
+		{"PCMA caller, PCMU agent", PCMA, PCMU, 0xaa, 0x80, [2]int16{32256, 32124}, [2]uint64{}},
+		{"a codec at another rate is not placed", PCMU, wideband{PCMU.(*g711)}, 0x80, 0x80, [2]int16{32124, 0}, [2]uint64{0, 1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "r.wav")
+			start := time.Now().Add(-time.Second)
+			r, err := NewRecorder(path, start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Audio(0, c.left, 1, 160, 1, bytes.Repeat([]byte{c.lcode}, 160))
+			r.Audio(1, c.right, 1, 160, 2, bytes.Repeat([]byte{c.rcode}, 160))
+			res, err := r.Close(time.Now().Add(100 * time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 2 {
+				if got := res.Channels[i].Unplaced; got != c.unplaced[i] {
+					t.Errorf("channel %d: got %d unplaced, want %d", i, got, c.unplaced[i])
+				}
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := wav.Decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var peak [2]int16
+			s := a.Samples()
+			for i := 0; i+1 < len(s); i += 2 {
+				peak[0], peak[1] = max(peak[0], s[i]), max(peak[1], s[i+1])
+			}
+			if peak != c.want {
+				t.Errorf("got channel peaks %v, want %v", peak, c.want)
+			}
+		})
+	}
+}

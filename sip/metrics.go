@@ -1,0 +1,71 @@
+package sip
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kiroku-voice/kiroku/metrics"
+)
+
+// Metrics are the SIP side's Prometheus instruments. It is the Observer
+// the daemon gives the server; NewMetrics registers them.
+type Metrics struct {
+	calls        *prometheus.CounterVec
+	sipResponses *prometheus.CounterVec
+	rtpPackets   *prometheus.CounterVec
+	rtpLost      *prometheus.CounterVec
+	recordings   *prometheus.CounterVec
+	rateLimited  *prometheus.CounterVec
+	sipAuth      *prometheus.CounterVec
+}
+
+// NewMetrics registers the SIP side's instruments on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_calls_total",
+			Help: "Calls ended, by line and consent decision."}, []string{"line", "decision"}),
+		sipResponses: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_responses_total",
+			Help: "SIP responses sent by kirokud, by request method and status code."}, []string{"method", "code"}),
+		rtpPackets: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_rtp_packets_total",
+			Help: "RTP packets of ended calls by leg and what happened to them (received, sent, rejected; unauthenticated: SRTP packets that failed authentication or replay checks, also counted as rejected)."}, []string{"leg", "outcome"}),
+		rtpLost: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_rtp_packets_lost_total",
+			Help: "RTP packets missing by sequence number in recordings, by leg."}, []string{"leg"}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_rate_limited_total",
+			Help: "SIP requests refused by sip.rate_limit: INVITEs over the per-source or global limit, stateless 400s withheld from a source over its limit (malformed)."}, []string{"scope"}),
+		sipAuth: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_auth_total",
+			Help: "Digest authentication of INVITEs by outcome: challenged, accepted, failed, stale (expired nonce), replayed (credentials used before), locked_out."}, []string{"outcome"}),
+		recordings: metrics.Recordings(reg),
+	}
+	reg.MustRegister(m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.rateLimited, m.sipAuth)
+	return m
+}
+
+// Responded counts a SIP response.
+func (m *Metrics) Responded(method string, code int) {
+	m.sipResponses.WithLabelValues(method, strconv.Itoa(code)).Inc()
+}
+
+// CallEnded counts an ended call and its media.
+func (m *Metrics) CallEnded(s CallSummary) {
+	m.calls.WithLabelValues(s.Line, s.Decision).Inc()
+	for i, leg := range []string{"caller", "agent"} {
+		st := s.RTP[i]
+		m.rtpPackets.WithLabelValues(leg, "received").Add(float64(st.Received))
+		m.rtpPackets.WithLabelValues(leg, "sent").Add(float64(st.Sent))
+		m.rtpPackets.WithLabelValues(leg, "rejected").Add(float64(st.Rejected))
+		m.rtpPackets.WithLabelValues(leg, "unauthenticated").Add(float64(st.Unauthenticated))
+		m.rtpLost.WithLabelValues(leg).Add(float64(s.Lost[i]))
+	}
+	if s.Recorded {
+		m.recordings.WithLabelValues("spooled").Inc()
+	} else {
+		m.recordings.WithLabelValues("not_recorded").Inc()
+	}
+}
+
+// Limited counts a request refused by the SIP rate limits.
+func (m *Metrics) Limited(scope string) { m.rateLimited.WithLabelValues(scope).Inc() }
+
+// Authenticated counts an outcome of SIP digest authentication.
+func (m *Metrics) Authenticated(outcome string) { m.sipAuth.WithLabelValues(outcome).Inc() }
