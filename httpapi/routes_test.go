@@ -1,0 +1,181 @@
+package httpapi
+
+import (
+	"bufio"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.uber.org/zap"
+
+	"github.com/kiroku-voice/kiroku/access"
+)
+
+// readmeRoute is a route as README.md's table gives it.
+type readmeRoute struct {
+	public bool
+	roles  []string
+}
+
+var routePattern = regexp.MustCompile("`((?:GET|HEAD|POST|PUT|PATCH|DELETE) /[^`]*)`")
+
+// readmeRoutes parses the "| route | supervisor | …" table of README.md:
+// each row whose first cell names routes (`METHOD /path`, several per
+// row allowed) gives them the roles whose cell is neither "403" nor
+// empty, or no roles at all when a cell says "no token needed". Rows
+// naming no route (the caller= filter, caller numbers) are skipped.
+func readmeRoutes(t *testing.T) (map[string]readmeRoute, []string) {
+	t.Helper()
+	f, err := os.Open("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cells := func(line string) []string {
+		line = strings.TrimSpace(line)
+		parts := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range parts {
+			parts[i] = strings.TrimSpace(parts[i])
+		}
+		return parts
+	}
+	var header []string
+	out := map[string]readmeRoute{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if header == nil {
+			if c := cells(line); strings.HasPrefix(line, "|") && c[0] == "route" {
+				header = c[1:]
+			}
+			continue
+		}
+		if !strings.HasPrefix(line, "|") {
+			break // the table ends
+		}
+		c := cells(line)
+		if strings.Trim(c[0], "-") == "" {
+			continue // the rule under the header
+		}
+		if len(c) != len(header)+1 {
+			t.Fatalf("README.md: row %q has %d cells, the header %d", line, len(c), len(header)+1)
+		}
+		var rr readmeRoute
+		for i, cell := range c[1:] {
+			switch {
+			case strings.Contains(cell, "no token needed"):
+				rr.public = true
+			case cell != "" && cell != "403":
+				rr.roles = append(rr.roles, header[i])
+			}
+		}
+		if rr.public {
+			rr.roles = nil
+		}
+		for _, m := range routePattern.FindAllStringSubmatch(c[0], -1) {
+			if _, dup := out[m[1]]; dup {
+				t.Errorf("README.md: %s is listed twice", m[1])
+			}
+			out[m[1]] = rr
+		}
+	}
+	if header == nil {
+		t.Fatal("README.md: no | route | … | table")
+	}
+	return out, header
+}
+
+// TestReadmeRouteTable holds access's route table and README.md's
+// against each other: a route in one and not the other, or a role
+// ticked in one and refused in the other, fails.
+func TestReadmeRouteTable(t *testing.T) {
+	doc, header := readmeRoutes(t)
+	if !slices.Equal(header, access.Roles()) {
+		t.Errorf("README.md's table has the role columns %v, want access.Roles() %v", header, access.Roles())
+	}
+	table := map[string]access.Route{}
+	for _, r := range access.Routes() {
+		table[r.Pattern] = r
+		d, ok := doc[r.Pattern]
+		switch {
+		case !ok:
+			t.Errorf("route %s is in access's table but not in README.md", r.Pattern)
+		case d.public != r.Public:
+			t.Errorf("route %s: README.md says public %v, access says %v", r.Pattern, d.public, r.Public)
+		case !sameSet(d.roles, r.Roles):
+			t.Errorf("route %s: README.md gives the roles %v, access %v", r.Pattern, d.roles, r.Roles)
+		}
+	}
+	for p := range doc {
+		if _, ok := table[p]; !ok {
+			t.Errorf("route %s is in README.md but not in access's table", p)
+		}
+	}
+}
+
+// TestRoutesRegistered: the API registers every route of access's
+// table, and no route outside it.
+func TestRoutesRegistered(t *testing.T) {
+	e := newEnv(t)
+	var table []string
+	for _, r := range access.Routes() {
+		table = append(table, r.Pattern)
+	}
+	for _, p := range e.api.patterns {
+		if !slices.Contains(table, p) {
+			t.Errorf("httpapi registers %s, which access's table does not have", p)
+		}
+	}
+	for _, p := range table {
+		if !slices.Contains(e.api.patterns, p) {
+			t.Errorf("access's table has %s, which httpapi does not register", p)
+		}
+	}
+}
+
+// TestGateRefusesUncheckedSuccess: a handler that answers without
+// asking access (a.allow) sends a 500 and none of its body; one that
+// asks gets through, and a refusal is whatever the handler sent.
+func TestGateRefusesUncheckedSuccess(t *testing.T) {
+	a := &API{log: zap.NewNop()}
+	rt, _ := access.Lookup("GET /api/v1/calls")
+	for _, c := range []struct {
+		name     string
+		allowed  bool
+		code     int
+		wantCode int
+	}{
+		{"unchecked success", false, http.StatusOK, http.StatusInternalServerError},
+		{"unchecked refusal", false, http.StatusNotFound, http.StatusNotFound},
+		{"checked success", true, http.StatusOK, http.StatusOK},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := a.gated(rt, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if c.allowed {
+					gateOf(r).allowed = true
+				}
+				w.WriteHeader(c.code)
+				w.Write([]byte("secret"))
+			}))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/calls", nil))
+			if rec.Code != c.wantCode {
+				t.Errorf("got %d, want %d", rec.Code, c.wantCode)
+			}
+			if leaked := strings.Contains(rec.Body.String(), "secret"); leaked == (c.wantCode == http.StatusInternalServerError) {
+				t.Errorf("got body %q", rec.Body.String())
+			}
+		})
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
