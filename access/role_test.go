@@ -30,9 +30,9 @@ func TestRoles(t *testing.T) {
 
 func TestPrincipal(t *testing.T) {
 	for _, c := range []struct {
-		name                 string
-		p                    Principal
-		client               string
+		name                  string
+		p                     Principal
+		client                string
 		scoped, out, has, any bool
 	}{
 		{"unscoped supervisor", Principal{Roles: []string{Supervisor}}, "acme", false, false, true, true},

@@ -17,7 +17,9 @@ var policy = Policy{
 	Clients: []Client{{ID: "acme"}, {ID: "globex", Roles: []string{Supervisor}}},
 }
 
-func who(roles []string, clients ...string) Principal { return Principal{Roles: roles, Clients: clients} }
+func who(roles []string, clients ...string) Principal {
+	return Principal{Roles: roles, Clients: clients}
+}
 
 var (
 	sup = []string{Supervisor}

@@ -95,11 +95,9 @@ func contractEndCmd(ctx context.Context, g *globals, args []string, out io.Write
 	path := "/api/v1/clients/" + url.PathEscape(pos[0]) + "/contract-end"
 	switch {
 	case *dry:
-		var (
-			p   plan
-			raw json.RawMessage
-		)
-		if err := c.getJSON(ctx, "GET", path, nil, nil, nil, &p, &raw); err != nil {
+		var p plan
+		raw, err := c.JSON(ctx, "GET", path, nil, nil, nil, &p)
+		if err != nil {
 			return err
 		}
 		if g.output == "json" {
@@ -120,7 +118,7 @@ func contractEndCmd(ctx context.Context, g *globals, args []string, out io.Write
 		return nil
 	case *bucket != "":
 		body := map[string]any{"target": map[string]any{"kind": "s3", "bucket": *bucket, "prefix": *prefix}}
-		res, err := c.request(ctx, "POST", path, nil, nil, body)
+		res, err := c.Do(ctx, "POST", path, nil, nil, body)
 		if err != nil {
 			return err
 		}
@@ -150,7 +148,7 @@ func printCertificate(g *globals, out io.Writer, raw []byte) error {
 // checks every file in it against its SHA256SUMS, confirms the checksums
 // it computed itself, and writes the certificate beside the ZIP.
 func contractEndZIP(ctx context.Context, g *globals, c *client, clientID, path, file string, out io.Writer) error {
-	res, err := c.request(ctx, "POST", path, nil, nil, map[string]any{"target": map[string]any{"kind": "zip"}})
+	res, err := c.Do(ctx, "POST", path, nil, nil, map[string]any{"target": map[string]any{"kind": "zip"}})
 	if err != nil {
 		return err
 	}
@@ -190,8 +188,8 @@ func contractEndZIP(ctx context.Context, g *globals, c *client, clientID, path, 
 		Mismatches  []any           `json:"mismatches"`
 		Certificate json.RawMessage `json:"certificate"`
 	}
-	var raw json.RawMessage
-	if err := c.getJSON(ctx, "POST", "/api/v1/contract-ends/"+url.PathEscape(run)+"/confirm", nil, nil, map[string]any{"sums": sums}, &conf, &raw); err != nil {
+	raw, err := c.JSON(ctx, "POST", "/api/v1/contract-ends/"+url.PathEscape(run)+"/confirm", nil, nil, map[string]any{"sums": sums}, &conf)
+	if err != nil {
 		return err
 	}
 	if len(conf.Certificate) == 0 || string(conf.Certificate) == "null" {
@@ -204,7 +202,7 @@ func contractEndZIP(ctx context.Context, g *globals, c *client, clientID, path, 
 	if err := os.WriteFile(base+".certificate.json", conf.Certificate, 0o600); err != nil {
 		return err
 	}
-	txt, err := c.request(ctx, "GET", "/api/v1/contract-ends/"+url.PathEscape(run)+"/certificate", url.Values{"format": {"text"}}, nil, nil)
+	txt, err := c.Do(ctx, "GET", "/api/v1/contract-ends/"+url.PathEscape(run)+"/certificate", url.Values{"format": {"text"}}, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -306,9 +304,9 @@ func contractEndsCmd(ctx context.Context, g *globals, sub string, args []string,
 					Items     map[string]int `json:"items"`
 				} `json:"runs"`
 			}
-			raw json.RawMessage
 		)
-		if err := c.getJSON(ctx, "GET", "/api/v1/contract-ends", nil, nil, nil, &res, &raw); err != nil {
+		raw, err := c.JSON(ctx, "GET", "/api/v1/contract-ends", nil, nil, nil, &res)
+		if err != nil {
 			return err
 		}
 		if g.output == "json" {

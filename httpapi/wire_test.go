@@ -1,0 +1,83 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"testing"
+
+	"github.com/kiroku-voice/kiroku/apiclient"
+)
+
+// strict decodes raw into a fresh T refusing unknown fields, and checks
+// that encoding it again gives raw back: the API's answer and the wire
+// type agree field for field.
+func strict[T any](t *testing.T, what string, raw json.RawMessage) {
+	t.Helper()
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, raw)
+	}
+	again, _ := json.Marshal(v)
+	var want bytes.Buffer
+	json.Compact(&want, raw)
+	if !bytes.Equal(again, want.Bytes()) {
+		t.Errorf("%s: got %s again, want %s", what, again, want.Bytes())
+	}
+}
+
+// TestWireTypes calls the API through its own client package and holds
+// each answer to the client's wire type, so kirokuctl (which decodes
+// with those types) and the API cannot drift apart.
+func TestWireTypes(t *testing.T) {
+	e := newEnv(t)
+	ids := e.seed(rec{purpose: "cs-quality", caller: "0312345678", seconds: 1})
+	base, _ := url.Parse(e.srv.URL)
+	as := func(name string) *apiclient.Client { return apiclient.New(base, token(name), e.srv.Client()) }
+	ctx := t.Context()
+
+	check := func(what string, raw json.RawMessage, err error, decode func(string, json.RawMessage)) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		decode(what, raw)
+	}
+	_, raw, err := as("po").Me(ctx)
+	check("me", raw, err, func(w string, r json.RawMessage) { strict[apiclient.Me](t, w, r) })
+	page, raw, err := as("po").Search(ctx, url.Values{"limit": {"1"}})
+	check("search", raw, err, func(w string, r json.RawMessage) { strict[apiclient.SearchPage](t, w, r) })
+	if len(page.Recordings) != 1 || page.Recordings[0].ID != ids[0] || page.Recordings[0].Caller != "0312345678" {
+		t.Errorf("search: got %+v, want %s with its caller in clear", page.Recordings, ids[0])
+	}
+	d, raw, err := as("sup").Recording(ctx, ids[0])
+	check("recording", raw, err, func(w string, r json.RawMessage) { strict[apiclient.RecordingDetail](t, w, r) })
+	if !d.CallerMasked || !d.Can.Play || d.Can.Hold {
+		t.Errorf("recording for a supervisor: got masked %v play %v hold %v, want true true false", d.CallerMasked, d.Can.Play, d.Can.Hold)
+	}
+	_, raw, err = as("po").Hold(ctx, ids[0], true, "監査のため")
+	check("hold", raw, err, func(w string, r json.RawMessage) { strict[apiclient.HoldResult](t, w, r) })
+	_, raw, err = as("sup").AudioTicket(ctx, ids[0], apiclient.TicketRequest{Reason: "quality check"})
+	check("ticket", raw, err, func(w string, r json.RawMessage) { strict[apiclient.Ticket](t, w, r) })
+	_, raw, err = as("aud").Audit(ctx, url.Values{"limit": {"5"}})
+	check("audit", raw, err, func(w string, r json.RawMessage) { strict[apiclient.AuditPage](t, w, r) })
+	_, raw, err = as("aud").AuditVerify(ctx)
+	check("audit verify", raw, err, func(w string, r json.RawMessage) { strict[apiclient.AuditVerify](t, w, r) })
+	rq, raw, err := as("po").CreateRequest(ctx, apiclient.NewRequest{Kind: "disclosure", Callers: []string{"0312345678"},
+		Verification: "passport checked", Requester: "the caller"})
+	check("create request", raw, err, func(w string, r json.RawMessage) { strict[apiclient.Request](t, w, r) })
+	_, raw, err = as("po").RequestByID(ctx, rq.ID)
+	check("request", raw, err, func(w string, r json.RawMessage) { strict[apiclient.Request](t, w, r) })
+	_, raw, err = as("po").Requests(ctx)
+	check("requests", raw, err, func(w string, r json.RawMessage) { strict[apiclient.RequestList](t, w, r) })
+
+	// A refusal is a *StatusError carrying the API's message.
+	_, _, err = as("sup").Audit(ctx, nil)
+	var se *apiclient.StatusError
+	if !errors.As(err, &se) || se.Status != 403 || se.Msg != "the audit log is open to auditors" {
+		t.Errorf("audit as a supervisor: got %v, want a 403 StatusError", err)
+	}
+}
