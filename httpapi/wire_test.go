@@ -5,9 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
+	"reflect"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
+	"github.com/kiroku-voice/kiroku/contract"
 )
 
 // strict decodes raw into a fresh T refusing unknown fields, and checks
@@ -79,5 +83,60 @@ func TestWireTypes(t *testing.T) {
 	var se *apiclient.StatusError
 	if !errors.As(err, &se) || se.Status != 403 || se.Msg != "the audit log is open to auditors" {
 		t.Errorf("audit as a supervisor: got %v, want a 403 StatusError", err)
+	}
+}
+
+// jsonNames adds to out the JSON names of t's fields as paths
+// ("counts.returned"), through embedded structs, pointers and slices of
+// structs; json.RawMessage, maps and times are leaves.
+func jsonNames(t reflect.Type, prefix string, out map[string]bool) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		if t == reflect.TypeFor[json.RawMessage]() {
+			return
+		}
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || t == reflect.TypeFor[time.Time]() {
+		return
+	}
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-" || !f.IsExported():
+			continue
+		case f.Anonymous && name == "":
+			jsonNames(f.Type, prefix, out)
+			continue
+		case name == "":
+			name = f.Name
+		}
+		out[prefix+name] = true
+		jsonNames(f.Type, prefix+name+".", out)
+	}
+}
+
+// TestContractWireTypes: the contract-end answers are the contract
+// package's types; every field apiclient reads of them is one the
+// server sends, so a renamed or dropped field fails here instead of
+// reading as zero in kirokuctl.
+func TestContractWireTypes(t *testing.T) {
+	for _, c := range []struct {
+		client, server reflect.Type
+	}{
+		{reflect.TypeFor[apiclient.ContractPlan](), reflect.TypeFor[contract.Plan]()},
+		{reflect.TypeFor[apiclient.ContractRun](), reflect.TypeFor[contract.RunInfo]()},
+		{reflect.TypeFor[apiclient.Certificate](), reflect.TypeFor[contract.Certificate]()},
+		{reflect.TypeFor[apiclient.Confirmation](), reflect.TypeFor[contract.Confirmation]()},
+	} {
+		t.Run(c.client.Name(), func(t *testing.T) {
+			have, want := map[string]bool{}, map[string]bool{}
+			jsonNames(c.server, "", have)
+			jsonNames(c.client, "", want)
+			for name := range want {
+				if !have[name] {
+					t.Errorf("apiclient.%s reads %q, which %s does not send", c.client.Name(), name, c.server)
+				}
+			}
+		})
 	}
 }
