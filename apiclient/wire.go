@@ -247,3 +247,28 @@ type NewRequest struct {
 	// ReceivedAt is when it was received; nil: now.
 	ReceivedAt *time.Time `json:"received_at,omitempty"`
 }
+
+// Correction is the body of POST /api/v1/requests/{id}/correct: the
+// fact to correct (field: customer_ref), its corrected value, and the
+// recordings it applies to (none: all of the request's).
+type Correction struct {
+	Field      string   `json:"field"`
+	Value      string   `json:"value"`
+	Recordings []string `json:"recordings"`
+}
+
+// Refusal is the body of POST /api/v1/requests/{id}/refuse: why the
+// request cannot be answered.
+type Refusal struct {
+	Reason string `json:"reason"`
+}
+
+// ProvisionRequest is the body of POST /api/v1/requests/provisions: a
+// provision of recordings to a third party, recorded and exported as a
+// ZIP.
+type ProvisionRequest struct {
+	Recipient  string   `json:"recipient"`
+	LegalBasis string   `json:"legal_basis"`
+	ConsentRef string   `json:"consent_ref"`
+	IDs        []string `json:"ids"`
+}

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/contract"
 )
@@ -163,9 +164,7 @@ func (a *API) contractConfirm(w http.ResponseWriter, r *http.Request, p *Princip
 	if !noQuery(w, r) {
 		return
 	}
-	var body struct {
-		Sums map[string]string `json:"sums"`
-	}
+	var body apiclient.ContractConfirm
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {

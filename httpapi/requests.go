@@ -233,9 +233,7 @@ func (a *API) requestRefuse(w http.ResponseWriter, r *http.Request, p *Principal
 	if !ok {
 		return
 	}
-	var body struct {
-		Reason string `json:"reason"`
-	}
+	var body apiclient.Refusal
 	if err := decodeBody(r, &body); err != nil {
 		a.rightsError(w, err)
 		return

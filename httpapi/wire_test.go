@@ -12,6 +12,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/contract"
+	"github.com/kiroku-voice/kiroku/rights"
 )
 
 // strict decodes raw into a fresh T refusing unknown fields, and checks
@@ -135,6 +136,40 @@ func TestContractWireTypes(t *testing.T) {
 			for name := range want {
 				if !have[name] {
 					t.Errorf("apiclient.%s reads %q, which %s does not send", c.client.Name(), name, c.server)
+				}
+			}
+		})
+	}
+}
+
+// TestRequestBodies: every request body apiclient sends decodes, field
+// for field, into the type the API decodes it into (which refuses
+// unknown fields).
+func TestRequestBodies(t *testing.T) {
+	now := time.Now()
+	for _, c := range []struct {
+		name   string
+		body   any
+		server any
+	}{
+		{"new request", apiclient.NewRequest{Kind: "disclosure", Callers: []string{"0312345678"}, Verification: "v", Requester: "r", ReceivedAt: &now}, &rights.NewRequest{}},
+		{"correction", apiclient.Correction{Field: "customer_ref", Value: "C-1", Recordings: []string{"x"}}, &rights.Correction{}},
+		{"provision", apiclient.ProvisionRequest{Recipient: "r", LegalBasis: "b", ConsentRef: "c", IDs: []string{"x"}}, &rights.ProvisionRequest{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, _ := json.Marshal(c.body)
+			dec := json.NewDecoder(bytes.NewReader(b))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(c.server); err != nil {
+				t.Fatalf("the API would refuse %s: %v", b, err)
+			}
+			again, _ := json.Marshal(c.server)
+			var x, y map[string]any
+			json.Unmarshal(b, &x)
+			json.Unmarshal(again, &y)
+			for k := range x {
+				if _, ok := y[k]; !ok {
+					t.Errorf("%s: field %q is lost on the way in", b, k)
 				}
 			}
 		})

@@ -132,7 +132,7 @@ func requestCorrectCmd(ctx context.Context, g *globals, args []string, out io.Wr
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"field": *field, "value": *value, "recordings": splitList(*recs)}
+	body := apiclient.Correction{Field: *field, Value: *value, Recordings: splitList(*recs)}
 	return requestCall(ctx, g, "POST", "/api/v1/requests/"+url.PathEscape(pos[0])+"/correct", body, out)
 }
 
@@ -143,7 +143,7 @@ func requestRefuseCmd(ctx context.Context, g *globals, args []string, out io.Wri
 	if err != nil {
 		return err
 	}
-	return requestCall(ctx, g, "POST", "/api/v1/requests/"+url.PathEscape(pos[0])+"/refuse", map[string]string{"reason": *reason}, out)
+	return requestCall(ctx, g, "POST", "/api/v1/requests/"+url.PathEscape(pos[0])+"/refuse", apiclient.Refusal{Reason: *reason}, out)
 }
 
 func requestDownloadCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
@@ -170,7 +170,7 @@ func provideCmd(ctx context.Context, g *globals, args []string, out io.Writer) e
 	if _, err := parseFlags(fs, g, args, 0, "no arguments"); err != nil {
 		return err
 	}
-	body := map[string]any{"recipient": *recipient, "legal_basis": *basis, "consent_ref": *consent, "ids": splitList(*ids)}
+	body := apiclient.ProvisionRequest{Recipient: *recipient, LegalBasis: *basis, ConsentRef: *consent, IDs: splitList(*ids)}
 	return fetchTo(ctx, g, "POST", "/api/v1/requests/provisions", nil, body, *dest, out)
 }
 
