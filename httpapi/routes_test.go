@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bufio"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/access"
+	"github.com/kiroku-voice/kiroku/apiclient"
 )
 
 // readmeRoute is a route as README.md's table gives it.
@@ -178,4 +180,50 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// TestEveryRouteRefusesOtherRoles: for every route of access's table and
+// every role it does not name, a well-formed call by a token holding
+// only that role is 403 with the rule's answer, audited as denied.
+func TestEveryRouteRefusesOtherRoles(t *testing.T) {
+	e := newEnv(t)
+	const id = "0192f3e4-5b6c-7d8e-9fa0-b1c2d3e4f5a6"
+	// What each route needs to be well formed before its rule is asked.
+	bodies := map[string]any{
+		"POST /api/v1/clients/{client}/contract-end": map[string]any{"target": map[string]any{"kind": "zip"}},
+		"POST /api/v1/contract-ends/{id}/confirm":    map[string]any{"sums": map[string]string{"a": "b"}},
+		"PUT /api/v1/recordings/{id}/hold":           map[string]any{"reason": "test"},
+		"DELETE /api/v1/recordings/{id}/hold":        map[string]any{"reason": "test"},
+	}
+	queries := map[string]string{"GET /api/v1/incidents": "?actor=x"}
+	tokenOf := map[string]string{access.Supervisor: "sup", access.PrivacyOfficer: "po", access.Auditor: "aud", access.Admin: "adm"}
+	n := 0
+	for _, rt := range access.Routes() {
+		if rt.Public {
+			continue
+		}
+		method, path, _ := strings.Cut(rt.Pattern, " ")
+		path = strings.NewReplacer("{id}", id, "{client}", "acme").Replace(path) + queries[rt.Pattern]
+		for _, role := range access.Roles() {
+			if slices.Contains(rt.Roles, role) {
+				continue
+			}
+			n++
+			t.Run(rt.Pattern+" as "+role, func(t *testing.T) {
+				before := e.head()
+				res, b := e.send(tokenOf[role], method, path, bodies[rt.Pattern])
+				var got apiclient.Error
+				json.Unmarshal(b, &got)
+				if res.StatusCode != http.StatusForbidden || got.Error != rt.Answer {
+					t.Fatalf("got %d %s, want 403 %q", res.StatusCode, b, rt.Answer)
+				}
+				if es := e.audit(before); len(es) != 1 || es[0].Action != "denied" || !strings.Contains(es[0].Detail, rt.Why) {
+					t.Errorf("got audit %+v, want one denied entry saying %q", es, rt.Why)
+				}
+			})
+		}
+	}
+	if n == 0 {
+		t.Fatal("no route refuses any role")
+	}
 }
