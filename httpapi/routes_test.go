@@ -227,3 +227,37 @@ func TestEveryRouteRefusesOtherRoles(t *testing.T) {
 		t.Fatal("no route refuses any role")
 	}
 }
+
+// TestUnscopedRoutesRefuseScopedTokens: a route whose rule is Unscoped
+// refuses a client-scoped token even when it holds the route's role.
+func TestUnscopedRoutesRefuseScopedTokens(t *testing.T) {
+	e := newEnvWith(t, t.TempDir(), mustFS(t), clientConfig(t, ""), nil)
+	const id = "0192f3e4-5b6c-7d8e-9fa0-b1c2d3e4f5a6"
+	scoped := map[string]string{access.PrivacyOfficer: "acme-po", access.Auditor: "acme-aud"}
+	n := 0
+	for _, rt := range access.Routes() {
+		if !rt.Unscoped {
+			continue
+		}
+		method, path, _ := strings.Cut(rt.Pattern, " ")
+		path = strings.NewReplacer("{id}", id).Replace(path)
+		for _, role := range rt.Roles {
+			name, ok := scoped[role]
+			if !ok {
+				t.Fatalf("no scoped test token for role %s", role)
+			}
+			n++
+			t.Run(rt.Pattern+" as "+name, func(t *testing.T) {
+				res, b := e.send(name, method, path, nil)
+				var got apiclient.Error
+				json.Unmarshal(b, &got)
+				if res.StatusCode != http.StatusForbidden || got.Error != rt.ScopedAnswer {
+					t.Fatalf("got %d %s, want 403 %q", res.StatusCode, b, rt.ScopedAnswer)
+				}
+			})
+		}
+	}
+	if n == 0 {
+		t.Fatal("no unscoped route")
+	}
+}
