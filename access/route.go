@@ -141,7 +141,7 @@ var routes = []Route{
 	{"GET /api/v1/requests/pseudonymised", requests},
 }
 
-// Routes returns the route table, in the order the API registers it.
+// Routes returns a copy of the route table, in its order.
 func Routes() []Route {
 	out := slices.Clone(routes)
 	for i := range out {
@@ -150,14 +150,17 @@ func Routes() []Route {
 	return out
 }
 
-// Lookup returns the route of pattern (spaces as in the table).
+// Lookup returns (a copy of) the route of pattern; runs of spaces in
+// pattern read as one.
 func Lookup(pattern string) (Route, bool) {
 	pattern = strings.Join(strings.Fields(pattern), " ")
 	i := slices.IndexFunc(routes, func(r Route) bool { return r.Pattern == pattern })
 	if i < 0 {
 		return Route{}, false
 	}
-	return routes[i], true
+	r := routes[i]
+	r.Roles = slices.Clone(r.Roles)
+	return r, true
 }
 
 // Allows reports whether p may call the route of pattern (false for a
