@@ -19,8 +19,9 @@ import (
 
 // readmeRoute is a route as README.md's table gives it.
 type readmeRoute struct {
-	public bool
-	roles  []string
+	public   bool
+	unscoped bool // a cell says "not scoped to clients"
+	roles    []string
 }
 
 var routePattern = regexp.MustCompile("`((?:GET|HEAD|POST|PUT|PATCH|DELETE) /[^`]*)`")
@@ -28,7 +29,8 @@ var routePattern = regexp.MustCompile("`((?:GET|HEAD|POST|PUT|PATCH|DELETE) /[^`
 // readmeRoutes parses the "| route | supervisor | …" table of README.md:
 // each row whose first cell names routes (`METHOD /path`, several per
 // row allowed) gives them the roles whose cell is neither "403" nor
-// empty, or no roles at all when a cell says "no token needed". Rows
+// empty, or no roles at all when a cell says "no token needed"; a cell
+// saying "not scoped to clients" makes them refused to scoped tokens. Rows
 // naming no route (the caller= filter, caller numbers) are skipped.
 func readmeRoutes(t *testing.T) (map[string]readmeRoute, []string) {
 	t.Helper()
@@ -71,6 +73,9 @@ func readmeRoutes(t *testing.T) (map[string]readmeRoute, []string) {
 			switch {
 			case strings.Contains(cell, "no token needed"):
 				rr.public = true
+			case strings.Contains(cell, "not scoped to clients"):
+				rr.unscoped = true
+				rr.roles = append(rr.roles, header[i])
 			case cell != "" && cell != "403":
 				rr.roles = append(rr.roles, header[i])
 			}
@@ -92,8 +97,9 @@ func readmeRoutes(t *testing.T) (map[string]readmeRoute, []string) {
 }
 
 // TestReadmeRouteTable holds access's route table and README.md's
-// against each other: a route in one and not the other, or a role
-// ticked in one and refused in the other, fails.
+// against each other: a route in one and not the other, a role ticked
+// in one and refused in the other, or a route refused to client-scoped
+// tokens in one only, fails.
 func TestReadmeRouteTable(t *testing.T) {
 	doc, header := readmeRoutes(t)
 	if !slices.Equal(header, access.Roles()) {
@@ -110,6 +116,8 @@ func TestReadmeRouteTable(t *testing.T) {
 			t.Errorf("route %s: README.md says public %v, access says %v", r.Pattern, d.public, r.Public)
 		case !sameSet(d.roles, r.Roles):
 			t.Errorf("route %s: README.md gives the roles %v, access %v", r.Pattern, d.roles, r.Roles)
+		case d.unscoped != r.Unscoped:
+			t.Errorf("route %s: README.md says \"not scoped to clients\" %v, access's Unscoped is %v", r.Pattern, d.unscoped, r.Unscoped)
 		}
 	}
 	for p := range doc {
