@@ -15,172 +15,54 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kiroku-voice/kiroku/access"
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
 )
 
-// grant is what a principal may do with one recording.
-type grant struct {
-	ok      bool
-	privacy bool   // through the privacy-officer role: caller number shown, restricted visible
-	why     string // when !ok, for the audit entry
+// policyOf is what the access rules read of cfg: the purposes with
+// their listeners and the clients with the roles their limits allow.
+func policyOf(cfg *config.Config) access.Policy {
+	pol := access.Policy{Purposes: make([]access.Purpose, 0, len(cfg.Purposes)), Clients: make([]access.Client, 0, len(cfg.Clients))}
+	for _, pu := range cfg.Purposes {
+		pol.Purposes = append(pol.Purposes, access.Purpose{Name: pu.Name, Description: pu.Description, Listeners: pu.Listeners})
+	}
+	for _, cl := range cfg.Clients {
+		pol.Clients = append(pol.Clients, access.Client{ID: cl.ID, Roles: cl.Limits.Roles})
+	}
+	return pol
 }
 
-// grantOf applies the rule: a recording is visible to a principal holding
-// a role its purpose names among its listeners; a recording of a client's
-// line only to a principal scoped to that client, through a role the
-// client's limits allow, and a recording of no client only to an
-// unscoped principal; a restricted (stop of use) one only through the
-// privacy-officer role; other states (being purged) to no one.
-func grantOf(cfg *config.Config, p *Principal, rec *catalog.Recording) grant {
-	purpose, ok := cfg.Purpose(rec.Purpose)
-	if !ok {
-		return grant{why: fmt.Sprintf("purpose %q is not configured", rec.Purpose)}
-	}
-	roles, why := clientRoles(cfg, p, rec.Client)
-	if why != "" {
-		return grant{why: why}
-	}
-	roles = shared(roles, purpose.Listeners)
-	if len(roles) == 0 {
-		return grant{why: fmt.Sprintf("purpose %q names none of the roles %v", rec.Purpose, p.Roles)}
-	}
-	privacy := slices.Contains(roles, config.RolePrivacyOfficer)
+// who is p as the access rules read it.
+func (p *Principal) who() access.Principal {
+	return access.Principal{Roles: p.Roles, Clients: p.Clients}
+}
+
+// grantOf applies access's rule for one recording (access.Policy.Grant).
+func grantOf(pol access.Policy, p *Principal, rec *catalog.Recording) access.Grant {
+	use := access.Unusable
 	switch rec.State {
 	case catalog.StateStored:
+		use = access.InUse
 	case catalog.StateRestricted:
-		if !privacy {
-			return grant{why: "recording is restricted (stop of use): privacy officers only"}
-		}
-	default:
-		return grant{why: fmt.Sprintf("recording is %s", rec.State)}
+		use = access.StopOfUse
 	}
-	return grant{ok: true, privacy: privacy}
+	return pol.Grant(p.who(), access.Recording{Purpose: rec.Purpose, Client: rec.Client, State: rec.State, Use: use})
 }
 
-// clientRoles returns the roles through which p may see the recordings
-// and calls of client ("" for lines run for no client), or why it may
-// not see them at all.
-func clientRoles(cfg *config.Config, p *Principal, client string) ([]string, string) {
-	switch {
-	case client == "" && p.Scoped():
-		return nil, fmt.Sprintf("line run for no client; the token is scoped to clients %v", p.Clients)
-	case client == "":
-		return p.Roles, ""
-	case !slices.Contains(p.Clients, client) && !p.Scoped():
-		return nil, fmt.Sprintf("line run for client %q; the token is scoped to no client (it sees lines run for no client only)", client)
-	case !slices.Contains(p.Clients, client):
-		return nil, fmt.Sprintf("line run for client %q; the token is scoped to clients %v", client, p.Clients)
-	}
-	cl, ok := cfg.Client(client)
-	if !ok {
-		return nil, fmt.Sprintf("client %q is not configured", client)
-	}
-	var roles []string
-	for _, r := range p.Roles {
-		if cl.Allows(r) {
-			roles = append(roles, r)
-		}
-	}
-	if len(roles) == 0 {
-		return nil, fmt.Sprintf("client %q's limits allow none of the roles %v", client, p.Roles)
-	}
-	return roles, ""
-}
-
-// scope is what a principal may search: per group of clients in its view
-// (or the lines of no client), the purposes naming one of its roles, and
-// among them those naming privacy-officer which it holds; visible and
-// privacy are their unions.
-type scope struct {
-	visible, privacy []string
-	scopes           []catalog.Scope
-}
-
-func scopeOf(cfg *config.Config, p *Principal) scope {
-	var s scope
-	view := p.Clients
-	if !p.Scoped() {
-		view = []string{""}
-	}
-	for _, client := range view {
-		roles, why := clientRoles(cfg, p, client)
-		if why != "" {
-			continue
-		}
-		var vis, priv []string
-		for _, pu := range cfg.Purposes {
-			rs := shared(roles, pu.Listeners)
-			if len(rs) == 0 {
-				continue
-			}
-			vis = append(vis, pu.Name)
-			if slices.Contains(rs, config.RolePrivacyOfficer) {
-				priv = append(priv, pu.Name)
-			}
-		}
-		if len(vis) == 0 {
-			continue
-		}
-		for _, v := range vis {
-			if !slices.Contains(s.visible, v) {
-				s.visible = append(s.visible, v)
-			}
-		}
-		for _, v := range priv {
-			if !slices.Contains(s.privacy, v) {
-				s.privacy = append(s.privacy, v)
-			}
-		}
-		// Clients seeing the same purposes share one scope, so the
-		// common case is one condition.
-		i := slices.IndexFunc(s.scopes, func(sc catalog.Scope) bool {
-			return slices.Equal(sc.Visible, vis) && slices.Equal(sc.Restricted, priv)
-		})
-		if i < 0 {
-			s.scopes = append(s.scopes, catalog.Scope{Visible: vis, Restricted: priv})
-			i = len(s.scopes) - 1
-		}
-		s.scopes[i].Clients = append(s.scopes[i].Clients, client)
-	}
-	return s
-}
-
-// clients returns the clients of the scope's view ("" for none).
-func (s scope) clients() []string {
-	var out []string
-	for _, sc := range s.scopes {
-		out = append(out, sc.Clients...)
-	}
-	return out
-}
-
-// callerScopes narrows the scopes to the purposes open to privacy
-// officers: a caller number is a privacy officer's search key.
-func (s scope) callerScopes() []catalog.Scope {
-	var out []catalog.Scope
-	for _, sc := range s.scopes {
-		if len(sc.Restricted) > 0 {
-			out = append(out, catalog.Scope{Clients: sc.Clients, Visible: sc.Restricted, Restricted: sc.Restricted})
-		}
-	}
-	return out
-}
-
-func shared(a, b []string) []string {
-	var out []string
-	for _, x := range a {
-		if slices.Contains(b, x) {
-			out = append(out, x)
-		}
+// catalogScopes turns access's search groups into the catalog's scopes.
+func catalogScopes(gs []access.Group) []catalog.Scope {
+	out := make([]catalog.Scope, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, catalog.Scope{Clients: g.Clients, Visible: g.Visible, Restricted: g.Restricted})
 	}
 	return out
 }
 
 // caller returns the caller number as the grant may see it.
-func caller(g grant, number string) (string, bool) {
-	if g.privacy {
+func caller(g access.Grant, number string) (string, bool) {
+	if g.Privacy {
 		return number, false
 	}
 	return config.MaskNumber(number), true

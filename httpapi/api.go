@@ -12,6 +12,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kiroku-voice/kiroku/access"
+	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/contract"
@@ -59,6 +61,7 @@ type API struct {
 	tickets  *tickets
 	fails    *failLimiter
 	mux      *http.ServeMux
+	patterns []string // the routes registered, in order
 	log      *zap.Logger
 }
 
@@ -97,12 +100,26 @@ func NewAPI(o Options) (*API, error) {
 	return a, nil
 }
 
-// routes registers every route; README.md lists them with their roles.
+// routes registers every route of access's table, each under its rule
+// (README.md lists them with their roles). A pattern missing from the
+// table is a programming error: NewAPI panics, and a test says so.
 func (a *API) routes() {
 	m := http.NewServeMux()
 	a.mux = m
-	open := func(pattern string, h http.HandlerFunc) { m.Handle(pattern, a.observe(pattern, h)) }
-	authed := func(pattern string, h handler) { m.Handle(pattern, a.observe(pattern, a.authenticate(h))) }
+	a.patterns = nil
+	handle := func(pattern string, h http.Handler) {
+		rt, ok := access.Lookup(pattern)
+		if !ok {
+			panic("httpapi: route " + pattern + " is not in access's route table")
+		}
+		a.patterns = append(a.patterns, pattern)
+		m.Handle(pattern, a.observe(pattern, a.gated(rt, h)))
+	}
+	open := func(pattern string, h http.HandlerFunc) { handle(pattern, h) }
+	authed := func(pattern string, h handler) { handle(pattern, a.authenticate(h)) }
+	// Fallbacks are no routes: they answer 404 or 405 for paths that no
+	// route has.
+	fallback := func(pattern string, h http.HandlerFunc) { m.Handle(pattern, a.observe(pattern, h)) }
 
 	open("GET /healthz", a.healthz)
 	open("GET /readyz", a.readyz)
@@ -122,14 +139,14 @@ func (a *API) routes() {
 	authed("POST /api/v1/calls/{id}/resume", a.pause(false))
 	// The audio route also takes a ticket (for the browser's <audio>,
 	// which cannot send an Authorization header), so it authenticates
-	// itself.
-	open("GET /api/v1/recordings/{id}/audio", a.audio)
+	// itself; its rule is checked all the same (a.allow).
+	handle("GET /api/v1/recordings/{id}/audio", http.HandlerFunc(a.audio))
 	a.requestRoutes(authed)  // requests.go
 	a.contractRoutes(authed) // contract.go
 	a.incidentRoutes(authed) // incident.go
 
-	open("/api/", a.noRoute)
-	a.uiRoutes(open)
+	fallback("/api/", a.noRoute)
+	a.uiRoutes(open, fallback)
 }
 
 // noRoute answers a path no route has: 405 with Allow when the path has
@@ -266,7 +283,7 @@ func clientIP(r *http.Request) string {
 }
 
 func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, apiclient.Health{Status: "ok"})
 }
 
 // readyz answers 200 when the catalog (and so the audit log every access
@@ -282,8 +299,8 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		a.log.Warn("not ready", zap.Error(err))
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		writeJSON(w, http.StatusServiceUnavailable, apiclient.Health{Status: "unavailable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	writeJSON(w, http.StatusOK, apiclient.Health{Status: "ready"})
 }

@@ -10,16 +10,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/spool"
 )
 
 type searchJSON struct {
-	Recordings []recordingJSON `json:"recordings"`
-	NextCursor string          `json:"next_cursor"`
+	Recordings []apiclient.Recording `json:"recordings"`
+	NextCursor string                `json:"next_cursor"`
 }
 
-func ids(rs []recordingJSON) []string {
+func ids(rs []apiclient.Recording) []string {
 	var out []string
 	for _, r := range rs {
 		out = append(out, r.ID)
@@ -138,7 +139,7 @@ func TestRolesSeeTheirPurposes(t *testing.T) {
 				}
 			}
 			for _, id := range tc.want {
-				var d detailJSON
+				var d apiclient.RecordingDetail
 				e.get(tc.token, "/api/v1/recordings/"+id, http.StatusOK, &d)
 				if d.ID != id || len(d.Consent) < 10 {
 					t.Errorf("got detail %+v", d)
@@ -458,8 +459,8 @@ func TestAuditRoutes(t *testing.T) {
 		}
 	}
 	var page struct {
-		Entries   []auditEntryJSON `json:"entries"`
-		NextAfter int64            `json:"next_after"`
+		Entries   []apiclient.AuditEntry `json:"entries"`
+		NextAfter int64                  `json:"next_after"`
 	}
 	e.get("aud", "/api/v1/audit?action=view&actor=sup", http.StatusOK, &page)
 	if len(page.Entries) != 1 || page.Entries[0].Target != w.quality || !json.Valid(page.Entries[0].Detail) {

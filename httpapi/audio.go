@@ -149,6 +149,9 @@ func (a *API) audio(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if !a.allow(w, r, p, id, reason) {
+		return
+	}
 	rec, _ := a.visible(w, r, p, a.o.Config(), id, reason)
 	if rec == nil {
 		return

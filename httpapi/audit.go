@@ -7,26 +7,14 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/audit"
-	"github.com/kiroku-voice/kiroku/internal/config"
 )
 
-// auditEntryJSON is an audit entry as the API shows it: its detail as
-// JSON when it is JSON.
-type auditEntryJSON struct {
-	Seq      int64           `json:"seq"`
-	At       time.Time       `json:"at"`
-	Actor    string          `json:"actor"`
-	Action   string          `json:"action"`
-	Target   string          `json:"target,omitempty"`
-	Reason   string          `json:"reason,omitempty"`
-	Detail   json.RawMessage `json:"detail,omitempty"`
-	PrevHash string          `json:"prev_hash"`
-	Hash     string          `json:"hash"`
-}
-
-func entryJSON(e audit.Entry) auditEntryJSON {
-	out := auditEntryJSON{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Target: e.Target, Reason: e.Reason,
+// entryJSON is e as the API shows it: its detail as JSON when it is
+// JSON, else as a JSON string.
+func entryJSON(e audit.Entry) apiclient.AuditEntry {
+	out := apiclient.AuditEntry{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Target: e.Target, Reason: e.Reason,
 		PrevHash: e.PrevHash, Hash: e.Hash}
 	switch {
 	case e.Detail == "":
@@ -36,22 +24,6 @@ func entryJSON(e audit.Entry) auditEntryJSON {
 		out.Detail, _ = json.Marshal(e.Detail)
 	}
 	return out
-}
-
-// auditor answers 403 (audited) unless p is an auditor not scoped to
-// clients: the log covers every client's lines, so a client-scoped
-// auditor reads its clients' part through the incident report.
-func (a *API) auditor(w http.ResponseWriter, r *http.Request, p *Principal) bool {
-	switch {
-	case !p.Has(config.RoleAuditor):
-		a.deny(w, r, p, http.StatusForbidden, "", "audit log without the auditor role", errors.New("the audit log is open to auditors"))
-		return false
-	case p.Scoped():
-		a.deny(w, r, p, http.StatusForbidden, "", "audit log with a token scoped to clients",
-			errors.New("the audit log covers every client: a client-scoped token reads its clients' part through GET /api/v1/incidents"))
-		return false
-	}
-	return true
 }
 
 // auditList serves GET /api/v1/audit: entries in sequence order, filtered
@@ -104,7 +76,7 @@ func (a *API) auditList(w http.ResponseWriter, r *http.Request, p *Principal) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	if !a.auditor(w, r, p) {
+	if !a.allow(w, r, p, "", "") {
 		return
 	}
 	limit := f.Limit
@@ -114,10 +86,7 @@ func (a *API) auditList(w http.ResponseWriter, r *http.Request, p *Principal) {
 		a.internal(w, "audit list", err)
 		return
 	}
-	out := struct {
-		Entries   []auditEntryJSON `json:"entries"`
-		NextAfter int64            `json:"next_after,omitempty"`
-	}{Entries: []auditEntryJSON{}}
+	out := apiclient.AuditPage{Entries: []apiclient.AuditEntry{}}
 	if len(entries) > limit {
 		entries = entries[:limit]
 		out.NextAfter = entries[limit-1].Seq
@@ -139,16 +108,16 @@ func (a *API) auditVerify(w http.ResponseWriter, r *http.Request, p *Principal) 
 	if !noQuery(w, r) {
 		return
 	}
-	if !a.auditor(w, r, p) {
+	if !a.allow(w, r, p, "", "") {
 		return
 	}
 	n, err := audit.Verify(r.Context(), a.o.Catalog.DB())
 	intact := err == nil
-	out := map[string]any{"ok": intact, "entries": n}
+	out := apiclient.AuditVerify{OK: intact, Entries: n}
 	var broken *audit.BrokenError
 	switch {
 	case errors.As(err, &broken):
-		out["broken_at"], out["why"] = broken.Seq, broken.Why
+		out.BrokenAt, out.Why = broken.Seq, broken.Why
 	case err != nil:
 		a.internal(w, "audit verify", err)
 		return

@@ -27,10 +27,11 @@ type Principal struct {
 }
 
 // Scoped reports whether p is scoped to clients.
-func (p *Principal) Scoped() bool { return len(p.Clients) > 0 }
+func (p *Principal) Scoped() bool { return p.who().Scoped() }
 
-// Has reports whether p holds role.
-func (p *Principal) Has(role string) bool { return slices.Contains(p.Roles, role) }
+// Has reports whether p holds role. Which role a route needs is
+// access's table, not the handler's.
+func (p *Principal) Has(role string) bool { return p.who().Has(role) }
 
 // Authenticator tells who sent a request. It returns ErrNoCredentials
 // when the request carries none and ErrBadCredentials (or an error

@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/kiroku-voice/kiroku/access"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/spool"
 )
@@ -166,10 +167,10 @@ func BenchmarkSearch(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			sc := scopeOf(cfg, &Principal{Roles: testTokens[c.token]})
-			s.Visible, s.Restricted, s.Limit = sc.visible, sc.privacy, 51
+			sc := policyOf(cfg).Search(access.Principal{Roles: testTokens[c.token]})
+			s.Visible, s.Restricted, s.Limit = sc.Visible, sc.Privacy, 51
 			if s.Caller != "" {
-				s.Visible = sc.privacy
+				s.Visible = sc.Privacy
 			}
 			lat := make([]time.Duration, 0, b.N)
 			for b.Loop() {

@@ -6,34 +6,18 @@ import (
 	"slices"
 	"time"
 
-	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/sip"
 )
 
-// callsScope returns which calls p may see: for an admin every call of
-// the lines in its view, for a supervisor those of them whose purpose
-// names one of its roles; ok is false (after a 403, audited) for other
-// roles. The view is as for recordings: a client-scoped token sees its
-// clients' lines (through the roles their limits allow), an unscoped one
-// the lines run for no client, an admin's included.
+// callsScope returns which calls p may see (access.Policy.SeesCall);
+// ok is false (after a 403, audited) when the route's rule refuses p.
 func (a *API) callsScope(w http.ResponseWriter, r *http.Request, p *Principal, target string) (func(sip.CallInfo) bool, bool) {
-	if !p.Has(config.RoleAdmin) && !p.Has(config.RoleSupervisor) {
-		a.deny(w, r, p, http.StatusForbidden, target, "calls in progress without the supervisor or admin role",
-			errors.New("calls in progress are open to supervisors and admins"))
+	if !a.allow(w, r, p, target, "") {
 		return nil, false
 	}
-	cfg := a.o.Config()
-	return func(c sip.CallInfo) bool {
-		roles, why := clientRoles(cfg, p, c.Client)
-		if why != "" {
-			return false
-		}
-		if slices.Contains(roles, config.RoleAdmin) {
-			return true
-		}
-		pu, ok := cfg.Purpose(c.Purpose)
-		return ok && len(shared(roles, pu.Listeners)) > 0
-	}, true
+	pol, who := policyOf(a.o.Config()), p.who()
+	return func(c sip.CallInfo) bool { return pol.SeesCall(who, c.Client, c.Purpose) }, true
 }
 
 // callsList serves GET /api/v1/calls: calls in progress, callers masked.
@@ -49,13 +33,13 @@ func (a *API) callsList(w http.ResponseWriter, r *http.Request, p *Principal) {
 		writeError(w, http.StatusServiceUnavailable, errors.New("no SIP server in this process"))
 		return
 	}
-	out := []callJSON{}
+	out := []apiclient.Call{}
 	now := time.Now()
 	for _, c := range a.o.Calls.Calls() {
 		if !see(c) {
 			continue
 		}
-		out = append(out, callJSON{ID: c.ID, Line: c.Line, Purpose: c.Purpose, Client: c.Client, Caller: c.Caller,
+		out = append(out, apiclient.Call{ID: c.ID, Line: c.Line, Purpose: c.Purpose, Client: c.Client, Caller: c.Caller,
 			Consent: c.Decision, Phase: c.Phase, Recording: c.Recording, StartedAt: c.StartedAt,
 			Duration: now.Sub(c.StartedAt).Round(time.Millisecond).Seconds()})
 	}
@@ -63,7 +47,7 @@ func (a *API) callsList(w http.ResponseWriter, r *http.Request, p *Principal) {
 		a.internal(w, "audit of a calls list", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"calls": out})
+	writeJSON(w, http.StatusOK, apiclient.CallList{Calls: out})
 }
 
 // pause serves POST /api/v1/calls/{id}/pause (on) and …/resume (off).
@@ -107,6 +91,6 @@ func (a *API) pause(on bool) handler {
 			a.internal(w, "audit of a "+action, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"id": id, "recording": map[bool]string{true: "paused", false: "recording"}[on]})
+		writeJSON(w, http.StatusOK, apiclient.PauseResult{ID: id, Recording: map[bool]string{true: "paused", false: "recording"}[on]})
 	}
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/kiroku-voice/kiroku/access"
+	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
@@ -31,16 +33,16 @@ import (
 // clientTokens are the tokens of the client tests: name → roles and
 // clients.
 var clientTokens = map[string]struct{ roles, clients []string }{
-	"sup":        {[]string{config.RoleSupervisor}, nil},
-	"po":         {[]string{config.RolePrivacyOfficer}, nil},
-	"aud":        {[]string{config.RoleAuditor}, nil},
-	"adm":        {[]string{config.RoleAdmin}, nil},
-	"acme-sup":   {[]string{config.RoleSupervisor}, []string{"acme"}},
-	"acme-po":    {[]string{config.RolePrivacyOfficer}, []string{"acme"}},
-	"acme-aud":   {[]string{config.RoleAuditor}, []string{"acme"}},
-	"acme-adm":   {[]string{config.RoleAdmin}, []string{"acme"}},
-	"globex-sup": {[]string{config.RoleSupervisor}, []string{"globex"}},
-	"both-sup":   {[]string{config.RoleSupervisor}, []string{"acme", "globex"}},
+	"sup":        {[]string{access.Supervisor}, nil},
+	"po":         {[]string{access.PrivacyOfficer}, nil},
+	"aud":        {[]string{access.Auditor}, nil},
+	"adm":        {[]string{access.Admin}, nil},
+	"acme-sup":   {[]string{access.Supervisor}, []string{"acme"}},
+	"acme-po":    {[]string{access.PrivacyOfficer}, []string{"acme"}},
+	"acme-aud":   {[]string{access.Auditor}, []string{"acme"}},
+	"acme-adm":   {[]string{access.Admin}, []string{"acme"}},
+	"globex-sup": {[]string{access.Supervisor}, []string{"globex"}},
+	"both-sup":   {[]string{access.Supervisor}, []string{"acme", "globex"}},
 }
 
 // clientYAML is the configuration of the client tests: acme keeps its
@@ -381,7 +383,7 @@ func testClientDisclosure(t *testing.T, db catalogtest.DB) {
 		if res.StatusCode != http.StatusCreated {
 			t.Fatalf("create: %d %s", res.StatusCode, b)
 		}
-		var q requestJSON
+		var q apiclient.Request
 		json.Unmarshal(b, &q)
 		return q.ID
 	}
@@ -390,7 +392,7 @@ func testClientDisclosure(t *testing.T, db catalogtest.DB) {
 	if res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(b), "ACME お客様相談室 0120-111-222") {
 		t.Fatalf("disclosure of acme's recordings only: got %d %s, want 422 with the policy's reason", res.StatusCode, b)
 	}
-	var q requestJSON
+	var q apiclient.Request
 	e.get("po", "/api/v1/requests/"+only, 200, &q)
 	if q.Outcome != "refused" || !strings.Contains(string(q.Result), "disclosure requests are answered by ACME 株式会社") {
 		t.Errorf("got request %s %s, want refused with the reason recorded", q.Outcome, q.Result)

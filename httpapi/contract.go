@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 
 	"go.uber.org/zap"
 
+	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/contract"
-	"github.com/kiroku-voice/kiroku/internal/config"
 )
 
 // contractRoutes registers the contract-end routes (README.md lists
@@ -33,48 +32,30 @@ func validClientID(s string) bool {
 }
 
 // contractClient returns the client id names for p, or answers: 403
-// (audited) without one of roles, 404 (audited with the real cause) for
-// a client not configured or not in a scoped token's view.
-func (a *API) contractClient(w http.ResponseWriter, r *http.Request, p *Principal, id string, roles ...string) (contract.Client, bool) {
-	if !slices.ContainsFunc(roles, p.Has) {
-		a.deny(w, r, p, http.StatusForbidden, "client:"+id, "contract end without the role "+strings.Join(roles, " or "),
-			fmt.Errorf("contract ends are open to %s", strings.Join(roles, ", ")))
+// (audited) when the route's rule refuses p, 404 (audited with the real
+// cause) for a client not configured or not in a scoped token's view,
+// 403 when the client's limits leave p none of the route's roles.
+func (a *API) contractClient(w http.ResponseWriter, r *http.Request, p *Principal, id string) (contract.Client, bool) {
+	if !a.allow(w, r, p, "client:"+id, "") {
 		return contract.Client{}, false
 	}
+	roles := rule(r).Roles
 	cfg := a.o.Config()
 	cl, ok := cfg.Client(id)
 	switch {
 	case !ok:
 		a.deny(w, r, p, http.StatusNotFound, "client:"+id, "no such client", errors.New("no such client"))
 		return contract.Client{}, false
-	case p.Scoped() && !slices.Contains(p.Clients, id):
+	case p.who().OutOfView(id):
 		a.deny(w, r, p, http.StatusNotFound, "client:"+id, fmt.Sprintf("client %q; the token is scoped to clients %v", id, p.Clients), errors.New("no such client"))
 		return contract.Client{}, false
 	}
-	if why, ok := clientAllows(cfg, p, id, roles); !ok {
+	if why, ok := policyOf(cfg).ClientAllows(p.who(), id, roles); !ok {
 		a.deny(w, r, p, http.StatusForbidden, "client:"+id, "contract end: "+why,
 			fmt.Errorf("contract ends are open to %s: client %q's limits allow this token none of them", strings.Join(roles, ", "), id))
 		return contract.Client{}, false
 	}
 	return contract.Client{ID: cl.ID, Name: cl.Name, Lines: cfg.ClientLines(cl.ID)}, true
-}
-
-// clientAllows reports whether p may act on client's data through one
-// of roles: an unscoped principal through its own roles (its contract
-// ends and reports cover every client), a scoped one through those the
-// client's limits.roles allow (clientRoles). Otherwise it says why.
-func clientAllows(cfg *config.Config, p *Principal, client string, roles []string) (string, bool) {
-	if !p.Scoped() {
-		return "", slices.ContainsFunc(roles, p.Has)
-	}
-	eff, why := clientRoles(cfg, p, client)
-	if slices.ContainsFunc(roles, func(r string) bool { return slices.Contains(eff, r) }) {
-		return "", true
-	}
-	if why == "" {
-		why = fmt.Sprintf("client %q's limits allow the roles %v of the token, none of %v", client, eff, roles)
-	}
-	return why, false
 }
 
 // pathClient returns the {client} of r's route, or answers 400.
@@ -111,7 +92,7 @@ func (a *API) contractPlan(w http.ResponseWriter, r *http.Request, p *Principal)
 	if !noQuery(w, r) {
 		return
 	}
-	c, ok := a.contractClient(w, r, p, id, config.RoleAdmin)
+	c, ok := a.contractClient(w, r, p, id)
 	if !ok {
 		return
 	}
@@ -146,7 +127,7 @@ func (a *API) contractRun(w http.ResponseWriter, r *http.Request, p *Principal) 
 		writeError(w, http.StatusBadRequest, errors.New(`target: required, {"kind": "zip"} or {"kind": "s3", "bucket": …, "prefix": …}`))
 		return
 	}
-	c, ok := a.contractClient(w, r, p, id, config.RoleAdmin)
+	c, ok := a.contractClient(w, r, p, id)
 	if !ok {
 		return
 	}
@@ -183,9 +164,7 @@ func (a *API) contractConfirm(w http.ResponseWriter, r *http.Request, p *Princip
 	if !noQuery(w, r) {
 		return
 	}
-	var body struct {
-		Sums map[string]string `json:"sums"`
-	}
+	var body apiclient.ContractConfirm
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
@@ -196,11 +175,11 @@ func (a *API) contractConfirm(w http.ResponseWriter, r *http.Request, p *Princip
 		writeError(w, http.StatusBadRequest, errors.New("sums: give the SHA-256 of every file received (file name → hex)"))
 		return
 	}
-	run, ok := a.contractRunFor(w, r, p, id, config.RoleAdmin)
+	run, ok := a.contractRunFor(w, r, p, id)
 	if !ok {
 		return
 	}
-	c, ok := a.contractClient(w, r, p, run.Client, config.RoleAdmin)
+	c, ok := a.contractClient(w, r, p, run.Client)
 	if !ok {
 		return
 	}
@@ -212,15 +191,15 @@ func (a *API) contractConfirm(w http.ResponseWriter, r *http.Request, p *Princip
 	writeJSON(w, http.StatusOK, out)
 }
 
-// contractRunFor returns run id for p, or answers (403 without one of
-// roles, 404 for an unknown run or one of a client not in p's view; both
+// contractRunFor returns run id for p, or answers (403 when the route's
+// rule refuses p or the run's client's limits leave p none of its roles,
+// 404 for an unknown run or one of a client not in p's view; all
 // audited).
-func (a *API) contractRunFor(w http.ResponseWriter, r *http.Request, p *Principal, id string, roles ...string) (*contract.RunInfo, bool) {
-	if !slices.ContainsFunc(roles, p.Has) {
-		a.deny(w, r, p, http.StatusForbidden, id, "contract end without the role "+strings.Join(roles, " or "),
-			fmt.Errorf("this is open to %s", strings.Join(roles, ", ")))
+func (a *API) contractRunFor(w http.ResponseWriter, r *http.Request, p *Principal, id string) (*contract.RunInfo, bool) {
+	if !a.allow(w, r, p, id, "") {
 		return nil, false
 	}
+	roles := rule(r).Roles
 	run, err := a.contract.Get(r.Context(), id)
 	switch {
 	case errors.Is(err, catalog.ErrNoRun):
@@ -229,12 +208,12 @@ func (a *API) contractRunFor(w http.ResponseWriter, r *http.Request, p *Principa
 	case err != nil:
 		a.internal(w, "contract-end run", err)
 		return nil, false
-	case p.Scoped() && !slices.Contains(p.Clients, run.Client):
+	case p.who().OutOfView(run.Client):
 		a.deny(w, r, p, http.StatusNotFound, id, fmt.Sprintf("run of client %q; the token is scoped to clients %v", run.Client, p.Clients),
 			errors.New("no such contract-end run"))
 		return nil, false
 	}
-	if why, ok := clientAllows(a.o.Config(), p, run.Client, roles); !ok {
+	if why, ok := policyOf(a.o.Config()).ClientAllows(p.who(), run.Client, roles); !ok {
 		a.deny(w, r, p, http.StatusForbidden, id, "contract end: "+why,
 			fmt.Errorf("this is open to %s: client %q's limits allow this token none of them", strings.Join(roles, ", "), run.Client))
 		return nil, false
@@ -242,15 +221,12 @@ func (a *API) contractRunFor(w http.ResponseWriter, r *http.Request, p *Principa
 	return run, true
 }
 
-var readRoles = []string{config.RoleAdmin, config.RolePrivacyOfficer, config.RoleAuditor}
-
 // contractList serves GET /api/v1/contract-ends.
 func (a *API) contractList(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if !noQuery(w, r) {
 		return
 	}
-	if !slices.ContainsFunc(readRoles, p.Has) {
-		a.deny(w, r, p, http.StatusForbidden, "", "contract ends without admin, privacy-officer or auditor", errors.New("contract ends are open to admins, privacy officers and auditors"))
+	if !a.allow(w, r, p, "", "") {
 		return
 	}
 	runs, err := a.contract.List(r.Context())
@@ -259,11 +235,9 @@ func (a *API) contractList(w http.ResponseWriter, r *http.Request, p *Principal)
 		return
 	}
 	out := []*contract.RunInfo{}
-	cfg := a.o.Config()
+	pol, who, roles := policyOf(a.o.Config()), p.who(), rule(r).Roles
 	for _, run := range runs {
-		if !p.Scoped() {
-			out = append(out, run)
-		} else if _, ok := clientAllows(cfg, p, run.Client, readRoles); ok {
+		if _, ok := pol.ClientAllows(who, run.Client, roles); ok {
 			out = append(out, run)
 		}
 	}
@@ -283,7 +257,7 @@ func (a *API) contractShow(w http.ResponseWriter, r *http.Request, p *Principal)
 	if !noQuery(w, r) {
 		return
 	}
-	run, ok := a.contractRunFor(w, r, p, id, readRoles...)
+	run, ok := a.contractRunFor(w, r, p, id)
 	if !ok {
 		return
 	}
@@ -311,7 +285,7 @@ func (a *API) contractCertificate(w http.ResponseWriter, r *http.Request, p *Pri
 		writeError(w, http.StatusBadRequest, errors.New("format: json or text"))
 		return
 	}
-	run, ok := a.contractRunFor(w, r, p, id, readRoles...)
+	run, ok := a.contractRunFor(w, r, p, id)
 	if !ok {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/retention"
 	"github.com/kiroku-voice/kiroku/sip"
@@ -38,20 +39,6 @@ type holdJSON struct {
 	On     *bool     `json:"on"`
 	Reason string    `json:"reason"`
 	Actor  string    `json:"actor"`
-}
-
-// callJSON is one call in progress as the API shows it.
-type callJSON struct {
-	ID        string    `json:"id"`
-	Line      string    `json:"line"`
-	Purpose   string    `json:"purpose"`
-	Client    string    `json:"client,omitempty"`
-	Caller    string    `json:"caller"` // masked
-	Consent   string    `json:"consent,omitempty"`
-	Phase     string    `json:"phase"`
-	Recording string    `json:"recording,omitempty"`
-	StartedAt time.Time `json:"started_at"`
-	Duration  float64   `json:"duration_seconds"`
 }
 
 // NewControl returns the handler of the control routes:
@@ -112,14 +99,14 @@ func NewControl(calls Calls, ret Retention, log *zap.Logger) http.Handler {
 		}
 	})
 	mux.HandleFunc("GET /api/v1/calls", func(w http.ResponseWriter, r *http.Request) {
-		out := []callJSON{}
+		out := []apiclient.Call{}
 		now := time.Now()
 		for _, c := range calls.Calls() {
-			out = append(out, callJSON{ID: c.ID, Line: c.Line, Purpose: c.Purpose, Caller: c.Caller,
+			out = append(out, apiclient.Call{ID: c.ID, Line: c.Line, Purpose: c.Purpose, Caller: c.Caller,
 				Consent: c.Decision, Phase: c.Phase, Recording: c.Recording, StartedAt: c.StartedAt,
 				Duration: now.Sub(c.StartedAt).Round(time.Millisecond).Seconds()})
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"calls": out})
+		writeJSON(w, http.StatusOK, apiclient.CallList{Calls: out})
 	})
 	for _, action := range []string{"pause", "resume"} {
 		mux.HandleFunc("POST /api/v1/calls/{id}/"+action, func(w http.ResponseWriter, r *http.Request) {
@@ -132,7 +119,7 @@ func NewControl(calls Calls, ret Retention, log *zap.Logger) http.Handler {
 			switch {
 			case err == nil:
 				log.Info("recording "+action+"d by the control API", zap.String("call_id", id))
-				writeJSON(w, http.StatusOK, map[string]any{"id": id, "recording": map[bool]string{true: "paused", false: "recording"}[action == "pause"]})
+				writeJSON(w, http.StatusOK, apiclient.PauseResult{ID: id, Recording: map[bool]string{true: "paused", false: "recording"}[action == "pause"]})
 			case errors.Is(err, sip.ErrNoCall):
 				writeError(w, http.StatusNotFound, err)
 			default:
@@ -154,5 +141,5 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeError(w http.ResponseWriter, code int, err error) {
-	writeJSON(w, code, map[string]string{"error": err.Error()})
+	writeJSON(w, code, apiclient.Error{Error: err.Error()})
 }

@@ -8,6 +8,14 @@
 //     evidence, decrypted audio streamed with HTTP Range, legal holds, the
 //     audit log and its verification, calls in progress.
 //
+// Who may call which route is not decided here: every route is
+// registered from access's route table, each handler asks access
+// (a.allow) once the request is well formed, and an answer below 400
+// cannot leave before it has; which recordings, calls and clients a
+// principal reaches is access.Policy's. It must not hold access rules
+// inline. Answers are encoded with apiclient's wire types, the ones
+// kirokuctl decodes them with.
+//
 // Every access through the API is its own audit entry (search, view,
 // play, download, hold, release-hold, denied, audit-read, audit-verify,
 // calls-list, pause, resume), written before any data leaves. It must not

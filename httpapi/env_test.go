@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/kiroku-voice/kiroku/access"
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
@@ -37,11 +38,11 @@ import (
 
 // Test tokens: each name's token is "tok-<name>", configured by hash.
 var testTokens = map[string][]string{
-	"sup":   {config.RoleSupervisor},
-	"po":    {config.RolePrivacyOfficer},
-	"aud":   {config.RoleAuditor},
-	"adm":   {config.RoleAdmin},
-	"multi": {config.RoleSupervisor, config.RolePrivacyOfficer},
+	"sup":   {access.Supervisor},
+	"po":    {access.PrivacyOfficer},
+	"aud":   {access.Auditor},
+	"adm":   {access.Admin},
+	"multi": {access.Supervisor, access.PrivacyOfficer},
 }
 
 func token(name string) string { return "tok-" + name + "-3f9a1c7e5b2d4f60" }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/kiroku-voice/kiroku/incident"
-	"github.com/kiroku-voice/kiroku/internal/config"
 )
 
 // incidentRoutes registers the incident report, for privacy officers and
@@ -76,14 +75,13 @@ func (a *API) incidentReport(w http.ResponseWriter, r *http.Request, p *Principa
 		writeError(w, http.StatusBadRequest, errors.New("from: must be before to"))
 		return
 	}
-	if !p.Has(config.RolePrivacyOfficer) && !p.Has(config.RoleAuditor) {
-		a.deny(w, r, p, http.StatusForbidden, "", "incident report without privacy-officer or auditor",
-			errors.New("incident reports are open to privacy officers and auditors"))
+	if !a.allow(w, r, p, "", "") {
 		return
 	}
-	iq.Clear = p.Has(config.RolePrivacyOfficer)
-	if p.Scoped() {
-		if iq.Client != "" && !slices.Contains(p.Clients, iq.Client) {
+	view := policyOf(cfg).Incident(p.who())
+	iq.Clear = view.Clear
+	if !view.All {
+		if iq.Client != "" && p.who().OutOfView(iq.Client) {
 			a.deny(w, r, p, http.StatusForbidden, "client:"+iq.Client, fmt.Sprintf("incident report on client %q; the token is scoped to clients %v", iq.Client, p.Clients),
 				fmt.Errorf("client: %q is not open to this token", iq.Client))
 			return
@@ -92,28 +90,12 @@ func (a *API) incidentReport(w http.ResponseWriter, r *http.Request, p *Principa
 		// that client's limits allow: the report covers the clients
 		// where one of them reads it, in clear only where one is
 		// privacy-officer.
-		iq.View, iq.ClearOnly = []string{}, []string{}
-		var refused []string
-		for _, cl := range p.Clients {
-			roles, why := clientRoles(cfg, p, cl)
-			switch {
-			case slices.Contains(roles, config.RolePrivacyOfficer):
-				iq.View, iq.ClearOnly = append(iq.View, cl), append(iq.ClearOnly, cl)
-			case slices.Contains(roles, config.RoleAuditor):
-				iq.View = append(iq.View, cl)
-			default:
-				if why == "" {
-					why = fmt.Sprintf("client %q's limits allow the roles %v of the token, neither privacy-officer nor auditor", cl, roles)
-				}
-				refused = append(refused, why)
-			}
-		}
+		iq.View, iq.ClearOnly = view.View, view.ClearOnly
 		if len(iq.View) == 0 || (iq.Client != "" && !slices.Contains(iq.View, iq.Client)) {
-			a.deny(w, r, p, http.StatusForbidden, "client:"+iq.Client, "incident report: "+strings.Join(refused, "; "),
+			a.deny(w, r, p, http.StatusForbidden, "client:"+iq.Client, "incident report: "+strings.Join(view.Refused, "; "),
 				errors.New("incident reports are open to privacy officers and auditors: the client's limits allow this token neither role"))
 			return
 		}
-		iq.Clear = len(iq.ClearOnly) > 0
 	}
 	rep, err := incident.Build(r.Context(), a.o.Catalog, iq, time.Now())
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kiroku-voice/kiroku/access"
+	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/retention"
@@ -18,61 +20,19 @@ import (
 	"github.com/kiroku-voice/kiroku/storage/crypt"
 )
 
-// recordingJSON is a recording as search results show it.
-type recordingJSON struct {
-	ID           string     `json:"id"`
-	StartedAt    time.Time  `json:"started_at"`
-	AnsweredAt   *time.Time `json:"answered_at,omitempty"`
-	EndedAt      *time.Time `json:"ended_at,omitempty"`
-	Duration     float64    `json:"duration_seconds"`
-	Line         string     `json:"line"`
-	Dialled      string     `json:"dialled"`
-	Purpose      string     `json:"purpose"`
-	Client       string     `json:"client,omitempty"`
-	Caller       string     `json:"caller"`
-	CallerMasked bool       `json:"caller_masked"`
-	Decision     string     `json:"decision"`
-	HasAudio     bool       `json:"has_audio"`
-	LegalHold    bool       `json:"legal_hold"`
-	State        string     `json:"state"`
-	RetainUntil  time.Time  `json:"retain_until"`
-	CutShort     bool       `json:"cut_short,omitempty"`
-}
-
-func summary(rec *catalog.Recording, g grant) recordingJSON {
+// summary is rec as a search lists it, for g.
+func summary(rec *catalog.Recording, g access.Grant) apiclient.Recording {
 	c, masked := caller(g, rec.Caller)
-	return recordingJSON{ID: rec.ID, StartedAt: rec.StartedAt, AnsweredAt: rec.AnsweredAt, EndedAt: rec.EndedAt,
+	return apiclient.Recording{ID: rec.ID, StartedAt: rec.StartedAt, AnsweredAt: rec.AnsweredAt, EndedAt: rec.EndedAt,
 		Duration: rec.Duration.Seconds(), Line: rec.Line, Dialled: rec.Dialled, Purpose: rec.Purpose,
 		Client: rec.Client, Caller: c, CallerMasked: masked, Decision: rec.Decision, HasAudio: rec.ObjectKey != "",
 		LegalHold: rec.LegalHold, State: rec.State, RetainUntil: rec.RetainUntil, CutShort: rec.CutShort}
 }
 
-// detailJSON is one recording's metadata with its consent evidence.
-type detailJSON struct {
-	recordingJSON
-	PurposeDescription string          `json:"purpose_description,omitempty"`
-	ClientName         string          `json:"client_name,omitempty"`
-	SIPCallID          string          `json:"sip_call_id"`
-	Agent              string          `json:"agent"`
-	HoldReason         string          `json:"hold_reason,omitempty"`
-	StoredAt           time.Time       `json:"stored_at"`
-	AudioSize          int64           `json:"audio_size,omitempty"` // decrypted WAV bytes
-	AudioSHA256        string          `json:"audio_sha256,omitempty"`
-	AudioFormat        string          `json:"audio_format,omitempty"`
-	Consent            json.RawMessage `json:"consent"`
-	Manifest           json.RawMessage `json:"manifest"`
-	Can                canJSON         `json:"can"`
-}
-
-type canJSON struct {
-	Play bool `json:"play"`
-	Hold bool `json:"hold"`
-}
-
 // maskManifest returns the manifest with its caller number masked unless
 // g is a privacy officer's.
-func maskManifest(m json.RawMessage, g grant) json.RawMessage {
-	if g.privacy || len(m) == 0 {
+func maskManifest(m json.RawMessage, g access.Grant) json.RawMessage {
+	if g.Privacy || len(m) == 0 {
 		return m
 	}
 	dec := json.NewDecoder(bytes.NewReader(m))
@@ -101,33 +61,37 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, p *Principal) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	sc := scopeOf(cfg, p)
+	if !a.allow(w, r, p, "", "") {
+		return
+	}
+	pol := policyOf(cfg)
+	sc := pol.Search(p.who())
 	switch {
-	case len(sc.visible) == 0:
+	case len(sc.Visible) == 0:
 		a.deny(w, r, p, http.StatusForbidden, "", "search: no purpose names any of the roles", errors.New("no purpose's recordings are open to your roles"))
 		return
-	case s.Purpose != "" && !slices.Contains(sc.visible, s.Purpose):
+	case s.Purpose != "" && !slices.Contains(sc.Visible, s.Purpose):
 		a.deny(w, r, p, http.StatusForbidden, "", fmt.Sprintf("search: purpose %q names none of the roles", s.Purpose),
 			fmt.Errorf("purpose %q is not open to your roles", s.Purpose))
 		return
-	case s.Caller != "" && len(sc.privacy) == 0:
+	case s.Caller != "" && len(sc.Privacy) == 0:
 		a.deny(w, r, p, http.StatusForbidden, "", "search by caller number without the privacy-officer role",
 			errors.New("caller: searching by caller number is for privacy officers"))
 		return
-	case s.Caller != "" && s.Purpose != "" && !slices.Contains(sc.privacy, s.Purpose):
+	case s.Caller != "" && s.Purpose != "" && !slices.Contains(sc.Privacy, s.Purpose):
 		a.deny(w, r, p, http.StatusForbidden, "", fmt.Sprintf("search by caller number in purpose %q, which does not name privacy-officer", s.Purpose),
 			fmt.Errorf("caller: purpose %q is not open to privacy officers", s.Purpose))
 		return
-	case s.Client != "" && !slices.Contains(sc.clients(), s.Client):
+	case s.Client != "" && !slices.Contains(sc.Clients(), s.Client):
 		a.deny(w, r, p, http.StatusForbidden, "", fmt.Sprintf("search: client %q is not in the token's view", s.Client),
 			fmt.Errorf("client: %q's recordings are not open to this token", s.Client))
 		return
 	}
-	s.Scopes = sc.scopes
+	s.Scopes = catalogScopes(sc.Groups)
 	if s.Caller != "" {
 		// A caller number is a privacy officer's search key: only the
 		// purposes open to that role are searched.
-		s.Scopes = sc.callerScopes()
+		s.Scopes = catalogScopes(sc.CallerGroups())
 	}
 	limit := s.Limit
 	s.Limit++
@@ -136,10 +100,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, p *Principal) {
 		a.internal(w, "search", err)
 		return
 	}
-	out := struct {
-		Recordings []recordingJSON `json:"recordings"`
-		NextCursor string          `json:"next_cursor,omitempty"`
-	}{Recordings: []recordingJSON{}}
+	out := apiclient.SearchPage{Recordings: []apiclient.Recording{}}
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
@@ -147,7 +108,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, p *Principal) {
 	}
 	ids := []string{}
 	for _, rec := range rows {
-		out.Recordings = append(out.Recordings, summary(rec, grantOf(cfg, p, rec)))
+		out.Recordings = append(out.Recordings, summary(rec, grantOf(pol, p, rec)))
 		ids = append(ids, rec.ID)
 	}
 	// The ids shown are kept, so that an incident report can tell whose
@@ -257,20 +218,20 @@ func isDigits(s string) bool {
 
 // visible loads recording id for p, or answers 404 (auditing the
 // refusal) and returns nil.
-func (a *API) visible(w http.ResponseWriter, r *http.Request, p *Principal, cfg *config.Config, id, reason string) (*catalog.Recording, grant) {
+func (a *API) visible(w http.ResponseWriter, r *http.Request, p *Principal, cfg *config.Config, id, reason string) (*catalog.Recording, access.Grant) {
 	rec, err := a.o.Catalog.Get(r.Context(), id)
 	switch {
 	case errors.Is(err, catalog.ErrNotFound):
 		a.denyFor(w, r, p, http.StatusNotFound, id, reason, "no such recording", errNotFound)
-		return nil, grant{}
+		return nil, access.Grant{}
 	case err != nil:
 		a.internal(w, "recording lookup", err)
-		return nil, grant{}
+		return nil, access.Grant{}
 	}
-	g := grantOf(cfg, p, rec)
-	if !g.ok {
-		a.denyFor(w, r, p, http.StatusNotFound, id, reason, g.why, errNotFound)
-		return nil, grant{}
+	g := grantOf(policyOf(cfg), p, rec)
+	if !g.OK {
+		a.denyFor(w, r, p, http.StatusNotFound, id, reason, g.Why, errNotFound)
+		return nil, access.Grant{}
 	}
 	return rec, g
 }
@@ -284,14 +245,17 @@ func (a *API) view(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if !noQuery(w, r) {
 		return
 	}
+	if !a.allow(w, r, p, id, "") {
+		return
+	}
 	cfg := a.o.Config()
 	rec, g := a.visible(w, r, p, cfg, id, "")
 	if rec == nil {
 		return
 	}
-	out := detailJSON{recordingJSON: summary(rec, g), SIPCallID: rec.SIPCallID, Agent: rec.Agent,
+	out := apiclient.RecordingDetail{Recording: summary(rec, g), SIPCallID: rec.SIPCallID, Agent: rec.Agent,
 		HoldReason: rec.HoldReason, StoredAt: rec.StoredAt, Consent: rec.Consent, Manifest: maskManifest(rec.Manifest, g),
-		Can: canJSON{Play: rec.ObjectKey != "", Hold: g.privacy && p.Has(config.RolePrivacyOfficer)}}
+		Can: apiclient.RecordingCan{Play: rec.ObjectKey != "", Hold: g.Privacy && access.Allows(p.who(), "PUT /api/v1/recordings/{id}/hold")}}
 	if pu, ok := cfg.Purpose(rec.Purpose); ok {
 		out.PurposeDescription = pu.Description
 	}
@@ -345,9 +309,7 @@ func (a *API) hold(on bool) handler {
 			writeError(w, http.StatusBadRequest, err)
 			return
 		}
-		var body struct {
-			Reason string `json:"reason"`
-		}
+		var body apiclient.HoldRequest
 		if err := readBody(w, r, &body); err != nil {
 			writeError(w, http.StatusBadRequest, err)
 			return
@@ -360,9 +322,7 @@ func (a *API) hold(on bool) handler {
 			writeError(w, http.StatusBadRequest, err)
 			return
 		}
-		if !p.Has(config.RolePrivacyOfficer) {
-			a.denyFor(w, r, p, http.StatusForbidden, id, reason, "legal hold without the privacy-officer role",
-				errors.New("legal holds are set and cleared by privacy officers"))
+		if !a.allow(w, r, p, id, reason) {
 			return
 		}
 		cfg := a.o.Config()
@@ -370,7 +330,7 @@ func (a *API) hold(on bool) handler {
 		if rec == nil {
 			return
 		}
-		if !g.privacy {
+		if !g.Privacy {
 			a.denyFor(w, r, p, http.StatusForbidden, id, reason, fmt.Sprintf("legal hold: purpose %q does not name privacy-officer", rec.Purpose),
 				errors.New("legal holds on this recording's purpose are not open to privacy officers"))
 			return
@@ -384,7 +344,7 @@ func (a *API) hold(on bool) handler {
 			a.internal(w, "legal hold", err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"id": id, "legal_hold": on, "changed": n > 0})
+		writeJSON(w, http.StatusOK, apiclient.HoldResult{ID: id, LegalHold: on, Changed: n > 0})
 	}
 }
 
@@ -398,10 +358,7 @@ func (a *API) audioTicket(w http.ResponseWriter, r *http.Request, p *Principal) 
 	if !noQuery(w, r) {
 		return
 	}
-	var body struct {
-		Reason   string `json:"reason"`
-		Download bool   `json:"download"`
-	}
+	var body apiclient.TicketRequest
 	if err := readBody(w, r, &body); err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
@@ -409,6 +366,9 @@ func (a *API) audioTicket(w http.ResponseWriter, r *http.Request, p *Principal) 
 	reason, err := checkReason(body.Reason)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if !a.allow(w, r, p, id, reason) {
 		return
 	}
 	rec, _ := a.visible(w, r, p, a.o.Config(), id, reason)
@@ -420,7 +380,7 @@ func (a *API) audioTicket(w http.ResponseWriter, r *http.Request, p *Principal) 
 		return
 	}
 	tk, exp := a.tickets.issue(ticket{Name: p.Name, Roles: p.Roles, Clients: p.Clients, ID: id, Reason: reason, Download: body.Download}, time.Now())
-	writeJSON(w, http.StatusOK, map[string]any{"url": "/api/v1/recordings/" + id + "/audio?ticket=" + tk, "expires_at": exp.UTC()})
+	writeJSON(w, http.StatusOK, apiclient.Ticket{URL: "/api/v1/recordings/" + id + "/audio?ticket=" + tk, ExpiresAt: exp.UTC()})
 }
 
 func noAudio(rec *catalog.Recording) error {
@@ -430,37 +390,32 @@ func noAudio(rec *catalog.Recording) error {
 // me serves GET /api/v1/me: who the token is and what it may do, for the
 // UI and kirokuctl.
 func (a *API) me(w http.ResponseWriter, r *http.Request, p *Principal) {
+	if !a.allow(w, r, p, "", "") {
+		return
+	}
 	cfg := a.o.Config()
-	sc := scopeOf(cfg, p)
-	type purposeJSON struct {
-		Name        string `json:"name"`
-		Description string `json:"description,omitempty"`
-		Privacy     bool   `json:"privacy_officer"`
-	}
-	ps := []purposeJSON{}
-	for _, name := range sc.visible {
+	who := p.who()
+	sc := policyOf(cfg).Search(who)
+	ps := []apiclient.MePurpose{}
+	for _, name := range sc.Visible {
 		pu, _ := cfg.Purpose(name)
-		ps = append(ps, purposeJSON{Name: name, Description: pu.Description, Privacy: slices.Contains(sc.privacy, name)})
+		ps = append(ps, apiclient.MePurpose{Name: name, Description: pu.Description, Privacy: slices.Contains(sc.Privacy, name)})
 	}
-	type clientJSON struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	}
-	cs := []clientJSON{}
+	cs := []apiclient.MeClient{}
 	for _, id := range p.Clients {
 		if cl, ok := cfg.Client(id); ok {
-			cs = append(cs, clientJSON{ID: id, Name: cl.Name})
+			cs = append(cs, apiclient.MeClient{ID: id, Name: cl.Name})
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"name": p.Name, "roles": p.Roles, "purposes": ps, "clients": cs,
-		"can": map[string]bool{
-			"search_caller": len(sc.privacy) > 0,
-			"hold":          len(sc.privacy) > 0,
-			"audit":         p.Has(config.RoleAuditor) && !p.Scoped(),
-			"calls":         p.Has(config.RoleSupervisor) || p.Has(config.RoleAdmin),
-			"incident":      p.Has(config.RoleAuditor) || p.Has(config.RolePrivacyOfficer),
-			"contract_end":  p.Has(config.RoleAdmin),
+	writeJSON(w, http.StatusOK, apiclient.Me{
+		Name: p.Name, Roles: p.Roles, Purposes: ps, Clients: cs,
+		Can: apiclient.MeCan{
+			SearchCaller: len(sc.Privacy) > 0,
+			Hold:         len(sc.Privacy) > 0,
+			Audit:        access.Allows(who, "GET /api/v1/audit"),
+			Calls:        access.Allows(who, "GET /api/v1/calls"),
+			Incident:     access.Allows(who, "GET /api/v1/incidents"),
+			ContractEnd:  access.Allows(who, "GET /api/v1/clients/{client}/contract-end"),
 		},
 	})
 }

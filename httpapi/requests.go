@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/rights"
@@ -37,20 +38,12 @@ func (a *API) requestRoutes(authed func(string, handler)) {
 	authed("GET /api/v1/requests/pseudonymised", po(a.pseudonymised))
 }
 
-// privacyOnly refuses (403, audited) principals without the
-// privacy-officer role, and audits each allowed call with its route.
+// privacyOnly checks the route's rule (privacy officers not scoped to
+// clients; a refusal is 403, audited) before anything else, and audits
+// each allowed call with its route.
 func (a *API) privacyOnly(h handler) handler {
 	return func(w http.ResponseWriter, r *http.Request, p *Principal) {
-		if !p.Has(config.RolePrivacyOfficer) {
-			a.deny(w, r, p, http.StatusForbidden, "", "data-subject requests need privacy-officer",
-				errors.New("data-subject requests need the privacy-officer role"))
-			return
-		}
-		if p.Scoped() {
-			// Requests are keyed by caller number across every line:
-			// they are the operator's privacy office's, not a client's.
-			a.deny(w, r, p, http.StatusForbidden, "", "data-subject requests with a token scoped to clients",
-				errors.New("data-subject requests are handled by tokens not scoped to clients"))
+		if !a.allow(w, r, p, "", "") {
 			return
 		}
 		if err := a.record(r, p, "rights-api", r.PathValue("id"), "", map[string]any{"route": r.Pattern}); err != nil {
@@ -107,22 +100,10 @@ func decodeBody(r *http.Request, v any) error {
 	return nil
 }
 
-// requestJSON is a request as the API shows it.
-type requestJSON struct {
-	ID           string          `json:"id"`
-	Kind         string          `json:"kind"`
-	Callers      []string        `json:"callers"`
-	Verification string          `json:"verification"`
-	Requester    string          `json:"requester"`
-	ReceivedAt   time.Time       `json:"received_at"`
-	AnsweredAt   *time.Time      `json:"answered_at,omitempty"`
-	Outcome      string          `json:"outcome,omitempty"`
-	Result       json.RawMessage `json:"result,omitempty"`
-	Operator     string          `json:"operator"`
-}
-
-func toJSON(r *catalog.Request) requestJSON {
-	return requestJSON{r.ID, r.Kind, r.Callers, r.Verification, r.Requester, r.ReceivedAt, r.AnsweredAt, r.Outcome, r.Result, r.Operator}
+// toJSON is r as the API shows it.
+func toJSON(r *catalog.Request) apiclient.Request {
+	return apiclient.Request{ID: r.ID, Kind: r.Kind, Callers: r.Callers, Verification: r.Verification, Requester: r.Requester,
+		ReceivedAt: r.ReceivedAt, AnsweredAt: r.AnsweredAt, Outcome: r.Outcome, Result: r.Result, Operator: r.Operator}
 }
 
 func (a *API) requestCreate(w http.ResponseWriter, r *http.Request, p *Principal) {
@@ -145,11 +126,11 @@ func (a *API) requestList(w http.ResponseWriter, r *http.Request, p *Principal) 
 		a.rightsError(w, err)
 		return
 	}
-	out := []requestJSON{}
+	out := []apiclient.Request{}
 	for _, q := range rs {
 		out = append(out, toJSON(q))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"requests": out})
+	writeJSON(w, http.StatusOK, apiclient.RequestList{Requests: out})
 }
 
 func (a *API) requestShow(w http.ResponseWriter, r *http.Request, p *Principal) {
@@ -237,7 +218,7 @@ func (a *API) requestAct(kind string) handler {
 			out, err = s.Erase(r.Context(), p.Name, id)
 		case rights.KindStopProvision:
 			err = s.StopProvision(r.Context(), p.Name, id)
-			out = map[string]string{"outcome": rights.OutcomeAnswered}
+			out = apiclient.Outcome{Outcome: rights.OutcomeAnswered}
 		}
 		if err != nil {
 			a.rightsError(w, err)
@@ -252,9 +233,7 @@ func (a *API) requestRefuse(w http.ResponseWriter, r *http.Request, p *Principal
 	if !ok {
 		return
 	}
-	var body struct {
-		Reason string `json:"reason"`
-	}
+	var body apiclient.Refusal
 	if err := decodeBody(r, &body); err != nil {
 		a.rightsError(w, err)
 		return
@@ -263,7 +242,7 @@ func (a *API) requestRefuse(w http.ResponseWriter, r *http.Request, p *Principal
 		a.rightsError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"outcome": rights.OutcomeRefused})
+	writeJSON(w, http.StatusOK, apiclient.Outcome{Outcome: rights.OutcomeRefused})
 }
 
 func (a *API) provide(w http.ResponseWriter, r *http.Request, p *Principal) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/internal/config"
 )
 
@@ -41,7 +42,7 @@ func (e *env) newRequest(kind string, callers ...string) string {
 	if res.StatusCode != http.StatusCreated {
 		e.t.Fatalf("create: got %d %s", res.StatusCode, b)
 	}
-	var q requestJSON
+	var q apiclient.Request
 	json.Unmarshal(b, &q)
 	return q.ID
 }
@@ -86,7 +87,7 @@ func TestStopUseHidesFromSupervisorAndResumeBrings(t *testing.T) {
 		}
 	}
 	var page struct {
-		Recordings []recordingJSON `json:"recordings"`
+		Recordings []apiclient.Recording `json:"recordings"`
 	}
 	e.get("sup", "/api/v1/recordings", http.StatusOK, &page)
 	if len(page.Recordings) != 1 || page.Recordings[0].ID != ids[2] {
@@ -150,7 +151,7 @@ func TestDiscloseEraseProvidePseudonymiseRoutes(t *testing.T) {
 	}
 	// Answered requests cannot be answered twice.
 	var list struct {
-		Requests []requestJSON `json:"requests"`
+		Requests []apiclient.Request `json:"requests"`
 	}
 	e.get("po", "/api/v1/requests", http.StatusOK, &list)
 	if len(list.Requests) != 2 {

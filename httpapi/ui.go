@@ -25,7 +25,7 @@ var uiTypes = map[string]string{
 }
 
 // uiRoutes serves the page at / and its files under /ui/.
-func (a *API) uiRoutes(open func(string, http.HandlerFunc)) {
+func (a *API) uiRoutes(open, fallback func(string, http.HandlerFunc)) {
 	sub, _ := fs.Sub(uiFiles, "ui")
 	serve := func(w http.ResponseWriter, name string) {
 		b, err := fs.ReadFile(sub, name)
@@ -47,7 +47,7 @@ func (a *API) uiRoutes(open func(string, http.HandlerFunc)) {
 		}
 		serve(w, f)
 	})
-	open("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, errNoFile) })
+	fallback("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, errNoFile) })
 }
 
 var errNoFile = notFoundError("no such page")

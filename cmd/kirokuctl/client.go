@@ -1,22 +1,19 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
 	"strings"
-	"time"
+
+	"github.com/kiroku-voice/kiroku/apiclient"
 )
 
 // globals are the flags every command takes.
@@ -89,12 +86,9 @@ func parseFlags(fs *flag.FlagSet, g *globals, args []string, want int, what stri
 	return pos, nil
 }
 
-// client talks to the API.
-type client struct {
-	base  *url.URL
-	token string
-	http  *http.Client
-}
+// client is the API's own client: kirokuctl decodes what the API sends
+// with the types the API encodes it with.
+type client = apiclient.Client
 
 // newClient checks the server URL and the token and builds a client. It
 // refuses to send a token over plain HTTP to anything but loopback.
@@ -130,7 +124,7 @@ func (g *globals) newClient() (*client, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &client{base: u, token: tok, http: &http.Client{Transport: tr, Timeout: 0}}, nil
+	return apiclient.New(u, tok, &http.Client{Transport: tr, Timeout: 0}), nil
 }
 
 func loopback(host string) bool {
@@ -139,112 +133,6 @@ func loopback(host string) bool {
 	}
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.IsLoopback()
-}
-
-// apiError is an answer other than 2xx.
-type apiError struct {
-	Status int
-	Msg    string
-}
-
-func (e *apiError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.Msg, e.Status) }
-
-// request sends method path?q with hdr and returns the response, or an
-// *apiError for a non-2xx answer.
-func (c *client) request(ctx context.Context, method, path string, q url.Values, hdr http.Header, body any) (*http.Response, error) {
-	u := *c.base
-	u.Path = path
-	u.RawQuery = q.Encode()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		cancel()
-		var op *net.OpError
-		if errors.As(err, &op) {
-			return nil, fmt.Errorf("cannot reach %s: %v", c.base, op.Err)
-		}
-		return nil, err
-	}
-	res.Body = cancelOnClose{res.Body, cancel}
-	if res.StatusCode/100 != 2 {
-		defer res.Body.Close()
-		var e struct {
-			Error string `json:"error"`
-		}
-		b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10))
-		if json.Unmarshal(b, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(b))
-			if e.Error == "" {
-				e.Error = http.StatusText(res.StatusCode)
-			}
-		}
-		return nil, &apiError{Status: res.StatusCode, Msg: e.Error}
-	}
-	return res, nil
-}
-
-// cancelOnClose ends a request's context when its body is closed.
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
-}
-
-// getJSON sends a request and decodes its JSON answer into out; raw, when
-// not nil, receives the answer as it came.
-func (c *client) getJSON(ctx context.Context, method, path string, q url.Values, hdr http.Header, body, out any, raw *json.RawMessage) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	res, err := c.request(ctx, method, path, q, hdr, body)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if raw != nil {
-		*raw = b
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("answer of %s: %w", path, err)
-	}
-	return nil
-}
-
-// reasonHeader carries the reason for an access, percent-encoded so that
-// any language survives a header.
-func reasonHeader(reason string) http.Header {
-	return http.Header{"X-Kiroku-Reason": {url.PathEscape(reason)}}
 }
 
 // setup parses a command's flags (want positional arguments, usage saying

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kiroku-voice/kiroku/apiclient"
 )
 
 // clientsUsage is appended to the usage text's command list.
@@ -25,44 +27,8 @@ const clientsUsage = `  contract-end CLIENT -dry-run            what a contract 
   incident report [-actor A] [-client C] [-from T] [-to T] [-format json|csv] [-out FILE|-]
 `
 
-// plan is a contract-end plan as the API gives it.
-type plan struct {
-	Client     string     `json:"client"`
-	ClientName string     `json:"client_name"`
-	Recordings int        `json:"recordings"`
-	WithAudio  int        `json:"with_audio"`
-	Restricted int        `json:"restricted"`
-	Held       int        `json:"held"`
-	ToDestroy  int        `json:"to_destroy"`
-	Bytes      int64      `json:"sealed_bytes"`
-	First      *time.Time `json:"first"`
-	Last       *time.Time `json:"last"`
-	Blockers   []string   `json:"blockers"`
-	Run        *struct {
-		ID    string         `json:"id"`
-		State string         `json:"state"`
-		Items map[string]int `json:"items"`
-	} `json:"unfinished_run"`
-}
-
-// certificate is the part of a certificate kirokuctl prints.
-type certificate struct {
-	Run    string `json:"run"`
-	Counts struct {
-		Recordings  int `json:"recordings"`
-		Returned    int `json:"returned"`
-		Destroyed   int `json:"destroyed"`
-		Held        int `json:"held"`
-		NotReturned int `json:"not_returned"`
-		Gone        int `json:"deleted_meanwhile"`
-	} `json:"counts"`
-	Audit struct {
-		FirstSeq int64 `json:"first_seq"`
-		LastSeq  int64 `json:"last_seq"`
-	} `json:"audit"`
-}
-
-func (c *certificate) summary(out io.Writer) {
+// summary prints a certificate's figures in one line.
+func summary(c *apiclient.Certificate, out io.Writer) {
 	n := c.Counts
 	fmt.Fprintf(out, "run %s certified: %d recordings, %d returned and verified, %d destroyed, %d kept under legal hold, %d not returned, %d deleted meanwhile; audit entries %d to %d\n",
 		c.Run, n.Recordings, n.Returned, n.Destroyed, n.Held, n.NotReturned, n.Gone, c.Audit.FirstSeq, c.Audit.LastSeq)
@@ -95,11 +61,8 @@ func contractEndCmd(ctx context.Context, g *globals, args []string, out io.Write
 	path := "/api/v1/clients/" + url.PathEscape(pos[0]) + "/contract-end"
 	switch {
 	case *dry:
-		var (
-			p   plan
-			raw json.RawMessage
-		)
-		if err := c.getJSON(ctx, "GET", path, nil, nil, nil, &p, &raw); err != nil {
+		p, raw, err := c.ContractPlan(ctx, pos[0])
+		if err != nil {
 			return err
 		}
 		if g.output == "json" {
@@ -120,7 +83,7 @@ func contractEndCmd(ctx context.Context, g *globals, args []string, out io.Write
 		return nil
 	case *bucket != "":
 		body := map[string]any{"target": map[string]any{"kind": "s3", "bucket": *bucket, "prefix": *prefix}}
-		res, err := c.request(ctx, "POST", path, nil, nil, body)
+		res, err := c.Do(ctx, "POST", path, nil, nil, body)
 		if err != nil {
 			return err
 		}
@@ -138,11 +101,11 @@ func printCertificate(g *globals, out io.Writer, raw []byte) error {
 	if g.output == "json" {
 		return writeRaw(out, raw)
 	}
-	var cert certificate
+	var cert apiclient.Certificate
 	if err := json.Unmarshal(raw, &cert); err != nil {
 		return fmt.Errorf("certificate: %w", err)
 	}
-	cert.summary(out)
+	summary(&cert, out)
 	return nil
 }
 
@@ -150,7 +113,7 @@ func printCertificate(g *globals, out io.Writer, raw []byte) error {
 // checks every file in it against its SHA256SUMS, confirms the checksums
 // it computed itself, and writes the certificate beside the ZIP.
 func contractEndZIP(ctx context.Context, g *globals, c *client, clientID, path, file string, out io.Writer) error {
-	res, err := c.request(ctx, "POST", path, nil, nil, map[string]any{"target": map[string]any{"kind": "zip"}})
+	res, err := c.Do(ctx, "POST", path, nil, nil, map[string]any{"target": map[string]any{"kind": "zip"}})
 	if err != nil {
 		return err
 	}
@@ -185,13 +148,8 @@ func contractEndZIP(ctx context.Context, g *globals, c *client, clientID, path, 
 	if err != nil {
 		return fmt.Errorf("%s: %w (nothing confirmed; run it again)", file, err)
 	}
-	var conf struct {
-		Verified    int             `json:"verified"`
-		Mismatches  []any           `json:"mismatches"`
-		Certificate json.RawMessage `json:"certificate"`
-	}
-	var raw json.RawMessage
-	if err := c.getJSON(ctx, "POST", "/api/v1/contract-ends/"+url.PathEscape(run)+"/confirm", nil, nil, map[string]any{"sums": sums}, &conf, &raw); err != nil {
+	conf, raw, err := c.ConfirmContractEnd(ctx, run, sums)
+	if err != nil {
 		return err
 	}
 	if len(conf.Certificate) == 0 || string(conf.Certificate) == "null" {
@@ -204,7 +162,7 @@ func contractEndZIP(ctx context.Context, g *globals, c *client, clientID, path, 
 	if err := os.WriteFile(base+".certificate.json", conf.Certificate, 0o600); err != nil {
 		return err
 	}
-	txt, err := c.request(ctx, "GET", "/api/v1/contract-ends/"+url.PathEscape(run)+"/certificate", url.Values{"format": {"text"}}, nil, nil)
+	txt, err := c.Do(ctx, "GET", "/api/v1/contract-ends/"+url.PathEscape(run)+"/certificate", url.Values{"format": {"text"}}, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -295,20 +253,8 @@ func contractEndsCmd(ctx context.Context, g *globals, sub string, args []string,
 		if err != nil {
 			return err
 		}
-		var (
-			res struct {
-				Runs []struct {
-					ID        string         `json:"id"`
-					Client    string         `json:"client"`
-					State     string         `json:"state"`
-					StartedAt time.Time      `json:"started_at"`
-					Operators []string       `json:"operators"`
-					Items     map[string]int `json:"items"`
-				} `json:"runs"`
-			}
-			raw json.RawMessage
-		)
-		if err := c.getJSON(ctx, "GET", "/api/v1/contract-ends", nil, nil, nil, &res, &raw); err != nil {
+		res, raw, err := c.ContractRuns(ctx)
+		if err != nil {
 			return err
 		}
 		if g.output == "json" {

@@ -8,30 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-)
 
-// recording is a search result or the head of a recording's metadata.
-type recording struct {
-	ID           string     `json:"id"`
-	StartedAt    time.Time  `json:"started_at"`
-	EndedAt      *time.Time `json:"ended_at"`
-	Duration     float64    `json:"duration_seconds"`
-	Line         string     `json:"line"`
-	Dialled      string     `json:"dialled"`
-	Purpose      string     `json:"purpose"`
-	Caller       string     `json:"caller"`
-	CallerMasked bool       `json:"caller_masked"`
-	Decision     string     `json:"decision"`
-	HasAudio     bool       `json:"has_audio"`
-	LegalHold    bool       `json:"legal_hold"`
-	State        string     `json:"state"`
-	RetainUntil  time.Time  `json:"retain_until"`
-}
+	"github.com/kiroku-voice/kiroku/apiclient"
+)
 
 // searchCmd: recordings search.
 func searchCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
@@ -58,17 +41,13 @@ func searchCmd(ctx context.Context, g *globals, args []string, out io.Writer) er
 	}
 	q := queryOf(filters)
 	var (
-		rows []recording
+		rows []apiclient.Recording
 		raws []json.RawMessage
 		next string
 	)
 	for {
-		var page struct {
-			Recordings []recording `json:"recordings"`
-			NextCursor string      `json:"next_cursor"`
-		}
-		var raw json.RawMessage
-		if err := c.getJSON(ctx, "GET", "/api/v1/recordings", q, nil, nil, &page, &raw); err != nil {
+		page, raw, err := c.Search(ctx, q)
+		if err != nil {
 			return err
 		}
 		rows, raws, next = append(rows, page.Recordings...), append(raws, raw), page.NextCursor
@@ -107,38 +86,14 @@ func showCmd(ctx context.Context, g *globals, args []string, out io.Writer) erro
 	if err != nil {
 		return err
 	}
-	var (
-		d struct {
-			recording
-			PurposeDescription string          `json:"purpose_description"`
-			Agent              string          `json:"agent"`
-			HoldReason         string          `json:"hold_reason"`
-			AudioSize          int64           `json:"audio_size"`
-			AudioSHA256        string          `json:"audio_sha256"`
-			Consent            json.RawMessage `json:"consent"`
-		}
-		raw json.RawMessage
-	)
-	if err := c.getJSON(ctx, "GET", "/api/v1/recordings/"+url.PathEscape(pos[0]), nil, nil, nil, &d, &raw); err != nil {
+	d, raw, err := c.Recording(ctx, pos[0])
+	if err != nil {
 		return err
 	}
 	if g.output == "json" {
 		return writeRaw(out, raw)
 	}
-	var consent struct {
-		Decision string `json:"decision"`
-		Notice   struct {
-			File      string `json:"file"`
-			SHA256    string `json:"sha256"`
-			Completed bool   `json:"completed"`
-		} `json:"notice"`
-		OptOutDigit string `json:"opt_out_digit"`
-		OptOut      *struct {
-			Digit string    `json:"digit"`
-			At    time.Time `json:"at"`
-			Via   string    `json:"via"`
-		} `json:"opt_out"`
-	}
+	var consent apiclient.Consent
 	json.Unmarshal(d.Consent, &consent)
 	t := newTable(out)
 	for _, kv := range [][2]string{
@@ -181,7 +136,7 @@ func downloadCmd(ctx context.Context, g *globals, args []string, out io.Writer) 
 		return err
 	}
 	id := pos[0]
-	res, err := c.request(ctx, "GET", "/api/v1/recordings/"+url.PathEscape(id)+"/audio", url.Values{"download": {"1"}}, reasonHeader(*reason), nil)
+	res, err := c.Audio(ctx, id, *reason, true)
 	if err != nil {
 		return err
 	}
@@ -248,38 +203,19 @@ func holdCmd(ctx context.Context, g *globals, on bool, args []string, out io.Wri
 	if err != nil {
 		return err
 	}
-	method := map[bool]string{true: "PUT", false: "DELETE"}[on]
-	var (
-		res struct {
-			ID      string `json:"id"`
-			Hold    bool   `json:"legal_hold"`
-			Changed bool   `json:"changed"`
-		}
-		raw json.RawMessage
-	)
-	if err := c.getJSON(ctx, method, "/api/v1/recordings/"+url.PathEscape(pos[0])+"/hold", nil, reasonHeader(*reason), nil, &res, &raw); err != nil {
+	res, raw, err := c.Hold(ctx, pos[0], on, *reason)
+	if err != nil {
 		return err
 	}
 	if g.output == "json" {
 		return writeRaw(out, raw)
 	}
-	state := map[bool]string{true: "held", false: "not held"}[res.Hold]
+	state := map[bool]string{true: "held", false: "not held"}[res.LegalHold]
 	if !res.Changed {
 		state += " (unchanged)"
 	}
 	fmt.Fprintf(out, "%s: %s\n", res.ID, state)
 	return nil
-}
-
-// auditEntry is one audit log entry.
-type auditEntry struct {
-	Seq    int64           `json:"seq"`
-	At     time.Time       `json:"at"`
-	Actor  string          `json:"actor"`
-	Action string          `json:"action"`
-	Target string          `json:"target"`
-	Reason string          `json:"reason"`
-	Detail json.RawMessage `json:"detail"`
 }
 
 // auditListCmd: audit list.
@@ -296,19 +232,15 @@ func auditListCmd(ctx context.Context, g *globals, args []string, out io.Writer)
 	}
 	q := queryOf(filters)
 	var (
-		entries []auditEntry
+		entries []apiclient.AuditEntry
 		raws    []json.RawMessage
 		next    int64
 	)
 	// Each read adds an entry of its own, so the walk ends on the page
 	// that holds only the reads before it.
 	for {
-		var page struct {
-			Entries   []auditEntry `json:"entries"`
-			NextAfter int64        `json:"next_after"`
-		}
-		var raw json.RawMessage
-		if err := c.getJSON(ctx, "GET", "/api/v1/audit", q, nil, nil, &page, &raw); err != nil {
+		page, raw, err := c.Audit(ctx, q)
+		if err != nil {
 			return err
 		}
 		entries, raws, next = append(entries, page.Entries...), append(raws, raw), page.NextAfter
@@ -345,16 +277,8 @@ func auditVerifyCmd(ctx context.Context, g *globals, args []string, out io.Write
 	if err != nil {
 		return err
 	}
-	var (
-		v struct {
-			OK       bool   `json:"ok"`
-			Entries  int64  `json:"entries"`
-			BrokenAt int64  `json:"broken_at"`
-			Why      string `json:"why"`
-		}
-		raw json.RawMessage
-	)
-	if err := c.getJSON(ctx, "GET", "/api/v1/audit/verify", nil, nil, nil, &v, &raw); err != nil {
+	v, raw, err := c.AuditVerify(ctx)
+	if err != nil {
 		return err
 	}
 	if g.output == "json" {
@@ -376,23 +300,8 @@ func callsCmd(ctx context.Context, g *globals, args []string, out io.Writer) err
 	if err != nil {
 		return err
 	}
-	var (
-		res struct {
-			Calls []struct {
-				ID        string    `json:"id"`
-				Line      string    `json:"line"`
-				Purpose   string    `json:"purpose"`
-				Caller    string    `json:"caller"`
-				Consent   string    `json:"consent"`
-				Phase     string    `json:"phase"`
-				Recording string    `json:"recording"`
-				StartedAt time.Time `json:"started_at"`
-				Duration  float64   `json:"duration_seconds"`
-			} `json:"calls"`
-		}
-		raw json.RawMessage
-	)
-	if err := c.getJSON(ctx, "GET", "/api/v1/calls", nil, nil, nil, &res, &raw); err != nil {
+	res, raw, err := c.Calls(ctx)
+	if err != nil {
 		return err
 	}
 	if g.output == "json" {
@@ -411,18 +320,8 @@ func whoamiCmd(ctx context.Context, g *globals, args []string, out io.Writer) er
 	if err != nil {
 		return err
 	}
-	var (
-		me struct {
-			Name     string   `json:"name"`
-			Roles    []string `json:"roles"`
-			Purposes []struct {
-				Name    string `json:"name"`
-				Privacy bool   `json:"privacy_officer"`
-			} `json:"purposes"`
-		}
-		raw json.RawMessage
-	)
-	if err := c.getJSON(ctx, "GET", "/api/v1/me", nil, nil, nil, &me, &raw); err != nil {
+	me, raw, err := c.Me(ctx)
+	if err != nil {
 		return err
 	}
 	if g.output == "json" {

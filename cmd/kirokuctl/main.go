@@ -1,5 +1,7 @@
 // Command kirokuctl is the supervisor's and operator's command line: a
-// client of kirokud's HTTP API (it never opens storage or the catalog).
+// client of kirokud's HTTP API (it never opens storage or the catalog),
+// built on the API's own client package, apiclient, whose wire types the
+// API encodes its answers with.
 // The server and token come from -server and -token or from the
 // environment (KIROKU_SERVER, KIROKU_TOKEN); prefer the environment or
 // -token-file, since a command line is visible to other users.

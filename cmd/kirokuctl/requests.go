@@ -2,14 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
+
+	"github.com/kiroku-voice/kiroku/apiclient"
 )
 
 // requestsUsage is appended to the usage text's command list.
@@ -23,20 +23,6 @@ const requestsUsage = `  requests create -kind K -caller N[,N…] -verification 
   requests provisions [-format json|csv]
   requests pseudonymised [-format json|csv] [-from T] [-to T] [-out FILE|-]
 `
-
-// request is a data-subject request as the API shows it.
-type request struct {
-	ID           string          `json:"id"`
-	Kind         string          `json:"kind"`
-	Callers      []string        `json:"callers"`
-	Verification string          `json:"verification"`
-	Requester    string          `json:"requester"`
-	ReceivedAt   time.Time       `json:"received_at"`
-	AnsweredAt   *time.Time      `json:"answered_at"`
-	Outcome      string          `json:"outcome"`
-	Result       json.RawMessage `json:"result"`
-	Operator     string          `json:"operator"`
-}
 
 // requestsCmd runs "requests SUB …" (privacy officers).
 func requestsCmd(ctx context.Context, g *globals, sub string, args []string, out io.Writer) error {
@@ -85,12 +71,8 @@ func requestCreateCmd(ctx context.Context, g *globals, args []string, out io.Wri
 	if err != nil {
 		return err
 	}
-	var (
-		r   request
-		raw json.RawMessage
-	)
-	body := map[string]any{"kind": *kind, "callers": splitList(*callers), "verification": *verification, "requester": *requester}
-	if err := c.getJSON(ctx, "POST", "/api/v1/requests", nil, nil, body, &r, &raw); err != nil {
+	r, raw, err := c.CreateRequest(ctx, apiclient.NewRequest{Kind: *kind, Callers: splitList(*callers), Verification: *verification, Requester: *requester})
+	if err != nil {
 		return err
 	}
 	if g.output == "json" {
@@ -105,13 +87,8 @@ func requestListCmd(ctx context.Context, g *globals, args []string, out io.Write
 	if err != nil {
 		return err
 	}
-	var (
-		res struct {
-			Requests []request `json:"requests"`
-		}
-		raw json.RawMessage
-	)
-	if err := c.getJSON(ctx, "GET", "/api/v1/requests", nil, nil, nil, &res, &raw); err != nil {
+	res, raw, err := c.Requests(ctx)
+	if err != nil {
 		return err
 	}
 	if g.output == "json" {
@@ -139,8 +116,8 @@ func requestCall(ctx context.Context, g *globals, method, path string, body any,
 	if err != nil {
 		return err
 	}
-	var raw json.RawMessage
-	if err := c.getJSON(ctx, method, path, nil, nil, body, nil, &raw); err != nil {
+	raw, err := c.JSON(ctx, method, path, nil, nil, body, nil)
+	if err != nil {
 		return err
 	}
 	return writeRaw(out, raw)
@@ -155,7 +132,7 @@ func requestCorrectCmd(ctx context.Context, g *globals, args []string, out io.Wr
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"field": *field, "value": *value, "recordings": splitList(*recs)}
+	body := apiclient.Correction{Field: *field, Value: *value, Recordings: splitList(*recs)}
 	return requestCall(ctx, g, "POST", "/api/v1/requests/"+url.PathEscape(pos[0])+"/correct", body, out)
 }
 
@@ -166,7 +143,7 @@ func requestRefuseCmd(ctx context.Context, g *globals, args []string, out io.Wri
 	if err != nil {
 		return err
 	}
-	return requestCall(ctx, g, "POST", "/api/v1/requests/"+url.PathEscape(pos[0])+"/refuse", map[string]string{"reason": *reason}, out)
+	return requestCall(ctx, g, "POST", "/api/v1/requests/"+url.PathEscape(pos[0])+"/refuse", apiclient.Refusal{Reason: *reason}, out)
 }
 
 func requestDownloadCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
@@ -193,7 +170,7 @@ func provideCmd(ctx context.Context, g *globals, args []string, out io.Writer) e
 	if _, err := parseFlags(fs, g, args, 0, "no arguments"); err != nil {
 		return err
 	}
-	body := map[string]any{"recipient": *recipient, "legal_basis": *basis, "consent_ref": *consent, "ids": splitList(*ids)}
+	body := apiclient.ProvisionRequest{Recipient: *recipient, LegalBasis: *basis, ConsentRef: *consent, IDs: splitList(*ids)}
 	return fetchTo(ctx, g, "POST", "/api/v1/requests/provisions", nil, body, *dest, out)
 }
 
@@ -223,7 +200,7 @@ func fetchTo(ctx context.Context, g *globals, method, apiPath string, q url.Valu
 	if err != nil {
 		return err
 	}
-	res, err := c.request(ctx, method, apiPath, q, nil, body)
+	res, err := c.Do(ctx, method, apiPath, q, nil, body)
 	if err != nil {
 		return err
 	}

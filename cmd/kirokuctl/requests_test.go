@@ -6,13 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kiroku-voice/kiroku/apiclient"
 )
 
 func TestRequestsDiscloseAndStopUse(t *testing.T) {
 	k := startKirokud(t)
 	code, out, stderr := k.ctl(t, "po", "requests", "create", "-kind", "disclosure", "-caller", "03-1234-5678",
 		"-verification", "運転免許証 R-1", "-requester", "本人", "-o", "json")
-	var r request
+	var r apiclient.Request
 	if err := json.Unmarshal([]byte(out), &r); code != 0 || err != nil {
 		t.Fatalf("create: exit %d %v\n%s%s", code, err, out, stderr)
 	}

@@ -9,9 +9,9 @@ import (
 	"io"
 	"slices"
 	"strings"
-)
 
-var roles = []string{"supervisor", "privacy-officer", "auditor", "admin"}
+	"github.com/kiroku-voice/kiroku/access"
+)
 
 // tokenNewCmd: token new -name N -roles R,… makes a random token and
 // prints it with the api.tokens entry that accepts it. It runs offline:
@@ -19,6 +19,7 @@ var roles = []string{"supervisor", "privacy-officer", "auditor", "admin"}
 func tokenNewCmd(g *globals, args []string, out io.Writer) error {
 	fs := newFlagSet("token new")
 	name := fs.String("name", "", "the name the audit log shows")
+	roles := access.Roles()
 	rs := fs.String("roles", "", "comma-separated roles: "+strings.Join(roles, ", "))
 	cs := fs.String("clients", "", "comma-separated client ids the token is scoped to (default: lines of no client)")
 	if _, err := parseFlags(fs, g, args, 0, "no arguments, only -name and -roles"); err != nil {

@@ -6,14 +6,8 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
-)
 
-// Roles a token may hold and a purpose may name among its listeners.
-const (
-	RoleSupervisor     = "supervisor"
-	RolePrivacyOfficer = "privacy-officer"
-	RoleAuditor        = "auditor"
-	RoleAdmin          = "admin"
+	"github.com/kiroku-voice/kiroku/access"
 )
 
 // API configures the supervisor HTTP API and its web UI: where it
@@ -108,13 +102,13 @@ func (c *Config) checkAPI(r *report) {
 			}
 		}
 		if len(t.Roles) == 0 {
-			r.add(child(key, "roles"), "at least one role is required (supervisor, privacy-officer, auditor or admin)")
+			r.add(child(key, "roles"), "at least one role is required (%s)", access.RoleList())
 		}
 		seen := map[string]bool{}
 		for j, role := range t.Roles {
 			switch {
-			case !roles[role]:
-				r.add(index(child(key, "roles"), j), "%q is not a role (want supervisor, privacy-officer, auditor or admin)", role)
+			case !access.IsRole(role):
+				r.add(index(child(key, "roles"), j), "%q is not a role (want %s)", role, access.RoleList())
 			case seen[role]:
 				r.add(index(child(key, "roles"), j), "%q is listed twice", role)
 			}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kiroku-voice/kiroku/access"
 )
 
 // writeCertPair writes a self-signed certificate and its key as PEM.
@@ -105,7 +107,7 @@ func TestAPIValid(t *testing.T) {
 	}
 	sum := sha256.Sum256([]byte("alice's token"))
 	tok := a.Tokens[0]
-	if string(tok.Hash) != string(sum[:]) || !tok.HasRole(RolePrivacyOfficer) || tok.HasRole(RoleAuditor) {
+	if string(tok.Hash) != string(sum[:]) || !tok.HasRole(access.PrivacyOfficer) || tok.HasRole(access.Auditor) {
 		t.Errorf("got token %+v, want the hash of \"alice's token\" decoded and roles supervisor, privacy-officer", tok)
 	}
 	// A valid configuration validates again to the same (Validate is

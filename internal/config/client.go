@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kiroku-voice/kiroku/access"
 )
 
 // Client is a company that lines are run for under contract (an
@@ -207,8 +209,8 @@ func checkRoleList(r *report, key string, list []string) {
 	seen := map[string]bool{}
 	for j, role := range list {
 		switch {
-		case !roles[role]:
-			r.add(index(key, j), "%q is not a role (want supervisor, privacy-officer, auditor or admin)", role)
+		case !access.IsRole(role):
+			r.add(index(key, j), "%q is not a role (want %s)", role, access.RoleList())
 		case seen[role]:
 			r.add(index(key, j), "%q is listed twice", role)
 		}

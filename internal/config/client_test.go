@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kiroku-voice/kiroku/access"
 )
 
 // TestClientsInvalid: every problem of the clients section, of lines
@@ -60,10 +62,10 @@ func TestClientsValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	acme, ok := c.Client("acme")
-	if !ok || acme.Name != "ACME 株式会社" || acme.Disclosure != DisclosureRefer || !acme.Allows(RoleSupervisor) || acme.Allows(RoleAuditor) {
+	if !ok || acme.Name != "ACME 株式会社" || acme.Disclosure != DisclosureRefer || !acme.Allows(access.Supervisor) || acme.Allows(access.Auditor) {
 		t.Fatalf("got acme %+v", acme)
 	}
-	if g, _ := c.Client("globex-2"); g.Disclosure != DisclosureAnswer || !g.Allows(RoleAuditor) {
+	if g, _ := c.Client("globex-2"); g.Disclosure != DisclosureAnswer || !g.Allows(access.Auditor) {
 		t.Errorf("got globex-2 %+v, want disclosure answer and every role", g)
 	}
 	if l, _ := c.Line("0120000000"); l.Client != "acme" {

@@ -5,10 +5,9 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-)
 
-// roles are the listener roles a purpose may name.
-var roles = map[string]bool{"supervisor": true, "privacy-officer": true, "auditor": true, "admin": true}
+	"github.com/kiroku-voice/kiroku/access"
+)
 
 // Validate checks c and fills in the fields derived from others:
 // SIP.Listeners, SIP.MediaIP when empty, SIP.RTPPortMin and RTPPortMax,
@@ -195,8 +194,8 @@ func (c *Config) checkPurposes(r *report) {
 			r.add(child(key, "retention"), "%d%c is not a retention such as \"90d\"", p.Retention.N, p.Retention.Unit)
 		}
 		for j, role := range p.Listeners {
-			if !roles[role] {
-				r.add(index(child(key, "listeners"), j), "%q is not a role (want supervisor, privacy-officer, auditor or admin)", role)
+			if !access.IsRole(role) {
+				r.add(index(child(key, "listeners"), j), "%q is not a role (want %s)", role, access.RoleList())
 			}
 		}
 	}

@@ -1,0 +1,105 @@
+package apiclient
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+)
+
+// The typed calls return the decoded answer and the answer as it came
+// (for printing it unchanged); errors are *StatusError for refusals.
+
+// call sends one JSON call and decodes its answer into a T.
+func call[T any](ctx context.Context, c *Client, method, path string, q url.Values, hdr http.Header, body any) (T, json.RawMessage, error) {
+	var v T
+	raw, err := c.JSON(ctx, method, path, q, hdr, body, &v)
+	return v, raw, err
+}
+
+func recordingPath(id string) string { return "/api/v1/recordings/" + url.PathEscape(id) }
+
+// Me asks who the token is: GET /api/v1/me.
+func (c *Client) Me(ctx context.Context) (Me, json.RawMessage, error) {
+	return call[Me](ctx, c, http.MethodGet, "/api/v1/me", nil, nil, nil)
+}
+
+// Search lists one page of recordings: GET /api/v1/recordings?q (from,
+// to, line, purpose, client, decision, caller, min_duration, sort,
+// limit, cursor).
+func (c *Client) Search(ctx context.Context, q url.Values) (SearchPage, json.RawMessage, error) {
+	return call[SearchPage](ctx, c, http.MethodGet, "/api/v1/recordings", q, nil, nil)
+}
+
+// Recording reads one recording's metadata: GET /api/v1/recordings/{id}.
+func (c *Client) Recording(ctx context.Context, id string) (RecordingDetail, json.RawMessage, error) {
+	return call[RecordingDetail](ctx, c, http.MethodGet, recordingPath(id), nil, nil, nil)
+}
+
+// Hold places (on) or releases a legal hold: PUT or DELETE
+// /api/v1/recordings/{id}/hold, the reason in its header.
+func (c *Client) Hold(ctx context.Context, id string, on bool, reason string) (HoldResult, json.RawMessage, error) {
+	method := http.MethodDelete
+	if on {
+		method = http.MethodPut
+	}
+	return call[HoldResult](ctx, c, method, recordingPath(id)+"/hold", nil, ReasonHeader(reason), nil)
+}
+
+// AudioTicket asks for a URL that fetches the audio without the token:
+// POST /api/v1/recordings/{id}/audio-ticket.
+func (c *Client) AudioTicket(ctx context.Context, id string, t TicketRequest) (Ticket, json.RawMessage, error) {
+	return call[Ticket](ctx, c, http.MethodPost, recordingPath(id)+"/audio-ticket", nil, nil, t)
+}
+
+// Audio fetches a recording's audio (the whole WAV, as a download when
+// download is set): GET /api/v1/recordings/{id}/audio. The caller
+// closes the body.
+func (c *Client) Audio(ctx context.Context, id, reason string, download bool) (*http.Response, error) {
+	var q url.Values
+	if download {
+		q = url.Values{"download": {"1"}}
+	}
+	return c.Do(ctx, http.MethodGet, recordingPath(id)+"/audio", q, ReasonHeader(reason), nil)
+}
+
+// Audit lists one page of the audit log: GET /api/v1/audit?q (actor,
+// action, target, from, to, after, limit).
+func (c *Client) Audit(ctx context.Context, q url.Values) (AuditPage, json.RawMessage, error) {
+	return call[AuditPage](ctx, c, http.MethodGet, "/api/v1/audit", q, nil, nil)
+}
+
+// AuditVerify walks the audit chain: GET /api/v1/audit/verify.
+func (c *Client) AuditVerify(ctx context.Context) (AuditVerify, json.RawMessage, error) {
+	return call[AuditVerify](ctx, c, http.MethodGet, "/api/v1/audit/verify", nil, nil, nil)
+}
+
+// Calls lists the calls in progress: GET /api/v1/calls.
+func (c *Client) Calls(ctx context.Context) (CallList, json.RawMessage, error) {
+	return call[CallList](ctx, c, http.MethodGet, "/api/v1/calls", nil, nil, nil)
+}
+
+// Pause pauses (on) or resumes the recording of a call in progress:
+// POST /api/v1/calls/{id}/pause or …/resume.
+func (c *Client) Pause(ctx context.Context, id string, on bool) (PauseResult, json.RawMessage, error) {
+	action := "/resume"
+	if on {
+		action = "/pause"
+	}
+	return call[PauseResult](ctx, c, http.MethodPost, "/api/v1/calls/"+url.PathEscape(id)+action, nil, nil, nil)
+}
+
+// Requests lists the data-subject requests: GET /api/v1/requests.
+func (c *Client) Requests(ctx context.Context) (RequestList, json.RawMessage, error) {
+	return call[RequestList](ctx, c, http.MethodGet, "/api/v1/requests", nil, nil, nil)
+}
+
+// CreateRequest records a data-subject request: POST /api/v1/requests.
+func (c *Client) CreateRequest(ctx context.Context, n NewRequest) (Request, json.RawMessage, error) {
+	return call[Request](ctx, c, http.MethodPost, "/api/v1/requests", nil, nil, n)
+}
+
+// RequestByID reads one data-subject request: GET /api/v1/requests/{id}.
+func (c *Client) RequestByID(ctx context.Context, id string) (Request, json.RawMessage, error) {
+	return call[Request](ctx, c, http.MethodGet, "/api/v1/requests/"+url.PathEscape(id), nil, nil, nil)
+}

@@ -1,0 +1,274 @@
+package apiclient
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Error is the body of every answer other than 2xx: {"error": "…"}.
+type Error struct {
+	Error string `json:"error"`
+}
+
+// Health is the answer of /healthz and /readyz: "ok", "ready" or
+// "unavailable".
+type Health struct {
+	Status string `json:"status"`
+}
+
+// Recording is a recording as a search lists it, and the head of its
+// metadata (RecordingDetail).
+type Recording struct {
+	ID         string     `json:"id"`
+	StartedAt  time.Time  `json:"started_at"`
+	AnsweredAt *time.Time `json:"answered_at,omitempty"`
+	EndedAt    *time.Time `json:"ended_at,omitempty"`
+	Duration   float64    `json:"duration_seconds"`
+	Line       string     `json:"line"`
+	Dialled    string     `json:"dialled"`
+	Purpose    string     `json:"purpose"`
+	Client     string     `json:"client,omitempty"`
+	// Caller is the caller number, masked (0312****78) unless the
+	// token reads it through the privacy-officer role.
+	Caller       string    `json:"caller"`
+	CallerMasked bool      `json:"caller_masked"`
+	Decision     string    `json:"decision"`
+	HasAudio     bool      `json:"has_audio"`
+	LegalHold    bool      `json:"legal_hold"`
+	State        string    `json:"state"`
+	RetainUntil  time.Time `json:"retain_until"`
+	CutShort     bool      `json:"cut_short,omitempty"`
+}
+
+// SearchPage is the answer of GET /api/v1/recordings: one page, and the
+// cursor of the next when there is one.
+type SearchPage struct {
+	Recordings []Recording `json:"recordings"`
+	NextCursor string      `json:"next_cursor,omitempty"`
+}
+
+// RecordingDetail is the answer of GET /api/v1/recordings/{id}: the
+// recording's metadata with its consent evidence.
+type RecordingDetail struct {
+	Recording
+	PurposeDescription string    `json:"purpose_description,omitempty"`
+	ClientName         string    `json:"client_name,omitempty"`
+	SIPCallID          string    `json:"sip_call_id"`
+	Agent              string    `json:"agent"`
+	HoldReason         string    `json:"hold_reason,omitempty"`
+	StoredAt           time.Time `json:"stored_at"`
+	// AudioSize is the size of the decrypted WAV.
+	AudioSize   int64  `json:"audio_size,omitempty"`
+	AudioSHA256 string `json:"audio_sha256,omitempty"`
+	AudioFormat string `json:"audio_format,omitempty"`
+	// Consent is the consent evidence (Consent describes its fields);
+	// Manifest the spool manifest, caller masked as Caller is.
+	Consent  json.RawMessage `json:"consent"`
+	Manifest json.RawMessage `json:"manifest"`
+	Can      RecordingCan    `json:"can"`
+}
+
+// RecordingCan is what the token may do with one recording.
+type RecordingCan struct {
+	Play bool `json:"play"`
+	Hold bool `json:"hold"`
+}
+
+// Consent is the consent evidence of a recording as RecordingDetail
+// carries it (the fields kirokuctl shows; the spool writes more).
+type Consent struct {
+	Decision string `json:"decision"`
+	Notice   struct {
+		File      string `json:"file"`
+		SHA256    string `json:"sha256"`
+		Completed bool   `json:"completed"`
+	} `json:"notice"`
+	OptOutDigit string `json:"opt_out_digit"`
+	OptOut      *struct {
+		Digit string    `json:"digit"`
+		At    time.Time `json:"at"`
+		Via   string    `json:"via"`
+	} `json:"opt_out"`
+}
+
+// HoldRequest is the optional body of PUT and DELETE
+// /api/v1/recordings/{id}/hold (the reason may come in the
+// X-Kiroku-Reason header instead).
+type HoldRequest struct {
+	Reason string `json:"reason"`
+}
+
+// HoldResult is the answer of PUT and DELETE /api/v1/recordings/{id}/hold.
+type HoldResult struct {
+	Changed   bool   `json:"changed"`
+	ID        string `json:"id"`
+	LegalHold bool   `json:"legal_hold"`
+}
+
+// TicketRequest is the body of POST /api/v1/recordings/{id}/audio-ticket.
+type TicketRequest struct {
+	Reason   string `json:"reason"`
+	Download bool   `json:"download"`
+}
+
+// Ticket is the answer of POST /api/v1/recordings/{id}/audio-ticket: the
+// URL that plays (or downloads) the audio without the token, until
+// ExpiresAt.
+type Ticket struct {
+	ExpiresAt time.Time `json:"expires_at"`
+	URL       string    `json:"url"`
+}
+
+// Me is the answer of GET /api/v1/me: who the token is and what it may
+// do. Fields are in the order of their JSON names, as the API has
+// always sent them.
+type Me struct {
+	Can      MeCan       `json:"can"`
+	Clients  []MeClient  `json:"clients"`
+	Name     string      `json:"name"`
+	Purposes []MePurpose `json:"purposes"`
+	Roles    []string    `json:"roles"`
+}
+
+// MeCan is what the token may do, for the UI to show or hide.
+type MeCan struct {
+	Audit        bool `json:"audit"`
+	Calls        bool `json:"calls"`
+	ContractEnd  bool `json:"contract_end"`
+	Hold         bool `json:"hold"`
+	Incident     bool `json:"incident"`
+	SearchCaller bool `json:"search_caller"`
+}
+
+// MePurpose is a purpose whose recordings the token sees.
+type MePurpose struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// Privacy: through the privacy-officer role (callers in clear,
+	// restricted recordings, holds).
+	Privacy bool `json:"privacy_officer"`
+}
+
+// MeClient is a client the token is scoped to.
+type MeClient struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// AuditEntry is an audit log entry; Detail is JSON (a JSON string when
+// the entry's detail was not JSON).
+type AuditEntry struct {
+	Seq      int64           `json:"seq"`
+	At       time.Time       `json:"at"`
+	Actor    string          `json:"actor"`
+	Action   string          `json:"action"`
+	Target   string          `json:"target,omitempty"`
+	Reason   string          `json:"reason,omitempty"`
+	Detail   json.RawMessage `json:"detail,omitempty"`
+	PrevHash string          `json:"prev_hash"`
+	Hash     string          `json:"hash"`
+}
+
+// AuditPage is the answer of GET /api/v1/audit: entries in sequence
+// order, and the seq to pass as after= for the next page.
+type AuditPage struct {
+	Entries   []AuditEntry `json:"entries"`
+	NextAfter int64        `json:"next_after,omitempty"`
+}
+
+// AuditVerify is the answer of GET /api/v1/audit/verify: whether the
+// chain holds, over how many entries, and where and why it breaks.
+type AuditVerify struct {
+	BrokenAt int64  `json:"broken_at,omitempty"`
+	Entries  int64  `json:"entries"`
+	OK       bool   `json:"ok"`
+	Why      string `json:"why,omitempty"`
+}
+
+// Call is a call in progress, caller masked.
+type Call struct {
+	ID        string    `json:"id"`
+	Line      string    `json:"line"`
+	Purpose   string    `json:"purpose"`
+	Client    string    `json:"client,omitempty"`
+	Caller    string    `json:"caller"`
+	Consent   string    `json:"consent,omitempty"`
+	Phase     string    `json:"phase"`
+	Recording string    `json:"recording,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	Duration  float64   `json:"duration_seconds"`
+}
+
+// CallList is the answer of GET /api/v1/calls.
+type CallList struct {
+	Calls []Call `json:"calls"`
+}
+
+// PauseResult is the answer of POST /api/v1/calls/{id}/pause and
+// …/resume: "paused" or "recording".
+type PauseResult struct {
+	ID        string `json:"id"`
+	Recording string `json:"recording"`
+}
+
+// Request is a data-subject request.
+type Request struct {
+	ID           string          `json:"id"`
+	Kind         string          `json:"kind"`
+	Callers      []string        `json:"callers"`
+	Verification string          `json:"verification"`
+	Requester    string          `json:"requester"`
+	ReceivedAt   time.Time       `json:"received_at"`
+	AnsweredAt   *time.Time      `json:"answered_at,omitempty"`
+	Outcome      string          `json:"outcome,omitempty"`
+	Result       json.RawMessage `json:"result,omitempty"`
+	Operator     string          `json:"operator"`
+}
+
+// RequestList is the answer of GET /api/v1/requests.
+type RequestList struct {
+	Requests []Request `json:"requests"`
+}
+
+// Outcome is the answer of the request routes that only say how the
+// request ended (refuse, stop-provision).
+type Outcome struct {
+	Outcome string `json:"outcome"`
+}
+
+// NewRequest is the body of POST /api/v1/requests: a data-subject
+// request received (kind: disclosure, correction, stop-of-use,
+// resume-use, erasure or stop-third-party-provision).
+type NewRequest struct {
+	Kind         string   `json:"kind"`
+	Callers      []string `json:"callers"`
+	Verification string   `json:"verification"`
+	Requester    string   `json:"requester"`
+	// ReceivedAt is when it was received; nil: now.
+	ReceivedAt *time.Time `json:"received_at,omitempty"`
+}
+
+// Correction is the body of POST /api/v1/requests/{id}/correct: the
+// fact to correct (field: customer_ref), its corrected value, and the
+// recordings it applies to (none: all of the request's).
+type Correction struct {
+	Field      string   `json:"field"`
+	Value      string   `json:"value"`
+	Recordings []string `json:"recordings"`
+}
+
+// Refusal is the body of POST /api/v1/requests/{id}/refuse: why the
+// request cannot be answered.
+type Refusal struct {
+	Reason string `json:"reason"`
+}
+
+// ProvisionRequest is the body of POST /api/v1/requests/provisions: a
+// provision of recordings to a third party, recorded and exported as a
+// ZIP.
+type ProvisionRequest struct {
+	Recipient  string   `json:"recipient"`
+	LegalBasis string   `json:"legal_basis"`
+	ConsentRef string   `json:"consent_ref"`
+	IDs        []string `json:"ids"`
+}
