@@ -75,7 +75,7 @@ lines:
 			t.Fatal(err)
 		}
 	}
-	d, err := daemon.New(c, path, zap.NewNop())
+	d, err := daemon.New(t.Context(), c, path, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,7 +133,7 @@ lines:
 		}
 	}
 	log := zap.NewNop()
-	d, err := daemon.New(c, path, log)
+	d, err := daemon.New(t.Context(), c, path, log)
 	if err != nil {
 		t.Fatal(err)
 	}
