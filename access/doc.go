@@ -10,4 +10,6 @@
 // httpapi, kirokuctl and the tests can use the rest. httpapi calls it
 // for every route; the refusals it returns carry the text the audit log
 // keeps (Why) and the text the caller is shown (Answer).
+//
+// It must not import internal/config, catalog, audit or httpapi.
 package access

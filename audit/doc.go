@@ -14,4 +14,6 @@
 // that a rewrite of the whole database is detectable too.
 //
 // Nothing may read or delete recordings without passing through here.
+//
+// It must not import catalog, storage/..., sip or httpapi.
 package audit

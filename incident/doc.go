@@ -6,4 +6,6 @@
 // catalog and changes neither (the API audits the report itself).
 //
 // It must not speak HTTP.
+//
+// It must not import httpapi, sip, media or storage/....
 package incident

@@ -18,4 +18,6 @@
 // DTMFReader.Listen, echoes DTMF to the pressing leg, leaks telephone-event
 // packets into the audio, and ignores events whose first packet has duration
 // 0). Each of those has a regression test in this package or in sip.
+//
+// It must not import sip, spool, catalog, storage/..., httpapi or internal/config.
 package media

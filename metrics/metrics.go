@@ -5,6 +5,8 @@
 // packages do with newMetrics(reg).
 //
 // It must not import the project's packages above it: they import it.
+// It must not import sip, media, spool, catalog, audit, storage/... or
+// httpapi.
 package metrics
 
 import (

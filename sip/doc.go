@@ -25,4 +25,6 @@
 // know the store: audio belongs to media, storage to the uploader.
 //
 // Our package is named sip like sipgo's; sipgo's is imported as sipmsg.
+//
+// It must not import catalog, storage/..., audit or httpapi.
 package sip

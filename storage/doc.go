@@ -6,4 +6,6 @@
 //
 // It must not know purposes or SIP: keys, bytes, tags and metadata are all
 // it deals in.
+//
+// It must not import catalog, spool, sip or media.
 package storage

@@ -10,4 +10,6 @@
 // It must not open sockets, create directories, start goroutines or log: a
 // loaded *Config is a read-only value the daemon builds its parts from, and
 // a failed Load leaves any running configuration untouched.
+//
+// It must not import sip, media, spool, catalog, audit, storage/..., httpapi or internal/daemon.
 package config

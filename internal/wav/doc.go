@@ -8,4 +8,6 @@
 //
 // It must not resample, convert or encode audio, and it must not log: it
 // returns errors and leaves reporting to its callers.
+//
+// It must not import media or spool.
 package wav

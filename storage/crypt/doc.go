@@ -7,4 +7,6 @@
 // destroying one makes every copy of that audio unreadable.
 //
 // It must not know purposes, SIP or the store.
+//
+// It must not import storage, catalog, spool or sip.
 package crypt

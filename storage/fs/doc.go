@@ -15,4 +15,6 @@
 // SetLegalHold does nothing.
 //
 // It must not know purposes or SIP.
+//
+// It must not import catalog, spool or sip.
 package fs

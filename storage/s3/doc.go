@@ -13,4 +13,6 @@
 // Secret, which prints as "<secret>".
 //
 // It must not know purposes or SIP.
+//
+// It must not import catalog, spool or sip.
 package s3
