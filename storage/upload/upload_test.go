@@ -19,6 +19,7 @@ import (
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/internal/wav"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
@@ -142,7 +143,7 @@ func TestUploadStoresSealedIndexedAudited(t *testing.T) {
 		if bytes.Contains(stored.Bytes(), wavBytes[44:1044]) || bytes.HasPrefix(stored.Bytes(), []byte("RIFF")) {
 			t.Fatal("the stored bytes are the WAV, not sealed")
 		}
-		r, err := upload.OpenAudio(t.Context(), e.store, e.keys, rec)
+		r, err := recording.OpenAudio(t.Context(), e.store, e.keys, rec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +220,7 @@ func TestUploadTwiceStoresOnce(t *testing.T) {
 			t.Errorf("got %d rows, want 1", c)
 		}
 		rec, _ := e.cat.Get(t.Context(), m.ID)
-		if _, err := upload.OpenAudio(t.Context(), e.store, e.keys, rec); err != nil {
+		if _, err := recording.OpenAudio(t.Context(), e.store, e.keys, rec); err != nil {
 			t.Errorf("the row's key does not open the object stored last: %v", err)
 		}
 	})
@@ -278,7 +279,7 @@ func TestKeyRotationAndWrongKey(t *testing.T) {
 	e.up.Pass(t.Context())
 	for _, id := range []string{m.ID, m2.ID} {
 		rec, _ := e.cat.Get(t.Context(), id)
-		r, err := upload.OpenAudio(t.Context(), e.store, rotated, rec)
+		r, err := recording.OpenAudio(t.Context(), e.store, rotated, rec)
 		if err != nil {
 			t.Fatalf("%s (key %s) after rotation: %v", id, rec.KeyID, err)
 		}
@@ -290,7 +291,7 @@ func TestKeyRotationAndWrongKey(t *testing.T) {
 	}
 	wrong, _ := crypt.NewKeyring("a", map[string][]byte{"a": bytes.Repeat([]byte("z"), 32)})
 	rec, _ := e.cat.Get(t.Context(), m.ID)
-	if _, err := upload.OpenAudio(t.Context(), e.store, wrong, rec); !errors.Is(err, crypt.ErrWrongKey) {
+	if _, err := recording.OpenAudio(t.Context(), e.store, wrong, rec); !errors.Is(err, crypt.ErrWrongKey) {
 		t.Errorf("got %v with a wrong master key, want ErrWrongKey", err)
 	}
 	if _, err := e.store.Stat(t.Context(), rec.ObjectKey); err != nil {
@@ -333,7 +334,7 @@ func TestRebuildCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fresh.Close()
-	res, err := upload.Rebuild(t.Context(), e.store, e.keys, fresh, e.cat)
+	res, err := recording.Rebuild(t.Context(), e.store, e.keys, fresh, e.cat)
 	if err != nil || res.Restored != 4 || res.WithKeys != 4 || len(res.Skipped) != 0 {
 		t.Fatalf("got %+v, %v; want 4 restored, all with keys", res, err)
 	}
@@ -350,7 +351,7 @@ func TestRebuildCatalog(t *testing.T) {
 			t.Errorf("row %s differs after rebuild:\n%s\n%s", id, ja, jb)
 		}
 		if b.ObjectKey != "" {
-			if _, err := upload.OpenAudio(t.Context(), e.store, e.keys, b); err != nil {
+			if _, err := recording.OpenAudio(t.Context(), e.store, e.keys, b); err != nil {
 				t.Errorf("rebuilt row %s does not open its audio: %v", id, err)
 			}
 		}
@@ -389,7 +390,7 @@ func TestStoredManifestHidesCaller(t *testing.T) {
 	e.cat.DB().Exec(`UPDATE recordings SET wrapped_key = NULL, key_id = ''`)
 	fresh, _ := catalog.Open(t.Context(), filepath.Join(t.TempDir(), "rebuilt.db"))
 	defer fresh.Close()
-	res, err := upload.Rebuild(t.Context(), e.store, e.keys, fresh, e.cat)
+	res, err := recording.Rebuild(t.Context(), e.store, e.keys, fresh, e.cat)
 	if err != nil || res.Restored != 1 || res.WithKeys != 0 {
 		t.Fatalf("rebuild: %+v %v", res, err)
 	}
