@@ -311,10 +311,7 @@ func (p *Purger) spoolOnly(ctx context.Context, res Result, start time.Time) (Re
 }
 
 func (p *Purger) held(ctx context.Context, now time.Time) (int, error) {
-	var n int
-	err := p.o.Catalog.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings WHERE legal_hold = 1 AND retain_until <= ?`,
-		now.UnixMicro()).Scan(&n)
-	return n, err
+	return p.o.Catalog.HeldPastDate(ctx, now)
 }
 
 // purgeSpool deletes calls still in the spool (the store was down all

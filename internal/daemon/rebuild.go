@@ -51,8 +51,7 @@ func RebuildCatalog(ctx context.Context, cfg *config.Config, out, keysFrom strin
 		return res, err
 	}
 	if intoPG {
-		var n int
-		err := cat.DB().QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM recordings) + (SELECT COUNT(*) FROM tombstones) + (SELECT COUNT(*) FROM audit)`).Scan(&n)
+		n, err := cat.Rows(ctx)
 		if err == nil && n > 0 {
 			err = fmt.Errorf("rebuild: the configured PostgreSQL catalog is not empty (%d rows); rebuild into a new database", n)
 		}
