@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -317,29 +314,19 @@ func (p *Purger) held(ctx context.Context, now time.Time) (int, error) {
 // purgeSpool deletes calls still in the spool (the store was down all
 // along) whose retention has ended, with an audit entry each.
 func (p *Purger) purgeSpool(ctx context.Context, now time.Time) (int, error) {
-	entries, err := os.ReadDir(p.o.Spool.Path())
+	ms, err := p.o.Spool.Finished(nil)
 	if err != nil {
 		return 0, fmt.Errorf("purge spool: %w", err)
 	}
 	n := 0
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
-			continue
-		}
-		id := strings.TrimSuffix(name, ".json")
-		m, err := p.o.Spool.ReadManifest(id)
-		if err != nil || (m.State != spool.StateDone && m.State != spool.StateSpooled) {
-			continue
-		}
+	for _, m := range ms {
+		id := m.ID
 		until, ok := p.o.RetainUntil(m.Client, m.Purpose, m.StartedAt)
 		if !ok || until.After(now) {
 			continue
 		}
-		for _, f := range []string{filepath.Join(p.o.Spool.Path(), id+".wav"), p.o.Spool.ManifestPath(id)} {
-			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return n, fmt.Errorf("purge spool %s: %w", id, err)
-			}
+		if err := p.o.Spool.Remove(id); err != nil {
+			return n, fmt.Errorf("purge spool %s: %w", id, err)
 		}
 		if _, err := audit.Append(ctx, p.o.Catalog.DB(), audit.Entry{Actor: Actor, Action: "delete", Target: id,
 			Reason: "retention period of purpose " + m.Purpose + " ended before the recording could be stored",
