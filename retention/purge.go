@@ -188,8 +188,8 @@ func (p *Purger) purge(ctx context.Context, slot time.Time) (res Result, err err
 // interrupted run finishes them), then destroys them with the
 // recording.Destroyer, objects first: it deletes their objects, then
 // writes a tombstone and an audit entry for each recording whose objects
-// are all gone, in one transaction. Only rows still unheld, due and in the state
-// they were read in are marked: one held, given a later date or
+// are all gone, in one transaction. Only rows still unheld, due and in
+// the state they were read in are marked: one held, given a later date or
 // restricted since the read is left alone this run (added to skip). A
 // recording whose delete failed goes back to its state and is retried
 // next run. A recording whose row another transaction replaced meanwhile
