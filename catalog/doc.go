@@ -13,6 +13,10 @@
 // job such as the purge, and ClaimRun lets one node run each scheduled
 // activation of it.
 //
+// Every SQL statement on its tables is here (the audit package writes the
+// audit table through the same Querier): other packages call named
+// functions and methods such as DueCounts or Rows, never the database.
+//
 // It must not hold policy: retention dates, holds and states are set by
 // the packages that decide them.
 package catalog

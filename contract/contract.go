@@ -15,6 +15,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
 )
@@ -87,7 +88,8 @@ type Options struct {
 // (lockName) from start to end, so one runs per client at a time across
 // every node sharing the catalog.
 type Service struct {
-	o Options
+	o         Options
+	destroyer *recording.Destroyer
 }
 
 // lockName is the catalog lock a run of client holds.
@@ -104,7 +106,7 @@ func New(o Options) (*Service, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{o: o}, nil
+	return &Service{o: o, destroyer: recording.NewDestroyer(o.Catalog, o.Store)}, nil
 }
 
 // Plan is what a run would do now: the same figures its certificate

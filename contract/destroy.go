@@ -16,6 +16,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/storage"
 )
 
@@ -23,12 +24,14 @@ import (
 const destroyBatch = 200
 
 // destroy destroys the recordings of run verified as returned and not
-// under legal hold: in one transaction per batch each row (with its
-// wrapped data key and caller number) becomes a tombstone, with an audit
-// entry — crypto-shredding every copy of the audio — and then the audio
-// and manifest objects are deleted. Only verified items are touched, so
-// nothing unreturned is ever destroyed; held ones are kept and listed.
-// Items shredded by an interrupted run get their objects deleted now.
+// under legal hold, a batch at a time, through the recording.Destroyer:
+// in one transaction per batch each row (with its wrapped data key and
+// caller number) becomes a tombstone, with an audit entry —
+// crypto-shredding every copy of the audio — and its item is marked
+// shredded; then the audio and manifest objects are deleted and the item
+// marked destroyed. Only verified items are touched, so nothing
+// unreturned is ever destroyed; held ones are kept and listed. Items
+// shredded by an interrupted run get their objects deleted now.
 func (s *Service) destroy(ctx context.Context, actor string, run *catalog.ContractEnd, l *catalog.Lock) error {
 	db := s.o.Catalog.DB()
 	for {
@@ -46,33 +49,50 @@ func (s *Service) destroy(ctx context.Context, actor string, run *catalog.Contra
 			return err
 		}
 	}
-	return catalog.EachContractEndItem(ctx, db, run.ID, func(it *catalog.ContractEndItem) error {
-		return s.deleteObjects(ctx, it)
+	var left []*catalog.ContractEndItem
+	err := catalog.EachContractEndItem(ctx, db, run.ID, func(it *catalog.ContractEndItem) error {
+		left = append(left, it)
+		return nil
 	}, catalog.ItemShredded)
+	if err != nil {
+		return err
+	}
+	for len(left) > 0 {
+		chunk := left[:min(len(left), destroyBatch)]
+		left = left[len(chunk):]
+		recs := make([]*catalog.Recording, len(chunk))
+		for i, it := range chunk {
+			recs[i] = &catalog.Recording{ID: it.Recording, ObjectKey: it.ObjectKey, ManifestKey: it.ManifestKey}
+		}
+		if err := s.destroyed(ctx, chunk, s.destroyer.DeleteObjects(ctx, recs)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// shred replaces the rows of batch by tombstones (or marks them held).
+// shred destroys the recordings of batch (or marks them held or gone):
+// each item is marked shredded in the transaction that replaces its row
+// by a tombstone, then destroyed once its objects are deleted.
 func (s *Service) shred(ctx context.Context, actor string, run *catalog.ContractEnd, batch []*catalog.ContractEndItem) error {
 	now := s.o.Now().UTC()
-	return s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
-		ts, err := catalog.NewTombstoner(ctx, tx)
-		if err != nil {
-			return err
-		}
-		defer ts.Close()
-		ap, err := audit.NewAppender(ctx, tx)
-		if err != nil {
-			return err
-		}
-		defer ap.Close()
-		for _, it := range batch {
+	items := map[string]*catalog.ContractEndItem{}
+	recs := make([]*catalog.Recording, len(batch))
+	for i, it := range batch {
+		items[it.Recording] = it
+		recs[i] = &catalog.Recording{ID: it.Recording}
+	}
+	var shredded []*catalog.ContractEndItem
+	out, err := s.destroyer.Destroy(ctx, recs, recording.Destruction{
+		At: now, Reason: "contract end " + run.ID, Actor: actor,
+		Entry: func(rec *catalog.Recording) audit.Entry {
+			d, _ := json.Marshal(map[string]any{"run": run.ID, "client": rec.Client, "object_key": rec.ObjectKey})
+			return audit.Entry{At: now, Actor: actor, Action: "contract-end-destroy", Target: rec.ID,
+				Reason: "contract with client " + rec.Client + " ended; returned and verified", Detail: string(d)}
+		},
+		Each: func(ctx context.Context, tx *sql.Tx, ap *audit.Appender, id string, rec *catalog.Recording, err error) error {
+			it := items[id]
 			from := it.State
-			rec, err := ts.Shred(ctx, it.Recording, now, "contract end "+run.ID, actor, func(rec *catalog.Recording) error {
-				d, _ := json.Marshal(map[string]any{"run": run.ID, "client": rec.Client, "object_key": rec.ObjectKey})
-				_, err := ap.Append(ctx, audit.Entry{At: now, Actor: actor, Action: "contract-end-destroy", Target: rec.ID,
-					Reason: "contract with client " + rec.Client + " ended; returned and verified", Detail: string(d)})
-				return err
-			})
 			switch {
 			case errors.Is(err, catalog.ErrNotFound):
 				it.State, it.Error = catalog.ItemGone, "deleted by another path after it was returned"
@@ -84,43 +104,43 @@ func (s *Service) shred(ctx context.Context, actor string, run *catalog.Contract
 					Reason: "under legal hold: returned but not destroyed", Detail: string(d)}); err != nil {
 					return err
 				}
-			case err != nil:
-				return err
 			default:
 				it.State, it.DestroyedAt = catalog.ItemShredded, &now
+				shredded = append(shredded, it)
 			}
 			// Compare-and-set: a batch another writer moved on meanwhile
 			// is rolled back whole, tombstones included.
-			if err := catalog.SwapContractEndItem(ctx, tx, it, from); err != nil {
-				return err
-			}
-		}
-		return nil
+			return catalog.SwapContractEndItem(ctx, tx, it, from)
+		},
 	})
+	if err != nil {
+		return err
+	}
+	return s.destroyed(ctx, shredded, out.Undeleted)
 }
 
-// deleteObjects deletes the objects of a shredded item. A store that
-// refuses leaves it shredded (its data unreadable all the same) and
-// stops the run, to be retried.
-func (s *Service) deleteObjects(ctx context.Context, it *catalog.ContractEndItem) error {
-	var keys []string
-	for _, k := range []string{it.ObjectKey, it.ManifestKey} {
-		if k != "" {
-			keys = append(keys, k)
-		}
+// destroyed marks the shredded items whose objects are deleted as
+// destroyed. A store that kept some objects leaves their items shredded
+// (their data unreadable all the same) and stops the run, to be retried.
+func (s *Service) destroyed(ctx context.Context, items []*catalog.ContractEndItem, undeleted []recording.Undeleted) error {
+	kept := map[string][]error{}
+	for _, u := range undeleted {
+		kept[u.ID] = append(kept[u.ID], fmt.Errorf("delete %s: %w", u.Key, u.Err))
 	}
 	var errs []error
-	for _, d := range s.o.Store.Delete(ctx, keys) {
-		if d.Err != nil && !errors.Is(d.Err, storage.ErrNotFound) {
-			errs = append(errs, fmt.Errorf("delete %s: %w", d.Key, d.Err))
+	for _, it := range items {
+		if e := kept[it.Recording]; len(e) > 0 {
+			err := errors.Join(e...)
+			s.o.Log.Warn("objects of a destroyed recording not deleted; retried when the run resumes", zap.String("id", it.Recording), zap.Error(err))
+			errs = append(errs, fmt.Errorf("contract end %s: recording %s shredded, objects kept by the store: %w", it.Run, it.Recording, err))
+			continue
+		}
+		it.State = catalog.ItemDestroyed
+		if err := s.putItem(ctx, it, catalog.ItemShredded); err != nil {
+			return err
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		s.o.Log.Warn("objects of a destroyed recording not deleted; retried when the run resumes", zap.String("id", it.Recording), zap.Error(err))
-		return fmt.Errorf("contract end %s: recording %s shredded, objects kept by the store: %w", it.Run, it.Recording, err)
-	}
-	it.State = catalog.ItemDestroyed
-	return s.putItem(ctx, it, catalog.ItemShredded)
+	return errors.Join(errs...)
 }
 
 // strayList is how many recordings outside a run certify names.

@@ -8,6 +8,11 @@
 // recording in the catalog, so an interrupted run resumes without ever
 // destroying a recording whose copy was not verified.
 //
+// The originals are destroyed through recording.Destroyer, as every
+// deletion is.
+//
 // It must not speak HTTP, nor bypass the audit log: every step is an
-// entry.
+// entry. It must not import storage/upload (stored recordings are opened
+// and destroyed through package recording), write SQL (the catalog does)
+// or walk the spool.
 package contract

@@ -2,8 +2,11 @@ package contract
 
 import (
 	"context"
+	"errors"
 
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/recording"
+	"github.com/kiroku-voice/kiroku/storage"
 )
 
 // ConfirmUntilShred is Confirm of every exported item of run id, with
@@ -26,5 +29,25 @@ func (s *Service) ConfirmUntilShred(ctx context.Context, actor, id string) error
 	if err != nil {
 		return err
 	}
-	return s.shred(ctx, actor, run, batch)
+	crashed := *s
+	crashed.destroyer = recording.NewDestroyer(s.o.Catalog, crashStore{s.o.Store})
+	if err := crashed.shred(ctx, actor, run, batch); !errors.Is(err, errCrashed) {
+		return errors.Join(errors.New("the objects' deletion was not reached"), err)
+	}
+	return nil
+}
+
+// errCrashed is what crashStore's deletes fail with.
+var errCrashed = errors.New("crashed before deleting")
+
+// crashStore deletes nothing: the process "died" once the destruction
+// transaction committed.
+type crashStore struct{ storage.Store }
+
+func (crashStore) Delete(_ context.Context, keys []string) []storage.DeleteResult {
+	out := make([]storage.DeleteResult, len(keys))
+	for i, k := range keys {
+		out[i] = storage.DeleteResult{Key: k, Err: errCrashed}
+	}
+	return out
 }

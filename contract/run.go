@@ -15,10 +15,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
-	"github.com/kiroku-voice/kiroku/storage/upload"
 )
 
 // errItem marks a failure of one recording (its object missing or
@@ -196,7 +196,7 @@ func (s *Service) copyAudio(ctx context.Context, dst storage.Store, t Target, re
 	if rec.ObjectKey == "" {
 		return nil
 	}
-	rr, err := upload.OpenAudio(ctx, s.o.Store, s.o.Keys, rec)
+	rr, err := recording.OpenAudio(ctx, s.o.Store, s.o.Keys, rec)
 	if err != nil {
 		return s.itemErr(err)
 	}

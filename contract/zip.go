@@ -11,7 +11,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/sumzip"
-	"github.com/kiroku-voice/kiroku/storage/upload"
+	"github.com/kiroku-voice/kiroku/recording"
 )
 
 // ZIPIndex is index.json of a returned ZIP.
@@ -115,7 +115,7 @@ func (s *Service) zipItem(ctx context.Context, actor string, run *catalog.Contra
 		return false, err
 	}
 	if rec.ObjectKey != "" {
-		rr, err := upload.OpenAudio(ctx, s.o.Store, s.o.Keys, rec)
+		rr, err := recording.OpenAudio(ctx, s.o.Store, s.o.Keys, rec)
 		if err != nil {
 			return false, s.zipFail(ctx, it, from, err)
 		}

@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/kiroku-voice/kiroku/storage/upload"
+	"github.com/kiroku-voice/kiroku/recording"
 )
 
 // byteRange is the part of the audio a response carries.
@@ -160,7 +160,7 @@ func (a *API) audio(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, noAudio(rec))
 		return
 	}
-	rr, err := upload.OpenAudio(r.Context(), a.o.Store, a.o.Keys, rec)
+	rr, err := recording.OpenAudio(r.Context(), a.o.Store, a.o.Keys, rec)
 	if err != nil {
 		a.internal(w, "opening the audio", err)
 		return

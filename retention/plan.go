@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/storage"
 )
 
@@ -30,32 +30,15 @@ type PurposePlan struct {
 // Plan reports, per purpose and client, what a purge at the injected
 // clock's now would delete and keep. It deletes nothing.
 func (p *Purger) Plan(ctx context.Context) ([]PurposePlan, error) {
-	now := p.o.Now().UnixMicro()
-	rows, err := p.o.Catalog.DB().QueryContext(ctx, `SELECT purpose, client, COUNT(*),
-		SUM(CASE WHEN legal_hold = 0 AND retain_until <= ? THEN 1 ELSE 0 END),
-		SUM(CASE WHEN legal_hold = 1 AND retain_until <= ? THEN 1 ELSE 0 END),
-		MIN(CASE WHEN legal_hold = 1 OR retain_until > ? THEN started_at END)
-		FROM recordings GROUP BY purpose, client ORDER BY purpose, client`, now, now, now)
+	counts, err := p.o.Catalog.DueCounts(ctx, p.o.Now())
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	defer rows.Close()
 	var out []PurposePlan
-	for rows.Next() {
-		var (
-			pp     PurposePlan
-			oldest *int64
-		)
-		if err := rows.Scan(&pp.Purpose, &pp.Client, &pp.Stored, &pp.Due, &pp.Held, &oldest); err != nil {
-			return nil, fmt.Errorf("plan: %w", err)
-		}
-		if oldest != nil {
-			t := time.UnixMicro(*oldest).UTC()
-			pp.OldestKept = &t
-		}
-		out = append(out, pp)
+	for _, c := range counts {
+		out = append(out, PurposePlan{Purpose: c.Purpose, Client: c.Client, Stored: c.Stored, Due: c.Due, Held: c.Held, OldestKept: c.OldestKept})
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Orphan is an object the catalog does not know.
@@ -73,10 +56,10 @@ func (p *Purger) Orphans(ctx context.Context, grace time.Duration, remove bool) 
 	cutoff := p.o.Now().Add(-grace)
 	var out []Orphan
 	err := p.o.Store.List(ctx, "", func(o storage.Object) error {
-		if strings.HasPrefix(o.Key, "audit/") || o.Modified.After(cutoff) {
+		if strings.HasPrefix(o.Key, recording.AuditPrefix) || o.Modified.After(cutoff) {
 			return nil
 		}
-		id := strings.TrimSuffix(strings.TrimSuffix(path.Base(o.Key), ".wav"), ".json")
+		id := recording.IDOfKey(o.Key)
 		_, err := p.o.Catalog.Get(ctx, id)
 		if err == nil {
 			return nil

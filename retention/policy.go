@@ -10,8 +10,8 @@ import (
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/storage"
-	"github.com/kiroku-voice/kiroku/storage/upload"
 )
 
 // ApplyPolicy brings the retention dates of stored recordings in line with
@@ -66,7 +66,7 @@ func ApplyPolicy(ctx context.Context, cat *catalog.Catalog, st storage.Store, ol
 				return err
 			}
 			for _, c := range changes {
-				tags := upload.Tags(c.r)
+				tags := recording.Tags(c.r)
 				for _, k := range []string{c.r.ObjectKey, c.r.ManifestKey} {
 					if k == "" {
 						continue

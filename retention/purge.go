@@ -6,9 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
 )
@@ -52,8 +50,9 @@ type Options struct {
 
 // Purger deletes what is past its retention.
 type Purger struct {
-	o       Options
-	running sync.Mutex
+	o         Options
+	destroyer *recording.Destroyer
+	running   sync.Mutex
 	// afterRead, when set (by tests), runs after each batch of expired
 	// recordings is read and before it is marked: where another node's
 	// hold or state change may come in between.
@@ -71,7 +70,7 @@ func New(o Options) *Purger {
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
-	return &Purger{o: o}
+	return &Purger{o: o, destroyer: recording.NewDestroyer(o.Catalog, o.Store)}
 }
 
 // Result is what one purge did.
@@ -186,10 +185,11 @@ func (p *Purger) purge(ctx context.Context, slot time.Time) (res Result, err err
 }
 
 // purgeBatch deletes one batch: first it marks the rows as purging (so an
-// interrupted run finishes them), then deletes their objects, then writes
-// a tombstone and an audit entry for each recording whose objects are all
-// gone, in one transaction. Only rows still unheld, due and in the state
-// they were read in are marked: one held, given a later date or
+// interrupted run finishes them), then destroys them with the
+// recording.Destroyer, objects first: it deletes their objects, then
+// writes a tombstone and an audit entry for each recording whose objects
+// are all gone, in one transaction. Only rows still unheld, due and in
+// the state they were read in are marked: one held, given a later date or
 // restricted since the read is left alone this run (added to skip). A
 // recording whose delete failed goes back to its state and is retried
 // next run. A recording whose row another transaction replaced meanwhile
@@ -219,82 +219,57 @@ func (p *Purger) purgeBatch(ctx context.Context, lock *catalog.Lock, now time.Ti
 	if len(batch) == 0 {
 		return nil
 	}
-	var keys []string
-	owner := map[string]*catalog.Recording{}
-	for _, r := range batch {
-		for _, k := range []string{r.ObjectKey, r.ManifestKey} {
-			if k != "" {
-				keys = append(keys, k)
-				owner[k] = r
+	out, err := p.destroyer.Destroy(ctx, batch, recording.Destruction{
+		At: now, Reason: "retention", Actor: Actor, ObjectsFirst: true,
+		Check: lock.Check, // another node may be finishing them already
+		Entry: func(got *catalog.Recording) audit.Entry {
+			detail, _ := json.Marshal(map[string]any{"purpose": got.Purpose, "retain_until": got.RetainUntil, "object_key": got.ObjectKey})
+			return audit.Entry{Actor: Actor, Action: "delete", Target: got.ID,
+				Reason: "retention period of purpose " + got.Purpose + " ended", Detail: string(detail)}
+		},
+		// Refused deletes go back to the state they had (a restricted
+		// recording stays restricted), in the same transaction.
+		Commit: func(ctx context.Context, tx *sql.Tx, o *recording.Outcome) error {
+			back := map[string][]string{} // previous state -> ids refused
+			for _, r := range batch {
+				if _, ok := o.Refused[r.ID]; ok {
+					prev := r.State
+					if prev == catalog.StatePurging { // left by an interrupted run
+						prev = catalog.StateStored
+					}
+					back[prev] = append(back[prev], r.ID)
+				}
 			}
-		}
-	}
-	bad := map[string]error{}
-	for _, d := range p.o.Store.Delete(ctx, keys) {
-		if d.Err != nil {
-			bad[owner[d.Key].ID] = d.Err
-		}
-	}
-	if err := ctx.Err(); err != nil {
+			for state, ids := range back {
+				if err := catalog.SetState(ctx, tx, state, ids...); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
 		return err // interrupted: the purging rows are finished next run
 	}
-	if err := lock.Check(ctx); err != nil {
-		return err // another node may be finishing them already
+	for _, r := range batch {
+		if err, ok := out.Refused[r.ID]; ok {
+			failed[r.ID], skip[r.ID] = true, true
+			p.o.Log.Warn("recording past retention not deleted; retried next run", zap.String("id", r.ID), zap.Error(err))
+		}
 	}
-	return p.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
-		ts, err := catalog.NewTombstoner(ctx, tx)
-		if err != nil {
-			return err
-		}
-		defer ts.Close()
-		app, err := audit.NewAppender(ctx, tx)
-		if err != nil {
-			return err
-		}
-		defer app.Close()
-		back := map[string][]string{} // previous state -> ids refused
-		for _, r := range batch {
-			if err, ok := bad[r.ID]; ok {
-				failed[r.ID], skip[r.ID] = true, true
-				p.o.Log.Warn("recording past retention not deleted; retried next run", zap.String("id", r.ID), zap.Error(err))
-				prev := r.State
-				if prev == catalog.StatePurging { // left by an interrupted run
-					prev = catalog.StateStored
-				}
-				back[prev] = append(back[prev], r.ID)
-				continue
-			}
-			got, err := ts.Shred(ctx, r.ID, now, "retention", Actor, func(got *catalog.Recording) error {
-				detail, _ := json.Marshal(map[string]any{"purpose": got.Purpose, "retain_until": got.RetainUntil, "object_key": got.ObjectKey})
-				_, err := app.Append(ctx, audit.Entry{Actor: Actor, Action: "delete", Target: got.ID,
-					Reason: "retention period of purpose " + got.Purpose + " ended", Detail: string(detail)})
-				return err
-			})
-			switch {
-			case errors.Is(err, catalog.ErrNotFound):
-				continue // replaced first by another transaction, which audited it
-			case errors.Is(err, catalog.ErrHeld):
-				// Held after its deletion began: the objects may be gone,
-				// but what the hold still can keep (the row, evidence of
-				// the call) stays, marked purging, until it is released.
-				skip[r.ID] = true
-				p.o.Log.Warn("recording held while its purge ran; row kept", zap.String("id", r.ID))
-				continue
-			case err != nil:
-				return err
-			}
-			res.Deleted++
-			res.ByPurpose[got.Purpose]++
-		}
-		// Refused deletes go back to the state they had (a restricted
-		// recording stays restricted).
-		for state, ids := range back {
-			if err := catalog.SetState(ctx, tx, state, ids...); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	// Held after its deletion began: the objects may be gone, but what
+	// the hold still can keep (the row, evidence of the call) stays,
+	// marked purging, until it is released. One gone was replaced first by
+	// another transaction, which audited it.
+	for _, r := range out.Held {
+		skip[r.ID] = true
+		p.o.Log.Warn("recording held while its purge ran; row kept", zap.String("id", r.ID))
+	}
+	for _, got := range out.Destroyed {
+		res.Deleted++
+		res.ByPurpose[got.Purpose]++
+	}
+	return nil
 }
 
 // spoolOnly purges this node's spool alone, for a run that another node
@@ -311,38 +286,25 @@ func (p *Purger) spoolOnly(ctx context.Context, res Result, start time.Time) (Re
 }
 
 func (p *Purger) held(ctx context.Context, now time.Time) (int, error) {
-	var n int
-	err := p.o.Catalog.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings WHERE legal_hold = 1 AND retain_until <= ?`,
-		now.UnixMicro()).Scan(&n)
-	return n, err
+	return p.o.Catalog.HeldPastDate(ctx, now)
 }
 
 // purgeSpool deletes calls still in the spool (the store was down all
 // along) whose retention has ended, with an audit entry each.
 func (p *Purger) purgeSpool(ctx context.Context, now time.Time) (int, error) {
-	entries, err := os.ReadDir(p.o.Spool.Path())
+	ms, err := p.o.Spool.Finished(nil)
 	if err != nil {
 		return 0, fmt.Errorf("purge spool: %w", err)
 	}
 	n := 0
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
-			continue
-		}
-		id := strings.TrimSuffix(name, ".json")
-		m, err := p.o.Spool.ReadManifest(id)
-		if err != nil || (m.State != spool.StateDone && m.State != spool.StateSpooled) {
-			continue
-		}
+	for _, m := range ms {
+		id := m.ID
 		until, ok := p.o.RetainUntil(m.Client, m.Purpose, m.StartedAt)
 		if !ok || until.After(now) {
 			continue
 		}
-		for _, f := range []string{filepath.Join(p.o.Spool.Path(), id+".wav"), p.o.Spool.ManifestPath(id)} {
-			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return n, fmt.Errorf("purge spool %s: %w", id, err)
-			}
+		if err := p.o.Spool.Remove(id); err != nil {
+			return n, fmt.Errorf("purge spool %s: %w", id, err)
 		}
 		if _, err := audit.Append(ctx, p.o.Catalog.DB(), audit.Entry{Actor: Actor, Action: "delete", Target: id,
 			Reason: "retention period of purpose " + m.Purpose + " ended before the recording could be stored",

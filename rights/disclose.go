@@ -11,7 +11,7 @@ import (
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/sumzip"
-	"github.com/kiroku-voice/kiroku/storage/upload"
+	"github.com/kiroku-voice/kiroku/recording"
 )
 
 // Item is one recording as a disclosure or provision describes it.
@@ -204,7 +204,7 @@ func (s *Service) item(ctx context.Context, rec *catalog.Recording, history bool
 }
 
 func (s *Service) writeAudio(ctx context.Context, z *sumzip.Writer, name string, rec *catalog.Recording) error {
-	rr, err := upload.OpenAudio(ctx, s.o.Store, s.o.Keys, rec)
+	rr, err := recording.OpenAudio(ctx, s.o.Store, s.o.Keys, rec)
 	if err != nil {
 		return fmt.Errorf("rights: open %s: %w", rec.ID, err)
 	}

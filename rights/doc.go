@@ -5,6 +5,11 @@
 // crypto-shredding, records provisions to third parties (APPI) and
 // exports pseudonymised call metadata. Every step is an audit entry.
 //
+// Erasure destroys through recording.Destroyer, as every deletion does.
+//
 // It must not decide who may ask: the API in front of it (httpapi,
-// privacy-officer only) does; nor does it hold retention policy.
+// privacy-officer only) does; nor does it hold retention policy. It must
+// not import storage/upload (stored recordings are opened and destroyed
+// through package recording), write SQL (the catalog does) or walk the
+// spool.
 package rights

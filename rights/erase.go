@@ -3,13 +3,13 @@ package rights
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/recording"
 )
 
 // Erasure is what an erasure erased and what it kept.
@@ -46,53 +46,25 @@ func (s *Service) Erase(ctx context.Context, operator, id string) (*Erasure, err
 	}
 	now := s.o.Now().UTC()
 	out := &Erasure{}
-	var doomed []*catalog.Recording
-	err = s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
-		ts, err := catalog.NewTombstoner(ctx, tx)
-		if err != nil {
-			return err
-		}
-		defer ts.Close()
-		ap, err := audit.NewAppender(ctx, tx)
-		if err != nil {
-			return err
-		}
-		defer ap.Close()
-		for _, rec := range recs {
-			got, err := ts.Shred(ctx, rec.ID, now, "erasure request "+id, operator, func(got *catalog.Recording) error {
-				_, err := ap.Append(ctx, audit.Entry{At: now, Actor: operator, Action: "erase", Target: got.ID,
-					Detail: fmt.Sprintf(`{"request":%q,"object_key":%q}`, id, got.ObjectKey)})
-				return err
-			})
-			switch {
-			case errors.Is(err, catalog.ErrHeld):
-				out.Held = append(out.Held, rec.ID)
-			case errors.Is(err, catalog.ErrNotFound):
-				out.Gone = append(out.Gone, rec.ID)
-			case err != nil:
-				return err
-			default:
-				out.Erased = append(out.Erased, got.ID)
-				doomed = append(doomed, got)
-			}
-		}
-		return nil
+	done, err := s.destroyer.Destroy(ctx, recs, recording.Destruction{
+		At: now, Reason: "erasure request " + id, Actor: operator,
+		Entry: func(got *catalog.Recording) audit.Entry {
+			return audit.Entry{At: now, Actor: operator, Action: "erase", Target: got.ID,
+				Detail: fmt.Sprintf(`{"request":%q,"object_key":%q}`, id, got.ObjectKey)}
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	var keys []string
-	for _, rec := range doomed {
-		for _, k := range []string{rec.ObjectKey, rec.ManifestKey} {
-			if k != "" {
-				keys = append(keys, k)
-			}
-		}
+	for _, rec := range done.Held {
+		out.Held = append(out.Held, rec.ID)
 	}
-	for _, d := range s.o.Store.Delete(ctx, keys) {
-		if d.Err != nil {
-			out.Undeleted = append(out.Undeleted, d.Key)
-		}
+	out.Gone = done.Gone
+	for _, rec := range done.Destroyed {
+		out.Erased = append(out.Erased, rec.ID)
+	}
+	for _, u := range done.Undeleted {
+		out.Undeleted = append(out.Undeleted, u.Key)
 	}
 	_, err = s.answer(ctx, operator, id, KindErasure, OutcomeAnswered, out, func(tx *sql.Tx, _ *catalog.Request) error {
 		return maskCallers(ctx, tx, r.Callers)

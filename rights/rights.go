@@ -15,6 +15,7 @@ import (
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
 )
@@ -70,7 +71,10 @@ type Client struct {
 }
 
 // Service answers data-subject requests.
-type Service struct{ o Options }
+type Service struct {
+	o         Options
+	destroyer *recording.Destroyer
+}
 
 // New returns a service on o; Catalog, Store and Keys are required.
 func New(o Options) (*Service, error) {
@@ -86,7 +90,7 @@ func New(o Options) (*Service, error) {
 	if o.Client == nil {
 		o.Client = func(string) (Client, bool) { return Client{}, false }
 	}
-	return &Service{o: o}, nil
+	return &Service{o: o, destroyer: recording.NewDestroyer(o.Catalog, o.Store)}, nil
 }
 
 // NewRequest is what a privacy officer enters when a request arrives.

@@ -3,6 +3,11 @@
 // stored it. Every write is atomic and fsynced: a reader finds either the
 // old manifest or the new one, never half of one.
 //
+// It owns its folder: the paths in it (RecordingPath, ManifestPath), the
+// listing of calls that have ended (Finished, Count), their removal
+// (Remove) and temporaries (CreateTemp); other packages go through these
+// rather than build paths or read the folder.
+//
 // It must not know SIP, media or the store: callers fill a Manifest, the
 // spool keeps it safe.
 package spool

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -95,17 +96,13 @@ func syncDir(path string) error {
 // be stored) have a manifest that match accepts. A manifest that cannot
 // be read counts too: what it holds is unknown.
 func (d *Dir) Count(match func(*Manifest) bool) (int, error) {
-	entries, err := os.ReadDir(d.path)
+	ids, err := d.ids()
 	if err != nil {
-		return 0, fmt.Errorf("read spool: %w", err)
+		return 0, err
 	}
 	n := 0
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
-			continue
-		}
-		m, err := d.ReadManifest(strings.TrimSuffix(name, ".json"))
+	for _, id := range ids {
+		m, err := d.ReadManifest(id)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // stored meanwhile
 		}
@@ -114,4 +111,71 @@ func (d *Dir) Count(match func(*Manifest) bool) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// ids lists the calls that have a manifest in the spool, by id.
+func (d *Dir) ids() ([]string, error) {
+	entries, err := os.ReadDir(d.path)
+	if err != nil {
+		return nil, fmt.Errorf("read spool: %w", err)
+	}
+	var ids []string
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		ids = append(ids, strings.TrimSuffix(name, ".json"))
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// Finished returns the manifests of the calls that have ended (done, or
+// spooled with their audio) and wait to be stored, by id: oldest first,
+// the ids being UUIDv7. A manifest that cannot be read is told to bad,
+// when set, and left out; one removed meanwhile is left out.
+func (d *Dir) Finished(bad func(id string, err error)) ([]*Manifest, error) {
+	ids, err := d.ids()
+	if err != nil {
+		return nil, err
+	}
+	var out []*Manifest
+	for _, id := range ids {
+		m, err := d.ReadManifest(id)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // stored meanwhile
+		}
+		if err != nil {
+			if bad != nil {
+				bad(id, err)
+			}
+			continue
+		}
+		if m.State == StateDone || m.State == StateSpooled {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// Remove removes the files of call id from the spool: its audio first,
+// then its manifest, so that a crash in between leaves a manifest that
+// is handled again. Files already gone are not an error.
+func (d *Dir) Remove(id string) error {
+	var errs []error
+	for _, p := range []string{d.RecordingPath(id), d.ManifestPath(id)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove %s from the spool: %w", filepath.Base(p), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CreateTemp creates a temporary file in the spool folder, hidden from
+// its listings, for a stage that works on a call's files (the uploader's
+// sealed copy of the audio). pattern is as for os.CreateTemp; the file is
+// the caller's to remove.
+func (d *Dir) CreateTemp(pattern string) (*os.File, error) {
+	return os.CreateTemp(d.path, "."+strings.TrimPrefix(pattern, "."))
 }

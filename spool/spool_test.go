@@ -59,3 +59,53 @@ func TestWriteManifestUnwritable(t *testing.T) {
 		t.Fatal("got no error writing into a read-only folder")
 	}
 }
+
+// TestFinishedAndRemove: the listing the uploader and the purge read,
+// and the removal of a call's files.
+func TestFinishedAndRemove(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*Manifest{{ID: "03", State: StateDone}, {ID: "01", State: StateSpooled}, {ID: "02", State: StateActive}} {
+		if err := d.WriteManifest(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(d.RecordingPath("01"), []byte("RIFF"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(d.ManifestPath("04"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := d.CreateTemp("01.sealed.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp.Close()
+	var bad []string
+	ms, err := d.Finished(func(id string, _ error) { bad = append(bad, id) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range ms {
+		ids = append(ids, m.ID)
+	}
+	if len(ids) != 2 || ids[0] != "01" || ids[1] != "03" || len(bad) != 1 || bad[0] != "04" {
+		t.Fatalf("got finished %v and unreadable %v, want [01 03] and [04]", ids, bad)
+	}
+	for range 2 { // removing what is gone already is no error
+		if err := d.Remove("01"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{d.RecordingPath("01"), d.ManifestPath("01")} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s: got %v, want it removed", filepath.Base(p), err)
+		}
+	}
+	if _, err := os.Stat(tmp.Name()); err != nil {
+		t.Errorf("temporary: %v, want it left for its owner", err)
+	}
+}

@@ -19,10 +19,10 @@ import (
 	"github.com/kiroku-voice/kiroku/internal/pgtest"
 	"github.com/kiroku-voice/kiroku/internal/sipptest"
 	"github.com/kiroku-voice/kiroku/internal/wav"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
 	"github.com/kiroku-voice/kiroku/storage/fs"
-	"github.com/kiroku-voice/kiroku/storage/upload"
 )
 
 var binary string
@@ -218,7 +218,7 @@ func (d *proc) audio(t *testing.T, id string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := upload.OpenAudio(t.Context(), st, keys, rec)
+	r, err := recording.OpenAudio(t.Context(), st, keys, rec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,10 +19,10 @@ import (
 	"github.com/kiroku-voice/kiroku/internal/pgtest"
 	"github.com/kiroku-voice/kiroku/internal/s3test"
 	"github.com/kiroku-voice/kiroku/internal/wav"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
 	"github.com/kiroku-voice/kiroku/storage/s3"
-	"github.com/kiroku-voice/kiroku/storage/upload"
 )
 
 // startS3Daemon runs kirokud storing into srv's bucket.
@@ -136,7 +136,7 @@ func TestStoredInS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := upload.OpenAudio(t.Context(), st, d.keys(t), rec)
+	r, err := recording.OpenAudio(t.Context(), st, d.keys(t), rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestKill9DuringUploads(t *testing.T) {
 	recs, _ := cat.List(t.Context(), catalog.Filter{})
 	st, _ := s3.New(t.Context(), s3.Options{Endpoint: srv.Endpoint, Bucket: srv.Bucket, Region: srv.Region, AccessKey: srv.AccessKey, SecretKey: s3.Secret(srv.SecretKey)})
 	for _, rec := range recs {
-		if _, err := upload.OpenAudio(t.Context(), st, n.keys(t), rec); err != nil {
+		if _, err := recording.OpenAudio(t.Context(), st, n.keys(t), rec); err != nil {
 			t.Errorf("recording %s does not open after the restart: %v", rec.ID, err)
 		}
 	}

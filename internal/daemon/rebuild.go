@@ -10,7 +10,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
-	"github.com/kiroku-voice/kiroku/storage/upload"
+	"github.com/kiroku-voice/kiroku/recording"
 )
 
 // RebuildIntoConfigured is the -rebuild-catalog target that means the
@@ -23,8 +23,8 @@ const RebuildIntoConfigured = "postgres"
 // SQLite file at out, or, when out is RebuildIntoConfigured, the
 // configured PostgreSQL catalog, which must hold no recording, tombstone
 // or audit entry. It never overwrites a catalog.
-func RebuildCatalog(ctx context.Context, cfg *config.Config, out, keysFrom string, log *zap.Logger) (upload.RebuildResult, error) {
-	var res upload.RebuildResult
+func RebuildCatalog(ctx context.Context, cfg *config.Config, out, keysFrom string, log *zap.Logger) (recording.RebuildResult, error) {
+	var res recording.RebuildResult
 	intoPG := out == RebuildIntoConfigured
 	if intoPG && cfg.Catalog.Driver != config.CatalogPostgres {
 		return res, fmt.Errorf("rebuild: %q names the configured PostgreSQL catalog, but catalog.driver is %s", out, cfg.Catalog.Driver)
@@ -51,8 +51,7 @@ func RebuildCatalog(ctx context.Context, cfg *config.Config, out, keysFrom strin
 		return res, err
 	}
 	if intoPG {
-		var n int
-		err := cat.DB().QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM recordings) + (SELECT COUNT(*) FROM tombstones) + (SELECT COUNT(*) FROM audit)`).Scan(&n)
+		n, err := cat.Rows(ctx)
 		if err == nil && n > 0 {
 			err = fmt.Errorf("rebuild: the configured PostgreSQL catalog is not empty (%d rows); rebuild into a new database", n)
 		}
@@ -70,6 +69,6 @@ func RebuildCatalog(ctx context.Context, cfg *config.Config, out, keysFrom strin
 		}
 		defer old.Close()
 	}
-	res, err = upload.Rebuild(ctx, st, keys, cat, old)
+	res, err = recording.Rebuild(ctx, st, keys, cat, old)
 	return res, errors.Join(err, cat.Close())
 }

@@ -182,7 +182,7 @@ func waitManifests(ctx context.Context, dataDir string, ids []string, wait time.
 	// spool is in a listing of the store taken after looking.
 	inSpool := map[string]bool{}
 	for id := range found {
-		if fi, err := os.Stat(filepath.Join(m.spool.Path(), id+".wav")); err == nil && fi.Size() > 44 {
+		if fi, err := os.Stat(m.spool.RecordingPath(id)); err == nil && fi.Size() > 44 {
 			inSpool[id] = true
 		}
 	}

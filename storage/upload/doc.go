@@ -6,4 +6,11 @@
 // capped exponential back-off and jitter; calls go on and the spool grows.
 // A restart resumes; an upload cut by kill -9 is redone to the same keys,
 // so nothing is lost and nothing is stored twice.
+//
+// It is a client of package recording, which names the objects (Keys),
+// tags them (Tags) and seals the manifest stored beside the audio
+// (SealManifest), and of package spool, which lists the finished calls
+// and removes them. It must not be imported to read or destroy stored
+// recordings (package recording does both); only the daemon that runs
+// it, and tests, import it.
 package upload

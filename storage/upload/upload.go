@@ -12,9 +12,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +19,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
@@ -201,37 +199,18 @@ func (u *Uploader) notify(e Event) {
 
 // finished lists the calls whose manifests are final, oldest first.
 func (u *Uploader) finished() ([]string, time.Time, error) {
-	entries, err := os.ReadDir(u.o.Spool.Path())
+	ms, err := u.o.Spool.Finished(func(id string, err error) {
+		u.o.Log.Warn("unreadable manifest left in the spool", zap.String("call_id", id), zap.Error(err))
+	})
 	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("read spool: %w", err)
+		return nil, time.Time{}, err
 	}
-	type item struct {
-		id      string
-		started time.Time
-	}
-	var items []item
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".json") {
-			continue
-		}
-		id := strings.TrimSuffix(name, ".json")
-		m, err := u.o.Spool.ReadManifest(id)
-		if err != nil {
-			u.o.Log.Warn("unreadable manifest left in the spool", zap.String("call_id", id), zap.Error(err))
-			continue
-		}
-		if m.State == spool.StateDone || m.State == spool.StateSpooled {
-			items = append(items, item{id, m.StartedAt})
-		}
-	}
-	sort.Slice(items, func(i, j int) bool { return items[i].id < items[j].id }) // UUIDv7: time order
-	ids := make([]string, len(items))
+	ids := make([]string, len(ms))
 	var oldest time.Time
-	for i, it := range items {
-		ids[i] = it.id
-		if oldest.IsZero() || it.started.Before(oldest) {
-			oldest = it.started
+	for i, m := range ms {
+		ids[i] = m.ID
+		if oldest.IsZero() || m.StartedAt.Before(oldest) {
+			oldest = m.StartedAt
 		}
 	}
 	return ids, oldest, nil
@@ -258,40 +237,6 @@ func (u *Uploader) indexed(ctx context.Context, id string) (bool, string, error)
 	return false, "", nil
 }
 
-// removeSpool removes a call's files from the spool.
-func (u *Uploader) removeSpool(id string) error {
-	var errs []error
-	for _, p := range []string{filepath.Join(u.o.Spool.Path(), id+".wav"), u.o.Spool.ManifestPath(id)} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// Keys returns the object keys of a call: its audio and its manifest,
-// under "<purpose>/<yyyy>/<mm>/<dd>/", and for a client's line under
-// "<client>/" before that, so that a bucket policy can fence a client's
-// objects by prefix.
-func Keys(client, purpose string, started time.Time, id string) (audio, manifest string) {
-	p := fmt.Sprintf("%s/%s/%s", purpose, started.UTC().Format("2006/01/02"), id)
-	if client != "" {
-		p = client + "/" + p
-	}
-	return p + ".wav", p + ".json"
-}
-
-// Tags returns the S3 object tags of a recording's objects: its purpose,
-// its retention date and, on a client's line, its client. Every tag
-// change writes them whole.
-func Tags(rec *catalog.Recording) map[string]string {
-	tags := map[string]string{"purpose": rec.Purpose, "retain-until": rec.RetainUntil.UTC().Format("2006-01-02")}
-	if rec.Client != "" {
-		tags["client"] = rec.Client
-	}
-	return tags
-}
-
 func (u *Uploader) upload(ctx context.Context, id string) error {
 	// A crash between the catalog commit and the removal of the spool
 	// files leaves a copy of a recording that is already stored — and
@@ -302,7 +247,7 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 		return err
 	} else if done {
 		u.o.Log.Warn("spool copy of a recording already "+why+" removed, not stored again", zap.String("call_id", id))
-		return u.removeSpool(id)
+		return u.o.Spool.Remove(id)
 	}
 	m, err := u.o.Spool.ReadManifest(id)
 	if err != nil {
@@ -312,7 +257,7 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 	if !ok {
 		return fmt.Errorf("%w: purpose %q or client %q is not configured: cannot set its retention", errItem, m.Purpose, m.Client)
 	}
-	audioKey, manifestKey := Keys(m.Client, m.Purpose, m.StartedAt, id)
+	audioKey, manifestKey := recording.Keys(m.Client, m.Purpose, m.StartedAt, id)
 	consent, _ := json.Marshal(m.Consent)
 	full, _ := json.Marshal(m)
 	rec := &catalog.Recording{
@@ -321,8 +266,8 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 		Decision: m.Consent.Decision, Consent: consent, ManifestKey: manifestKey, RetainUntil: retain,
 		State: catalog.StateStored, StoredAt: time.Now().UTC(), Manifest: full,
 	}
-	tags := Tags(rec)
-	wavPath := filepath.Join(u.o.Spool.Path(), id+".wav")
+	tags := recording.Tags(rec)
+	wavPath := u.o.Spool.RecordingPath(id)
 	// Every call gets a data key, recorded or not: it seals the audio and
 	// the caller's identity in the stored manifest, so that destroying the
 	// wrapped key (erasure) makes every copy of both unreadable.
@@ -358,7 +303,7 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 		return err
 	}
 	// Only now is the spool copy redundant.
-	if err := u.removeSpool(id); err != nil {
+	if err := u.o.Spool.Remove(id); err != nil {
 		u.o.Log.Warn("stored, but spool files not removed", zap.String("call_id", id), zap.Error(err))
 	}
 	u.o.Log.Info("recording stored", zap.String("call_id", id), zap.String("object_key", rec.ObjectKey),
@@ -382,7 +327,7 @@ func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(u.o.Spool.Path(), "."+rec.ID+".sealed.*")
+	tmp, err := u.o.Spool.CreateTemp(rec.ID + ".sealed.*")
 	if err != nil {
 		return fmt.Errorf("seal recording: %w", err)
 	}
@@ -415,85 +360,16 @@ func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey
 	return nil
 }
 
-// putManifest stores the call's manifest beside the audio: sealed with the
-// manifest key (so the bucket alone rebuilds the catalog), its caller
-// number and SIP Call-ID sealed again inside it with the recording's own
-// data key (so erasure, which destroys that key, reaches every copy).
+// putManifest stores the call's manifest beside the audio, sealed as
+// recording.SealManifest seals it.
 func (u *Uploader) putManifest(ctx context.Context, m *spool.Manifest, rec *catalog.Recording, dataKey []byte, tags map[string]string) error {
-	idPlain, _ := json.Marshal(identity{Caller: m.Caller, SIPCallID: m.SIPCallID})
-	var idSealed bytes.Buffer
-	if err := crypt.Seal(&idSealed, bytes.NewReader(idPlain), int64(len(idPlain)), dataKey); err != nil {
-		return err
-	}
-	doc := StoredManifest{Manifest: *m, ObjectKey: rec.ObjectKey, SealedSize: rec.Size, SealedSHA256: rec.SHA256,
-		RetainUntil: rec.RetainUntil, KeyID: rec.KeyID, Identity: idSealed.Bytes()}
-	doc.Caller, doc.SIPCallID = "", ""
-	plain, err := json.Marshal(doc)
+	sealed, keyID, err := recording.SealManifest(m, rec, dataKey, u.o.Keys)
 	if err != nil {
 		return err
 	}
-	keyID := u.o.Keys.Active()
-	mk, err := u.o.Keys.ManifestKey(keyID)
-	if err != nil {
-		return err
-	}
-	var sealed bytes.Buffer
-	if err := crypt.Seal(&sealed, bytes.NewReader(plain), int64(len(plain)), mk); err != nil {
-		return err
-	}
-	sum := sha256.Sum256(sealed.Bytes())
-	_, err = u.o.Store.Put(ctx, rec.ManifestKey, bytes.NewReader(sealed.Bytes()), int64(sealed.Len()), storage.PutOptions{
+	sum := sha256.Sum256(sealed)
+	_, err = u.o.Store.Put(ctx, rec.ManifestKey, bytes.NewReader(sealed), int64(len(sealed)), storage.PutOptions{
 		ContentType: "application/vnd.kiroku.sealed", Tags: tags, SHA256: hex.EncodeToString(sum[:]),
 		Meta: map[string]string{"recording-id": rec.ID, "key-id": keyID, "kind": "manifest"}})
 	return err
-}
-
-// StoredManifest is the manifest as stored beside the audio.
-type StoredManifest struct {
-	spool.Manifest
-	ObjectKey    string    `json:"object_key,omitempty"`
-	SealedSize   int64     `json:"sealed_size,omitempty"`
-	SealedSHA256 string    `json:"sealed_sha256,omitempty"`
-	RetainUntil  time.Time `json:"retain_until"`
-	KeyID        string    `json:"key_id,omitempty"`
-	// Identity is the caller number and SIP Call-ID, sealed with the
-	// recording's data key; the fields of Manifest that hold them are
-	// empty here.
-	Identity []byte `json:"identity,omitempty"`
-}
-
-type identity struct {
-	Caller    string `json:"caller"`
-	SIPCallID string `json:"sip_call_id"`
-}
-
-// openIdentity unseals a stored manifest's identity with its data key.
-func openIdentity(sealed, dataKey []byte) (identity, error) {
-	var id identity
-	r, err := crypt.NewRangeReader(dataKey, int64(len(sealed)), func(off, n int64) (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(sealed[off : off+n])), nil
-	})
-	if err != nil {
-		return id, err
-	}
-	var buf bytes.Buffer
-	if err := r.WriteRange(&buf, 0, r.Size()); err != nil {
-		return id, err
-	}
-	return id, json.Unmarshal(buf.Bytes(), &id)
-}
-
-// OpenAudio returns a reader of a stored recording's WAV by byte range,
-// unwrapping its data key with keys.
-func OpenAudio(ctx context.Context, st storage.Store, keys *crypt.Keyring, rec *catalog.Recording) (*crypt.RangeReader, error) {
-	if rec.ObjectKey == "" {
-		return nil, fmt.Errorf("recording %s has no audio", rec.ID)
-	}
-	dataKey, err := keys.Unwrap(rec.KeyID, rec.WrappedKey, rec.ID)
-	if err != nil {
-		return nil, fmt.Errorf("recording %s: %w", rec.ID, err)
-	}
-	return crypt.NewRangeReader(dataKey, rec.Size, func(off, n int64) (io.ReadCloser, error) {
-		return st.Get(ctx, rec.ObjectKey, off, n)
-	})
 }

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +17,7 @@ import (
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/internal/wav"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
@@ -142,7 +141,7 @@ func TestUploadStoresSealedIndexedAudited(t *testing.T) {
 		if bytes.Contains(stored.Bytes(), wavBytes[44:1044]) || bytes.HasPrefix(stored.Bytes(), []byte("RIFF")) {
 			t.Fatal("the stored bytes are the WAV, not sealed")
 		}
-		r, err := upload.OpenAudio(t.Context(), e.store, e.keys, rec)
+		r, err := recording.OpenAudio(t.Context(), e.store, e.keys, rec)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +218,7 @@ func TestUploadTwiceStoresOnce(t *testing.T) {
 			t.Errorf("got %d rows, want 1", c)
 		}
 		rec, _ := e.cat.Get(t.Context(), m.ID)
-		if _, err := upload.OpenAudio(t.Context(), e.store, e.keys, rec); err != nil {
+		if _, err := recording.OpenAudio(t.Context(), e.store, e.keys, rec); err != nil {
 			t.Errorf("the row's key does not open the object stored last: %v", err)
 		}
 	})
@@ -278,7 +277,7 @@ func TestKeyRotationAndWrongKey(t *testing.T) {
 	e.up.Pass(t.Context())
 	for _, id := range []string{m.ID, m2.ID} {
 		rec, _ := e.cat.Get(t.Context(), id)
-		r, err := upload.OpenAudio(t.Context(), e.store, rotated, rec)
+		r, err := recording.OpenAudio(t.Context(), e.store, rotated, rec)
 		if err != nil {
 			t.Fatalf("%s (key %s) after rotation: %v", id, rec.KeyID, err)
 		}
@@ -290,7 +289,7 @@ func TestKeyRotationAndWrongKey(t *testing.T) {
 	}
 	wrong, _ := crypt.NewKeyring("a", map[string][]byte{"a": bytes.Repeat([]byte("z"), 32)})
 	rec, _ := e.cat.Get(t.Context(), m.ID)
-	if _, err := upload.OpenAudio(t.Context(), e.store, wrong, rec); !errors.Is(err, crypt.ErrWrongKey) {
+	if _, err := recording.OpenAudio(t.Context(), e.store, wrong, rec); !errors.Is(err, crypt.ErrWrongKey) {
 		t.Errorf("got %v with a wrong master key, want ErrWrongKey", err)
 	}
 	if _, err := e.store.Stat(t.Context(), rec.ObjectKey); err != nil {
@@ -318,83 +317,3 @@ var _ = context.Background
 // TestRebuildCatalog: a catalog rebuilt from the store's manifests alone
 // matches the original row for row; with the old catalog as key source,
 // the audio opens again.
-func TestRebuildCatalog(t *testing.T) {
-	e := newEnv(t, nil)
-	var ids []string
-	for i := range 4 {
-		m, _ := e.call(t, 4000*i)
-		ids = append(ids, m.ID)
-	}
-	if err := e.up.Pass(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	fresh, err := catalog.Open(t.Context(), filepath.Join(t.TempDir(), "rebuilt.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fresh.Close()
-	res, err := upload.Rebuild(t.Context(), e.store, e.keys, fresh, e.cat)
-	if err != nil || res.Restored != 4 || res.WithKeys != 4 || len(res.Skipped) != 0 {
-		t.Fatalf("got %+v, %v; want 4 restored, all with keys", res, err)
-	}
-	for _, id := range ids {
-		a, _ := e.cat.Get(t.Context(), id)
-		b, err := fresh.Get(t.Context(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a.StoredAt, b.StoredAt = time.Time{}, time.Time{}
-		ja, _ := json.Marshal(a)
-		jb, _ := json.Marshal(b)
-		if !bytes.Equal(ja, jb) {
-			t.Errorf("row %s differs after rebuild:\n%s\n%s", id, ja, jb)
-		}
-		if b.ObjectKey != "" {
-			if _, err := upload.OpenAudio(t.Context(), e.store, e.keys, b); err != nil {
-				t.Errorf("rebuilt row %s does not open its audio: %v", id, err)
-			}
-		}
-	}
-	if n, err := audit.Verify(t.Context(), fresh.DB()); err != nil || n != 4 {
-		t.Errorf("rebuilt audit: %d entries, %v", n, err)
-	}
-}
-
-// TestStoredManifestHidesCaller: the manifest beside the audio names the
-// caller only inside a part sealed with the recording's own key; without
-// that key (erased) a copy of the manifest tells nothing about the caller,
-// and a rebuild restores the row without the number.
-func TestStoredManifestHidesCaller(t *testing.T) {
-	e := newEnv(t, nil)
-	m, _ := e.call(t, 800)
-	if err := e.up.Pass(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	rec, _ := e.cat.Get(t.Context(), m.ID)
-	obj, _ := e.store.Stat(t.Context(), rec.ManifestKey)
-	mk, _ := e.keys.ManifestKey(obj.Meta["key-id"])
-	r, err := crypt.NewRangeReader(mk, obj.Size, func(off, n int64) (io.ReadCloser, error) {
-		return e.store.Get(t.Context(), rec.ManifestKey, off, n)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var plain bytes.Buffer
-	r.WriteRange(&plain, 0, r.Size())
-	if bytes.Contains(plain.Bytes(), []byte("0312345678")) || bytes.Contains(plain.Bytes(), []byte("345678")) {
-		t.Fatal("the stored manifest shows the caller number to anyone with the master key")
-	}
-	// With the wrapped key gone (as erasure leaves it), a rebuild cannot
-	// bring the number back.
-	e.cat.DB().Exec(`UPDATE recordings SET wrapped_key = NULL, key_id = ''`)
-	fresh, _ := catalog.Open(t.Context(), filepath.Join(t.TempDir(), "rebuilt.db"))
-	defer fresh.Close()
-	res, err := upload.Rebuild(t.Context(), e.store, e.keys, fresh, e.cat)
-	if err != nil || res.Restored != 1 || res.WithKeys != 0 {
-		t.Fatalf("rebuild: %+v %v", res, err)
-	}
-	got, _ := fresh.Get(t.Context(), m.ID)
-	if got.Caller != "" || bytes.Contains(got.Manifest, []byte("0312345678")) {
-		t.Errorf("rebuilt row carries the caller number without its key: %q", got.Caller)
-	}
-}

@@ -1,14 +1,10 @@
-package upload
+package recording
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/audit"
@@ -37,7 +33,7 @@ func Rebuild(ctx context.Context, st storage.Store, keys *crypt.Keyring, cat *ca
 	var res RebuildResult
 	var keysList []string
 	err := st.List(ctx, "", func(o storage.Object) error {
-		if strings.HasSuffix(o.Key, ".json") && !strings.HasPrefix(o.Key, "audit/") {
+		if IsManifestKey(o.Key) {
 			keysList = append(keysList, o.Key)
 		}
 		return nil
@@ -47,7 +43,7 @@ func Rebuild(ctx context.Context, st storage.Store, keys *crypt.Keyring, cat *ca
 	}
 	for _, key := range keysList {
 		res.Manifests++
-		doc, err := readManifest(ctx, st, keys, key)
+		doc, err := OpenManifest(ctx, st, keys, key)
 		if err != nil {
 			res.Skipped = append(res.Skipped, fmt.Sprintf("%s: %v", key, err))
 			continue
@@ -91,30 +87,6 @@ func Rebuild(ctx context.Context, st storage.Store, keys *crypt.Keyring, cat *ca
 		res.Restored++
 	}
 	return res, nil
-}
-
-func readManifest(ctx context.Context, st storage.Store, keys *crypt.Keyring, key string) (*StoredManifest, error) {
-	o, err := st.Stat(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	mk, err := keys.ManifestKey(o.Meta["key-id"])
-	if err != nil {
-		return nil, err
-	}
-	r, err := crypt.NewRangeReader(mk, o.Size, func(off, n int64) (io.ReadCloser, error) { return st.Get(ctx, key, off, n) })
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	if err := r.WriteRange(&buf, 0, r.Size()); err != nil {
-		return nil, err
-	}
-	var doc StoredManifest
-	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
-		return nil, errors.Join(errors.New("manifest is not JSON"), err)
-	}
-	return &doc, nil
 }
 
 func rowFromManifest(doc *StoredManifest, key string) *catalog.Recording {
