@@ -19,7 +19,7 @@ build:
 # promtool (prometheus) to check the alert rules, systemd-analyze (systemd)
 # to check the unit, chromium (headless) for the web UI test, baresip as
 # a TLS and SRTP peer, kamailio as the load balancer of the two-node test,
-# PostgreSQL (postgresql; internal/pgtest runs its own server from the
+# PostgreSQL (postgresql; internal/testenv/pgtest runs its own server from the
 # binaries under /usr/lib/postgresql) for the catalog on PostgreSQL.
 test-deps:
 	@missing=""; \
@@ -72,10 +72,10 @@ check-systemd: build
 	[ $$rc = 0 ] || { echo >&2 "systemd-analyze security: systemd/kirokud.service is exposed above 2.0"; exit 1; }
 
 # ---------------------------------------------------------------------------
-# s3-server: versitygw, the S3 server internal/s3test runs for the storage
+# s3-server: versitygw, the S3 server internal/testenv/s3test runs for the storage
 # tests, built from the Go module proxy into .tools/bin once (about 2-3
 # minutes cold on 2 cores) and reused while it is the pinned version;
-# internal/s3test.Version must name the same one.
+# internal/testenv/s3test.Version must name the same one.
 VERSITYGW_VERSION := v1.8.0
 .PHONY: s3-server
 s3-server:

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kiroku-voice/kiroku/internal/pgtest"
+	"github.com/kiroku-voice/kiroku/internal/testenv/pgtest"
 )
 
 func openTest(t *testing.T) *Catalog {

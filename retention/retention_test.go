@@ -18,7 +18,7 @@ import (
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/internal/config"
-	"github.com/kiroku-voice/kiroku/internal/s3test"
+	"github.com/kiroku-voice/kiroku/internal/testenv/s3test"
 	"github.com/kiroku-voice/kiroku/retention"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"

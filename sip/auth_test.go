@@ -16,7 +16,7 @@ import (
 	"github.com/icholy/digest"
 
 	"github.com/kiroku-voice/kiroku/internal/config"
-	"github.com/kiroku-voice/kiroku/internal/sipptest"
+	"github.com/kiroku-voice/kiroku/internal/testenv/sipptest"
 )
 
 const (

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/kiroku-voice/kiroku/internal/config"
-	"github.com/kiroku-voice/kiroku/internal/sipptest"
+	"github.com/kiroku-voice/kiroku/internal/testenv/sipptest"
 )
 
 func TestLimiter(t *testing.T) {

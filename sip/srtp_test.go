@@ -20,8 +20,8 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 	"github.com/pion/srtp/v3"
 
-	"github.com/kiroku-voice/kiroku/internal/baresiptest"
 	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/internal/testenv/baresiptest"
 	"github.com/kiroku-voice/kiroku/media"
 )
 

@@ -1,7 +1,7 @@
 // Package catalogtest runs tests against each catalog implementation, so
 // that catalog, audit, retention and whatever else stores through the
 // catalog are held to one contract on both: SQLite in a temporary file,
-// and PostgreSQL (Debian's server, run by internal/pgtest) in a database
+// and PostgreSQL (Debian's server, run by internal/testenv/pgtest) in a database
 // of its own.
 //
 // A package using it runs its tests through Main:
@@ -17,7 +17,7 @@ import (
 	"testing"
 
 	"github.com/kiroku-voice/kiroku/catalog"
-	"github.com/kiroku-voice/kiroku/internal/pgtest"
+	"github.com/kiroku-voice/kiroku/internal/testenv/pgtest"
 )
 
 // Drivers are the catalog drivers Each runs tests on.

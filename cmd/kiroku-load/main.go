@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kiroku-voice/kiroku/internal/loadgen"
+	"github.com/kiroku-voice/kiroku/cmd/kiroku-load/internal/loadgen"
 )
 
 func main() {

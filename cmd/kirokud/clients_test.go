@@ -25,7 +25,7 @@ import (
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/contract"
-	"github.com/kiroku-voice/kiroku/internal/s3test"
+	"github.com/kiroku-voice/kiroku/internal/testenv/s3test"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage/s3"

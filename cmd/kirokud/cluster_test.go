@@ -15,10 +15,10 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
-	"github.com/kiroku-voice/kiroku/internal/kamailiotest"
-	"github.com/kiroku-voice/kiroku/internal/pgtest"
-	"github.com/kiroku-voice/kiroku/internal/s3test"
-	"github.com/kiroku-voice/kiroku/internal/sipptest"
+	"github.com/kiroku-voice/kiroku/internal/testenv/kamailiotest"
+	"github.com/kiroku-voice/kiroku/internal/testenv/pgtest"
+	"github.com/kiroku-voice/kiroku/internal/testenv/s3test"
+	"github.com/kiroku-voice/kiroku/internal/testenv/sipptest"
 	"github.com/kiroku-voice/kiroku/storage/s3"
 )
 

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/kiroku-voice/kiroku/catalog"
-	"github.com/kiroku-voice/kiroku/internal/pgtest"
-	"github.com/kiroku-voice/kiroku/internal/sipptest"
+	"github.com/kiroku-voice/kiroku/internal/testenv/pgtest"
+	"github.com/kiroku-voice/kiroku/internal/testenv/sipptest"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/spool"

@@ -14,7 +14,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
-	"github.com/kiroku-voice/kiroku/internal/pgtest"
+	"github.com/kiroku-voice/kiroku/internal/testenv/pgtest"
 )
 
 // TestStoredInPostgres: kirokud with a PostgreSQL catalog, its connection

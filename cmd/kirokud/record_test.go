@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kiroku-voice/kiroku/internal/sipptest"
+	"github.com/kiroku-voice/kiroku/internal/testenv/sipptest"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/spool"
 )

@@ -23,7 +23,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
-	"github.com/kiroku-voice/kiroku/internal/sipptest"
+	"github.com/kiroku-voice/kiroku/internal/testenv/sipptest"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 )
 

@@ -14,7 +14,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"github.com/kiroku-voice/kiroku/internal/s3test"
+	"github.com/kiroku-voice/kiroku/internal/testenv/s3test"
 	"github.com/kiroku-voice/kiroku/storage"
 )
 

@@ -84,7 +84,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		// Unknown in advance: the service checks a trailing checksum.
 		// Not over plain HTTP, where minio-go signs the stream with
 		// trailers and versitygw v1.8.0 gets those wrong (see
-		// internal/s3test TestServer "trailing sha-256 over http"); the
+		// internal/testenv/s3test TestServer "trailing sha-256 over http"); the
 		// signature of each chunk guards the bytes there.
 		po.Checksum = minio.ChecksumSHA256
 	}

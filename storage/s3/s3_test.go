@@ -3,7 +3,7 @@ package s3
 import (
 	"testing"
 
-	"github.com/kiroku-voice/kiroku/internal/s3test"
+	"github.com/kiroku-voice/kiroku/internal/testenv/s3test"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/storetest"
 )

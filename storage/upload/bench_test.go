@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/kiroku-voice/kiroku/catalog"
-	"github.com/kiroku-voice/kiroku/internal/s3test"
+	"github.com/kiroku-voice/kiroku/internal/testenv/s3test"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage/s3"
 	"github.com/kiroku-voice/kiroku/storage/upload"

@@ -60,7 +60,7 @@ func fileExists(p string) bool {
 func ConfigFile(t testing.TB) string {
 	t.Helper()
 	_, here, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(here), "..", "..", "configs", "kamailio", "kamailio.cfg")
+	return filepath.Join(filepath.Dir(here), "..", "..", "..", "configs", "kamailio", "kamailio.cfg")
 }
 
 // Start checks and starts Kamailio with the shipped configuration, the
