@@ -26,7 +26,7 @@ type Entry struct {
 	Seq      int64     `json:"seq"`
 	At       time.Time `json:"at"`
 	Actor    string    `json:"actor"`  // a token name, "kirokud", "retention"…
-	Action   string    `json:"action"` // store, read, export, hold, delete…
+	Action   Action    `json:"action"` // one of the Action constants
 	Target   string    `json:"target"` // usually a recording id
 	Reason   string    `json:"reason,omitempty"`
 	Detail   string    `json:"detail,omitempty"` // JSON or text: byte range, client address…
@@ -54,6 +54,9 @@ func (e *Entry) sum() string {
 // database itself (a *sql.DB) the entry is appended in a transaction of
 // its own, for the same reason.
 func Append(ctx context.Context, q Querier, e Entry) (Entry, error) {
+	if err := e.check(); err != nil {
+		return e, err
+	}
 	db, ok := q.(beginner)
 	if !ok {
 		return appendAt(ctx, q, e)
@@ -244,8 +247,22 @@ func NewAppender(ctx context.Context, tx Preparer) (*Appender, error) {
 	return &Appender{stmt: stmt, seq: seq, prev: prev}, nil
 }
 
+// ErrUnknownAction is returned by Append for an action not in Actions.
+var ErrUnknownAction = errors.New("unknown audit action")
+
+// check refuses an entry whose action is not one of the list.
+func (e Entry) check() error {
+	if !e.Action.Known() {
+		return fmt.Errorf("audit: append %q %s: %w", e.Action, e.Target, ErrUnknownAction)
+	}
+	return nil
+}
+
 // Append adds e after the last entry appended.
 func (a *Appender) Append(ctx context.Context, e Entry) (Entry, error) {
+	if err := e.check(); err != nil {
+		return e, err
+	}
 	e.Seq, e.PrevHash = a.seq+1, a.prev
 	if e.At.IsZero() {
 		e.At = time.Now()

@@ -167,7 +167,7 @@ func (s *Service) Plan(ctx context.Context, actor string, c Client) (*Plan, erro
 		}
 	}
 	detail := map[string]any{"recordings": p.Recordings, "held": p.Held, "to_destroy": p.ToDestroy, "blockers": len(p.Blockers)}
-	if err := s.auditTx(ctx, actor, "contract-end-plan", "client:"+c.ID, detail); err != nil {
+	if err := s.auditTx(ctx, actor, audit.ActionContractEndPlan, "client:"+c.ID, detail); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -290,7 +290,7 @@ func (s *Service) start(ctx context.Context, actor string, c Client, t Target) (
 			if t.Kind == KindS3 && t.Prefix == "" {
 				run.TargetPrefix = defaultPrefix(run)
 			}
-			e, err := s.audit(ctx, tx, actor, "contract-end-start", run.ID, map[string]any{"client": c.ID, "target": targetOf(run)})
+			e, err := s.audit(ctx, tx, actor, audit.ActionContractEndStart, run.ID, map[string]any{"client": c.ID, "target": targetOf(run)})
 			if err != nil {
 				return err
 			}
@@ -309,7 +309,7 @@ func (s *Service) start(ctx context.Context, actor string, c Client, t Target) (
 				run.Operators = append(run.Operators, actor)
 			}
 			run.State = StateRunning
-			if _, err := s.audit(ctx, tx, actor, "contract-end-resume", run.ID, map[string]any{"client": c.ID}); err != nil {
+			if _, err := s.audit(ctx, tx, actor, audit.ActionContractEndResume, run.ID, map[string]any{"client": c.ID}); err != nil {
 				return err
 			}
 		}
@@ -330,7 +330,7 @@ func (s *Service) setState(ctx context.Context, run *catalog.ContractEnd, state 
 
 // audit appends one entry through q; its detail never holds a caller
 // number.
-func (s *Service) audit(ctx context.Context, q audit.Querier, actor, action, target string, detail map[string]any) (audit.Entry, error) {
+func (s *Service) audit(ctx context.Context, q audit.Querier, actor string, action audit.Action, target string, detail map[string]any) (audit.Entry, error) {
 	d, err := json.Marshal(detail)
 	if err != nil {
 		return audit.Entry{}, err
@@ -339,7 +339,7 @@ func (s *Service) audit(ctx context.Context, q audit.Querier, actor, action, tar
 }
 
 // auditTx appends one entry in its own transaction.
-func (s *Service) auditTx(ctx context.Context, actor, action, target string, detail map[string]any) error {
+func (s *Service) auditTx(ctx context.Context, actor string, action audit.Action, target string, detail map[string]any) error {
 	return s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := s.audit(ctx, tx, actor, action, target, detail)
 		return err

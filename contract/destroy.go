@@ -87,7 +87,7 @@ func (s *Service) shred(ctx context.Context, actor string, run *catalog.Contract
 		At: now, Reason: "contract end " + run.ID, Actor: actor,
 		Entry: func(rec *catalog.Recording) audit.Entry {
 			d, _ := json.Marshal(map[string]any{"run": run.ID, "client": rec.Client, "object_key": rec.ObjectKey})
-			return audit.Entry{At: now, Actor: actor, Action: "contract-end-destroy", Target: rec.ID,
+			return audit.Entry{At: now, Actor: actor, Action: audit.ActionContractEndDestroy, Target: rec.ID,
 				Reason: "contract with client " + rec.Client + " ended; returned and verified", Detail: string(d)}
 		},
 		Each: func(ctx context.Context, tx *sql.Tx, ap *audit.Appender, id string, rec *catalog.Recording, err error) error {
@@ -100,7 +100,7 @@ func (s *Service) shred(ctx context.Context, actor string, run *catalog.Contract
 				// Legal hold wins: returned, verified, and kept.
 				it.State, it.Held, it.HoldReason = catalog.ItemHeld, true, rec.HoldReason
 				d, _ := json.Marshal(map[string]any{"run": run.ID})
-				if _, err := ap.Append(ctx, audit.Entry{At: now, Actor: actor, Action: "contract-end-held", Target: rec.ID,
+				if _, err := ap.Append(ctx, audit.Entry{At: now, Actor: actor, Action: audit.ActionContractEndHeld, Target: rec.ID,
 					Reason: "under legal hold: returned but not destroyed", Detail: string(d)}); err != nil {
 					return err
 				}
@@ -200,7 +200,7 @@ func (s *Service) certify(ctx context.Context, actor string, run *catalog.Contra
 			return err
 		}
 		sum := sha256.Sum256(b)
-		e, err := s.audit(ctx, tx, actor, "contract-end-certify", run.ID, map[string]any{"client": c.ID,
+		e, err := s.audit(ctx, tx, actor, audit.ActionContractEndCertify, run.ID, map[string]any{"client": c.ID,
 			"certificate_sha256": hex.EncodeToString(sum[:]), "returned": cert.Counts.Returned,
 			"destroyed": cert.Counts.Destroyed, "held": cert.Counts.Held, "not_returned": cert.Counts.NotReturned})
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/spool"
@@ -125,7 +126,7 @@ func (s *Service) copyItem(ctx context.Context, actor string, run *catalog.Contr
 		it.AudioFile = "recordings/" + rec.ID + ".wav"
 	}
 	// The export is recorded before any of its bytes leave.
-	if err := s.auditTx(ctx, actor, "contract-end-export", rec.ID, map[string]any{"run": run.ID, "target": t,
+	if err := s.auditTx(ctx, actor, audit.ActionContractEndExport, rec.ID, map[string]any{"run": run.ID, "target": t,
 		"files": []string{it.AudioFile, it.ManifestFile}}); err != nil {
 		return err
 	}
@@ -257,7 +258,7 @@ func (s *Service) verified(ctx context.Context, actor string, run *catalog.Contr
 		if err := catalog.SwapContractEndItem(ctx, tx, it, catalog.ItemExported); err != nil {
 			return err
 		}
-		_, err := s.audit(ctx, tx, actor, "contract-end-verify", it.Recording, map[string]any{"run": run.ID, "how": how,
+		_, err := s.audit(ctx, tx, actor, audit.ActionContractEndVerify, it.Recording, map[string]any{"run": run.ID, "how": how,
 			"audio_sha256": it.AudioSHA256, "manifest_sha256": it.ManifestSHA256})
 		return err
 	})

@@ -31,8 +31,8 @@ func actions(t *testing.T, cat *catalog.Catalog) map[string]int {
 	}
 	out := map[string]int{}
 	for _, e := range es {
-		if strings.HasPrefix(e.Action, "contract-end-") {
-			out[e.Actor+" "+e.Action]++
+		if strings.HasPrefix(string(e.Action), "contract-end-") {
+			out[e.Actor+" "+string(e.Action)]++
 		}
 	}
 	return out

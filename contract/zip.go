@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/sumzip"
 	"github.com/kiroku-voice/kiroku/recording"
@@ -110,7 +111,7 @@ func (s *Service) zipItem(ctx context.Context, actor string, run *catalog.Contra
 	if rec.ObjectKey != "" {
 		it.AudioFile = "recordings/" + rec.ID + ".wav"
 	}
-	if err := s.auditTx(ctx, actor, "contract-end-export", rec.ID, map[string]any{"run": run.ID, "target": Target{Kind: KindZIP},
+	if err := s.auditTx(ctx, actor, audit.ActionContractEndExport, rec.ID, map[string]any{"run": run.ID, "target": Target{Kind: KindZIP},
 		"files": []string{it.AudioFile, it.ManifestFile}}); err != nil {
 		return false, err
 	}
@@ -220,7 +221,7 @@ func (s *Service) Confirm(ctx context.Context, actor, id string, sums map[string
 	if err != nil {
 		return nil, err
 	}
-	if err := s.auditTx(ctx, actor, "contract-end-confirm", run.ID, map[string]any{"verified": out.Verified, "mismatches": len(out.Mismatches)}); err != nil {
+	if err := s.auditTx(ctx, actor, audit.ActionContractEndConfirm, run.ID, map[string]any{"verified": out.Verified, "mismatches": len(out.Mismatches)}); err != nil {
 		return nil, err
 	}
 	if err := s.destroy(ctx, actor, run, l); err != nil {

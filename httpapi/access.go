@@ -72,7 +72,7 @@ func caller(g access.Grant, number string) (string, bool) {
 // address (and user agent) in its detail. It runs in its own transaction
 // (the chain head is read and extended atomically) and is not cut short
 // by the client going away.
-func (a *API) record(r *http.Request, p *Principal, action, target, reason string, detail map[string]any) error {
+func (a *API) record(r *http.Request, p *Principal, action audit.Action, target, reason string, detail map[string]any) error {
 	if detail == nil {
 		detail = map[string]any{}
 	}
@@ -101,7 +101,7 @@ func (a *API) deny(w http.ResponseWriter, r *http.Request, p *Principal, code in
 
 // denyFor is deny keeping the reason the request gave.
 func (a *API) denyFor(w http.ResponseWriter, r *http.Request, p *Principal, code int, target, reason, why string, msg error) {
-	if err := a.record(r, p, "denied", target, reason, map[string]any{"route": r.Pattern, "why": why, "status": code}); err != nil {
+	if err := a.record(r, p, audit.ActionDenied, target, reason, map[string]any{"route": r.Pattern, "why": why, "status": code}); err != nil {
 		a.internal(w, "audit of a denial", err)
 		return
 	}

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/recording"
 )
 
@@ -185,17 +186,17 @@ func (a *API) audio(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestedRangeNotSatisfiable, fmt.Errorf("range: %q is not one satisfiable byte range of this %d-byte recording", truncate(r.Header.Get("Range"), 100), size))
 		return
 	}
-	action := "play"
+	action := audit.ActionPlay
 	disposition := "inline"
 	if download {
-		action, disposition = "download", "attachment"
+		action, disposition = audit.ActionDownload, "attachment"
 	}
 	detail := map[string]any{"range": br.String(), "bytes": br.length, "size": size, "via": via}
 	if r.Method == http.MethodHead {
 		detail["method"] = http.MethodHead
 	}
 	if err := a.record(r, p, action, id, reason, detail); err != nil {
-		a.internal(w, "audit of a "+action, err)
+		a.internal(w, "audit of a "+string(action), err)
 		return
 	}
 	h.Set("Content-Type", "audio/wav")

@@ -14,7 +14,7 @@ import (
 // entryJSON is e as the API shows it: its detail as JSON when it is
 // JSON, else as a JSON string.
 func entryJSON(e audit.Entry) apiclient.AuditEntry {
-	out := apiclient.AuditEntry{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Target: e.Target, Reason: e.Reason,
+	out := apiclient.AuditEntry{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: string(e.Action), Target: e.Target, Reason: e.Reason,
 		PrevHash: e.PrevHash, Hash: e.Hash}
 	switch {
 	case e.Detail == "":
@@ -94,7 +94,7 @@ func (a *API) auditList(w http.ResponseWriter, r *http.Request, p *Principal) {
 	for _, e := range entries {
 		out.Entries = append(out.Entries, entryJSON(e))
 	}
-	if err := a.record(r, p, "audit-read", "", "", map[string]any{"filters": filters, "results": len(out.Entries)}); err != nil {
+	if err := a.record(r, p, audit.ActionAuditRead, "", "", map[string]any{"filters": filters, "results": len(out.Entries)}); err != nil {
 		a.internal(w, "audit of an audit read", err)
 		return
 	}
@@ -122,7 +122,7 @@ func (a *API) auditVerify(w http.ResponseWriter, r *http.Request, p *Principal) 
 		a.internal(w, "audit verify", err)
 		return
 	}
-	if err := a.record(r, p, "audit-verify", "", "", map[string]any{"ok": intact, "entries": n}); err != nil {
+	if err := a.record(r, p, audit.ActionAuditVerify, "", "", map[string]any{"ok": intact, "entries": n}); err != nil {
 		a.internal(w, "audit of an audit verify", err)
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/sip"
 )
 
@@ -43,7 +44,7 @@ func (a *API) callsList(w http.ResponseWriter, r *http.Request, p *Principal) {
 			Consent: c.Decision, Phase: c.Phase, Recording: c.Recording, StartedAt: c.StartedAt,
 			Duration: now.Sub(c.StartedAt).Round(time.Millisecond).Seconds()})
 	}
-	if err := a.record(r, p, "calls-list", "", "", map[string]any{"results": len(out)}); err != nil {
+	if err := a.record(r, p, audit.ActionCallsList, "", "", map[string]any{"results": len(out)}); err != nil {
 		a.internal(w, "audit of a calls list", err)
 		return
 	}
@@ -52,7 +53,7 @@ func (a *API) callsList(w http.ResponseWriter, r *http.Request, p *Principal) {
 
 // pause serves POST /api/v1/calls/{id}/pause (on) and …/resume (off).
 func (a *API) pause(on bool) handler {
-	action := map[bool]string{true: "pause", false: "resume"}[on]
+	action := map[bool]audit.Action{true: audit.ActionPause, false: audit.ActionResume}[on]
 	return func(w http.ResponseWriter, r *http.Request, p *Principal) {
 		id, ok := pathID(w, r)
 		if !ok {
@@ -88,7 +89,7 @@ func (a *API) pause(on bool) handler {
 			return
 		}
 		if err := a.record(r, p, action, id, "", nil); err != nil {
-			a.internal(w, "audit of a "+action, err)
+			a.internal(w, "audit of a "+string(action), err)
 			return
 		}
 		writeJSON(w, http.StatusOK, apiclient.PauseResult{ID: id, Recording: map[bool]string{true: "paused", false: "recording"}[on]})

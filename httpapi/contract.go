@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/contract"
 )
@@ -241,7 +242,7 @@ func (a *API) contractList(w http.ResponseWriter, r *http.Request, p *Principal)
 			out = append(out, run)
 		}
 	}
-	if err := a.record(r, p, "contract-end-read", "", "", map[string]any{"results": len(out)}); err != nil {
+	if err := a.record(r, p, audit.ActionContractEndRead, "", "", map[string]any{"results": len(out)}); err != nil {
 		a.internal(w, "audit", err)
 		return
 	}
@@ -261,7 +262,7 @@ func (a *API) contractShow(w http.ResponseWriter, r *http.Request, p *Principal)
 	if !ok {
 		return
 	}
-	if err := a.record(r, p, "contract-end-read", id, "", nil); err != nil {
+	if err := a.record(r, p, audit.ActionContractEndRead, id, "", nil); err != nil {
 		a.internal(w, "audit", err)
 		return
 	}
@@ -293,7 +294,7 @@ func (a *API) contractCertificate(w http.ResponseWriter, r *http.Request, p *Pri
 		writeError(w, http.StatusConflict, fmt.Errorf("run %s is %s: not certified yet", id, run.State))
 		return
 	}
-	if err := a.record(r, p, "contract-end-read", id, "", map[string]any{"certificate": format}); err != nil {
+	if err := a.record(r, p, audit.ActionContractEndRead, id, "", map[string]any{"certificate": format}); err != nil {
 		a.internal(w, "audit", err)
 		return
 	}

@@ -198,11 +198,11 @@ func testContractEndS3(t *testing.T, db catalogtest.DB) {
 	es := e.audit(0)
 	var steps []string
 	for _, en := range es {
-		if strings.HasPrefix(en.Action, "contract-end-") && en.Action != "contract-end-plan" {
+		if strings.HasPrefix(string(en.Action), "contract-end-") && en.Action != "contract-end-plan" {
 			if en.Seq < cert.Audit.FirstSeq || en.Seq > cert.Audit.LastSeq {
 				t.Errorf("entry %d %s outside the certificate's range %d–%d", en.Seq, en.Action, cert.Audit.FirstSeq, cert.Audit.LastSeq)
 			}
-			steps = append(steps, en.Action)
+			steps = append(steps, string(en.Action))
 		}
 	}
 	count := func(a string) int {

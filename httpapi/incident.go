@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/incident"
 )
 
@@ -103,7 +104,7 @@ func (a *API) incidentReport(w http.ResponseWriter, r *http.Request, p *Principa
 		return
 	}
 	filters["format"] = format
-	if err := a.record(r, p, "incident-report", "", "", map[string]any{"filters": filters, "recordings": len(rep.Records),
+	if err := a.record(r, p, audit.ActionIncidentReport, "", "", map[string]any{"filters": filters, "recordings": len(rep.Records),
 		"ids": rep.IDs(), "callers": len(rep.Callers), "entries": rep.Entries}); err != nil {
 		a.internal(w, "audit of an incident report", err)
 		return

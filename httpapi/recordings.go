@@ -13,6 +13,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/access"
 	"github.com/kiroku-voice/kiroku/apiclient"
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/retention"
@@ -114,7 +115,7 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, p *Principal) {
 	// The ids shown are kept, so that an incident report can tell whose
 	// recordings a search listed.
 	audited["results"], audited["ids"] = len(out.Recordings), ids
-	if err := a.record(r, p, "search", "", "", audited); err != nil {
+	if err := a.record(r, p, audit.ActionSearch, "", "", audited); err != nil {
 		a.internal(w, "audit of a search", err)
 		return
 	}
@@ -270,7 +271,7 @@ func (a *API) view(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if len(out.Consent) == 0 {
 		out.Consent = json.RawMessage(`{}`)
 	}
-	if err := a.record(r, p, "view", id, "", nil); err != nil {
+	if err := a.record(r, p, audit.ActionView, id, "", nil); err != nil {
 		a.internal(w, "audit of a view", err)
 		return
 	}

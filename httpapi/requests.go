@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/rights"
@@ -46,7 +47,7 @@ func (a *API) privacyOnly(h handler) handler {
 		if !a.allow(w, r, p, "", "") {
 			return
 		}
-		if err := a.record(r, p, "rights-api", r.PathValue("id"), "", map[string]any{"route": r.Pattern}); err != nil {
+		if err := a.record(r, p, audit.ActionRightsAPI, r.PathValue("id"), "", map[string]any{"route": r.Pattern}); err != nil {
 			a.internal(w, "audit", err)
 			return
 		}

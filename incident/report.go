@@ -47,25 +47,14 @@ func (q Query) clearFor(client string) bool {
 	return q.Clear && (q.ClearOnly == nil || slices.Contains(q.ClearOnly, client))
 }
 
-// Kinds of what an entry did to a recording.
+// Kinds of what an entry did to a recording: the audit log's own
+// classification of its actions.
 const (
-	KindAccessed = "accessed"
-	KindExported = "exported"
-	KindChanged  = "changed"
-	KindDenied   = "denied" // refused: the recording was not reached
+	KindAccessed = string(audit.KindAccessed)
+	KindExported = string(audit.KindExported)
+	KindChanged  = string(audit.KindChanged)
+	KindDenied   = string(audit.KindDenied) // refused: the recording was not reached
 )
-
-var (
-	exported = []string{"download", "disclose", "provide", "contract-end-export"}
-	changed  = []string{"store", "hold", "release-hold", "retention-change", "restrict", "unrestrict", "correct", "erase",
-		"delete", "contract-end-destroy", "pause", "resume"}
-)
-
-// listing are the actions whose entries keep the ids of the recordings
-// they showed in their detail ("ids"): a search, and an incident report
-// (which reveals who accessed them and, to privacy officers, their
-// callers).
-var listing = []string{"search", "incident-report"}
 
 // IDs returns the ids of the recordings rep lists, in order: an
 // incident report's own audit entry keeps them, as a search's does.
@@ -77,15 +66,11 @@ func (rep *Report) IDs() []string {
 	return out
 }
 
-// kindOf classifies an audit action done to a recording.
-func kindOf(action string) string {
-	switch {
-	case action == "denied":
-		return KindDenied
-	case slices.Contains(exported, action):
-		return KindExported
-	case slices.Contains(changed, action):
-		return KindChanged
+// kindOf classifies an audit action done to a recording; an action no
+// longer written (an old entry) counts as an access.
+func kindOf(action audit.Action) string {
+	if k := action.Kind(); k != "" {
+		return string(k)
 	}
 	return KindAccessed
 }
@@ -218,11 +203,11 @@ func (rep *Report) add(ctx context.Context, cat *catalog.Catalog, q Query, e aud
 	}
 	_ = json.Unmarshal([]byte(e.Detail), &detail)
 	kind := kindOf(e.Action)
-	if slices.Contains(listing, e.Action) {
+	if e.Action.ListsRecordings() {
 		ids = append(ids, detail.IDs...)
 		kind = KindAccessed // listed in the results
 	}
-	entry := Entry{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: e.Action, Kind: kind, Reason: e.Reason}
+	entry := Entry{Seq: e.Seq, At: e.At, Actor: e.Actor, Action: string(e.Action), Kind: kind, Reason: e.Reason}
 	matched, recordingEntry := false, false
 	for _, id := range ids {
 		in, err := lookup(ctx, cat, id, q, cache)

@@ -82,7 +82,7 @@ func seed(t *testing.T, c *catalog.Catalog) map[string]int64 {
 	seqs := map[string]int64{}
 	for i, s := range steps {
 		e, err := audit.Append(t.Context(), c.DB(), audit.Entry{At: t0.Add(time.Duration(i+1) * time.Minute),
-			Actor: s.actor, Action: s.action, Target: s.target, Detail: s.detail})
+			Actor: s.actor, Action: audit.Action(s.action), Target: s.target, Detail: s.detail})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -78,7 +78,7 @@ func Rebuild(ctx context.Context, st storage.Store, keys *crypt.Keyring, cat *ca
 			if err := catalog.PutRecording(ctx, tx, rec); err != nil {
 				return err
 			}
-			_, err := audit.Append(ctx, tx, audit.Entry{Actor: "kirokud", Action: "rebuild", Target: rec.ID, Detail: key})
+			_, err := audit.Append(ctx, tx, audit.Entry{Actor: "kirokud", Action: audit.ActionRebuild, Target: rec.ID, Detail: key})
 			return err
 		})
 		if err != nil {

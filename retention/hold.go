@@ -40,9 +40,9 @@ func SetHold(ctx context.Context, cat *catalog.Catalog, st storage.Store, req Ho
 	if len(req.IDs) == 0 && req.Caller == "" && req.From.IsZero() && req.To.IsZero() {
 		return 0, fmt.Errorf("%w: give ids, a caller number or a time range", ErrHoldRequest)
 	}
-	action := "hold"
+	action := audit.ActionHold
 	if !req.On {
-		action = "release-hold"
+		action = audit.ActionReleaseHold
 	}
 	n := 0
 	apply := func(batch []*catalog.Recording) error {

@@ -82,7 +82,7 @@ func (p *Purger) Orphans(ctx context.Context, grace time.Duration, remove bool) 
 			return out, fmt.Errorf("delete orphan %s: %w", o.Key, res[0].Err)
 		}
 		d, _ := json.Marshal(o)
-		if _, err := audit.Append(ctx, p.o.Catalog.DB(), audit.Entry{Actor: Actor, Action: "delete-orphan", Target: o.Key,
+		if _, err := audit.Append(ctx, p.o.Catalog.DB(), audit.Entry{Actor: Actor, Action: audit.ActionDeleteOrphan, Target: o.Key,
 			Reason: "object without a catalog row, older than the grace period", Detail: string(d)}); err != nil {
 			return out, err
 		}

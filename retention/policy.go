@@ -55,7 +55,7 @@ func ApplyPolicy(ctx context.Context, cat *catalog.Catalog, st storage.Store, ol
 						reason += ", with the limits of client " + c.r.Client
 					}
 					d, _ := json.Marshal(detail)
-					if _, err := audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: "retention-change", Target: c.r.ID,
+					if _, err := audit.Append(ctx, tx, audit.Entry{Actor: actor, Action: audit.ActionRetentionChange, Target: c.r.ID,
 						Reason: reason, Detail: string(d)}); err != nil {
 						return err
 					}

@@ -224,7 +224,7 @@ func (p *Purger) purgeBatch(ctx context.Context, lock *catalog.Lock, now time.Ti
 		Check: lock.Check, // another node may be finishing them already
 		Entry: func(got *catalog.Recording) audit.Entry {
 			detail, _ := json.Marshal(map[string]any{"purpose": got.Purpose, "retain_until": got.RetainUntil, "object_key": got.ObjectKey})
-			return audit.Entry{Actor: Actor, Action: "delete", Target: got.ID,
+			return audit.Entry{Actor: Actor, Action: audit.ActionDelete, Target: got.ID,
 				Reason: "retention period of purpose " + got.Purpose + " ended", Detail: string(detail)}
 		},
 		// Refused deletes go back to the state they had (a restricted
@@ -306,7 +306,7 @@ func (p *Purger) purgeSpool(ctx context.Context, now time.Time) (int, error) {
 		if err := p.o.Spool.Remove(id); err != nil {
 			return n, fmt.Errorf("purge spool %s: %w", id, err)
 		}
-		if _, err := audit.Append(ctx, p.o.Catalog.DB(), audit.Entry{Actor: Actor, Action: "delete", Target: id,
+		if _, err := audit.Append(ctx, p.o.Catalog.DB(), audit.Entry{Actor: Actor, Action: audit.ActionDelete, Target: id,
 			Reason: "retention period of purpose " + m.Purpose + " ended before the recording could be stored",
 			Detail: `{"where":"spool"}`}); err != nil {
 			return n, err

@@ -146,7 +146,7 @@ func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer
 		}
 		// The access is recorded before any byte of it is sent, and so
 		// appears in the history disclosed.
-		if err := s.auditTx(ctx, operator, "disclose", rec.ID, map[string]any{"request": id}); err != nil {
+		if err := s.auditTx(ctx, operator, audit.ActionDisclose, rec.ID, map[string]any{"request": id}); err != nil {
 			return nil, err
 		}
 		it, err := s.item(ctx, rec, true)
@@ -194,7 +194,7 @@ func (s *Service) item(ctx context.Context, rec *catalog.Recording, history bool
 			return it, fmt.Errorf("rights: history of %s: %w", rec.ID, err)
 		}
 		for _, e := range es {
-			it.Accesses = append(it.Accesses, Access{At: e.At, Actor: e.Actor, Action: e.Action, Reason: e.Reason, Seq: e.Seq})
+			it.Accesses = append(it.Accesses, Access{At: e.At, Actor: e.Actor, Action: string(e.Action), Reason: e.Reason, Seq: e.Seq})
 		}
 		if len(es) < 1000 {
 			return it, nil

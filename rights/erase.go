@@ -49,7 +49,7 @@ func (s *Service) Erase(ctx context.Context, operator, id string) (*Erasure, err
 	done, err := s.destroyer.Destroy(ctx, recs, recording.Destruction{
 		At: now, Reason: "erasure request " + id, Actor: operator,
 		Entry: func(got *catalog.Recording) audit.Entry {
-			return audit.Entry{At: now, Actor: operator, Action: "erase", Target: got.ID,
+			return audit.Entry{At: now, Actor: operator, Action: audit.ActionErase, Target: got.ID,
 				Detail: fmt.Sprintf(`{"request":%q,"object_key":%q}`, id, got.ObjectKey)}
 		},
 	})

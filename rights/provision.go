@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/sumzip"
 )
@@ -73,7 +74,7 @@ func (s *Service) Provide(ctx context.Context, operator string, p ProvisionReque
 			return err
 		}
 		for _, rec := range recs {
-			if err := s.audit(ctx, tx, operator, "provide", rec.ID, map[string]any{"provision": pr.ID, "recipient": pr.Recipient}); err != nil {
+			if err := s.audit(ctx, tx, operator, audit.ActionProvide, rec.ID, map[string]any{"provision": pr.ID, "recipient": pr.Recipient}); err != nil {
 				return err
 			}
 		}

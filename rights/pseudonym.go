@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 )
 
@@ -62,7 +63,7 @@ func (s *Service) Pseudonymise(ctx context.Context, w io.Writer, format string, 
 	if format != "csv" && format != "json" {
 		return 0, fmt.Errorf("%w: format %q is not csv or json", ErrBadRequest, format)
 	}
-	if err := s.auditTx(ctx, operator, "pseudonymised-export", "", map[string]any{"key": k.ID, "format": format, "from": from, "to": to}); err != nil {
+	if err := s.auditTx(ctx, operator, audit.ActionPseudonymisedExport, "", map[string]any{"key": k.ID, "format": format, "from": from, "to": to}); err != nil {
 		return 0, err
 	}
 	n := 0

@@ -72,7 +72,7 @@ func TestErasureRacesHoldAndPurge(t *testing.T) {
 				var got []string
 				for _, en := range es {
 					if en.Action != "store" {
-						got = append(got, en.Action)
+						got = append(got, string(en.Action))
 					}
 				}
 				if !slices.Equal(got, want) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/kiroku-voice/kiroku/audit"
 	"strings"
 
 	"github.com/kiroku-voice/kiroku/catalog"
@@ -18,16 +19,16 @@ type Changed struct {
 // numbers become restricted (hidden from all but privacy officers,
 // excluded from provisions). Retention still applies to them.
 func (s *Service) StopUse(ctx context.Context, operator, id string) (*Changed, error) {
-	return s.setState(ctx, operator, id, KindStopUse, catalog.StateStored, catalog.StateRestricted, "restrict")
+	return s.setState(ctx, operator, id, KindStopUse, catalog.StateStored, catalog.StateRestricted, audit.ActionRestrict)
 }
 
 // ResumeUse answers resume-use request id: the restricted recordings of
 // its numbers are stored (usable) again.
 func (s *Service) ResumeUse(ctx context.Context, operator, id string) (*Changed, error) {
-	return s.setState(ctx, operator, id, KindResumeUse, catalog.StateRestricted, catalog.StateStored, "unrestrict")
+	return s.setState(ctx, operator, id, KindResumeUse, catalog.StateRestricted, catalog.StateStored, audit.ActionUnrestrict)
 }
 
-func (s *Service) setState(ctx context.Context, operator, id, kind, from, to, action string) (*Changed, error) {
+func (s *Service) setState(ctx context.Context, operator, id, kind, from, to string, action audit.Action) (*Changed, error) {
 	r, err := s.open(ctx, id, kind)
 	if err != nil {
 		return nil, s.refuseOn(ctx, operator, id, err)
@@ -106,7 +107,7 @@ func (s *Service) Correct(ctx context.Context, operator, id string, c Correction
 			if err := catalog.SetCustomerRef(ctx, tx, t, c.Value); err != nil {
 				return err
 			}
-			if err := s.audit(ctx, tx, operator, "correct", t, map[string]any{"request": id, "field": c.Field, "before": before, "after": c.Value}); err != nil {
+			if err := s.audit(ctx, tx, operator, audit.ActionCorrect, t, map[string]any{"request": id, "field": c.Field, "before": before, "after": c.Value}); err != nil {
 				return err
 			}
 			out.Recordings = append(out.Recordings, t)

@@ -39,6 +39,12 @@ const (
 	OutcomeRefused  = "refused"
 )
 
+// requestAction is the audit action of answering a request each way.
+var requestAction = map[string]audit.Action{
+	OutcomeAnswered: audit.ActionRequestAnswered,
+	OutcomeRefused:  audit.ActionRequestRefused,
+}
+
 // Errors for decisions (test with errors.Is).
 var (
 	ErrBadRequest = errors.New("bad request")
@@ -130,7 +136,7 @@ func (s *Service) Create(ctx context.Context, operator string, n NewRequest) (*c
 		if err := catalog.PutRequest(ctx, tx, r); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, operator, "request-create", r.ID, map[string]any{"kind": r.Kind, "numbers": len(callers), "verified": r.Verification != ""})
+		return s.audit(ctx, tx, operator, audit.ActionRequestCreate, r.ID, map[string]any{"kind": r.Kind, "numbers": len(callers), "verified": r.Verification != ""})
 	})
 	if err != nil {
 		return nil, err
@@ -208,7 +214,7 @@ func (s *Service) answer(ctx context.Context, operator, id, kind, outcome string
 		if err := catalog.PutRequest(ctx, tx, r); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, operator, "request-"+outcome, id, map[string]any{"kind": r.Kind})
+		return s.audit(ctx, tx, operator, requestAction[outcome], id, map[string]any{"kind": r.Kind})
 	})
 	return r, err
 }
@@ -225,7 +231,7 @@ func (s *Service) refuseOn(ctx context.Context, operator, id string, err error) 
 }
 
 // audit appends one entry; detail never holds a caller number.
-func (s *Service) audit(ctx context.Context, q audit.Querier, actor, action, target string, detail map[string]any) error {
+func (s *Service) audit(ctx context.Context, q audit.Querier, actor string, action audit.Action, target string, detail map[string]any) error {
 	d, err := json.Marshal(detail)
 	if err != nil {
 		return err
@@ -257,6 +263,6 @@ func (s *Service) recordings(ctx context.Context, callers []string) ([]*catalog.
 
 // auditTx appends one entry in its own transaction, so that the chain
 // head is read and extended atomically.
-func (s *Service) auditTx(ctx context.Context, actor, action, target string, detail map[string]any) error {
+func (s *Service) auditTx(ctx context.Context, actor string, action audit.Action, target string, detail map[string]any) error {
 	return s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error { return s.audit(ctx, tx, actor, action, target, detail) })
 }

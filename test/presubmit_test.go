@@ -270,6 +270,31 @@ func scanSQL(t *testing.T, r, file string) {
 	}
 }
 
+// literalAction finds an audit action written as a string: it compiles
+// (an untyped constant), but bypasses the one list in audit.
+var literalAction = regexp.MustCompile(`Action:\s*"`)
+
+// TestAuditActionsNamed: code that writes audit entries names its
+// actions by audit's constants.
+func TestAuditActionsNamed(t *testing.T) {
+	for r, p := range list(t) {
+		if r == "audit" || !slices.Contains(p.Imports, module+"/audit") {
+			continue
+		}
+		for _, f := range p.GoFiles {
+			b, err := os.ReadFile(filepath.Join(p.Dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for n, line := range strings.Split(string(b), "\n") {
+				if literalAction.MatchString(line) {
+					t.Errorf("%s:%d: an audit action as a string literal; use audit.Action…: %s", path.Join(r, f), n+1, strings.TrimSpace(line))
+				}
+			}
+		}
+	}
+}
+
 // TestCheckCatches shows the presubmit failing on forbidden imports, each
 // kind of rule once, and passing a clean graph.
 func TestCheckCatches(t *testing.T) {

@@ -296,7 +296,7 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 		if err := catalog.PutRecording(ctx, tx, rec); err != nil {
 			return err
 		}
-		_, err := audit.Append(ctx, tx, audit.Entry{Actor: "kirokud", Action: "store", Target: id, Detail: string(detail)})
+		_, err := audit.Append(ctx, tx, audit.Entry{Actor: "kirokud", Action: audit.ActionStore, Target: id, Detail: string(detail)})
 		return err
 	})
 	if err != nil {
