@@ -14,18 +14,17 @@ import (
 	"github.com/kiroku-voice/kiroku/storage"
 )
 
-// destruction is a test destruction by "officer", audited as
-// "test-destroy".
+// destruction is a test destruction by "officer", audited as an erasure.
 func destruction() recording.Destruction {
 	return recording.Destruction{At: time.Now().UTC(), Reason: "test", Actor: "officer",
 		Entry: func(rec *catalog.Recording) audit.Entry {
-			return audit.Entry{Actor: "officer", Action: "test-destroy", Target: rec.ID}
+			return audit.Entry{Actor: "officer", Action: audit.ActionErase, Target: rec.ID}
 		}}
 }
 
 func (e *env) entries(t *testing.T, id string) int {
 	t.Helper()
-	es, err := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: id, Action: "test-destroy"})
+	es, err := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: id, Action: string(audit.ActionErase)})
 	if err != nil {
 		t.Fatal(err)
 	}
