@@ -88,8 +88,8 @@ type Recorder struct {
 	// silence matches the listed interval exactly, even for a sender whose
 	// packets run ahead of or behind the wall clock.
 	pausePos [][2]int64
-	err      error       // first write error; the recording stops there
-	pcm      [1500]int16 // decoded payload, under mu: one packet fits
+	err      error   // first write error; the recording stops there
+	pcm      []int16 // decoded payload, under mu; grown to the largest packet (a 20 ms one: 320 bytes, not a 1500-sample array in every call)
 
 	stop chan struct{}
 	done chan struct{}
@@ -153,7 +153,8 @@ func (r *Recorder) Audio(side int, codec Codec, seq uint16, ts uint32, ssrc uint
 		c.stats.Unplaced++
 		return
 	}
-	pcm := codec.Decode(r.pcm[:0], payload)
+	r.pcm = codec.Decode(r.pcm[:0], payload)
+	pcm := r.pcm
 	n := int64(len(pcm))
 	if n == 0 {
 		return
