@@ -42,11 +42,15 @@ func NewCheckpoint(ctx context.Context, q Querier, key []byte, at time.Time) (*C
 // ErrCheckpoint is wrapped by CheckCheckpoint's failures.
 var ErrCheckpoint = errors.New("audit checkpoint does not match")
 
+// ErrCheckpointKey is wrapped too when the signature is not this key's:
+// the checkpoint says nothing of the database then.
+var ErrCheckpointKey = errors.New("signed with another key")
+
 // CheckCheckpoint verifies c's signature and that the database still holds
 // entry c.Seq with hash c.Hash.
 func CheckCheckpoint(ctx context.Context, q Querier, key []byte, c *Checkpoint) error {
 	if !hmac.Equal([]byte(c.mac(key)), []byte(c.MAC)) {
-		return fmt.Errorf("%w: signature invalid", ErrCheckpoint)
+		return fmt.Errorf("%w: signature invalid (%w)", ErrCheckpoint, ErrCheckpointKey)
 	}
 	if c.Seq == 0 {
 		return nil
@@ -59,6 +63,22 @@ func CheckCheckpoint(ctx context.Context, q Querier, key []byte, c *Checkpoint) 
 		return fmt.Errorf("%w: entry %d has another hash than the signed one", ErrCheckpoint, c.Seq)
 	}
 	return nil
+}
+
+// CheckpointPrefix is where checkpoints are kept in the store, one object
+// per signed head, named so that key order is seq order.
+const CheckpointPrefix = "audit/checkpoints/"
+
+// CheckpointKey is the store key of the checkpoint of seq.
+func CheckpointKey(seq int64) string { return fmt.Sprintf("%s%020d.json", CheckpointPrefix, seq) }
+
+// ParseCheckpoint reads a checkpoint's stored form.
+func ParseCheckpoint(b []byte) (*Checkpoint, error) {
+	var c Checkpoint
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("audit checkpoint: %w", err)
+	}
+	return &c, nil
 }
 
 // Marshal is the checkpoint's stored form.

@@ -36,6 +36,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	printDefault := fs.Bool("print-default-config", false, "print the embedded default configuration and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	rebuild := fs.String("rebuild-catalog", "", "write a new catalog `file` from the store's manifests (disaster recovery) and exit; \"postgres\": into the configured, empty PostgreSQL catalog")
+	acceptCatalog := fs.Bool("accept-catalog", false, "start even though the catalog is behind the store (lost, emptied or rolled back): a new catalog; the orphan sweep deletes nothing in this run")
 	keysFrom := fs.String("keys-from", "", "with -rebuild-catalog: a catalog backup `file` to take wrapped data keys from")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -97,7 +98,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	hup := make(chan os.Signal, 1) // buffered(1): repeated SIGHUPs coalesce
 	signal.Notify(hup, syscall.SIGHUP)
 
-	d, err := daemon.New(ctx, cfg, *cfgPath, log)
+	var opts []daemon.Option
+	if *acceptCatalog {
+		opts = append(opts, daemon.AcceptCatalog())
+	}
+	d, err := daemon.New(ctx, cfg, *cfgPath, log, opts...)
 	if err != nil {
 		if ctx.Err() != nil {
 			log.Info("stopped during start", zap.Error(err))

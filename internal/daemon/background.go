@@ -3,7 +3,6 @@ package daemon
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -25,7 +24,7 @@ func (d *Daemon) checkpoints(ctx context.Context) {
 			return
 		}
 		b := cp.Marshal()
-		key := fmt.Sprintf("audit/checkpoints/%020d.json", cp.Seq)
+		key := audit.CheckpointKey(cp.Seq)
 		if _, err := d.store.Put(ctx, key, bytes.NewReader(b), int64(len(b)), storage.PutOptions{ContentType: "application/json"}); err != nil {
 			d.log.Warn("audit checkpoint not written", zap.Error(err))
 			return

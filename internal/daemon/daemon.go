@@ -42,19 +42,21 @@ type Daemon struct {
 	controlAddr net.Addr
 	api         *apiServer
 
-	metrics   *metrics.Metrics
-	catalog   *catalog.Catalog
-	store     storage.Store
-	keys      *crypt.Keyring
-	uploader  *upload.Uploader
-	purger    *retention.Purger
-	webhook   *webhook.Sender // nil without webhook.url
-	storeDown bool            // the store did not answer at start: watchStore runs
-	retag     *retagger
-	bg        sync.WaitGroup // background work: purge, uploads, audit, re-tagging, webhook
-	serving   sync.WaitGroup // control and API listeners' Serve loops
-	auditOK   atomic.Bool
-	stopBG    context.CancelFunc
+	metrics       *metrics.Metrics
+	catalog       *catalog.Catalog
+	store         storage.Store
+	keys          *crypt.Keyring
+	uploader      *upload.Uploader
+	purger        *retention.Purger
+	webhook       *webhook.Sender // nil without webhook.url
+	storeDown     bool            // the store did not answer at start: watchStore runs
+	acceptCatalog bool            // AcceptCatalog
+	continuous    atomic.Bool     // the catalog was checked against the store: orphans may be deleted
+	retag         *retagger
+	bg            sync.WaitGroup // background work: purge, uploads, audit, re-tagging, webhook
+	serving       sync.WaitGroup // control and API listeners' Serve loops
+	auditOK       atomic.Bool
+	stopBG        context.CancelFunc
 
 	// mu orders Reload and Stop: a reload never runs beside or after a
 	// stop.
@@ -66,12 +68,21 @@ type Daemon struct {
 // ErrStopped is returned by Reload once Stop has begun.
 var ErrStopped = errors.New("daemon stopped")
 
+// Option changes how New builds the daemon.
+type Option func(*Daemon)
+
+// AcceptCatalog lets the daemon start on a catalog that is behind its
+// store (lost, emptied or rolled back: see ErrCatalogBehind), as an
+// operator who means to start a new one says; the orphan sweep deletes
+// nothing in that run.
+func AcceptCatalog() Option { return func(d *Daemon) { d.acceptCatalog = true } }
+
 // New builds every part from cfg without starting any. path is the file
 // cfg came from ("" for the embedded defaults); Reload reads it again.
 // It never waits for the store longer than storeCheckTimeout (an
 // unreachable store is watched from Start on), and it gives up when ctx
 // ends.
-func New(ctx context.Context, cfg *config.Config, path string, log *zap.Logger) (*Daemon, error) {
+func New(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, opts ...Option) (*Daemon, error) {
 	sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"))
 	if err != nil {
 		return nil, err
@@ -92,6 +103,9 @@ func New(ctx context.Context, cfg *config.Config, path string, log *zap.Logger) 
 	}
 	d := &Daemon{log: log, path: path, spool: sp, cfg: cfg, metrics: metrics.New()}
 	d.live.Store(cfg)
+	for _, o := range opts {
+		o(d)
+	}
 	if err := d.openStorage(ctx, cfg); err != nil {
 		return nil, errors.Join(err, d.closeStorage())
 	}
@@ -124,6 +138,21 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	d.storeDown = !reached
+	switch {
+	case !reached:
+		d.log.Warn("catalog continuity not checked: the store is unreachable; the orphan sweep deletes nothing until it is")
+	case d.acceptCatalog:
+		if err := d.checkContinuity(ctx); err != nil {
+			d.log.Warn("started with -accept-catalog over a catalog behind its store; the orphan sweep deletes nothing in this run", zap.Error(err))
+		} else {
+			d.continuous.Store(true)
+		}
+	default:
+		if err := d.checkContinuity(ctx); err != nil {
+			return err
+		}
+		d.continuous.Store(true)
+	}
 	var notify func(upload.Event)
 	if cfg.Webhook.URL != "" {
 		d.webhook = webhook.New(webhook.Options{URL: cfg.Webhook.URL, Log: d.log.Named("webhook")})

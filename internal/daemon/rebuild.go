@@ -1,16 +1,21 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/recording"
+	"github.com/kiroku-voice/kiroku/storage"
+	"github.com/kiroku-voice/kiroku/storage/crypt"
 )
 
 // RebuildIntoConfigured is the -rebuild-catalog target that means the
@@ -70,5 +75,23 @@ func RebuildCatalog(ctx context.Context, cfg *config.Config, out, keysFrom strin
 		defer old.Close()
 	}
 	res, err = recording.Rebuild(ctx, st, keys, cat, old)
+	if err == nil {
+		err = signHead(ctx, cat, st, keys)
+	}
 	return res, errors.Join(err, cat.Close())
+}
+
+// signHead writes a checkpoint of cat's audit head into st: after a
+// rebuild, the rebuilt catalog is the one the store answers to, and the
+// continuity check at start holds kirokud to it from then on.
+func signHead(ctx context.Context, cat *catalog.Catalog, st storage.Store, keys *crypt.Keyring) error {
+	cp, err := audit.NewCheckpoint(ctx, cat.DB(), keys.AuditKey(), time.Now())
+	if err != nil {
+		return err
+	}
+	b := cp.Marshal()
+	if _, err := st.Put(ctx, audit.CheckpointKey(cp.Seq), bytes.NewReader(b), int64(len(b)), storage.PutOptions{ContentType: "application/json"}); err != nil {
+		return fmt.Errorf("rebuild: checkpoint of the rebuilt catalog: %w", err)
+	}
+	return nil
 }

@@ -68,13 +68,17 @@ func (d *Daemon) runPurge(ctx context.Context, slot time.Time) {
 	d.log.Info("purge done", zap.Int("deleted", res.Deleted), zap.Int("spool_deleted", res.Spool),
 		zap.Int("held", res.Held), zap.Int("failed", res.Failed), zap.Duration("took", res.Duration))
 	job := d.currentConfig().Retention
-	orphans, err := d.purger.Orphans(ctx, time.Duration(job.OrphanGrace), job.DeleteOrphans)
+	remove := job.DeleteOrphans && d.continuous.Load()
+	if job.DeleteOrphans && !remove {
+		d.log.Warn("orphan sweep lists only: the catalog is not known to match its store")
+	}
+	orphans, err := d.purger.Orphans(ctx, time.Duration(job.OrphanGrace), remove)
 	if err != nil {
 		d.log.Error("orphan sweep failed", zap.Error(err))
 	}
 	for _, o := range orphans {
 		d.log.Warn("object without a catalog row", zap.String("key", o.Key), zap.Time("modified", o.Modified),
-			zap.Bool("deleted", job.DeleteOrphans))
+			zap.Bool("deleted", remove))
 	}
 }
 

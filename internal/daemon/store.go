@@ -103,6 +103,11 @@ func (d *Daemon) watchStore(ctx context.Context) {
 		case err == nil:
 			d.log.Info("store reachable")
 			d.uploader.Kick()
+			if err := d.checkContinuity(ctx); err != nil {
+				d.log.Error("the catalog is behind its store; the orphan sweep deletes nothing until kirokud restarts on a catalog that is not", zap.Error(err))
+			} else {
+				d.continuous.Store(true)
+			}
 			return
 		case ctx.Err() != nil:
 			return

@@ -1,0 +1,106 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/recording"
+	"github.com/kiroku-voice/kiroku/storage"
+)
+
+// ErrCatalogBehind is returned by New when the catalog is not the one the
+// store was written with: lost, emptied or rolled back.
+var ErrCatalogBehind = errors.New("the catalog is behind the store")
+
+// recovery names what an operator does about ErrCatalogBehind.
+const recovery = "restore the catalog from its backup, or rebuild it from the bucket with " +
+	"kirokud -rebuild-catalog FILE -keys-from BACKUP; to start a new, empty catalog over this store anyway, start once with -accept-catalog"
+
+// checkContinuity holds the catalog to what the store says exists: the
+// newest signed audit checkpoint must name an entry the catalog holds
+// with the same hash, and an empty catalog must not face a store that
+// holds recordings. A catalog deleted, truncated or restored from an old
+// backup would otherwise start as if nothing had been recorded, verify
+// as intact, and let the orphan sweep delete the bucket.
+func (d *Daemon) checkContinuity(ctx context.Context) error {
+	cp, key, err := latestCheckpoint(ctx, d.store)
+	if err != nil {
+		return fmt.Errorf("catalog continuity: %w", err)
+	}
+	if cp != nil {
+		err := audit.CheckCheckpoint(ctx, d.catalog.DB(), d.keys.AuditKey(), cp)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, audit.ErrCheckpointKey):
+			// Signed with another master key: it says nothing of this
+			// catalog. The object count below still does.
+			d.log.Warn("newest audit checkpoint in the store is not signed with this master key; not used", zap.String("key", key))
+		default:
+			seq, _, herr := audit.Head(ctx, d.catalog.DB())
+			return fmt.Errorf("%w: the store's signed audit checkpoint %s names entry %d, the catalog's audit log ends at %d (%v): %s",
+				ErrCatalogBehind, key, cp.Seq, seq, errors.Join(err, herr), recovery)
+		}
+	}
+	rows, err := d.catalog.Rows(ctx)
+	if err != nil || rows > 0 {
+		return err
+	}
+	found, err := anyRecording(ctx, d.store)
+	if err != nil {
+		return fmt.Errorf("catalog continuity: %w", err)
+	}
+	if found != "" {
+		return fmt.Errorf("%w: the catalog is empty and the store holds recordings (%s): %s", ErrCatalogBehind, found, recovery)
+	}
+	return nil
+}
+
+// errFound stops a listing at its first match.
+var errFound = errors.New("found")
+
+// latestCheckpoint reads the newest checkpoint in st (nil when there is
+// none).
+func latestCheckpoint(ctx context.Context, st storage.Store) (*audit.Checkpoint, string, error) {
+	var last string
+	err := st.List(ctx, audit.CheckpointPrefix, func(o storage.Object) error {
+		last = o.Key // key order is seq order
+		return nil
+	})
+	if err != nil || last == "" {
+		return nil, "", err
+	}
+	r, err := st.Get(ctx, last, 0, -1)
+	if err != nil {
+		return nil, last, err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, 1<<16))
+	if err != nil {
+		return nil, last, err
+	}
+	cp, err := audit.ParseCheckpoint(b)
+	return cp, last, err
+}
+
+// anyRecording returns the key of one recording object in st, or "".
+func anyRecording(ctx context.Context, st storage.Store) (string, error) {
+	var found string
+	err := st.List(ctx, "", func(o storage.Object) error {
+		if strings.HasPrefix(o.Key, recording.AuditPrefix) {
+			return nil
+		}
+		found = o.Key
+		return errFound
+	})
+	if errors.Is(err, errFound) {
+		err = nil
+	}
+	return found, err
+}
