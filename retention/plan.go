@@ -47,6 +47,18 @@ type Orphan struct {
 	Modified time.Time `json:"modified"`
 }
 
+// A sweep that finds more than orphanFloor orphans, and more than one
+// object in orphanShare, deletes none: so many objects without a row say
+// the catalog is wrong (lost, replaced, pointed at another database), not
+// the store.
+const (
+	orphanFloor = 10
+	orphanShare = 10
+)
+
+// ErrTooManyOrphans is returned by Orphans when it refused to delete.
+var ErrTooManyOrphans = errors.New("orphan sweep refused to delete: too many objects without a catalog row for a catalog that matches its store")
+
 // Orphans lists objects older than grace whose recording has no catalog
 // row (an upload whose row was never written, a failed delete after its
 // tombstone), deleting them with an audit entry each when remove is set.
@@ -55,10 +67,12 @@ type Orphan struct {
 func (p *Purger) Orphans(ctx context.Context, grace time.Duration, remove bool) ([]Orphan, error) {
 	cutoff := p.o.Now().Add(-grace)
 	var out []Orphan
+	seen := 0
 	err := p.o.Store.List(ctx, "", func(o storage.Object) error {
 		if strings.HasPrefix(o.Key, recording.AuditPrefix) || o.Modified.After(cutoff) {
 			return nil
 		}
+		seen++
 		id := recording.IDOfKey(o.Key)
 		_, err := p.o.Catalog.Get(ctx, id)
 		if err == nil {
@@ -75,6 +89,9 @@ func (p *Purger) Orphans(ctx context.Context, grace time.Duration, remove bool) 
 	})
 	if err != nil || !remove {
 		return out, err
+	}
+	if len(out) > orphanFloor && len(out)*orphanShare > seen {
+		return out, fmt.Errorf("%w: %d of %d objects have no catalog row", ErrTooManyOrphans, len(out), seen)
 	}
 	for _, o := range out {
 		res := p.o.Store.Delete(ctx, []string{o.Key})

@@ -434,6 +434,27 @@ func TestPlanAndOrphans(t *testing.T) {
 	})
 }
 
+// TestOrphanSweepBounded: when most of the bucket has no catalog row the
+// catalog is what is wrong, and the sweep deletes nothing.
+func TestOrphanSweepBounded(t *testing.T) {
+	onFS(t, func(t *testing.T, e *env) {
+		e.add(t, "a", "0311111111", t0, time.Hour)
+		for i := range 11 {
+			e.store.Put(t.Context(), fmt.Sprintf("a/2026/01/01/stray-%d.wav", i), strings.NewReader("x"), 1, storage.PutOptions{})
+		}
+		e.now = time.Now().Add(2 * time.Hour)
+		o, err := e.p.Orphans(t.Context(), time.Hour, true)
+		if !errors.Is(err, retention.ErrTooManyOrphans) || len(o) != 11 {
+			t.Fatalf("got %d orphans and %v, want 11 and ErrTooManyOrphans", len(o), err)
+		}
+		for i := range 11 {
+			if _, err := e.store.Stat(t.Context(), fmt.Sprintf("a/2026/01/01/stray-%d.wav", i)); err != nil {
+				t.Errorf("stray-%d deleted by a refused sweep: %v", i, err)
+			}
+		}
+	})
+}
+
 func TestRemovedPurposeRefused(t *testing.T) {
 	onFS(t, func(t *testing.T, e *env) {
 		e.add(t, "old-campaign", "0311111111", t0, time.Hour)
