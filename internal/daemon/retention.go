@@ -76,9 +76,10 @@ func (d *Daemon) runPurge(ctx context.Context, slot time.Time) {
 	if err != nil {
 		d.log.Error("orphan sweep failed", zap.Error(err))
 	}
+	deleted := remove && err == nil // a refused sweep (retention.ErrTooManyOrphans) deleted none
 	for _, o := range orphans {
 		d.log.Warn("object without a catalog row", zap.String("key", o.Key), zap.Time("modified", o.Modified),
-			zap.Bool("deleted", remove))
+			zap.Bool("deleted", deleted))
 	}
 }
 
