@@ -206,6 +206,28 @@ func TestLayout(t *testing.T) {
 	}
 }
 
+// stdlibOnly are the packages that import the standard library alone:
+// access (imported by internal/config and the API alike) and apiclient
+// (which any client may vendor without the server or its dependencies).
+var stdlibOnly = []string{"access", "apiclient"}
+
+// TestStdlibOnly holds them to it, over transitive imports.
+func TestStdlibOnly(t *testing.T) {
+	pkgs := list(t)
+	for _, r := range stdlibOnly {
+		p, ok := pkgs[r]
+		if !ok {
+			t.Errorf("%s: no such package", r)
+			continue
+		}
+		for _, d := range p.Deps {
+			if first, _, _ := strings.Cut(d, "/"); strings.Contains(first, ".") {
+				t.Errorf("%s imports %s: it imports the standard library only", r, d)
+			}
+		}
+	}
+}
+
 // TestDocs: every package has a package comment that begins "Package
 // <name> " (commands: "Command <name> ") and says what it owns.
 func TestDocs(t *testing.T) {
