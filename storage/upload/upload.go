@@ -62,16 +62,27 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the retry delay (default 1s, 1m);
 	// Scan is how often the spool is looked at without a Kick (default 5s).
 	MinBackoff, MaxBackoff, Scan time.Duration
+	// AttemptTimeout bounds one recording's upload (default 2m): a store
+	// that hangs fails the attempt, which is counted and retried, instead
+	// of holding the spool still without a word.
+	AttemptTimeout time.Duration
 }
+
+// statsAge is how old Stats' count of the spool may be: it lists the
+// spool again when a pass has not for this long (a pass hung on the
+// store, or waiting out a back-off, while calls keep ending).
+const statsAge = time.Second
 
 // Uploader drains the spool.
 type Uploader struct {
 	o    Options
 	kick chan struct{}
 
+	listMu  sync.Mutex // one listing for Stats at a time
 	mu      sync.Mutex
 	pending int
 	oldest  time.Time
+	listed  time.Time // when pending and oldest were counted
 	stored  uint64
 	failed  uint64
 	lastErr error
@@ -87,6 +98,9 @@ func New(o Options) *Uploader {
 	}
 	if o.Scan <= 0 {
 		o.Scan = 5 * time.Second
+	}
+	if o.AttemptTimeout <= 0 {
+		o.AttemptTimeout = 2 * time.Minute
 	}
 	if o.Log == nil {
 		o.Log = zap.NewNop()
@@ -111,8 +125,27 @@ type Stats struct {
 	LastErr error
 }
 
-// Stats returns the uploader's current figures.
+// Stats returns the uploader's current figures; the backlog is counted
+// afresh when the last count is older than statsAge.
 func (u *Uploader) Stats() Stats {
+	u.mu.Lock()
+	stale := time.Since(u.listed) > statsAge
+	u.mu.Unlock()
+	if stale && u.listMu.TryLock() {
+		ms, err := u.o.Spool.Finished(func(string, error) {}) // passes log unreadable manifests
+		if err == nil {
+			var oldest time.Time
+			for _, m := range ms {
+				if oldest.IsZero() || m.StartedAt.Before(oldest) {
+					oldest = m.StartedAt
+				}
+			}
+			u.mu.Lock()
+			u.pending, u.oldest, u.listed = len(ms), oldest, time.Now()
+			u.mu.Unlock()
+		}
+		u.listMu.Unlock()
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return Stats{Pending: u.pending, Oldest: u.oldest, Stored: u.stored, Failed: u.failed, LastErr: u.lastErr}
@@ -159,13 +192,13 @@ func (u *Uploader) Pass(ctx context.Context) error {
 		return err
 	}
 	u.mu.Lock()
-	u.pending, u.oldest = len(ids), oldest
+	u.pending, u.oldest, u.listed = len(ids), oldest, time.Now()
 	u.mu.Unlock()
 	for _, id := range ids {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := u.upload(ctx, id); err != nil {
+		if err := u.attempt(ctx, id); err != nil {
 			u.mu.Lock()
 			u.failed++
 			u.lastErr = err
@@ -184,11 +217,22 @@ func (u *Uploader) Pass(ctx context.Context) error {
 		}
 		u.mu.Lock()
 		u.stored++
-		u.pending--
+		u.pending = max(u.pending-1, 0) // Stats may have counted meanwhile
 		u.lastErr = nil
 		u.mu.Unlock()
 	}
 	return nil
+}
+
+// attempt uploads id within AttemptTimeout.
+func (u *Uploader) attempt(ctx context.Context, id string) error {
+	actx, cancel := context.WithTimeout(ctx, u.o.AttemptTimeout)
+	defer cancel()
+	err := u.upload(actx, id)
+	if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("the store did not finish the upload within %s: %w", u.o.AttemptTimeout, err)
+	}
+	return err
 }
 
 func (u *Uploader) notify(e Event) {

@@ -1,0 +1,77 @@
+package upload_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
+	"github.com/kiroku-voice/kiroku/internal/testenv/s3test"
+	"github.com/kiroku-voice/kiroku/storage/s3"
+	"github.com/kiroku-voice/kiroku/storage/upload"
+)
+
+// TestHungStoreVisible: with the store hung (versitygw stopped with
+// SIGSTOP), an attempt fails at its timeout and is counted, and the
+// backlog the metrics read grows with each call that ends, although the
+// pass that would recount it is stuck.
+func TestHungStoreVisible(t *testing.T) {
+	srv := s3test.Start(t)
+	st, err := s3.New(t.Context(), s3.Options{Endpoint: srv.Endpoint, Bucket: srv.Bucket, Region: srv.Region,
+		AccessKey: srv.AccessKey, SecretKey: s3.Secret(srv.SecretKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvOn(t, catalogtest.New(t, catalog.SQLite), st)
+	failed := make(chan struct{}, 10)
+	up := upload.New(upload.Options{Spool: e.spool, Store: e.store, Catalog: e.cat, Keys: e.keys,
+		RetainUntil:    func(_, p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true },
+		AttemptTimeout: 3 * time.Second, OnFailed: func() { failed <- struct{}{} }})
+
+	srv.Pause()
+	e.call(t, 100)
+	done := make(chan error, 1)
+	go func() { done <- up.Pass(t.Context()) }()
+	e.call(t, 100) // two more calls end while the pass hangs
+	e.call(t, 100)
+	deadline := time.Now().Add(20 * time.Second)
+	for up.Stats().Pending != 3 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := up.Stats().Pending; got != 3 {
+		t.Errorf("got %d pending while the store hangs, want 3", got)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Pass on a hung store: got %v, want its attempt timed out", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Pass did not give up on a hung store")
+	}
+	select {
+	case <-failed:
+	default:
+		t.Error("the timed-out attempt was not counted as failed")
+	}
+	if st := up.Stats(); st.Failed != 1 || st.LastErr == nil {
+		t.Errorf("got stats %+v, want one failure with its error", st)
+	}
+
+	srv.Resume()
+	if err := up.Pass(t.Context()); err != nil {
+		t.Fatalf("Pass once the store answers: %v", err)
+	}
+	if n, _ := e.cat.Count(t.Context()); n != 3 {
+		t.Errorf("got %d stored, want 3", n)
+	}
+	deadline = time.Now().Add(10 * time.Second) // Stats recounts once its count is older than a second
+	for up.Stats().Pending != 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := up.Stats().Pending; got != 0 {
+		t.Errorf("got %d pending after the drain, want 0", got)
+	}
+}
