@@ -172,6 +172,35 @@ func (d *Dir) Remove(id string) error {
 	return errors.Join(errs...)
 }
 
+// RemoveTemps removes every temporary file in the spool (the hidden
+// files CreateTemp and manifest writes make) and says how many and how
+// large they were. Only a process that owns the spool and has no stage
+// running may call it: the daemon does at start, after a kill -9 or a
+// power loss left them (an upload's sealed copy is as large as its
+// recording).
+func (d *Dir) RemoveTemps() (n int, size int64, err error) {
+	entries, err := os.ReadDir(d.path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("spool temporaries: %w", err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") || e.IsDir() {
+			continue
+		}
+		fi, ierr := e.Info()
+		if rerr := os.Remove(filepath.Join(d.path, e.Name())); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			errs = append(errs, rerr)
+			continue
+		}
+		n++
+		if ierr == nil {
+			size += fi.Size()
+		}
+	}
+	return n, size, errors.Join(errs...)
+}
+
 // CreateTemp creates a temporary file in the spool folder, hidden from
 // its listings, for a stage that works on a call's files (the uploader's
 // sealed copy of the audio). pattern is as for os.CreateTemp; the file is

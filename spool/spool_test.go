@@ -109,3 +109,44 @@ func TestFinishedAndRemove(t *testing.T) {
 		t.Errorf("temporary: %v, want it left for its owner", err)
 	}
 }
+
+// TestRemoveTemps: the temporaries an interrupted run leaves (an
+// upload's sealed copy, a manifest write never renamed) are removed and
+// counted; the calls' own files stay.
+func TestRemoveTemps(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Manifest{ID: "call-1", State: StateDone}
+	if err := d.WriteManifest(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(d.RecordingPath("call-1"), []byte("RIFF"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sealed, err := d.CreateTemp("call-1.sealed.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed.Write(make([]byte, 1000))
+	sealed.Close()
+	if err := os.WriteFile(filepath.Join(d.Path(), ".call-1.json.123"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, size, err := d.RemoveTemps()
+	if err != nil || n != 2 || size != 1001 {
+		t.Errorf("got %d files, %d bytes, %v; want 2, 1001, nil", n, size, err)
+	}
+	entries, _ := os.ReadDir(d.Path())
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 2 || names[0] != "call-1.json" || names[1] != "call-1.wav" {
+		t.Errorf("got %v left, want the call's manifest and audio", names)
+	}
+	if n, _, err := d.RemoveTemps(); n != 0 || err != nil {
+		t.Errorf("second run: got %d, %v; want 0, nil", n, err)
+	}
+}

@@ -91,6 +91,12 @@ func New(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, 
 	if err != nil {
 		return nil, err
 	}
+	switch n, size, err := sp.RemoveTemps(); {
+	case err != nil:
+		log.Error("spool temporaries not all removed", zap.Int("removed", n), zap.Error(err))
+	case n > 0:
+		log.Warn("removed temporary files an interrupted run left in the spool", zap.Int("files", n), zap.Int64("bytes", size))
+	}
 	for _, r := range recovered {
 		switch {
 		case r.Err != nil:
