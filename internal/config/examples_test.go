@@ -75,6 +75,13 @@ func TestAlertRules(t *testing.T) {
 		if err != nil {
 			t.Errorf("promtool check rules: %v\n%s", err, out)
 		}
+		// The rules' unit tests: the alerts fire within minutes of an
+		// outage, and not for a failure the next attempt mended.
+		cmd := exec.Command(path, "test", "rules", "kiroku.rules.test.yml")
+		cmd.Dir = "../../configs/prometheus"
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool test rules: %v\n%s", err, out)
+		}
 	} else {
 		t.Log("promtool not installed; rules checked by parsing only")
 	}
