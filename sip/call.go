@@ -65,8 +65,6 @@ type call struct {
 	watch atomic.Pointer[watch] // set once the 200 goes out
 	acked atomic.Bool           // the caller's ACK of our 200 came
 
-	agentResponded atomic.Bool // the agent sent a response to our INVITE
-
 	mu        sync.Mutex
 	phase     int
 	consent   *consent

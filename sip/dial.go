@@ -13,19 +13,24 @@ import (
 	sipmsg "github.com/emiago/sipgo/sip"
 	"go.uber.org/zap"
 
+	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/media"
 	"github.com/kiroku-voice/kiroku/spool"
 )
 
-// dial reaches the line's downstream, plays ringback to the caller while it
-// rings, then bridges the two legs until one hangs up.
-func (c *call) dial(ctx context.Context, target string) string {
+// dialGroup reaches the first downstream of the line's group that answers,
+// in the order the health of each allows (see health.plan), playing
+// ringback to the caller while one rings and while the next is tried, and
+// bridges the caller to it until one side hangs up. When none answers the
+// caller hears the line's unavailable prompt and gets a BYE.
+func (c *call) dialGroup(ctx context.Context, targets []config.Downstream) string {
 	s := c.s
-	var uri sipmsg.Uri
-	if err := sipmsg.ParseUri(target, &uri); err != nil {
-		c.log.Error("downstream uri", zap.String("downstream", target), zap.Error(err))
-		c.byeCaller()
-		return endDownstreamFailed
+	try, skipped := s.health.plan(targets, time.Now())
+	c.mu.Lock()
+	c.manifest.Attempts = append(c.manifest.Attempts, skipped...)
+	c.mu.Unlock()
+	for _, a := range skipped {
+		c.attempted(a)
 	}
 	ep, err := s.ports.Open()
 	if err != nil {
@@ -35,67 +40,161 @@ func (c *call) dial(ctx context.Context, target string) string {
 	}
 	c.mu.Lock()
 	c.outEp = ep
-	decision := c.manifest.Consent.Decision
 	c.mu.Unlock()
 
-	if err := c.offerAgentSRTP(); err != nil {
-		c.log.Error("srtp for agent leg", zap.Error(err))
-		c.byeCaller()
-		return endMediaFailed
-	}
-	req := c.downstreamInvite(uri, c.localSDP(sideAgent, media.SendRecv), decision)
-	transport := "udp"
-	if uri.IsEncrypted() { // sips: is TLS unless a transport says otherwise
-		transport = "tls"
-	}
-	if uri.UriParams != nil {
-		if t, ok := uri.UriParams.Get("transport"); ok {
-			transport = strings.ToLower(t)
+	ring := newRingback(c.inEp)
+	defer ring.stop()
+	for i, d := range try {
+		r := c.attempt(ctx, d.URI, ep, ring)
+		c.attempted(r.Attempt)
+		c.mu.Lock()
+		c.manifest.Attempts = append(c.manifest.Attempts, r.Attempt)
+		c.manifest.Downstream = d.URI
+		c.mu.Unlock()
+		switch r.Outcome {
+		case spool.AttemptAnswered:
+			ring.stop()
+			return c.bridgeTo(ctx, r, ep)
+		case spool.AttemptCancelled:
+			return c.hangupReason(ctx)
+		case spool.AttemptBusy:
+			if !c.a.line.FailoverOnBusy {
+				return c.unavailable(ctx, ring)
+			}
+		}
+		if r.mediaErr {
+			c.byeCaller()
+			return endMediaFailed
+		}
+		if i < len(try)-1 {
+			ring.start(ctx) // the caller hears ringing, not silence, while the next is tried
+			c.log.Info("trying the next downstream", zap.String("failed", d.URI), zap.Int("sip_code", r.Status), zap.String("outcome", r.Outcome))
 		}
 	}
+	return c.unavailable(ctx, ring)
+}
+
+// attempted counts one downstream attempt.
+func (c *call) attempted(a spool.Attempt) {
+	if c.s.obs != nil {
+		c.s.obs.DownstreamAttempt(a.Outcome)
+	}
+}
+
+// unavailable ends a call that no downstream took: the line's unavailable
+// prompt, then BYE.
+func (c *call) unavailable(ctx context.Context, ring *ringback) string {
+	ring.stop()
+	c.mu.Lock()
+	attempts := len(c.manifest.Attempts)
+	c.mu.Unlock()
+	c.log.Warn("no downstream took the call", zap.Int("attempts", attempts))
+	if ctx.Err() != nil {
+		return c.hangupReason(ctx)
+	}
+	if p := c.a.line.UnavailablePrompt; p != nil {
+		if err := c.inEp.Play(ctx, p.PCM); err != nil && ctx.Err() != nil {
+			return c.hangupReason(ctx)
+		}
+	}
+	return c.failReason(ctx)
+}
+
+// attemptResult is one downstream tried: its manifest entry and, when it
+// answered, the dialog and its answer.
+type attemptResult struct {
+	spool.Attempt
+	out      *sipgo.DialogClientSession
+	answer   *media.Description
+	audio    media.Audio
+	mediaErr bool // our side failed (SRTP keys): no use trying another
+}
+
+// attempt sends one INVITE to target and waits for its answer, within
+// sip.ring_timeout for a first response and sip.answer_timeout in all.
+func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, ring *ringback) (r attemptResult) {
+	s := c.s
+	started := time.Now().UTC()
+	r.URI, r.StartedAt = target, &started
+	defer func() {
+		ended := time.Now().UTC()
+		r.EndedAt = &ended
+		if r.Outcome != spool.AttemptCancelled {
+			c.setStatus(r.Status)
+		}
+	}()
+	var uri sipmsg.Uri
+	if err := sipmsg.ParseUri(target, &uri); err != nil {
+		c.log.Error("downstream uri", zap.String("downstream", target), zap.Error(err))
+		r.Outcome, r.Why = spool.AttemptFailed, "uri: "+err.Error()
+		return r
+	}
+	if err := c.offerAgentSRTP(); err != nil {
+		c.log.Error("srtp for agent leg", zap.Error(err))
+		r.Outcome, r.Why, r.mediaErr = spool.AttemptFailed, "srtp: "+err.Error(), true
+		return r
+	}
+	c.mu.Lock()
+	decision := c.manifest.Consent.Decision
+	c.mu.Unlock()
+	req := c.downstreamInvite(uri, c.localSDP(sideAgent, media.SendRecv), decision)
+	transport := transportOf(uri)
 	req.SetTransport(strings.ToUpper(transport))
 	dua := s.dialogUAFor(transport)
+	hc := c.a.cfg.SIP.HealthCheck
 
-	actx, noAnswer, cancel := c.answerContext(ctx)
+	actx, w, cancel := c.answerContext(ctx)
 	defer cancel()
 	out, err := dua.WriteInvite(actx, req)
 	if err != nil {
 		c.log.Warn("downstream invite not sent", zap.String("downstream", target), zap.Error(err))
-		c.downstreamFailed(0)
-		return c.failReason(ctx)
+		s.health.report(target, false, hc, "invite")
+		r.Outcome, r.Why = spool.AttemptNoResponse, "not sent: "+err.Error()
+		return r
 	}
-	defer out.Close()
-
-	ring := newRingback(c.inEp)
-	defer ring.stop()
-	status := 0
 	err = out.WaitAnswer(actx, sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
-		status = res.StatusCode
-		c.agentResponded.Store(true)
-		if status == sipmsg.StatusRinging || status == sipmsg.StatusSessionInProgress {
+		r.Status = res.StatusCode
+		if !w.responded.Swap(true) {
+			s.health.report(target, alive(res.StatusCode), hc, "invite")
+		}
+		if r.Status == sipmsg.StatusRinging || r.Status == sipmsg.StatusSessionInProgress {
 			ring.start(ctx)
+		}
+		if res.IsSuccess() || res.StatusCode >= 300 {
+			s.health.holdOff(target, res, time.Now())
 		}
 		return nil
 	}})
-	ring.stop()
 	if err != nil {
+		out.Close()
 		var de *sipgo.ErrDialogResponse
 		switch {
-		case noAnswer.Load() && ctx.Err() == nil:
-			status = sipmsg.StatusRequestTimeout // no answer in time: we cancelled
-		case errors.As(err, &de):
-			status = de.Res.StatusCode
-		}
-		if ctx.Err() != nil {
+		case ctx.Err() != nil:
 			c.log.Info("caller hung up while the agent was ringing")
-			c.setStatus(status)
-			return c.hangupReason(ctx)
+			r.Outcome = spool.AttemptCancelled
+			c.setStatus(r.Status)
+		case w.noResponse.Load():
+			s.health.report(target, false, hc, "invite")
+			r.Status, r.Outcome = 0, spool.AttemptNoResponse
+		case w.noAnswer.Load():
+			r.Status, r.Outcome = sipmsg.StatusRequestTimeout, spool.AttemptNoAnswer // we cancelled
+		case errors.As(err, &de):
+			r.Status = de.Res.StatusCode
+			r.Outcome = spool.AttemptFailed
+			if busy(r.Status) {
+				r.Outcome = spool.AttemptBusy
+			}
+			r.Why = de.Res.Reason
+		default:
+			r.Outcome, r.Why = spool.AttemptNoResponse, err.Error()
 		}
-		c.log.Warn("downstream did not answer", zap.String("downstream", target), zap.Int("sip_code", status), zap.Error(err))
-		c.downstreamFailed(status)
-		return c.failReason(ctx)
+		if r.Outcome != spool.AttemptCancelled {
+			c.log.Warn("downstream did not answer", zap.String("downstream", target), zap.Int("sip_code", r.Status),
+				zap.String("outcome", r.Outcome), zap.Error(err))
+		}
+		return r
 	}
-	c.setStatus(out.InviteResponse.StatusCode)
+	r.Status = out.InviteResponse.StatusCode
 	if err := out.Ack(context.WithoutCancel(ctx)); err != nil {
 		c.log.Warn("ack to downstream", zap.Error(err))
 	}
@@ -111,11 +210,28 @@ func (c *call) dial(ctx context.Context, target string) string {
 		err = c.answerAgentSRTP(ep, answer)
 	}
 	if err != nil {
-		c.log.Warn("downstream answer unusable", zap.Error(err))
+		c.log.Warn("downstream answer unusable", zap.String("downstream", target), zap.Error(err))
 		c.byeAgent(out)
-		c.downstreamFailed(sipmsg.StatusNotAcceptableHere)
-		return c.failReason(ctx)
+		out.Close()
+		r.Status, r.Outcome, r.Why = sipmsg.StatusNotAcceptableHere, spool.AttemptFailed, "answer: "+err.Error()
+		return r
 	}
+	r.Outcome, r.out, r.answer, r.audio = spool.AttemptAnswered, out, answer, audio
+	return r
+}
+
+// busy says whether a final status means the agent side is busy or
+// declined (486, 600, 603): the next downstream is tried only where the
+// line says so.
+func busy(code int) bool {
+	return code == sipmsg.StatusBusyHere || code == sipmsg.StatusGlobalBusyEverywhere || code == sipmsg.StatusGlobalDecline
+}
+
+// bridgeTo bridges the caller to the downstream that answered, until one
+// side hangs up.
+func (c *call) bridgeTo(ctx context.Context, r attemptResult, ep *media.Endpoint) string {
+	s, out, answer, audio := c.s, r.out, r.answer, r.audio
+	defer out.Close()
 	ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Audio: audio, DTMF: answer.DTMF, Direction: answer.Direction})
 	c.mu.Lock()
 	c.manifest.AgentMedia = c.sec[sideAgent].describe()
@@ -145,7 +261,7 @@ func (c *call) dial(ctx context.Context, target string) string {
 	if w := c.watch.Load(); w != nil {
 		w.watchLeg(sideAgent, ep)
 	}
-	c.log.Info("bridged to downstream", zap.String("downstream", target))
+	c.log.Info("bridged to downstream", zap.String("downstream", r.URI))
 
 	select {
 	case <-ctx.Done():
@@ -157,28 +273,47 @@ func (c *call) dial(ctx context.Context, target string) string {
 	}
 }
 
-// answerContext bounds the wait for the agent's answer by answer_timeout
-// (noAnswer is then set) and by the call. When it ends before the agent
-// sent any response, there is nothing to CANCEL yet (RFC 3261 §9.1) and
-// sipgo would wait out Timer B (32 s) for one: the wait is then cut at
-// once instead.
-func (c *call) answerContext(ctx context.Context) (actx context.Context, noAnswer *atomic.Bool, cancel func()) {
+// answerWait says why an attempt's wait for the agent's answer ended.
+type answerWait struct {
+	responded  atomic.Bool // the downstream sent a response (even 100)
+	noResponse atomic.Bool // none within ring_timeout
+	noAnswer   atomic.Bool // no final response within answer_timeout
+}
+
+// answerContext bounds the wait for one downstream's answer by
+// ring_timeout until its first response, by answer_timeout in all, and by
+// the call. When it ends before the downstream sent any response, there is
+// nothing to CANCEL yet (RFC 3261 §9.1) and sipgo would wait out Timer B
+// (32 s) for one: the wait is then cut at once instead.
+func (c *call) answerContext(ctx context.Context) (actx context.Context, w *answerWait, cancel func()) {
 	actx, end := context.WithCancelCause(context.WithoutCancel(ctx))
-	noAnswer = new(atomic.Bool)
+	w = new(answerWait)
 	stop := func() {
-		if c.agentResponded.Load() {
+		if w.responded.Load() {
 			end(context.Canceled) // sipgo CANCELs the INVITE
 			return
 		}
 		end(sipgo.WaitAnswerForceCancelErr) // compared by ==, so never wrapped
 	}
-	t := time.AfterFunc(time.Duration(c.a.cfg.SIP.AnswerTimeout), func() {
-		noAnswer.Store(true)
+	sipCfg := c.a.cfg.SIP
+	answerT := time.AfterFunc(time.Duration(sipCfg.AnswerTimeout), func() {
+		w.noAnswer.Store(true)
 		stop()
 	})
+	ring := time.Duration(sipCfg.RingTimeout)
+	if ring <= 0 || ring > time.Duration(sipCfg.AnswerTimeout) {
+		ring = time.Duration(sipCfg.AnswerTimeout)
+	}
+	ringT := time.AfterFunc(ring, func() {
+		if !w.responded.Load() {
+			w.noResponse.Store(true)
+			stop()
+		}
+	})
 	unhook := context.AfterFunc(ctx, stop)
-	return actx, noAnswer, func() {
-		t.Stop()
+	return actx, w, func() {
+		answerT.Stop()
+		ringT.Stop()
 		unhook()
 		end(context.Canceled)
 	}
@@ -211,10 +346,6 @@ func (c *call) setStatus(code int) {
 	c.mu.Lock()
 	c.manifest.DownstreamStatus = code
 	c.mu.Unlock()
-}
-
-func (c *call) downstreamFailed(code int) {
-	c.setStatus(code)
 }
 
 // failReason ends the caller's leg after a failed downstream, unless the

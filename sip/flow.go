@@ -23,13 +23,14 @@ func flowFor(line *config.Line) flow {
 	if line.Downstream == echoDownstream {
 		return echoFlow{}
 	}
-	return bridgeFlow{target: line.Downstream}
+	return bridgeFlow{targets: line.Targets()}
 }
 
-// bridgeFlow reaches the line's downstream and bridges the caller to it.
-type bridgeFlow struct{ target string }
+// bridgeFlow reaches the first downstream of the line's group that answers
+// and bridges the caller to it.
+type bridgeFlow struct{ targets []config.Downstream }
 
-func (f bridgeFlow) run(ctx context.Context, c *call) string { return c.dial(ctx, f.target) }
+func (f bridgeFlow) run(ctx context.Context, c *call) string { return c.dialGroup(ctx, f.targets) }
 
 // echoFlow returns the caller's audio and keys to them: the built-in agent
 // of the embedded defaults, recorded as a real agent would be.

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,6 +19,12 @@ type Metrics struct {
 	recordings   *prometheus.CounterVec
 	rateLimited  *prometheus.CounterVec
 	sipAuth      *prometheus.CounterVec
+	downUp       *prometheus.GaugeVec
+	downChanges  *prometheus.CounterVec
+	attempts     *prometheus.CounterVec
+
+	mu      sync.Mutex
+	upState map[string]bool // last state told per downstream
 }
 
 // NewMetrics registers the SIP side's instruments on reg.
@@ -35,9 +42,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "SIP requests refused by sip.rate_limit: INVITEs over the per-source or global limit, stateless 400s withheld from a source over its limit (malformed)."}, []string{"scope"}),
 		sipAuth: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_auth_total",
 			Help: "Digest authentication of INVITEs by outcome: challenged, accepted, failed, stale (expired nonce), replayed (credentials used before), locked_out."}, []string{"outcome"}),
+		downUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kiroku_downstream_up",
+			Help: "1 while a downstream (agent platform) is marked up by its health checks, 0 while down."}, []string{"downstream"}),
+		downChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_downstream_state_changes_total",
+			Help: "Downstreams marked up or down by their health checks, by downstream and new state."}, []string{"downstream", "state"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_downstream_attempts_total",
+			Help: "Downstreams tried or skipped for calls, by outcome: answered, no-response, no-answer, busy, failed, skipped (Retry-After), cancelled (the caller left)."}, []string{"outcome"}),
 		recordings: metrics.Recordings(reg),
+		upState:    map[string]bool{},
 	}
-	reg.MustRegister(m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.rateLimited, m.sipAuth)
+	reg.MustRegister(m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.rateLimited, m.sipAuth, m.downUp, m.downChanges, m.attempts)
 	return m
 }
 
@@ -69,3 +83,30 @@ func (m *Metrics) Limited(scope string) { m.rateLimited.WithLabelValues(scope).I
 
 // Authenticated counts an outcome of SIP digest authentication.
 func (m *Metrics) Authenticated(outcome string) { m.sipAuth.WithLabelValues(outcome).Inc() }
+
+// DownstreamState sets a downstream's up gauge and counts the change.
+func (m *Metrics) DownstreamState(uri string, up bool) {
+	v, state := 0.0, "down"
+	if up {
+		v, state = 1, "up"
+	}
+	m.mu.Lock()
+	prev, seen := m.upState[uri]
+	m.upState[uri] = up
+	m.mu.Unlock()
+	m.downUp.WithLabelValues(uri).Set(v)
+	if seen && prev != up {
+		m.downChanges.WithLabelValues(uri, state).Inc()
+	}
+}
+
+// DownstreamGone drops the series of a downstream no longer configured.
+func (m *Metrics) DownstreamGone(uri string) {
+	m.mu.Lock()
+	delete(m.upState, uri)
+	m.mu.Unlock()
+	m.downUp.DeleteLabelValues(uri)
+}
+
+// DownstreamAttempt counts one downstream attempt by outcome.
+func (m *Metrics) DownstreamAttempt(outcome string) { m.attempts.WithLabelValues(outcome).Inc() }

@@ -64,6 +64,9 @@ type Server struct {
 	bound    []Listener
 	closers  []io.Closer
 
+	health     *health       // downstreams' state: see health.go
+	healthDone chan struct{} // closed when runHealth returns
+
 	closeOnce sync.Once
 	onCallEnd func()
 	obs       Observer
@@ -120,6 +123,7 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 		dialogUA: map[string]*sipgo.DialogUA{},
 		limit:    newLimiter(cfg.SIP.RateLimit),
 		auth:     newAuthenticator(),
+		health:   newHealth(log.Named("downstream")),
 	}
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.cfg.Store(cfg)
@@ -217,6 +221,15 @@ func (s *Server) Start(ctx context.Context) error {
 	if len(errs) > 0 {
 		return errors.Join(append(errs, s.closeListeners())...)
 	}
+	s.listenMu.Lock()
+	if s.healthDone == nil {
+		s.healthDone = make(chan struct{})
+		go func() {
+			defer close(s.healthDone)
+			s.runHealth(s.baseCtx)
+		}()
+	}
+	s.listenMu.Unlock()
 	return nil
 }
 
@@ -313,6 +326,12 @@ func (s *Server) Close() error {
 		defer cancel()
 		if s.waitIdle(ctx) != nil {
 			err = fmt.Errorf("close: %d calls still ending after 10s", s.active.Load())
+		}
+		s.listenMu.Lock()
+		done := s.healthDone
+		s.listenMu.Unlock()
+		if done != nil {
+			<-done // baseCtx is cancelled: the pings in flight end
 		}
 		err = errors.Join(err, s.closeListeners(), s.client.Close(), s.srv.Close(), s.ua.Close())
 	})

@@ -119,6 +119,13 @@ type Observer interface {
 	// Authenticated counts the outcome of digest authentication (sip.auth)
 	// of an INVITE: challenged, accepted, failed, stale or locked_out.
 	Authenticated(outcome string)
+	// DownstreamState says a downstream is now up or down (its health
+	// checks); DownstreamGone that it is no longer configured.
+	DownstreamState(uri string, up bool)
+	DownstreamGone(uri string)
+	// DownstreamAttempt counts one downstream tried or skipped for a
+	// call, by outcome (spool.Attempt*).
+	DownstreamAttempt(outcome string)
 }
 
 // CallSummary is what an ended call reports to the Observer.
@@ -131,4 +138,7 @@ type CallSummary struct {
 }
 
 // SetObserver registers o; set it before Start.
-func (s *Server) SetObserver(o Observer) { s.obs = o }
+func (s *Server) SetObserver(o Observer) {
+	s.obs = o
+	s.health.obs = o
+}

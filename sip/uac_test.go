@@ -276,6 +276,20 @@ func (o *testObserver) Authenticated(outcome string) {
 	o.mu.Unlock()
 }
 
+func (o *testObserver) DownstreamState(uri string, up bool) {
+	o.mu.Lock()
+	o.limited["downstream "+uri+" "+map[bool]string{true: "up", false: "down"}[up]]++
+	o.mu.Unlock()
+}
+
+func (o *testObserver) DownstreamGone(uri string) {}
+
+func (o *testObserver) DownstreamAttempt(outcome string) {
+	o.mu.Lock()
+	o.limited["attempt "+outcome]++
+	o.mu.Unlock()
+}
+
 func (o *testObserver) count(scope string) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -54,12 +54,36 @@ type Manifest struct {
 	// DownstreamStatus is the agent leg's final SIP status (0 when never
 	// tried, e.g. caller hung up during the notice).
 	DownstreamStatus int    `json:"downstream_status,omitempty"`
-	EndReason        string `json:"end_reason,omitempty"`
+	// Attempts lists every downstream of the line's group in the order it
+	// was tried or skipped, with what it answered.
+	Attempts  []Attempt `json:"downstream_attempts,omitempty"`
+	EndReason string    `json:"end_reason,omitempty"`
 
 	// Recording is the audio of the bridged call; nil when nothing was
 	// recorded, and then NotRecorded says why.
 	Recording   *Recording `json:"recording,omitempty"`
 	NotRecorded string     `json:"not_recorded,omitempty"`
+}
+
+// Outcomes of a downstream attempt.
+const (
+	AttemptAnswered   = "answered"    // 2xx with a usable answer: the caller was bridged to it
+	AttemptNoResponse = "no-response" // nothing within sip.ring_timeout, or the request could not be sent
+	AttemptNoAnswer   = "no-answer"   // it rang until sip.answer_timeout
+	AttemptBusy       = "busy"        // 486, 600 or 603
+	AttemptFailed     = "failed"      // any other final response, or an unusable answer
+	AttemptSkipped    = "skipped"     // not tried: Why says why
+	AttemptCancelled  = "cancelled"   // the caller hung up (or shutdown) while it rang
+)
+
+// Attempt is one downstream of a call's group, tried or skipped.
+type Attempt struct {
+	URI       string     `json:"uri"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	Status    int        `json:"status,omitempty"` // its final SIP status, 0 when none came
+	Outcome   string     `json:"outcome"`
+	Why       string     `json:"why,omitempty"`
 }
 
 // Recording describes the stereo WAV beside the manifest.

@@ -60,6 +60,10 @@ type SIP struct {
 	RTPPortMax    int        `yaml:"-"`              // RTPPorts' last port
 	DrainTimeout  Duration   `yaml:"drain_timeout"`  // how long shutdown waits for calls to end; default 60s
 	AnswerTimeout Duration   `yaml:"answer_timeout"` // how long downstream may ring; default 30s
+	// RingTimeout is how long a downstream may take to send its first
+	// response (even 100 Trying) before the next is tried; default 2s.
+	RingTimeout Duration    `yaml:"ring_timeout"`
+	HealthCheck HealthCheck `yaml:"health_check"` // OPTIONS pings of the downstreams
 	RetryAfter    Duration   `yaml:"retry_after"`    // Retry-After of 503 responses; default 30s
 	// Session timers (RFC 4028) and INVITE rate limits: see edge.go.
 	SessionExpires Duration  `yaml:"session_expires"` // session interval we ask for; default 1800s
@@ -109,6 +113,16 @@ type Line struct {
 	OptOutDigit string   `yaml:"opt_out_digit"` // DTMF digit that declines recording; "" for none
 	OptOutWait  Duration `yaml:"opt_out_wait"`  // how long to wait for it after the notice; default 3s
 	Downstream  string   `yaml:"downstream"`    // "sip:user@host[:port][;params]", "sips:…" or "echo:"
+	// Downstreams, instead of Downstream, is a group of agent platforms
+	// tried in turn (see downstream.go); Targets gives either.
+	Downstreams []Downstream `yaml:"downstreams"`
+	// FailoverOnBusy tries the next downstream after a busy answer (486,
+	// 600, 603); without it busy ends the attempts.
+	FailoverOnBusy bool `yaml:"failover_on_busy"`
+	// Unavailable is the WAV played to the caller when no downstream
+	// answers, before the BYE; "" hangs up without a prompt.
+	Unavailable       string  `yaml:"unavailable"`
+	UnavailablePrompt *Prompt `yaml:"-"` // the loaded unavailable prompt
 	// PauseKeys and ResumeKeys are DTMF sequences the agent presses to
 	// pause and resume the recording (card payments); they are not passed
 	// on to the caller. Both or neither.
@@ -276,6 +290,7 @@ func (c *Config) resolve(dir string, r *report) {
 		if l.Notice != "" && !filepath.IsAbs(l.Notice) {
 			l.Notice = filepath.Join(dir, l.Notice)
 		}
+		l.resolveUnavailable(dir)
 	}
 }
 

@@ -32,7 +32,25 @@ func TestParseInvalid(t *testing.T) {
 				`downstream.yaml:17: lines[11].downstream: "echo:agent": echo: takes nothing after the colon`,
 				`downstream.yaml:18: lines[12].downstream: "sip:bob@pbx;;lr": empty URI parameter`,
 				`downstream.yaml:19: lines[13].downstream: "sip:bob@pbx:": port "" is not in 1-65535`,
-				`downstream.yaml:20: lines[14].downstream: required, such as "sip:agent@192.0.2.10:5060" or "echo:"`,
+				`downstream.yaml:20: lines[14].downstream: required, such as "sip:agent@192.0.2.10:5060" or "echo:" (or a downstreams list)`,
+			},
+		},
+		{
+			file: "groups.yaml",
+			want: []string{
+				`groups.yaml:3: sip.ring_timeout: must be more than 0: it is how long a downstream may take to send its first response before the next is tried`,
+				`groups.yaml:4: sip.health_check.timeout: 5s must be more than 0 and below sip.health_check.interval 5s`,
+				`groups.yaml:4: sip.health_check.down_after: must be at least 1, got 0`,
+				`groups.yaml:4: sip.health_check.up_after: must be at least 1, got -1`,
+				`groups.yaml:12: lines[0].downstreams: set together with downstream: name one downstream, or list them all in downstreams`,
+				`groups.yaml:16: lines[1].unavailable: cannot read "prompts/missing.wav": file does not exist`,
+				`groups.yaml:18: lines[1].downstreams[0].priority: must be 0 or more (lower is tried first), got -1`,
+				`groups.yaml:19: lines[1].downstreams[1].uri: "sip:acd@192.0.2.10" repeats downstreams[0]`,
+				`groups.yaml:19: lines[1].downstreams[1].weight: must be at least 1, got 0`,
+				`groups.yaml:20: lines[1].downstreams[2].uri: echo: is the built-in agent and stands alone: use downstream: "echo:"`,
+				`groups.yaml:21: lines[1].downstreams[3].uri: required, such as "sip:acd@192.0.2.10:5060"`,
+				`groups.yaml:22: lines[2].unavailable: an echo: line always reaches its agent; it plays no unavailable prompt`,
+				`groups.yaml:22: lines[2].failover_on_busy: an echo: line has no downstreams to fail over to`,
 			},
 		},
 		{
@@ -134,7 +152,7 @@ func TestParseInvalid(t *testing.T) {
 			want: []string{
 				`required.yaml:6: lines[0].purpose: required`,
 				`required.yaml:6: lines[0].notice: required: the WAV file played before recording`,
-				`required.yaml:6: lines[0].downstream: required, such as "sip:agent@192.0.2.10:5060" or "echo:"`,
+				`required.yaml:6: lines[0].downstream: required, such as "sip:agent@192.0.2.10:5060" or "echo:" (or a downstreams list)`,
 			},
 		},
 		{

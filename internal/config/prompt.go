@@ -18,8 +18,9 @@ import (
 // this package holds the two together).
 const PromptRate = 8000
 
-// loadPrompts reads the notice of every line from fsys into Line.Prompt.
-// Lines sharing a notice share one Prompt.
+// loadPrompts reads the notice and the unavailable prompt of every line
+// from fsys into Line.Prompt and Line.UnavailablePrompt. Lines sharing a
+// file share one Prompt.
 func (c *Config) loadPrompts(fsys fs.FS, r *report) {
 	type result struct {
 		p   *Prompt
@@ -28,19 +29,25 @@ func (c *Config) loadPrompts(fsys fs.FS, r *report) {
 	cache := map[string]result{}
 	for i := range c.Lines {
 		l := &c.Lines[i]
-		if l.Notice == "" {
-			continue
+		for _, f := range []struct {
+			key  string
+			path string
+			p    **Prompt
+		}{{"notice", l.Notice, &l.Prompt}, {"unavailable", l.Unavailable, &l.UnavailablePrompt}} {
+			if f.path == "" {
+				continue
+			}
+			res, ok := cache[f.path]
+			if !ok {
+				res.p, res.err = loadPrompt(fsys, f.path)
+				cache[f.path] = res
+			}
+			if res.err != nil {
+				r.add(child(index("lines", i), f.key), "%v", res.err)
+				continue
+			}
+			*f.p = res.p
 		}
-		res, ok := cache[l.Notice]
-		if !ok {
-			res.p, res.err = loadPrompt(fsys, l.Notice)
-			cache[l.Notice] = res
-		}
-		if res.err != nil {
-			r.add(child(index("lines", i), "notice"), "%v", res.err)
-			continue
-		}
-		l.Prompt = res.p
 	}
 }
 

@@ -25,6 +25,7 @@ func (c *Config) check(r *report) {
 	c.checkListen(r)
 	c.checkSIP(r)
 	c.checkEdge(r)
+	c.checkDownstreamTimers(r)
 	c.checkAuth(r)
 	c.checkSIPTLS(r)
 	c.checkSRTP(r)
@@ -239,11 +240,7 @@ func (c *Config) checkLines(r *report) {
 			}
 		}
 		c.checkKeys(r, key, l)
-		if l.Downstream == "" {
-			r.add(child(key, "downstream"), "required, such as \"sip:agent@192.0.2.10:5060\" or \"echo:\"")
-		} else if err := checkDownstream(l.Downstream); err != nil {
-			r.add(child(key, "downstream"), "%q: %v", l.Downstream, err)
-		}
+		c.checkDownstreams(r, key, l)
 	}
 }
 
