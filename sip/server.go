@@ -29,6 +29,9 @@ import (
 // kernel caps it at net.core.rmem_max).
 const sipReadBuffer = 4 << 20
 
+// setDefaultLogger sets sipgo's package logger once per process.
+var setDefaultLogger sync.Once
+
 // ErrClosed is returned by Start after Close.
 var ErrClosed = errors.New("sip server closed")
 
@@ -105,6 +108,11 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sip user agent: %w", err)
 	}
+	// Some of sipgo's warnings go to its package logger (a UDP
+	// connection's reference count after a transaction to a downstream
+	// that never answered): route it to the first server's. It is a
+	// global read without a lock, so it is set once, before any traffic.
+	setDefaultLogger.Do(func() { sipmsg.SetDefaultLogger(slogger) })
 	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(slogger))
 	if err != nil {
 		return nil, fmt.Errorf("sip server: %w", err)

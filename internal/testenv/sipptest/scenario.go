@@ -41,6 +41,10 @@ var scenarios embed.FS
 //   - uas_bye.xml (key rtp_port): answers, holds for -d, sends BYE.
 //   - uas_busy.xml: answers 486 Busy Here.
 //   - uas_noanswer.xml: rings until CANCELled, then sends 487.
+//   - uas_options.xml (key rtp_port): as uas.xml, and answers OPTIONS
+//     (health checks) with 200; each OPTIONS counts as a call for -m.
+//   - uas_unavailable.xml (key retry): answers 503 with Retry-After:
+//     retry seconds; answers OPTIONS with 200.
 func Scenario(t testing.TB, name string) string {
 	t.Helper()
 	data, err := scenarios.ReadFile("scenarios/" + name)
