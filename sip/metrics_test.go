@@ -23,6 +23,13 @@ func TestMetrics(t *testing.T) {
 	m.CallEnded(CallSummary{Line: "0120000001", Decision: "notified", Recorded: true,
 		RTP: [2]media.Stats{{Received: 5, Sent: 4, Rejected: 1}, {}}, Lost: [2]uint64{2, 0}})
 	m.CallEnded(CallSummary{Line: "0120000001", Decision: "opted-out"})
+	m.DownstreamState("sip:acd@192.0.2.1", true) // first seen: no change counted
+	m.DownstreamState("sip:acd@192.0.2.1", false)
+	m.DownstreamState("sip:acd@192.0.2.2", true)
+	m.DownstreamState("sip:acd@192.0.2.3", true)
+	m.DownstreamGone("sip:acd@192.0.2.3")
+	m.DownstreamAttempt("no-response")
+	m.DownstreamAttempt("answered")
 	rec := httptest.NewRecorder()
 	reg.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	body, _ := io.ReadAll(rec.Body)
@@ -40,9 +47,19 @@ func TestMetrics(t *testing.T) {
 		`kiroku_rtp_packets_lost_total{leg="caller"} 2`,
 		`kiroku_recordings_total{outcome="spooled"} 1`,
 		`kiroku_recordings_total{outcome="not_recorded"} 1`,
+		`kiroku_downstream_up{downstream="sip:acd@192.0.2.1"} 0`,
+		`kiroku_downstream_up{downstream="sip:acd@192.0.2.2"} 1`,
+		`kiroku_downstream_state_changes_total{downstream="sip:acd@192.0.2.1",state="down"} 1`,
+		`kiroku_downstream_attempts_total{outcome="no-response"} 1`,
+		`kiroku_downstream_attempts_total{outcome="answered"} 1`,
 	} {
 		if !strings.Contains(string(body), want+"\n") {
 			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	for _, absent := range []string{`state="up"`, `sip:acd@192.0.2.3`} {
+		if strings.Contains(string(body), absent) {
+			t.Errorf("/metrics has %s, want it absent (first states are not changes; a gone downstream has no series)", absent)
 		}
 	}
 }

@@ -64,7 +64,7 @@ type SIP struct {
 	// response (even 100 Trying) before the next is tried; default 2s.
 	RingTimeout Duration    `yaml:"ring_timeout"`
 	HealthCheck HealthCheck `yaml:"health_check"` // OPTIONS pings of the downstreams
-	RetryAfter    Duration   `yaml:"retry_after"`    // Retry-After of 503 responses; default 30s
+	RetryAfter  Duration    `yaml:"retry_after"`  // Retry-After of 503 responses; default 30s
 	// Session timers (RFC 4028) and INVITE rate limits: see edge.go.
 	SessionExpires Duration  `yaml:"session_expires"` // session interval we ask for; default 1800s
 	MinSE          Duration  `yaml:"min_se"`          // shortest interval we accept (422 below); default 90s
