@@ -160,6 +160,10 @@ func (e *Endpoint) SetSRTP(local, remote Crypto) error {
 	return nil
 }
 
+// ClearSRTP makes the leg plain RTP again: a downstream whose early media
+// was SRTP failed, and the next one is tried on the same endpoint.
+func (e *Endpoint) ClearSRTP() { e.srtp.Store(nil) }
+
 // SRTP returns the leg's keys, ok false for plain RTP.
 func (e *Endpoint) SRTP() (local, remote Crypto, ok bool) {
 	p := e.srtp.Load()

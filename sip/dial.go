@@ -44,6 +44,9 @@ func (c *call) dialGroup(ctx context.Context, targets []config.Downstream) strin
 
 	ring := newRingback(c.inEp)
 	defer ring.stop()
+	// Early media recorded from a downstream that then failed: the file
+	// is closed when no other one answers.
+	defer func() { c.stopRecording(time.Now()) }()
 	for i, d := range try {
 		r := c.attempt(ctx, d.URI, ep, ring)
 		c.attempted(r.Attempt)
@@ -110,6 +113,12 @@ type attemptResult struct {
 	mediaErr bool // our side failed (SRTP keys): no use trying another
 }
 
+// earlyMedia relays the agent side's early media (an 18x with SDP: queue
+// announcements, hold music) to the caller while it rings.
+type earlyMedia struct {
+	br *media.Bridge
+}
+
 // attempt sends one INVITE to target and waits for its answer, within
 // sip.ring_timeout for a first response and sip.answer_timeout in all.
 func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, ring *ringback) (r attemptResult) {
@@ -145,6 +154,13 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 
 	actx, w, cancel := c.answerContext(ctx)
 	defer cancel()
+	var early *media.Bridge // set on the dialog's goroutine only
+	defer func() {
+		if early != nil && r.Outcome != spool.AttemptAnswered {
+			early.Stop()
+			ep.ClearSRTP() // the next downstream negotiates its own
+		}
+	}()
 	out, err := dua.WriteInvite(actx, req)
 	if err != nil {
 		c.log.Warn("downstream invite not sent", zap.String("downstream", target), zap.Error(err))
@@ -157,7 +173,14 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 		if !w.responded.Swap(true) {
 			s.health.report(target, alive(res.StatusCode), hc, "invite")
 		}
-		if r.Status == sipmsg.StatusRinging || r.Status == sipmsg.StatusSessionInProgress {
+		switch {
+		case early != nil:
+			// Early media flows: no ringback over it.
+		case res.IsProvisional() && r.Status > sipmsg.StatusTrying && len(res.Body()) > 0:
+			if early = c.startEarlyMedia(ep, res, ring); early == nil {
+				ring.start(ctx) // unusable early media: ringback rather than silence
+			}
+		case r.Status == sipmsg.StatusRinging || r.Status == sipmsg.StatusSessionInProgress:
 			ring.start(ctx)
 		}
 		if res.IsSuccess() || res.StatusCode >= 300 {
@@ -220,6 +243,56 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 	return r
 }
 
+// startEarlyMedia takes an 18x's SDP as the agent side's early media: the
+// caller hears it instead of ringback, keys cross as in a call, and it is
+// recorded only where the line says record_early_media. It returns nil
+// when the SDP is unusable (the caller then hears ringback).
+func (c *call) startEarlyMedia(ep *media.Endpoint, res *sipmsg.Response, ring *ringback) *media.Bridge {
+	sdp, err := media.ParseSDP(res.Body())
+	var audio media.Audio
+	if err == nil {
+		audio, err = media.Negotiate(sdp)
+	}
+	if err == nil && !media.Translatable(c.a.audio.Codec, audio.Codec) {
+		err = fmt.Errorf("early media in %s, which the relay cannot translate to the caller's %s", audio.Codec.Name(), c.a.audio.Codec.Name())
+	}
+	if err == nil {
+		err = c.answerAgentSRTP(ep, sdp)
+	}
+	if err != nil {
+		c.log.Info("agent's early media unusable; the caller hears ringback", zap.Int("sip_code", res.StatusCode), zap.Error(err))
+		return nil
+	}
+	ring.stop()
+	ep.SetPeer(media.Peer{Addr: sdp.RemoteAddr(), Audio: audio, DTMF: sdp.DTMF, Direction: sdp.Direction})
+	var tap media.Tap
+	if c.a.line.RecordEarlyMedia {
+		tap = c.recordingTap(time.Now(), audio)
+	}
+	c.log.Info("agent's early media relayed to the caller", zap.Int("sip_code", res.StatusCode), zap.Bool("recorded", tap != nil))
+	return media.NewBridge(c.inEp, ep, media.BridgeOptions{
+		OnKey: func(side int, d media.DTMF) { c.key(side, d) },
+		Tap:   tap,
+	})
+}
+
+// recordingTap is the call's recording, started at start when it has not
+// begun yet (early media may have begun it).
+func (c *call) recordingTap(start time.Time, agent media.Audio) media.Tap {
+	c.mu.Lock()
+	rec := c.rec
+	c.mu.Unlock()
+	if rec != nil {
+		rec.SetCodecs(c.a.audio.Codec.Name(), agent.Codec.Name())
+		return rec
+	}
+	tap := c.startRecording(start)
+	if c.rec != nil {
+		c.rec.SetCodecs(c.a.audio.Codec.Name(), agent.Codec.Name())
+	}
+	return tap
+}
+
 // busy says whether a final status means the agent side is busy or
 // declined (486, 600, 603): the next downstream is tried only where the
 // line says so.
@@ -241,11 +314,7 @@ func (c *call) bridgeTo(ctx context.Context, r attemptResult, ep *media.Endpoint
 	defer s.legs.Delete(out.ID)
 	c.startWorker(ctx, sideAgent)
 
-	start := time.Now()
-	tap := c.startRecording(start)
-	if c.rec != nil {
-		c.rec.SetCodecs(c.a.audio.Codec.Name(), audio.Codec.Name())
-	}
+	tap := c.recordingTap(time.Now(), audio)
 	br := media.NewBridge(c.inEp, ep, media.BridgeOptions{
 		OnKey: func(side int, d media.DTMF) { c.key(side, d) },
 		Swallow: func(side int, d rune) bool {
@@ -253,10 +322,7 @@ func (c *call) bridgeTo(ctx context.Context, r attemptResult, ep *media.Endpoint
 		},
 		Tap: tap,
 	})
-	defer func() {
-		br.Stop()
-		c.stopRecording(time.Now())
-	}()
+	defer br.Stop()
 	c.bridged()
 	if w := c.watch.Load(); w != nil {
 		w.watchLeg(sideAgent, ep)

@@ -123,6 +123,9 @@ type Line struct {
 	// answers, before the BYE; "" hangs up without a prompt.
 	Unavailable       string  `yaml:"unavailable"`
 	UnavailablePrompt *Prompt `yaml:"-"` // the loaded unavailable prompt
+	// RecordEarlyMedia records the agent side's early media (queue
+	// announcements) too; by default recording starts at its answer.
+	RecordEarlyMedia bool `yaml:"record_early_media"`
 	// PauseKeys and ResumeKeys are DTMF sequences the agent presses to
 	// pause and resume the recording (card payments); they are not passed
 	// on to the caller. Both or neither.

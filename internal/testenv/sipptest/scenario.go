@@ -41,6 +41,8 @@ var scenarios embed.FS
 //   - uas_bye.xml (key rtp_port): answers, holds for -d, sends BYE.
 //   - uas_busy.xml: answers 486 Busy Here.
 //   - uas_noanswer.xml: rings until CANCELled, then sends 487.
+//   - uas_early.xml (key rtp_port): 183 with SDP, holds for -d (early
+//     media from the test's socket), then 200 with the same SDP.
 //   - uas_options.xml (key rtp_port): as uas.xml, and answers OPTIONS
 //     (health checks) with 200; each OPTIONS counts as a call for -m.
 //   - uas_unavailable.xml (key retry): answers 503 with Retry-After:
