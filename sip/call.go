@@ -80,6 +80,7 @@ type call struct {
 	sec       [2]legSec // media security per side
 	rec       *media.Recorder
 	work      [2]*legWorker // per side, from the 200 (caller) and the bridge (agent)
+	latching  [2]string     // media latching per side (latch.go)
 	keyBuf    string        // agent keys of a pause/resume sequence in progress
 	keyAt     time.Time
 }
@@ -139,6 +140,7 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	c.inEp = ep
 	c.mu.Unlock()
 	offer := c.a.offer
+	c.latchLeg(sideCaller, ep, c.a.latching)
 	ep.SetPeer(media.Peer{Addr: offer.RemoteAddr(), Audio: c.a.audio, DTMF: offer.DTMF, Direction: offer.Direction})
 	if c.a.srtpOn {
 		if err := c.startCallerSRTP(c.a.srtp); err != nil {
@@ -444,6 +446,15 @@ func (c *call) finish(reason string) {
 			sum.RTP[i] = ep.Stats()
 		}
 	}
+	c.mu.Lock()
+	c.manifest.MediaSources = mediaSources([2]*media.Endpoint{inEp, outEp}, c.latching)
+	for i, ms := range c.manifest.MediaSources {
+		sum.Latching[i], sum.Foreign[i] = ms.Latching, ms.ForeignSource != ""
+	}
+	if r := c.manifest.Recording; r != nil {
+		sum.Silent = r.SilentChannels
+	}
+	c.mu.Unlock()
 	if c.s.obs != nil {
 		c.s.obs.CallEnded(sum)
 	}

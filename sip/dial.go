@@ -116,6 +116,7 @@ func (c *call) dial(ctx context.Context, target string) string {
 		c.downstreamFailed(sipmsg.StatusNotAcceptableHere)
 		return c.failReason(ctx)
 	}
+	c.latchLeg(sideAgent, ep, c.a.line.DownstreamLatching)
 	ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Audio: audio, DTMF: answer.DTMF, Direction: answer.Direction})
 	c.mu.Lock()
 	c.manifest.AgentMedia = c.sec[sideAgent].describe()

@@ -18,6 +18,8 @@ type Metrics struct {
 	recordings   *prometheus.CounterVec
 	rateLimited  *prometheus.CounterVec
 	sipAuth      *prometheus.CounterVec
+	rtpForeign   *prometheus.CounterVec
+	silent       *prometheus.CounterVec
 }
 
 // NewMetrics registers the SIP side's instruments on reg.
@@ -35,9 +37,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "SIP requests refused by sip.rate_limit: INVITEs over the per-source or global limit, stateless 400s withheld from a source over its limit (malformed)."}, []string{"scope"}),
 		sipAuth: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_auth_total",
 			Help: "Digest authentication of INVITEs by outcome: challenged, accepted, failed, stale (expired nonce), replayed (credentials used before), locked_out."}, []string{"outcome"}),
+		rtpForeign: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_rtp_foreign_source_total",
+			Help: "Legs of ended calls whose RTP kept coming from an address other than their SDP's, by leg and media latching (strict: dropped; learn: taken)."}, []string{"leg", "latching"}),
+		silent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_recording_silent_channels_total",
+			Help: "Recordings with a channel that received no RTP packet while recording, by channel (caller, agent)."}, []string{"channel"}),
 		recordings: metrics.Recordings(reg),
 	}
-	reg.MustRegister(m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.rateLimited, m.sipAuth)
+	reg.MustRegister(m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.rateLimited, m.sipAuth, m.rtpForeign, m.silent)
 	return m
 }
 
@@ -56,6 +62,12 @@ func (m *Metrics) CallEnded(s CallSummary) {
 		m.rtpPackets.WithLabelValues(leg, "rejected").Add(float64(st.Rejected))
 		m.rtpPackets.WithLabelValues(leg, "unauthenticated").Add(float64(st.Unauthenticated))
 		m.rtpLost.WithLabelValues(leg).Add(float64(s.Lost[i]))
+		if s.Foreign[i] {
+			m.rtpForeign.WithLabelValues(leg, s.Latching[i]).Inc()
+		}
+	}
+	for _, ch := range s.Silent {
+		m.silent.WithLabelValues(ch).Inc()
 	}
 	if s.Recorded {
 		m.recordings.WithLabelValues("spooled").Inc()

@@ -21,7 +21,8 @@ func TestMetrics(t *testing.T) {
 	m.Responded("INVITE", 200)
 	m.Authenticated(authChallenged)
 	m.CallEnded(CallSummary{Line: "0120000001", Decision: "notified", Recorded: true,
-		RTP: [2]media.Stats{{Received: 5, Sent: 4, Rejected: 1}, {}}, Lost: [2]uint64{2, 0}})
+		RTP: [2]media.Stats{{Received: 5, Sent: 4, Rejected: 1}, {}}, Lost: [2]uint64{2, 0},
+		Latching: [2]string{"strict", "learn"}, Foreign: [2]bool{true, false}, Silent: []string{"caller"}})
 	m.CallEnded(CallSummary{Line: "0120000001", Decision: "opted-out"})
 	rec := httptest.NewRecorder()
 	reg.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
@@ -40,6 +41,8 @@ func TestMetrics(t *testing.T) {
 		`kiroku_rtp_packets_lost_total{leg="caller"} 2`,
 		`kiroku_recordings_total{outcome="spooled"} 1`,
 		`kiroku_recordings_total{outcome="not_recorded"} 1`,
+		`kiroku_rtp_foreign_source_total{latching="strict",leg="caller"} 1`,
+		`kiroku_recording_silent_channels_total{channel="caller"} 1`,
 	} {
 		if !strings.Contains(string(body), want+"\n") {
 			t.Errorf("/metrics lacks %s", want)
