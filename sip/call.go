@@ -447,9 +447,12 @@ func (c *call) finish(reason string) {
 		}
 	}
 	c.mu.Lock()
-	c.manifest.MediaSources = mediaSources([2]*media.Endpoint{inEp, outEp}, c.latching)
-	for i, ms := range c.manifest.MediaSources {
-		sum.Latching[i], sum.Foreign[i] = ms.Latching, ms.ForeignSource != ""
+	eps := [2]*media.Endpoint{inEp, outEp}
+	c.manifest.MediaSources = mediaSources(eps, c.latching)
+	for i, ep := range eps {
+		if ep != nil {
+			sum.Latching[i], sum.Foreign[i] = c.latching[i], ep.Source().Foreign.IsValid()
+		}
 	}
 	if r := c.manifest.Recording; r != nil {
 		sum.Silent = r.SilentChannels
