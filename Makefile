@@ -20,7 +20,8 @@ build:
 # to check the unit, chromium (headless) for the web UI test, baresip as
 # a TLS and SRTP peer, kamailio as the load balancer of the two-node test,
 # PostgreSQL (postgresql; internal/testenv/pgtest runs its own server from the
-# binaries under /usr/lib/postgresql) for the catalog on PostgreSQL.
+# binaries under /usr/lib/postgresql) for the catalog on PostgreSQL,
+# nftables (nft) for the NAT of internal/testenv/nattest's namespaces.
 test-deps:
 	@missing=""; \
 	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
@@ -30,6 +31,7 @@ test-deps:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing="$$missing nftables"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

@@ -38,6 +38,10 @@ type Recording struct {
 	State        string    `json:"state"`
 	RetainUntil  time.Time `json:"retain_until"`
 	CutShort     bool      `json:"cut_short,omitempty"`
+	// SilentChannels names the channels (caller, agent) of a recording
+	// with audio that received no RTP packet: silence there, not the
+	// party's voice.
+	SilentChannels []string `json:"silent_channels,omitempty"`
 }
 
 // SearchPage is the answer of GET /api/v1/recordings: one page, and the

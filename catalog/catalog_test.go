@@ -287,3 +287,35 @@ func TestMarkPurgingAndShred(t *testing.T) {
 		}
 	})
 }
+
+// TestSilentChannels keeps a recording's silent channels, and none for
+// a recording with audio on both.
+func TestSilentChannels(t *testing.T) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+		c := db.Open(t)
+		for _, tc := range []struct {
+			name string
+			id   int
+			want []string
+		}{
+			{"audio on both", 1, nil},
+			{"caller silent", 2, []string{"caller"}},
+			{"both silent", 3, []string{"caller", "agent"}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				r := rec(tc.id, "a", "0311111111")
+				r.SilentChannels = tc.want
+				if err := catalog.PutRecording(t.Context(), c.DB(), r); err != nil {
+					t.Fatal(err)
+				}
+				got, err := c.Get(t.Context(), r.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(got.SilentChannels) != fmt.Sprint(tc.want) || (tc.want == nil) != (got.SilentChannels == nil) {
+					t.Errorf("got silent channels %q, want %q", got.SilentChannels, tc.want)
+				}
+			})
+		}
+	})
+}

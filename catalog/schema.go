@@ -167,6 +167,10 @@ var migrations = []string{
 		PRIMARY KEY (run, recording)
 	);
 	CREATE INDEX contract_end_items_state ON contract_end_items (run, state, recording);`,
+	// 6: recordings whose channels received no RTP packet (the file holds
+	// silence there): the channels, comma-separated (caller, agent), ''
+	// when both had audio. Rows stored before it say ''.
+	`ALTER TABLE recordings ADD COLUMN silent_channels TEXT NOT NULL DEFAULT '';`,
 }
 
 // blobType matches the SQLite column type that PostgreSQL calls BYTEA.

@@ -574,3 +574,30 @@ func toString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// TestSilentChannelsShown: a recording whose caller channel got no RTP
+// is listed and detailed with its silent channels; one with audio on
+// both has none.
+func TestSilentChannelsShown(t *testing.T) {
+	e := newEnv(t)
+	ids := e.seed(
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 1, silent: []string{"caller"}},
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 1},
+	)
+	want := map[string][]string{ids[0]: {"caller"}, ids[1]: nil}
+	var res searchJSON
+	e.get("po", "/api/v1/recordings", http.StatusOK, &res)
+	if len(res.Recordings) != 2 {
+		t.Fatalf("got %d recordings, want 2", len(res.Recordings))
+	}
+	for _, r := range res.Recordings {
+		if !slices.Equal(r.SilentChannels, want[r.ID]) || !r.HasAudio {
+			t.Errorf("search %s: got silent channels %q (has audio %v), want %q with audio", r.ID, r.SilentChannels, r.HasAudio, want[r.ID])
+		}
+		var d apiclient.RecordingDetail
+		e.get("po", "/api/v1/recordings/"+r.ID, http.StatusOK, &d)
+		if !slices.Equal(d.SilentChannels, want[r.ID]) {
+			t.Errorf("detail %s: got silent channels %q, want %q", r.ID, d.SilentChannels, want[r.ID])
+		}
+	}
+}

@@ -150,6 +150,7 @@ type rec struct {
 	client                          string
 	started                         time.Time
 	seconds                         float64 // audio length; 0 for no audio
+	silent                          []string
 }
 
 // stereoWAV returns a WAV of seconds of a 440 Hz tone on the left
@@ -221,7 +222,8 @@ func (e *env) seed(recs ...rec) []string {
 			sum := sha256.Sum256(data)
 			m.State = spool.StateSpooled
 			m.Recording = &spool.Recording{File: id + ".wav", Format: spool.RecordingFormat, StartedAt: r.started,
-				EndedAt: &ended, Duration: r.seconds, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
+				EndedAt: &ended, Duration: r.seconds, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]),
+				SilentChannels: r.silent}
 			e.wavs[id] = data
 		}
 		if err := e.sp.WriteManifest(m); err != nil {

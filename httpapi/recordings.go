@@ -27,7 +27,8 @@ func summary(rec *catalog.Recording, g access.Grant) apiclient.Recording {
 	return apiclient.Recording{ID: rec.ID, StartedAt: rec.StartedAt, AnsweredAt: rec.AnsweredAt, EndedAt: rec.EndedAt,
 		Duration: rec.Duration.Seconds(), Line: rec.Line, Dialled: rec.Dialled, Purpose: rec.Purpose,
 		Client: rec.Client, Caller: c, CallerMasked: masked, Decision: rec.Decision, HasAudio: rec.ObjectKey != "",
-		LegalHold: rec.LegalHold, State: rec.State, RetainUntil: rec.RetainUntil, CutShort: rec.CutShort}
+		LegalHold: rec.LegalHold, State: rec.State, RetainUntil: rec.RetainUntil, CutShort: rec.CutShort,
+		SilentChannels: rec.SilentChannels}
 }
 
 // maskManifest returns the manifest with its caller number masked unless

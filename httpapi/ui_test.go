@@ -459,3 +459,22 @@ func TestBrowserContractEnds(t *testing.T) {
 		t.Error("an auditor is offered the dry run")
 	}
 }
+
+// TestBrowserSilentChannels: a recording whose caller channel received
+// no RTP reads as silent there in the results and the details, never as
+// plain audio.
+func TestBrowserSilentChannels(t *testing.T) {
+	e := newEnv(t)
+	ids := e.seed(rec{purpose: "cs-quality", caller: "0312345678", seconds: 1, silent: []string{"caller"}})
+	p := &page{t: t, ctx: browser(t)}
+	p.signIn(e.srv.URL+"/", "sup")
+	link := `#results a[href="#/recordings/` + ids[0] + `"]`
+	p.do("search", chromedp.Click(chromedp.CSS("#search-btn")), chromedp.WaitVisible(chromedp.CSS(link)))
+	if row := p.text("#results tbody tr"); !strings.Contains(row, "Yes, but silent: caller") {
+		t.Errorf("got result row %q, want its audio shown as silent on the caller channel", row)
+	}
+	p.do("open the recording", chromedp.Click(chromedp.CSS(link)), chromedp.WaitVisible(chromedp.CSS("#r-meta dt")))
+	if details := p.text("#r-meta"); !strings.Contains(details, "No audio received") || !strings.Contains(details, "caller") {
+		t.Errorf("got details %q, want the caller channel named as having received no audio", details)
+	}
+}

@@ -72,6 +72,17 @@ type Endpoint struct {
 
 	received, rejected, sent, events, panics, unauth atomic.Uint64
 
+	// Source latching (latch.go): the mode, the learned source, and the
+	// foreign source seen; fcand and fcount belong to the reader.
+	learn       atomic.Bool
+	latched     atomic.Pointer[latch]
+	foreign     atomic.Pointer[netip.AddrPort]
+	onForeign   atomic.Pointer[func(Foreign)]
+	foreignPkts atomic.Uint64
+	held        atomic.Uint64
+	fcand       netip.AddrPort
+	fcount      int
+
 	// SRTP (nil for plain RTP): decrypted on the reader goroutine,
 	// encrypted by whichever goroutine sends.
 	srtp atomic.Pointer[srtpPair]
@@ -124,8 +135,13 @@ func (e *Endpoint) Addr() netip.AddrPort {
 }
 
 // SetPeer records the far end's negotiated parameters; RTP is accepted
-// only from p.Addr from now on.
-func (e *Endpoint) SetPeer(p Peer) { e.peer.Store(&p) }
+// only from p.Addr from now on, or in learn mode from the source learned
+// for it (a changed address is learned afresh).
+func (e *Endpoint) SetPeer(p Peer) {
+	if old := e.peer.Swap(&p); old == nil || old.Addr != p.Addr {
+		e.latched.Store(nil)
+	}
+}
 
 // Peer returns the far end's parameters, nil before SetPeer.
 func (e *Endpoint) Peer() *Peer { return e.peer.Load() }
@@ -233,14 +249,26 @@ func (e *Endpoint) readLoop() {
 			}
 			continue // e.g. ICMP port unreachable surfaced on Linux
 		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		p := e.peer.Load()
-		// RTP is taken only from the address and port the peer put in its
-		// SDP: a packet from anywhere else could be injected audio.
-		if p == nil || !p.Addr.IsValid() || from.Port() != p.Addr.Port() || from.Addr().Unmap() != p.Addr.Addr() {
+		if p == nil || !p.Addr.IsValid() {
 			e.rejected.Add(1)
 			continue
 		}
 		pkt := buf[:n]
+		// RTP is taken only from the address and port the peer put in its
+		// SDP, or in learn mode from the source learned (latch.go): a
+		// packet from anywhere else could be injected audio.
+		var l *latch
+		if e.learn.Load() {
+			l = e.latchFor(p)
+		}
+		learning := e.learn.Load() && l == nil
+		if !learning && from != p.Addr && (l == nil || from != l.from) {
+			e.noteForeign(p, from, pkt, false)
+			e.rejected.Add(1)
+			continue
+		}
 		if sp := e.srtp.Load(); sp != nil {
 			dec, err := decrypt(sp, pkt)
 			if err != nil {
@@ -255,6 +283,19 @@ func (e *Endpoint) readLoop() {
 		if !ok {
 			e.rejected.Add(1)
 			continue
+		}
+		if learning {
+			if !p.negotiated(h.pt) {
+				if from != p.Addr { // junk is no reason to pin to its source
+					e.rejected.Add(1)
+					continue
+				}
+			} else {
+				e.latched.Store(&latch{sdp: p.Addr, from: from})
+			}
+		}
+		if from != p.Addr {
+			e.noteForeign(p, from, pkt, true)
 		}
 		e.received.Add(1)
 		e.lastRx.Store(time.Now().UnixNano())
@@ -284,8 +325,9 @@ func (e *Endpoint) Panics() uint64 { return e.panics.Load() }
 // writeFrame sends a payload we generate (notice audio, our own events).
 func (e *Endpoint) writeFrame(marker bool, pt uint8, ts uint32, payload []byte) error {
 	p := e.peer.Load()
-	if p == nil || !p.Addr.IsValid() {
-		return nil // on hold the old way: nothing to send to
+	to, ok := e.dest(p)
+	if !ok {
+		return nil // on hold the old way, or no source learned yet
 	}
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
@@ -295,7 +337,7 @@ func (e *Endpoint) writeFrame(marker bool, pt uint8, ts uint32, payload []byte) 
 	e.lastOut = time.Now()
 	putRTP(e.wbuf[:], marker, pt, e.seq, ts, e.ssrc)
 	n := copy(e.wbuf[12:], payload)
-	err := e.send(e.wbuf[:12+n], p.Addr)
+	err := e.send(e.wbuf[:12+n], to)
 	if err == nil {
 		e.sent.Add(1)
 	}
@@ -318,7 +360,8 @@ func (e *Endpoint) nextTS(p *Peer, samples uint32) uint32 {
 // rewriting SSRC, sequence number, timestamp and payload type in place.
 func (e *Endpoint) relay(src *Endpoint, pkt []byte, h rtpHeader, pt uint8) {
 	p := e.peer.Load()
-	if p == nil || !p.Addr.IsValid() {
+	to, ok := e.dest(p)
+	if !ok {
 		return
 	}
 	e.wmu.Lock()
@@ -353,7 +396,7 @@ func (e *Endpoint) relay(src *Endpoint, pkt []byte, h rtpHeader, pt uint8) {
 		body = pkt[h.payload-12 : h.end]
 		copy(body[:12], pkt[:12])
 	}
-	if err := e.send(body, p.Addr); err == nil {
+	if err := e.send(body, to); err == nil {
 		e.sent.Add(1)
 	}
 }

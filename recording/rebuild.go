@@ -104,6 +104,7 @@ func rowFromManifest(doc *StoredManifest, key string) *catalog.Recording {
 		rec.AudioSHA256 = m.Recording.SHA256
 		rec.Duration = time.Duration(m.Recording.Duration * float64(time.Second))
 		rec.CutShort = m.Recording.CutShort
+		rec.SilentChannels = m.Recording.SilentChannels
 	}
 	return rec
 }

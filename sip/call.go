@@ -78,6 +78,7 @@ type call struct {
 	sec       [2]legSec // media security per side
 	rec       *media.Recorder
 	work      [2]*legWorker // per side, from the 200 (caller) and the bridge (agent)
+	latching  [2]string     // media latching per side (latch.go)
 	keyBuf    string        // agent keys of a pause/resume sequence in progress
 	keyAt     time.Time
 }
@@ -137,6 +138,7 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	c.inEp = ep
 	c.mu.Unlock()
 	offer := c.a.offer
+	c.latchLeg(sideCaller, ep, c.a.latching)
 	ep.SetPeer(media.Peer{Addr: offer.RemoteAddr(), Audio: c.a.audio, DTMF: offer.DTMF, Direction: offer.Direction})
 	if c.a.srtpOn {
 		if err := c.startCallerSRTP(c.a.srtp); err != nil {
@@ -442,6 +444,18 @@ func (c *call) finish(reason string) {
 			sum.RTP[i] = ep.Stats()
 		}
 	}
+	c.mu.Lock()
+	eps := [2]*media.Endpoint{inEp, outEp}
+	c.manifest.MediaSources = mediaSources(eps, c.latching)
+	for i, ep := range eps {
+		if ep != nil {
+			sum.Latching[i], sum.Foreign[i] = c.latching[i], ep.Source().Foreign.IsValid()
+		}
+	}
+	if r := c.manifest.Recording; r != nil {
+		sum.Silent = r.SilentChannels
+	}
+	c.mu.Unlock()
 	if c.s.obs != nil {
 		c.s.obs.CallEnded(sum)
 	}

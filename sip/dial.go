@@ -41,6 +41,7 @@ func (c *call) dialGroup(ctx context.Context, targets []config.Downstream) strin
 	c.mu.Lock()
 	c.outEp = ep
 	c.mu.Unlock()
+	c.latchLeg(sideAgent, ep, c.a.line.DownstreamLatching)
 
 	ring := newRingback(c.inEp)
 	defer ring.stop()

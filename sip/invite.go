@@ -29,6 +29,8 @@ type admission struct {
 	session sessionTerms // RFC 4028 terms of our 200
 	srtp    media.Crypto // the caller's key when its leg is SRTP
 	srtpOn  bool
+
+	latching string // the trunk's media_latching, for the caller's leg
 }
 
 // codecWarning is the Warning of a refusal for want of a common codec
@@ -133,6 +135,7 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 		return a, sipmsg.StatusForbidden, "Forbidden", nil
 	}
 	a.trunk = trunk.Name
+	a.latching = trunk.MediaLatching
 	if err := s.checkClientCN(req, trunk); err != nil {
 		return a, sipmsg.StatusForbidden, "Forbidden", nil
 	}

@@ -22,6 +22,8 @@ type Metrics struct {
 	downUp       *prometheus.GaugeVec
 	downChanges  *prometheus.CounterVec
 	attempts     *prometheus.CounterVec
+	rtpForeign   *prometheus.CounterVec
+	silent       *prometheus.CounterVec
 
 	mu      sync.Mutex
 	upState map[string]bool // last state told per downstream
@@ -48,10 +50,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Downstreams marked up or down by their health checks, by downstream and new state."}, []string{"downstream", "state"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_downstream_attempts_total",
 			Help: "Downstreams tried or skipped for calls, by outcome: answered, no-response, no-answer, busy, failed, skipped (Retry-After), cancelled (the caller left)."}, []string{"outcome"}),
+		rtpForeign: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_rtp_foreign_source_total",
+			Help: "Legs of ended calls whose RTP kept coming from an address other than their SDP's, by leg and media latching (strict: dropped; learn: taken)."}, []string{"leg", "latching"}),
+		silent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_recording_silent_channels_total",
+			Help: "Recordings with a channel that received no RTP packet while recording, by channel (caller, agent)."}, []string{"channel"}),
 		recordings: metrics.Recordings(reg),
 		upState:    map[string]bool{},
 	}
-	reg.MustRegister(m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.rateLimited, m.sipAuth, m.downUp, m.downChanges, m.attempts)
+	reg.MustRegister(m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.rateLimited, m.sipAuth, m.downUp, m.downChanges, m.attempts,
+		m.rtpForeign, m.silent)
 	return m
 }
 
@@ -70,6 +77,12 @@ func (m *Metrics) CallEnded(s CallSummary) {
 		m.rtpPackets.WithLabelValues(leg, "rejected").Add(float64(st.Rejected))
 		m.rtpPackets.WithLabelValues(leg, "unauthenticated").Add(float64(st.Unauthenticated))
 		m.rtpLost.WithLabelValues(leg).Add(float64(s.Lost[i]))
+		if s.Foreign[i] {
+			m.rtpForeign.WithLabelValues(leg, s.Latching[i]).Inc()
+		}
+	}
+	for _, ch := range s.Silent {
+		m.silent.WithLabelValues(ch).Inc()
 	}
 	if s.Recorded {
 		m.recordings.WithLabelValues("spooled").Inc()

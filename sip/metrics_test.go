@@ -21,7 +21,8 @@ func TestMetrics(t *testing.T) {
 	m.Responded("INVITE", 200)
 	m.Authenticated(authChallenged)
 	m.CallEnded(CallSummary{Line: "0120000001", Decision: "notified", Recorded: true,
-		RTP: [2]media.Stats{{Received: 5, Sent: 4, Rejected: 1}, {}}, Lost: [2]uint64{2, 0}})
+		RTP: [2]media.Stats{{Received: 5, Sent: 4, Rejected: 1}, {}}, Lost: [2]uint64{2, 0},
+		Latching: [2]string{"strict", "learn"}, Foreign: [2]bool{true, false}, Silent: []string{"caller"}})
 	m.CallEnded(CallSummary{Line: "0120000001", Decision: "opted-out"})
 	m.DownstreamState("sip:acd@192.0.2.1", true) // first seen: no change counted
 	m.DownstreamState("sip:acd@192.0.2.1", false)
@@ -52,6 +53,8 @@ func TestMetrics(t *testing.T) {
 		`kiroku_downstream_state_changes_total{downstream="sip:acd@192.0.2.1",state="down"} 1`,
 		`kiroku_downstream_attempts_total{outcome="no-response"} 1`,
 		`kiroku_downstream_attempts_total{outcome="answered"} 1`,
+		`kiroku_rtp_foreign_source_total{latching="strict",leg="caller"} 1`,
+		`kiroku_recording_silent_channels_total{channel="caller"} 1`,
 	} {
 		if !strings.Contains(string(body), want+"\n") {
 			t.Errorf("/metrics lacks %s", want)

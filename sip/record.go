@@ -59,10 +59,17 @@ func (c *call) stopRecording(end time.Time) {
 	m.EndedAt = &ended
 	m.Duration = res.Duration.Seconds()
 	m.Size, m.SHA256 = res.Size, res.SHA256
-	m.Channels = nil
+	m.Channels, m.SilentChannels = nil, nil
 	for i, st := range res.Channels {
-		m.Channels = append(m.Channels, spool.ChannelStats{Side: [2]string{"caller", "agent"}[i], Codec: st.Codec,
+		m.Channels = append(m.Channels, spool.ChannelStats{Side: sideName[i], Codec: st.Codec,
 			Packets: st.Packets, Lost: st.Lost, Late: st.Late, Resyncs: st.Resyncs, GapMs: st.GapMs})
+		if st.Packets == 0 {
+			// Silence in the file is not the caller's (or agent's) audio:
+			// say so rather than store it as a recording with audio.
+			m.SilentChannels = append(m.SilentChannels, sideName[i])
+			c.log.Warn("recording has no audio on a channel: no rtp packet came from its leg while recording",
+				zap.String("channel", sideName[i]))
+		}
 	}
 	m.Paused = nil
 	for _, p := range res.Pauses {

@@ -135,6 +135,13 @@ type CallSummary struct {
 	Recorded bool
 	RTP      [2]media.Stats // caller, agent legs
 	Lost     [2]uint64      // packets missing by sequence number in the recording
+	// Latching is each leg's media latching ("" without the leg);
+	// Foreign says whether RTP kept coming from an address other than
+	// the leg's SDP address.
+	Latching [2]string
+	Foreign  [2]bool
+	// Silent names the recording's channels that received no packet.
+	Silent []string
 }
 
 // SetObserver registers o; set it before Start.

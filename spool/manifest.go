@@ -43,6 +43,9 @@ type Manifest struct {
 	// "RTP", or "SRTP <suite>" (decrypted before it was recorded).
 	CallerMedia string `json:"caller_media,omitempty"`
 	AgentMedia  string `json:"agent_media,omitempty"`
+	// MediaSources say where each leg's RTP came from (caller, then
+	// agent when there was an agent leg).
+	MediaSources []MediaSource `json:"media_sources,omitempty"`
 
 	StartedAt  time.Time  `json:"started_at"`
 	AnsweredAt *time.Time `json:"answered_at,omitempty"`
@@ -101,6 +104,10 @@ type Recording struct {
 	Error    string         `json:"error,omitempty"` // a write error that ended the recording early
 	Channels []ChannelStats `json:"channels,omitempty"`
 	Paused   []Pause        `json:"paused,omitempty"`
+	// SilentChannels names the channels (caller, agent) that received
+	// no RTP packet at all while recording: the file holds silence
+	// there, and the recording is flagged as such, never as audio.
+	SilentChannels []string `json:"silent_channels,omitempty"`
 }
 
 // RecordingFormat names the audio layout of every recording.
@@ -115,6 +122,24 @@ type ChannelStats struct {
 	Late    uint64 `json:"late"`
 	Resyncs uint64 `json:"resyncs"`
 	GapMs   int64  `json:"gap_ms"` // audio missing: lost, or arrived too late to place
+}
+
+// MediaSource is where one leg's RTP came from.
+type MediaSource struct {
+	Side     string `json:"side"`     // caller | agent
+	Latching string `json:"latching"` // strict | learn
+	SDPAddr  string `json:"sdp_addr,omitempty"`
+	// LatchedFrom is the source a learning leg pinned to (and sent to).
+	LatchedFrom string `json:"latched_from,omitempty"`
+	// ForeignSource is the first address other than the SDP's that kept
+	// sending the leg's stream: dropped when strict, the latched source
+	// when learning. ForeignPackets counts the stream's packets from any
+	// address other than the SDP's.
+	ForeignSource  string `json:"foreign_source,omitempty"`
+	ForeignPackets uint64 `json:"foreign_packets,omitempty"`
+	// HeldPackets were not sent: the leg was learning and no source had
+	// been learned yet.
+	HeldPackets uint64 `json:"held_packets,omitempty"`
 }
 
 // Pause is an interval the recording holds silence for (card payments).

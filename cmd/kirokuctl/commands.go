@@ -65,7 +65,7 @@ func searchCmd(ctx context.Context, g *globals, args []string, out io.Writer) er
 	t := newTable(out, "ID", "STARTED", "LENGTH", "LINE", "PURPOSE", "CALLER", "DECISION", "AUDIO", "HOLD", "STATE")
 	for _, r := range rows {
 		t.row(r.ID, r.StartedAt.Local().Format("2006-01-02 15:04:05"), clock(r.Duration), r.Line, r.Purpose, r.Caller,
-			r.Decision, yesNo(r.HasAudio), yesNo(r.LegalHold), r.State)
+			r.Decision, audioCell(r.HasAudio, r.SilentChannels), yesNo(r.LegalHold), r.State)
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -100,7 +100,7 @@ func showCmd(ctx context.Context, g *globals, args []string, out io.Writer) erro
 		{"id", d.ID}, {"started", d.StartedAt.Local().Format(time.RFC3339)}, {"length", clock(d.Duration)},
 		{"line", d.Line}, {"dialled", d.Dialled}, {"purpose", strings.TrimSpace(d.Purpose + "  " + d.PurposeDescription)},
 		{"caller", d.Caller}, {"agent", d.Agent}, {"state", d.State}, {"retain until", d.RetainUntil.Local().Format("2006-01-02")},
-		{"legal hold", yesNo(d.LegalHold) + " " + d.HoldReason}, {"audio", audioLine(d.HasAudio, d.AudioSize, d.AudioSHA256)},
+		{"legal hold", yesNo(d.LegalHold) + " " + d.HoldReason}, {"audio", audioLine(d.HasAudio, d.AudioSize, d.AudioSHA256, d.SilentChannels)},
 		{"consent", consent.Decision}, {"notice", consent.Notice.File + " sha256:" + consent.Notice.SHA256},
 		{"notice heard to the end", yesNo(consent.Notice.Completed)}, {"opt-out key offered", consent.OptOutDigit},
 	} {
@@ -112,11 +112,24 @@ func showCmd(ctx context.Context, g *globals, args []string, out io.Writer) erro
 	return t.flush()
 }
 
-func audioLine(has bool, size int64, sum string) string {
+func audioLine(has bool, size int64, sum string, silent []string) string {
 	if !has {
 		return "none (not recorded)"
 	}
-	return fmt.Sprintf("%d bytes, sha256 %s", size, sum)
+	line := fmt.Sprintf("%d bytes, sha256 %s", size, sum)
+	if len(silent) > 0 {
+		line += "; silent (no RTP received): " + strings.Join(silent, ", ")
+	}
+	return line
+}
+
+// audioCell is a search row's AUDIO: never a plain yes for a recording
+// with a channel that received nothing.
+func audioCell(has bool, silent []string) string {
+	if has && len(silent) > 0 {
+		return "silent:" + strings.Join(silent, ",")
+	}
+	return yesNo(has)
 }
 
 // downloadCmd: recordings download ID -reason R [-out FILE].

@@ -27,7 +27,8 @@ const L = {
     id: 'Id', ended: 'Ended', answered: 'Answered', dialled: 'Dialled number', state: 'State', retainUntil: 'Kept until',
     audioSize: 'Audio size', audioSha: 'Audio SHA-256', agent: 'Agent', client: 'Client', noticeFile: 'Notice played',
     noticeSha: 'Notice SHA-256', noticeCompleted: 'Notice heard to the end', optOutDigit: 'Opt-out key offered',
-    optOut: 'Opt-out', cutShort: 'Cut short', masked: '(masked)', verifyOk: 'The chain is intact: {n} entries checked.',
+    optOut: 'Opt-out', cutShort: 'Cut short', silent: 'No audio received', silentOn: 'Yes, but silent: {ch}',
+    'ch-caller': 'caller', 'ch-agent': 'agent', masked: '(masked)', verifyOk: 'The chain is intact: {n} entries checked.',
     verifyBroken: 'The chain is BROKEN at entry {seq}: {why}', needReason: 'Give a reason first.',
     badToken: 'That token was not accepted.', expired: 'Your session ended; sign in again.',
     playing: 'Playing.', holdPlaced: 'Legal hold placed.', holdReleased: 'Legal hold released.', loading: 'Loading…',
@@ -79,7 +80,8 @@ const L = {
     id: 'ID', ended: '終了', answered: '応答', dialled: '着信番号', state: '状態', retainUntil: '保存期限',
     audioSize: '音声のサイズ', audioSha: '音声のSHA-256', agent: 'オペレーター', client: '委託元', noticeFile: '再生した案内',
     noticeSha: '案内のSHA-256', noticeCompleted: '案内を最後まで再生', optOutDigit: '録音拒否のキー',
-    optOut: '録音拒否', cutShort: '途中で終了', masked: '（マスク済み）', verifyOk: 'チェーンは完全です（{n} 件を検証）。',
+    optOut: '録音拒否', cutShort: '途中で終了', silent: '音声を受信せず', silentOn: 'あり（無音: {ch}）',
+    'ch-caller': '発信者', 'ch-agent': 'オペレーター', masked: '（マスク済み）', verifyOk: 'チェーンは完全です（{n} 件を検証）。',
     verifyBroken: 'チェーンが第 {seq} 件で壊れています: {why}', needReason: '先に理由を入力してください。',
     badToken: 'トークンが受け付けられませんでした。', expired: 'セッションが終了しました。もう一度サインインしてください。',
     playing: '再生中。', holdPlaced: 'リーガルホールドを設定しました。', holdReleased: 'リーガルホールドを解除しました。', loading: '読み込み中…',
@@ -321,7 +323,7 @@ function showResults(main) {
     const first = el('td');
     first.append(el('a', fmtTime(r.started_at), { href: '#/recordings/' + r.id }));
     tr.append(first, el('td', fmtDuration(r.duration_seconds)), el('td', r.line), el('td', r.purpose),
-      el('td', r.caller), el('td', t('dec-' + r.decision)), el('td', r.has_audio ? t('yes') : t('no')),
+      el('td', r.caller), el('td', t('dec-' + r.decision)), el('td', audioCell(r)),
       el('td', r.legal_hold ? t('yes') : t('no')));
     if (r.state === 'restricted') tr.children[0].append(' ', el('span', '(' + t('restricted') + ')', { class: 'held' }));
     body.append(tr);
@@ -329,6 +331,18 @@ function showResults(main) {
   table.hidden = state.search.rows.length === 0;
   $('#no-results', main).hidden = state.search.rows.length !== 0;
   $('#more', main).hidden = !state.search.next;
+}
+
+// silentChannels names the channels that received no packet ('' when
+// none): a recording never reads as audio where it holds silence.
+function silentChannels(r) {
+  return (r.silent_channels || []).map((c) => t('ch-' + c)).join(', ');
+}
+
+function audioCell(r) {
+  if (!r.has_audio) return t('no');
+  const s = silentChannels(r);
+  return s ? t('silentOn', { ch: s }) : t('yes');
 }
 
 // ---- one recording ----
@@ -368,6 +382,7 @@ function showRecording(main, rec) {
     ['hold', rec.legal_hold ? t('heldBecause') + rec.hold_reason : t('no')],
     ['audioSize', rec.audio_size ? t('bytes', { n: rec.audio_size }) : ''], ['audioSha', rec.audio_sha256],
     ['cutShort', rec.cut_short ? t('yes') : ''],
+    ['silent', silentChannels(rec)],
   ]);
   const c = rec.consent || {};
   const n = c.notice || {};

@@ -88,6 +88,9 @@ type Trunk struct {
 	// SRTP is the caller leg's media security: off, optional (default)
 	// or required; see srtp.go.
 	SRTP string `yaml:"srtp"`
+	// MediaLatching is where the caller leg's RTP is taken from: strict
+	// (default, the SDP's address only) or learn; see latching.go.
+	MediaLatching string `yaml:"media_latching"`
 }
 
 // Purpose is why calls on a line are recorded, how long the recordings are
@@ -138,6 +141,9 @@ type Line struct {
 	// DownstreamSRTP is the agent leg's media security: off (default),
 	// optional or required; see srtp.go.
 	DownstreamSRTP string `yaml:"downstream_srtp"`
+	// DownstreamLatching is where the agent leg's RTP is taken from:
+	// strict (default) or learn; see latching.go.
+	DownstreamLatching string `yaml:"downstream_latching"`
 }
 
 // Prompt is a loaded notice: 8 kHz mono 16-bit PCM.

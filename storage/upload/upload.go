@@ -30,12 +30,18 @@ var errItem = errors.New("cannot upload this call")
 
 // Event tells integrators what became of a recording.
 type Event struct {
-	Type      string    `json:"type"` // recording.stored | recording.failed
-	ID        string    `json:"id"`
-	ObjectKey string    `json:"object_key,omitempty"`
-	SHA256    string    `json:"sha256,omitempty"`
-	Error     string    `json:"error,omitempty"`
-	At        time.Time `json:"at"`
+	Type      string `json:"type"` // recording.stored | recording.silent | recording.failed
+	ID        string `json:"id"`
+	ObjectKey string `json:"object_key,omitempty"`
+	SHA256    string `json:"sha256,omitempty"`
+	// SilentChannels (recording.stored and recording.silent) names the
+	// channels, caller or agent, that received no RTP packet: a stored
+	// recording with silence there. recording.silent follows
+	// recording.stored for such a recording, so that a consumer can
+	// alert on it by type alone.
+	SilentChannels []string  `json:"silent_channels,omitempty"`
+	Error          string    `json:"error,omitempty"`
+	At             time.Time `json:"at"`
 }
 
 // Options configure an Uploader.
@@ -328,6 +334,7 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 		rec.AudioSHA256 = m.Recording.SHA256
 		rec.Duration = time.Duration(m.Recording.Duration * float64(time.Second))
 		rec.CutShort = m.Recording.CutShort
+		rec.SilentChannels = m.Recording.SilentChannels
 		if err := u.putAudio(ctx, rec, dataKey, wavPath, tags); err != nil {
 			return err
 		}
@@ -352,7 +359,14 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 	}
 	u.o.Log.Info("recording stored", zap.String("call_id", id), zap.String("object_key", rec.ObjectKey),
 		zap.String("sha256", rec.SHA256), zap.Int64("size", rec.Size))
-	u.notify(Event{Type: "recording.stored", ID: id, ObjectKey: rec.ObjectKey, SHA256: rec.SHA256, At: time.Now().UTC()})
+	stored := Event{Type: "recording.stored", ID: id, ObjectKey: rec.ObjectKey, SHA256: rec.SHA256,
+		SilentChannels: rec.SilentChannels, At: time.Now().UTC()}
+	u.notify(stored)
+	if len(rec.SilentChannels) > 0 {
+		silent := stored
+		silent.Type = "recording.silent"
+		u.notify(silent)
+	}
 	if u.o.OnStored != nil && m.EndedAt != nil {
 		u.o.OnStored(time.Since(*m.EndedAt))
 	}

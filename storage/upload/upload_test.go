@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -317,3 +318,50 @@ var _ = context.Background
 // TestRebuildCatalog: a catalog rebuilt from the store's manifests alone
 // matches the original row for row; with the old catalog as key source,
 // the audio opens again.
+
+// TestUploadSilentChannels: a recording whose caller channel got no
+// packet is stored flagged in the catalog, and the webhook hears of it
+// twice: recording.stored with the channels, then recording.silent.
+func TestUploadSilentChannels(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		silent     []string
+		wantEvents []string
+	}{
+		{"audio on both channels", nil, []string{"recording.stored"}},
+		{"caller channel silent", []string{"caller"}, []string{"recording.stored", "recording.silent"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			var events []upload.Event
+			up := upload.New(upload.Options{Spool: e.spool, Store: e.store, Catalog: e.cat, Keys: e.keys,
+				RetainUntil: func(_, _ string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true },
+				Notify:      func(ev upload.Event) { events = append(events, ev) }})
+			m, _ := e.call(t, 800)
+			m.Recording.SilentChannels = tc.silent
+			if err := e.spool.WriteManifest(m); err != nil {
+				t.Fatal(err)
+			}
+			if err := up.Pass(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			rec, err := e.cat.Get(t.Context(), m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(rec.SilentChannels) != fmt.Sprint(tc.silent) {
+				t.Errorf("got catalog silent channels %q, want %q", rec.SilentChannels, tc.silent)
+			}
+			var types []string
+			for _, ev := range events {
+				types = append(types, ev.Type)
+				if ev.ID != m.ID || fmt.Sprint(ev.SilentChannels) != fmt.Sprint(tc.silent) {
+					t.Errorf("got event %+v, want id %s and silent channels %q", ev, m.ID, tc.silent)
+				}
+			}
+			if fmt.Sprint(types) != fmt.Sprint(tc.wantEvents) {
+				t.Errorf("got events %q, want %q", types, tc.wantEvents)
+			}
+		})
+	}
+}

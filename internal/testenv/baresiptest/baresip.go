@@ -40,6 +40,10 @@ type Options struct {
 	Dial string
 	// Quit ends baresip after this long (default 30 s).
 	Quit time.Duration
+	// DefaultNetwork leaves net_interface unset, as a new user's
+	// baresip has it: its SDP may then name the machine's other address
+	// while its RTP to a loopback peer comes from 127.0.0.1.
+	DefaultNetwork bool
 }
 
 // UA is a running baresip.
@@ -85,7 +89,9 @@ func Start(t testing.TB, o Options) *UA {
 	line := func(k, v string) { fmt.Fprintf(&conf, "%-24s%s\n", k, v) }
 	line("poll_method", "epoll")
 	line("sip_listen", o.Listen)
-	line("net_interface", "127.0.0.1") // else the SDP names the machine's other address
+	if !o.DefaultNetwork {
+		line("net_interface", "127.0.0.1") // else the SDP names the machine's other address
+	}
 	if o.CAFile != "" {
 		line("sip_cafile", o.CAFile)
 	}

@@ -58,6 +58,11 @@ type Options struct {
 	// up, with -timeout_error so that reaching it is a failure rather
 	// than a wait for calls in progress); 0 means 30s.
 	Timeout time.Duration
+	// Namespace, when set, runs SIPp in that network namespace (ip
+	// netns exec), such as a caller behind a NAT (nattest); IP is then
+	// the address it binds and announces there (-i, -mi).
+	Namespace string
+	IP        string
 	// ExtraArgs go on the command line last, such as "-aa" to answer
 	// INFO, NOTIFY, OPTIONS and UPDATE with 200.
 	ExtraArgs []string
@@ -132,6 +137,9 @@ func Start(t testing.TB, opts Options) *Process {
 		t.Fatalf("sipptest: %v", err)
 	}
 	p.cmd = exec.Command(bin, p.args...)
+	if opts.Namespace != "" {
+		p.cmd = exec.Command("ip", append([]string{"netns", "exec", opts.Namespace, bin}, p.args...)...)
+	}
 	p.cmd.Dir = p.dir // SIPp writes any file not named on the command line here
 	p.cmd.Stdout = stdout
 	p.cmd.Stderr = stderr
@@ -169,7 +177,7 @@ func (p *Process) buildArgs(opts Options, transport string) []string {
 	args = append(args,
 		"-sf", opts.Scenario,
 		"-t", transport,
-		"-i", loopback, "-mi", loopback, "-ci", loopback,
+		"-i", cmp.Or(opts.IP, loopback), "-mi", cmp.Or(opts.IP, loopback), "-ci", loopback,
 		"-p", strconv.Itoa(p.port),
 		"-mp", strconv.Itoa(p.mediaPort),
 		"-m", strconv.Itoa(cmp.Or(opts.Calls, 1)),
