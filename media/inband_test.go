@@ -275,3 +275,81 @@ func TestToneDetectorCorners(t *testing.T) {
 		}
 	}
 }
+
+// ulawFrames encodes pcm as PCMU payloads of 20 ms.
+func ulawFrames(pcm []int16) [][]byte {
+	var out [][]byte
+	for off := 0; off+160 <= len(pcm); off += 160 {
+		out = append(out, PCMU.Encode(nil, pcm[off:off+160]))
+	}
+	return out
+}
+
+// TestListenKeysInband: keys in the caller's audio are reported with Via
+// inband, alongside RFC 4733 ones; after StopInband only RFC 4733 keys
+// are, and a listener without in-band detection ignores the tones. Each
+// step ends with an RFC 4733 press, reported after anything the tones
+// before it gave, so that waiting for the packets waits for the keys.
+func TestListenKeysInband(t *testing.T) {
+	e := openEP(t, testPorts(t, 1))
+	peer := newPeer(t)
+	e.SetPeer(Peer{Addr: peer.addr(), Audio: pcmu, DTMF: telEv101})
+	keys := make(chan DTMF, 10)
+	e.ListenKeysInband(func(d DTMF) { keys <- d })
+
+	s := stream{ssrc: 7}
+	sent := 0
+	send := func(b []byte) {
+		peer.send(t, e.Addr(), b)
+		sent++
+	}
+	sendTones := func(pcm []int16) {
+		for _, f := range ulawFrames(pcm) {
+			s.seq++
+			s.ts += 160
+			send(pkt{pt: 0, seq: s.seq, ts: s.ts, ssrc: s.ssrc, extLen: -1, payload: f}.build())
+		}
+	}
+	collect := func() string {
+		waitFor(t, "all packets", func() bool { return e.Stats().Received == uint64(sent) })
+		var got []rune
+		for len(keys) > 0 {
+			d := <-keys
+			got = append(got, d.Digit)
+			if want := map[rune]string{'9': ViaInband, '5': "rfc4733", '3': "rfc4733"}[d.Digit]; d.Via != want || d.At.IsZero() {
+				t.Errorf("got %+v, want Via %s and a time", d, want)
+			}
+		}
+		return string(got)
+	}
+
+	keyTone := synth(tone{dur: 40 * ms}, tone{key: '9', dur: 100 * ms}, tone{dur: 60 * ms})
+	sendTones(keyTone)
+	for _, b := range s.press(101, 5) {
+		send(b)
+	}
+	if got := collect(); got != "95" {
+		t.Errorf("got keys %q, want %q (9 in band, then 5 by RFC 4733)", got, "95")
+	}
+
+	e.StopInband()
+	sendTones(keyTone)
+	for _, b := range s.press(101, 3) {
+		send(b)
+	}
+	if got := collect(); got != "3" {
+		t.Errorf("after StopInband: got keys %q, want %q (RFC 4733 only)", got, "3")
+	}
+
+	e.ListenKeys(func(d DTMF) { keys <- d })
+	sendTones(keyTone)
+	for _, b := range s.press(101, 3) {
+		send(b)
+	}
+	if got := collect(); got != "3" {
+		t.Errorf("ListenKeys: got keys %q, want %q (none from the tones)", got, "3")
+	}
+	if st := e.Stats(); st.Sent != 0 || e.Panics() != 0 {
+		t.Errorf("got %d sent and %d panics, want none (audio is dropped during the notice)", st.Sent, e.Panics())
+	}
+}

@@ -125,5 +125,5 @@ type Notice struct {
 type OptOut struct {
 	Digit string    `json:"digit"`
 	At    time.Time `json:"at"`
-	Via   string    `json:"via"` // rfc4733 | sip-info
+	Via   string    `json:"via"` // rfc4733 | sip-info | inband
 }

@@ -121,6 +121,9 @@ type Line struct {
 	// DownstreamSRTP is the agent leg's media security: off (default),
 	// optional or required; see srtp.go.
 	DownstreamSRTP string `yaml:"downstream_srtp"`
+	// DTMFMethods are the ways a caller's opt-out key counts: rfc4733,
+	// info, inband (default all three); see dtmf.go.
+	DTMFMethods []string `yaml:"dtmf_methods"`
 }
 
 // Prompt is a loaded notice: 8 kHz mono 16-bit PCM.
