@@ -238,19 +238,28 @@ func dominant(p []float32) (int, bool) {
 	return best, true
 }
 
-// goertzel8 computes the power at the eight keypad frequencies in one
-// pass over the block.
+// goertzel8 computes the power at the eight keypad frequencies: two
+// passes over the block of four filters each, whose states stay in
+// registers. Each step is written c·s1 + (x − s2) so that only a
+// multiply and an add wait for the previous step.
 func goertzel8(b *[toneBlock]float32, coef *[8]float32, out *[8]float32) {
-	var s1, s2 [8]float32
+	goertzel4(b, (*[4]float32)(coef[:4]), (*[4]float32)(out[:4]))
+	goertzel4(b, (*[4]float32)(coef[4:]), (*[4]float32)(out[4:]))
+}
+
+func goertzel4(b *[toneBlock]float32, coef *[4]float32, out *[4]float32) {
+	c0, c1, c2, c3 := coef[0], coef[1], coef[2], coef[3]
+	var a1, a2, b1, b2, d1, d2, e1, e2 float32
 	for _, x := range b {
-		for i := range 8 {
-			s := x + coef[i]*s1[i] - s2[i]
-			s2[i], s1[i] = s1[i], s
-		}
+		a1, a2 = c0*a1+(x-a2), a1
+		b1, b2 = c1*b1+(x-b2), b1
+		d1, d2 = c2*d1+(x-d2), d1
+		e1, e2 = c3*e1+(x-e2), e1
 	}
-	for i := range 8 {
-		out[i] = s1[i]*s1[i] + s2[i]*s2[i] - coef[i]*s1[i]*s2[i]
-	}
+	out[0] = a1*a1 + a2*a2 - c0*a1*a2
+	out[1] = b1*b1 + b2*b2 - c1*b1*b2
+	out[2] = d1*d1 + d2*d2 - c2*d1*d2
+	out[3] = e1*e1 + e2*e2 - c3*e1*e2
 }
 
 // strongest returns the highest power over the block at three
@@ -263,7 +272,7 @@ func strongest(b *[toneBlock]float32, coef *[3]float32) float32 {
 func goertzel(b *[toneBlock]float32, coef float32) float32 {
 	var s1, s2 float32
 	for _, x := range b {
-		s1, s2 = x+coef*s1-s2, s1
+		s1, s2 = coef*s1+(x-s2), s1
 	}
 	return s1*s1 + s2*s2 - coef*s1*s2
 }

@@ -174,26 +174,53 @@ func TestToneDetectorNoise(t *testing.T) {
 	}
 }
 
-// TestToneDetectorTalkOff plays real speech (espeak-ng, English and
-// Japanese) and music (sox chords and arpeggios with harmonics) through
-// the detector: no key may be found. Then the same with sox's DTMF
-// keys, which must all be.
+// blockHits counts the blocks of pcm that hold a key on their own, and
+// the longest run of them (toneHits make a press): the margin behind a
+// talk-off figure of 0.
+func blockHits(pcm []int16) (hits, longest int) {
+	run := 0
+	var b [toneBlock]float32
+	for off := 0; off+toneBlock <= len(pcm); off += toneBlock {
+		copy16(b[:], pcm[off:])
+		if classify(&b) != 0 {
+			hits++
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return hits, longest
+}
+
+// TestToneDetectorTalkOff plays real speech (espeak-ng: English and
+// Japanese, male and female voices) and music (sox chords and arpeggios
+// with harmonics) through the detector: no key may be found. Then sox's
+// DTMF keys, which must all be.
 func TestToneDetectorTalkOff(t *testing.T) {
-	const notice = "Thank you for calling. This call will be recorded to manage and improve our customer service. " +
-		"If you do not wish to be recorded, press 9. "
+	const (
+		en = "Thank you for calling. This call will be recorded to manage and improve our customer service. " +
+			"If you do not wish to be recorded, press 9. Hello, I am calling about my order. It has not arrived yet, " +
+			"and the tracking number you sent me does not work. Could you check it for me? My account number is one two three four " +
+			"five six seven eight nine. Yes, that is right. Nine, nine, nine. Sixty six, seventy seven, eighty eight. " +
+			"Please hold the line, I will be right back. Thanks a lot, goodbye!"
+		ja = "お電話ありがとうございます。このお電話は、カスタマーサービス業務の運営管理およびサービス充実のため、録音させていただきます。" +
+			"録音を希望されない場合は、9を押してください。もしもし、注文した商品がまだ届いていないのですが、確認していただけますか。" +
+			"お客様番号は、いち、に、さん、よん、ご、ろく、なな、はち、きゅうです。はい、そうです。よろしくお願いします。"
+	)
+	speech := func(voice, text string) func(testing.TB) audiotest.Audio {
+		return func(t testing.TB) audiotest.Audio { return audiotest.Speech(t, voice, text) }
+	}
+	var total time.Duration
 	for _, c := range []struct {
 		name  string
 		audio func(testing.TB) audiotest.Audio
 	}{
-		{"speech en", func(t testing.TB) audiotest.Audio {
-			return audiotest.Speech(t, "en", notice+"Hello, I am calling about my order. It has not arrived yet, and the tracking number you sent me does not work. "+
-				"Could you check it for me? My account number is one two three four five six seven eight nine. Yes, that is right. Nine, nine, nine. "+
-				"Sixty six, seventy seven, eighty eight. Please hold the line, I will be right back. Thanks a lot, goodbye!")
-		}},
-		{"speech ja", func(t testing.TB) audiotest.Audio {
-			return audiotest.Speech(t, "ja", "お電話ありがとうございます。このお電話は、カスタマーサービス業務の運営管理およびサービス充実のため、録音させていただきます。"+
-				"録音を希望されない場合は、9を押してください。もしもし、注文した商品がまだ届いていないのですが、確認していただけますか。")
-		}},
+		{"speech en", speech("en", en)},
+		{"speech en-us female", speech("en-us+f3", en)},
+		{"speech en female Annie", speech("en+Annie", en)},
+		{"speech ja", speech("ja", ja)},
+		{"speech ja female", speech("ja+f2", ja)},
 		{"music", audiotest.Music},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -203,12 +230,16 @@ func TestToneDetectorTalkOff(t *testing.T) {
 				pcm[i] = DecodeULaw(EncodeULaw(s))
 			}
 			got := detect(pcm, 160)
-			t.Logf("%s: %v of audio, %d keys found", a.Path, a.Duration().Round(100*ms), len(got))
+			hits, longest := blockHits(pcm)
+			total += a.Duration()
+			t.Logf("%s: %v of audio, %d keys found; %d of %d blocks held a key alone, longest run %d (%d make a press)",
+				c.name, a.Duration().Round(100*ms), len(got), hits, len(pcm)/toneBlock, longest, toneHits)
 			if got != "" {
 				t.Errorf("got keys %q in %v of %s, want none", got, a.Duration().Round(100*ms), c.name)
 			}
 		})
 	}
+	t.Logf("talk-off: %v of speech and music in all", total.Round(100*ms))
 	t.Run("sox dtmf", func(t *testing.T) {
 		const keys = "0123456789*#ABCD9"
 		a := audiotest.DTMF(t, keys, 100*ms, 100*ms)
@@ -351,5 +382,18 @@ func TestListenKeysInband(t *testing.T) {
 	}
 	if st := e.Stats(); st.Sent != 0 || e.Panics() != 0 {
 		t.Errorf("got %d sent and %d panics, want none (audio is dropped during the notice)", st.Sent, e.Panics())
+	}
+}
+
+// BenchmarkToneListener measures what one 20 ms PCMU packet costs the
+// caller leg's reader during the notice: decoding and detection.
+func BenchmarkToneListener(b *testing.B) {
+	frames := ulawFrames(synth(tone{dur: 200 * ms}, tone{key: '9', dur: 100 * ms}, tone{dur: 200 * ms}))
+	var l toneListener
+	onKey := func(DTMF) {}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		l.audio(PCMU, frames[i%len(frames)], onKey)
 	}
 }
