@@ -20,7 +20,9 @@ build:
 # to check the unit, chromium (headless) for the web UI test, baresip as
 # a TLS and SRTP peer, kamailio as the load balancer of the two-node test,
 # PostgreSQL (postgresql; internal/testenv/pgtest runs its own server from the
-# binaries under /usr/lib/postgresql) for the catalog on PostgreSQL.
+# binaries under /usr/lib/postgresql) for the catalog on PostgreSQL, espeak-ng
+# and sox for the speech, music and DTMF audio of the in-band key tests
+# (internal/testenv/audiotest).
 test-deps:
 	@missing=""; \
 	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
@@ -30,6 +32,8 @@ test-deps:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	command -v sox >/dev/null || missing="$$missing sox"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
