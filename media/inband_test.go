@@ -397,3 +397,41 @@ func BenchmarkToneListener(b *testing.B) {
 		l.audio(PCMU, frames[i%len(frames)], onKey)
 	}
 }
+
+// TestListenKeysInbandPanic: a panic while a key found in band is
+// handled loses that packet, not the endpoint: the next press is still
+// reported.
+func TestListenKeysInbandPanic(t *testing.T) {
+	e := openEP(t, testPorts(t, 1))
+	peer := newPeer(t)
+	e.SetPeer(Peer{Addr: peer.addr(), Audio: pcmu, DTMF: telEv101})
+	keys := make(chan DTMF, 10)
+	first := true
+	e.ListenKeysInband(func(d DTMF) {
+		if first {
+			first = false
+			panic("handler bug")
+		}
+		keys <- d
+	})
+	s := stream{ssrc: 9}
+	press := synth(tone{dur: 40 * ms}, tone{key: '9', dur: 100 * ms}, tone{dur: 60 * ms})
+	for range 2 {
+		for _, f := range ulawFrames(press) {
+			s.seq++
+			s.ts += 160
+			peer.send(t, e.Addr(), pkt{pt: 0, seq: s.seq, ts: s.ts, ssrc: s.ssrc, extLen: -1, payload: f}.build())
+		}
+	}
+	select {
+	case d := <-keys:
+		if d.Digit != '9' || d.Via != ViaInband {
+			t.Errorf("got %+v, want 9 via inband", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no key after the panic: the endpoint stopped listening")
+	}
+	if got := e.Panics(); got != 1 {
+		t.Errorf("got %d panics counted, want 1", got)
+	}
+}

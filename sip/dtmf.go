@@ -33,12 +33,18 @@ func (c *call) listenKeys(ep *media.Endpoint) {
 }
 
 // keyCounts reports whether a caller's key arrived by a method the
-// line counts for consent; one that did not is logged at debug.
+// line counts for consent; one that did not is logged at debug while
+// the consent is still open (later keys are for the agent, not consent).
 func (c *call) keyCounts(d media.DTMF) bool {
 	if c.a.line.Counts(keyMethod(d.Via)) {
 		return true
 	}
-	c.log.Debug("caller key ignored for consent: its method is not in the line's dtmf_methods",
-		zap.String("via", d.Via), zap.Strings("dtmf_methods", c.a.line.DTMFMethods))
+	c.mu.Lock()
+	_, decided := c.consent.result()
+	c.mu.Unlock()
+	if !decided {
+		c.log.Debug("caller key ignored for consent: its method is not in the line's dtmf_methods",
+			zap.String("via", d.Via), zap.Strings("dtmf_methods", c.a.line.DTMFMethods))
+	}
 	return false
 }
