@@ -24,7 +24,8 @@ const (
 	toneGap = 3
 )
 
-// Thresholds of a block, as ratios of powers.
+// Thresholds of a block: the level as an amplitude, the rest as ratios
+// of powers.
 const (
 	// dBm0 is the amplitude of a 0 dBm0 sine in 16-bit linear samples
 	// (G.711's full-scale sine is +3.17 dBm0).
