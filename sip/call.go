@@ -297,7 +297,8 @@ func (c *call) consentEvent(e consentEvent) consentAction {
 	return act
 }
 
-// key handles a key pressed on either leg, by RFC 4733 or SIP INFO.
+// key handles a key pressed on either leg, by RFC 4733, SIP INFO or (the
+// caller, during the notice) in band.
 func (c *call) key(side int, d media.DTMF) {
 	isOptOut := side == sideCaller && c.keyCounts(d) &&
 		c.consentEvent(consentEvent{kind: evKey, at: d.At, digit: d.Digit, via: d.Via}) == actStopNotice
