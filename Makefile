@@ -21,7 +21,9 @@ build:
 # a TLS and SRTP peer, kamailio as the load balancer of the two-node test,
 # PostgreSQL (postgresql; internal/testenv/pgtest runs its own server from the
 # binaries under /usr/lib/postgresql) for the catalog on PostgreSQL,
-# nftables (nft) for the NAT of internal/testenv/nattest's namespaces.
+# nftables (nft) for the NAT of internal/testenv/nattest's namespaces,
+# espeak-ng and sox for the speech, music and DTMF audio of the in-band key
+# tests (internal/testenv/audiotest).
 test-deps:
 	@missing=""; \
 	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
@@ -32,6 +34,8 @@ test-deps:
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing="$$missing nftables"; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	command -v sox >/dev/null || missing="$$missing sox"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

@@ -1,6 +1,7 @@
 // Package media owns the audio side of a call: RTP endpoints on a bounded
 // port range, SDP offer and answer with RFC 4733 telephone events, the
-// codecs, paced playback of a notice, DTMF detection, and the relay loop
+// codecs, paced playback of a notice, DTMF detection (RFC 4733 events, and
+// key tones in the caller's audio during the notice), and the relay loop
 // that bridges two legs.
 //
 // A codec is a value behind the Codec interface (codec.go), chosen once

@@ -67,3 +67,31 @@ func FuzzSRTPDecrypt(f *testing.F) {
 		}
 	})
 }
+
+// FuzzToneDetector feeds arbitrary μ-law audio to the in-band key
+// detector, in 20 ms packets and in packets of another size (the first
+// byte, 1 to 255 samples): keys reported are keypad keys, and the same
+// audio gives the same keys however it is cut into packets.
+func FuzzToneDetector(f *testing.F) {
+	var key []byte
+	for _, p := range ulawFrames(synth(tone{dur: 30 * ms}, tone{key: '9', dur: 80 * ms}, tone{dur: 60 * ms})) {
+		key = append(key, p...)
+	}
+	f.Add(append([]byte{37}, key...))
+	f.Add(append([]byte{160}, key...))
+	f.Add([]byte{1, 0xff, 0x7f, 0x00})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) < 1 {
+			return
+		}
+		size := max(1, int(in[0]))
+		pcm := PCMU.Decode(nil, in[1:])
+		a, b := detect(pcm, 160), detect(pcm, size)
+		if strings.Trim(a, "0123456789*#ABCD") != "" {
+			t.Fatalf("got keys %q, want keypad keys only", a)
+		}
+		if a != b {
+			t.Fatalf("got keys %q in 20 ms packets and %q in packets of %d samples", a, b, size)
+		}
+	})
+}

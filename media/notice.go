@@ -10,7 +10,7 @@ import (
 type DTMF struct {
 	Digit rune
 	At    time.Time
-	Via   string // "rfc4733" or "sip-info"
+	Via   string // "rfc4733", "sip-info" or "inband"
 }
 
 // detector turns RFC 4733 packets into key presses. A new event is a new
@@ -44,10 +44,15 @@ func (d *detector) feed(h rtpHeader, payload []byte) (rune, bool) {
 type listener struct {
 	det   detector
 	onKey func(DTMF)
+	tones *toneListener // nil: in-band keys are not looked for
 }
 
 func (l *listener) handleRTP(src *Endpoint, pkt []byte, h rtpHeader) {
 	p := src.peer.Load()
+	if l.tones != nil && p.Audio.Codec != nil && h.pt == p.Audio.PT {
+		l.tones.audio(p.Audio.Codec, pkt[h.payload:h.end], l.onKey)
+		return
+	}
 	if p.DTMF.Name == "" || h.pt != p.DTMF.PT {
 		return
 	}

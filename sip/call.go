@@ -153,7 +153,7 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	c.mu.Lock()
 	c.manifest.CallerMedia = c.sec[sideCaller].describe()
 	c.mu.Unlock()
-	ep.ListenKeys(func(d media.DTMF) { c.key(sideCaller, d) })
+	c.listenKeys(ep)
 
 	local := c.localSDP(sideCaller, media.AnswerDirection(offer.Direction))
 	res := sipmsg.NewSDPResponseFromRequest(in.InviteRequest, local)
@@ -261,6 +261,7 @@ func (c *call) notice(ctx context.Context) string {
 		ev.at = time.Now().UTC()
 		c.consentEvent(ev)
 	}
+	c.inEp.StopInband() // decided: no more tone detection
 
 	c.mu.Lock()
 	c.phase = phaseDialing
@@ -296,9 +297,10 @@ func (c *call) consentEvent(e consentEvent) consentAction {
 	return act
 }
 
-// key handles a key pressed on either leg, by RFC 4733 or SIP INFO.
+// key handles a key pressed on either leg, by RFC 4733, SIP INFO or (the
+// caller, during the notice) in band.
 func (c *call) key(side int, d media.DTMF) {
-	isOptOut := side == sideCaller &&
+	isOptOut := side == sideCaller && c.keyCounts(d) &&
 		c.consentEvent(consentEvent{kind: evKey, at: d.At, digit: d.Digit, via: d.Via}) == actStopNotice
 	c.mu.Lock()
 	phase, stop := c.phase, c.stopNote

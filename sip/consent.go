@@ -46,7 +46,7 @@ type consentEvent struct {
 	kind      consentEventKind
 	at        time.Time
 	digit     rune   // evKey
-	via       string // evKey: rfc4733 or sip-info
+	via       string // evKey: rfc4733, sip-info or inband
 	completed bool   // evNoticeEnded
 }
 

@@ -56,7 +56,7 @@ type Manifest struct {
 
 	// DownstreamStatus is the agent leg's final SIP status (0 when never
 	// tried, e.g. caller hung up during the notice).
-	DownstreamStatus int    `json:"downstream_status,omitempty"`
+	DownstreamStatus int `json:"downstream_status,omitempty"`
 	// Attempts lists every downstream of the line's group in the order it
 	// was tried or skipped, with what it answered.
 	Attempts  []Attempt `json:"downstream_attempts,omitempty"`
@@ -174,5 +174,5 @@ type Notice struct {
 type OptOut struct {
 	Digit string    `json:"digit"`
 	At    time.Time `json:"at"`
-	Via   string    `json:"via"` // rfc4733 | sip-info
+	Via   string    `json:"via"` // rfc4733 | sip-info | inband
 }

@@ -144,6 +144,9 @@ type Line struct {
 	// DownstreamLatching is where the agent leg's RTP is taken from:
 	// strict (default) or learn; see latching.go.
 	DownstreamLatching string `yaml:"downstream_latching"`
+	// DTMFMethods are the ways a caller's opt-out key counts: rfc4733,
+	// info, inband (default all three); see dtmf.go.
+	DTMFMethods []string `yaml:"dtmf_methods"`
 }
 
 // Prompt is a loaded notice: 8 kHz mono 16-bit PCM.

@@ -44,6 +44,7 @@ func (c *Config) check(r *report) {
 	c.checkRights(r)
 	c.checkPurposes(r)
 	c.checkLines(r)
+	c.checkDTMF(r)
 	c.checkClients(r)
 }
 
