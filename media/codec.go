@@ -111,6 +111,36 @@ func Negotiate(d *Description) (Audio, error) {
 	return Audio{}, fmt.Errorf("%w: no common codec (we take %s)", ErrSDP, strings.Join(Codecs(), ", "))
 }
 
+// Choose picks the audio of a new offer on a leg in progress (a
+// re-INVITE): the leg's current codec when the offer still lists it, so
+// that a hold or a refresh changes nothing, else the offer's first
+// registered codec the relay can translate to and from other's (the other
+// leg's; nil when there is none). No codec outside the offer is ever
+// chosen: an offer with none usable is an error, and the leg stays as it
+// was.
+func Choose(d *Description, current, other Codec) (Audio, error) {
+	var first *Audio
+	for _, f := range d.Formats {
+		c, ok := LookupCodec(f.Name, f.Rate)
+		if !ok || (other != nil && !Translatable(c, other)) {
+			continue
+		}
+		if c == current {
+			return Audio{PT: f.PT, Codec: c}, nil
+		}
+		if first == nil {
+			first = &Audio{PT: f.PT, Codec: c}
+		}
+	}
+	if first == nil {
+		if other != nil {
+			return Audio{}, fmt.Errorf("%w: no codec the other leg's %s can be translated to (we take %s)", ErrSDP, other.Name(), strings.Join(Codecs(), ", "))
+		}
+		return Audio{}, fmt.Errorf("%w: no common codec (we take %s)", ErrSDP, strings.Join(Codecs(), ", "))
+	}
+	return *first, nil
+}
+
 // Offer lists the formats to offer a leg whose audio is relayed to and
 // from a leg speaking first: first itself, then every other registered
 // codec the relay can translate to and from it.

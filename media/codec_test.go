@@ -216,3 +216,34 @@ func BenchmarkTranslate(b *testing.B) {
 		})
 	}
 }
+
+func TestChoose(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		offer          []Format
+		current, other Codec
+		want           Audio
+		wantErr        bool
+	}{
+		{"current kept when still offered", []Format{fmtPCMA, fmtPCMU}, PCMU, PCMU, pcmu, false},
+		{"change to the only one offered", []Format{fmtPCMA}, PCMU, PCMU, pcma, false},
+		{"offer's order when current is gone", []Format{{PT: 18, Name: "G729", Rate: 8000}, fmtPCMA}, PCMU, PCMA, pcma, false},
+		{"dynamic PT of the re-offer kept", []Format{{PT: 96, Name: "PCMA", Rate: 8000}}, PCMU, PCMU, Audio{PT: 96, Codec: PCMA}, false},
+		{"no other leg", []Format{fmtPCMA}, PCMU, nil, pcma, false},
+		{"nothing usable", []Format{{PT: 18, Name: "G729", Rate: 8000}}, PCMU, PCMU, Audio{}, true},
+		{"nothing", nil, PCMU, nil, Audio{}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Choose(&Description{Formats: c.offer}, c.current, c.other)
+			if c.wantErr {
+				if !errors.Is(err, ErrSDP) {
+					t.Fatalf("got %+v, %v, want an error wrapping ErrSDP", got, err)
+				}
+				return
+			}
+			if err != nil || got != c.want {
+				t.Errorf("got %+v, %v, want %+v", got, err, c.want)
+			}
+		})
+	}
+}

@@ -79,6 +79,7 @@ type call struct {
 	rec       *media.Recorder
 	work      [2]*legWorker // per side, from the 200 (caller) and the bridge (agent)
 	latching  [2]string     // media latching per side (latch.go)
+	codecs    [2][]string   // codecs each leg spoke, in order (re-INVITEs may change them)
 	keyBuf    string        // agent keys of a pause/resume sequence in progress
 	keyAt     time.Time
 }
@@ -91,6 +92,7 @@ func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a adm
 	}
 	c := &call{s: s, a: a, id: id.String(), sessionID: rand.Uint64() >> 1, consent: newConsent(a.line.OptOutDigit)}
 	c.sec[sideCaller].proto = a.offer.Proto
+	c.codecs[sideCaller] = []string{a.audio.Codec.Name()}
 	c.log = s.log.With(zap.String("call_id", c.id), zap.String("line", a.line.Number),
 		zap.String("ani", config.MaskNumber(a.caller)), zap.String("sip_call_id", req.CallID().Value()))
 	now := time.Now().UTC()
@@ -368,21 +370,36 @@ func (c *call) bridged() {
 	c.writeManifest()
 }
 
-// localSDP builds our SDP for one side.
+// localSDP builds our SDP for one side, with the codec the leg speaks now
+// (a re-INVITE may have changed it); the agent leg before its answer is
+// offered every codec the relay translates to the caller's, the caller's
+// first so that most calls need no transcoding.
 func (c *call) localSDP(side int, dir string) []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ep := c.inEp
 	dtmf := media.TelephoneEvent
-	formats := []media.Format{c.a.audio.Format()}
+	var formats []media.Format
 	if side == sideCaller {
 		dtmf = c.a.offer.DTMF // an answer keeps the offerer's payload numbers
+		audio := c.a.audio
+		if p := ep.Peer(); p != nil && p.Audio.Codec != nil {
+			audio = p.Audio
+			if p.DTMF.Name != "" {
+				dtmf = p.DTMF
+			}
+		}
+		formats = []media.Format{audio.Format()}
 	} else {
-		// The agent may take any codec the relay translates to the
-		// caller's; the caller's comes first so that most calls need no
-		// transcoding.
 		ep = c.outEp
-		formats = media.Offer(c.a.audio.Codec)
+		if p := ep.Peer(); p != nil && p.Audio.Codec != nil {
+			formats = []media.Format{p.Audio.Format()}
+			if p.DTMF.Name != "" {
+				dtmf = p.DTMF
+			}
+		} else {
+			formats = media.Offer(c.codec(sideCaller))
+		}
 	}
 	c.sdpVer[side]++
 	c.localDir[side] = dir
@@ -392,6 +409,24 @@ func (c *call) localSDP(side int, dir string) []byte {
 		l.Crypto = []media.Crypto{c.sec[side].local}
 	}
 	return l.Marshal()
+}
+
+// codec is the codec one side's leg speaks now; nil for an agent leg not
+// answered yet. Call it with c.mu held or after the endpoints are set.
+func (c *call) codec(side int) media.Codec {
+	ep := c.inEp
+	if side == sideAgent {
+		ep = c.outEp
+	}
+	if ep != nil {
+		if p := ep.Peer(); p != nil && p.Audio.Codec != nil {
+			return p.Audio.Codec
+		}
+	}
+	if side == sideCaller {
+		return c.a.audio.Codec
+	}
+	return nil
 }
 
 func (c *call) writeManifest() {

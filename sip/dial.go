@@ -159,7 +159,8 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 	defer func() {
 		if early != nil && r.Outcome != spool.AttemptAnswered {
 			early.Stop()
-			ep.ClearSRTP() // the next downstream negotiates its own
+			ep.ClearSRTP()          // the next downstream negotiates its own
+			ep.SetPeer(media.Peer{}) // and is offered every codec again
 		}
 	}()
 	out, err := dua.WriteInvite(actx, req)
@@ -278,20 +279,26 @@ func (c *call) startEarlyMedia(ep *media.Endpoint, res *sipmsg.Response, ring *r
 }
 
 // recordingTap is the call's recording, started at start when it has not
-// begun yet (early media may have begun it).
+// begun yet (early media may have begun it), with the agent leg speaking
+// agent.
 func (c *call) recordingTap(start time.Time, agent media.Audio) media.Tap {
 	c.mu.Lock()
+	if n := len(c.codecs[sideAgent]); n == 0 || c.codecs[sideAgent][n-1] != agent.Codec.Name() {
+		c.codecs[sideAgent] = append(c.codecs[sideAgent], agent.Codec.Name())
+	}
 	rec := c.rec
 	c.mu.Unlock()
-	if rec != nil {
-		rec.SetCodecs(c.a.audio.Codec.Name(), agent.Codec.Name())
-		return rec
+	if rec == nil {
+		if c.startRecording(start) == nil {
+			return nil
+		}
 	}
-	tap := c.startRecording(start)
-	if c.rec != nil {
-		c.rec.SetCodecs(c.a.audio.Codec.Name(), agent.Codec.Name())
-	}
-	return tap
+	c.mu.Lock()
+	rec = c.rec
+	names := [2]string{strings.Join(c.codecs[0], ","), strings.Join(c.codecs[1], ",")}
+	c.mu.Unlock()
+	rec.SetCodecs(names[0], names[1])
+	return rec
 }
 
 // busy says whether a final status means the agent side is busy or

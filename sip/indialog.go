@@ -216,17 +216,25 @@ func (s *Server) inDialogUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction
 		return
 	}
 	peer := ep.Peer()
-	np := media.Peer{Addr: offer.RemoteAddr(), Audio: peer.Audio, DTMF: offer.DTMF, Direction: offer.Direction}
-	if _, err := media.Negotiate(offer); err != nil {
-		s.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here")
+	c.mu.Lock()
+	other := c.codec(1 - l.side)
+	c.mu.Unlock()
+	audio, err := media.Choose(offer, peer.Audio.Codec, other)
+	if err != nil {
+		s.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here",
+			sipmsg.NewHeader("Warning", fmt.Sprintf("304 kiroku %q", err.Error())))
 		return
 	}
+	np := media.Peer{Addr: offer.RemoteAddr(), Audio: audio, DTMF: offer.DTMF, Direction: offer.Direction}
 	if err := c.reofferSRTP(l.side, ep, offer); err != nil {
 		s.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here",
 			sipmsg.NewHeader("Warning", fmt.Sprintf("302 kiroku %q", err.Error())))
 		return
 	}
 	ep.SetPeer(np)
+	if audio.Codec != peer.Audio.Codec {
+		c.codecChanged(l.side, peer.Audio.Codec, audio.Codec)
+	}
 	s.respondSDP(req, tx, c.localSDP(l.side, media.AnswerDirection(offer.Direction)), hdrs...)
 	if w != nil {
 		w.touch(l.side)
@@ -246,6 +254,28 @@ func (s *Server) inDialogUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction
 			c.log.Warn("hold/unhold not passed to the other leg: its worker is busy or gone", zap.Int("side", side))
 		}
 	}
+}
+
+// codecChanged notes a leg's switch to another codec: the relay and the
+// recorder follow from the next packet (they read the peer per packet);
+// the manifest's channel names both.
+func (c *call) codecChanged(side int, from, to media.Codec) {
+	c.log.Info("codec changed by re-INVITE", zap.String("leg", sideName[side]), zap.String("from", codecName(from)), zap.String("to", to.Name()))
+	c.mu.Lock()
+	rec := c.rec
+	c.codecs[side] = append(c.codecs[side], to.Name())
+	names := [2]string{strings.Join(c.codecs[0], ","), strings.Join(c.codecs[1], ",")}
+	c.mu.Unlock()
+	if rec != nil {
+		rec.SetCodecs(names[0], names[1])
+	}
+}
+
+func codecName(c media.Codec) string {
+	if c == nil {
+		return "none"
+	}
+	return c.Name()
 }
 
 // ackAnswer takes the SDP answer an ACK carries: the answer to the offer

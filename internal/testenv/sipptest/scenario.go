@@ -32,6 +32,8 @@ var scenarios embed.FS
 //     expects 200 and 487, and ACKs.
 //   - uac_pcap.xml: like uac.xml, offering SIPp's media port, and plays
 //     the capture at key pcap once the call is up; -d must cover it.
+//   - uac_codec.xml: offers PCMU only; 2.5 s after the ACK re-INVITEs
+//     offering PCMA only and fails unless answered PCMA; holds for -d.
 //   - uac_info.xml, uac_info_dtmf.xml: like uac.xml, sending 9 in an
 //     INFO (application/dtmf-relay, or application/dtmf) 500 ms after
 //     the ACK.
