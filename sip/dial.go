@@ -159,7 +159,7 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 	defer func() {
 		if early != nil && r.Outcome != spool.AttemptAnswered {
 			early.Stop()
-			ep.ClearSRTP()          // the next downstream negotiates its own
+			ep.ClearSRTP()           // the next downstream negotiates its own
 			ep.SetPeer(media.Peer{}) // and is offered every codec again
 		}
 	}()
