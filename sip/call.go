@@ -51,6 +51,7 @@ const (
 type leg struct {
 	c    *call
 	side int
+	out  *sipgo.DialogClientSession // an agent leg's dialog (a transfer may leave several)
 }
 
 // call is one caller's path through Kiroku.
@@ -81,6 +82,11 @@ type call struct {
 	latching  [2]string     // media latching per side (latch.go)
 	codecs    [2][]string   // codecs each leg spoke, in order (re-INVITEs may change them)
 	keyBuf    string        // agent keys of a pause/resume sequence in progress
+	// transferring is set while a REFER's target is being called;
+	// switchTo hands its answered leg to the bridge loop.
+	transferring bool
+	switchTo     chan switchLeg
+	bg           sync.WaitGroup // legs a transfer left, being released
 	keyAt     time.Time
 }
 
@@ -93,6 +99,7 @@ func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a adm
 	c := &call{s: s, a: a, id: id.String(), sessionID: rand.Uint64() >> 1, consent: newConsent(a.line.OptOutDigit)}
 	c.sec[sideCaller].proto = a.offer.Proto
 	c.codecs[sideCaller] = []string{a.audio.Codec.Name()}
+	c.switchTo = make(chan switchLeg)
 	c.log = s.log.With(zap.String("call_id", c.id), zap.String("line", a.line.Number),
 		zap.String("ani", config.MaskNumber(a.caller)), zap.String("sip_call_id", req.CallID().Value()))
 	now := time.Now().UTC()
@@ -456,6 +463,7 @@ func (c *call) finish(reason string) {
 	now := time.Now().UTC()
 	c.manifest.EndedAt = &now
 	c.manifest.EndReason = reason
+	c.segmentsEnd(now)
 	if c.manifest.State != spool.StateSpooled {
 		c.manifest.State = spool.StateDone
 	}
@@ -475,6 +483,7 @@ func (c *call) finish(reason string) {
 			w.wait()
 		}
 	}
+	c.bg.Wait()
 	for i, ep := range []*media.Endpoint{inEp, outEp} {
 		if ep != nil {
 			ep.Close()

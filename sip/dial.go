@@ -147,7 +147,7 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 	c.mu.Lock()
 	decision := c.manifest.Consent.Decision
 	c.mu.Unlock()
-	req := c.downstreamInvite(uri, c.localSDP(sideAgent, media.SendRecv), decision)
+	req := c.downstreamInvite(uri, c.offerSDP(ep), decision)
 	transport := transportOf(uri)
 	req.SetTransport(strings.ToUpper(transport))
 	dua := s.dialogUAFor(transport)
@@ -309,42 +309,95 @@ func busy(code int) bool {
 }
 
 // bridgeTo bridges the caller to the downstream that answered, until one
-// side hangs up.
+// side hangs up; a transfer (see transfer.go) switches the agent side to
+// the leg that took it, with the recording going on in the same file.
 func (c *call) bridgeTo(ctx context.Context, r attemptResult, ep *media.Endpoint) string {
-	s, out, answer, audio := c.s, r.out, r.answer, r.audio
-	defer out.Close()
-	ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Audio: audio, DTMF: answer.DTMF, Direction: answer.Direction})
+	out, target, began := r.out, r.URI, beganAnswer
+	var br *media.Bridge
+	defer func() {
+		if br != nil {
+			br.Stop()
+		}
+	}()
+	for {
+		c.connectAgent(ctx, r, ep)
+		if br != nil {
+			br.Stop() // before the new one takes the caller's endpoint
+		}
+		br = media.NewBridge(c.inEp, ep, media.BridgeOptions{
+			OnKey: func(side int, d media.DTMF) { c.key(side, d) },
+			Swallow: func(side int, d rune) bool {
+				return side == sideAgent && c.agentKey(d)
+			},
+			Tap: c.recordingTap(time.Now(), r.audio),
+		})
+		c.segmentStart(target, began, time.Now())
+		c.mu.Lock()
+		bridgedBefore := c.phase == phaseBridged
+		c.mu.Unlock()
+		if !bridgedBefore {
+			c.bridged()
+		}
+		c.log.Info("bridged to downstream", zap.String("downstream", target), zap.String("began", began))
+
+		select {
+		case <-ctx.Done():
+			c.byeAgent(out)
+			c.s.legs.Delete(out.ID)
+			out.Close()
+			return c.hangupReason(ctx)
+		case <-out.Context().Done():
+			c.s.legs.Delete(out.ID)
+			out.Close()
+			c.byeCaller()
+			return endAgentHangup
+		case sw := <-c.switchTo:
+			oldOut, oldEp := out, ep
+			r, ep, out, target, began = sw.r, sw.ep, sw.r.out, sw.target, sw.began
+			c.mu.Lock()
+			c.manifest.Downstream = target
+			c.mu.Unlock()
+			c.bg.Add(1)
+			go func() {
+				defer c.bg.Done()
+				c.releaseLeg(ctx, oldOut, oldEp)
+			}()
+		}
+	}
+}
+
+// connectAgent makes the leg that answered the call's agent leg: its
+// media, its dialog for in-dialog requests, its worker and media watch.
+func (c *call) connectAgent(ctx context.Context, r attemptResult, ep *media.Endpoint) {
+	answer := r.answer
+	ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Audio: r.audio, DTMF: answer.DTMF, Direction: answer.Direction})
 	c.mu.Lock()
 	c.manifest.AgentMedia = c.sec[sideAgent].describe()
-	c.out = out
+	c.out, c.outEp = r.out, ep
+	started := c.work[sideAgent] != nil
 	c.mu.Unlock()
-	s.legs.Store(out.ID, &leg{c: c, side: sideAgent})
-	defer s.legs.Delete(out.ID)
-	c.startWorker(ctx, sideAgent)
-
-	tap := c.recordingTap(time.Now(), audio)
-	br := media.NewBridge(c.inEp, ep, media.BridgeOptions{
-		OnKey: func(side int, d media.DTMF) { c.key(side, d) },
-		Swallow: func(side int, d rune) bool {
-			return side == sideAgent && c.agentKey(d)
-		},
-		Tap: tap,
-	})
-	defer br.Stop()
-	c.bridged()
+	c.s.legs.Store(r.out.ID, &leg{c: c, side: sideAgent, out: r.out})
+	if !started {
+		c.startWorker(ctx, sideAgent)
+	}
 	if w := c.watch.Load(); w != nil {
 		w.watchLeg(sideAgent, ep)
 	}
-	c.log.Info("bridged to downstream", zap.String("downstream", r.URI))
+}
 
-	select {
-	case <-ctx.Done():
-		c.byeAgent(out)
-		return c.hangupReason(ctx)
-	case <-out.Context().Done():
-		c.byeCaller()
-		return endAgentHangup
+// offerSDP is our offer to a new agent leg on ep: every codec the relay
+// translates to the caller's, the caller's first.
+func (c *call) offerSDP(ep *media.Endpoint) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sdpVer[sideAgent]++
+	c.localDir[sideAgent] = media.SendRecv
+	l := media.Local{Addr: ep.Addr().Addr(), Port: ep.Port(), Formats: media.Offer(c.codec(sideCaller)), DTMF: media.TelephoneEvent,
+		Direction: media.SendRecv, SessionID: c.sessionID, Version: c.sdpVer[sideAgent], Proto: c.sec[sideAgent].proto}
+	if c.sec[sideAgent].offer {
+		l.Crypto = []media.Crypto{c.sec[sideAgent].local}
 	}
+	return l.Marshal()
 }
 
 // answerWait says why an attempt's wait for the agent's answer ended.
@@ -451,6 +504,9 @@ type ringback struct {
 func newRingback(ep *media.Endpoint) *ringback { return &ringback{ep: ep} }
 
 func (r *ringback) start(ctx context.Context) {
+	if r == nil {
+		return // a transfer's target rings while the caller still talks
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cancel != nil {
@@ -469,6 +525,9 @@ func (r *ringback) start(ctx context.Context) {
 // stop ends the tone and waits for its last frame, so that nothing it
 // sends interleaves with the bridged audio.
 func (r *ringback) stop() {
+	if r == nil {
+		return
+	}
 	r.mu.Lock()
 	cancel, done := r.cancel, r.done
 	r.mu.Unlock()

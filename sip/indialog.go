@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 	"go.uber.org/zap"
 
@@ -63,6 +64,17 @@ func (s *Server) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 }
 
+// agentDialog is an agent leg's dialog: its own, or the call's connected
+// one for legs stored before they carried it.
+func (l *leg) agentDialog() *sipgo.DialogClientSession {
+	if l.out != nil {
+		return l.out
+	}
+	l.c.mu.Lock()
+	defer l.c.mu.Unlock()
+	return l.c.out
+}
+
 func (s *Server) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	l, ok := s.findLeg(req)
 	if !ok {
@@ -73,10 +85,7 @@ func (s *Server) onBye(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if l.side == sideCaller {
 		err = l.c.in.ReadBye(req, tx)
 	} else {
-		l.c.mu.Lock()
-		out := l.c.out
-		l.c.mu.Unlock()
-		err = out.ReadBye(req, tx)
+		err = l.agentDialog().ReadBye(req, tx)
 	}
 	if err != nil {
 		s.log.Debug("bye", zap.Error(err))
@@ -102,7 +111,7 @@ func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		sipmsg.NewHeader("Supported", "timer"))
 }
 
-const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE"
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER"
 
 func (s *Server) onNoRoute(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if req.IsAck() {
@@ -173,6 +182,11 @@ func (s *Server) inDialogUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction
 			return
 		}
 	} else {
+		if l.out != nil && l.out != out {
+			// A leg the caller was transferred away from.
+			s.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Transferred Away")
+			return
+		}
 		ep = outEp
 		if err := out.ReadRequest(req, tx); err != nil {
 			s.respond(req, tx, sipmsg.StatusInternalServerError, "CSeq Out Of Order", sipmsg.NewHeader("Retry-After", "1"))

@@ -142,6 +142,7 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 	srv.OnInfo(s.onInfo)
 	srv.OnUpdate(s.onUpdate)
 	srv.OnOptions(s.onOptions)
+	srv.OnRefer(s.onRefer)
 	srv.OnNoRoute(s.onNoRoute)
 	return s, nil
 }

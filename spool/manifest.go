@@ -59,7 +59,9 @@ type Manifest struct {
 	DownstreamStatus int `json:"downstream_status,omitempty"`
 	// Attempts lists every downstream of the line's group in the order it
 	// was tried or skipped, with what it answered.
-	Attempts  []Attempt `json:"downstream_attempts,omitempty"`
+	Attempts []Attempt `json:"downstream_attempts,omitempty"`
+	// Segments are the agents the caller was connected to, in order.
+	Segments  []Segment `json:"segments,omitempty"`
 	EndReason string    `json:"end_reason,omitempty"`
 
 	// Recording is the audio of the bridged call; nil when nothing was
@@ -78,6 +80,17 @@ const (
 	AttemptSkipped    = "skipped"     // not tried: Why says why
 	AttemptCancelled  = "cancelled"   // the caller hung up (or shutdown) while it rang
 )
+
+// Segment is the time one agent was connected to the caller: the first
+// from the answer, the next from a transfer. A recording's right channel
+// is the segment's agent.
+type Segment struct {
+	StartedAt  time.Time  `json:"started_at"`
+	EndedAt    *time.Time `json:"ended_at,omitempty"`
+	Downstream string     `json:"downstream"`         // the agent leg's URI
+	AgentID    string     `json:"agent_id,omitempty"` // who the agent platform says answered
+	Began      string     `json:"began"`              // answer | refer
+}
 
 // Attempt is one downstream of a call's group, tried or skipped.
 type Attempt struct {

@@ -126,6 +126,10 @@ type Line struct {
 	// answers, before the BYE; "" hangs up without a prompt.
 	Unavailable       string  `yaml:"unavailable"`
 	UnavailablePrompt *Prompt `yaml:"-"` // the loaded unavailable prompt
+	// TransferTargets are where an agent may transfer a call by REFER
+	// (see transfer.go); none: every REFER is refused with 403.
+	TransferTargets []string         `yaml:"transfer_targets"`
+	TransferAllowed []TransferTarget `yaml:"-"` // TransferTargets, parsed
 	// RecordEarlyMedia records the agent side's early media (queue
 	// announcements) too; by default recording starts at its answer.
 	RecordEarlyMedia bool `yaml:"record_early_media"`

@@ -243,6 +243,7 @@ func (c *Config) checkLines(r *report) {
 		}
 		c.checkKeys(r, key, l)
 		c.checkDownstreams(r, key, l)
+		c.checkTransfers(r, key, l)
 	}
 }
 
