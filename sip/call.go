@@ -64,6 +64,10 @@ type call struct {
 	inEp  *media.Endpoint
 	watch atomic.Pointer[watch] // set once the 200 goes out
 	acked atomic.Bool           // the caller's ACK of our 200 came
+	rel   *reliable             // the caller requires 100rel: our reliable 183 (prack.go)
+	// ackSDP is the body of the caller's ACK to our 200 when that 200
+	// made the offer (a delayed-offer INVITE: lateoffer.go).
+	ackSDP atomic.Pointer[[]byte]
 
 	agentResponded atomic.Bool // the agent sent a response to our INVITE
 
@@ -91,7 +95,12 @@ func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a adm
 		return
 	}
 	c := &call{s: s, a: a, id: id.String(), sessionID: rand.Uint64() >> 1, consent: newConsent(a.line.OptOutDigit)}
-	c.sec[sideCaller].proto = a.offer.Proto
+	if a.offer != nil {
+		c.sec[sideCaller].proto = a.offer.Proto
+	}
+	if a.rel100 {
+		c.rel = newReliable(req.CSeq().SeqNo)
+	}
 	c.log = s.log.With(zap.String("call_id", c.id), zap.String("line", a.line.Number),
 		zap.String("ani", config.MaskNumber(a.caller)), zap.String("sip_call_id", req.CallID().Value()))
 	now := time.Now().UTC()
@@ -138,8 +147,11 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	c.mu.Lock() // Calls() reads it under mu from another goroutine
 	c.inEp = ep
 	c.mu.Unlock()
-	offer := c.a.offer
-	ep.SetPeer(media.Peer{Addr: offer.RemoteAddr(), Audio: c.a.audio, DTMF: offer.DTMF, Direction: offer.Direction})
+	dir := media.SendRecv // what a delayed offer offers
+	if offer := c.a.offer; offer != nil {
+		ep.SetPeer(media.Peer{Addr: offer.RemoteAddr(), Audio: c.a.audio, DTMF: offer.DTMF, Direction: offer.Direction})
+		dir = media.AnswerDirection(offer.Direction)
+	}
 	if c.a.srtpOn {
 		if err := c.startCallerSRTP(c.a.srtp); err != nil {
 			c.log.Error("srtp for caller leg", zap.Error(err))
@@ -155,7 +167,7 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	c.mu.Unlock()
 	ep.ListenKeys(func(d media.DTMF) { c.key(sideCaller, d) })
 
-	local := c.localSDP(sideCaller, media.AnswerDirection(offer.Direction))
+	local := c.localSDP(sideCaller, dir)
 	res := sipmsg.NewSDPResponseFromRequest(in.InviteRequest, local)
 	for _, h := range c.a.session.headers() {
 		res.AppendHeader(h)
@@ -166,6 +178,13 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	callCtx, end, cancel := c.callContext(in.Context())
 	defer cancel()
 	c.startWorker(callCtx, sideCaller)
+	if c.rel != nil && !c.a.lateOffer {
+		// A caller that requires 100rel gets our answer first in a
+		// reliable 183, the same SDP as the 200 that follows its PRACK.
+		if reason := c.reliable183(callCtx, local); reason != "" {
+			return reason
+		}
+	}
 	w := newWatch(c, end)
 	c.watch.Store(w)
 	defer w.stop()
@@ -196,6 +215,12 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 		}
 		c.log.Info("caller left before answer completed", zap.Error(err))
 		return endCallerHangup
+	}
+	if c.a.lateOffer {
+		if reason := c.takeAckAnswer(); reason != "" {
+			c.byeCaller()
+			return reason
+		}
 	}
 	w.startSession(c.a.session)
 	answered := time.Now().UTC()
@@ -373,7 +398,10 @@ func (c *call) localSDP(side int, dir string) []byte {
 	ep := c.inEp
 	dtmf := media.TelephoneEvent
 	formats := []media.Format{c.a.audio.Format()}
-	if side == sideCaller {
+	if side == sideCaller && c.a.offer == nil {
+		// A delayed offer: ours lists every codec Kiroku records.
+		formats = media.Offer(nil)
+	} else if side == sideCaller {
 		dtmf = c.a.offer.DTMF // an answer keeps the offerer's payload numbers
 	} else {
 		// The agent may take any codec the relay translates to the

@@ -68,8 +68,11 @@ func (c *call) dial(ctx context.Context, target string) string {
 
 	ring := newRingback(c.inEp)
 	defer ring.stop()
+	pr := c.newPracker(out)
+	defer pr.stop()
 	status := 0
 	err = out.WaitAnswer(actx, sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
+		pr.onResponse(res)
 		status = res.StatusCode
 		c.agentResponded.Store(true)
 		if status == sipmsg.StatusRinging || status == sipmsg.StatusSessionInProgress {
@@ -202,6 +205,9 @@ func (c *call) downstreamInvite(uri sipmsg.Uri, body []byte, decision string) *s
 	}
 	req.AppendHeader(sipmsg.NewHeader("X-Kiroku-Call-Id", c.id))
 	req.AppendHeader(sipmsg.NewHeader("X-Kiroku-Consent", consent))
+	for _, h := range c.agentHeaders() {
+		req.AppendHeader(h)
+	}
 	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
 	return req

@@ -129,6 +129,7 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 	srv.OnCancel(s.onCancel)
 	srv.OnInfo(s.onInfo)
 	srv.OnUpdate(s.onUpdate)
+	srv.OnPrack(s.onPrack)
 	srv.OnOptions(s.onOptions)
 	srv.OnNoRoute(s.onNoRoute)
 	return s, nil

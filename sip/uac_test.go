@@ -25,6 +25,10 @@ type uac struct {
 	server string // Kiroku's UDP host:port
 	rtp    int    // the port our SDP offers
 	offer  string // the INVITE's SDP when set (else sdp("sendrecv"))
+	// noOffer sends the INVITE without SDP (a delayed offer); ackBody is
+	// then the answer its ACK carries ("" for none).
+	noOffer bool
+	ackBody string
 
 	mu       sync.Mutex
 	got      []sipmsg.Message
@@ -163,6 +167,9 @@ func (u *uac) invite(dialled string, headers ...string) *sipmsg.Response {
 	if offer == "" {
 		offer = u.sdp("sendrecv")
 	}
+	if u.noOffer {
+		offer = ""
+	}
 	invite := u.request("INVITE", "sip:"+dialled+"@"+u.server, 1, "<sip:"+dialled+"@"+u.server+">", offer, headers...)
 	u.send(invite)
 	res := u.final(1, sipmsg.INVITE)
@@ -180,7 +187,11 @@ func (u *uac) invite(dialled string, headers ...string) *sipmsg.Response {
 		u.toHeader = res.To().Value()
 		u.target = res.Contact().Address.String()
 		u.mu.Unlock()
-		u.ack(1)
+		if u.noOffer {
+			u.send(u.request("ACK", u.target, 1, u.toHeader, u.ackBody))
+		} else {
+			u.ack(1)
+		}
 	}
 	return res
 }
@@ -280,4 +291,17 @@ func (o *testObserver) count(scope string) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.limited[scope]
+}
+
+// responses returns the responses with code Kiroku sent so far.
+func (u *uac) responses(code int) []*sipmsg.Response {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var out []*sipmsg.Response
+	for _, m := range u.got {
+		if r, ok := m.(*sipmsg.Response); ok && r.StatusCode == code {
+			out = append(out, r)
+		}
+	}
+	return out
 }
