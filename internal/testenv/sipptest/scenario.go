@@ -35,12 +35,22 @@ var scenarios embed.FS
 //   - uac_info.xml, uac_info_dtmf.xml: like uac.xml, sending 9 in an
 //     INFO (application/dtmf-relay, or application/dtmf) 500 ms after
 //     the ACK.
+//   - uac_late.xml: a delayed offer: an INVITE without SDP; the 200
+//     must offer (with telephone-event), and the ACK answers PCMU on
+//     rtp_port; then as uac.xml.
+//   - uac_100rel.xml: an INVITE with Require: 100rel; expects a
+//     reliable 183 with SDP, PRACKs it (200 expected), then the 200;
+//     once up, a PRACK of an RSeq never sent must get 481.
 //
 // Agents:
 //   - uas.xml (key rtp_port): answers with 100, 180, 200, waits for BYE.
 //   - uas_bye.xml (key rtp_port): answers, holds for -d, sends BYE.
 //   - uas_busy.xml: answers 486 Busy Here.
 //   - uas_noanswer.xml: rings until CANCELled, then sends 487.
+//   - uas_100rel.xml (key rtp_port): wants Supported: 100rel; sends a
+//     reliable 180, a retransmission of it after its PRACK, a reliable
+//     183 with SDP, and fails unless each is PRACKed once, in order, and
+//     the ACK of its 200 has the INVITE's CSeq number.
 func Scenario(t testing.TB, name string) string {
 	t.Helper()
 	data, err := scenarios.ReadFile("scenarios/" + name)
