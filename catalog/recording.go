@@ -21,33 +21,36 @@ const (
 // audio is. A call that was not recorded (opted out, hung up during the
 // notice) still has a row, with no object, as evidence of the consent.
 type Recording struct {
-	ID          string
-	SIPCallID   string
-	Client      string
-	StartedAt   time.Time
-	AnsweredAt  *time.Time
-	EndedAt     *time.Time
-	Caller      string // normalised; shown masked outside privacy work
-	Dialled     string
-	Line        string
-	Purpose     string
-	Agent       string // the downstream the call was bridged to
-	Decision    string // consent decision
-	Consent     json.RawMessage
-	ObjectKey   string // "" when nothing was recorded
-	ManifestKey string
-	Size        int64 // stored (sealed) bytes
-	Duration    time.Duration
-	SHA256      string // of the stored bytes
-	AudioSHA256 string // of the WAV before sealing
-	RetainUntil time.Time
-	LegalHold   bool
-	HoldReason  string
-	State       string
-	KeyID       string
-	WrappedKey  []byte
-	CutShort    bool
-	StoredAt    time.Time
+	ID         string
+	SIPCallID  string
+	Client     string
+	StartedAt  time.Time
+	AnsweredAt *time.Time
+	EndedAt    *time.Time
+	Caller     string // normalised; shown masked outside privacy work
+	// CallerWithheld: the caller withheld the number (Privacy from a
+	// trusted trunk); shown as withheld outside privacy work.
+	CallerWithheld bool
+	Dialled        string
+	Line           string
+	Purpose        string
+	Agent          string // the downstream the call was bridged to
+	Decision       string // consent decision
+	Consent        json.RawMessage
+	ObjectKey      string // "" when nothing was recorded
+	ManifestKey    string
+	Size           int64 // stored (sealed) bytes
+	Duration       time.Duration
+	SHA256         string // of the stored bytes
+	AudioSHA256    string // of the WAV before sealing
+	RetainUntil    time.Time
+	LegalHold      bool
+	HoldReason     string
+	State          string
+	KeyID          string
+	WrappedKey     []byte
+	CutShort       bool
+	StoredAt       time.Time
 	// Manifest is the call's whole manifest as the spool left it (end
 	// reason, channel statistics, pauses…), for display and export.
 	Manifest json.RawMessage
@@ -55,7 +58,7 @@ type Recording struct {
 
 const recordingCols = `id, sip_call_id, client, started_at, answered_at, ended_at, caller, dialled, line, purpose, agent,
 	consent_decision, consent, object_key, manifest_key, size, duration_ms, sha256, audio_sha256, retain_until,
-	legal_hold, hold_reason, state, key_id, wrapped_key, cut_short, stored_at, manifest`
+	legal_hold, hold_reason, state, key_id, wrapped_key, cut_short, stored_at, manifest, caller_withheld`
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
@@ -86,16 +89,16 @@ func PutRecording(ctx context.Context, q Querier, r *Recording) error {
 		manifest = json.RawMessage("{}")
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO recordings (`+recordingCols+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (id) DO UPDATE SET
 			object_key = excluded.object_key, manifest_key = excluded.manifest_key, size = excluded.size,
 			sha256 = excluded.sha256, audio_sha256 = excluded.audio_sha256, key_id = excluded.key_id,
 			wrapped_key = excluded.wrapped_key, state = excluded.state, stored_at = excluded.stored_at,
-			manifest = excluded.manifest`,
+			manifest = excluded.manifest, caller_withheld = excluded.caller_withheld`,
 		r.ID, r.SIPCallID, r.Client, micros(r.StartedAt), optMicros(r.AnsweredAt), optMicros(r.EndedAt),
 		r.Caller, r.Dialled, r.Line, r.Purpose, r.Agent, r.Decision, string(consent), r.ObjectKey, r.ManifestKey,
 		r.Size, r.Duration.Milliseconds(), r.SHA256, r.AudioSHA256, micros(r.RetainUntil), boolInt(r.LegalHold),
-		r.HoldReason, r.State, r.KeyID, r.WrappedKey, boolInt(r.CutShort), micros(r.StoredAt), string(manifest))
+		r.HoldReason, r.State, r.KeyID, r.WrappedKey, boolInt(r.CutShort), micros(r.StoredAt), string(manifest), boolInt(r.CallerWithheld))
 	if err != nil {
 		return fmt.Errorf("catalog: put recording %s: %w", r.ID, err)
 	}
@@ -110,11 +113,11 @@ func scanRecording(s scanner) (*Recording, error) {
 		started, retain, stored, durMs int64
 		answered, ended                sql.NullInt64
 		consent, manifest              string
-		hold, cut                      int
+		hold, cut, withheld            int
 	)
 	err := s.Scan(&r.ID, &r.SIPCallID, &r.Client, &started, &answered, &ended, &r.Caller, &r.Dialled, &r.Line,
 		&r.Purpose, &r.Agent, &r.Decision, &consent, &r.ObjectKey, &r.ManifestKey, &r.Size, &durMs, &r.SHA256,
-		&r.AudioSHA256, &retain, &hold, &r.HoldReason, &r.State, &r.KeyID, &r.WrappedKey, &cut, &stored, &manifest)
+		&r.AudioSHA256, &retain, &hold, &r.HoldReason, &r.State, &r.KeyID, &r.WrappedKey, &cut, &stored, &manifest, &withheld)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +132,7 @@ func scanRecording(s scanner) (*Recording, error) {
 	}
 	r.Duration = time.Duration(durMs) * time.Millisecond
 	r.Consent, r.Manifest = json.RawMessage(consent), json.RawMessage(manifest)
-	r.LegalHold, r.CutShort = hold != 0, cut != 0
+	r.LegalHold, r.CutShort, r.CallerWithheld = hold != 0, cut != 0, withheld != 0
 	return &r, nil
 }
 

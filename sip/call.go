@@ -113,6 +113,7 @@ func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a adm
 		Consent: spool.Consent{OptOutDigit: a.line.OptOutDigit, Notice: spool.Notice{
 			File: p.Name, SHA256: p.SHA256, Duration: p.Duration.Seconds()}},
 	}
+	a.id.apply(&c.manifest, a.trunk)
 	if a.purpose != nil {
 		c.manifest.PurposeDescription = a.purpose.Description
 	}

@@ -26,6 +26,7 @@ type admission struct {
 	flow    flow        // what the call does after consent: its line's flow
 	dialled string
 	caller  string
+	id      identity     // who is calling, as the trunk lets us know (identity.go)
 	session sessionTerms // RFC 4028 terms of our 200
 	srtp    media.Crypto // the caller's key when its leg is SRTP
 	srtpOn  bool
@@ -198,7 +199,8 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 		return a, statusIntervalTooSmall, "Session Interval Too Small", []sipmsg.Header{minSEHeader(time.Duration(cfg.SIP.MinSE))}
 	}
 	a.session = terms
-	a.caller = config.NormalizeNumber(req.From().Address.User)
+	a.id = callerIdentity(req, trunk)
+	a.caller = a.id.number
 	// Capacity last, as a reservation that the call releases when it ends.
 	if n := s.active.Add(1); n > int64(cfg.SIP.MaxCalls) {
 		s.active.Add(-1)

@@ -272,8 +272,3 @@ func (p *pracker) stop() {
 	p.cancel()
 	p.wg.Wait()
 }
-
-// agentHeaders are the extension headers of our INVITE to the agent.
-func (c *call) agentHeaders() []sipmsg.Header {
-	return []sipmsg.Header{sipmsg.NewHeader("Supported", "100rel")}
-}

@@ -84,6 +84,11 @@ type Trunk struct {
 	// SRTP is the caller leg's media security: off, optional (default)
 	// or required; see srtp.go.
 	SRTP string `yaml:"srtp"`
+	// Identity is where the caller's number is read: from (default;
+	// the From header), pai (P-Asserted-Identity, RFC 3325) or rpid
+	// (Remote-Party-ID). Only pai and rpid trust the trunk to assert
+	// identity: see identity.go.
+	Identity string `yaml:"identity"`
 }
 
 // Purpose is why calls on a line are recorded, how long the recordings are
