@@ -29,6 +29,7 @@ type uac struct {
 	// then the answer its ACK carries ("" for none).
 	noOffer bool
 	ackBody string
+	from    string // the From user; "" is 0312345678
 
 	mu       sync.Mutex
 	got      []sipmsg.Message
@@ -140,7 +141,11 @@ func (u *uac) request(method, uri string, cseq int, to string, body string, head
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s SIP/2.0\r\n", method, uri)
 	fmt.Fprintf(&b, "Via: SIP/2.0/UDP %s;rport;branch=%s\r\n", u.local, branch())
-	fmt.Fprintf(&b, "From: <sip:0312345678@%s>;tag=%s\r\n", u.local, u.fromTag)
+	from := u.from
+	if from == "" {
+		from = "0312345678"
+	}
+	fmt.Fprintf(&b, "From: <sip:%s@%s>;tag=%s\r\n", from, u.local, u.fromTag)
 	fmt.Fprintf(&b, "To: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n", to, u.callID, cseq, method)
 	fmt.Fprintf(&b, "Contact: <sip:caller@%s>\r\nMax-Forwards: 70\r\n", u.local)
 	for _, h := range headers {
