@@ -35,6 +35,9 @@ var scenarios embed.FS
 //   - uac_info.xml, uac_info_dtmf.xml: like uac.xml, sending 9 in an
 //     INFO (application/dtmf-relay, or application/dtmf) 500 ms after
 //     the ACK.
+//   - uac_identity.xml: like uac.xml, with From user caller and the
+//     P-Asserted-Identity (key pai, a number) and Privacy (key privacy)
+//     an asserting carrier sends.
 //   - uac_late.xml: a delayed offer: an INVITE without SDP; the 200
 //     must offer (with telephone-event), and the ACK answers PCMU on
 //     rtp_port; then as uac.xml.

@@ -273,7 +273,7 @@ func TestScenarioUnknown(t *testing.T) {
 func TestScenarioNames(t *testing.T) {
 	t.Parallel()
 	want := []string{
-		"uac.xml", "uac_100rel.xml", "uac_auth.xml", "uac_cancel.xml", "uac_expect.xml", "uac_hold.xml", "uac_info.xml", "uac_info_dtmf.xml",
+		"uac.xml", "uac_100rel.xml", "uac_auth.xml", "uac_cancel.xml", "uac_expect.xml", "uac_hold.xml", "uac_identity.xml", "uac_info.xml", "uac_info_dtmf.xml",
 		"uac_late.xml", "uac_pcap.xml", "uac_wait_bye.xml", "uas.xml", "uas_100rel.xml", "uas_busy.xml", "uas_bye.xml", "uas_hold.xml",
 		"uas_noanswer.xml", "uas_pcma.xml",
 	}
