@@ -76,9 +76,10 @@ func TestAssertedIdentityCall(t *testing.T) {
 		caller   string
 		withheld bool
 		asserted string
+		live     string // the caller as the calls in progress show it
 	}{
-		{"trusted", config.IdentityPAI, "0312345678", true, "sip:+81312345678@carrier.example"},
-		{"untrusted", config.IdentityFrom, "anonymous", false, ""},
+		{"trusted", config.IdentityPAI, "0312345678", true, "sip:+81312345678@carrier.example", "withheld"},
+		{"untrusted", config.IdentityFrom, "anonymous", false, "", "anonymous"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ag := agent(t, "uas.xml", newRTPPeer(t), 1)
@@ -90,7 +91,9 @@ func TestAssertedIdentityCall(t *testing.T) {
 			if res := u.invite(agentLine, "P-Asserted-Identity: <sip:+81312345678@carrier.example>", "Privacy: id"); res.StatusCode != 200 {
 				t.Fatalf("got %d, want 200", res.StatusCode)
 			}
-			env.waitCall(t, "bridged")
+			if ci := env.waitCall(t, "bridged"); ci.Caller != tc.live {
+				t.Errorf("call in progress: got caller %q, want %q", ci.Caller, tc.live)
+			}
 			if res := u.inDialog(sipmsg.BYE, ""); res.StatusCode != 200 {
 				t.Fatalf("BYE: got %d, want 200", res.StatusCode)
 			}
