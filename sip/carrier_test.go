@@ -2,6 +2,7 @@ package sip
 
 import (
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -232,5 +233,38 @@ func TestUnsupportedRequire(t *testing.T) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRequireUnknownExtension: a Require naming extensions Kiroku lacks
+// gets 420 listing exactly those in Unsupported (RFC 3261 §8.2.2.3),
+// and starts no call.
+func TestRequireUnknownExtension(t *testing.T) {
+	env := startServer(t, envOptions{})
+	c, err := net.Dial("udp", env.udp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := request("INVITE", echoLine+"@"+env.udp, c.LocalAddr().String(), map[string]string{"Require": "100rel, foo, timer, precondition"}, goodSDP)
+	if _, err := c.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 4096)
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sipmsg.ParseMessage(buf[:n])
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.(*sipmsg.Response)
+	if r.StatusCode != 420 || header(r, "Unsupported") != "foo, precondition" {
+		t.Errorf("got %d with Unsupported %q, want 420 with %q", r.StatusCode, header(r, "Unsupported"), "foo, precondition")
+	}
+	if n := env.srv.ActiveCalls(); n != 0 {
+		t.Errorf("got %d active calls, want 0", n)
 	}
 }
