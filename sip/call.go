@@ -153,6 +153,13 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 		ep.SetPeer(media.Peer{Addr: offer.RemoteAddr(), Audio: c.a.audio, DTMF: offer.DTMF, Direction: offer.Direction})
 		dir = media.AnswerDirection(offer.Direction)
 	}
+	if c.a.lateOffer {
+		if err := c.offerCallerSRTP(); err != nil {
+			c.log.Error("srtp for caller leg", zap.Error(err))
+			in.Respond(sipmsg.StatusInternalServerError, "SRTP Failed", nil)
+			return endMediaFailed
+		}
+	}
 	if c.a.srtpOn {
 		if err := c.startCallerSRTP(c.a.srtp); err != nil {
 			c.log.Error("srtp for caller leg", zap.Error(err))

@@ -9,6 +9,7 @@ import (
 
 	sipmsg "github.com/emiago/sipgo/sip"
 
+	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/spool"
 )
 
@@ -266,5 +267,57 @@ func TestRequireUnknownExtension(t *testing.T) {
 	}
 	if n := env.srv.ActiveCalls(); n != 0 {
 		t.Errorf("got %d active calls, want 0", n)
+	}
+}
+
+// TestLateOfferSRTP: a delayed offer from a trunk with srtp: required is
+// answered with an RTP/SAVP offer carrying our key, and the ACK must take
+// it; from a trunk with srtp: optional the offer is plain RTP/AVP with no
+// key.
+func TestLateOfferSRTP(t *testing.T) {
+	aes80 := "1 AES_CM_128_HMAC_SHA1_80 inline:" + testKey(30)
+	for _, tc := range []struct {
+		name, policy, ack string
+		offer             []string // in our offer
+		notInOffer        string
+		media, end        string // the manifest's caller_media and end reason
+	}{
+		{"required, answered with our line", config.SRTPRequired, srtpSDP(40000, "RTP/SAVP", aes80),
+			[]string{" RTP/SAVP 0 8 101\r\n", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"}, "", "SRTP AES_CM_128_HMAC_SHA1_80", endCallerHangup},
+		{"required, answered in the clear", config.SRTPRequired, srtpSDP(40000, "RTP/AVP"),
+			[]string{" RTP/SAVP "}, "", "RTP", endUnusableAnswer},
+		{"required, answered with another tag", config.SRTPRequired, srtpSDP(40000, "RTP/SAVP", "2 AES_CM_128_HMAC_SHA1_80 inline:"+testKey(30)),
+			[]string{" RTP/SAVP "}, "", "RTP", endUnusableAnswer},
+		{"optional: plain offer", config.SRTPOptional, srtpSDP(40000, "RTP/AVP"),
+			[]string{" RTP/AVP 0 8 101\r\n"}, "a=crypto:", "RTP", endCallerHangup},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := startServer(t, envOptions{tweak: func(c *config.Config) { c.SIP.Trunks[0].SRTP = tc.policy }})
+			u := newUAC(t, env.udp, newRTPPeer(t).port())
+			u.noOffer, u.ackBody = true, tc.ack
+			res := u.invite(echoLine)
+			body := string(res.Body())
+			for _, want := range tc.offer {
+				if !strings.Contains(body, want) {
+					t.Errorf("our offer lacks %q:\n%s", want, body)
+				}
+			}
+			if tc.notInOffer != "" && strings.Contains(body, tc.notInOffer) {
+				t.Errorf("our offer has %q:\n%s", tc.notInOffer, body)
+			}
+			if tc.end == endCallerHangup {
+				waitFor(t, "the answer taken", 5*time.Second, func() bool {
+					ms := env.manifests(t)
+					return len(ms) == 1 && ms[0].AnsweredAt != nil
+				})
+				u.inDialog(sipmsg.BYE, "")
+			} else {
+				u.waitRequests(sipmsg.BYE, 1, 5*time.Second)
+			}
+			m := env.finalManifest(t)
+			if m.EndReason != tc.end || (tc.end == endCallerHangup && m.CallerMedia != tc.media) {
+				t.Errorf("got end reason %q, caller media %q; want %q, %q", m.EndReason, m.CallerMedia, tc.end, tc.media)
+			}
+		})
 	}
 }

@@ -32,7 +32,8 @@ type admission struct {
 	srtpOn  bool
 	// lateOffer: the INVITE had no SDP; our 200 offers, the ACK answers
 	// (offer and audio are set from the answer: lateoffer.go).
-	lateOffer bool
+	lateOffer  bool
+	srtpPolicy string // the trunk's srtp, for our delayed offer
 	// rel100: the caller requires reliable provisionals (RFC 3262), so
 	// its answer goes first in a reliable 183 (prack.go).
 	rel100 bool
@@ -172,9 +173,7 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 	case len(req.Body()) == 0:
 		// Delayed offer (RFC 3261 §13.2.1): our 200 offers, the ACK answers.
 		a.lateOffer = true
-		if trunk.SRTP == config.SRTPRequired {
-			return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", `302 kiroku "SRTP required from this trunk: send the offer in the INVITE"`)}
-		}
+		a.srtpPolicy = trunk.SRTP
 	case !isSDP(req):
 		return a, sipmsg.StatusUnsupportedMediaType, "Unsupported Media Type", []sipmsg.Header{sipmsg.NewHeader("Accept", "application/sdp")}
 	default:
