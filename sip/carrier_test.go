@@ -180,6 +180,17 @@ func TestAgentReliableProvisionals(t *testing.T) {
 	}
 }
 
+// TestAgentAnswerInReliable183: an agent that answers our offer in a
+// reliable 183 and sends its 200 without SDP (RFC 3262 allows it) is
+// bridged with the 183's media and recorded both ways.
+func TestAgentAnswerInReliable183(t *testing.T) {
+	b := bridgeWith(t, "uac.xml", "uas_100rel_early.xml", 3*time.Second)
+	m := recordedBothWays(t, b)
+	if m.DownstreamStatus != 200 || m.BridgedAt == nil {
+		t.Errorf("got downstream status %d, bridged %v; want 200, bridged", m.DownstreamStatus, m.BridgedAt)
+	}
+}
+
 // TestPrackOutsideCall: a PRACK of no call gets 481.
 func TestPrackOutsideCall(t *testing.T) {
 	env := startServer(t, envOptions{})

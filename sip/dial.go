@@ -102,7 +102,7 @@ func (c *call) dial(ctx context.Context, target string) string {
 	if err := out.Ack(context.WithoutCancel(ctx)); err != nil {
 		c.log.Warn("ack to downstream", zap.Error(err))
 	}
-	answer, err := media.ParseSDP(out.InviteResponse.Body())
+	answer, err := media.ParseSDP(pr.answer(out.InviteResponse))
 	var audio media.Audio
 	if err == nil {
 		audio, err = media.Negotiate(answer)

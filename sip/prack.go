@@ -184,9 +184,10 @@ type pracker struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu   sync.Mutex
-	last map[string]uint32 // To tag -> RSeq last PRACKed on that early dialog
-	cseq uint32            // CSeq number of our last PRACK
+	mu    sync.Mutex
+	last  map[string]uint32 // To tag -> RSeq last PRACKed on that early dialog
+	cseq  uint32            // CSeq number of our last PRACK
+	early []byte            // the SDP of the first reliable provisional that had one
 }
 
 func (c *call) newPracker(out *sipgo.DialogClientSession) *pracker {
@@ -218,6 +219,9 @@ func (p *pracker) onResponse(res *sipmsg.Response) {
 	p.last[tag] = uint32(rseq)
 	p.cseq++
 	cseq := p.cseq
+	if p.early == nil && len(res.Body()) > 0 && isSDPMessage(res) {
+		p.early = append([]byte(nil), res.Body()...)
+	}
 	p.mu.Unlock()
 
 	req := p.prackRequest(res, uint32(rseq), cseq)
@@ -265,6 +269,25 @@ func (p *pracker) prackRequest(res *sipmsg.Response, rseq, cseq uint32) *sipmsg.
 	req.SetTransport(inv.Transport())
 	req.SetBody(nil)
 	return req
+}
+
+// answer is the agent's SDP answer to our offer: the 2xx's, or, when
+// the 2xx has none, the one its reliable provisional carried (RFC 3262
+// §5: an answer in a reliable provisional is the answer; the 2xx need
+// not repeat it).
+func (p *pracker) answer(res *sipmsg.Response) []byte {
+	if len(res.Body()) > 0 {
+		return res.Body()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.early
+}
+
+// isSDPMessage reports whether m's body is SDP.
+func isSDPMessage(m interface{ ContentType() *sipmsg.ContentTypeHeader }) bool {
+	ct := m.ContentType()
+	return ct != nil && strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp")
 }
 
 // stop ends the PRACK transactions still waiting and waits for them.

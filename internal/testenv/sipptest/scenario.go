@@ -54,6 +54,9 @@ var scenarios embed.FS
 //     reliable 180, a retransmission of it after its PRACK, a reliable
 //     183 with SDP, and fails unless each is PRACKed once, in order, and
 //     the ACK of its 200 has the INVITE's CSeq number.
+//   - uas_100rel_early.xml (key rtp_port): answers the offer in a
+//     reliable 183 with SDP and, once it is PRACKed, sends a 200
+//     without SDP.
 func Scenario(t testing.TB, name string) string {
 	t.Helper()
 	data, err := scenarios.ReadFile("scenarios/" + name)
