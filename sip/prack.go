@@ -285,7 +285,9 @@ func (p *pracker) answer(res *sipmsg.Response) []byte {
 }
 
 // isSDPMessage reports whether m's body is SDP.
-func isSDPMessage(m interface{ ContentType() *sipmsg.ContentTypeHeader }) bool {
+func isSDPMessage(m interface {
+	ContentType() *sipmsg.ContentTypeHeader
+}) bool {
 	ct := m.ContentType()
 	return ct != nil && strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp")
 }
