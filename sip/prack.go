@@ -176,7 +176,9 @@ func (s *Server) onPrack(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 // the agent would never match it to its 200 (TestAgentReliableProvisionals
 // checks the ACK's CSeq). The cost: the dialog's next request (the BYE)
 // reuses the last PRACK's CSeq number, which RFC 3261 §12.2.2 accepts
-// (only a lower number is out of order).
+// (only a lower number is out of order) but stricter stacks refuse.
+// emiago/sipgo pull request 355 (open) keeps the ACK's CSeq upstream;
+// once released, the PRACKs should go through the dialog instead.
 type pracker struct {
 	c      *call
 	out    *sipgo.DialogClientSession
