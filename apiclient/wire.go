@@ -30,17 +30,18 @@ type Recording struct {
 	Client     string     `json:"client,omitempty"`
 	// Caller is the caller number, masked (0312****78) unless the
 	// token reads it through the privacy-officer role.
-	Caller       string `json:"caller"`
-	CallerMasked bool   `json:"caller_masked"`
+	Caller       string    `json:"caller"`
+	CallerMasked bool      `json:"caller_masked"`
+	Decision     string    `json:"decision"`
+	HasAudio     bool      `json:"has_audio"`
+	LegalHold    bool      `json:"legal_hold"`
+	State        string    `json:"state"`
+	RetainUntil  time.Time `json:"retain_until"`
+	CutShort     bool      `json:"cut_short,omitempty"`
+
 	// CallerWithheld: the caller withheld the number; Caller is then
 	// "withheld" for all but privacy officers.
-	CallerWithheld bool      `json:"caller_withheld,omitempty"`
-	Decision       string    `json:"decision"`
-	HasAudio       bool      `json:"has_audio"`
-	LegalHold      bool      `json:"legal_hold"`
-	State          string    `json:"state"`
-	RetainUntil    time.Time `json:"retain_until"`
-	CutShort       bool      `json:"cut_short,omitempty"`
+	CallerWithheld bool `json:"caller_withheld,omitempty"`
 }
 
 // SearchPage is the answer of GET /api/v1/recordings: one page, and the

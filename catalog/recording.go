@@ -21,39 +21,40 @@ const (
 // audio is. A call that was not recorded (opted out, hung up during the
 // notice) still has a row, with no object, as evidence of the consent.
 type Recording struct {
-	ID         string
-	SIPCallID  string
-	Client     string
-	StartedAt  time.Time
-	AnsweredAt *time.Time
-	EndedAt    *time.Time
-	Caller     string // normalised; shown masked outside privacy work
-	// CallerWithheld: the caller withheld the number (Privacy from a
-	// trusted trunk); shown as withheld outside privacy work.
-	CallerWithheld bool
-	Dialled        string
-	Line           string
-	Purpose        string
-	Agent          string // the downstream the call was bridged to
-	Decision       string // consent decision
-	Consent        json.RawMessage
-	ObjectKey      string // "" when nothing was recorded
-	ManifestKey    string
-	Size           int64 // stored (sealed) bytes
-	Duration       time.Duration
-	SHA256         string // of the stored bytes
-	AudioSHA256    string // of the WAV before sealing
-	RetainUntil    time.Time
-	LegalHold      bool
-	HoldReason     string
-	State          string
-	KeyID          string
-	WrappedKey     []byte
-	CutShort       bool
-	StoredAt       time.Time
+	ID          string
+	SIPCallID   string
+	Client      string
+	StartedAt   time.Time
+	AnsweredAt  *time.Time
+	EndedAt     *time.Time
+	Caller      string // normalised; shown masked outside privacy work
+	Dialled     string
+	Line        string
+	Purpose     string
+	Agent       string // the downstream the call was bridged to
+	Decision    string // consent decision
+	Consent     json.RawMessage
+	ObjectKey   string // "" when nothing was recorded
+	ManifestKey string
+	Size        int64 // stored (sealed) bytes
+	Duration    time.Duration
+	SHA256      string // of the stored bytes
+	AudioSHA256 string // of the WAV before sealing
+	RetainUntil time.Time
+	LegalHold   bool
+	HoldReason  string
+	State       string
+	KeyID       string
+	WrappedKey  []byte
+	CutShort    bool
+	StoredAt    time.Time
 	// Manifest is the call's whole manifest as the spool left it (end
 	// reason, channel statistics, pauses…), for display and export.
 	Manifest json.RawMessage
+
+	// CallerWithheld: the caller withheld the number (Privacy from a
+	// trusted trunk); shown as withheld outside privacy work.
+	CallerWithheld bool
 }
 
 const recordingCols = `id, sip_call_id, client, started_at, answered_at, ended_at, caller, dialled, line, purpose, agent,

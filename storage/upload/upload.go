@@ -306,10 +306,11 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 	full, _ := json.Marshal(m)
 	rec := &catalog.Recording{
 		ID: id, SIPCallID: m.SIPCallID, Client: m.Client, StartedAt: m.StartedAt, AnsweredAt: m.AnsweredAt, EndedAt: m.EndedAt,
-		Caller: m.Caller, CallerWithheld: m.CallerWithheld, Dialled: m.Dialled, Line: m.Line, Purpose: m.Purpose, Agent: m.Downstream,
+		Caller: m.Caller, Dialled: m.Dialled, Line: m.Line, Purpose: m.Purpose, Agent: m.Downstream,
 		Decision: m.Consent.Decision, Consent: consent, ManifestKey: manifestKey, RetainUntil: retain,
 		State: catalog.StateStored, StoredAt: time.Now().UTC(), Manifest: full,
 	}
+	rec.CallerWithheld = m.CallerWithheld
 	tags := recording.Tags(rec)
 	wavPath := u.o.Spool.RecordingPath(id)
 	// Every call gets a data key, recorded or not: it seals the audio and
