@@ -3,10 +3,13 @@ package sip
 import (
 	"fmt"
 	"net"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
 
 	"github.com/kiroku-voice/kiroku/internal/config"
@@ -172,11 +175,48 @@ func TestReliable183Retransmitted(t *testing.T) {
 // (the 180 twice) gets one PRACK each, in order, an ACK of its 200 with
 // the INVITE's CSeq, and the call is bridged and recorded; the scenario
 // checks each step.
+//
+// The agent also sees each request of the dialog numbered as RFC 3261
+// §12.2.1.1 wants: the ACK with the INVITE's CSeq, the PRACKs above it,
+// and the BYE above the PRACKs (sipgo v1.7.3 alone gets the ACK or the
+// BYE wrong: see pracker).
 func TestAgentReliableProvisionals(t *testing.T) {
 	b := bridgeWith(t, "uac.xml", "uas_100rel.xml", 3*time.Second)
 	m := recordedBothWays(t, b)
 	if m.DownstreamStatus != 200 || m.BridgedAt == nil {
 		t.Errorf("got downstream status %d, bridged %v; want 200, bridged", m.DownstreamStatus, m.BridgedAt)
+	}
+	cseqs := map[string][]int{}
+	for _, mm := range regexp.MustCompile(`(?m)^CSeq: *([0-9]+) (INVITE|PRACK|ACK|BYE)`).FindAllStringSubmatch(b.agentP.Messages(), -1) {
+		n, _ := strconv.Atoi(mm[1])
+		cseqs[mm[2]] = append(cseqs[mm[2]], n)
+	}
+	inv, prack, ack, bye := cseqs["INVITE"], cseqs["PRACK"], cseqs["ACK"], cseqs["BYE"]
+	if len(inv) == 0 || len(prack) == 0 || len(ack) == 0 || len(bye) == 0 {
+		t.Fatalf("got CSeqs %v, want INVITE, PRACK, ACK and BYE", cseqs)
+	}
+	for _, n := range ack {
+		if n != inv[0] {
+			t.Errorf("ACK CSeq %d, want the INVITE's %d", n, inv[0])
+		}
+	}
+	for _, n := range prack {
+		if n <= inv[0] || n >= bye[0] {
+			t.Errorf("PRACK CSeq %d, want above the INVITE's %d and below the BYE's %d", n, inv[0], bye[0])
+		}
+	}
+}
+
+// TestSetDialogCSeq pins the workaround pracker.acked relies on: the
+// local CSeq number of a sipgo dialog can be set (sipgo keeps it
+// unexported).
+func TestSetDialogCSeq(t *testing.T) {
+	req := sipmsg.NewRequest(sipmsg.INVITE, sipmsg.Uri{Host: "x"})
+	req.AppendHeader(&sipmsg.CSeqHeader{SeqNo: 5, MethodName: sipmsg.INVITE})
+	d := &sipgo.Dialog{InviteRequest: req}
+	d.Init()
+	if !setDialogCSeq(d, 9) || d.CSEQ() != 9 {
+		t.Fatalf("got CSeq %d, want 9: sipgo's Dialog changed, see pracker", d.CSEQ())
 	}
 }
 

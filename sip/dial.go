@@ -102,6 +102,7 @@ func (c *call) dial(ctx context.Context, target string) string {
 	if err := out.Ack(context.WithoutCancel(ctx)); err != nil {
 		c.log.Warn("ack to downstream", zap.Error(err))
 	}
+	pr.acked()
 	answer, err := media.ParseSDP(pr.answer(out.InviteResponse))
 	var audio media.Audio
 	if err == nil {

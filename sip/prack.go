@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/emiago/sipgo"
 	sipmsg "github.com/emiago/sipgo/sip"
@@ -173,12 +176,12 @@ func (s *Server) onPrack(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 // sipgo v1.7.3's DialogClientSession stamps every request it builds,
 // the ACK of the 2xx included, with the dialog's last CSeq number, so a
 // PRACK sent through it would make the ACK carry the PRACK's number and
-// the agent would never match it to its 200 (TestAgentReliableProvisionals
-// checks the ACK's CSeq). The cost: the dialog's next request (the BYE)
-// reuses the last PRACK's CSeq number, which RFC 3261 §12.2.2 accepts
-// (only a lower number is out of order) but stricter stacks refuse.
+// the agent would never match it to its 200. Once the ACK is out, acked
+// moves the dialog's number past the PRACKs', so that the BYE or
+// re-INVITE that follows does not reuse one (pjsip and Kamailio refuse
+// that with 500). TestAgentReliableProvisionals checks both numbers.
 // emiago/sipgo pull request 355 (open) keeps the ACK's CSeq upstream;
-// once released, the PRACKs should go through the dialog instead.
+// once released, the PRACKs should go through the dialog and acked go.
 type pracker struct {
 	c      *call
 	out    *sipgo.DialogClientSession
@@ -292,6 +295,32 @@ func isSDPMessage(m interface {
 }) bool {
 	ct := m.ContentType()
 	return ct != nil && strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp")
+}
+
+// acked runs once our ACK of the agent's 2xx is sent: it moves the
+// dialog's CSeq number to our last PRACK's, so that the dialog's next
+// request is numbered above it.
+func (p *pracker) acked() {
+	p.mu.Lock()
+	n := p.cseq
+	p.mu.Unlock()
+	if n <= p.out.InviteRequest.CSeq().SeqNo {
+		return // no PRACK sent
+	}
+	if !setDialogCSeq(&p.out.Dialog, n) {
+		p.c.log.Warn("cannot renumber the agent dialog after PRACK (sipgo changed): its next request reuses a PRACK's CSeq")
+	}
+}
+
+// setDialogCSeq sets the local CSeq number of d, which sipgo keeps
+// unexported (see pracker); false when sipgo no longer has the field.
+func setDialogCSeq(d *sipgo.Dialog, n uint32) bool {
+	f := reflect.ValueOf(d).Elem().FieldByName("lastCSeqNo")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[atomic.Uint32]() || !f.CanAddr() {
+		return false
+	}
+	(*atomic.Uint32)(unsafe.Pointer(f.UnsafeAddr())).Store(n)
+	return d.CSEQ() == n
 }
 
 // stop ends the PRACK transactions still waiting and waits for them.
