@@ -167,7 +167,7 @@ var migrations = []string{
 		PRIMARY KEY (run, recording)
 	);
 	CREATE INDEX contract_end_items_state ON contract_end_items (run, state, recording);`,
-	// caller_withheld: the caller withheld the number (Privacy id or user
+	// 6: caller_withheld: the caller withheld the number (Privacy id or user
 	// from a trunk trusted to assert identity); the API shows "withheld"
 	// instead of it to all but privacy officers, while data-subject
 	// requests still find the recording by it.
