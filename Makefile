@@ -131,7 +131,7 @@ bench-purge: s3-server
 # `go test`; `make test` also fuzzes each target for FUZZTIME_BRIEF.
 # A failing input is written to testdata/fuzz/<target>/: keep it there
 # as a regression seed once fixed.
-FUZZ_TARGETS   := ./sip:FuzzAdmit ./sip:FuzzSessionTimer ./sip:FuzzParseInfoDTMF ./sip:FuzzBadRequest \
+FUZZ_TARGETS   := ./sip:FuzzAdmit ./sip:FuzzSessionTimer ./sip:FuzzParseInfoDTMF ./sip:FuzzBadRequest ./sip:FuzzRAck \
                   ./media:FuzzParseSDP ./media:FuzzParseRTP ./media:FuzzDetector ./media:FuzzSRTPDecrypt
 FUZZTIME       ?= 30s
 FUZZTIME_BRIEF ?= 3s

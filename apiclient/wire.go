@@ -42,6 +42,10 @@ type Recording struct {
 	// with audio that received no RTP packet: silence there, not the
 	// party's voice.
 	SilentChannels []string `json:"silent_channels,omitempty"`
+
+	// CallerWithheld: the caller withheld the number; Caller is then
+	// "withheld" for all but privacy officers.
+	CallerWithheld bool `json:"caller_withheld,omitempty"`
 }
 
 // SearchPage is the answer of GET /api/v1/recordings: one page, and the

@@ -319,3 +319,25 @@ func TestSilentChannels(t *testing.T) {
 		}
 	})
 }
+
+// TestCallerWithheld: the flag of a caller who withheld the number is
+// kept and read back, in SQLite and PostgreSQL.
+func TestCallerWithheld(t *testing.T) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+		c := db.Open(t)
+		for i, withheld := range []bool{true, false} {
+			r := rec(i, "cs", "0312345678")
+			r.CallerWithheld = withheld
+			if err := catalog.PutRecording(t.Context(), c.DB(), r); err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Get(t.Context(), r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.CallerWithheld != withheld {
+				t.Errorf("%s: got caller_withheld %v, want %v", r.ID, got.CallerWithheld, withheld)
+			}
+		}
+	})
+}

@@ -54,11 +54,15 @@ type Recording struct {
 	// Manifest is the call's whole manifest as the spool left it (end
 	// reason, channel statistics, pauses…), for display and export.
 	Manifest json.RawMessage
+
+	// CallerWithheld: the caller withheld the number (Privacy from a
+	// trusted trunk); shown as withheld outside privacy work.
+	CallerWithheld bool
 }
 
 const recordingCols = `id, sip_call_id, client, started_at, answered_at, ended_at, caller, dialled, line, purpose, agent,
 	consent_decision, consent, object_key, manifest_key, size, duration_ms, sha256, audio_sha256, retain_until,
-	legal_hold, hold_reason, state, key_id, wrapped_key, cut_short, stored_at, manifest, silent_channels`
+	legal_hold, hold_reason, state, key_id, wrapped_key, cut_short, stored_at, manifest, silent_channels, caller_withheld`
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
@@ -89,17 +93,17 @@ func PutRecording(ctx context.Context, q Querier, r *Recording) error {
 		manifest = json.RawMessage("{}")
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO recordings (`+recordingCols+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (id) DO UPDATE SET
 			object_key = excluded.object_key, manifest_key = excluded.manifest_key, size = excluded.size,
 			sha256 = excluded.sha256, audio_sha256 = excluded.audio_sha256, key_id = excluded.key_id,
 			wrapped_key = excluded.wrapped_key, state = excluded.state, stored_at = excluded.stored_at,
-			manifest = excluded.manifest, silent_channels = excluded.silent_channels`,
+			manifest = excluded.manifest, silent_channels = excluded.silent_channels, caller_withheld = excluded.caller_withheld`,
 		r.ID, r.SIPCallID, r.Client, micros(r.StartedAt), optMicros(r.AnsweredAt), optMicros(r.EndedAt),
 		r.Caller, r.Dialled, r.Line, r.Purpose, r.Agent, r.Decision, string(consent), r.ObjectKey, r.ManifestKey,
 		r.Size, r.Duration.Milliseconds(), r.SHA256, r.AudioSHA256, micros(r.RetainUntil), boolInt(r.LegalHold),
 		r.HoldReason, r.State, r.KeyID, r.WrappedKey, boolInt(r.CutShort), micros(r.StoredAt), string(manifest),
-		strings.Join(r.SilentChannels, ","))
+		strings.Join(r.SilentChannels, ","), boolInt(r.CallerWithheld))
 	if err != nil {
 		return fmt.Errorf("catalog: put recording %s: %w", r.ID, err)
 	}
@@ -114,11 +118,11 @@ func scanRecording(s scanner) (*Recording, error) {
 		started, retain, stored, durMs int64
 		answered, ended                sql.NullInt64
 		consent, manifest, silent      string
-		hold, cut                      int
+		hold, cut, withheld            int
 	)
 	err := s.Scan(&r.ID, &r.SIPCallID, &r.Client, &started, &answered, &ended, &r.Caller, &r.Dialled, &r.Line,
 		&r.Purpose, &r.Agent, &r.Decision, &consent, &r.ObjectKey, &r.ManifestKey, &r.Size, &durMs, &r.SHA256,
-		&r.AudioSHA256, &retain, &hold, &r.HoldReason, &r.State, &r.KeyID, &r.WrappedKey, &cut, &stored, &manifest, &silent)
+		&r.AudioSHA256, &retain, &hold, &r.HoldReason, &r.State, &r.KeyID, &r.WrappedKey, &cut, &stored, &manifest, &silent, &withheld)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +137,7 @@ func scanRecording(s scanner) (*Recording, error) {
 	}
 	r.Duration = time.Duration(durMs) * time.Millisecond
 	r.Consent, r.Manifest = json.RawMessage(consent), json.RawMessage(manifest)
-	r.LegalHold, r.CutShort = hold != 0, cut != 0
+	r.LegalHold, r.CutShort, r.CallerWithheld = hold != 0, cut != 0, withheld != 0
 	if silent != "" {
 		r.SilentChannels = strings.Split(silent, ",")
 	}

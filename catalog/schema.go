@@ -171,6 +171,11 @@ var migrations = []string{
 	// silence there): the channels, comma-separated (caller, agent), ''
 	// when both had audio. Rows stored before it say ''.
 	`ALTER TABLE recordings ADD COLUMN silent_channels TEXT NOT NULL DEFAULT '';`,
+	// 7: caller_withheld: the caller withheld the number (Privacy id or user
+	// from a trunk trusted to assert identity); the API shows "withheld"
+	// instead of it to all but privacy officers, while data-subject
+	// requests still find the recording by it.
+	`ALTER TABLE recordings ADD COLUMN caller_withheld INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // blobType matches the SQLite column type that PostgreSQL calls BYTEA.

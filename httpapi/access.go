@@ -60,10 +60,18 @@ func catalogScopes(gs []access.Group) []catalog.Scope {
 	return out
 }
 
-// caller returns the caller number as the grant may see it.
-func caller(g access.Grant, number string) (string, bool) {
-	if g.Privacy {
+// withheld is what is shown in place of a number its caller withheld.
+const withheld = "withheld"
+
+// caller returns the caller number as the grant may see it: in full to
+// a privacy officer, else masked, or "withheld" when the caller
+// withheld it.
+func caller(g access.Grant, number string, hidden bool) (string, bool) {
+	switch {
+	case g.Privacy:
 		return number, false
+	case hidden:
+		return withheld, true
 	}
 	return config.MaskNumber(number), true
 }

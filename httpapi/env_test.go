@@ -151,6 +151,9 @@ type rec struct {
 	started                         time.Time
 	seconds                         float64 // audio length; 0 for no audio
 	silent                          []string
+	// withheld: a trusted trunk asserted caller from an anonymous From
+	// with Privacy: id.
+	withheld bool
 }
 
 // stereoWAV returns a WAV of seconds of a 440 Hz tone on the left
@@ -211,6 +214,10 @@ func (e *env) seed(recs ...rec) []string {
 			Consent: spool.Consent{Decision: r.decision, OptOutDigit: "9",
 				Notice: spool.Notice{File: "notice-ja.wav", SHA256: strings.Repeat("ab", 32), Duration: 4,
 					StartedAt: &r.started, EndedAt: &noticeEnd, Completed: r.decision != spool.HungUpDuringNotice}}}
+		if r.withheld {
+			m.CallerFrom, m.CallerAsserted, m.CallerAssertedBy, m.CallerAssertedIn = "anonymous", "sip:"+r.caller+"@carrier.example", "ngn", "pai"
+			m.CallerPrivacy, m.CallerWithheld = "id", true
+		}
 		if r.decision == spool.OptedOut {
 			m.Consent.OptOut = &spool.OptOut{Digit: "9", At: noticeEnd, Via: "rfc4733"}
 		}

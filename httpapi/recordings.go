@@ -23,16 +23,17 @@ import (
 
 // summary is rec as a search lists it, for g.
 func summary(rec *catalog.Recording, g access.Grant) apiclient.Recording {
-	c, masked := caller(g, rec.Caller)
+	c, masked := caller(g, rec.Caller, rec.CallerWithheld)
 	return apiclient.Recording{ID: rec.ID, StartedAt: rec.StartedAt, AnsweredAt: rec.AnsweredAt, EndedAt: rec.EndedAt,
 		Duration: rec.Duration.Seconds(), Line: rec.Line, Dialled: rec.Dialled, Purpose: rec.Purpose,
-		Client: rec.Client, Caller: c, CallerMasked: masked, Decision: rec.Decision, HasAudio: rec.ObjectKey != "",
+		Client: rec.Client, Caller: c, CallerMasked: masked, CallerWithheld: rec.CallerWithheld, Decision: rec.Decision, HasAudio: rec.ObjectKey != "",
 		LegalHold: rec.LegalHold, State: rec.State, RetainUntil: rec.RetainUntil, CutShort: rec.CutShort,
 		SilentChannels: rec.SilentChannels}
 }
 
-// maskManifest returns the manifest with its caller number masked unless
-// g is a privacy officer's.
+// maskManifest returns the manifest with its caller numbers (the caller,
+// From and the asserted identity) masked, or "withheld" where the caller
+// withheld them, unless g is a privacy officer's.
 func maskManifest(m json.RawMessage, g access.Grant) json.RawMessage {
 	if g.Privacy || len(m) == 0 {
 		return m
@@ -43,8 +44,11 @@ func maskManifest(m json.RawMessage, g access.Grant) json.RawMessage {
 	if err := dec.Decode(&doc); err != nil {
 		return json.RawMessage(`{}`)
 	}
-	if c, ok := doc["caller"].(string); ok {
-		doc["caller"] = config.MaskNumber(c)
+	hidden, _ := doc["caller_withheld"].(bool)
+	for _, k := range []string{"caller", "caller_from", "caller_asserted"} {
+		if c, ok := doc[k].(string); ok {
+			doc[k], _ = caller(g, c, hidden)
+		}
 	}
 	b, _ := json.Marshal(doc)
 	return b

@@ -100,6 +100,7 @@ func rowFromManifest(doc *StoredManifest, key string) *catalog.Recording {
 		Size: doc.SealedSize, SHA256: doc.SealedSHA256, RetainUntil: doc.RetainUntil, State: catalog.StateStored,
 		StoredAt: time.Now().UTC(), Manifest: full,
 	}
+	rec.CallerWithheld = m.CallerWithheld
 	if m.Recording != nil {
 		rec.AudioSHA256 = m.Recording.SHA256
 		rec.Duration = time.Duration(m.Recording.Duration * float64(time.Second))

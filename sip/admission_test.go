@@ -53,7 +53,7 @@ func udpExchange(t *testing.T, to string, msg string) string {
 func request(method, target, local string, hdrs map[string]string, body string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s sip:%s SIP/2.0\r\n", method, target)
-	order := []string{"Via", "From", "To", "Call-ID", "CSeq", "Contact", "Max-Forwards", "Content-Type"}
+	order := []string{"Via", "From", "To", "Call-ID", "CSeq", "Contact", "Max-Forwards", "Require", "Content-Type"}
 	def := map[string]string{
 		"Via":          "SIP/2.0/UDP " + local + ";rport;branch=z9hG4bK" + fmt.Sprint(time.Now().UnixNano()),
 		"From":         "<sip:0312345678@" + local + ">;tag=abc",
@@ -62,6 +62,7 @@ func request(method, target, local string, hdrs map[string]string, body string) 
 		"CSeq":         "1 " + method,
 		"Contact":      "<sip:caller@" + local + ">",
 		"Max-Forwards": "70",
+		"Require":      "-",
 		"Content-Type": "application/sdp",
 	}
 	for _, h := range order {
@@ -95,7 +96,9 @@ func TestMalformedInvites(t *testing.T) {
 		{"bad sdp", nil, "v=0\r\nm=audio notaport RTP/AVP 0\r\n", "SIP/2.0 400 Bad SDP"},
 		{"sdp without audio", nil, "v=0\r\nc=IN IP4 127.0.0.1\r\nm=video 4000 RTP/AVP 96\r\n", "SIP/2.0 400 Bad SDP"},
 		{"no common codec", nil, strings.Replace(goodSDP, "RTP/AVP 0 101", "RTP/AVP 18", 1), "SIP/2.0 488 Not Acceptable Here"},
-		{"no offer", map[string]string{"Content-Type": "-"}, "", "SIP/2.0 488 SDP Offer Required"},
+		{"body not sdp", map[string]string{"Content-Type": "text/plain"}, "hello", "SIP/2.0 415 Unsupported Media Type"},
+		{"unknown extension required", map[string]string{"Require": "foo"}, goodSDP, "SIP/2.0 420 Bad Extension"},
+		{"unknown extension beside 100rel", map[string]string{"Require": "100rel, foo"}, goodSDP, "SIP/2.0 420 Bad Extension"},
 		{"cseq method mismatch", map[string]string{"CSeq": "1 BYE"}, goodSDP, "SIP/2.0 400 CSeq Method Mismatch"},
 		{"garbage cseq", map[string]string{"CSeq": "x INVITE"}, goodSDP, "SIP/2.0 400 Bad Request"},
 	} {

@@ -65,6 +65,10 @@ type call struct {
 	inEp  *media.Endpoint
 	watch atomic.Pointer[watch] // set once the 200 goes out
 	acked atomic.Bool           // the caller's ACK of our 200 came
+	rel   *reliable             // the caller requires 100rel: our reliable 183 (prack.go)
+	// ackSDP is the body of the caller's ACK to our 200 when that 200
+	// made the offer (a delayed-offer INVITE: lateoffer.go).
+	ackSDP atomic.Pointer[[]byte]
 
 	mu        sync.Mutex
 	phase     int
@@ -87,7 +91,7 @@ type call struct {
 	transferring bool
 	switchTo     chan switchLeg
 	bg           sync.WaitGroup // legs a transfer left, being released
-	keyAt     time.Time
+	keyAt        time.Time
 }
 
 func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a admission) {
@@ -97,8 +101,15 @@ func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a adm
 		return
 	}
 	c := &call{s: s, a: a, id: id.String(), sessionID: rand.Uint64() >> 1, consent: newConsent(a.line.OptOutDigit)}
-	c.sec[sideCaller].proto = a.offer.Proto
-	c.codecs[sideCaller] = []string{a.audio.Codec.Name()}
+	if a.offer != nil {
+		c.sec[sideCaller].proto = a.offer.Proto
+	}
+	if a.rel100 {
+		c.rel = newReliable(req.CSeq().SeqNo)
+	}
+	if a.audio.Codec != nil {
+		c.codecs[sideCaller] = []string{a.audio.Codec.Name()}
+	}
 	c.switchTo = make(chan switchLeg)
 	c.log = s.log.With(zap.String("call_id", c.id), zap.String("line", a.line.Number),
 		zap.String("ani", config.MaskNumber(a.caller)), zap.String("sip_call_id", req.CallID().Value()))
@@ -112,6 +123,7 @@ func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a adm
 		Consent: spool.Consent{OptOutDigit: a.line.OptOutDigit, Notice: spool.Notice{
 			File: p.Name, SHA256: p.SHA256, Duration: p.Duration.Seconds()}},
 	}
+	a.id.apply(&c.manifest, a.trunk)
 	if a.purpose != nil {
 		c.manifest.PurposeDescription = a.purpose.Description
 	}
@@ -146,9 +158,19 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	c.mu.Lock() // Calls() reads it under mu from another goroutine
 	c.inEp = ep
 	c.mu.Unlock()
-	offer := c.a.offer
 	c.latchLeg(sideCaller, ep, c.a.latching)
-	ep.SetPeer(media.Peer{Addr: offer.RemoteAddr(), Audio: c.a.audio, DTMF: offer.DTMF, Direction: offer.Direction})
+	dir := media.SendRecv // what a delayed offer offers
+	if offer := c.a.offer; offer != nil {
+		ep.SetPeer(media.Peer{Addr: offer.RemoteAddr(), Audio: c.a.audio, DTMF: offer.DTMF, Direction: offer.Direction})
+		dir = media.AnswerDirection(offer.Direction)
+	}
+	if c.a.lateOffer {
+		if err := c.offerCallerSRTP(); err != nil {
+			c.log.Error("srtp for caller leg", zap.Error(err))
+			in.Respond(sipmsg.StatusInternalServerError, "SRTP Failed", nil)
+			return endMediaFailed
+		}
+	}
 	if c.a.srtpOn {
 		if err := c.startCallerSRTP(c.a.srtp); err != nil {
 			c.log.Error("srtp for caller leg", zap.Error(err))
@@ -164,7 +186,7 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	c.mu.Unlock()
 	c.listenKeys(ep)
 
-	local := c.localSDP(sideCaller, media.AnswerDirection(offer.Direction))
+	local := c.localSDP(sideCaller, dir)
 	res := sipmsg.NewSDPResponseFromRequest(in.InviteRequest, local)
 	for _, h := range c.a.session.headers() {
 		res.AppendHeader(h)
@@ -175,6 +197,13 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	callCtx, end, cancel := c.callContext(in.Context())
 	defer cancel()
 	c.startWorker(callCtx, sideCaller)
+	if c.rel != nil && !c.a.lateOffer {
+		// A caller that requires 100rel gets our answer first in a
+		// reliable 183, the same SDP as the 200 that follows its PRACK.
+		if reason := c.reliable183(callCtx, local); reason != "" {
+			return reason
+		}
+	}
 	w := newWatch(c, end)
 	c.watch.Store(w)
 	defer w.stop()
@@ -205,6 +234,12 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 		}
 		c.log.Info("caller left before answer completed", zap.Error(err))
 		return endCallerHangup
+	}
+	if c.a.lateOffer {
+		if reason := c.takeAckAnswer(); reason != "" {
+			c.byeCaller()
+			return reason
+		}
 	}
 	w.startSession(c.a.session)
 	answered := time.Now().UTC()
@@ -387,7 +422,10 @@ func (c *call) localSDP(side int, dir string) []byte {
 	ep := c.inEp
 	dtmf := media.TelephoneEvent
 	var formats []media.Format
-	if side == sideCaller {
+	if side == sideCaller && c.a.offer == nil {
+		// A delayed offer: ours lists every codec Kiroku records.
+		formats = media.Offer(nil)
+	} else if side == sideCaller {
 		dtmf = c.a.offer.DTMF // an answer keeps the offerer's payload numbers
 		audio := c.a.audio
 		if p := ep.Peer(); p != nil && p.Audio.Codec != nil {

@@ -170,7 +170,10 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 		r.Outcome, r.Why = spool.AttemptNoResponse, "not sent: "+err.Error()
 		return r
 	}
+	pr := c.newPracker(out)
+	defer pr.stop()
 	err = out.WaitAnswer(actx, sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
+		pr.onResponse(res)
 		r.Status = res.StatusCode
 		if !w.responded.Swap(true) {
 			s.health.report(target, alive(res.StatusCode), hc, "invite")
@@ -223,7 +226,8 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 	if err := out.Ack(context.WithoutCancel(ctx)); err != nil {
 		c.log.Warn("ack to downstream", zap.Error(err))
 	}
-	answer, err := media.ParseSDP(out.InviteResponse.Body())
+	pr.acked()
+	answer, err := media.ParseSDP(pr.answer(out.InviteResponse))
 	var audio media.Audio
 	if err == nil {
 		audio, err = media.Negotiate(answer)
@@ -283,6 +287,11 @@ func (c *call) startEarlyMedia(ep *media.Endpoint, res *sipmsg.Response, ring *r
 // agent.
 func (c *call) recordingTap(start time.Time, agent media.Audio) media.Tap {
 	c.mu.Lock()
+	if len(c.codecs[sideCaller]) == 0 { // a delayed offer: known from the ACK
+		if cc := c.codec(sideCaller); cc != nil {
+			c.codecs[sideCaller] = []string{cc.Name()}
+		}
+	}
 	if n := len(c.codecs[sideAgent]); n == 0 || c.codecs[sideAgent][n-1] != agent.Codec.Name() {
 		c.codecs[sideAgent] = append(c.codecs[sideAgent], agent.Codec.Name())
 	}
@@ -464,6 +473,9 @@ func (c *call) downstreamInvite(uri sipmsg.Uri, body []byte, decision string) *s
 	}
 	req.AppendHeader(sipmsg.NewHeader("X-Kiroku-Call-Id", c.id))
 	req.AppendHeader(sipmsg.NewHeader("X-Kiroku-Consent", consent))
+	for _, h := range c.agentHeaders() {
+		req.AppendHeader(h)
+	}
 	req.AppendHeader(sipmsg.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(body)
 	return req

@@ -13,6 +13,12 @@
 // max_duration, or a 200 never ACKed. Each ends both legs with BYE and
 // the reason in the manifest.
 //
+// Carrier-side SIP has its own files: a delayed offer (no SDP in the
+// INVITE) is answered by our offer in the 200 and the ACK's answer
+// (lateoffer.go); reliable provisionals (RFC 3262) on both legs, which
+// sipgo lacks, are built on its transactions (prack.go); and the caller's
+// number is read from a trusted trunk's asserted identity (identity.go).
+//
 // A call's parts are small and separate: the consent decision is a pure
 // state machine (consent.go) the call drives; what the call does after it
 // is its line's flow, a value (flow.go: bridge to the downstream, echo);

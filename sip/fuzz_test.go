@@ -99,14 +99,14 @@ func FuzzAdmit(f *testing.F) {
 		switch code {
 		case 0:
 			s.active.Add(-1) // release the reservation
-			if a.line == nil || a.offer == nil || a.audio.Codec == nil {
-				t.Fatalf("admitted without line, offer or G.711: %+v", a)
+			if a.line == nil || (a.offer == nil || a.audio.Codec == nil) != (a.lateOffer && len(req.Body()) == 0) {
+				t.Fatalf("admitted without line, or offer and codec but for a delayed offer: %+v", a)
 			}
 			if a.session.interval < time.Duration(a.cfg.SIP.MinSE) ||
 				(a.session.refresher != refresherUAC && a.session.refresher != refresherUAS) {
 				t.Fatalf("admitted with session terms %+v", a.session)
 			}
-		case 400, 403, 404, statusIntervalTooSmall, 488, 503:
+		case 400, 403, 404, 415, 420, statusIntervalTooSmall, 488, 503:
 			if reason == "" {
 				t.Fatalf("refused %d without a reason phrase", code)
 			}
@@ -181,6 +181,36 @@ func FuzzParseInfoDTMF(f *testing.F) {
 		}
 		if dur <= 0 || dur >= 10*time.Second {
 			t.Fatalf("got duration %v", dur)
+		}
+	})
+}
+
+// FuzzRAck: whatever a PRACK's RAck says, parsing it neither panics nor
+// accepts an RSeq of 0, and a reliable provisional is acknowledged only
+// by its own RSeq and the INVITE's CSeq.
+func FuzzRAck(f *testing.F) {
+	for _, s := range []string{"1 1 INVITE", "4294967295 1 INVITE", "0 1 INVITE", "1 1", "x y z", "", "1  2\tINVITE", "99999999999 1 INVITE"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		rseq, cseq, method, err := parseRAck(v)
+		if err != nil {
+			return
+		}
+		if rseq == 0 || method == "" {
+			t.Fatalf("parseRAck(%q): got %d %d %q, want an RSeq above 0 and a method", v, rseq, cseq, method)
+		}
+		r := newReliable(7)
+		n, _ := r.next()
+		done, got := r.prack(rseq, cseq, method)
+		if want := rseq == n && cseq == 7 && strings.EqualFold(method, "INVITE"); got != want {
+			t.Fatalf("prack(%q) of RSeq %d: got %v, want %v", v, n, got, want)
+		}
+		if got {
+			done()
+			if _, again := r.prack(rseq, cseq, method); again {
+				t.Fatalf("prack(%q) matched twice, want a second PRACK to match nothing", v)
+			}
 		}
 	})
 }

@@ -52,6 +52,9 @@ func (s *Server) onAck(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if !ok {
 		return // ACKs of refused INVITEs are absorbed by the transaction layer
 	}
+	if l.side == sideCaller && len(req.Body()) > 0 && isSDP(req) {
+		l.c.keepAckAnswer(req.Body()) // the answer to a delayed offer
+	}
 	if len(req.Body()) > 0 && isSDP(req) {
 		l.c.ackAnswer(l.side, req.Body())
 	}
@@ -108,10 +111,10 @@ func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	}
 	s.respond(req, tx, sipmsg.StatusOK, "OK", sipmsg.NewHeader("Allow", allowed),
 		sipmsg.NewHeader("Accept", "application/sdp, application/dtmf-relay, application/dtmf"),
-		sipmsg.NewHeader("Supported", "timer"))
+		sipmsg.NewHeader("Supported", "timer, 100rel"))
 }
 
-const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, REFER"
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE, PRACK, REFER"
 
 func (s *Server) onNoRoute(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	if req.IsAck() {

@@ -26,11 +26,19 @@ type admission struct {
 	flow    flow        // what the call does after consent: its line's flow
 	dialled string
 	caller  string
+	id      identity     // who is calling, as the trunk lets us know (identity.go)
 	session sessionTerms // RFC 4028 terms of our 200
 	srtp    media.Crypto // the caller's key when its leg is SRTP
 	srtpOn  bool
 
 	latching string // the trunk's media_latching, for the caller's leg
+	// lateOffer: the INVITE had no SDP; our 200 offers, the ACK answers
+	// (offer and audio are set from the answer: lateoffer.go).
+	lateOffer  bool
+	srtpPolicy string // the trunk's srtp, for our delayed offer
+	// rel100: the caller requires reliable provisionals (RFC 3262), so
+	// its answer goes first in a reliable 183 (prack.go).
+	rel100 bool
 }
 
 // codecWarning is the Warning of a refusal for want of a common codec
@@ -158,20 +166,32 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 	}
 	a.line, a.flow = line, flowFor(line)
 	a.purpose, _ = cfg.Purpose(line.Purpose)
-	if ct := req.ContentType(); ct == nil || !strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp") || len(req.Body()) == 0 {
-		return a, sipmsg.StatusNotAcceptableHere, "SDP Offer Required", []sipmsg.Header{sipmsg.NewHeader("Accept", "application/sdp")}
+	if unknown := unsupportedRequire(req); len(unknown) > 0 {
+		// RFC 3261 §8.2.2.3: an extension the caller requires and
+		// Kiroku lacks is refused, never silently ignored.
+		return a, sipmsg.StatusBadExtension, "Bad Extension", []sipmsg.Header{sipmsg.NewHeader("Unsupported", strings.Join(unknown, ", "))}
 	}
-	offer, err := media.ParseSDP(req.Body())
-	if err != nil {
-		return a, sipmsg.StatusBadRequest, "Bad SDP", []sipmsg.Header{sipmsg.NewHeader("Warning", fmt.Sprintf("399 kiroku %q", err.Error()))}
-	}
-	audio, err := media.Negotiate(offer)
-	if err != nil {
-		return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", codecWarning)}
-	}
-	a.offer, a.audio = offer, audio
-	if a.srtp, a.srtpOn, err = callerSRTP(offer, trunk.SRTP); err != nil {
-		return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", fmt.Sprintf("302 kiroku %q", err.Error()))}
+	a.rel100 = listHas(req, "100rel", "require")
+	switch {
+	case len(req.Body()) == 0:
+		// Delayed offer (RFC 3261 §13.2.1): our 200 offers, the ACK answers.
+		a.lateOffer = true
+		a.srtpPolicy = trunk.SRTP
+	case !isSDP(req):
+		return a, sipmsg.StatusUnsupportedMediaType, "Unsupported Media Type", []sipmsg.Header{sipmsg.NewHeader("Accept", "application/sdp")}
+	default:
+		offer, err := media.ParseSDP(req.Body())
+		if err != nil {
+			return a, sipmsg.StatusBadRequest, "Bad SDP", []sipmsg.Header{sipmsg.NewHeader("Warning", fmt.Sprintf("399 kiroku %q", err.Error()))}
+		}
+		audio, err := media.Negotiate(offer)
+		if err != nil {
+			return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", codecWarning)}
+		}
+		a.offer, a.audio = offer, audio
+		if a.srtp, a.srtpOn, err = callerSRTP(offer, trunk.SRTP); err != nil {
+			return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", fmt.Sprintf("302 kiroku %q", err.Error()))}
+		}
 	}
 	terms, tooSmall, err := negotiateSession(req, time.Duration(cfg.SIP.SessionExpires), time.Duration(cfg.SIP.MinSE))
 	switch {
@@ -181,7 +201,8 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 		return a, statusIntervalTooSmall, "Session Interval Too Small", []sipmsg.Header{minSEHeader(time.Duration(cfg.SIP.MinSE))}
 	}
 	a.session = terms
-	a.caller = config.NormalizeNumber(req.From().Address.User)
+	a.id = callerIdentity(req, trunk)
+	a.caller = a.id.number
 	// Capacity last, as a reservation that the call releases when it ends.
 	if n := s.active.Add(1); n > int64(cfg.SIP.MaxCalls) {
 		s.active.Add(-1)

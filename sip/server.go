@@ -141,6 +141,7 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 	srv.OnCancel(s.onCancel)
 	srv.OnInfo(s.onInfo)
 	srv.OnUpdate(s.onUpdate)
+	srv.OnPrack(s.onPrack)
 	srv.OnOptions(s.onOptions)
 	srv.OnRefer(s.onRefer)
 	srv.OnNoRoute(s.onNoRoute)

@@ -15,7 +15,7 @@ type CallInfo struct {
 	Line      string
 	Purpose   string
 	Client    string // the line's client; "" for none
-	Caller    string // masked
+	Caller    string // masked; "withheld" when the caller withheld it (identity.go)
 	Decision  string // empty while the notice plays
 	Phase     string // notice | dialing | bridged | ended
 	StartedAt time.Time
@@ -49,6 +49,9 @@ func (c *call) info() CallInfo {
 	ci := CallInfo{ID: c.id, Line: c.a.line.Number, Purpose: c.a.line.Purpose, Client: c.a.line.Client,
 		Caller: config.MaskNumber(c.a.caller), Decision: c.manifest.Consent.Decision,
 		Phase: phaseNames[c.phase], StartedAt: c.manifest.StartedAt}
+	if c.a.id.withheld {
+		ci.Caller = "withheld"
+	}
 	switch {
 	case c.rec != nil && c.rec.Paused():
 		ci.Recording = "paused"

@@ -25,6 +25,11 @@ type uac struct {
 	server string // Kiroku's UDP host:port
 	rtp    int    // the port our SDP offers
 	offer  string // the INVITE's SDP when set (else sdp("sendrecv"))
+	// noOffer sends the INVITE without SDP (a delayed offer); ackBody is
+	// then the answer its ACK carries ("" for none).
+	noOffer bool
+	ackBody string
+	from    string // the From user; "" is 0312345678
 
 	mu       sync.Mutex
 	got      []sipmsg.Message
@@ -136,7 +141,11 @@ func (u *uac) request(method, uri string, cseq int, to string, body string, head
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s SIP/2.0\r\n", method, uri)
 	fmt.Fprintf(&b, "Via: SIP/2.0/UDP %s;rport;branch=%s\r\n", u.local, branch())
-	fmt.Fprintf(&b, "From: <sip:0312345678@%s>;tag=%s\r\n", u.local, u.fromTag)
+	from := u.from
+	if from == "" {
+		from = "0312345678"
+	}
+	fmt.Fprintf(&b, "From: <sip:%s@%s>;tag=%s\r\n", from, u.local, u.fromTag)
 	fmt.Fprintf(&b, "To: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n", to, u.callID, cseq, method)
 	fmt.Fprintf(&b, "Contact: <sip:caller@%s>\r\nMax-Forwards: 70\r\n", u.local)
 	for _, h := range headers {
@@ -163,6 +172,9 @@ func (u *uac) invite(dialled string, headers ...string) *sipmsg.Response {
 	if offer == "" {
 		offer = u.sdp("sendrecv")
 	}
+	if u.noOffer {
+		offer = ""
+	}
 	invite := u.request("INVITE", "sip:"+dialled+"@"+u.server, 1, "<sip:"+dialled+"@"+u.server+">", offer, headers...)
 	u.send(invite)
 	res := u.final(1, sipmsg.INVITE)
@@ -180,7 +192,11 @@ func (u *uac) invite(dialled string, headers ...string) *sipmsg.Response {
 		u.toHeader = res.To().Value()
 		u.target = res.Contact().Address.String()
 		u.mu.Unlock()
-		u.ack(1)
+		if u.noOffer {
+			u.send(u.request("ACK", u.target, 1, u.toHeader, u.ackBody))
+		} else {
+			u.ack(1)
+		}
 	}
 	return res
 }
@@ -294,4 +310,17 @@ func (o *testObserver) count(scope string) int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.limited[scope]
+}
+
+// responses returns the responses with code Kiroku sent so far.
+func (u *uac) responses(code int) []*sipmsg.Response {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var out []*sipmsg.Response
+	for _, m := range u.got {
+		if r, ok := m.(*sipmsg.Response); ok && r.StatusCode == code {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -30,15 +30,31 @@ type Manifest struct {
 	SIPCallID string `json:"sip_call_id"`
 	State     string `json:"state"`
 
-	Caller             string `json:"caller"`  // normalised caller number (ANI)
+	Caller             string `json:"caller"`  // normalised caller number (ANI): the asserted one when its trunk asserts identity
 	Dialled            string `json:"dialled"` // normalised dialled number (DNIS)
 	Line               string `json:"line"`
 	Purpose            string `json:"purpose"`
 	PurposeDescription string `json:"purpose_description,omitempty"`
 	Client             string `json:"client,omitempty"` // id of the company an outsourced line is run for
 	Trunk              string `json:"trunk"`
-	Source             string `json:"source"` // transport and address the INVITE came from
-	Downstream         string `json:"downstream"`
+	// CallerFrom is the normalised user of the INVITE's From, kept when
+	// Caller was taken from an asserted identity instead ("anonymous"
+	// when the caller withheld it).
+	CallerFrom string `json:"caller_from,omitempty"`
+	// CallerAsserted is the identity the trunk asserted as received (the
+	// P-Asserted-Identity or Remote-Party-ID URI), CallerAssertedBy the
+	// trunk that asserted it and CallerAssertedIn the header (pai, rpid).
+	CallerAsserted   string `json:"caller_asserted,omitempty"`
+	CallerAssertedBy string `json:"caller_asserted_by,omitempty"`
+	CallerAssertedIn string `json:"caller_asserted_in,omitempty"`
+	// CallerPrivacy is the Privacy the trusted trunk sent (id, user,
+	// none…; RFC 3323), and CallerWithheld says the caller withheld the
+	// number: those who do not handle data-subject requests see
+	// "withheld" instead of it.
+	CallerPrivacy  string `json:"caller_privacy,omitempty"`
+	CallerWithheld bool   `json:"caller_withheld,omitempty"`
+	Source         string `json:"source"` // transport and address the INVITE came from
+	Downstream     string `json:"downstream"`
 	// CallerMedia and AgentMedia say how each leg's audio travelled:
 	// "RTP", or "SRTP <suite>" (decrypted before it was recorded).
 	CallerMedia string `json:"caller_media,omitempty"`

@@ -91,6 +91,11 @@ type Trunk struct {
 	// MediaLatching is where the caller leg's RTP is taken from: strict
 	// (default, the SDP's address only) or learn; see latching.go.
 	MediaLatching string `yaml:"media_latching"`
+	// Identity is where the caller's number is read: from (default;
+	// the From header), pai (P-Asserted-Identity, RFC 3325) or rpid
+	// (Remote-Party-ID). Only pai and rpid trust the trunk to assert
+	// identity: see identity.go.
+	Identity string `yaml:"identity"`
 }
 
 // Purpose is why calls on a line are recorded, how long the recordings are

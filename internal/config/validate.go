@@ -30,6 +30,7 @@ func (c *Config) check(r *report) {
 	c.checkSIPTLS(r)
 	c.checkSRTP(r)
 	c.checkLatching(r)
+	c.checkIdentity(r)
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		r.add("log.level", "%q is not debug, info, warn or error", c.Log.Level)
 	}

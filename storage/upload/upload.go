@@ -316,6 +316,7 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 		Decision: m.Consent.Decision, Consent: consent, ManifestKey: manifestKey, RetainUntil: retain,
 		State: catalog.StateStored, StoredAt: time.Now().UTC(), Manifest: full,
 	}
+	rec.CallerWithheld = m.CallerWithheld
 	tags := recording.Tags(rec)
 	wavPath := u.o.Spool.RecordingPath(id)
 	// Every call gets a data key, recorded or not: it seals the audio and

@@ -37,6 +37,15 @@ var scenarios embed.FS
 //   - uac_info.xml, uac_info_dtmf.xml: like uac.xml, sending 9 in an
 //     INFO (application/dtmf-relay, or application/dtmf) 500 ms after
 //     the ACK.
+//   - uac_identity.xml: like uac.xml, with From user caller and the
+//     P-Asserted-Identity (key pai, a number) and Privacy (key privacy)
+//     an asserting carrier sends.
+//   - uac_late.xml: a delayed offer: an INVITE without SDP; the 200
+//     must offer (with telephone-event), and the ACK answers PCMU on
+//     rtp_port; then as uac.xml.
+//   - uac_100rel.xml: an INVITE with Require: 100rel; expects a
+//     reliable 183 with SDP, PRACKs it (200 expected), then the 200;
+//     once up, a PRACK of an RSeq never sent must get 481.
 //
 // Agents:
 //   - uas.xml (key rtp_port): answers with 100, 180, 200, waits for BYE.
@@ -49,6 +58,13 @@ var scenarios embed.FS
 //     (health checks) with 200; each OPTIONS counts as a call for -m.
 //   - uas_unavailable.xml (key retry): answers 503 with Retry-After:
 //     retry seconds; answers OPTIONS with 200.
+//   - uas_100rel.xml (key rtp_port): wants Supported: 100rel; sends a
+//     reliable 180, a retransmission of it after its PRACK, a reliable
+//     183 with SDP, and fails unless each is PRACKed once, in order, and
+//     the ACK of its 200 has the INVITE's CSeq number.
+//   - uas_100rel_early.xml (key rtp_port): answers the offer in a
+//     reliable 183 with SDP and, once it is PRACKed, sends a 200
+//     without SDP.
 func Scenario(t testing.TB, name string) string {
 	t.Helper()
 	data, err := scenarios.ReadFile("scenarios/" + name)

@@ -63,6 +63,14 @@ func TestScenarios(t *testing.T) {
 			wantUACMessage: "CSeq: 2 BYE",
 		},
 		{
+			name: "delayed offer: the 200 offers, the ACK answers",
+			uas:  "uas.xml", uac: "uac_late.xml", uasKeys: true,
+			uacOpts:        Options{Duration: 200 * time.Millisecond},
+			wantUAC:        Result{Successful: 1},
+			wantUAS:        Result{Successful: 1},
+			wantUACMessage: "CSeq: 1 ACK",
+		},
+		{
 			name: "over TCP",
 			uas:  "uas.xml", uac: "uac.xml", uasKeys: true,
 			uasOpts:        Options{Transport: "t1"},
@@ -265,8 +273,8 @@ func TestScenarioUnknown(t *testing.T) {
 func TestScenarioNames(t *testing.T) {
 	t.Parallel()
 	want := []string{
-		"uac.xml", "uac_auth.xml", "uac_cancel.xml", "uac_codec.xml", "uac_expect.xml", "uac_hold.xml", "uac_info.xml", "uac_info_dtmf.xml",
-		"uac_pcap.xml", "uac_wait_bye.xml", "uas.xml", "uas_busy.xml", "uas_bye.xml", "uas_early.xml", "uas_hold.xml",
+		"uac.xml", "uac_100rel.xml", "uac_auth.xml", "uac_cancel.xml", "uac_codec.xml", "uac_expect.xml", "uac_hold.xml", "uac_identity.xml", "uac_info.xml", "uac_info_dtmf.xml",
+		"uac_late.xml", "uac_pcap.xml", "uac_wait_bye.xml", "uas.xml", "uas_100rel.xml", "uas_100rel_early.xml", "uas_busy.xml", "uas_bye.xml", "uas_early.xml", "uas_hold.xml",
 		"uas_noanswer.xml", "uas_options.xml", "uas_pcma.xml", "uas_unavailable.xml",
 	}
 	if got := scenarioNames(); !slices.Equal(got, want) {
