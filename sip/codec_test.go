@@ -43,9 +43,9 @@ func TestReinviteCodecChange(t *testing.T) {
 		}
 	})
 	ci := env.waitCall(t, "bridged")
-	stop := make(chan struct{})
-	go ap.sendTone(ci.AgentRTP, 1000, 4*time.Second, stop)
-	defer close(stop)
+	stop, sent := make(chan struct{}), make(chan struct{})
+	go func() { defer close(sent); ap.sendTone(ci.AgentRTP, 1000, 4*time.Second, stop) }()
+	defer func() { close(stop); <-sent }() // no tone once the test has ended
 
 	var switched time.Time
 	start := time.Now()

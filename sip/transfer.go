@@ -98,15 +98,17 @@ func (s *Server) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	w := c.work[sideAgent]
 	c.transferring = true
 	c.mu.Unlock()
+	// 202 before the first NOTIFY, which the worker may send at once.
+	s.respond(req, tx, sipmsg.StatusAccepted, "Accepted")
 	to := sipmsg.Uri{Scheme: scheme, User: target.User, Host: target.Host, Port: target.Port, UriParams: target.UriParams}
-	if w == nil || !w.do(func(ctx context.Context) { c.transfer(ctx, l.out, to) }) {
+	out := l.out
+	if w == nil || !w.do(func(ctx context.Context) { c.transfer(ctx, out, to) }) {
 		c.mu.Lock()
 		c.transferring = false
 		c.mu.Unlock()
-		s.respond(req, tx, sipmsg.StatusServiceUnavailable, "Busy", sipmsg.NewHeader("Retry-After", "1"))
-		return
+		c.log.Warn("transfer not started: the agent leg's worker is busy or gone")
+		c.notifyRefer(s.baseCtx, out, "503 Service Unavailable", true)
 	}
-	s.respond(req, tx, sipmsg.StatusAccepted, "Accepted")
 }
 
 // targetName is a transfer target without its parameters, for logs and the

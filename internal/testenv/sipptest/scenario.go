@@ -56,6 +56,9 @@ var scenarios embed.FS
 //     media from the test's socket), then 200 with the same SDP.
 //   - uas_options.xml (key rtp_port): as uas.xml, and answers OPTIONS
 //     (health checks) with 200; each OPTIONS counts as a call for -m.
+//   - uas_refer.xml (keys rtp_port, refer_to): answers, holds for -d,
+//     REFERs the call to refer_to; on 202 expects NOTIFYs of 100 then
+//     200 and hangs up, on 403 hangs up.
 //   - uas_unavailable.xml (key retry): answers 503 with Retry-After:
 //     retry seconds; answers OPTIONS with 200.
 //   - uas_100rel.xml (key rtp_port): wants Supported: 100rel; sends a
