@@ -51,6 +51,10 @@ func TestParseInvalid(t *testing.T) {
 				`groups.yaml:21: lines[1].downstreams[3].uri: required, such as "sip:acd@192.0.2.10:5060"`,
 				`groups.yaml:22: lines[2].unavailable: an echo: line always reaches its agent; it plays no unavailable prompt`,
 				`groups.yaml:22: lines[2].failover_on_busy: an echo: line has no downstreams to fail over to`,
+				`groups.yaml:27: lines[3].transfer_targets[1]: "tel:+81312345678": want sip:user@host[:port] or sip:*@host[:port]`,
+				`groups.yaml:27: lines[3].transfer_targets[2]: "sip:desk@192.0.2.31;transport=tcp": parameters and headers are not part of a transfer target`,
+				`groups.yaml:27: lines[3].transfer_targets[3]: "sip:@192.0.2.32": a user part is required ("*" for any)`,
+				`groups.yaml:27: lines[3].transfer_targets[4]: "sip:*@": no host`,
 			},
 		},
 		{

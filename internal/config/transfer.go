@@ -35,11 +35,8 @@ func ParseTransferTarget(s string) (TransferTarget, error) {
 	if err := checkHostPort(hostport); err != nil {
 		return TransferTarget{}, err
 	}
-	t := TransferTarget{Scheme: scheme, User: user, Host: strings.ToLower(hostport)}
-	if h, p, ok := splitPort(hostport); ok {
-		t.Host, t.Port = strings.ToLower(h), p
-	}
-	return t, nil
+	h, p, _ := splitPort(hostport)
+	return TransferTarget{Scheme: scheme, User: user, Host: strings.ToLower(h), Port: p}, nil
 }
 
 // splitPort splits host:port (or [v6]:port); ok is false without a port.
