@@ -164,7 +164,8 @@ func (d *Dir) Finished(bad func(id string, err error)) ([]*Manifest, error) {
 // is handled again. Files already gone are not an error.
 func (d *Dir) Remove(id string) error {
 	var errs []error
-	for _, p := range []string{d.RecordingPath(id), d.ManifestPath(id)} {
+	// The manifest goes last: while it is there, the call is listed.
+	for _, p := range []string{d.RecordingPath(id), d.keyPath(id), d.ManifestPath(id)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove %s from the spool: %w", filepath.Base(p), err))
 		}

@@ -122,3 +122,36 @@ func TestParseKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSealOnceRepeats: the same key, label and bytes seal to the same
+// bytes (a retried upload), another label or key to others, and both open.
+func TestSealOnceRepeats(t *testing.T) {
+	key, err := NewDataKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := NewDataKey()
+	plain := bytes.Repeat([]byte("kiroku"), 30000) // several chunks
+	seal := func(k []byte, label string) []byte {
+		var b bytes.Buffer
+		if err := SealOnce(&b, bytes.NewReader(plain), int64(len(plain)), k, label); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	a, b := seal(key, "audio"), seal(key, "audio")
+	if !bytes.Equal(a, b) {
+		t.Error("two seals of the same bytes under one key and label differ")
+	}
+	if bytes.Equal(a, seal(key, "other")) || bytes.Equal(a, seal(other, "audio")) {
+		t.Error("another label or key sealed to the same bytes")
+	}
+	r, err := NewRangeReader(key, int64(len(a)), fetcher(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := r.WriteRange(&got, 0, r.Size()); err != nil || !bytes.Equal(got.Bytes(), plain) {
+		t.Errorf("opened %d bytes (%v), want the %d sealed", got.Len(), err, len(plain))
+	}
+}

@@ -2,7 +2,9 @@ package crypt
 
 import (
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -55,8 +57,31 @@ func PlainSize(size int64) (int64, error) {
 	return full*ChunkSize + rest - tagSize, nil
 }
 
-// Seal writes src (n bytes) sealed with dataKey to dst.
+// Seal writes src (n bytes) sealed with dataKey to dst, under a random
+// nonce prefix.
 func Seal(dst io.Writer, src io.Reader, n int64, dataKey []byte) error {
+	var prefix [8]byte
+	if _, err := rand.Read(prefix[:]); err != nil {
+		return fmt.Errorf("seal: nonce: %w", err)
+	}
+	return seal(dst, src, n, dataKey, prefix)
+}
+
+// SealOnce writes src sealed with dataKey under a nonce prefix derived
+// from the key and label, so that sealing the same bytes again gives the
+// same bytes: an upload retried after a hung attempt stores what the hung
+// one would, and a late write of the hung one changes nothing. The key
+// must seal no other plaintext under that label (a recording's data key
+// seals its audio once), or nonces would repeat across plaintexts.
+func SealOnce(dst io.Writer, src io.Reader, n int64, dataKey []byte, label string) error {
+	m := hmac.New(sha256.New, dataKey)
+	m.Write([]byte("kiroku stream nonce prefix v1\x00" + label))
+	var prefix [8]byte
+	copy(prefix[:], m.Sum(nil))
+	return seal(dst, src, n, dataKey, prefix)
+}
+
+func seal(dst io.Writer, src io.Reader, n int64, dataKey []byte, prefix [8]byte) error {
 	aead, err := gcm(dataKey)
 	if err != nil {
 		return err
@@ -64,9 +89,7 @@ func Seal(dst io.Writer, src io.Reader, n int64, dataKey []byte) error {
 	var hdr [headerSize]byte
 	copy(hdr[:], magic)
 	binary.BigEndian.PutUint32(hdr[4:], ChunkSize)
-	if _, err := rand.Read(hdr[8:]); err != nil {
-		return fmt.Errorf("seal: nonce: %w", err)
-	}
+	copy(hdr[8:], prefix[:])
 	if _, err := dst.Write(hdr[:]); err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}

@@ -1,14 +1,18 @@
 package upload_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/internal/testenv/s3test"
+	"github.com/kiroku-voice/kiroku/recording"
+	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage/s3"
 	"github.com/kiroku-voice/kiroku/storage/upload"
 )
@@ -26,16 +30,21 @@ func TestHungStoreVisible(t *testing.T) {
 	}
 	e := newEnvOn(t, catalogtest.New(t, catalog.SQLite), st)
 	failed := make(chan struct{}, 10)
+	done := make(chan error, 1)
 	up := upload.New(upload.Options{Spool: e.spool, Store: e.store, Catalog: e.cat, Keys: e.keys,
 		RetainUntil:    func(_, p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true },
 		AttemptTimeout: 3 * time.Second, OnFailed: func() { failed <- struct{}{} }})
 
 	srv.Pause()
-	e.call(t, 100)
-	done := make(chan error, 1)
-	go func() { done <- up.Pass(t.Context()) }()
-	e.call(t, 100) // two more calls end while the pass hangs
-	e.call(t, 100)
+	var calls []*spool.Manifest
+	var pcms [][]byte
+	for range 3 {
+		m, pcm := e.call(t, 100)
+		calls, pcms = append(calls, m), append(pcms, pcm)
+		if len(calls) == 1 { // two more calls end while the pass hangs
+			go func() { done <- up.Pass(t.Context()) }()
+		}
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for up.Stats().Pending != 3 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
@@ -66,6 +75,28 @@ func TestHungStoreVisible(t *testing.T) {
 	}
 	if n, _ := e.cat.Count(t.Context()); n != 3 {
 		t.Errorf("got %d stored, want 3", n)
+	}
+	// The hung attempt's PUT completes at the store once it resumes,
+	// after or before the retry's: either way what is stored opens with
+	// the key the catalog holds (each attempt sealed with a new key, and
+	// a late write made a recording unreadable).
+	for i, m := range calls {
+		rec, err := e.cat.Get(t.Context(), m.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond) // let a late write land, if any
+		r, err := recording.OpenAudio(t.Context(), e.store, e.keys, rec)
+		if err != nil {
+			t.Fatalf("recording %d: %v", i, err)
+		}
+		var got bytes.Buffer
+		if err := r.WriteRange(&got, 0, r.Size()); err != nil || !bytes.Equal(got.Bytes(), pcms[i]) {
+			t.Errorf("recording %d does not open to its audio (%v)", i, err)
+		}
+		if _, err := e.spool.ReadUploadKey(m.ID); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("recording %d: its spool key is still there (%v) after it was stored", i, err)
+		}
 	}
 	deadline = time.Now().Add(10 * time.Second) // Stats recounts once its count is older than a second
 	for up.Stats().Pending != 0 && time.Now().Before(deadline) {

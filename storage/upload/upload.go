@@ -322,11 +322,8 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 	// Every call gets a data key, recorded or not: it seals the audio and
 	// the caller's identity in the stored manifest, so that destroying the
 	// wrapped key (erasure) makes every copy of both unreadable.
-	dataKey, err := crypt.NewDataKey()
+	dataKey, err := u.dataKey(rec)
 	if err != nil {
-		return err
-	}
-	if rec.KeyID, rec.WrappedKey, err = u.o.Keys.Wrap(dataKey, rec.ID); err != nil {
 		return err
 	}
 	hasAudio := m.State == spool.StateSpooled && m.Recording != nil
@@ -376,6 +373,38 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 
 // putAudio seals the WAV into a temporary file beside it, puts it with its
 // checksum and checks what the store then holds.
+// dataKey is the data key of rec, the same at every attempt: made and
+// kept (wrapped) in the spool at the first, read back at the next. With
+// a new key per attempt, an attempt that hung and whose PUT the store
+// completed after a later one succeeded replaced the stored audio with
+// bytes sealed under a key the catalog does not hold: a recording lost
+// after its upload was verified (seen in TestHungStoreVisible).
+func (u *Uploader) dataKey(rec *catalog.Recording) ([]byte, error) {
+	k, err := u.o.Spool.ReadUploadKey(rec.ID)
+	switch {
+	case err == nil:
+		dataKey, err := u.o.Keys.Unwrap(k.KeyID, k.Wrapped, rec.ID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: the data key kept for an earlier attempt: %v", errItem, err)
+		}
+		rec.KeyID, rec.WrappedKey = k.KeyID, k.Wrapped
+		return dataKey, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("%w: %v", errItem, err)
+	}
+	dataKey, err := crypt.NewDataKey()
+	if err != nil {
+		return nil, err
+	}
+	if rec.KeyID, rec.WrappedKey, err = u.o.Keys.Wrap(dataKey, rec.ID); err != nil {
+		return nil, err
+	}
+	if err := u.o.Spool.WriteUploadKey(rec.ID, spool.UploadKey{KeyID: rec.KeyID, Wrapped: rec.WrappedKey}); err != nil {
+		return nil, fmt.Errorf("keep the data key: %w", err)
+	}
+	return dataKey, nil
+}
+
 func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey []byte, wavPath string, tags map[string]string) error {
 	src, err := os.Open(wavPath)
 	if err != nil {
@@ -392,7 +421,8 @@ func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey
 	}
 	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
 	h := sha256.New()
-	if err := crypt.Seal(io.MultiWriter(tmp, h), src, fi.Size(), dataKey); err != nil {
+	// Sealed the same way at every attempt: see dataKey.
+	if err := crypt.SealOnce(io.MultiWriter(tmp, h), src, fi.Size(), dataKey, "audio"); err != nil {
 		return err
 	}
 	sum := hex.EncodeToString(h.Sum(nil))

@@ -1,0 +1,48 @@
+package spool
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// UploadKey is a recording's data key as the uploader wrapped it with a
+// master key (never in the clear), kept beside the recording until it is
+// stored: every upload attempt seals with the same key, so an attempt
+// that hung and completed late at the store writes the bytes of the one
+// that succeeded, not bytes under a key the catalog does not hold.
+type UploadKey struct {
+	KeyID   string `json:"key_id"`
+	Wrapped []byte `json:"wrapped"`
+}
+
+func (d *Dir) keyPath(id string) string { return filepath.Join(d.path, id+".key") }
+
+// WriteUploadKey keeps the wrapped data key of call id, atomically and
+// durably, before the first attempt uses it.
+func (d *Dir) WriteUploadKey(id string, k UploadKey) error {
+	if id == "" || strings.ContainsAny(id, `/\`) || strings.HasPrefix(id, ".") {
+		return fmt.Errorf("write upload key: bad id %q", id)
+	}
+	b, err := json.Marshal(k)
+	if err != nil {
+		return fmt.Errorf("write upload key %s: %w", id, err)
+	}
+	return d.writeAtomic(id+".key", b)
+}
+
+// ReadUploadKey returns the wrapped data key of call id; an error wrapping
+// os.ErrNotExist when no attempt has made one yet.
+func (d *Dir) ReadUploadKey(id string) (UploadKey, error) {
+	var k UploadKey
+	b, err := os.ReadFile(d.keyPath(id))
+	if err != nil {
+		return k, fmt.Errorf("read upload key %s: %w", id, err)
+	}
+	if err := json.Unmarshal(b, &k); err != nil || k.KeyID == "" || len(k.Wrapped) == 0 {
+		return UploadKey{}, fmt.Errorf("read upload key %s: not a wrapped key (%v)", id, err)
+	}
+	return k, nil
+}
