@@ -48,8 +48,17 @@ func (c *call) dialGroup(ctx context.Context, targets []config.Downstream) strin
 	// Early media recorded from a downstream that then failed: the file
 	// is closed when no other one answers.
 	defer func() { c.stopRecording(time.Now()) }()
-	for i, d := range try {
+	began := make([]string, len(try))
+	redirects := 0
+	for i := 0; i < len(try); i++ {
+		d := try[i]
 		r := c.attempt(ctx, d.URI, ep, ring)
+		if r.redirect != "" && redirects < maxRedirects {
+			// Tried next, before the rest of the group.
+			redirects++
+			try = append(try[:i+1], append([]config.Downstream{{URI: r.redirect, Weight: 1}}, try[i+1:]...)...)
+			began = append(began[:i+1], append([]string{beganRedirect}, began[i+1:]...)...)
+		}
 		c.attempted(r.Attempt)
 		c.mu.Lock()
 		c.manifest.Attempts = append(c.manifest.Attempts, r.Attempt)
@@ -58,7 +67,10 @@ func (c *call) dialGroup(ctx context.Context, targets []config.Downstream) strin
 		switch r.Outcome {
 		case spool.AttemptAnswered:
 			ring.stop()
-			return c.bridgeTo(ctx, r, ep)
+			if began[i] == "" {
+				began[i] = beganAnswer
+			}
+			return c.bridgeTo(ctx, r, ep, began[i])
 		case spool.AttemptCancelled:
 			return c.hangupReason(ctx)
 		case spool.AttemptBusy:
@@ -111,8 +123,12 @@ type attemptResult struct {
 	out      *sipgo.DialogClientSession
 	answer   *media.Description
 	audio    media.Audio
-	mediaErr bool // our side failed (SRTP keys): no use trying another
+	mediaErr bool   // our side failed (SRTP keys): no use trying another
+	redirect string // a 3xx's Contact the line allows: to be tried next
 }
+
+// maxRedirects bounds the 3xx a call follows (a loop of redirects).
+const maxRedirects = 3
 
 // earlyMedia relays the agent side's early media (an 18x with SDP: queue
 // announcements, hold music) to the caller while it rings.
@@ -213,6 +229,12 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 				r.Outcome = spool.AttemptBusy
 			}
 			r.Why = de.Res.Reason
+			if r.Status >= 300 && r.Status < 400 {
+				r.redirect, r.Why = c.redirectTarget(de.Res)
+				if r.redirect != "" {
+					r.Outcome = spool.AttemptRedirected
+				}
+			}
 		default:
 			r.Outcome, r.Why = spool.AttemptNoResponse, err.Error()
 		}
@@ -310,6 +332,22 @@ func (c *call) recordingTap(start time.Time, agent media.Audio) media.Tap {
 	return rec
 }
 
+// redirectTarget is where a 3xx sends the call, when the line's
+// transfer_targets allow its first Contact; else "" and why not.
+func (c *call) redirectTarget(res *sipmsg.Response) (target, why string) {
+	h := res.Contact()
+	if h == nil {
+		return "", "redirect without a Contact"
+	}
+	u := h.Address
+	if !c.a.line.TransferAllows(strings.ToLower(u.Scheme), u.User, u.Host, u.Port) {
+		c.log.Warn("redirect not followed: its Contact is not in the line's transfer_targets", zap.String("contact", targetName(u)))
+		return "", "redirect to " + targetName(u) + " not in transfer_targets"
+	}
+	to := sipmsg.Uri{Scheme: strings.ToLower(u.Scheme), User: u.User, Host: u.Host, Port: u.Port, UriParams: u.UriParams}
+	return to.String(), "redirected to " + targetName(u)
+}
+
 // busy says whether a final status means the agent side is busy or
 // declined (486, 600, 603): the next downstream is tried only where the
 // line says so.
@@ -320,8 +358,8 @@ func busy(code int) bool {
 // bridgeTo bridges the caller to the downstream that answered, until one
 // side hangs up; a transfer (see transfer.go) switches the agent side to
 // the leg that took it, with the recording going on in the same file.
-func (c *call) bridgeTo(ctx context.Context, r attemptResult, ep *media.Endpoint) string {
-	out, target, began := r.out, r.URI, beganAnswer
+func (c *call) bridgeTo(ctx context.Context, r attemptResult, ep *media.Endpoint, began string) string {
+	out, target := r.out, r.URI
 	var br *media.Bridge
 	defer func() {
 		if br != nil {

@@ -28,8 +28,9 @@ const transferBye = 2 * time.Second
 
 // Segment beginnings, as the manifest names them.
 const (
-	beganAnswer = "answer"
-	beganRefer  = "refer"
+	beganAnswer   = "answer"
+	beganRedirect = "redirect" // a 3xx at set-up sent the call there
+	beganRefer    = "refer"
 )
 
 // switchLeg is a new agent leg that answered a transfer, for the bridge

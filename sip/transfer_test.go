@@ -126,3 +126,50 @@ func TestBlindTransfer(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirectFollowed: a downstream's 302 whose Contact the line's
+// transfer_targets allow is followed at once, and the caller is bridged
+// there (a segment that began by redirect); one outside them is not.
+func TestRedirectFollowed(t *testing.T) {
+	for _, allowed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("allowed=%v", allowed), func(t *testing.T) {
+			apB := newRTPPeer(t)
+			agB := sippAgent(t, "uas.xml", apB, 0)
+			bURI := fmt.Sprintf("sip:agentB@127.0.0.1:%d", agB.Port())
+			redir := sipptest.Start(t, sipptest.Options{
+				Scenario: sipptest.Scenario(t, "uas_redirect.xml"),
+				Keys:     map[string]string{"redirect_to": bURI},
+				Timeout:  30 * time.Second,
+			})
+			aURI := fmt.Sprintf("sip:acd@127.0.0.1:%d", redir.Port())
+			env := startServer(t, envOptions{notice: 300 * time.Millisecond, optOutWait: "100ms", agent: aURI,
+				tweak: func(c *config.Config) {
+					if allowed {
+						allowTransfers(t, &c.Lines[1], "sip:agentB@127.0.0.1")
+					}
+				}})
+			cp := newRTPPeer(t)
+			scenario := "uac.xml"
+			if !allowed {
+				scenario = "uac_wait_bye.xml"
+			}
+			mustSucceed(t, caller(t, env, scenario, agentLine, cp, 2*time.Second, nil))
+			mustSucceed(t, redir)
+			m := env.finalManifest(t)
+			if len(m.Attempts) == 0 || m.Attempts[0].Status != 302 {
+				t.Fatalf("got attempts %+v, want a 302 first", m.Attempts)
+			}
+			if !allowed {
+				if m.BridgedAt != nil || m.EndReason != endDownstreamFailed || len(m.Attempts) != 1 || m.Attempts[0].Outcome != spool.AttemptFailed {
+					t.Errorf("got bridged %v end %q attempts %+v, want the redirect not followed", m.BridgedAt, m.EndReason, m.Attempts)
+				}
+				return
+			}
+			mustSucceed(t, agB)
+			if len(m.Attempts) != 2 || m.Attempts[0].Outcome != spool.AttemptRedirected || m.Attempts[1].URI != bURI ||
+				len(m.Segments) != 1 || m.Segments[0].Began != beganRedirect || m.Downstream != bURI {
+				t.Errorf("got attempts %+v segments %+v downstream %q, want redirected to %s", m.Attempts, m.Segments, m.Downstream, bURI)
+			}
+		})
+	}
+}

@@ -95,6 +95,7 @@ const (
 	AttemptFailed     = "failed"      // any other final response, or an unusable answer
 	AttemptSkipped    = "skipped"     // not tried: Why says why
 	AttemptCancelled  = "cancelled"   // the caller hung up (or shutdown) while it rang
+	AttemptRedirected = "redirected"  // a 3xx whose Contact the line's transfer_targets allow: tried next
 )
 
 // Segment is the time one agent was connected to the caller: the first
@@ -105,7 +106,7 @@ type Segment struct {
 	EndedAt    *time.Time `json:"ended_at,omitempty"`
 	Downstream string     `json:"downstream"`         // the agent leg's URI
 	AgentID    string     `json:"agent_id,omitempty"` // who the agent platform says answered
-	Began      string     `json:"began"`              // answer | refer
+	Began      string     `json:"began"`              // answer | redirect | refer
 }
 
 // Attempt is one downstream of a call's group, tried or skipped.

@@ -56,6 +56,8 @@ var scenarios embed.FS
 //     media from the test's socket), then 200 with the same SDP.
 //   - uas_options.xml (key rtp_port): as uas.xml, and answers OPTIONS
 //     (health checks) with 200; each OPTIONS counts as a call for -m.
+//   - uas_redirect.xml (key redirect_to): answers 302 with Contact
+//     redirect_to.
 //   - uas_refer.xml (keys rtp_port, refer_to): answers, holds for -d,
 //     REFERs the call to refer_to; on 202 expects NOTIFYs of 100 then
 //     200 and hangs up, on 403 hangs up.
