@@ -129,6 +129,9 @@ func (p *Ports) Open() (*Endpoint, error) {
 // Port is the local RTP port.
 func (e *Endpoint) Port() int { return e.port }
 
+// Advertised is the address our SDP names for this endpoint.
+func (e *Endpoint) Advertised() netip.Addr { return e.ports.Advertised() }
+
 // Addr is the local RTP address.
 func (e *Endpoint) Addr() netip.AddrPort {
 	return netip.AddrPortFrom(e.ports.ip, uint16(e.port))

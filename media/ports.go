@@ -16,6 +16,7 @@ var ErrNoPorts = errors.New("no free RTP port")
 // so tests and several listeners do not share state.
 type Ports struct {
 	ip       netip.Addr
+	adv      netip.Addr // advertised in SDP; ip when not set
 	min, max int
 
 	mu   sync.Mutex
@@ -34,8 +35,23 @@ func NewPorts(ip netip.Addr, min, max int) (*Ports, error) {
 	return &Ports{ip: ip, min: min, max: max, next: min, used: map[int]bool{}}, nil
 }
 
-// IP is the address RTP sockets bind to and SDP advertises.
+// IP is the address RTP sockets bind to.
 func (p *Ports) IP() netip.Addr { return p.ip }
+
+// Advertise sets the address SDP names for this pool's sockets when it is
+// not the one they bind to (a host behind NAT); it returns p.
+func (p *Ports) Advertise(adv netip.Addr) *Ports {
+	p.adv = adv
+	return p
+}
+
+// Advertised is the address SDP names for this pool's sockets.
+func (p *Ports) Advertised() netip.Addr {
+	if p.adv.IsValid() {
+		return p.adv
+	}
+	return p.ip
+}
 
 // InUse is the number of port pairs held.
 func (p *Ports) InUse() int {

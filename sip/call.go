@@ -149,7 +149,7 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	if err := in.Respond(sipmsg.StatusTrying, "Trying", nil); err != nil {
 		return endCallerHangup
 	}
-	ep, err := s.ports.Open()
+	ep, err := s.portsFor(c.a.mediaIf).Open()
 	if err != nil {
 		c.log.Error("no rtp port for caller leg", zap.Error(err))
 		in.Respond(sipmsg.StatusServiceUnavailable, "No Media Port", nil, sipmsg.NewHeader("Retry-After", "5"))
@@ -448,7 +448,7 @@ func (c *call) localSDP(side int, dir string) []byte {
 	}
 	c.sdpVer[side]++
 	c.localDir[side] = dir
-	l := media.Local{Addr: ep.Addr().Addr(), Port: ep.Port(), Formats: formats, DTMF: dtmf,
+	l := media.Local{Addr: ep.Advertised(), Port: ep.Port(), Formats: formats, DTMF: dtmf,
 		Direction: dir, SessionID: c.sessionID, Version: c.sdpVer[side], Proto: c.sec[side].proto}
 	if c.sec[side].offer {
 		l.Crypto = []media.Crypto{c.sec[side].local}

@@ -32,7 +32,7 @@ func (c *call) dialGroup(ctx context.Context, targets []config.Downstream) strin
 	for _, a := range skipped {
 		c.attempted(a)
 	}
-	ep, err := s.ports.Open()
+	ep, err := s.portsFor(c.a.line.DownstreamMediaInterface).Open()
 	if err != nil {
 		c.log.Error("no rtp port for agent leg", zap.Error(err))
 		c.byeCaller()
@@ -439,7 +439,7 @@ func (c *call) offerSDP(ep *media.Endpoint) []byte {
 	defer c.mu.Unlock()
 	c.sdpVer[sideAgent]++
 	c.localDir[sideAgent] = media.SendRecv
-	l := media.Local{Addr: ep.Addr().Addr(), Port: ep.Port(), Formats: media.Offer(c.codec(sideCaller)), DTMF: media.TelephoneEvent,
+	l := media.Local{Addr: ep.Advertised(), Port: ep.Port(), Formats: media.Offer(c.codec(sideCaller)), DTMF: media.TelephoneEvent,
 		Direction: media.SendRecv, SessionID: c.sessionID, Version: c.sdpVer[sideAgent], Proto: c.sec[sideAgent].proto}
 	if c.sec[sideAgent].offer {
 		l.Crypto = []media.Crypto{c.sec[sideAgent].local}

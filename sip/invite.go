@@ -32,6 +32,7 @@ type admission struct {
 	srtpOn  bool
 
 	latching string // the trunk's media_latching, for the caller's leg
+	mediaIf  string // the trunk's media_interface, for the caller's leg
 	// lateOffer: the INVITE had no SDP; our 200 offers, the ACK answers
 	// (offer and audio are set from the answer: lateoffer.go).
 	lateOffer  bool
@@ -144,6 +145,7 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 	}
 	a.trunk = trunk.Name
 	a.latching = trunk.MediaLatching
+	a.mediaIf = trunk.MediaInterface
 	if err := s.checkClientCN(req, trunk); err != nil {
 		return a, sipmsg.StatusForbidden, "Forbidden", nil
 	}

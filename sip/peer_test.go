@@ -39,8 +39,14 @@ type rxPacket struct {
 // newRTPPeer binds an even port on 127.0.0.1 (with the odd one free).
 func newRTPPeer(t testing.TB) *rtpPeer {
 	t.Helper()
+	return newRTPPeerOn(t, net.IPv4(127, 0, 0, 1))
+}
+
+// newRTPPeerOn binds an even port on ip (127.0.0.1 or ::1).
+func newRTPPeerOn(t testing.TB, ip net.IP) *rtpPeer {
+	t.Helper()
 	for range 50 {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -67,8 +67,9 @@ type Server struct {
 	bound    []Listener
 	closers  []io.Closer
 
-	health     *health       // downstreams' state: see health.go
-	healthDone chan struct{} // closed when runHealth returns
+	ifaces     map[string]*media.Ports // sip.media_interfaces by name
+	health     *health                 // downstreams' state: see health.go
+	healthDone chan struct{}           // closed when runHealth returns
 
 	closeOnce sync.Once
 	onCallEnd func()
@@ -78,6 +79,16 @@ type Server struct {
 // OnCallEnd registers f to run after each call's final manifest is written
 // (the uploader's kick). Set it before Start.
 func (s *Server) OnCallEnd(f func()) { s.onCallEnd = f }
+
+// portsFor is the RTP pool of a media interface: the named one, or
+// sip.media_ip's for "" (and for a name a reload added: interfaces are
+// bound at start).
+func (s *Server) portsFor(name string) *media.Ports {
+	if p, ok := s.ifaces[name]; ok {
+		return p
+	}
+	return s.ports
+}
 
 // Listener is a transport address the server is bound to.
 type Listener struct {
@@ -94,6 +105,14 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 	ports, err := media.NewPorts(mediaIP, cfg.SIP.RTPPortMin, cfg.SIP.RTPPortMax)
 	if err != nil {
 		return nil, err
+	}
+	ifaces := map[string]*media.Ports{}
+	for _, m := range cfg.SIP.MediaInterfaces {
+		p, err := media.NewPorts(m.BindAddr, cfg.SIP.RTPPortMin, cfg.SIP.RTPPortMax)
+		if err != nil {
+			return nil, fmt.Errorf("sip.media_interfaces %s: %w", m.Name, err)
+		}
+		ifaces[m.Name] = p.Advertise(m.AdvAddr)
 	}
 	ctls, err := clientTLS(cfg.SIP.TLS)
 	if err != nil {
@@ -132,6 +151,7 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 		limit:    newLimiter(cfg.SIP.RateLimit),
 		auth:     newAuthenticator(),
 		health:   newHealth(log.Named("downstream")),
+		ifaces:   ifaces,
 	}
 	s.baseCtx, s.cancelBase = context.WithCancel(context.Background())
 	s.cfg.Store(cfg)
@@ -158,8 +178,9 @@ func (s *Server) Config() *config.Config { return s.cfg.Load() }
 func (s *Server) Reload(cfg *config.Config) {
 	old := s.cfg.Load()
 	if strings.Join(old.SIP.Listen, ",") != strings.Join(cfg.SIP.Listen, ",") ||
-		old.SIP.RTPPorts != cfg.SIP.RTPPorts || old.SIP.MediaIP != cfg.SIP.MediaIP || old.SIP.TLS != cfg.SIP.TLS {
-		s.log.Warn("sip.listen, sip.tls, sip.rtp_ports and sip.media_ip take effect at the next restart")
+		old.SIP.RTPPorts != cfg.SIP.RTPPorts || old.SIP.MediaIP != cfg.SIP.MediaIP || old.SIP.TLS != cfg.SIP.TLS ||
+		fmt.Sprint(old.SIP.MediaInterfaces) != fmt.Sprint(cfg.SIP.MediaInterfaces) {
+		s.log.Warn("sip.listen, sip.tls, sip.rtp_ports, sip.media_ip and sip.media_interfaces take effect at the next restart")
 	}
 	s.limit.configure(cfg.SIP.RateLimit)
 	s.cfg.Store(cfg)

@@ -130,7 +130,7 @@ func (c *call) transfer(ctx context.Context, out *sipgo.DialogClientSession, tar
 	}()
 	name := targetName(target)
 	c.notifyRefer(ctx, out, "100 Trying", false)
-	ep, err := c.s.ports.Open()
+	ep, err := c.s.portsFor(c.a.line.DownstreamMediaInterface).Open()
 	if err != nil {
 		c.log.Error("transfer: no rtp port for the new agent leg", zap.Error(err))
 		c.notifyRefer(ctx, out, "503 Service Unavailable", true)

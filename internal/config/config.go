@@ -50,16 +50,19 @@ type Control struct {
 // SIP configures the SIP side: where to listen, whom to accept calls from
 // and the limits on calls and media.
 type SIP struct {
-	Listen        []string   `yaml:"listen"`         // URLs such as "udp://127.0.0.1:5060" or "tcp://[::1]:5060"
-	Listeners     []Listener `yaml:"-"`              // Listen, parsed
-	MediaIP       string     `yaml:"media_ip"`       // IP for RTP sockets and SDP; default the first listener's host
-	Trunks        []Trunk    `yaml:"trunks"`         // peers allowed to send calls
-	MaxCalls      int        `yaml:"max_calls"`      // concurrent calls; default 1000
-	RTPPorts      string     `yaml:"rtp_ports"`      // port range such as "20000-29999" (the default)
-	RTPPortMin    int        `yaml:"-"`              // RTPPorts' first port
-	RTPPortMax    int        `yaml:"-"`              // RTPPorts' last port
-	DrainTimeout  Duration   `yaml:"drain_timeout"`  // how long shutdown waits for calls to end; default 60s
-	AnswerTimeout Duration   `yaml:"answer_timeout"` // how long downstream may ring; default 30s
+	Listen    []string   `yaml:"listen"`   // URLs such as "udp://127.0.0.1:5060" or "tcp://[::1]:5060"
+	Listeners []Listener `yaml:"-"`        // Listen, parsed
+	MediaIP   string     `yaml:"media_ip"` // IP for RTP sockets and SDP; default the first listener's host
+	// MediaInterfaces are other addresses for RTP, chosen per trunk and
+	// per line: see mediaif.go.
+	MediaInterfaces []MediaInterface `yaml:"media_interfaces"`
+	Trunks          []Trunk          `yaml:"trunks"`         // peers allowed to send calls
+	MaxCalls        int              `yaml:"max_calls"`      // concurrent calls; default 1000
+	RTPPorts        string           `yaml:"rtp_ports"`      // port range such as "20000-29999" (the default)
+	RTPPortMin      int              `yaml:"-"`              // RTPPorts' first port
+	RTPPortMax      int              `yaml:"-"`              // RTPPorts' last port
+	DrainTimeout    Duration         `yaml:"drain_timeout"`  // how long shutdown waits for calls to end; default 60s
+	AnswerTimeout   Duration         `yaml:"answer_timeout"` // how long downstream may ring; default 30s
 	// RingTimeout is how long a downstream may take to send its first
 	// response (even 100 Trying) before the next is tried; default 2s.
 	RingTimeout Duration    `yaml:"ring_timeout"`
@@ -88,6 +91,9 @@ type Trunk struct {
 	// SRTP is the caller leg's media security: off, optional (default)
 	// or required; see srtp.go.
 	SRTP string `yaml:"srtp"`
+	// MediaInterface names the sip.media_interfaces entry of the
+	// caller's leg; "" for sip.media_ip.
+	MediaInterface string `yaml:"media_interface"`
 	// MediaLatching is where the caller leg's RTP is taken from: strict
 	// (default, the SDP's address only) or learn; see latching.go.
 	MediaLatching string `yaml:"media_latching"`
@@ -131,6 +137,9 @@ type Line struct {
 	// answers, before the BYE; "" hangs up without a prompt.
 	Unavailable       string  `yaml:"unavailable"`
 	UnavailablePrompt *Prompt `yaml:"-"` // the loaded unavailable prompt
+	// DownstreamMediaInterface names the sip.media_interfaces entry of
+	// the agent leg; "" for sip.media_ip.
+	DownstreamMediaInterface string `yaml:"downstream_media_interface"`
 	// TransferTargets are where an agent may transfer a call by REFER
 	// (see transfer.go); none: every REFER is refused with 403.
 	TransferTargets []string         `yaml:"transfer_targets"`

@@ -58,6 +58,19 @@ func TestParseInvalid(t *testing.T) {
 			},
 		},
 		{
+			file: "mediaif.yaml",
+			want: []string{
+				`mediaif.yaml:5: sip.media_interfaces[1].name: "carrier" repeats sip.media_interfaces[0]`,
+				`mediaif.yaml:6: sip.media_interfaces[2].name: "Agents!" is not a name of 1 to 32 lower-case letters, digits, - and _`,
+				`mediaif.yaml:6: sip.media_interfaces[2].bind: "::" is not an IP address of this host (0.0.0.0 and :: cannot be advertised)`,
+				`mediaif.yaml:7: sip.media_interfaces[3].advertise: 192.0.2.1 and bind ::1 are of different families`,
+				`mediaif.yaml:8: sip.media_interfaces[4].advertise: "nowhere" is not an IP address peers can send RTP to`,
+				`mediaif.yaml:10: sip.trunks[0].media_interface: "missing" is not a sip.media_interfaces name`,
+				`mediaif.yaml:14: lines[0].downstream_media_interface: "nope" is not a sip.media_interfaces name`,
+				`mediaif.yaml:15: lines[1].downstream_media_interface: an echo: line has no agent leg`,
+			},
+		},
+		{
 			file: "empty.yaml",
 			want: []string{
 				`empty.yaml: sip.listen: at least one listen URL is required, such as "udp://192.0.2.1:5060"`,

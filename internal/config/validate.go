@@ -26,6 +26,7 @@ func (c *Config) check(r *report) {
 	c.checkSIP(r)
 	c.checkEdge(r)
 	c.checkDownstreamTimers(r)
+	c.checkMediaInterfaces(r)
 	c.checkAuth(r)
 	c.checkSIPTLS(r)
 	c.checkSRTP(r)

@@ -133,7 +133,7 @@ func listening(network string, port int) (bool, error) {
 	return listed(f, network, port)
 }
 
-// listed reads a /proc/net/{udp,tcp} table.
+// listed reads a /proc/net/{udp,tcp}[6] table.
 func listed(r io.Reader, network string, port int) (bool, error) {
 	want := fmt.Sprintf(":%04X", port)
 	sc := bufio.NewScanner(r)
@@ -148,11 +148,14 @@ func listed(r io.Reader, network string, port int) (bool, error) {
 			continue
 		}
 		ip := strings.TrimSuffix(local, want)
-		if ip != "0100007F" && ip != "00000000" {
+		switch ip {
+		case "0100007F", "00000000", // 127.0.0.1, 0.0.0.0
+			"00000000000000000000000001000000", "00000000000000000000000000000000": // ::1, ::
+		default:
 			continue
 		}
 		// 0A is TCP_LISTEN; a bound UDP socket shows 07 (TCP_CLOSE).
-		if network == "tcp" && state != "0A" {
+		if strings.HasPrefix(network, "tcp") && state != "0A" {
 			continue
 		}
 		return true, nil

@@ -161,7 +161,11 @@ func Start(t testing.TB, opts Options) *Process {
 	})
 
 	if opts.Remote == "" {
-		if err := p.waitBound(network, 10*time.Second); err != nil {
+		table := network
+		if strings.Contains(opts.IP, ":") {
+			table += "6" // SIPp on [::1]: /proc/net/udp6
+		}
+		if err := p.waitBound(table, 10*time.Second); err != nil {
 			t.Fatalf("sipptest: %s: %v", p.name, err) // the cleanup logs SIPp's files
 		}
 	}
