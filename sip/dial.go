@@ -313,6 +313,7 @@ func busy(code int) bool {
 func (c *call) bridgeTo(ctx context.Context, r attemptResult, ep *media.Endpoint) string {
 	s, out, answer, audio := c.s, r.out, r.answer, r.audio
 	defer out.Close()
+	c.noteAgent(out.InviteResponse)
 	ep.SetPeer(media.Peer{Addr: answer.RemoteAddr(), Audio: audio, DTMF: answer.DTMF, Direction: answer.Direction})
 	c.mu.Lock()
 	c.manifest.AgentMedia = c.sec[sideAgent].describe()
