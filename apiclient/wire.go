@@ -42,6 +42,9 @@ type Recording struct {
 	// with audio that received no RTP packet: silence there, not the
 	// party's voice.
 	SilentChannels []string `json:"silent_channels,omitempty"`
+	// AgentID is who took the call as the agent platform named them in
+	// its answer (a line's agent_identity); "" when it did not.
+	AgentID string `json:"agent_id,omitempty"`
 }
 
 // SearchPage is the answer of GET /api/v1/recordings: one page, and the

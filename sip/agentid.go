@@ -4,18 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/spool"
 )
-
-// maxAgentID bounds an agent identity, in bytes: ACD agent ids are short,
-// and the value reaches the catalog, CSV exports and HTML.
-const maxAgentID = 64
 
 // errNoAgentID says that the answer does not carry what the line's
 // agent_identity names.
@@ -24,10 +19,8 @@ var errNoAgentID = errors.New("not in the answer")
 // agentIdentity returns who took the call as the answer res of the agent
 // leg says, where source (a line's agent_identity) says to look. It
 // returns an error, and no identity, when source is "", when res lacks it
-// and when the value is not fit to keep: longer than maxAgentID, not
-// UTF-8 or holding a character that does not print (a control character,
-// a line break). The value is never cut or repaired: a shortened id could
-// name another agent.
+// and when the value is not fit to keep (spool.CheckAgentID). The value
+// is never cut or repaired: a shortened id could name another agent.
 func agentIdentity(source string, res *sipmsg.Response) (string, error) {
 	if source == "" {
 		return "", errNoAgentID
@@ -37,18 +30,11 @@ func agentIdentity(source string, res *sipmsg.Response) (string, error) {
 		return "", err
 	}
 	v = strings.TrimSpace(v)
-	switch {
-	case v == "":
+	if v == "" {
 		return "", errNoAgentID
-	case len(v) > maxAgentID:
-		return "", fmt.Errorf("%d bytes, more than %d", len(v), maxAgentID)
-	case !utf8.ValidString(v):
-		return "", errors.New("not UTF-8")
 	}
-	for _, r := range v {
-		if !unicode.IsPrint(r) {
-			return "", fmt.Errorf("holds %U, which does not print", r)
-		}
+	if err := spool.CheckAgentID(v); err != nil {
+		return "", err
 	}
 	return v, nil
 }
