@@ -2,10 +2,15 @@ package sip
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	sipmsg "github.com/emiago/sipgo/sip"
+	"go.uber.org/zap"
+
+	"github.com/kiroku-voice/kiroku/internal/config"
 )
 
 // answer parses a 200 OK holding the given extra header lines.
@@ -73,6 +78,49 @@ func TestAgentIdentity(t *testing.T) {
 			}
 			if tc.err == "not in the answer" && !errors.Is(err, errNoAgentID) {
 				t.Errorf("got %v, want errNoAgentID", err)
+			}
+		})
+	}
+}
+
+// TestAgentIdentityEndToEnd: a SIPp agent's 200 names the agent in a
+// header, in P-Asserted-Identity and in its Contact; a line reads the
+// one its agent_identity says into the final manifest, a line naming a
+// header the answer lacks records none, and the value is logged at
+// debug only.
+func TestAgentIdentityEndToEnd(t *testing.T) {
+	for _, tc := range []struct {
+		source, want, wantSource string
+	}{
+		{"header:X-Agent-Id", "A-1001", "header:X-Agent-Id"},
+		{"pai", "a1001", "pai"},
+		{"contact", "agent1001", "contact"},
+		{"header:X-Queue-Agent", "", ""},
+		{"", "", ""},
+	} {
+		t.Run(fmt.Sprintf("agent_identity=%q", tc.source), func(t *testing.T) {
+			ap := newRTPPeer(t)
+			ag := sippAgent(t, "uas_agentid.xml", ap, 0)
+			env := startServer(t, envOptions{notice: 300 * time.Millisecond, optOutWait: "100ms",
+				agent: fmt.Sprintf("sip:acd@127.0.0.1:%d", ag.Port()),
+				tweak: func(c *config.Config) { c.Lines[1].AgentIdentity = tc.source }})
+			c := caller(t, env, "uac.xml", agentLine, newRTPPeer(t), 1500*time.Millisecond, nil)
+			mustSucceed(t, c)
+			mustSucceed(t, ag)
+			m := env.finalManifest(t)
+			if m.BridgedAt == nil {
+				t.Fatalf("got manifest %+v, want bridged", m)
+			}
+			if m.AgentID != tc.want || m.AgentIDSource != tc.wantSource {
+				t.Errorf("got agent_id %q from %q, want %q from %q", m.AgentID, m.AgentIDSource, tc.want, tc.wantSource)
+			}
+			if !strings.HasPrefix(m.Downstream, "sip:acd@127.0.0.1:") {
+				t.Errorf("got downstream %q, want the line's URI as before", m.Downstream)
+			}
+			for _, e := range env.logs.All() {
+				if e.Level > zap.DebugLevel && strings.Contains(fmt.Sprint(e.Message, e.ContextMap()), "1001") {
+					t.Errorf("the agent's identity in a %s log entry: %s %v", e.Level, e.Message, e.ContextMap())
+				}
 			}
 		})
 	}
