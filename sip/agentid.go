@@ -64,7 +64,7 @@ func agentIdentityRaw(source string, res *sipmsg.Response) (string, error) {
 func paiUser(res *sipmsg.Response) (string, error) {
 	var display string
 	for _, h := range res.GetHeaders("P-Asserted-Identity") {
-		for v := range strings.SplitSeq(h.Value(), ",") {
+		for _, v := range addressList(h.Value()) {
 			var uri sipmsg.Uri
 			name, err := sipmsg.ParseAddressValue(strings.TrimSpace(v), &uri, nil)
 			if err != nil {
@@ -82,6 +82,37 @@ func paiUser(res *sipmsg.Response) (string, error) {
 		return "", errNoAgentID
 	}
 	return display, nil
+}
+
+// addressList splits a header value holding several addresses at the
+// commas between them, not those inside a quoted display name or a URI
+// in angle brackets ("Sato, Taro" <sip:a1001@acd>, <tel:+81…>).
+func addressList(v string) []string {
+	var (
+		out             []string
+		quoted, escaped bool
+		angle           int
+		start           int
+	)
+	for i, r := range v {
+		switch {
+		case escaped:
+			escaped = false
+		case quoted && r == '\\':
+			escaped = true
+		case r == '"':
+			quoted = !quoted
+		case quoted:
+		case r == '<':
+			angle++
+		case r == '>' && angle > 0:
+			angle--
+		case r == ',' && angle == 0:
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, v[start:])
 }
 
 // uriUser is the user part of a SIP URI, or the number of a tel: URI.

@@ -6,11 +6,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	sipmsg "github.com/emiago/sipgo/sip"
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/spool"
 )
 
 // answer parses a 200 OK holding the given extra header lines.
@@ -53,6 +56,9 @@ func TestAgentIdentity(t *testing.T) {
 		{"pai tel", "pai", []string{"P-Asserted-Identity: <tel:+81312345678;phone-context=acd>"}, "+81312345678", ""},
 		{"pai display name when no user", "pai", []string{`P-Asserted-Identity: "Agent 7" <sip:acd.example>`}, "Agent 7", ""},
 		{"pai second value has the user", "pai", []string{`P-Asserted-Identity: "Desk" <sip:acd.example>, <sip:a7@acd.example>`}, "a7", ""},
+		{"pai display name with a comma", "pai", []string{`P-Asserted-Identity: "Sato, Taro" <sip:acd.example>, <sip:a8@acd.example>`}, "a8", ""},
+		{"pai quoted comma, no user", "pai", []string{`P-Asserted-Identity: "Sato, Taro" <sip:acd.example>`}, "Sato, Taro", ""},
+		{"pai in two headers", "pai", []string{"P-Asserted-Identity: <sip:acd.example>", "P-Asserted-Identity: <tel:1001>"}, "1001", ""},
 		{"pai missing", "pai", nil, "", "not in the answer"},
 		{"contact user", "contact", []string{"Contact: <sip:a-2002@192.0.2.7:5060>"}, "a-2002", ""},
 		{"contact without user", "contact", []string{"Contact: <sip:192.0.2.7:5060>"}, "", "not in the answer"},
@@ -124,4 +130,37 @@ func TestAgentIdentityEndToEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzAgentIdentity: whatever a 200 carries in the header, the PAI and
+// the Contact, reading it never panics, and what is kept is short valid
+// UTF-8 without control characters or surrounding spaces.
+func FuzzAgentIdentity(f *testing.F) {
+	f.Add("A-1001", `"Sato" <sip:a1001@acd.example>`, "<sip:agent@192.0.2.7>")
+	f.Add("\x1b[2J", `"a,b\" <sip:x@y>, <tel:+1;x=y>`, "<sips:%00@h>")
+	f.Add("", `<`, `"`)
+	f.Fuzz(func(t *testing.T, header, pai, contact string) {
+		raw := "SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK1\r\nFrom: <sip:k@127.0.0.1>;tag=a\r\n" +
+			"To: <sip:acd@127.0.0.1>;tag=b\r\nCall-ID: fuzz\r\nCSeq: 1 INVITE\r\n" +
+			"X-Agent-Id: " + header + "\r\nP-Asserted-Identity: " + pai + "\r\nContact: " + contact + "\r\nContent-Length: 0\r\n\r\n"
+		m, err := sipmsg.ParseMessage([]byte(raw))
+		if err != nil {
+			return
+		}
+		res, ok := m.(*sipmsg.Response)
+		if !ok {
+			return
+		}
+		for _, source := range []string{"header:X-Agent-Id", "pai", "contact"} {
+			id, err := agentIdentity(source, res)
+			if err != nil {
+				continue
+			}
+			bad := id == "" || len(id) > spool.MaxAgentID || !utf8.ValidString(id) || strings.TrimSpace(id) != id ||
+				strings.ContainsFunc(id, unicode.IsControl)
+			if bad {
+				t.Errorf("%s kept %q", source, id)
+			}
+		}
+	})
 }
