@@ -25,8 +25,8 @@ func (c *Client) Me(ctx context.Context) (Me, json.RawMessage, error) {
 }
 
 // Search lists one page of recordings: GET /api/v1/recordings?q (from,
-// to, line, purpose, client, decision, caller, min_duration, sort,
-// limit, cursor).
+// to, line, purpose, client, decision, caller, agent_id, min_duration,
+// sort, limit, cursor).
 func (c *Client) Search(ctx context.Context, q url.Values) (SearchPage, json.RawMessage, error) {
 	return call[SearchPage](ctx, c, http.MethodGet, "/api/v1/recordings", q, nil, nil)
 }

@@ -46,6 +46,9 @@ type Recording struct {
 	// CallerWithheld: the caller withheld the number; Caller is then
 	// "withheld" for all but privacy officers.
 	CallerWithheld bool `json:"caller_withheld,omitempty"`
+	// AgentID is who took the call as the agent platform named them in
+	// its answer (a line's agent_identity); "" when it did not.
+	AgentID string `json:"agent_id,omitempty"`
 }
 
 // SearchPage is the answer of GET /api/v1/recordings: one page, and the

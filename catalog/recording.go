@@ -50,7 +50,10 @@ type Recording struct {
 	// SilentChannels are the channels (caller, agent) that received no
 	// RTP packet: silence in the file, not audio.
 	SilentChannels []string
-	StoredAt       time.Time
+	// AgentID is who took the call as the agent platform named them
+	// (manifest agent_id); "" when it did not.
+	AgentID  string
+	StoredAt time.Time
 	// Manifest is the call's whole manifest as the spool left it (end
 	// reason, channel statistics, pauses…), for display and export.
 	Manifest json.RawMessage
@@ -62,7 +65,7 @@ type Recording struct {
 
 const recordingCols = `id, sip_call_id, client, started_at, answered_at, ended_at, caller, dialled, line, purpose, agent,
 	consent_decision, consent, object_key, manifest_key, size, duration_ms, sha256, audio_sha256, retain_until,
-	legal_hold, hold_reason, state, key_id, wrapped_key, cut_short, stored_at, manifest, silent_channels, caller_withheld`
+	legal_hold, hold_reason, state, key_id, wrapped_key, cut_short, stored_at, manifest, silent_channels, caller_withheld, agent_id`
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
@@ -93,17 +96,18 @@ func PutRecording(ctx context.Context, q Querier, r *Recording) error {
 		manifest = json.RawMessage("{}")
 	}
 	_, err := q.ExecContext(ctx, `INSERT INTO recordings (`+recordingCols+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT (id) DO UPDATE SET
 			object_key = excluded.object_key, manifest_key = excluded.manifest_key, size = excluded.size,
 			sha256 = excluded.sha256, audio_sha256 = excluded.audio_sha256, key_id = excluded.key_id,
 			wrapped_key = excluded.wrapped_key, state = excluded.state, stored_at = excluded.stored_at,
-			manifest = excluded.manifest, silent_channels = excluded.silent_channels, caller_withheld = excluded.caller_withheld`,
+			manifest = excluded.manifest, silent_channels = excluded.silent_channels, caller_withheld = excluded.caller_withheld,
+			agent_id = excluded.agent_id`,
 		r.ID, r.SIPCallID, r.Client, micros(r.StartedAt), optMicros(r.AnsweredAt), optMicros(r.EndedAt),
 		r.Caller, r.Dialled, r.Line, r.Purpose, r.Agent, r.Decision, string(consent), r.ObjectKey, r.ManifestKey,
 		r.Size, r.Duration.Milliseconds(), r.SHA256, r.AudioSHA256, micros(r.RetainUntil), boolInt(r.LegalHold),
 		r.HoldReason, r.State, r.KeyID, r.WrappedKey, boolInt(r.CutShort), micros(r.StoredAt), string(manifest),
-		strings.Join(r.SilentChannels, ","), boolInt(r.CallerWithheld))
+		strings.Join(r.SilentChannels, ","), boolInt(r.CallerWithheld), r.AgentID)
 	if err != nil {
 		return fmt.Errorf("catalog: put recording %s: %w", r.ID, err)
 	}
@@ -122,7 +126,7 @@ func scanRecording(s scanner) (*Recording, error) {
 	)
 	err := s.Scan(&r.ID, &r.SIPCallID, &r.Client, &started, &answered, &ended, &r.Caller, &r.Dialled, &r.Line,
 		&r.Purpose, &r.Agent, &r.Decision, &consent, &r.ObjectKey, &r.ManifestKey, &r.Size, &durMs, &r.SHA256,
-		&r.AudioSHA256, &retain, &hold, &r.HoldReason, &r.State, &r.KeyID, &r.WrappedKey, &cut, &stored, &manifest, &silent, &withheld)
+		&r.AudioSHA256, &retain, &hold, &r.HoldReason, &r.State, &r.KeyID, &r.WrappedKey, &cut, &stored, &manifest, &silent, &withheld, &r.AgentID)
 	if err != nil {
 		return nil, err
 	}

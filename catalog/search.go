@@ -48,6 +48,7 @@ type Search struct {
 	Line        string
 	Caller      string
 	Decision    string
+	AgentID     string // exactly the agent_id of the recordings
 	MinDuration time.Duration
 	Desc        bool    // newest first
 	After       *Cursor // the page after this cursor
@@ -127,7 +128,7 @@ func searchQuery(s Search) (string, []any) {
 		ors = append(ors, `(`+cond+`)`)
 	}
 	where = append(where, `(`+strings.Join(ors, ` OR `)+`)`)
-	for col, v := range map[string]string{"line": s.Line, "caller": s.Caller, "consent_decision": s.Decision, "client": s.Client} {
+	for col, v := range map[string]string{"line": s.Line, "caller": s.Caller, "consent_decision": s.Decision, "client": s.Client, "agent_id": s.AgentID} {
 		if v != "" {
 			where = append(where, col+` = ?`)
 			args = append(args, v)

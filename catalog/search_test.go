@@ -173,6 +173,7 @@ func TestSearchPlans(t *testing.T) {
 		{"purpose", Search{Purpose: "training", Desc: true}, "recordings_purpose_started_id"},
 		{"caller", Search{Caller: "0312345678", Desc: true}, "recordings_caller_started_id"},
 		{"decision", Search{Decision: "opted-out", From: time.Now().Add(-time.Hour)}, "recordings_decision_started_id"},
+		{"agent", Search{AgentID: "A-1001", Desc: true}, "recordings_agent_id_started_id"},
 		{"next page", Search{Desc: true, After: &Cursor{StartedAt: time.Now(), ID: "x"}}, "recordings_started_id"},
 		{"min duration, restricted visible", Search{MinDuration: time.Minute, Restricted: []string{"complaints"}}, "recordings_started_id"},
 	} {
@@ -205,4 +206,48 @@ func (c *Catalog) explain(ctx context.Context, t *testing.T, s Search) string {
 		plan = append(plan, detail)
 	}
 	return strings.Join(plan, "\n")
+}
+
+// TestSearchAgentID: the agent_id filter keeps the recordings of exactly
+// that agent, on both drivers; rows without one are never matched by a
+// filter, and a prefix of an id matches nothing.
+func TestSearchAgentID(t *testing.T) {
+	eachDriver(t, func(t *testing.T, c *Catalog) {
+		base := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+		ids := put(t, c, base,
+			Recording{Purpose: "a", AgentID: "A-1001"},
+			Recording{Purpose: "a", AgentID: "A-10011"},
+			Recording{Purpose: "a"},
+			Recording{Purpose: "a", AgentID: "A-1001", State: StateRestricted},
+			Recording{Purpose: "b", AgentID: "A-1001"},
+			Recording{Purpose: "a", AgentID: "a-1001"},
+		)
+		for _, tc := range []struct {
+			name  string
+			agent string
+			want  []string
+		}{
+			{"exact", "A-1001", []string{ids[0]}},
+			{"longer id", "A-10011", []string{ids[1]}},
+			{"a prefix matches nothing", "A-100", nil},
+			{"case counts", "a-1001", []string{ids[5]}},
+			{"unknown", "B-1", nil},
+			{"no filter", "", []string{ids[0], ids[1], ids[2], ids[5]}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				got, err := c.Search(t.Context(), Search{Visible: []string{"a"}, AgentID: tc.agent, Limit: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g := idsOf(got); !slices.Equal(g, tc.want) {
+					t.Fatalf("got %v, want %v", g, tc.want)
+				}
+				for _, r := range got {
+					if tc.agent != "" && r.AgentID != tc.agent {
+						t.Errorf("row %s: got agent_id %q, want %q", r.ID, r.AgentID, tc.agent)
+					}
+				}
+			})
+		}
+	})
 }

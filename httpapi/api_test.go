@@ -235,6 +235,9 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		{"bad line", "/api/v1/recordings?line=abc", "line"},
 		{"bad min duration", "/api/v1/recordings?min_duration=-5s", "min_duration"},
 		{"huge min duration", "/api/v1/recordings?min_duration=999999h", "min_duration"},
+		{"agent id too long", "/api/v1/recordings?agent_id=" + strings.Repeat("a", 65), "agent_id: not an agent id (65 bytes, more than 64)"},
+		{"agent id with a line break", "/api/v1/recordings?agent_id=A%0A1001", "agent_id: not an agent id (holds U+000A, which does not print)"},
+		{"agent id not UTF-8", "/api/v1/recordings?agent_id=A%FF", "agent_id: not an agent id (not UTF-8)"},
 		{"bad sort", "/api/v1/recordings?sort=caller", "sort"},
 		{"garbage cursor", "/api/v1/recordings?cursor=AAAA", "cursor"},
 		{"parameter on a view", "/api/v1/recordings/" + w.quality + "?x=1", "takes none"},
@@ -289,6 +292,9 @@ func TestSearchFilters(t *testing.T) {
 		if i >= 20 {
 			r.caller = "0355556666"
 		}
+		if i%3 == 0 {
+			r.agent = "A-1001"
+		}
 		recs = append(recs, r)
 	}
 	recs[3].seconds, recs[4].seconds = 2, 0.5
@@ -333,6 +339,9 @@ func TestSearchFilters(t *testing.T) {
 		{"min duration in seconds", "sup", "sort=started_at&min_duration=0", all},
 		{"purpose", "sup", "sort=started_at&purpose=cs-quality&decision=notified&line=0120000001&limit=2", minus(everyOther(all, 0), all[0], all[10], all[20])},
 		{"caller by privacy officer", "po", "sort=started_at&caller=03-5555-6666", all[20:]},
+		{"agent id", "sup", "sort=started_at&agent_id=A-1001&limit=3", everyThird(all)},
+		{"agent id with a decision", "sup", "sort=started_at&agent_id=A-1001&decision=opted-out", []string{all[0], all[15]}},
+		{"agent id no one has", "sup", "agent_id=A-100", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.name == "local date-time in Asia/Tokyo" {
@@ -570,9 +579,44 @@ func TestTokensNeverLogged(t *testing.T) {
 	}
 }
 
+// everyThird is ids[0], ids[3], ids[6]…
+func everyThird(ids []string) []string {
+	var out []string
+	for i := 0; i < len(ids); i += 3 {
+		out = append(out, ids[i])
+	}
+	return out
+}
+
 func toString(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestAgentIDShown: a recording's agent_id is in its search row and
+// its detail; one whose answer named no agent has none.
+func TestAgentIDShown(t *testing.T) {
+	e := newEnv(t)
+	ids := e.seed(
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 1, agent: "A-1001"},
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 1},
+	)
+	want := map[string]string{ids[0]: "A-1001", ids[1]: ""}
+	var res searchJSON
+	e.get("sup", "/api/v1/recordings", http.StatusOK, &res)
+	if len(res.Recordings) != 2 {
+		t.Fatalf("got %d recordings, want 2", len(res.Recordings))
+	}
+	for _, r := range res.Recordings {
+		if r.AgentID != want[r.ID] {
+			t.Errorf("search %s: got agent_id %q, want %q", r.ID, r.AgentID, want[r.ID])
+		}
+		var d apiclient.RecordingDetail
+		e.get("sup", "/api/v1/recordings/"+r.ID, http.StatusOK, &d)
+		if d.AgentID != want[r.ID] {
+			t.Errorf("detail %s: got agent_id %q, want %q", r.ID, d.AgentID, want[r.ID])
+		}
+	}
 }
 
 // TestSilentChannelsShown: a recording whose caller channel got no RTP

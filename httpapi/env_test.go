@@ -154,6 +154,7 @@ type rec struct {
 	// withheld: a trusted trunk asserted caller from an anonymous From
 	// with Privacy: id.
 	withheld bool
+	agent    string // agent_id from the answer; "" for none
 }
 
 // stereoWAV returns a WAV of seconds of a 440 Hz tone on the left
@@ -210,13 +211,16 @@ func (e *env) seed(recs ...rec) []string {
 		noticeEnd := r.started.Add(4 * time.Second)
 		m := &spool.Manifest{Version: spool.ManifestVersion, ID: id, SIPCallID: id + "@test", State: spool.StateDone,
 			Caller: r.caller, Dialled: r.line, Line: r.line, Purpose: r.purpose, Client: r.client, StartedAt: r.started, EndedAt: &ended,
-			Source: "udp:127.0.0.1:5070", Downstream: "echo:",
+			Source: "udp:127.0.0.1:5070", Downstream: "echo:", AgentID: r.agent,
 			Consent: spool.Consent{Decision: r.decision, OptOutDigit: "9",
 				Notice: spool.Notice{File: "notice-ja.wav", SHA256: strings.Repeat("ab", 32), Duration: 4,
 					StartedAt: &r.started, EndedAt: &noticeEnd, Completed: r.decision != spool.HungUpDuringNotice}}}
 		if r.withheld {
 			m.CallerFrom, m.CallerAsserted, m.CallerAssertedBy, m.CallerAssertedIn = "anonymous", "sip:"+r.caller+"@carrier.example", "ngn", "pai"
 			m.CallerPrivacy, m.CallerWithheld = "id", true
+		}
+		if r.agent != "" {
+			m.AgentIDSource = "header:X-Agent-Id"
 		}
 		if r.decision == spool.OptedOut {
 			m.Consent.OptOut = &spool.OptOut{Digit: "9", At: noticeEnd, Via: "rfc4733"}

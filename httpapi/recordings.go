@@ -28,7 +28,7 @@ func summary(rec *catalog.Recording, g access.Grant) apiclient.Recording {
 		Duration: rec.Duration.Seconds(), Line: rec.Line, Dialled: rec.Dialled, Purpose: rec.Purpose,
 		Client: rec.Client, Caller: c, CallerMasked: masked, CallerWithheld: rec.CallerWithheld, Decision: rec.Decision, HasAudio: rec.ObjectKey != "",
 		LegalHold: rec.LegalHold, State: rec.State, RetainUntil: rec.RetainUntil, CutShort: rec.CutShort,
-		SilentChannels: rec.SilentChannels}
+		SilentChannels: rec.SilentChannels, AgentID: rec.AgentID}
 }
 
 // maskManifest returns the manifest with its caller numbers (the caller,
@@ -56,7 +56,7 @@ func maskManifest(m json.RawMessage, g access.Grant) json.RawMessage {
 
 // search serves GET /api/v1/recordings.
 func (a *API) search(w http.ResponseWriter, r *http.Request, p *Principal) {
-	q, err := params(r, "from", "to", "line", "purpose", "client", "decision", "caller", "min_duration", "sort", "cursor", "limit")
+	q, err := params(r, "from", "to", "line", "purpose", "client", "decision", "caller", "agent_id", "min_duration", "sort", "cursor", "limit")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
@@ -192,6 +192,14 @@ func searchOf(q map[string][]string, cfg *config.Config) (catalog.Search, map[st
 			return s, nil, fmt.Errorf("caller: %q is not a telephone number", config.MaskNumber(v))
 		}
 		filters["caller"] = config.MaskNumber(s.Caller)
+	}
+	if v := get("agent_id"); v != "" {
+		if err := spool.CheckAgentID(v); err != nil {
+			// The value is not echoed: it may be what the check refused.
+			return s, nil, fmt.Errorf("agent_id: not an agent id (%v)", err)
+		}
+		s.AgentID = v
+		filters["agent_id"] = v
 	}
 	if v := get("min_duration"); v != "" {
 		if s.MinDuration, err = parseMinDuration(v); err != nil {

@@ -478,3 +478,56 @@ func TestBrowserSilentChannels(t *testing.T) {
 		t.Errorf("got details %q, want the caller channel named as having received no audio", details)
 	}
 }
+
+// TestBrowserAgentID: a supervisor searching by agent id sees that
+// agent's recording only, with the id in its row and in the details, in
+// English and in Japanese; a hostile id never becomes markup.
+func TestBrowserAgentID(t *testing.T) {
+	e := newEnv(t)
+	ids := e.seed(
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 1, agent: "A-1001"},
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 1, agent: "A-2002"},
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 1},
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 1, agent: `<img src=x onerror=alert(1)>`},
+	)
+	p := &page{t: t, ctx: browser(t)}
+	p.signIn(e.srv.URL+"/", "sup")
+	link := `#results a[href="#/recordings/` + ids[0] + `"]`
+	p.do("search by agent id",
+		chromedp.SendKeys(chromedp.CSS("#f-agent"), "A-1001"),
+		chromedp.Click(chromedp.CSS("#search-btn")),
+		chromedp.WaitVisible(chromedp.CSS(link)))
+	if n := eval[int](p, `document.querySelectorAll('#results tbody tr').length`); n != 1 {
+		t.Errorf("got %d result rows, want 1 (A-1001's)", n)
+	}
+	if cell := p.text("#results tbody tr .agent-id"); cell != "A-1001" {
+		t.Errorf("got agent cell %q, want A-1001", cell)
+	}
+	if h := p.text("#results thead"); !strings.Contains(h, "Agent ID") {
+		t.Errorf("got header %q, want an Agent ID column", h)
+	}
+	p.do("open the recording", chromedp.Click(chromedp.CSS(link)), chromedp.WaitVisible(chromedp.CSS("#r-meta dt")))
+	if details := p.text("#r-meta"); !strings.Contains(details, "Agent ID") || !strings.Contains(details, "A-1001") {
+		t.Errorf("got details %q, want Agent ID A-1001", details)
+	}
+	p.do("switch to Japanese", chromedp.Click(chromedp.CSS("#lang")))
+
+	// All rows: the hostile id is text, and the one without an id a dash.
+	p.do("back to the results", chromedp.Navigate(e.srv.URL+"/#/search"), chromedp.WaitVisible(chromedp.CSS("#search-form")))
+	p.do("search all", chromedp.Evaluate[chromedp.Void](`document.querySelector('#f-agent').value = ''`),
+		chromedp.Click(chromedp.CSS("#search-btn")),
+		chromedp.WaitVisible(chromedp.CSS(`#results a[href="#/recordings/`+ids[3]+`"]`)))
+	if h := p.text("#results thead"); !strings.Contains(h, "オペレーターID") {
+		t.Errorf("got header %q, want the オペレーターID column", h)
+	}
+	cells := eval[[]string](p, `[...document.querySelectorAll('#results tbody tr .agent-id')].map((td) => td.textContent)`)
+	if want := []string{`<img src=x onerror=alert(1)>`, "—", "A-2002", "A-1001"}; fmt.Sprint(cells) != fmt.Sprint(want) {
+		t.Errorf("got agent cells %q, want %q", cells, want)
+	}
+	if n := eval[int](p, `document.querySelectorAll('#results img').length`); n != 0 {
+		t.Errorf("got %d img elements in the results, want none (the id is text)", n)
+	}
+	p.do("open the recording in Japanese", chromedp.Click(chromedp.CSS(link)), chromedp.WaitVisible(chromedp.CSS("#r-meta dt")))
+	p.until("the agent id in Japanese", `[...document.querySelectorAll('#r-meta dt')].some((dt) =>
+		dt.textContent === 'オペレーターID' && dt.nextElementSibling.textContent === 'A-1001')`)
+}

@@ -88,10 +88,13 @@ type Entry struct {
 
 // Recording is one recording a report covers, with every entry about it.
 type Recording struct {
-	ID        string     `json:"id"`
-	Client    string     `json:"client,omitempty"`
-	Purpose   string     `json:"purpose,omitempty"`
-	Line      string     `json:"line,omitempty"`
+	ID      string `json:"id"`
+	Client  string `json:"client,omitempty"`
+	Purpose string `json:"purpose,omitempty"`
+	Line    string `json:"line,omitempty"`
+	// AgentID is who took the call as the agent platform named them
+	// (catalog agent_id); "" when it did not, and once deleted.
+	AgentID   string     `json:"agent_id,omitempty"`
 	StartedAt *time.Time `json:"started_at,omitempty"`
 	Caller    string     `json:"caller,omitempty"` // "" once deleted: the number is no longer held
 	State     string     `json:"state"`            // stored, restricted, … or deleted
@@ -279,7 +282,8 @@ func lookup(ctx context.Context, cat *catalog.Catalog, id string, q Query, cache
 	case err == nil:
 		started := rec.StartedAt
 		in.ok, in.raw = true, rec.Caller
-		in.rec = &Recording{ID: id, Client: rec.Client, Purpose: rec.Purpose, Line: rec.Line, StartedAt: &started, State: rec.State}
+		in.rec = &Recording{ID: id, Client: rec.Client, Purpose: rec.Purpose, Line: rec.Line, AgentID: rec.AgentID,
+			StartedAt: &started, State: rec.State}
 		in.rec.Caller = rec.Caller
 		if !q.clearFor(rec.Client) {
 			in.rec.Caller = config.MaskNumber(rec.Caller)
@@ -313,7 +317,8 @@ func (rep *Report) WriteJSON(w io.Writer) error {
 // each caller number, then one row per recording and entry (refused
 // attempts too, kind "denied").
 //
-// Cells come from free text (reasons, actors' names): one starting with
+// Cells come from free text (reasons, actors' names, the agent id an
+// agent platform sent): one starting with
 // '=', '+', '-', '@', a tab or a carriage return gets a leading single
 // quote, so a spreadsheet opening the file shows it rather than running
 // it as a formula (CSV injection); the '#' lines get no line breaks.
@@ -327,7 +332,7 @@ func (rep *Report) WriteCSV(w io.Writer) error {
 		fmt.Fprintf(w, "# caller: %s\n", oneLine(c))
 	}
 	cw := &cellWriter{w: csv.NewWriter(w)}
-	cw.Write([]string{"recording", "client", "purpose", "line", "started_at", "caller", "state", "seq", "at", "actor", "action", "kind", "reason"})
+	cw.Write([]string{"recording", "client", "purpose", "line", "started_at", "caller", "state", "seq", "at", "actor", "action", "kind", "reason", "agent_id"})
 	for _, r := range rep.Records {
 		started := ""
 		if r.StartedAt != nil {
@@ -335,11 +340,11 @@ func (rep *Report) WriteCSV(w io.Writer) error {
 		}
 		for _, e := range r.Entries {
 			cw.Write([]string{r.ID, r.Client, r.Purpose, r.Line, started, r.Caller, r.State, strconv.FormatInt(e.Seq, 10),
-				e.At.Format(time.RFC3339Nano), e.Actor, e.Action, e.Kind, e.Reason})
+				e.At.Format(time.RFC3339Nano), e.Actor, e.Action, e.Kind, e.Reason, r.AgentID})
 		}
 	}
 	for _, e := range rep.Denied {
-		cw.Write([]string{e.Target, "", "", "", "", "", "", strconv.FormatInt(e.Seq, 10), e.At.Format(time.RFC3339Nano), e.Actor, e.Action, e.Kind, e.Reason})
+		cw.Write([]string{e.Target, "", "", "", "", "", "", strconv.FormatInt(e.Seq, 10), e.At.Format(time.RFC3339Nano), e.Actor, e.Action, e.Kind, e.Reason, ""})
 	}
 	cw.w.Flush()
 	return cw.w.Error()

@@ -70,6 +70,9 @@ func seed(t *testing.T, c *catalog.Catalog) map[string]int64 {
 		rec := &catalog.Recording{ID: r.id, Client: r.client, Caller: r.caller, StartedAt: t0.Add(time.Duration(i) * time.Second),
 			Line: "0120000001", Purpose: "cs", Decision: "notified", State: catalog.StateStored, RetainUntil: t0.AddDate(0, 0, 90),
 			StoredAt: t0, ObjectKey: "recordings/" + r.id + ".sealed"}
+		if r.id == a1 {
+			rec.AgentID = "A-1001"
+		}
 		if err := catalog.PutRecording(t.Context(), c.DB(), rec); err != nil {
 			t.Fatal(err)
 		}
@@ -312,6 +315,49 @@ func kindOf(n string) string {
 	return incident.KindAccessed
 }
 
+// TestReportAgentID: a recording's agent id is in the report, in JSON
+// and in the CSV's last column; one without is empty.
+func TestReportAgentID(t *testing.T) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+		c := db.Open(t)
+		seed(t, c)
+		rep, err := incident.Build(t.Context(), c, incident.Query{Actor: "alice"}, t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{a1: "A-1001", a2: "", n1: ""}
+		got := map[string]string{}
+		for _, r := range rep.Records {
+			got[r.ID] = r.AgentID
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("JSON: got agent ids %v, want %v", got, want)
+		}
+		var b bytes.Buffer
+		if err := rep.WriteCSV(&b); err != nil {
+			t.Fatal(err)
+		}
+		var body []string
+		for _, l := range strings.SplitAfter(b.String(), "\n") {
+			if !strings.HasPrefix(l, "#") {
+				body = append(body, l)
+			}
+		}
+		rows, err := csv.NewReader(strings.NewReader(strings.Join(body, ""))).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := rows[0][len(rows[0])-1]; last != "agent_id" {
+			t.Fatalf("CSV: got last column %q, want agent_id", last)
+		}
+		for _, row := range rows[1:] {
+			if w, ok := want[row[0]]; ok && row[len(row)-1] != w {
+				t.Errorf("CSV row %v: got agent id %q, want %q", row, row[len(row)-1], w)
+			}
+		}
+	})
+}
+
 // TestCSVInjection: a cell a spreadsheet would run as a formula (free
 // text such as a reason or an actor's name starting with = + - @, a tab
 // or a carriage return) is written with a leading single quote, and a
@@ -319,7 +365,7 @@ func kindOf(n string) string {
 func TestCSVInjection(t *testing.T) {
 	at := t0
 	rep := &incident.Report{Query: incident.Query{Actor: "x\n=HYPERLINK(\"http://evil\")"}, Generated: t0,
-		Records: []*incident.Recording{{ID: a1, Client: "acme", State: "stored", Caller: "+81311111111", Entries: []incident.Entry{
+		Records: []*incident.Recording{{ID: a1, Client: "acme", State: "stored", Caller: "+81311111111", AgentID: "=HYPERLINK(\"http://evil\")", Entries: []incident.Entry{
 			{Seq: 1, At: at, Actor: "@alice", Action: "view", Kind: "accessed", Reason: "=1+1"},
 			{Seq: 2, At: at, Actor: "bob", Action: "download", Kind: "exported", Reason: "-2+3"},
 			{Seq: 3, At: at, Actor: "bob", Action: "download", Kind: "exported", Reason: "\t=cmd"},
@@ -351,7 +397,7 @@ func TestCSVInjection(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"'=1+1", "'-2+3", "'\t=cmd", "'\r=cmd", "苦情 = 対応", "'@alice", "'+carol", "'@SUM(A1)", "'+81311111111"} {
+	for _, want := range []string{"'=1+1", "'-2+3", "'\t=cmd", "'\r=cmd", "苦情 = 対応", "'@alice", "'+carol", "'@SUM(A1)", "'+81311111111", `'=HYPERLINK("http://evil")`} {
 		found := false
 		for _, row := range rows {
 			found = found || slices.Contains(row, want)

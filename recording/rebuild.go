@@ -95,7 +95,7 @@ func rowFromManifest(doc *StoredManifest, key string) *catalog.Recording {
 	full, _ := json.Marshal(m)
 	rec := &catalog.Recording{
 		ID: m.ID, SIPCallID: m.SIPCallID, Client: m.Client, StartedAt: m.StartedAt, AnsweredAt: m.AnsweredAt, EndedAt: m.EndedAt,
-		Caller: m.Caller, Dialled: m.Dialled, Line: m.Line, Purpose: m.Purpose, Agent: m.Downstream,
+		Caller: m.Caller, Dialled: m.Dialled, Line: m.Line, Purpose: m.Purpose, Agent: m.Downstream, AgentID: m.AgentID,
 		Decision: m.Consent.Decision, Consent: consent, ObjectKey: doc.ObjectKey, ManifestKey: key,
 		Size: doc.SealedSize, SHA256: doc.SealedSHA256, RetainUntil: doc.RetainUntil, State: catalog.StateStored,
 		StoredAt: time.Now().UTC(), Manifest: full,

@@ -3,6 +3,7 @@ package recording_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"path/filepath"
 	"testing"
@@ -18,9 +19,17 @@ import (
 func TestRebuildCatalog(t *testing.T) {
 	e := newEnv(t, catalogtest.New(t, catalog.SQLite))
 	var ids []string
+	agents := map[string]string{} // id: the agent_id its manifest names
 	for i := range 4 {
 		m := e.call(t, 4000*i)
+		if i%2 == 1 {
+			m.AgentID, m.AgentIDSource = fmt.Sprintf("A-100%d", i), "header:X-Agent-Id"
+			if err := e.spool.WriteManifest(m); err != nil {
+				t.Fatal(err)
+			}
+		}
 		ids = append(ids, m.ID)
+		agents[m.ID] = m.AgentID
 	}
 	if err := e.up.Pass(t.Context()); err != nil {
 		t.Fatal(err)
@@ -39,6 +48,9 @@ func TestRebuildCatalog(t *testing.T) {
 		b, err := fresh.Get(t.Context(), id)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if a.AgentID != agents[id] || b.AgentID != agents[id] {
+			t.Errorf("row %s: got agent_id %q uploaded, %q rebuilt, want %q", id, a.AgentID, b.AgentID, agents[id])
 		}
 		a.StoredAt, b.StoredAt = time.Time{}, time.Time{}
 		ja, _ := json.Marshal(a)

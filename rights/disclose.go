@@ -23,6 +23,7 @@ type Item struct {
 	Duration    float64         `json:"duration_s"`
 	Line        string          `json:"line"`
 	Caller      string          `json:"caller,omitempty"`
+	AgentID     string          `json:"agent_id,omitempty"` // who took the call, as the agent platform named them
 	Purpose     string          `json:"purpose"`
 	PurposeDesc string          `json:"purpose_description"`
 	Decision    string          `json:"consent_decision"`
@@ -181,7 +182,7 @@ func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer
 // item describes rec; with history, its audit entries too.
 func (s *Service) item(ctx context.Context, rec *catalog.Recording, history bool) (Item, error) {
 	it := Item{ID: rec.ID, StartedAt: rec.StartedAt, EndedAt: rec.EndedAt, Duration: rec.Duration.Seconds(),
-		Line: rec.Line, Caller: rec.Caller, Purpose: rec.Purpose, PurposeDesc: s.o.Purpose(rec.Purpose),
+		Line: rec.Line, Caller: rec.Caller, AgentID: rec.AgentID, Purpose: rec.Purpose, PurposeDesc: s.o.Purpose(rec.Purpose),
 		Decision: rec.Decision, Consent: rec.Consent, RetainUntil: rec.RetainUntil, LegalHold: rec.LegalHold,
 		State: rec.State, AudioSHA256: rec.AudioSHA256}
 	if !history {
@@ -233,6 +234,9 @@ func summary(m *Manifest) string {
 		fmt.Fprintf(&b, "  日時 / Date: %s (%.0f 秒 / s)\n", it.StartedAt.In(jst).Format("2006-01-02 15:04:05 MST"), it.Duration)
 		fmt.Fprintf(&b, "  回線 / Line: %s\n", it.Line)
 		fmt.Fprintf(&b, "  利用目的 / Purpose: %s — %s\n", it.Purpose, it.PurposeDesc)
+		if it.AgentID != "" {
+			fmt.Fprintf(&b, "  担当者 / Agent: %s\n", it.AgentID)
+		}
 		fmt.Fprintf(&b, "  同意の記録 / Consent evidence: %s %s\n", it.Decision, string(it.Consent))
 		fmt.Fprintf(&b, "  保存期限 / Retained until: %s", it.RetainUntil.In(jst).Format("2006-01-02"))
 		if it.LegalHold {

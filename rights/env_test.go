@@ -33,6 +33,7 @@ type env struct {
 	wavs   map[string][]byte // recording id → its WAV
 	n      int
 	lastID string
+	agent  string // agent_id the next spooled call's answer gave
 }
 
 func TestMain(m *testing.M) { os.Exit(catalogtest.Main(m)) }
@@ -99,6 +100,9 @@ func (e *env) spoolCall(t testing.TB, caller, purpose string, frames int) {
 	end := start.Add(time.Minute)
 	m := &spool.Manifest{ID: id, State: spool.StateSpooled, Caller: caller, Dialled: "0120000001", Line: "0120000001",
 		Purpose: purpose, StartedAt: start, EndedAt: &end, Consent: spool.Consent{Decision: spool.Notified}}
+	if e.agent != "" {
+		m.AgentID, m.AgentIDSource, e.agent = e.agent, "header:X-Agent-Id", ""
+	}
 	path := e.spool.RecordingPath(id)
 	f, err := os.Create(path)
 	if err != nil {

@@ -27,7 +27,7 @@ var Removed = []string{
 	"caller number: replaced by HMAC-SHA256 under the named key (same caller, same value, for one key)",
 	"recording id: replaced by HMAC-SHA256 under the named key, so rows cannot be joined to the catalog",
 	"audio: not exported",
-	"SIP Call-ID, client address, agent (downstream), customer reference: removed",
+	"SIP Call-ID, client address, agent (downstream URI and agent id), customer reference: removed",
 	"consent evidence detail, object keys, checksums, data keys, manifests: removed",
 }
 

@@ -57,6 +57,7 @@ func readZip(t *testing.T, b []byte) map[string][]byte {
 
 func TestDisclosureTwoNumbersTwoPurposes(t *testing.T) {
 	e := newEnv(t)
+	e.agent = "A-1001"
 	ids := []string{
 		e.record(t, numA, "cs-quality", 40000),
 		e.record(t, numB, "complaints", 30000),
@@ -98,6 +99,9 @@ func TestDisclosureTwoNumbersTwoPurposes(t *testing.T) {
 		if len(it.Accesses) == 0 || it.Accesses[0].Action != "store" {
 			t.Errorf("%s: got history %+v, want it to start with store", it.ID, it.Accesses)
 		}
+		if want := map[bool]string{true: "A-1001"}[it.ID == ids[0]]; it.AgentID != want {
+			t.Errorf("%s: got agent_id %q, want %q", it.ID, it.AgentID, want)
+		}
 		if it.PurposeDesc == "" || len(it.Consent) == 0 || it.RetainUntil.IsZero() {
 			t.Errorf("%s: got item %+v without purpose description, consent or retention", it.ID, it)
 		}
@@ -106,7 +110,7 @@ func TestDisclosureTwoNumbersTwoPurposes(t *testing.T) {
 		t.Errorf("got purposes %v, want two", purposes)
 	}
 	sum := string(files["summary.txt"])
-	for _, want := range []string{"利用目的 / Purpose", "yamada", "品質確認", "disclose"} {
+	for _, want := range []string{"利用目的 / Purpose", "yamada", "品質確認", "disclose", "担当者 / Agent: A-1001"} {
 		if !strings.Contains(sum, want) {
 			t.Errorf("summary lacks %q", want)
 		}

@@ -378,7 +378,7 @@ func (c *call) bridgeTo(ctx context.Context, r attemptResult, ep *media.Endpoint
 			},
 			Tap: c.recordingTap(time.Now(), r.audio),
 		})
-		c.segmentStart(target, began, time.Now())
+		c.segmentStart(target, c.noteAgent(out.InviteResponse), began, time.Now())
 		c.mu.Lock()
 		bridgedBefore := c.phase == phaseBridged
 		c.mu.Unlock()

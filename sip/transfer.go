@@ -228,7 +228,7 @@ func (c *call) releaseLeg(ctx context.Context, out *sipgo.DialogClientSession, e
 }
 
 // segmentStart opens the recording segment of a newly connected agent.
-func (c *call) segmentStart(downstream, began string, at time.Time) {
+func (c *call) segmentStart(downstream, agentID, began string, at time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	segs := c.manifest.Segments
@@ -237,7 +237,7 @@ func (c *call) segmentStart(downstream, began string, at time.Time) {
 		segs[n-1].EndedAt = &end
 	}
 	start := at.UTC()
-	c.manifest.Segments = append(segs, spool.Segment{StartedAt: start, Downstream: downstream, Began: began})
+	c.manifest.Segments = append(segs, spool.Segment{StartedAt: start, Downstream: downstream, AgentID: agentID, Began: began})
 }
 
 // segmentsEnd closes the last segment at the end of the call.

@@ -55,6 +55,14 @@ type Manifest struct {
 	CallerWithheld bool   `json:"caller_withheld,omitempty"`
 	Source         string `json:"source"` // transport and address the INVITE came from
 	Downstream     string `json:"downstream"`
+	// AgentID is who took the call as the agent platform said in its
+	// answer, where the line's agent_identity says to look; AgentIDSource
+	// is that setting (header:X-Agent-Id, pai, contact). Both are empty
+	// when the line reads none or the answer carried none fit to keep:
+	// nothing is guessed from the downstream URI. After a transfer it
+	// stays the first agent's; each segment names its own.
+	AgentID       string `json:"agent_id,omitempty"`
+	AgentIDSource string `json:"agent_id_source,omitempty"`
 	// CallerMedia and AgentMedia say how each leg's audio travelled:
 	// "RTP", or "SRTP <suite>" (decrypted before it was recorded).
 	CallerMedia string `json:"caller_media,omitempty"`

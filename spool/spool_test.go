@@ -1,8 +1,10 @@
 package spool
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -148,5 +150,29 @@ func TestRemoveTemps(t *testing.T) {
 	}
 	if n, _, err := d.RemoveTemps(); n != 0 || err != nil {
 		t.Errorf("second run: got %d, %v; want 0, nil", n, err)
+	}
+}
+
+// TestCheckAgentID: ids an agent platform sends are kept; empty, long
+// and unprintable ones are refused with the reason.
+func TestCheckAgentID(t *testing.T) {
+	for _, tc := range []struct {
+		v, err string // err: the error; "" for none
+	}{
+		{"A-1001", ""},
+		{"agent 7", ""},
+		{"佐藤", ""},
+		{strings.Repeat("a", 64), ""},
+		{"", "empty"},
+		{strings.Repeat("a", 65), "65 bytes, more than 64"},
+		{"A\xff", "not UTF-8"},
+		{"A\n1001", "holds U+000A, which does not print"},
+		{"A\x00", "holds U+0000, which does not print"},
+		{"\u202eA", "holds U+202E, which does not print"},
+	} {
+		err := CheckAgentID(tc.v)
+		if got := fmt.Sprint(err); (tc.err == "" && err != nil) || (tc.err != "" && got != tc.err) {
+			t.Errorf("CheckAgentID(%q): got %v, want %q", tc.v, err, tc.err)
+		}
 	}
 }

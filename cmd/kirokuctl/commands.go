@@ -27,6 +27,7 @@ func searchCmd(ctx context.Context, g *globals, args []string, out io.Writer) er
 		{"purpose", "purpose", "purpose name"},
 		{"decision", "decision", "notified, opted-out or hung-up-during-notice"},
 		{"caller", "caller", "caller number (privacy officers)"},
+		{"agent-id", "agent_id", "exactly the agent id the agent platform gave (line's agent_identity)"},
 		{"min-duration", "min_duration", "minimum call length (90s, 2m)"},
 		{"sort", "sort", "-started_at (newest first, default) or started_at"},
 		{"limit", "limit", "page size (1-500, default 50)"},
@@ -62,10 +63,10 @@ func searchCmd(ctx context.Context, g *globals, args []string, out io.Writer) er
 		}
 		return writeJSON(out, map[string]any{"recordings": rows})
 	}
-	t := newTable(out, "ID", "STARTED", "LENGTH", "LINE", "PURPOSE", "CALLER", "DECISION", "AUDIO", "HOLD", "STATE")
+	t := newTable(out, "ID", "STARTED", "LENGTH", "LINE", "PURPOSE", "CALLER", "AGENT", "DECISION", "AUDIO", "HOLD", "STATE")
 	for _, r := range rows {
 		t.row(r.ID, r.StartedAt.Local().Format("2006-01-02 15:04:05"), clock(r.Duration), r.Line, r.Purpose, r.Caller,
-			r.Decision, audioCell(r.HasAudio, r.SilentChannels), yesNo(r.LegalHold), r.State)
+			dash(r.AgentID), r.Decision, audioCell(r.HasAudio, r.SilentChannels), yesNo(r.LegalHold), r.State)
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -99,7 +100,7 @@ func showCmd(ctx context.Context, g *globals, args []string, out io.Writer) erro
 	for _, kv := range [][2]string{
 		{"id", d.ID}, {"started", d.StartedAt.Local().Format(time.RFC3339)}, {"length", clock(d.Duration)},
 		{"line", d.Line}, {"dialled", d.Dialled}, {"purpose", strings.TrimSpace(d.Purpose + "  " + d.PurposeDescription)},
-		{"caller", d.Caller}, {"agent", d.Agent}, {"state", d.State}, {"retain until", d.RetainUntil.Local().Format("2006-01-02")},
+		{"caller", d.Caller}, {"agent", d.Agent}, {"agent id", d.AgentID}, {"state", d.State}, {"retain until", d.RetainUntil.Local().Format("2006-01-02")},
 		{"legal hold", yesNo(d.LegalHold) + " " + d.HoldReason}, {"audio", audioLine(d.HasAudio, d.AudioSize, d.AudioSHA256, d.SilentChannels)},
 		{"consent", consent.Decision}, {"notice", consent.Notice.File + " sha256:" + consent.Notice.SHA256},
 		{"notice heard to the end", yesNo(consent.Notice.Completed)}, {"opt-out key offered", consent.OptOutDigit},

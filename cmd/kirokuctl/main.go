@@ -51,7 +51,8 @@ const usage = `usage: kirokuctl [global flags] COMMAND [flags]
 
 commands:
   recordings search [-from T] [-to T] [-line N] [-purpose P] [-decision D]
-                    [-caller N] [-min-duration D] [-sort started_at|-started_at]
+                    [-caller N] [-agent-id A] [-min-duration D]
+                    [-sort started_at|-started_at]
                     [-limit N] [-cursor C] [-all]
   recordings show ID
   recordings download ID -reason R [-out FILE|-]

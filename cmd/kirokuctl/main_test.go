@@ -113,7 +113,8 @@ lines:
 	for i, call := range []struct {
 		purpose, decision string
 		frames            int
-	}{{"cs-quality", spool.Notified, 40000}, {"cs-quality", spool.OptedOut, 0}, {"complaints", spool.Notified, 8000}} {
+		agent             string // agent_id the answer gave
+	}{{"cs-quality", spool.Notified, 40000, "A-1001"}, {"cs-quality", spool.OptedOut, 0, ""}, {"complaints", spool.Notified, 8000, "A-1001"}} {
 		id := uuid.Must(uuid.NewV7()).String()
 		k.ids = append(k.ids, id)
 		started := start.Add(time.Duration(i) * time.Minute)
@@ -121,6 +122,9 @@ lines:
 		m := &spool.Manifest{Version: spool.ManifestVersion, ID: id, State: spool.StateDone, Caller: "0312345678",
 			Dialled: "0120000001", Line: "0120000001", Purpose: call.purpose, StartedAt: started, EndedAt: &ended,
 			Consent: spool.Consent{Decision: call.decision, OptOutDigit: "9", Notice: spool.Notice{File: "notice.wav", Completed: true}}}
+		if call.agent != "" {
+			m.AgentID, m.AgentIDSource = call.agent, "header:X-Agent-Id"
+		}
 		if call.frames > 0 {
 			b := writeWAV(t, sp.RecordingPath(id), 2, call.frames)
 			sum := sha256.Sum256(b)
@@ -217,6 +221,61 @@ func TestRecordingsSearchShowDownload(t *testing.T) {
 	code, _, stderr = k.ctl(t, "sup", "recordings", "show", k.ids[2])
 	if code != exitFail || !strings.Contains(stderr, "HTTP 404") {
 		t.Errorf("show of another purpose's recording: exit %d %s", code, stderr)
+	}
+}
+
+// TestRecordingsSearchByAgent: -agent-id keeps the recordings of that
+// agent among those the token may see, the AGENT column and show name
+// it, and a value the API refuses is an error naming the parameter.
+func TestRecordingsSearchByAgent(t *testing.T) {
+	k := startKirokud(t)
+	for _, tc := range []struct {
+		name    string
+		agent   string
+		want    []string // ids listed
+		wantNot []string
+	}{
+		// ids[2] is A-1001's too, in a purpose supervisors cannot see.
+		{"that agent", "A-1001", []string{k.ids[0]}, []string{k.ids[1], k.ids[2]}},
+		{"no one's", "A-100", nil, k.ids},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, stderr := k.ctl(t, "sup", "recordings", "search", "-agent-id", tc.agent)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s%s", code, out, stderr)
+			}
+			for _, id := range tc.want {
+				if !strings.Contains(out, id) {
+					t.Errorf("got\n%s\nwant %s listed", out, id)
+				}
+			}
+			for _, id := range tc.wantNot {
+				if strings.Contains(out, id) {
+					t.Errorf("got\n%s\nwant %s not listed", out, id)
+				}
+			}
+		})
+	}
+	code, out, _ := k.ctl(t, "sup", "recordings", "search")
+	lines := strings.Split(out, "\n")
+	if code != 0 || !strings.Contains(lines[0], "AGENT") {
+		t.Fatalf("search: exit %d, got header %q, want an AGENT column", code, lines[0])
+	}
+	for _, l := range lines[1:] {
+		switch {
+		case strings.HasPrefix(l, k.ids[0]) && !strings.Contains(l, " A-1001 "):
+			t.Errorf("row %q: want agent A-1001", l)
+		case strings.HasPrefix(l, k.ids[1]) && !strings.Contains(l, " - "):
+			t.Errorf("row %q: want no agent (-)", l)
+		}
+	}
+	code, out, _ = k.ctl(t, "sup", "recordings", "show", k.ids[0])
+	if code != 0 || !strings.Contains(out, "agent id:") || !strings.Contains(out, "A-1001") {
+		t.Errorf("show: exit %d, got\n%s\nwant agent id: A-1001", code, out)
+	}
+	code, _, stderr := k.ctl(t, "sup", "recordings", "search", "-agent-id", "A\x1b[31m")
+	if code != exitFail || !strings.Contains(stderr, "agent_id: not an agent id (holds U+001B, which does not print)") {
+		t.Errorf("unprintable agent id: got exit %d %q, want %d and the API's reason", code, stderr, exitFail)
 	}
 }
 

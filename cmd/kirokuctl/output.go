@@ -60,3 +60,11 @@ func clock(sec float64) string {
 	s := int(sec + 0.5)
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
+
+// dash is s, or "-" for an empty cell so that columns stay readable.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -12,7 +12,8 @@ const L = {
     signIn: 'Sign in', signedInAs: 'Signed in as', searchTitle: 'Search recordings', from: 'From', to: 'To',
     line: 'Line', purpose: 'Purpose', any: 'Any', decision: 'Consent decision',
     'dec-notified': 'Notified (recorded)', 'dec-opted-out': 'Opted out', 'dec-hung-up-during-notice': 'Hung up during the notice',
-    callerFilter: 'Caller number (privacy officers)', minDuration: 'Minimum duration (seconds)', sort: 'Order',
+    callerFilter: 'Caller number (privacy officers)', agentIdFilter: 'Agent ID (exactly as the agent platform gives it)',
+    agentId: 'Agent ID', minDuration: 'Minimum duration (seconds)', sort: 'Order',
     newest: 'Newest first', oldest: 'Oldest first', searchBtn: 'Search', results: 'Results', started: 'Started',
     duration: 'Duration', caller: 'Caller', audio: 'Audio', hold: 'Legal hold', noResults: 'No recordings match.',
     more: 'More results', back: 'Back to the results', recordingTitle: 'Recording', metadata: 'Details',
@@ -65,7 +66,8 @@ const L = {
     signIn: 'サインイン', signedInAs: 'サインイン中:', searchTitle: '録音の検索', from: '開始日時（から）', to: '終了日時（まで）',
     line: '回線', purpose: '利用目的', any: 'すべて', decision: '同意の記録',
     'dec-notified': '通知済み（録音）', 'dec-opted-out': '録音拒否', 'dec-hung-up-during-notice': '案内中に切断',
-    callerFilter: '発信者番号（個人情報保護担当者のみ）', minDuration: '最短の長さ（秒）', sort: '並び順',
+    callerFilter: '発信者番号（個人情報保護担当者のみ）', agentIdFilter: 'オペレーターID（ACDが通知するとおりに）',
+    agentId: 'オペレーターID', minDuration: '最短の長さ（秒）', sort: '並び順',
     newest: '新しい順', oldest: '古い順', searchBtn: '検索', results: '検索結果', started: '開始',
     duration: '長さ', caller: '発信者', audio: '音声', hold: 'リーガルホールド', noResults: '該当する録音はありません。',
     more: 'さらに表示', back: '検索結果に戻る', recordingTitle: '録音', metadata: '詳細',
@@ -323,7 +325,7 @@ function showResults(main) {
     const first = el('td');
     first.append(el('a', fmtTime(r.started_at), { href: '#/recordings/' + r.id }));
     tr.append(first, el('td', fmtDuration(r.duration_seconds)), el('td', r.line), el('td', r.purpose),
-      el('td', r.caller), el('td', t('dec-' + r.decision)), el('td', audioCell(r)),
+      el('td', r.caller), el('td', r.agent_id || t('none'), { class: 'agent-id' }), el('td', t('dec-' + r.decision)), el('td', audioCell(r)),
       el('td', r.legal_hold ? t('yes') : t('no')));
     if (r.state === 'restricted') tr.children[0].append(' ', el('span', '(' + t('restricted') + ')', { class: 'held' }));
     body.append(tr);
@@ -378,6 +380,7 @@ function showRecording(main, rec) {
     ['line', rec.line], ['dialled', rec.dialled],
     ['purpose', rec.purpose + (rec.purpose_description ? ' — ' + rec.purpose_description : '')],
     ['caller', rec.caller + (rec.caller_masked ? ' ' + t('masked') : '')], ['client', rec.client], ['agent', rec.agent],
+    ['agentId', rec.agent_id],
     ['state', t(rec.state) || rec.state], ['retainUntil', fmtTime(rec.retain_until)],
     ['hold', rec.legal_hold ? t('heldBecause') + rec.hold_reason : t('no')],
     ['audioSize', rec.audio_size ? t('bytes', { n: rec.audio_size }) : ''], ['audioSha', rec.audio_sha256],

@@ -165,6 +165,9 @@ type Line struct {
 	// DTMFMethods are the ways a caller's opt-out key counts: rfc4733,
 	// info, inband (default all three); see dtmf.go.
 	DTMFMethods []string `yaml:"dtmf_methods"`
+	// AgentIdentity is where the agent's 200 OK says who the agent is:
+	// header:<Name>, pai or contact ("" for nowhere); see agentid.go.
+	AgentIdentity string `yaml:"agent_identity"`
 }
 
 // Prompt is a loaded notice: 8 kHz mono 16-bit PCM.

@@ -47,6 +47,7 @@ func (c *Config) check(r *report) {
 	c.checkPurposes(r)
 	c.checkLines(r)
 	c.checkDTMF(r)
+	c.checkAgentIdentity(r)
 	c.checkClients(r)
 }
 

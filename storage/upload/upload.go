@@ -312,7 +312,7 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 	full, _ := json.Marshal(m)
 	rec := &catalog.Recording{
 		ID: id, SIPCallID: m.SIPCallID, Client: m.Client, StartedAt: m.StartedAt, AnsweredAt: m.AnsweredAt, EndedAt: m.EndedAt,
-		Caller: m.Caller, Dialled: m.Dialled, Line: m.Line, Purpose: m.Purpose, Agent: m.Downstream,
+		Caller: m.Caller, Dialled: m.Dialled, Line: m.Line, Purpose: m.Purpose, Agent: m.Downstream, AgentID: m.AgentID,
 		Decision: m.Consent.Decision, Consent: consent, ManifestKey: manifestKey, RetainUntil: retain,
 		State: catalog.StateStored, StoredAt: time.Now().UTC(), Manifest: full,
 	}

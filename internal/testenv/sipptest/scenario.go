@@ -49,6 +49,9 @@ var scenarios embed.FS
 //
 // Agents:
 //   - uas.xml (key rtp_port): answers with 100, 180, 200, waits for BYE.
+//   - uas_agentid.xml (key rtp_port): as uas.xml, its 200 naming the
+//     agent: X-Agent-Id: A-1001, P-Asserted-Identity with user a1001,
+//     Contact with user agent1001.
 //   - uas_bye.xml (key rtp_port): answers, holds for -d, sends BYE.
 //   - uas_busy.xml: answers 486 Busy Here.
 //   - uas_noanswer.xml: rings until CANCELled, then sends 487.
