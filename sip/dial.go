@@ -387,28 +387,61 @@ func (c *call) bridgeTo(ctx context.Context, r attemptResult, ep *media.Endpoint
 		}
 		c.log.Info("bridged to downstream", zap.String("downstream", target), zap.String("began", began))
 
+		sw, reason := c.waitAgent(ctx, out)
+		if reason != "" {
+			return reason
+		}
+		oldOut, oldEp := out, ep
+		r, ep, out, target, began = sw.r, sw.ep, sw.r.out, sw.target, sw.began
+		c.mu.Lock()
+		c.manifest.Downstream = target
+		c.mu.Unlock()
+		c.bg.Add(1)
+		go func() {
+			defer c.bg.Done()
+			c.releaseLeg(ctx, oldOut, oldEp)
+		}()
+	}
+}
+
+// waitAgent waits, while the caller is bridged to the agent leg out, for
+// the call to end (its end reason) or for a transfer to bring another leg.
+// A transferor that hangs up while its transfer runs does not end the
+// call: the caller goes to the target, or is hung up if that fails.
+func (c *call) waitAgent(ctx context.Context, out *sipgo.DialogClientSession) (switchLeg, string) {
+	outDone := out.Context().Done()
+	gone := false
+	for {
 		select {
 		case <-ctx.Done():
-			c.byeAgent(out)
+			if !gone {
+				c.byeAgent(out)
+			}
 			c.s.legs.Delete(out.ID)
 			out.Close()
-			return c.hangupReason(ctx)
-		case <-out.Context().Done():
+			return switchLeg{}, c.hangupReason(ctx)
+		case <-outDone:
+			outDone, gone = nil, true
+			c.mu.Lock()
+			transferring := c.transferring
+			c.mu.Unlock()
+			if transferring {
+				continue
+			}
 			c.s.legs.Delete(out.ID)
 			out.Close()
 			c.byeCaller()
-			return endAgentHangup
+			return switchLeg{}, endAgentHangup
 		case sw := <-c.switchTo:
-			oldOut, oldEp := out, ep
-			r, ep, out, target, began = sw.r, sw.ep, sw.r.out, sw.target, sw.began
-			c.mu.Lock()
-			c.manifest.Downstream = target
-			c.mu.Unlock()
-			c.bg.Add(1)
-			go func() {
-				defer c.bg.Done()
-				c.releaseLeg(ctx, oldOut, oldEp)
-			}()
+			if sw.r.out != nil {
+				return sw, ""
+			}
+			if gone { // the transfer failed and its transferor left
+				c.s.legs.Delete(out.ID)
+				out.Close()
+				c.byeCaller()
+				return switchLeg{}, endAgentHangup
+			}
 		}
 	}
 }

@@ -34,7 +34,7 @@ const (
 )
 
 // switchLeg is a new agent leg that answered a transfer, for the bridge
-// loop to connect the caller to.
+// loop to connect the caller to; the zero value says a transfer failed.
 type switchLeg struct {
 	r      attemptResult
 	ep     *media.Endpoint
@@ -156,17 +156,27 @@ func (c *call) transfer(ctx context.Context, out *sipgo.DialogClientSession, tar
 			code = sipmsg.StatusRequestTimeout
 		}
 		c.log.Warn("transfer failed: the call stays with the agent", zap.String("target", name), zap.Int("sip_code", r.Status), zap.String("outcome", r.Outcome))
+		// The bridge loop learns it too: a transferor that hung up
+		// meanwhile leaves the caller with nobody.
+		select {
+		case c.switchTo <- switchLeg{}:
+		case <-ctx.Done():
+		}
 		c.notifyRefer(ctx, out, strconv.Itoa(code)+" "+reasonOf(code), true)
 		return
 	}
-	c.notifyRefer(ctx, out, "200 OK", true)
+	// The caller is switched before the final NOTIFY: the transferor
+	// hangs up as soon as it has it (RFC 5589), and its BYE must find the
+	// caller already with the target.
 	select {
 	case c.switchTo <- switchLeg{r: r, ep: ep, target: target.String(), began: beganRefer}:
 	case <-ctx.Done():
 		c.byeAgent(r.out)
 		r.out.Close()
 		ep.Close()
+		return
 	}
+	c.notifyRefer(ctx, out, "200 OK", true)
 }
 
 // reasonOf is a status line's reason phrase for a sipfrag.
