@@ -51,6 +51,22 @@ func (c *call) dialGroup(ctx context.Context, targets []config.Downstream) strin
 	began := make([]string, len(try))
 	redirects := 0
 	for i := 0; i < len(try); i++ {
+		if i > 0 {
+			// A fresh endpoint for each downstream: late RTP of a failed
+			// one (its early media) must not latch or reach the next.
+			next, err := s.portsFor(c.a.line.DownstreamMediaInterface).Open()
+			if err != nil {
+				c.log.Error("no rtp port for agent leg", zap.Error(err))
+				c.byeCaller()
+				return endMediaFailed
+			}
+			c.latchLeg(sideAgent, next, c.a.line.DownstreamLatching)
+			c.mu.Lock()
+			old := c.outEp
+			c.outEp, ep = next, next
+			c.mu.Unlock()
+			old.Close()
+		}
 		d := try[i]
 		r := c.attempt(ctx, d.URI, ep, ring)
 		if r.redirect != "" && redirects < maxRedirects {
@@ -191,12 +207,13 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 	err = out.WaitAnswer(actx, sipgo.AnswerOptions{OnResponse: func(res *sipmsg.Response) error {
 		pr.onResponse(res)
 		r.Status = res.StatusCode
-		if !w.responded.Swap(true) {
-			s.health.report(target, alive(res.StatusCode), hc, "invite")
-		}
+		w.responded.Store(true)
 		switch {
 		case early != nil:
 			// Early media flows: no ringback over it.
+		case ring == nil:
+			// A transfer's target: the caller is still bridged to the
+			// transferring agent, and keeps hearing them until it answers.
 		case res.IsProvisional() && r.Status > sipmsg.StatusTrying && len(res.Body()) > 0:
 			if early = c.startEarlyMedia(ep, res, ring); early == nil {
 				ring.start(ctx) // unusable early media: ringback rather than silence
@@ -221,9 +238,13 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 			s.health.report(target, false, hc, "invite")
 			r.Status, r.Outcome = 0, spool.AttemptNoResponse
 		case w.noAnswer.Load():
+			s.health.report(target, true, hc, "invite")                              // it rang: it is up
 			r.Status, r.Outcome = sipmsg.StatusRequestTimeout, spool.AttemptNoAnswer // we cancelled
 		case errors.As(err, &de):
 			r.Status = de.Res.StatusCode
+			// Its final response says whether it takes calls (a 100
+			// then a 503 is not a downstream that answers).
+			s.health.report(target, alive(r.Status), hc, "invite")
 			r.Outcome = spool.AttemptFailed
 			if busy(r.Status) {
 				r.Outcome = spool.AttemptBusy
@@ -245,6 +266,7 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 		return r
 	}
 	r.Status = out.InviteResponse.StatusCode
+	s.health.report(target, true, hc, "invite")
 	if err := out.Ack(context.WithoutCancel(ctx)); err != nil {
 		c.log.Warn("ack to downstream", zap.Error(err))
 	}
@@ -395,7 +417,16 @@ func (c *call) bridgeTo(ctx context.Context, r attemptResult, ep *media.Endpoint
 		r, ep, out, target, began = sw.r, sw.ep, sw.r.out, sw.target, sw.began
 		c.mu.Lock()
 		c.manifest.Downstream = target
+		w := c.work[sideCaller]
 		c.mu.Unlock()
+		// The transferor often held the caller first: the target gets
+		// the caller back (re-INVITE sendrecv), or it would hear nothing
+		// and the caller's channel would be recorded silent.
+		if dir := c.direction(sideCaller); dir != media.SendRecv && dir != "" {
+			if w == nil || !w.do(func(ctx context.Context) { c.passDirection(ctx, sideCaller, media.SendRecv) }) {
+				c.log.Warn("caller left on hold after the transfer: its worker is busy or gone")
+			}
+		}
 		c.bg.Add(1)
 		go func() {
 			defer c.bg.Done()
@@ -596,9 +627,10 @@ func (r *ringback) start(ctx context.Context) {
 		return
 	}
 	ctx, r.cancel = context.WithCancel(ctx)
-	r.done = make(chan struct{})
+	done := make(chan struct{})
+	r.done = done
 	go func() {
-		defer close(r.done)
+		defer close(done)
 		tone := media.Ringback()
 		for r.ep.Play(ctx, tone) == nil {
 		}
@@ -613,6 +645,7 @@ func (r *ringback) stop() {
 	}
 	r.mu.Lock()
 	cancel, done := r.cancel, r.done
+	r.cancel, r.done = nil, nil // so that it can start again (the next downstream rings)
 	r.mu.Unlock()
 	if cancel != nil {
 		cancel()

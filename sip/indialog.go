@@ -363,7 +363,7 @@ func (c *call) reinvite(ctx context.Context, side int, body []byte, hdrs ...sipm
 	if side == sideCaller {
 		target, do, write = c.in.InviteRequest.Contact().Address, c.in.Do, c.in.WriteRequest
 	} else {
-		ep, target, do, write = outEp, out.InviteResponse.Contact().Address, out.Do, out.WriteRequest
+		ep, target, do, write = outEp, agentTarget(out), out.Do, out.WriteRequest
 	}
 	req := sipmsg.NewRequest(sipmsg.INVITE, target)
 	for _, h := range hdrs {

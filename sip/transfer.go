@@ -57,7 +57,7 @@ func (s *Server) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	c.mu.Lock()
-	current, phase, busy := c.out, c.phase, c.transferring
+	current, phase := c.out, c.phase
 	c.mu.Unlock()
 	if l.out == nil || l.out != current || phase != phaseBridged {
 		s.respond(req, tx, sipmsg.StatusForbidden, "Not The Connected Agent")
@@ -91,11 +91,14 @@ func (s *Server) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		s.respond(req, tx, sipmsg.StatusForbidden, "Transfer Target Not Allowed")
 		return
 	}
-	if busy {
+	// Checked and set at once: two REFERs in flight (each request has
+	// its goroutine) must not both be taken.
+	c.mu.Lock()
+	if c.transferring || c.out != l.out {
+		c.mu.Unlock()
 		s.respond(req, tx, sipmsg.StatusRequestPending, "Transfer In Progress")
 		return
 	}
-	c.mu.Lock()
 	w := c.work[sideAgent]
 	c.transferring = true
 	c.mu.Unlock()
@@ -110,6 +113,16 @@ func (s *Server) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		c.log.Warn("transfer not started: the agent leg's worker is busy or gone")
 		c.notifyRefer(s.baseCtx, out, "503 Service Unavailable", true)
 	}
+}
+
+// agentTarget is where in-dialog requests to an agent leg go: the Contact
+// of its answer, or (an answer without one, which sipgo takes) the URI
+// the INVITE went to.
+func agentTarget(out *sipgo.DialogClientSession) sipmsg.Uri {
+	if h := out.InviteResponse.Contact(); h != nil {
+		return h.Address
+	}
+	return out.InviteRequest.Recipient
 }
 
 // targetName is a transfer target without its parameters, for logs and the
@@ -204,7 +217,7 @@ func reasonOf(code int) string {
 func (c *call) notifyRefer(ctx context.Context, out *sipgo.DialogClientSession, status string, final bool) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req := sipmsg.NewRequest(sipmsg.NOTIFY, out.InviteResponse.Contact().Address)
+	req := sipmsg.NewRequest(sipmsg.NOTIFY, agentTarget(out))
 	req.AppendHeader(sipmsg.NewHeader("Event", "refer"))
 	state := "active;expires=60"
 	if final {
