@@ -61,11 +61,15 @@ type call struct {
 	a   admission
 	id  string
 
-	in    *sipgo.DialogServerSession
-	inEp  *media.Endpoint
-	watch atomic.Pointer[watch] // set once the 200 goes out
-	acked atomic.Bool           // the caller's ACK of our 200 came
-	rel   *reliable             // the caller requires 100rel: our reliable 183 (prack.go)
+	in       *sipgo.DialogServerSession
+	inEp     *media.Endpoint
+	watch    atomic.Pointer[watch] // set once the 200 goes out
+	acked    atomic.Bool           // the caller's ACK of our 200 came
+	answered atomic.Bool           // our 200 reached the caller: a BYE ends it, else a final response
+	// answerLater sends the 200 of a call whose notice plays as early
+	// media; set on the call's goroutine, called there once.
+	answerLater func() string
+	rel         *reliable // the caller requires 100rel: our reliable 183 (prack.go)
 	// ackSDP is the body of the caller's ACK to our 200 when that 200
 	// made the offer (a delayed-offer INVITE: lateoffer.go).
 	ackSDP atomic.Pointer[[]byte]
@@ -197,16 +201,48 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	callCtx, end, cancel := c.callContext(in.Context())
 	defer cancel()
 	c.startWorker(callCtx, sideCaller)
-	if c.rel != nil && !c.a.lateOffer {
-		// A caller that requires 100rel gets our answer first in a
-		// reliable 183, the same SDP as the 200 that follows its PRACK.
-		if reason := c.reliable183(callCtx, local); reason != "" {
+	defer func() {
+		if w := c.watch.Load(); w != nil {
+			w.stop()
+		}
+	}()
+	if c.earlyNotice() {
+		// The notice plays as early media: a 183 with our answer
+		// (reliable when the caller requires 100rel), and the 200 only
+		// when the agent answers (see answerCaller), so that the toll-free
+		// call is billed from an agent, not from the notice.
+		if reason := c.progress(callCtx, local); reason != "" {
+			return reason
+		}
+		c.answerLater = func() string { return c.answerCaller(callCtx, end, req, tx, res) }
+		c.log.Info("notice as early media: the caller is answered when the agent is")
+	} else {
+		if c.rel != nil && !c.a.lateOffer {
+			// A caller that requires 100rel gets our answer first in a
+			// reliable 183, the same SDP as the 200 that follows its PRACK.
+			if reason := c.reliable183(callCtx, local); reason != "" {
+				return reason
+			}
+		}
+		if reason := c.answerCaller(callCtx, end, req, tx, res); reason != "" {
 			return reason
 		}
 	}
+
+	if reason := c.notice(callCtx); reason != "" {
+		return reason
+	}
+	return c.a.flow.run(callCtx, c)
+}
+
+// answerCaller sends the 200 to the caller and waits for its ACK, then
+// starts the media watch and session timer; it returns a non-empty end
+// reason when the call cannot go on. It runs once: at once, or when the
+// agent answers a call whose notice played as early media.
+func (c *call) answerCaller(callCtx context.Context, end context.CancelCauseFunc, req *sipmsg.Request, tx sipmsg.ServerTransaction, res *sipmsg.Response) string {
+	s, in := c.s, c.in
 	w := newWatch(c, end)
 	c.watch.Store(w)
-	defer w.stop()
 	// WriteResponse returns once the ACK is in (or the caller gave up);
 	// when the watch ends the call first, ending the transaction makes
 	// it return at its next retransmission of the 200.
@@ -217,8 +253,9 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 		}
 	})
 	s.responded("INVITE", sipmsg.StatusOK)
-	err = in.WriteResponse(res)
+	err := in.WriteResponse(res)
 	unblock()
+	c.answered.Store(err == nil)
 	if err != nil {
 		c.consentEvent(consentEvent{kind: evHangUp, at: time.Now().UTC()})
 		if reason := ourEnd(callCtx); reason != "" {
@@ -229,6 +266,7 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 			// The 200 went unacknowledged until the transaction gave up
 			// (64*T1): end the session we answered (RFC 3261 §13.3.1.4).
 			c.log.Info("caller never acknowledged the answer", zap.Error(err))
+			c.answered.Store(true)
 			c.byeCaller()
 			return endNoAck
 		}
@@ -247,11 +285,43 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	c.manifest.AnsweredAt = &answered
 	c.mu.Unlock()
 	c.writeManifest()
+	return ""
+}
 
-	if reason := c.notice(callCtx); reason != "" {
-		return reason
+// earlyNotice says whether the notice plays as early media: the line's
+// notice_mode is early-media and the caller offered SDP (a delayed offer
+// is answered first: its offer can only go in the 200 without 100rel).
+func (c *call) earlyNotice() bool {
+	return c.a.line.NoticeMode == config.NoticeEarlyMedia && !c.a.lateOffer
+}
+
+// progress sends the 183 with our answer that the early notice plays in:
+// reliable (PRACKed) when the caller requires 100rel.
+func (c *call) progress(ctx context.Context, sdp []byte) string {
+	c.mu.Lock()
+	c.manifest.NoticeMode = config.NoticeEarlyMedia
+	c.mu.Unlock()
+	if c.rel != nil {
+		return c.reliable183(ctx, sdp)
 	}
-	return c.a.flow.run(callCtx, c)
+	res := sipmsg.NewSDPResponseFromRequest(c.in.InviteRequest, sdp)
+	res.StatusCode, res.Reason = sipmsg.StatusSessionInProgress, "Session Progress"
+	if err := c.in.WriteResponse(res); err != nil {
+		c.log.Info("caller left before the early notice", zap.Error(err))
+		return endCallerHangup
+	}
+	return ""
+}
+
+// answerPending answers a caller whose notice played as early media, now
+// that the agent side answered; "" when answered (or already was).
+func (c *call) answerPending() string {
+	f := c.answerLater
+	if f == nil {
+		return ""
+	}
+	c.answerLater = nil
+	return f()
 }
 
 // callContext ends with the caller's dialog, with the server's hard stop,
@@ -485,6 +555,15 @@ func (c *call) writeManifest() {
 
 func (c *call) byeCaller() {
 	if c.in == nil {
+		return
+	}
+	if c.answerLater != nil && !c.answered.Load() {
+		// Never answered (an early notice): the INVITE gets a final
+		// response instead of a BYE.
+		c.answerLater = nil
+		if err := c.in.Respond(sipmsg.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil); err != nil {
+			c.log.Debug("final response to caller", zap.Error(err))
+		}
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

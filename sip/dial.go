@@ -388,6 +388,13 @@ func (c *call) bridgeTo(ctx context.Context, r attemptResult, ep *media.Endpoint
 			br.Stop()
 		}
 	}()
+	// A caller whose notice played as early media is answered now that
+	// the agent is.
+	if reason := c.answerPending(); reason != "" {
+		c.byeAgent(out)
+		out.Close()
+		return reason
+	}
 	for {
 		c.connectAgent(ctx, r, ep)
 		if br != nil {

@@ -37,6 +37,9 @@ func (f bridgeFlow) run(ctx context.Context, c *call) string { return c.dialGrou
 type echoFlow struct{}
 
 func (echoFlow) run(ctx context.Context, c *call) string {
+	if reason := c.answerPending(); reason != "" {
+		return reason
+	}
 	start := time.Now()
 	tap := c.startRecording(start)
 	if c.rec != nil {

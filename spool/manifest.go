@@ -77,6 +77,10 @@ type Manifest struct {
 	EndedAt    *time.Time `json:"ended_at,omitempty"`
 
 	Consent Consent `json:"consent"`
+	// NoticeMode is "early-media" when the notice played in a 183 and the
+	// caller was answered when the agent answered (AnsweredAt then); ""
+	// when the 200 came first.
+	NoticeMode string `json:"notice_mode,omitempty"`
 
 	// DownstreamStatus is the agent leg's final SIP status (0 when never
 	// tried, e.g. caller hung up during the notice).

@@ -144,6 +144,8 @@ type Line struct {
 	// (see transfer.go); none: every REFER is refused with 403.
 	TransferTargets []string         `yaml:"transfer_targets"`
 	TransferAllowed []TransferTarget `yaml:"-"` // TransferTargets, parsed
+	// NoticeMode is answer (default) or early-media: see notice.go.
+	NoticeMode string `yaml:"notice_mode"`
 	// RecordEarlyMedia records the agent side's early media (queue
 	// announcements) too; by default recording starts at its answer.
 	RecordEarlyMedia bool `yaml:"record_early_media"`

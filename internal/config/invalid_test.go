@@ -71,6 +71,12 @@ func TestParseInvalid(t *testing.T) {
 			},
 		},
 		{
+			file: "notice-mode.yaml",
+			want: []string{
+				`notice-mode.yaml:6: lines[0].notice_mode: "early" is not answer or early-media`,
+			},
+		},
+		{
 			file: "empty.yaml",
 			want: []string{
 				`empty.yaml: sip.listen: at least one listen URL is required, such as "udp://192.0.2.1:5060"`,

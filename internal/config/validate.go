@@ -27,6 +27,7 @@ func (c *Config) check(r *report) {
 	c.checkEdge(r)
 	c.checkDownstreamTimers(r)
 	c.checkMediaInterfaces(r)
+	c.checkNoticeModes(r)
 	c.checkAuth(r)
 	c.checkSIPTLS(r)
 	c.checkSRTP(r)
