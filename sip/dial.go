@@ -154,7 +154,7 @@ type earlyMedia struct {
 
 // attempt sends one INVITE to target and waits for its answer, within
 // sip.ring_timeout for a first response and sip.answer_timeout in all.
-func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, ring *ringback) (r attemptResult) {
+func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, ring *ringback, hdrs ...sipmsg.Header) (r attemptResult) {
 	s := c.s
 	started := time.Now().UTC()
 	r.URI, r.StartedAt = target, &started
@@ -180,6 +180,9 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 	decision := c.manifest.Consent.Decision
 	c.mu.Unlock()
 	req := c.downstreamInvite(uri, c.offerSDP(ep), decision)
+	for _, h := range hdrs {
+		req.AppendHeader(h)
+	}
 	transport := transportOf(uri)
 	req.SetTransport(strings.ToUpper(transport))
 	dua := s.dialogUAFor(transport)

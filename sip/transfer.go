@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ const (
 	beganAnswer   = "answer"
 	beganRedirect = "redirect" // a 3xx at set-up sent the call there
 	beganRefer    = "refer"
+	beganReplaces = "replaces" // an attended transfer: the target's consultation was replaced
 )
 
 // switchLeg is a new agent leg that answered a transfer, for the bridge
@@ -77,12 +79,19 @@ func (s *Server) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Refer-To")
 		return
 	}
+	// Attended transfer (RFC 5589 §7): the agent consulted a colleague on
+	// the agent platform and sends the caller to that dialog, named by a
+	// Replaces header in the Refer-To (RFC 3891), which goes on the
+	// INVITE to the target so that it replaces the consultation.
+	var replaces string
 	if target.Headers != nil {
-		if _, replaces := target.Headers.Get("Replaces"); replaces {
-			// Attended transfer (INVITE with Replaces toward the target)
-			// is not built yet; refusing keeps the call as it is.
-			s.respond(req, tx, sipmsg.StatusNotImplemented, "Attended Transfer Not Supported")
-			return
+		if v, ok := target.Headers.Get("Replaces"); ok {
+			r, err := url.QueryUnescape(v)
+			if err != nil || !validReplaces(r) {
+				s.respond(req, tx, sipmsg.StatusBadRequest, "Bad Replaces In Refer-To")
+				return
+			}
+			replaces = r
 		}
 	}
 	scheme := strings.ToLower(target.Scheme)
@@ -106,13 +115,28 @@ func (s *Server) onRefer(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 	s.respond(req, tx, sipmsg.StatusAccepted, "Accepted")
 	to := sipmsg.Uri{Scheme: scheme, User: target.User, Host: target.Host, Port: target.Port, UriParams: target.UriParams}
 	out := l.out
-	if w == nil || !w.do(func(ctx context.Context) { c.transfer(ctx, out, to) }) {
+	if w == nil || !w.do(func(ctx context.Context) { c.transfer(ctx, out, to, replaces) }) {
 		c.mu.Lock()
 		c.transferring = false
 		c.mu.Unlock()
 		c.log.Warn("transfer not started: the agent leg's worker is busy or gone")
 		c.notifyRefer(s.baseCtx, out, "503 Service Unavailable", true)
 	}
+}
+
+// validReplaces checks a Replaces value (RFC 3891 §6.1): a Call-ID, then
+// to-tag and from-tag parameters; no line breaks or control characters
+// (it goes into a header of ours).
+func validReplaces(v string) bool {
+	if v == "" || len(v) > 512 || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return false
+	}
+	callID, params, ok := strings.Cut(v, ";")
+	if !ok || strings.TrimSpace(callID) == "" {
+		return false
+	}
+	p := strings.ToLower(params)
+	return strings.Contains(p, "to-tag=") && strings.Contains(p, "from-tag=")
 }
 
 // agentTarget is where in-dialog requests to an agent leg go: the Contact
@@ -135,7 +159,7 @@ func targetName(u sipmsg.Uri) string {
 // transfer INVITEs the target of a REFER from the agent leg out and, when
 // it answers, hands the new leg to the bridge loop. It runs on the agent
 // leg's worker under the call's context.
-func (c *call) transfer(ctx context.Context, out *sipgo.DialogClientSession, target sipmsg.Uri) {
+func (c *call) transfer(ctx context.Context, out *sipgo.DialogClientSession, target sipmsg.Uri, replaces string) {
 	defer func() {
 		c.mu.Lock()
 		c.transferring = false
@@ -153,8 +177,14 @@ func (c *call) transfer(ctx context.Context, out *sipgo.DialogClientSession, tar
 	c.mu.Lock()
 	sec := c.sec[sideAgent] // the connected leg's: kept when the transfer fails
 	c.mu.Unlock()
-	c.log.Info("transfer: calling the target", zap.String("target", name))
-	r := c.attempt(ctx, target.String(), ep, nil)
+	c.log.Info("transfer: calling the target", zap.String("target", name), zap.Bool("replaces", replaces != ""))
+	var hdrs []sipmsg.Header
+	began := beganRefer
+	if replaces != "" {
+		hdrs = append(hdrs, sipmsg.NewHeader("Replaces", replaces), sipmsg.NewHeader("Require", "replaces"))
+		began = beganReplaces
+	}
+	r := c.attempt(ctx, target.String(), ep, nil, hdrs...)
 	c.mu.Lock()
 	c.manifest.Attempts = append(c.manifest.Attempts, r.Attempt)
 	c.mu.Unlock()
@@ -182,7 +212,7 @@ func (c *call) transfer(ctx context.Context, out *sipgo.DialogClientSession, tar
 	// hangs up as soon as it has it (RFC 5589), and its BYE must find the
 	// caller already with the target.
 	select {
-	case c.switchTo <- switchLeg{r: r, ep: ep, target: target.String(), began: beganRefer}:
+	case c.switchTo <- switchLeg{r: r, ep: ep, target: target.String(), began: began}:
 	case <-ctx.Done():
 		c.byeAgent(r.out)
 		r.out.Close()

@@ -173,3 +173,53 @@ func TestRedirectFollowed(t *testing.T) {
 		})
 	}
 }
+
+// TestAttendedTransfer: agent A REFERs with a Replaces in the Refer-To
+// (it consulted B on the agent platform); B gets an INVITE with that
+// Replaces (its scenario fails otherwise), the caller is bridged to it and
+// the segment began by replaces. A malformed Replaces gets 400 and the
+// call stays with A.
+func TestAttendedTransfer(t *testing.T) {
+	apB := newRTPPeer(t)
+	agB := sipptest.Start(t, sipptest.Options{
+		Scenario: sipptest.Scenario(t, "uas_replaces.xml"),
+		Keys:     map[string]string{"rtp_port": strconv.Itoa(apB.port()), "replaces_call_id": "consult-42@acd.example"},
+		Timeout:  60 * time.Second,
+	})
+	bURI := fmt.Sprintf("sip:agentB@127.0.0.1:%d", agB.Port())
+	apA := newRTPPeer(t)
+	agA := sipptest.Start(t, sipptest.Options{
+		Scenario: sipptest.Scenario(t, "uas_refer.xml"),
+		Keys: map[string]string{"rtp_port": strconv.Itoa(apA.port()),
+			"refer_to": bURI + "?Replaces=consult-42%40acd.example%3Bto-tag%3Db7%3Bfrom-tag%3Da1"},
+		Duration: 1500 * time.Millisecond,
+		Timeout:  60 * time.Second,
+	})
+	aURI := fmt.Sprintf("sip:agentA@127.0.0.1:%d", agA.Port())
+	env := startServer(t, envOptions{notice: 300 * time.Millisecond, optOutWait: "100ms", agent: aURI,
+		tweak: func(c *config.Config) { allowTransfers(t, &c.Lines[1], "sip:*@127.0.0.1") }})
+	cp := newRTPPeer(t)
+	c := caller(t, env, "uac.xml", agentLine, cp, 4*time.Second, nil)
+	mustSucceed(t, agA)
+	mustSucceed(t, c)
+	mustSucceed(t, agB)
+	m := env.finalManifest(t)
+	if len(m.Segments) != 2 || m.Segments[1].Downstream != bURI || m.Segments[1].Began != beganReplaces {
+		t.Errorf("got segments %+v, want A then B by replaces", m.Segments)
+	}
+}
+
+func TestValidReplaces(t *testing.T) {
+	for v, want := range map[string]bool{
+		"abc@host;to-tag=1;from-tag=2":            true,
+		"abc@host;from-tag=2;to-tag=1;early-only": true,
+		"abc@host":                        false,
+		";to-tag=1;from-tag=2":            false,
+		"abc@host;to-tag=1":               false,
+		"abc\r\nX: y;to-tag=1;from-tag=2": false,
+	} {
+		if got := validReplaces(v); got != want {
+			t.Errorf("validReplaces(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

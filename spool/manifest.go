@@ -118,7 +118,7 @@ type Segment struct {
 	EndedAt    *time.Time `json:"ended_at,omitempty"`
 	Downstream string     `json:"downstream"`         // the agent leg's URI
 	AgentID    string     `json:"agent_id,omitempty"` // who the agent platform says answered
-	Began      string     `json:"began"`              // answer | redirect | refer
+	Began      string     `json:"began"`              // answer | redirect | refer | replaces
 }
 
 // Attempt is one downstream of a call's group, tried or skipped.

@@ -64,6 +64,8 @@ var scenarios embed.FS
 //   - uas_refer.xml (keys rtp_port, refer_to): answers, holds for -d,
 //     REFERs the call to refer_to; on 202 expects NOTIFYs of 100 then
 //     200 and hangs up, on 403 hangs up.
+//   - uas_replaces.xml (keys rtp_port, replaces_call_id): as uas.xml,
+//     failing unless the INVITE carries Replaces for that Call-ID.
 //   - uas_unavailable.xml (key retry): answers 503 with Retry-After:
 //     retry seconds; answers OPTIONS with 200.
 //   - uas_100rel.xml (key rtp_port): wants Supported: 100rel; sends a
