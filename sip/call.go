@@ -499,10 +499,9 @@ func (c *call) localSDP(side int, dir string) []byte {
 		dtmf = c.a.offer.DTMF // an answer keeps the offerer's payload numbers
 		audio := c.a.audio
 		if p := ep.Peer(); p != nil && p.Audio.Codec != nil {
-			audio = p.Audio
-			if p.DTMF.Name != "" {
-				dtmf = p.DTMF
-			}
+			// The caller's latest offer: an answer lists telephone-event
+			// only when it did, with its payload number (RFC 3264).
+			audio, dtmf = p.Audio, p.DTMF
 		}
 		formats = []media.Format{audio.Format()}
 	} else {
