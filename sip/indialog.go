@@ -190,6 +190,16 @@ func (s *Server) inDialogUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction
 			s.respond(req, tx, sipmsg.StatusNotAcceptableHere, "Transferred Away")
 			return
 		}
+		c.mu.Lock()
+		transferring := c.transferring
+		c.mu.Unlock()
+		if transferring && len(req.Body()) > 0 {
+			// While its transfer's target is called, the agent leg's media
+			// security is being negotiated with the target: a new offer
+			// now would be answered with the wrong keys. Try again later.
+			s.respond(req, tx, sipmsg.StatusRequestPending, "Transfer In Progress", sipmsg.NewHeader("Retry-After", "2"))
+			return
+		}
 		ep = outEp
 		if err := out.ReadRequest(req, tx); err != nil {
 			s.respond(req, tx, sipmsg.StatusInternalServerError, "CSeq Out Of Order", sipmsg.NewHeader("Retry-After", "1"))
