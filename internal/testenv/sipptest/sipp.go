@@ -118,12 +118,17 @@ func Start(t testing.TB, opts Options) *Process {
 	if p.port == 0 {
 		p.port = FreePort(t, network)
 	}
-	if p.mediaPort == 0 {
+	for p.mediaPort == 0 {
 		port, err := freeUDPBlock(4)
 		if err != nil {
 			t.Fatalf("sipptest: free media port: %v", err)
 		}
-		p.mediaPort = port
+		// The SIP port was free a moment ago, and released: a media
+		// block over it makes SIPp fail to bind (seen: -p 47816 with
+		// -mp 47814, whose video port is +2).
+		if p.port < port || p.port > port+3 {
+			p.mediaPort = port
+		}
 	}
 	p.args = p.buildArgs(opts, transport)
 
