@@ -253,9 +253,25 @@ func (a *API) provide(w http.ResponseWriter, r *http.Request, p *Principal) {
 		return
 	}
 	z := &lazyZip{w: w, name: "provision.zip"}
-	if _, err := a.rights().Provide(r.Context(), p.Name, pr, z); err != nil {
+	// The same rule as reading: a provision never hands on a recording
+	// its operator could not listen to (a purpose not open to the role,
+	// another client's line).
+	pol := policyOf(a.o.Config())
+	var refused *catalog.Recording
+	allow := func(rec *catalog.Recording) (bool, string) {
+		g := grantOf(pol, p, rec)
+		if !g.OK {
+			refused = rec
+		}
+		return g.OK, g.Why
+	}
+	if _, err := a.rights().Provide(r.Context(), p.Name, pr, z, allow); err != nil {
 		if z.started {
 			a.log.Error("provision export cut short", zap.Error(err))
+			return
+		}
+		if errors.Is(err, rights.ErrNotAllowed) && refused != nil {
+			a.deny(w, r, p, http.StatusForbidden, refused.ID, err.Error(), err)
 			return
 		}
 		a.rightsError(w, err)

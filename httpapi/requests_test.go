@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/json"
+	"github.com/kiroku-voice/kiroku/audit"
 	"io"
 	"net/http"
 	"os"
@@ -160,5 +161,42 @@ func TestDiscloseEraseProvidePseudonymiseRoutes(t *testing.T) {
 	res, _ = e.send("po", http.MethodPost, "/api/v1/requests/"+list.Requests[0].ID+"/disclose", nil)
 	if res.StatusCode != http.StatusConflict {
 		t.Errorf("second disclosure: got %d, want 409", res.StatusCode)
+	}
+}
+
+// TestProvisionChecksAccess: a privacy officer cannot hand on a recording
+// of a purpose not open to privacy officers (nor slip one among others):
+// 403, a "denied" audit entry naming it, and no provision recorded.
+func TestProvisionChecksAccess(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now().Add(-time.Hour)
+	ids := e.seed(rec{purpose: "training", caller: "0312345678", seconds: 1, started: now},
+		rec{purpose: "cs-quality", caller: "0399990000", seconds: 1, started: now.Add(time.Second)})
+	for _, asked := range [][]string{{ids[0]}, {ids[1], ids[0]}} {
+		before := e.audit(0)
+		res, b := e.send("po", http.MethodPost, "/api/v1/requests/provisions", map[string]any{"recipient": "A社", "legal_basis": "consent", "ids": asked})
+		if res.StatusCode != http.StatusForbidden || bytes.HasPrefix(b, []byte("PK")) {
+			t.Fatalf("provide %v: got %d %.80q, want 403 and no ZIP", asked, res.StatusCode, b)
+		}
+		var denied bool
+		for _, en := range e.audit(0)[len(before):] {
+			if en.Action == audit.ActionDenied && en.Target == ids[0] {
+				denied = true
+			}
+			if en.Action == audit.ActionProvide {
+				t.Errorf("a refused provision audited %s of %s", en.Action, en.Target)
+			}
+		}
+		if !denied {
+			t.Errorf("provide %v: no denied audit entry for %s", asked, ids[0])
+		}
+	}
+	res, b := e.send("po", http.MethodGet, "/api/v1/requests/provisions?format=csv", nil)
+	if res.StatusCode != http.StatusOK || strings.Contains(string(b), ids[0]) || strings.Contains(string(b), ids[1]) {
+		t.Errorf("provision records after refusals: got %d %s, want none", res.StatusCode, b)
+	}
+	// The one the officer may read is still provided.
+	if res, b := e.send("po", http.MethodPost, "/api/v1/requests/provisions", map[string]any{"recipient": "A社", "legal_basis": "consent", "ids": []string{ids[1]}}); res.StatusCode != http.StatusOK {
+		t.Errorf("provide an open recording: got %d %s", res.StatusCode, b)
 	}
 }

@@ -321,15 +321,19 @@ func (rep *Report) WriteJSON(w io.Writer) error {
 // agent platform sent): one starting with
 // '=', '+', '-', '@', a tab or a carriage return gets a leading single
 // quote, so a spreadsheet opening the file shows it rather than running
-// it as a formula (CSV injection); the '#' lines get no line breaks.
+// it as a formula (CSV injection); the '#' lines get no line breaks and
+// nothing that splits them into cells (commentValue).
 func (rep *Report) WriteCSV(w io.Writer) error {
 	q := rep.Query
+	// The '#' lines stay lines a CSV reader skips (Comment '#'), so what
+	// they quote loses the characters that would split them into cells
+	// a spreadsheet runs as formulas: a caller "x,=1+2" reads "x =1+2".
 	fmt.Fprintf(w, "# kiroku incident report, generated %s\n", rep.Generated.Format(time.RFC3339))
-	fmt.Fprintf(w, "# query: actor=%s client=%s from=%s to=%s\n", oneLine(q.Actor), oneLine(q.Client), timeOr(rep.From), timeOr(rep.To))
+	fmt.Fprintf(w, "# query: actor=%s client=%s from=%s to=%s\n", commentValue(q.Actor), commentValue(q.Client), timeOr(rep.From), timeOr(rep.To))
 	fmt.Fprintf(w, "# recordings: %d; audit entries: %d (seq %d to %d); callers: %d; recordings deleted since (numbers no longer held): %d; denied attempts: %d\n",
 		len(rep.Records), rep.Entries, rep.FirstSeq, rep.LastSeq, len(rep.Callers), rep.CallersUnknown, len(rep.Denied))
 	for _, c := range rep.Callers {
-		fmt.Fprintf(w, "# caller: %s\n", oneLine(c))
+		fmt.Fprintf(w, "# caller: %s\n", commentValue(c))
 	}
 	cw := &cellWriter{w: csv.NewWriter(w)}
 	cw.Write([]string{"recording", "client", "purpose", "line", "started_at", "caller", "state", "seq", "at", "actor", "action", "kind", "reason", "agent_id"})
@@ -368,6 +372,13 @@ func cell(v string) string {
 		return "'" + v
 	}
 	return v
+}
+
+// commentValue is v fit for a '#' line: one line, without the commas,
+// semicolons, tabs and quotes that would make a spreadsheet split it into
+// cells (or open a quoted one).
+func commentValue(v string) string {
+	return strings.NewReplacer(",", " ", ";", " ", "\t", " ", "\"", "'").Replace(oneLine(v))
 }
 
 // oneLine replaces the line breaks of v, which would start a line of

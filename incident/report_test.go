@@ -407,3 +407,34 @@ func TestCSVInjection(t *testing.T) {
 		}
 	}
 }
+
+// TestCSVCommentLinesStayOneCell: a caller string and a query with commas,
+// semicolons and quotes ("x,=1+2", the From user part a caller chose)
+// cannot open a cell of their own in a '#' line, where a spreadsheet
+// would run it as a formula.
+func TestCSVCommentLinesStayOneCell(t *testing.T) {
+	rep := &incident.Report{Query: incident.Query{Actor: "a,=1+2", Client: "c;@SUM(A1)"}, Generated: t0,
+		Callers: []string{"x,=1+2", "y\";=cmd|' /C calc'!A0", "0312345678"}}
+	var b bytes.Buffer
+	if err := rep.WriteCSV(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(b.String(), "\n") {
+		if !strings.HasPrefix(l, "#") {
+			continue
+		}
+		if strings.Contains(l, "\"") {
+			t.Errorf("a '#' line opens a quoted cell: %q", l)
+		}
+		// The cells a spreadsheet would split it into (comma, or
+		// semicolon in some locales): none may start a formula.
+		for _, c := range strings.FieldsFunc(l, func(r rune) bool { return r == ',' || r == ';' || r == '\t' }) {
+			if c = strings.TrimLeft(c, " "); c != "" && strings.ContainsRune("=+-@", rune(c[0])) {
+				t.Errorf("a '#' line has a cell %q a spreadsheet runs as a formula: %q", c, l)
+			}
+		}
+	}
+	if !strings.Contains(b.String(), "# caller: x =1+2\n") || !strings.Contains(b.String(), "# caller: 0312345678\n") {
+		t.Errorf("callers not listed as expected:\n%s", b.String())
+	}
+}

@@ -23,6 +23,10 @@ import (
 // caller asked to stop provision.
 var ErrNotProvidable = errors.New("recording may not be provided")
 
+// ErrNotAllowed is returned when the operator may not read a recording
+// asked for: a provision hands on only what its operator may listen to.
+var ErrNotAllowed = errors.New("recording not open to the operator")
+
 // ProvisionRequest is one export of recordings to a third party.
 type ProvisionRequest struct {
 	Recipient  string   `json:"recipient"`
@@ -35,7 +39,11 @@ type ProvisionRequest struct {
 // consent reference) and streams the recordings to w as a ZIP with
 // manifest.json and SHA256SUMS. Everything is checked, recorded and
 // audited before the first byte is written.
-func (s *Service) Provide(ctx context.Context, operator string, p ProvisionRequest, w io.Writer) (*catalog.Provision, error) {
+//
+// allow applies the reading rule of the operator to each recording (the
+// access package's, through the API); one it refuses fails the whole
+// provision with ErrNotAllowed before anything is recorded.
+func (s *Service) Provide(ctx context.Context, operator string, p ProvisionRequest, w io.Writer, allow func(*catalog.Recording) (bool, string)) (*catalog.Provision, error) {
 	switch {
 	case strings.TrimSpace(p.Recipient) == "":
 		return nil, fmt.Errorf("%w: recipient: required", ErrBadRequest)
@@ -64,6 +72,9 @@ func (s *Service) Provide(ctx context.Context, operator string, p ProvisionReque
 			return nil, fmt.Errorf("%w: %s was recorded for client %s: providing it to a third party is the client's decision, outside the contract's scope", ErrNotProvidable, id, rec.Client)
 		case slices.Contains(stopped, rec.Caller):
 			return nil, fmt.Errorf("%w: %s: its caller asked to stop third-party provision", ErrNotProvidable, id)
+		}
+		if ok, why := allow(rec); !ok {
+			return nil, fmt.Errorf("%w: %s: %s", ErrNotAllowed, id, why)
 		}
 		recs = append(recs, rec)
 	}

@@ -155,7 +155,7 @@ func TestStopAndResumeUse(t *testing.T) {
 			t.Errorf("%s: got state %s, want %s", id, r.State, want)
 		}
 	}
-	if _, err := e.svc.Provide(t.Context(), "sato", rights.ProvisionRequest{Recipient: "X", LegalBasis: "consent", IDs: []string{a}}, io.Discard); !errors.Is(err, rights.ErrNotProvidable) {
+	if _, err := e.svc.Provide(t.Context(), "sato", rights.ProvisionRequest{Recipient: "X", LegalBasis: "consent", IDs: []string{a}}, io.Discard, allowAll); !errors.Is(err, rights.ErrNotProvidable) {
 		t.Errorf("provide restricted: got %v, want ErrNotProvidable", err)
 	}
 	if _, err := e.svc.ResumeUse(t.Context(), "sato", create(t, e, rights.KindResumeUse, "ref", numA, numB)); err != nil {
@@ -270,7 +270,7 @@ func TestProvisionRecordedAndExported(t *testing.T) {
 	a := e.record(t, numA, "cs-quality", 1000)
 	b := e.record(t, other, "cs-quality", 1000)
 	var buf bytes.Buffer
-	p, err := e.svc.Provide(t.Context(), "sato", rights.ProvisionRequest{Recipient: "委託先 A社", LegalBasis: "APPI 27(1) consent", ConsentRef: "C-77", IDs: []string{a, b}}, &buf)
+	p, err := e.svc.Provide(t.Context(), "sato", rights.ProvisionRequest{Recipient: "委託先 A社", LegalBasis: "APPI 27(1) consent", ConsentRef: "C-77", IDs: []string{a, b}}, &buf, allowAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +290,7 @@ func TestProvisionRecordedAndExported(t *testing.T) {
 	if err := e.svc.StopProvision(t.Context(), "sato", create(t, e, rights.KindStopProvision, "ref", numA)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Provide(t.Context(), "sato", rights.ProvisionRequest{Recipient: "X", LegalBasis: "y", IDs: []string{a}}, io.Discard); !errors.Is(err, rights.ErrNotProvidable) {
+	if _, err := e.svc.Provide(t.Context(), "sato", rights.ProvisionRequest{Recipient: "X", LegalBasis: "y", IDs: []string{a}}, io.Discard, allowAll); !errors.Is(err, rights.ErrNotProvidable) {
 		t.Errorf("got %v, want ErrNotProvidable", err)
 	}
 }
@@ -325,3 +325,6 @@ func TestPseudonymisedExport(t *testing.T) {
 		t.Error("two keys gave the same pseudonym")
 	}
 }
+
+// allowAll is an operator who may read every recording.
+func allowAll(*catalog.Recording) (bool, string) { return true, "" }
