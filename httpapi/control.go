@@ -5,8 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
+	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
 	"time"
+	"unicode"
 
 	"go.uber.org/zap"
 
@@ -50,6 +56,13 @@ type holdJSON struct {
 //	POST /api/v1/holds               legal hold set or released (ids, caller, time range)
 //	GET  /api/v1/retention/plan      what the next purge would do, per purpose and client
 //	POST /api/v1/retention/purge     run a purge now
+//
+// The listener has no authentication and is kept on loopback; a web page
+// open in a browser on the same host can still reach it. So every request
+// must name a loopback host (a rebound DNS name gets 421), every write
+// must say Content-Type: application/json (which a page can only send
+// after a CORS preflight this listener never answers: 415 otherwise) and
+// come from no other origin than a loopback one (403).
 func NewControl(calls Calls, ret Retention, log *zap.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/holds", func(w http.ResponseWriter, r *http.Request) {
@@ -62,6 +75,14 @@ func NewControl(calls Calls, ret Retention, log *zap.Logger) http.Handler {
 		}
 		if h.On == nil {
 			writeError(w, http.StatusBadRequest, errors.New(`"on" (true to hold, false to release) is required`))
+			return
+		}
+		if err := boundedText("actor", h.Actor, 128); err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+		if err := boundedText("reason", h.Reason, 1000); err != nil {
+			writeError(w, http.StatusBadRequest, err)
 			return
 		}
 		n, err := ret.Hold(r.Context(), retention.HoldRequest{IDs: h.IDs, Caller: h.Caller, From: h.From, To: h.To,
@@ -130,7 +151,62 @@ func NewControl(calls Calls, ret Retention, log *zap.Logger) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	return mux
+	return loopbackOnly(mux)
+}
+
+// loopbackOnly refuses what a browser page or a rebound DNS name could
+// send to the control listener (see NewControl).
+func loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackHost(r.Host) {
+			writeError(w, http.StatusMisdirectedRequest, errors.New("the control listener answers requests for loopback hosts only"))
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, errors.New("writes to the control listener need Content-Type: application/json"))
+				return
+			}
+			if o := r.Header.Get("Origin"); o != "" {
+				u, err := url.Parse(o)
+				if err != nil || !loopbackHost(u.Host) {
+					writeError(w, http.StatusForbidden, errors.New("the control listener takes no requests from web pages of other origins"))
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loopbackHost says whether a Host header (host[:port]) names this host:
+// a loopback address or localhost.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// boundedText checks a free-text field the audit log keeps: at most max
+// bytes, no control or format characters (a newline forging a log line,
+// a bidi override).
+func boundedText(name, v string, max int) error {
+	if len(v) > max {
+		return fmt.Errorf("%s: %d bytes, at most %d", name, len(v), max)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return fmt.Errorf("%s: control or format character %U", name, r)
+		}
+	}
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
