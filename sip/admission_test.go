@@ -117,12 +117,28 @@ func TestMalformedInvites(t *testing.T) {
 	}
 }
 
+// TestCapacity: beyond max_calls an INVITE gets 503, and an OPTIONS ping
+// (a load balancer's) says the node is full until a call ends.
 func TestCapacity(t *testing.T) {
 	env := startServer(t, envOptions{maxCalls: 1, notice: 3 * time.Second})
+	target := echoLine + "@" + env.udp
+	options := func() string {
+		return udpExchange(t, env.udp, request("OPTIONS", target, "127.0.0.1:5999", map[string]string{"Content-Type": "-"}, ""))
+	}
+	if got := options(); got != "SIP/2.0 200 OK" {
+		t.Errorf("OPTIONS of an idle node: got %q, want 200 OK", got)
+	}
 	peer := newRTPPeer(t)
 	p := caller(t, env, "uac.xml", echoLine, peer, 2*time.Second, nil)
 	env.waitCall(t, "notice")
+	if got := options(); got != "SIP/2.0 503 Overloaded" {
+		t.Errorf("OPTIONS of a full node: got %q, want 503 Overloaded", got)
+	}
 	p2 := caller(t, env, "uac_expect.xml", echoLine, newRTPPeer(t), 0, map[string]string{"expect": "503"})
 	mustSucceed(t, p2)
 	mustSucceed(t, p)
+	waitFor(t, "the call to end", 10*time.Second, func() bool { return env.srv.ActiveCalls() == 0 })
+	if got := options(); got != "SIP/2.0 200 OK" {
+		t.Errorf("OPTIONS once the call ended: got %q, want 200 OK", got)
+	}
 }

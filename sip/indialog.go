@@ -103,10 +103,18 @@ func (s *Server) onCancel(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 }
 
 func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+	cfg := s.cfg.Load()
+	retry := sipmsg.NewHeader("Retry-After", strconv.Itoa(int(time.Duration(cfg.SIP.RetryAfter).Seconds())))
 	if s.draining.Load() {
 		// Load balancers ping with OPTIONS: a draining node says so.
-		s.respond(req, tx, sipmsg.StatusServiceUnavailable, "Shutting Down",
-			sipmsg.NewHeader("Retry-After", strconv.Itoa(int(time.Duration(s.cfg.Load().SIP.RetryAfter).Seconds()))))
+		s.respond(req, tx, sipmsg.StatusServiceUnavailable, "Shutting Down", retry)
+		return
+	}
+	if s.active.Load() >= int64(cfg.SIP.MaxCalls) {
+		// A full node says so too, so that a dispatcher (Kamailio's
+		// ds_ping_reply_codes class=2) steers new calls to the others
+		// rather than having them refused here one by one.
+		s.respond(req, tx, sipmsg.StatusServiceUnavailable, "Overloaded", retry)
 		return
 	}
 	s.respond(req, tx, sipmsg.StatusOK, "OK", sipmsg.NewHeader("Allow", allowed),
