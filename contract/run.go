@@ -325,7 +325,7 @@ func itemManifest(rec *catalog.Recording, c Client) ([]byte, error) {
 		Decision: rec.Decision, Consent: rawOr(rec.Consent), Duration: rec.Duration.Seconds(), RetainUntil: rec.RetainUntil,
 		LegalHold: rec.LegalHold, State: rec.State, Call: rawOr(rec.Manifest)}
 	if rec.ObjectKey != "" {
-		m.Audio = &AudioInfo{File: "recordings/" + rec.ID + ".wav", Format: spool.RecordingFormat, SHA256: rec.AudioSHA256}
+		m.Audio = &AudioInfo{File: "recordings/" + rec.ID + ".wav", Format: spool.FormatOf(rec.Manifest), SHA256: rec.AudioSHA256}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

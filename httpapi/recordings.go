@@ -279,7 +279,7 @@ func (a *API) view(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if rec.ObjectKey != "" {
 		out.AudioSize, _ = crypt.PlainSize(rec.Size)
 		out.AudioSHA256 = rec.AudioSHA256
-		out.AudioFormat = spool.RecordingFormat
+		out.AudioFormat = spool.FormatOf(rec.Manifest)
 	}
 	if len(out.Consent) == 0 {
 		out.Consent = json.RawMessage(`{}`)

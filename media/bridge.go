@@ -60,6 +60,8 @@ type bridgeSide struct {
 	det     detector
 	swallow uint32 // RTP timestamp of an event being swallowed
 	swOn    bool
+	xc      transcoder
+	out     []byte // a packet rewritten into a payload of another size
 }
 
 func (s *bridgeSide) handleRTP(src *Endpoint, pkt []byte, h rtpHeader) {
@@ -86,20 +88,40 @@ func (s *bridgeSide) handleRTP(src *Endpoint, pkt []byte, h rtpHeader) {
 		s.dst.relay(src, pkt, h, dp.DTMF.PT)
 	case h.pt == p.Audio.PT:
 		codec := p.Audio.Codec
-		if codec != dp.Audio.Codec {
-			// The legs chose different codecs: translate in place so the
-			// other leg hears its own.
-			if !translate(codec, dp.Audio.Codec, pkt[h.payload:h.end]) {
-				return
+		body := pkt[h.payload:h.end]
+		if codec == dp.Audio.Codec {
+			// Relay first, record second: the recorder never delays the
+			// other leg. relay rewrites only the header; h keeps the
+			// original values.
+			s.dst.relay(src, pkt, h, dp.Audio.PT)
+			if t := s.br.opts.Tap; t != nil {
+				t.Audio(s.side, codec, h.seq, h.ts, h.ssrc, body)
 			}
-			codec = dp.Audio.Codec
+			return
 		}
-		// Relay first, record second: the recorder never delays the other
-		// leg. relay rewrites only the header; h keeps the original values.
-		s.dst.relay(src, pkt, h, dp.Audio.PT)
+		// The legs chose different codecs: the other leg hears its own.
+		out, inPlace := s.xc.translate(codec, dp.Audio.Codec, body)
+		if inPlace {
+			// Rewritten in place (one G.711 law to the other): what the
+			// leg sent is gone, so the recording takes the translation,
+			// which is the same audio.
+			s.dst.relay(src, pkt, h, dp.Audio.PT)
+			if t := s.br.opts.Tap; t != nil {
+				t.Audio(s.side, dp.Audio.Codec, h.seq, h.ts, h.ssrc, body)
+			}
+			return
+		}
+		// Through linear audio: the packet the other leg gets is built
+		// apart, and the recording takes what this leg sent, in its own
+		// codec and rate (a G.722 caller stays wideband in the file).
+		s.out = append(append(s.out[:0], pkt[:h.payload]...), out...)
+		oh := h
+		oh.end = len(s.out)
+		s.dst.relay(src, s.out, oh, dp.Audio.PT)
 		if t := s.br.opts.Tap; t != nil {
-			t.Audio(s.side, codec, h.seq, h.ts, h.ssrc, pkt[h.payload:h.end])
+			t.Audio(s.side, codec, h.seq, h.ts, h.ssrc, body)
 		}
+		return
 	}
 	// Anything else (comfort noise, unknown formats) is not relayed.
 }
@@ -140,7 +162,7 @@ func (e *Endpoint) SendKey(ctx context.Context, d rune, dur time.Duration) error
 	if rate == 0 {
 		rate = time.Duration(TelephoneEvent.Rate)
 	}
-	ts := e.nextTS(p, p.frameSamples())
+	ts := e.nextTS(p, p.frameTicks())
 	total := uint16(min(dur, 8*time.Second) / (time.Second / rate))
 	var pl [4]byte
 	pl[0], pl[1] = code, 10

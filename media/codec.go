@@ -8,23 +8,42 @@ import (
 // Codec is an audio encoding a leg can speak. It is chosen once per leg,
 // when the leg's SDP is negotiated, and travels with the leg's Peer; the
 // relay, the recorder and the notice player ask it for what they need
-// instead of comparing names. Decode and Encode append to dst and allocate
-// nothing when dst has the room (the relay and the recorder pass buffers
-// they own).
+// instead of comparing names. A codec's coding state (ADPCM's predictor)
+// belongs to one stream: whoever decodes or encodes a stream holds its own
+// Decoder or Encoder from the codec, made again when the leg's codec
+// changes.
 type Codec interface {
 	// Name is the encoding name of the SDP rtpmap ("PCMU").
 	Name() string
-	// ClockRate is the RTP clock rate in Hz, which is also the rate of the
-	// linear samples Decode returns and Encode takes.
+	// ClockRate is the RTP clock rate in Hz, of the rtpmap and of the
+	// packets' timestamps.
 	ClockRate() int
-	// FrameSamples is the number of samples in one packet of ptime 20 ms,
-	// the packet size Kiroku sends and offers.
+	// SampleRate is the rate of the linear samples its Decoder returns and
+	// its Encoder takes. It is ClockRate but for G.722, whose 16 kHz audio
+	// runs on an 8 kHz RTP clock (RFC 3551 section 4.5.2).
+	SampleRate() int
+	// FrameSamples is the number of linear samples in one packet of ptime
+	// 20 ms, the packet size Kiroku sends and offers.
 	FrameSamples() int
-	// Decode appends the linear 16-bit samples of payload to dst.
+	// NewDecoder and NewEncoder return the coder of one stream.
+	NewDecoder() Decoder
+	NewEncoder() Encoder
+}
+
+// Decoder turns one stream's payloads into linear 16-bit samples. Decode
+// appends to dst and allocates nothing when dst has the room (the relay
+// and the recorder pass buffers they own).
+type Decoder interface {
 	Decode(dst []int16, payload []byte) []int16
-	// Encode appends the payload of the linear samples pcm to dst.
+}
+
+// Encoder turns one stream's linear samples into payloads, appending to dst.
+type Encoder interface {
 	Encode(dst []byte, pcm []int16) []byte
 }
+
+// frameTicks is one 20 ms packet of c in RTP timestamp units.
+func frameTicks(c Codec) int { return c.ClockRate() * ptime / 1000 }
 
 // ptime is the packet duration Kiroku sends and offers, in ms.
 const ptime = 20
@@ -51,6 +70,7 @@ var registered = []struct {
 }{
 	{PCMU, 0},
 	{PCMA, 8},
+	{G722, 9},
 }
 
 // Codecs returns the names of the registered codecs, in offer order.
@@ -157,26 +177,8 @@ func Offer(first Codec) []Format {
 }
 
 // Translatable reports whether the relay can carry audio between legs
-// speaking a and b.
+// speaking a and b: every pair of registered codecs, G.711's two laws by
+// table and the others through linear audio (see transcoder).
 func Translatable(a, b Codec) bool {
-	if a == b {
-		return true
-	}
-	_, ga := a.(*g711)
-	_, gb := b.(*g711)
-	return ga && gb
-}
-
-// translate rewrites a payload from one codec to another in place and
-// reports false when it cannot (the pair is not Translatable).
-func translate(from, to Codec, payload []byte) bool {
-	f, ok := from.(*g711)
-	if !ok {
-		return false
-	}
-	t, ok := to.(*g711)
-	if !ok {
-		return false
-	}
-	return transcode(f, t, payload)
+	return a != nil && b != nil
 }

@@ -13,10 +13,11 @@ var (
 	pcma    = Audio{PT: 8, Codec: PCMA}
 	fmtPCMU = Format{PT: 0, Name: "PCMU", Rate: 8000}
 	fmtPCMA = Format{PT: 8, Name: "PCMA", Rate: 8000}
+	fmtG722 = Format{PT: 9, Name: "G722", Rate: 8000}
 )
 
 func TestCodecRegistry(t *testing.T) {
-	if got, want := Codecs(), []string{"PCMU", "PCMA"}; !slices.Equal(got, want) {
+	if got, want := Codecs(), []string{"PCMU", "PCMA", "G722"}; !slices.Equal(got, want) {
 		t.Errorf("Codecs() = %v, want %v", got, want)
 	}
 	for _, c := range []struct {
@@ -28,6 +29,7 @@ func TestCodecRegistry(t *testing.T) {
 		{"PCMU", "PCMU", 8000, PCMU},
 		{"PCMA", "PCMA", 8000, PCMA},
 		{"names are case insensitive", "pcma", 8000, PCMA},
+		{"G722 on its 8 kHz clock", "G722", 8000, G722},
 		{"PCMU at 16 kHz is another codec", "PCMU", 16000, nil},
 		{"G.729 not registered", "G729", 8000, nil},
 		{"telephone-event is no codec", "telephone-event", 8000, nil},
@@ -43,7 +45,7 @@ func TestCodecRegistry(t *testing.T) {
 	for _, c := range []struct {
 		pt   uint8
 		want Codec
-	}{{0, PCMU}, {8, PCMA}, {9, nil}, {18, nil}, {96, nil}} {
+	}{{0, PCMU}, {8, PCMA}, {9, G722}, {18, nil}, {96, nil}} {
 		if got, _ := staticCodec(c.pt); got != c.want {
 			t.Errorf("staticCodec(%d) = %v, want %v", c.pt, got, c.want)
 		}
@@ -54,11 +56,12 @@ func TestCodecGeometry(t *testing.T) {
 	for _, c := range []struct {
 		codec        Codec
 		name         string
-		rate, frame  int
-		bytesPerSamp int
+		rate, sample int
+		frame, bytes int
 	}{
-		{PCMU, "PCMU", 8000, 160, 1},
-		{PCMA, "PCMA", 8000, 160, 1},
+		{PCMU, "PCMU", 8000, 8000, 160, 160},
+		{PCMA, "PCMA", 8000, 8000, 160, 160},
+		{G722, "G722", 8000, 16000, 320, 160}, // RFC 3551: 16 kHz audio on an 8 kHz clock
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := c.codec.Name(); got != c.name {
@@ -67,12 +70,18 @@ func TestCodecGeometry(t *testing.T) {
 			if got := c.codec.ClockRate(); got != c.rate {
 				t.Errorf("ClockRate() = %d, want %d", got, c.rate)
 			}
+			if got := c.codec.SampleRate(); got != c.sample {
+				t.Errorf("SampleRate() = %d, want %d", got, c.sample)
+			}
 			if got := c.codec.FrameSamples(); got != c.frame {
 				t.Errorf("FrameSamples() = %d, want %d", got, c.frame)
 			}
 			pcm := make([]int16, c.frame)
-			if got := len(c.codec.Encode(nil, pcm)); got != c.frame*c.bytesPerSamp {
-				t.Errorf("one frame encodes to %d bytes, want %d", got, c.frame*c.bytesPerSamp)
+			if got := len(c.codec.NewEncoder().Encode(nil, pcm)); got != c.bytes {
+				t.Errorf("one frame encodes to %d bytes, want %d", got, c.bytes)
+			}
+			if got := len(c.codec.NewDecoder().Decode(nil, make([]byte, c.bytes))); got != c.frame {
+				t.Errorf("one frame decodes to %d samples, want %d", got, c.frame)
 			}
 		})
 	}
@@ -95,11 +104,11 @@ func TestCodecRoundTrip(t *testing.T) {
 		{"PCMA min", PCMA, 0x2a, -32256},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			enc := c.codec.Encode([]byte{0x42}, []int16{c.in})
+			enc := c.codec.NewEncoder().Encode([]byte{0x42}, []int16{c.in})
 			if len(enc) != 2 || enc[0] != 0x42 || enc[1] != c.code {
 				t.Fatalf("Encode(%d) = % x, want 42 %02x", c.in, enc, c.code)
 			}
-			dec := c.codec.Decode([]int16{7}, enc[1:])
+			dec := c.codec.NewDecoder().Decode([]int16{7}, enc[1:])
 			if len(dec) != 2 || dec[0] != 7 || dec[1] != c.in {
 				t.Errorf("Decode(%02x) = %v, want [7 %d]", c.code, dec, c.in)
 			}
@@ -109,12 +118,13 @@ func TestCodecRoundTrip(t *testing.T) {
 
 func TestCodecNoAllocs(t *testing.T) {
 	payload := make([]byte, 160)
-	pcm := make([]int16, 0, 160)
+	pcm := make([]int16, 0, 320)
 	out := make([]byte, 0, 160)
-	for _, c := range []Codec{PCMU, PCMA} {
+	for _, c := range []Codec{PCMU, PCMA, G722} {
+		dec, enc := c.NewDecoder(), c.NewEncoder()
 		if n := testing.AllocsPerRun(100, func() {
-			pcm = c.Decode(pcm[:0], payload)
-			out = c.Encode(out[:0], pcm)
+			pcm = dec.Decode(pcm[:0], payload)
+			out = enc.Encode(out[:0], pcm)
 		}); n != 0 {
 			t.Errorf("%s: %v allocations a frame, want 0", c.Name(), n)
 		}
@@ -132,11 +142,13 @@ func TestTranslate(t *testing.T) {
 		{"same law", PCMU, PCMU, 300},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			p := c.from.Encode(nil, []int16{c.in})
-			if !Translatable(c.from, c.to) || !translate(c.from, c.to, p) {
-				t.Fatalf("translate(%s, %s) refused", c.from.Name(), c.to.Name())
+			p := c.from.NewEncoder().Encode(nil, []int16{c.in})
+			var xc transcoder
+			out, inPlace := xc.translate(c.from, c.to, p)
+			if !Translatable(c.from, c.to) || !inPlace {
+				t.Fatalf("translate(%s, %s) not done in place", c.from.Name(), c.to.Name())
 			}
-			got := c.to.Decode(nil, p)[0]
+			got := c.to.NewDecoder().Decode(nil, out)[0]
 			if d := math.Abs(float64(got) - float64(c.in)); d > math.Abs(float64(c.in))/16+16 {
 				t.Errorf("got %d after translation, want about %d", got, c.in)
 			}
@@ -157,7 +169,9 @@ func TestNegotiate(t *testing.T) {
 		{"dynamic PT and lower-case name kept", []Format{{PT: 110, Name: "pcmu", Rate: 8000}}, Audio{PT: 110, Codec: PCMU}, false},
 		{"wideband PCMU skipped", []Format{{PT: 112, Name: "PCMU", Rate: 16000}, fmtPCMA}, pcma, false},
 		{"no G.711", []Format{{PT: 18, Name: "G729", Rate: 8000}, {PT: 111, Name: "opus", Rate: 48000}}, Audio{}, true},
-		{"unknown codec is an error, never µ-law", []Format{{PT: 0, Name: "G722", Rate: 8000}}, Audio{}, true},
+		{"unknown codec is an error, never µ-law", []Format{{PT: 0, Name: "iLBC", Rate: 8000}}, Audio{}, true},
+		{"G.722 on its static payload type", []Format{fmtG722, fmtPCMU}, Audio{PT: 9, Codec: G722}, false},
+		{"G.722 at 16000 is no G.722 (RFC 3551 names 8000)", []Format{{PT: 9, Name: "G722", Rate: 16000}, fmtPCMA}, pcma, false},
 		{"no codecs", nil, Audio{}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -184,9 +198,10 @@ func TestOffer(t *testing.T) {
 		first Codec
 		want  []Format
 	}{
-		{"caller on PCMU", PCMU, []Format{fmtPCMU, fmtPCMA}},
-		{"caller on PCMA comes first", PCMA, []Format{fmtPCMA, fmtPCMU}},
-		{"no caller codec: everything", nil, []Format{fmtPCMU, fmtPCMA}},
+		{"caller on PCMU", PCMU, []Format{fmtPCMU, fmtPCMA, fmtG722}},
+		{"caller on PCMA comes first", PCMA, []Format{fmtPCMA, fmtPCMU, fmtG722}},
+		{"caller on G.722 comes first", G722, []Format{fmtG722, fmtPCMU, fmtPCMA}},
+		{"no caller codec: everything", nil, []Format{fmtPCMU, fmtPCMA, fmtG722}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got := Offer(c.first); !slices.Equal(got, c.want) {
@@ -198,19 +213,24 @@ func TestOffer(t *testing.T) {
 
 // BenchmarkTranslate measures the relay's per-packet codec work: picking
 // the translation from the legs' codecs and rewriting one 20 ms payload
-// (PCMU to PCMA), or finding there is none to do (PCMU to PCMU).
+// (PCMU to PCMA by table; G.722 to and from PCMU through linear audio and
+// the resampler), or finding there is none to do (PCMU to PCMU).
 func BenchmarkTranslate(b *testing.B) {
+	g722 := Audio{PT: 9, Codec: G722}
 	for _, c := range []struct {
 		name     string
 		from, to Audio
-	}{{"PCMU-to-PCMA", pcmu, pcma}, {"PCMU-to-PCMU", pcmu, pcmu}} {
+	}{{"PCMU-to-PCMA", pcmu, pcma}, {"PCMU-to-PCMU", pcmu, pcmu}, {"G722-to-PCMU", g722, pcmu}, {"PCMU-to-G722", pcmu, g722}} {
 		b.Run(c.name, func(b *testing.B) {
 			payload := make([]byte, 160)
 			p, dp := &Peer{Audio: c.from}, &Peer{Audio: c.to}
+			var xc transcoder
 			b.ReportAllocs()
 			for b.Loop() {
-				if p.Audio.Codec != dp.Audio.Codec && !translate(p.Audio.Codec, dp.Audio.Codec, payload) {
-					b.Fatal("refused")
+				if p.Audio.Codec != dp.Audio.Codec {
+					if out, _ := xc.translate(p.Audio.Codec, dp.Audio.Codec, payload); len(out) != 160 {
+						b.Fatalf("%d bytes out", len(out))
+					}
 				}
 			}
 		})

@@ -30,10 +30,11 @@ func (p *Peer) clockRate() int {
 	return TelephoneEvent.Rate
 }
 
-// frameSamples is one 20 ms packet of the peer's stream, in samples.
-func (p *Peer) frameSamples() uint32 {
+// frameTicks is one 20 ms packet of the peer's stream, in RTP timestamp
+// units.
+func (p *Peer) frameTicks() uint32 {
 	if p.Audio.Codec != nil {
-		return uint32(p.Audio.Codec.FrameSamples())
+		return uint32(frameTicks(p.Audio.Codec))
 	}
 	return uint32(TelephoneEvent.Rate * ptime / 1000)
 }
@@ -372,7 +373,7 @@ func (e *Endpoint) relay(src *Endpoint, pkt []byte, h rtpHeader, pt uint8) {
 	if e.src != src || e.srcSSRC != h.ssrc {
 		// A new source (or an SSRC change within it): continue our own
 		// sequence and timestamp from where we stopped.
-		gap := p.frameSamples()
+		gap := p.frameTicks()
 		if e.wrote {
 			el := uint32(time.Since(e.lastOut) / (time.Second / time.Duration(p.clockRate())))
 			gap = max(gap, el)

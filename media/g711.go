@@ -32,7 +32,12 @@ type g711 struct {
 
 func (g *g711) Name() string      { return g.name }
 func (g *g711) ClockRate() int    { return 8000 }
+func (g *g711) SampleRate() int   { return 8000 }
 func (g *g711) FrameSamples() int { return 8000 * ptime / 1000 }
+
+// A law keeps no state between samples: its stream coder is the law.
+func (g *g711) NewDecoder() Decoder { return g }
+func (g *g711) NewEncoder() Encoder { return g }
 
 func (g *g711) Decode(dst []int16, payload []byte) []int16 {
 	dst = grow(dst, len(payload))

@@ -15,16 +15,33 @@ type toneListener struct {
 	off atomic.Bool
 	det ToneDetector
 	pcm []int16 // decoded packet, reused: it grows once to a packet's size
+	low []int16 // pcm at 8 kHz, for a wideband codec
+	// codec is the one being decoded, with its decoder and (wideband) its
+	// resampler to the detector's rate.
+	codec Codec
+	dec   Decoder
+	rs    *resampler
 }
 
 // audio decodes one audio packet and reports the keys in it.
 func (t *toneListener) audio(c Codec, payload []byte, onKey func(DTMF)) {
-	if t.off.Load() || c.ClockRate() != PromptRate {
+	if t.off.Load() {
+		return
+	}
+	if t.codec != c {
+		t.codec, t.dec, t.rs = c, c.NewDecoder(), newResampler(c.SampleRate(), PromptRate)
+	}
+	if c.SampleRate() != PromptRate && t.rs == nil {
 		return // the detector's filters are for 8 kHz audio
 	}
-	t.pcm = c.Decode(t.pcm[:0], payload)
-	for pcm := t.pcm; len(pcm) > 0; {
-		n := min(len(pcm), c.FrameSamples())
+	t.pcm = t.dec.Decode(t.pcm[:0], payload)
+	pcm := t.pcm
+	if t.rs != nil {
+		t.low = t.rs.convert(t.low[:0], pcm)
+		pcm = t.low
+	}
+	for frame := PromptRate * ptime / 1000; len(pcm) > 0; {
+		n := min(len(pcm), frame)
 		if d, ok := t.det.Feed(pcm[:n]); ok {
 			onKey(DTMF{Digit: d, At: time.Now(), Via: ViaInband})
 		}

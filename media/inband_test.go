@@ -311,7 +311,7 @@ func TestToneDetectorCorners(t *testing.T) {
 func ulawFrames(pcm []int16) [][]byte {
 	var out [][]byte
 	for off := 0; off+160 <= len(pcm); off += 160 {
-		out = append(out, PCMU.Encode(nil, pcm[off:off+160]))
+		out = append(out, PCMU.NewEncoder().Encode(nil, pcm[off:off+160]))
 	}
 	return out
 }

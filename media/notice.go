@@ -85,21 +85,24 @@ func (e *Endpoint) Play(ctx context.Context, pcm []int16) error {
 	if codec == nil {
 		return fmt.Errorf("play: no codec negotiated")
 	}
-	if codec.ClockRate() != PromptRate {
-		// No resampler yet: a codec at another rate needs one here.
-		return fmt.Errorf("play: %s runs at %d Hz, prompts at %d Hz", codec.Name(), codec.ClockRate(), PromptRate)
+	frame := PromptRate * ptime / 1000 // prompt samples a packet
+	ticks := uint32(frameTicks(codec))
+	enc := codec.NewEncoder()
+	rs := newResampler(PromptRate, codec.SampleRate())
+	if codec.SampleRate() != PromptRate && rs == nil {
+		return fmt.Errorf("play: %s runs at %d Hz, prompts at %d Hz", codec.Name(), codec.SampleRate(), PromptRate)
 	}
-	frame := codec.FrameSamples()
-	if frame <= 0 || frame > maxFrameSamples {
-		return fmt.Errorf("play: %s has %d samples a frame", codec.Name(), frame)
+	if codec.FrameSamples() > maxFrameSamples {
+		return fmt.Errorf("play: %s has %d samples a frame", codec.Name(), codec.FrameSamples())
 	}
-	period := time.Duration(frame) * time.Second / time.Duration(codec.ClockRate())
+	period := time.Duration(ptime) * time.Millisecond
 	var (
-		buf [maxFrameSamples * 2]byte // room for codecs of up to 16 bits a sample
-		pad [maxFrameSamples]int16
+		buf  [maxFrameSamples * 2]byte // room for codecs of up to 16 bits a sample
+		pad  [PromptRate * ptime / 1000]int16
+		wide [maxFrameSamples]int16
 	)
 	start := time.Now()
-	ts := e.nextTS(p, uint32(frame))
+	ts := e.nextTS(p, ticks)
 	for i, off := 0, 0; off < len(pcm); i, off = i+1, off+frame {
 		if err := waitCtx(ctx, start.Add(time.Duration(i)*period)); err != nil {
 			return err
@@ -110,13 +113,16 @@ func (e *Endpoint) Play(ctx context.Context, pcm []int16) error {
 			clear(pad[n:frame])
 			samples = pad[:frame]
 		}
-		payload := codec.Encode(buf[:0], samples)
+		if rs != nil {
+			samples = rs.convert(wide[:0], samples)
+		}
+		payload := enc.Encode(buf[:0], samples)
 		if err := e.writeFrame(i == 0, p.Audio.PT, ts, payload); err != nil {
 			return err
 		}
-		ts += uint32(frame)
+		ts += ticks
 		e.wmu.Lock()
-		e.ts = ts - uint32(frame)
+		e.ts = ts - ticks
 		e.wmu.Unlock()
 	}
 	// The last frame is on the wire now; it ends one period later.

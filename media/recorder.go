@@ -13,21 +13,35 @@ import (
 	"github.com/kiroku-voice/kiroku/internal/wav"
 )
 
-// Recording geometry: 8 kHz stereo 16-bit, caller left, agent right (the
-// format the spool's manifests declare). The legs' codecs must run at
-// recRate: there is no resampler yet, so a leg at another rate is counted
-// and not placed.
+// Recording geometry: stereo 16-bit, caller left, agent right, at 8 kHz,
+// or at 16 kHz for a call with a wideband leg (G.722) — the rate follows
+// the call and the manifest names it (spool.RecordingFormatAt). A leg
+// whose codec runs at the other rate is resampled.
 const (
-	recRate    = 8000
-	frameBytes = 4       // one stereo frame
-	ringFrames = recRate // one second of audio buffered per call
-	// jitterFrames is how late a packet may arrive and still be placed:
-	// generous, since a loaded machine delays the relay goroutines before
-	// the network does (the ring holds 1 s; 300 ms + a flush period fits).
-	jitterFrames = recRate * 300 / 1000
-	flushEvery   = 200 * time.Millisecond
-	resyncFrames = recRate / 2 // a stream this far off the wall clock is re-anchored
+	// NarrowbandRate and WidebandRate are the rates a recording is made at.
+	NarrowbandRate = 8000
+	WidebandRate   = 16000
+	frameBytes     = 4 // one stereo frame
+	// ringSeconds of audio are buffered per call; jitterMs is how late a
+	// packet may arrive and still be placed: generous, since a loaded
+	// machine delays the relay goroutines before the network does (the
+	// ring holds 1 s; 300 ms + a flush period fits).
+	ringSeconds = 1
+	jitterMs    = 300
+	flushEvery  = 200 * time.Millisecond
+	resyncMs    = 500 // a stream this far off the wall clock is re-anchored
 )
+
+// RecordingRate is the rate of a recording whose legs speak caller and
+// agent (either may be nil, not known yet): wideband when either leg is.
+func RecordingRate(caller, agent Codec) int {
+	for _, c := range []Codec{caller, agent} {
+		if c != nil && c.SampleRate() > NarrowbandRate {
+			return WidebandRate
+		}
+	}
+	return NarrowbandRate
+}
 
 // ChannelStats describes one channel of a recording.
 type ChannelStats struct {
@@ -38,7 +52,7 @@ type ChannelStats struct {
 	GapMs   int64  `json:"gap_ms"`  // audio missing by sequence number, in ms
 	Codec   string `json:"codec,omitempty"`
 	// Unplaced counts packets in a codec the recording cannot hold (one
-	// not at the recording's rate).
+	// at a rate it cannot resample from).
 	Unplaced uint64 `json:"unplaced,omitempty"`
 }
 
@@ -75,6 +89,9 @@ type Recorder struct {
 	f     *os.File
 	w     *wav.Writer
 	start time.Time
+	// rate is the recording's sample rate; ringFrames, jitterFrames and
+	// resyncFrames are the durations above in its frames.
+	rate, ringFrames, jitterFrames, resyncFrames int64
 
 	mu      sync.Mutex
 	ring    []byte
@@ -90,6 +107,7 @@ type Recorder struct {
 	pausePos [][2]int64
 	err      error   // first write error; the recording stops there
 	pcm      []int16 // decoded payload, under mu; grown to the largest packet (a 20 ms one: 320 bytes, not a 1500-sample array in every call)
+	rs       []int16 // pcm resampled to the recording's rate, under mu
 
 	stop chan struct{}
 	done chan struct{}
@@ -99,6 +117,9 @@ type Recorder struct {
 }
 
 type channel struct {
+	codec    Codec // of the stream being decoded, with its decoder and resampler
+	dec      Decoder
+	resample *resampler
 	anchored bool
 	ssrc     uint32
 	baseTS   uint32
@@ -109,17 +130,24 @@ type channel struct {
 	stats    ChannelStats
 }
 
-// NewRecorder creates the WAV at path and starts recording at start.
-func NewRecorder(path string, start time.Time) (*Recorder, error) {
+// NewRecorder creates the WAV at path and starts recording at start, at
+// rate (NarrowbandRate or WidebandRate).
+func NewRecorder(path string, start time.Time, rate int) (*Recorder, error) {
+	if rate != NarrowbandRate && rate != WidebandRate {
+		return nil, fmt.Errorf("create recording: rate %d Hz (recordings are %d or %d Hz)", rate, NarrowbandRate, WidebandRate)
+	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("create recording: %w", err)
 	}
-	w, err := wav.NewWriter(f, recRate, 2)
+	w, err := wav.NewWriter(f, rate, 2)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("create recording: %w", err), f.Close(), os.Remove(path))
 	}
-	r := &Recorder{path: path, f: f, w: w, start: start, ring: make([]byte, ringFrames*frameBytes),
+	n := int64(rate)
+	r := &Recorder{path: path, f: f, w: w, start: start,
+		rate: n, ringFrames: n * ringSeconds, jitterFrames: n * jitterMs / 1000, resyncFrames: n * resyncMs / 1000,
+		ring: make([]byte, n*ringSeconds*frameBytes),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go r.run()
 	return r, nil
@@ -133,11 +161,14 @@ func (r *Recorder) SetCodecs(caller, agent string) {
 	r.mu.Unlock()
 }
 
+// Rate is the recording's sample rate.
+func (r *Recorder) Rate() int { return int(r.rate) }
+
 // Path is the recording's file.
 func (r *Recorder) Path() string { return r.path }
 
 func (r *Recorder) posAt(t time.Time) int64 {
-	return int64(t.Sub(r.start)) * recRate / int64(time.Second)
+	return int64(t.Sub(r.start)) * r.rate / int64(time.Second)
 }
 
 // Audio places one leg's payload; side 0 is the caller (left), 1 the agent.
@@ -149,48 +180,59 @@ func (r *Recorder) Audio(side int, codec Codec, seq uint16, ts uint32, ssrc uint
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := &r.ch[side]
-	if codec.ClockRate() != recRate {
+	if c.codec != codec {
+		c.codec, c.dec = codec, codec.NewDecoder()
+		c.resample = newResampler(codec.SampleRate(), int(r.rate))
+	}
+	if codec.SampleRate() != int(r.rate) && c.resample == nil {
 		c.stats.Unplaced++
 		return
 	}
-	r.pcm = codec.Decode(r.pcm[:0], payload)
+	r.pcm = c.dec.Decode(r.pcm[:0], payload)
 	pcm := r.pcm
+	if c.resample != nil {
+		r.rs = c.resample.convert(r.rs[:0], pcm)
+		pcm = r.rs
+	}
 	n := int64(len(pcm))
 	if n == 0 {
 		return
 	}
+	// RTP timestamps count the codec's clock; the ring counts frames.
+	clock := int64(codec.ClockRate())
 	if !c.anchored || c.ssrc != ssrc {
 		c.anchor(ssrc, ts, arrival-n)
 	}
-	pos := c.basePos + int64(int32(ts-c.baseTS))
-	if d := pos - (arrival - n); d > resyncFrames || d < -resyncFrames {
+	pos := c.basePos + int64(int32(ts-c.baseTS))*r.rate/clock
+	if d := pos - (arrival - n); d > r.resyncFrames || d < -r.resyncFrames {
 		// The sender's clock and ours disagree by more than any jitter:
 		// a paused timestamp (hold without new SSRC) or a broken sender.
 		c.anchor(ssrc, ts, arrival-n)
 		c.stats.Resyncs++
 		pos = arrival - n
 	}
+	ticks := uint32(n * clock / r.rate)
 	if c.haveSeq {
 		switch d := int16(seq - c.nextSeq); {
 		case d > 0:
 			c.stats.Lost += uint64(d)
-			c.stats.GapMs += int64(int32(ts-c.nextTS)) * 1000 / recRate
-			c.nextSeq, c.nextTS = seq+1, ts+uint32(n)
+			c.stats.GapMs += int64(int32(ts-c.nextTS)) * 1000 / clock
+			c.nextSeq, c.nextTS = seq+1, ts+ticks
 		case d == 0:
-			c.nextSeq, c.nextTS = seq+1, ts+uint32(n)
+			c.nextSeq, c.nextTS = seq+1, ts+ticks
 		}
 	} else {
-		c.haveSeq, c.nextSeq, c.nextTS = true, seq+1, ts+uint32(n)
+		c.haveSeq, c.nextSeq, c.nextTS = true, seq+1, ts+ticks
 	}
 	// Place what still fits between the part being written and the end of
 	// the ring; a packet none of which fits is late (or, past the ring's
 	// end, impossibly early, which a resync has already ruled out).
 	skip := max(r.ready-pos, 0)
-	n = min(n, r.flushed+ringFrames-pos)
+	n = min(n, r.flushed+r.ringFrames-pos)
 	// Audio from before the recording began is not missing; audio whose
 	// place was already written is.
 	late := max(min(r.ready, pos+n)-max(pos, 0), 0)
-	c.stats.GapMs += late * 1000 / recRate
+	c.stats.GapMs += late * 1000 / r.rate
 	if skip >= n {
 		if late > 0 {
 			c.stats.Late++
@@ -205,7 +247,7 @@ func (r *Recorder) Audio(side int, codec Codec, seq uint16, ts uint32, ssrc uint
 	off := side * 2
 	for i, v := range pcm {
 		s := uint16(v)
-		j := ((pos+int64(i))%ringFrames)*frameBytes + int64(off)
+		j := ((pos+int64(i))%r.ringFrames)*frameBytes + int64(off)
 		r.ring[j], r.ring[j+1] = byte(s), byte(s>>8)
 	}
 }
@@ -261,7 +303,7 @@ func (r *Recorder) run() {
 		case <-r.stop:
 			return
 		case <-t.C:
-			r.flush(r.posAt(time.Now()) - jitterFrames)
+			r.flush(r.posAt(time.Now()) - r.jitterFrames)
 		}
 	}
 }
@@ -270,10 +312,10 @@ func (r *Recorder) run() {
 func (r *Recorder) flush(upTo int64) {
 	r.mu.Lock()
 	from := r.flushed
-	if upTo > from+ringFrames {
+	if upTo > from+r.ringFrames {
 		// The writer fell a whole ring behind (a stalled disk): what is
 		// beyond the ring was dropped by the taps; write silence for it.
-		upTo = from + ringFrames
+		upTo = from + r.ringFrames
 	}
 	if upTo <= from || r.err != nil {
 		r.mu.Unlock()
@@ -304,8 +346,8 @@ func (r *Recorder) flush(upTo int64) {
 
 func (r *Recorder) writeRange(from, to int64) error {
 	for from < to {
-		i := from % ringFrames
-		end := min(to-from, ringFrames-i) + i
+		i := from % r.ringFrames
+		end := min(to-from, r.ringFrames-i) + i
 		if _, err := r.w.Write(r.ring[i*frameBytes : end*frameBytes]); err != nil {
 			return fmt.Errorf("write recording: %w", err)
 		}
@@ -316,8 +358,8 @@ func (r *Recorder) writeRange(from, to int64) error {
 
 func (r *Recorder) clear(from, to int64) {
 	for from < to {
-		i := from % ringFrames
-		end := min(to-from, ringFrames-i) + i
+		i := from % r.ringFrames
+		end := min(to-from, r.ringFrames-i) + i
 		clear(r.ring[i*frameBytes : end*frameBytes])
 		from += end - i
 	}
@@ -343,7 +385,7 @@ func (r *Recorder) Close(end time.Time) (RecordingResult, error) {
 		}
 		last := max(r.posAt(end), 0)
 		for r.flushed < last && r.Err() == nil {
-			r.flush(min(last, r.flushed+ringFrames))
+			r.flush(min(last, r.flushed+r.ringFrames))
 		}
 		r.mu.Lock()
 		r.res.Channels = [2]ChannelStats{r.ch[0].stats, r.ch[1].stats}
@@ -351,7 +393,7 @@ func (r *Recorder) Close(end time.Time) (RecordingResult, error) {
 		r.res.Frames = r.flushed
 		werr := r.err
 		r.mu.Unlock()
-		r.res.Duration = time.Duration(r.res.Frames) * time.Second / recRate
+		r.res.Duration = time.Duration(r.res.Frames) * time.Second / time.Duration(r.rate)
 		r.cerr = errors.Join(werr, r.w.Close(), r.f.Sync(), r.f.Close())
 		sum, size, err := hashFile(r.path)
 		r.res.SHA256, r.res.Size = sum, size

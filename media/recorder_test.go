@@ -10,11 +10,12 @@ import (
 	"github.com/kiroku-voice/kiroku/internal/wav"
 )
 
-// wideband is a codec the recording cannot hold (no resampler): its
-// packets must be counted and left out, never decoded as some G.711.
-type wideband struct{ *g711 }
+// fullband is a codec the recording cannot hold (no resampler from its
+// rate): its packets must be counted and left out, never decoded as some
+// G.711.
+type fullband struct{ *g711 }
 
-func (wideband) ClockRate() int { return 16000 }
+func (fullband) SampleRate() int { return 48000 }
 
 // TestRecorderDecodesEachLegsCodec: each channel is decoded by its own
 // leg's codec (the relay hands over the codec with every payload).
@@ -28,12 +29,12 @@ func TestRecorderDecodesEachLegsCodec(t *testing.T) {
 	}{
 		{"PCMU caller, PCMA agent", PCMU, PCMA, 0x80, 0xaa, [2]int16{32124, 32256}, [2]uint64{}},
 		{"PCMA caller, PCMU agent", PCMA, PCMU, 0xaa, 0x80, [2]int16{32256, 32124}, [2]uint64{}},
-		{"a codec at another rate is not placed", PCMU, wideband{PCMU.(*g711)}, 0x80, 0x80, [2]int16{32124, 0}, [2]uint64{0, 1}},
+		{"a codec at a rate it cannot resample is not placed", PCMU, fullband{PCMU.(*g711)}, 0x80, 0x80, [2]int16{32124, 0}, [2]uint64{0, 1}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "r.wav")
 			start := time.Now().Add(-time.Second)
-			r, err := NewRecorder(path, start)
+			r, err := NewRecorder(path, start, NarrowbandRate)
 			if err != nil {
 				t.Fatal(err)
 			}

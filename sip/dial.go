@@ -144,7 +144,7 @@ func (c *call) recordingTap(start time.Time, agent media.Audio) media.Tap {
 	rec := c.rec
 	c.mu.Unlock()
 	if rec == nil {
-		if c.startRecording(start) == nil {
+		if c.startRecording(start, agent.Codec) == nil {
 			return nil
 		}
 	}

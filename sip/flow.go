@@ -41,7 +41,7 @@ func (echoFlow) run(ctx context.Context, c *call) string {
 		return reason
 	}
 	start := time.Now()
-	tap := c.startRecording(start)
+	tap := c.startRecording(start, nil)
 	if c.rec != nil {
 		c.rec.SetCodecs(c.a.audio.Codec.Name(), c.a.audio.Codec.Name())
 	}

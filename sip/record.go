@@ -15,9 +15,13 @@ import (
 const keyTimeout = 3 * time.Second
 
 // startRecording begins the stereo recording of a bridged call whose
-// caller was notified and did not opt out. A spool that cannot be written
-// leaves the call connected and unrecorded, and the manifest says why.
-func (c *call) startRecording(start time.Time) media.Tap {
+// caller was notified and did not opt out, with the agent leg speaking
+// agent (nil: the same codec as the caller). The recording is wideband
+// when either leg is (media.RecordingRate); a leg that later changes to
+// a codec of the other rate is resampled into it. A spool that cannot be
+// written leaves the call connected and unrecorded, and the manifest says
+// why.
+func (c *call) startRecording(start time.Time, agent media.Codec) media.Tap {
 	c.mu.Lock()
 	decision := c.manifest.Consent.Decision
 	c.mu.Unlock()
@@ -25,7 +29,8 @@ func (c *call) startRecording(start time.Time) media.Tap {
 		c.setNotRecorded("caller " + decision)
 		return nil
 	}
-	rec, err := media.NewRecorder(c.s.spool.RecordingPath(c.id), start)
+	rate := media.RecordingRate(c.codec(sideCaller), agent)
+	rec, err := media.NewRecorder(c.s.spool.RecordingPath(c.id), start, rate)
 	if err != nil {
 		c.log.Error("call not recorded: spool not writable", zap.Error(err))
 		c.setNotRecorded("spool error: " + err.Error())
@@ -33,7 +38,7 @@ func (c *call) startRecording(start time.Time) media.Tap {
 	}
 	c.mu.Lock()
 	c.rec = rec
-	c.manifest.Recording = &spool.Recording{File: c.id + ".wav", Format: spool.RecordingFormat, StartedAt: start.UTC()}
+	c.manifest.Recording = &spool.Recording{File: c.id + ".wav", Format: spool.RecordingFormatAt(rate), StartedAt: start.UTC()}
 	c.mu.Unlock()
 	return rec
 }

@@ -1,6 +1,10 @@
 package spool
 
-import "time"
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+)
 
 // Consent decisions.
 const (
@@ -152,8 +156,18 @@ type Recording struct {
 	SilentChannels []string `json:"silent_channels,omitempty"`
 }
 
-// RecordingFormat names the audio layout of every recording.
+// RecordingFormat names the audio layout of a narrowband recording, the
+// layout of every recording of a call without a wideband leg.
 const RecordingFormat = "audio/wav; codec=pcm_s16le; rate=8000; channels=2; left=caller; right=agent"
+
+// RecordingFormatAt names the audio layout of a recording at rate Hz (a
+// call with a G.722 leg is recorded at 16000).
+func RecordingFormatAt(rate int) string {
+	if rate == 8000 {
+		return RecordingFormat
+	}
+	return "audio/wav; codec=pcm_s16le; rate=" + strconv.Itoa(rate) + "; channels=2; left=caller; right=agent"
+}
 
 // ChannelStats describes one channel of a recording.
 type ChannelStats struct {
@@ -217,4 +231,19 @@ type OptOut struct {
 	Digit string    `json:"digit"`
 	At    time.Time `json:"at"`
 	Via   string    `json:"via"` // rfc4733 | sip-info | inband
+}
+
+// FormatOf is the audio layout a stored call's manifest names, and
+// RecordingFormat for a manifest that names none (one written before
+// recordings had more than one rate).
+func FormatOf(manifest []byte) string {
+	var m struct {
+		Recording *struct {
+			Format string `json:"format"`
+		} `json:"recording"`
+	}
+	if json.Unmarshal(manifest, &m) == nil && m.Recording != nil && m.Recording.Format != "" {
+		return m.Recording.Format
+	}
+	return RecordingFormat
 }

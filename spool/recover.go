@@ -94,7 +94,11 @@ func (d *Dir) recoverOne(m *Manifest, e os.DirEntry) (bool, error) {
 		m.State = StateDone
 		return false, d.WriteManifest(m)
 	}
-	rec.Duration = float64(data) / (8000 * 4)
+	rate, err := wav.ByteRate(path)
+	if err != nil {
+		return false, fmt.Errorf("repair %s: %w", rec.File, err)
+	}
+	rec.Duration = float64(data) / float64(rate)
 	sum, size, err := fileSHA256(path)
 	if err != nil {
 		return false, err

@@ -218,3 +218,25 @@ func checkHeader(h []byte) (int, error) {
 	}
 	return channels * bits / 8, nil
 }
+
+// ByteRate reads the bytes per second a file written by Writer declares
+// (its rate times its frame size), for the duration of a repaired file.
+func ByteRate(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("wav: %w", err)
+	}
+	defer f.Close()
+	h := make([]byte, HeaderSize)
+	if _, err := io.ReadFull(f, h); err != nil {
+		return 0, fmt.Errorf("wav: header of %s: %w", path, err)
+	}
+	if _, err := checkHeader(h); err != nil {
+		return 0, fmt.Errorf("wav: header of %s: %w", path, err)
+	}
+	r := int64(binary.LittleEndian.Uint32(h[28:]))
+	if r == 0 {
+		return 0, fmt.Errorf("wav: header of %s declares no byte rate", path)
+	}
+	return r, nil
+}
