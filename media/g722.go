@@ -143,28 +143,40 @@ func (b *g722Band) adapt(dx int32) {
 // g722Encoder is one stream's encoder state.
 type g722Encoder struct {
 	band [2]g722Band
-	x, y [12]int32 // QMF history of the even and odd input samples
-	ptr  int
+	x, y qmfHistory // QMF history of the even and odd input samples
 }
 
 func newG722Encoder() *g722Encoder {
-	e := &g722Encoder{}
+	e := &g722Encoder{x: qmfHistory{pos: 11}, y: qmfHistory{pos: 11}}
 	e.band[0].det, e.band[1].det = 32, 8
 	return e
 }
 
-// qmf is the dot product of a circular history (oldest at ptr) with the
-// QMF taps, forwards or reversed.
-func qmf(h *[12]int32, ptr int, reversed bool) int32 {
-	var sum int32
-	for i := range 12 {
-		c := qmfCoeffs[i]
-		if reversed {
-			c = qmfCoeffs[11-i]
-		}
-		sum += h[(ptr+i)%12] * c
+// qmfHistory is a QMF's last 12 samples of one polyphase branch, kept
+// twice over so the window from the oldest to the newest is contiguous.
+type qmfHistory struct {
+	h   [24]int32
+	pos int // where the newest sample went
+}
+
+// push stores v as the newest sample and returns the window, oldest first.
+func (q *qmfHistory) push(v int32) *[12]int32 {
+	q.pos++
+	if q.pos == 12 {
+		q.pos = 0
 	}
-	return sum
+	q.h[q.pos], q.h[q.pos+12] = v, v
+	return (*[12]int32)(q.h[q.pos+1 : q.pos+13])
+}
+
+// qmfDot is the window's dot product with the taps forwards, and with
+// them reversed.
+func qmfDot(w *[12]int32) (fwd, rev int32) {
+	for i := range 12 {
+		fwd += w[i] * qmfCoeffs[i]
+		rev += w[i] * qmfCoeffs[11-i]
+	}
+	return fwd, rev
 }
 
 // Encode appends one byte per pair of 16 kHz samples; an odd last sample
@@ -176,10 +188,8 @@ func (e *g722Encoder) Encode(dst []byte, pcm []int16) []byte {
 			second = pcm[j+1]
 		}
 		// Transmit QMF.
-		e.x[e.ptr], e.y[e.ptr] = int32(pcm[j]), int32(second)
-		e.ptr = (e.ptr + 1) % 12
-		sumodd := qmf(&e.x, e.ptr, false)
-		sumeven := qmf(&e.y, e.ptr, true)
+		sumodd, _ := qmfDot(e.x.push(int32(pcm[j])))
+		_, sumeven := qmfDot(e.y.push(int32(second)))
 		xlow := int32(int16((sumeven + sumodd) >> 14))
 		xhigh := int32(int16((sumeven - sumodd) >> 14))
 
@@ -190,10 +200,15 @@ func (e *g722Encoder) Encode(dst []byte, pcm []int16) []byte {
 		if el < 0 {
 			wd = ^el
 		}
-		i := 1
-		for ; i < 30; i++ {
-			if wd < (g722q6[i]*lo.det)>>12 {
-				break
+		// The first level above wd (the levels rise with i: a binary
+		// search finds the one the standard's linear search does).
+		i, hi30 := 1, 30
+		for i < hi30 {
+			m := (i + hi30) / 2
+			if wd < (g722q6[m]*lo.det)>>12 {
+				hi30 = m
+			} else {
+				i = m + 1
 			}
 		}
 		var ilow uint8
@@ -244,12 +259,11 @@ func (e *g722Encoder) Encode(dst []byte, pcm []int16) []byte {
 // g722Decoder is one stream's decoder state.
 type g722Decoder struct {
 	band [2]g722Band
-	x, y [12]int32 // receive QMF history of the sum and difference signals
-	ptr  int
+	x, y qmfHistory // receive QMF history of the sum and difference signals
 }
 
 func newG722Decoder() *g722Decoder {
-	d := &g722Decoder{}
+	d := &g722Decoder{x: qmfHistory{pos: 11}, y: qmfHistory{pos: 11}}
 	d.band[0].det, d.band[1].det = 32, 8
 	return d
 }
@@ -282,10 +296,10 @@ func (d *g722Decoder) Decode(dst []int16, payload []byte) []int16 {
 		hi.adapt(dhigh)
 
 		// Receive QMF.
-		d.x[d.ptr], d.y[d.ptr] = int32(int16(rlow+rhigh)), int32(int16(rlow-rhigh))
-		d.ptr = (d.ptr + 1) % 12
-		out[2*k] = int16(sat16(qmf(&d.y, d.ptr, true) >> 11))
-		out[2*k+1] = int16(sat16(qmf(&d.x, d.ptr, false) >> 11))
+		_, xout1 := qmfDot(d.y.push(int32(int16(rlow - rhigh))))
+		xout2, _ := qmfDot(d.x.push(int32(int16(rlow + rhigh))))
+		out[2*k] = int16(sat16(xout1 >> 11))
+		out[2*k+1] = int16(sat16(xout2 >> 11))
 	}
 	return dst
 }

@@ -200,3 +200,23 @@ func TestG722Quality(t *testing.T) {
 		t.Logf("%.0f Hz: SNR %.1f dB", f, snr)
 	}
 }
+
+// BenchmarkG722 is one 20 ms packet through the encoder and the decoder.
+func BenchmarkG722(b *testing.B) {
+	sig := g722Signal()[:320]
+	b.Run("encode", func(b *testing.B) {
+		enc := G722.NewEncoder()
+		out := make([]byte, 0, 160)
+		for b.Loop() {
+			out = enc.Encode(out[:0], sig)
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		payload := G722.NewEncoder().Encode(nil, sig)
+		dec := G722.NewDecoder()
+		pcm := make([]int16, 0, 320)
+		for b.Loop() {
+			pcm = dec.Decode(pcm[:0], payload)
+		}
+	})
+}

@@ -16,8 +16,13 @@ import "math"
 const hbTaps = 47
 
 // hbCoeffs are the filter's taps in Q15, built once (windowed sinc with a
-// Kaiser window, β = 6).
-var hbCoeffs [hbTaps]int32
+// Kaiser window, β = 6); hbEven are those at even places and hbCentre the
+// middle one, the only ones that are not zero.
+var (
+	hbCoeffs [hbTaps]int32
+	hbEven   [hbTaps/2 + 1]int32
+	hbCentre int32
+)
 
 func init() {
 	const beta = 6.0
@@ -37,7 +42,11 @@ func init() {
 	}
 	for n := range hbTaps {
 		hbCoeffs[n] = int32(math.Round(taps[n] / sum * 32768)) // unity gain at DC
+		if n%2 == 0 {
+			hbEven[n/2] = hbCoeffs[n]
+		}
 	}
+	hbCentre = hbCoeffs[hbTaps/2]
 }
 
 // besselI0 is the modified Bessel function of the first kind, order 0.
@@ -85,6 +94,10 @@ func (r *resampler) convert(dst, src []int16) []int16 {
 			r.buf = append(r.buf, int32(s))
 		}
 	}
+	// A half-band filter's taps are zero at every second place from the
+	// centre but the centre itself: the sums take only the others (hbEven
+	// and hbCentre), and upsampled, the zeros put between the samples drop
+	// out too — an even output needs the even taps, an odd one the centre.
 	for i := range n {
 		if !r.up {
 			keep := !r.phase
@@ -93,10 +106,15 @@ func (r *resampler) convert(dst, src []int16) []int16 {
 				continue
 			}
 		}
+		win := (*[hbTaps]int32)(r.buf[i : i+hbTaps])
 		var acc int64
-		win := r.buf[i : i+hbTaps]
-		for k, c := range hbCoeffs {
-			acc += int64(c) * int64(win[k])
+		if !r.up || i%2 == 0 {
+			for k, c := range hbEven {
+				acc += int64(c) * int64(win[2*k])
+			}
+		}
+		if !r.up || i%2 == 1 {
+			acc += int64(hbCentre) * int64(win[hbTaps/2])
 		}
 		dst = append(dst, int16(min(max((acc+1<<14)>>15, -32768), 32767)))
 	}

@@ -103,3 +103,20 @@ func TestResamplerPacketsJoin(t *testing.T) {
 		t.Error("a resampler for equal or unsupported rates")
 	}
 }
+
+// BenchmarkResampler is one 20 ms packet each way.
+func BenchmarkResampler(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		from, to int
+	}{{"16k-to-8k", 16000, 8000}, {"8k-to-16k", 8000, 16000}} {
+		b.Run(c.name, func(b *testing.B) {
+			in := sine(1000, c.from, c.from/50, 8000)
+			r := newResampler(c.from, c.to)
+			out := make([]int16, 0, 320)
+			for b.Loop() {
+				out = r.convert(out[:0], in)
+			}
+		})
+	}
+}

@@ -15,6 +15,12 @@ import (
 // recording reads the call's WAV and checks its format.
 func (e *testEnv) recording(t *testing.T, m *spool.Manifest) (left, right []int16) {
 	t.Helper()
+	return e.recordingAt(t, m, 8000)
+}
+
+// recordingAt is recording for a call recorded at rate Hz.
+func (e *testEnv) recordingAt(t *testing.T, m *spool.Manifest, rate int) (left, right []int16) {
+	t.Helper()
 	if m.Recording == nil {
 		t.Fatalf("manifest has no recording (not recorded: %q)", m.NotRecorded)
 	}
@@ -26,8 +32,8 @@ func (e *testEnv) recording(t *testing.T, m *spool.Manifest) (left, right []int1
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.SampleRate != 8000 || a.Channels != 2 || a.BitsPerSample != 16 {
-		t.Fatalf("got %s, want 8000 Hz stereo 16-bit", a)
+	if a.SampleRate != rate || a.Channels != 2 || a.BitsPerSample != 16 {
+		t.Fatalf("got %s, want %d Hz stereo 16-bit", a, rate)
 	}
 	s := a.Samples()
 	left, right = make([]int16, len(s)/2), make([]int16, len(s)/2)
@@ -41,8 +47,11 @@ func (e *testEnv) recording(t *testing.T, m *spool.Manifest) (left, right []int1
 }
 
 // power is the Goertzel power of freq in pcm, normalised by length.
-func power(pcm []int16, freq float64) float64 {
-	w := 2 * math.Pi * freq / 8000
+func power(pcm []int16, freq float64) float64 { return powerAt(pcm, freq, 8000) }
+
+// powerAt is power for audio sampled at rate Hz.
+func powerAt(pcm []int16, freq float64, rate int) float64 {
+	w := 2 * math.Pi * freq / float64(rate)
 	c := 2 * math.Cos(w)
 	var s1, s2 float64
 	for _, x := range pcm {
@@ -53,8 +62,11 @@ func power(pcm []int16, freq float64) float64 {
 }
 
 // dominant reports whether want is far stronger than other in pcm.
-func dominant(pcm []int16, want, other float64) bool {
-	return power(pcm, want) > 20*power(pcm, other) && power(pcm, want) > 1000
+func dominant(pcm []int16, want, other float64) bool { return dominantAt(pcm, want, other, 8000) }
+
+// dominantAt is dominant for audio sampled at rate Hz.
+func dominantAt(pcm []int16, want, other float64, rate int) bool {
+	return powerAt(pcm, want, rate) > 20*powerAt(pcm, other, rate) && powerAt(pcm, want, rate) > 1000
 }
 
 // TestRecordingChannels: caller left, agent right, whole bridged time.

@@ -47,13 +47,16 @@ func noticePCM(dur time.Duration) []int16 {
 	return pcm
 }
 
-func writeWAV(t testing.TB, path string, pcm []int16) {
+func writeWAV(t testing.TB, path string, pcm []int16) { writeWAVAt(t, path, pcm, 8000) }
+
+// writeWAVAt is writeWAV at rate Hz.
+func writeWAVAt(t testing.TB, path string, pcm []int16, rate int) {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := wav.NewWriter(f, 8000, 1)
+	w, err := wav.NewWriter(f, rate, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,9 +26,16 @@ type Options struct {
 	// (best effort: RTP/AVP with crypto lines), "srtp-mand" (RTP/SAVP
 	// only) or "srtp-mandf" (RTP/SAVPF).
 	MediaEnc string
-	// Source is the WAV file played into the call (8 kHz mono 16-bit);
-	// baresip hangs up when it ends.
+	// Source is the WAV file played into the call (mono 16-bit, at the
+	// codec's rate: 8 kHz for G.711, 16 kHz for G.722); baresip hangs up
+	// when it ends.
 	Source string
+	// Codecs are the audio codec modules baresip loads, in its order of
+	// preference: "g711" (the default), "g722"…
+	Codecs []string
+	// Dump writes what baresip hears and sends to WAV files (its sndfile
+	// module), for Heard.
+	Dump bool
 	// AutoAnswer answers incoming calls at once.
 	AutoAnswer bool
 	// CAFile is the PEM bundle TLS peers' certificates must chain to.
@@ -105,8 +112,16 @@ func Start(t testing.TB, o Options) *UA {
 	line("audio_alert", "aufile,"+filepath.Join(dir, "alert.wav"))
 	line("rtp_ports", "36000-36999")
 	line("module_path", ModuleDir)
-	for _, m := range []string{"g711.so", "aufile.so", "srtp.so"} {
-		line("module", m)
+	if len(o.Codecs) == 0 {
+		o.Codecs = []string{"g711"}
+	}
+	mods := append(o.Codecs, "aufile", "srtp")
+	if o.Dump {
+		line("snd_path", dir)
+		mods = append(mods, "sndfile")
+	}
+	for _, m := range mods {
+		line("module", m+".so")
 	}
 	line("module_app", "account.so")
 	line("module_app", "menu.so")
@@ -157,6 +172,17 @@ func Start(t testing.TB, o Options) *UA {
 	return u
 }
 
+// Heard is the WAV file of what baresip heard in its call (decoded, as
+// its sndfile module dumps it under Options.Dump), whole once the call has
+// ended; "" when there is none.
+func (u *UA) Heard() string {
+	m, _ := filepath.Glob(filepath.Join(u.dir, "dump-*-dec.wav"))
+	if len(m) == 0 {
+		return ""
+	}
+	return m[0]
+}
+
 // Write collects baresip's output (it implements io.Writer for the
 // process's stdout and stderr).
 func (u *UA) Write(p []byte) (int, error) {
@@ -198,6 +224,16 @@ func (u *UA) WaitFor(ctx context.Context, s string) error {
 			return fmt.Errorf("baresip ended without printing %q", s)
 		case <-tick.C:
 		}
+	}
+}
+
+// Stop asks baresip to quit (SIGINT: it ends its calls and closes its
+// files, so Heard is whole) and waits up to 5 s for it.
+func (u *UA) Stop() {
+	u.cmd.Process.Signal(os.Interrupt) //nolint:errcheck // it may have exited already
+	select {
+	case <-u.done:
+	case <-time.After(5 * time.Second):
 	}
 }
 
