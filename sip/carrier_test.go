@@ -105,7 +105,7 @@ func TestLateOfferOffersWhatWeRecord(t *testing.T) {
 	u.noOffer, u.ackBody = true, u.sdp("sendrecv")
 	res := u.invite(echoLine)
 	body := string(res.Body())
-	for _, want := range []string{"m=audio ", " RTP/AVP 0 8 101\r\n", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000", "a=rtpmap:101 telephone-event/8000", "a=sendrecv"} {
+	for _, want := range []string{"m=audio ", " RTP/AVP 0 8 9 101\r\n", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000", "a=rtpmap:9 G722/8000", "a=rtpmap:101 telephone-event/8000", "a=sendrecv"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("offer in the 200 lacks %q:\n%s", want, body)
 		}
@@ -334,13 +334,13 @@ func TestLateOfferSRTP(t *testing.T) {
 		media, end        string // the manifest's caller_media and end reason
 	}{
 		{"required, answered with our line", config.SRTPRequired, srtpSDP(40000, "RTP/SAVP", aes80),
-			[]string{" RTP/SAVP 0 8 101\r\n", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"}, "", "SRTP AES_CM_128_HMAC_SHA1_80", endCallerHangup},
+			[]string{" RTP/SAVP 0 8 9 101\r\n", "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:"}, "", "SRTP AES_CM_128_HMAC_SHA1_80", endCallerHangup},
 		{"required, answered in the clear", config.SRTPRequired, srtpSDP(40000, "RTP/AVP"),
 			[]string{" RTP/SAVP "}, "", "RTP", endUnusableAnswer},
 		{"required, answered with another tag", config.SRTPRequired, srtpSDP(40000, "RTP/SAVP", "2 AES_CM_128_HMAC_SHA1_80 inline:"+testKey(30)),
 			[]string{" RTP/SAVP "}, "", "RTP", endUnusableAnswer},
 		{"optional: plain offer", config.SRTPOptional, srtpSDP(40000, "RTP/AVP"),
-			[]string{" RTP/AVP 0 8 101\r\n"}, "a=crypto:", "RTP", endCallerHangup},
+			[]string{" RTP/AVP 0 8 9 101\r\n"}, "a=crypto:", "RTP", endCallerHangup},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := startServer(t, envOptions{tweak: func(c *config.Config) { c.SIP.Trunks[0].SRTP = tc.policy }})
