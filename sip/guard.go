@@ -46,6 +46,19 @@ func (g *guardConn) ReadFrom(b []byte) (int, net.Addr, error) {
 			}
 			continue
 		}
+		if req, ok := msg.(*sipmsg.Request); ok && isInitialInvite(req) {
+			if code, reason, hdrs := refuseOverlong(req); code != 0 {
+				g.rejected.Add(1)
+				if g.mayAnswer(addr) {
+					res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
+					for _, h := range hdrs {
+						res.AppendHeader(h)
+					}
+					g.PacketConn.WriteTo([]byte(res.String()), addr)
+				}
+				continue
+			}
+		}
 		if req, ok := msg.(*sipmsg.Request); ok && g.srv != nil && isInitialInvite(req) {
 			src := udpSource(addr)
 			if g.srv.limitInvite(req, src.Addr(), func(res *sipmsg.Response) {

@@ -107,6 +107,27 @@ func (s *Server) cutShortTx(req *sipmsg.Request) {
 	time.AfterFunc(64*sipmsg.T1, func() { s.cutShort.Delete(key) })
 }
 
+// refuseOverlong refuses an INVITE whose caller or dialled number,
+// normalised, is longer than any number (config.MaxCallerLen): 400 for
+// the From user part, 414 for the Request-URI's. Nothing this long is a
+// caller or a line, and it is refused before any evidence of it is
+// written (no manifest, no row). Over UDP the guard answers it before
+// sipgo sees it: sipgo sends no UDP response over 1,300 bytes, and the
+// answer echoes the long From or To.
+func refuseOverlong(req *sipmsg.Request) (code int, reason string, hdrs []sipmsg.Header) {
+	if f := req.From(); f != nil {
+		if n := len(config.NormalizeNumber(f.Address.User)); n > config.MaxCallerLen {
+			return sipmsg.StatusBadRequest, "Caller Too Long", []sipmsg.Header{sipmsg.NewHeader("Warning",
+				fmt.Sprintf(`399 kiroku "From user part is %d bytes; at most %d"`, n, config.MaxCallerLen))}
+		}
+	}
+	if n := len(config.NormalizeNumber(req.Recipient.User)); n > config.MaxCallerLen {
+		return sipmsg.StatusRequestURITooLong, "Request-URI Too Long", []sipmsg.Header{sipmsg.NewHeader("Warning",
+			fmt.Sprintf(`399 kiroku "Request-URI user part is %d bytes; at most %d"`, n, config.MaxCallerLen))}
+	}
+	return 0, "", nil
+}
+
 func dialledOf(req *sipmsg.Request) string {
 	if u := req.Recipient.User; u != "" {
 		return config.NormalizeNumber(u)
@@ -131,6 +152,9 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 	}
 	if req.CSeq().MethodName != sipmsg.INVITE {
 		return a, sipmsg.StatusBadRequest, "CSeq Method Mismatch", nil
+	}
+	if code, reason, hdrs := refuseOverlong(req); code != 0 {
+		return a, code, reason, hdrs
 	}
 	cfg := s.cfg.Load()
 	a.cfg = cfg

@@ -1,9 +1,16 @@
 package config
 
 import (
+	"net/url"
 	"strings"
 	"unicode"
 )
+
+// MaxCallerLen bounds a caller's or a dialled number, normalised: a
+// longer one is refused at the edge (the INVITE gets 400 or 414) and
+// never stored, masked or matched. E.164 numbers have at most 15 digits;
+// 64 leaves room for the SIP user parts carriers put there instead.
+const MaxCallerLen = 64
 
 // NormalizeNumber returns the Japanese national form of a telephone number
 // so that the ways a carrier may present one compare equal: it strips a
@@ -12,7 +19,21 @@ import (
 // least 9 digits follow ("+81120000000", "81120000000" and "0120000000" all
 // give "0120000000"; "+81 (0)120…" too). Other numbers, including '*' and
 // '#', are kept as they are.
+//
+// Before that it tames what a user part may carry besides ASCII digits
+// (the forms a PBX or a hostile caller sends): percent-escapes are decoded
+// (RFC 3261 user parts), full-width forms ("０３－１２３４", "＋８１") fold
+// to ASCII, the dashes and the katakana prolonged sound mark written as
+// hyphens are separators, and format and control characters (bidi
+// overrides, zero-width joiners) are removed, so that a number is stored,
+// masked and found the same way however it was written.
 func NormalizeNumber(s string) string {
+	if strings.Contains(s, "%") {
+		if u, err := url.PathUnescape(s); err == nil {
+			s = u
+		}
+	}
+	s = strings.Map(foldRune, s)
 	s = strings.TrimSpace(s)
 	lower := strings.ToLower(s)
 	for _, scheme := range []string{"sip:", "sips:", "tel:"} {
@@ -49,6 +70,22 @@ func NormalizeNumber(s string) string {
 }
 
 func notDigit(r rune) bool { return r < '0' || r > '9' }
+
+// foldRune maps a full-width form to its ASCII character, a hyphen-like
+// dash to '-', and drops format and control characters and invalid UTF-8.
+func foldRune(r rune) rune {
+	switch {
+	case r >= 0xff01 && r <= 0xff5e: // full-width ASCII forms
+		return r - 0xfee0
+	case r == 0x3000: // ideographic space
+		return ' '
+	case r == 0x2010 || r == 0x2011 || r == 0x2012 || r == 0x2013 || r == 0x2014 || r == 0x2015 || r == 0x2212 || r == 0x30fc || r == 0xff70:
+		return '-' // hyphen, dashes, minus, katakana prolonged sound marks
+	case r == unicode.ReplacementChar, unicode.Is(unicode.Cf, r), unicode.IsControl(r):
+		return -1
+	}
+	return r
+}
 
 // isNumber reports whether s, normalised, looks like a dialled number: an
 // optional '+' then digits, '*' and '#'.

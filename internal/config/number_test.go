@@ -22,6 +22,17 @@ func TestNormalizeNumber(t *testing.T) {
 		{"81 then star kept", "81120000*00", "81120000*00"},
 		{"empty", "", ""},
 		{"anonymous", "anonymous", "anonymous"},
+		{"full-width digits and hyphens", "０３－１２３４－５６７８", "0312345678"},
+		{"full-width plus and ideographic space", "＋８１\u3000３\u30001234\u30005678", "0312345678"},
+		{"katakana prolonged sound mark as hyphen", "03ー1234ー5678", "0312345678"},
+		{"en dash and minus sign", "03–1234−5678", "0312345678"},
+		{"percent-escaped full-width", "%EF%BC%90%EF%BC%93" + "12345678", "0312345678"},
+		{"bidi override removed", "\u202e0312345678", "0312345678"},
+		{"bidi isolate and zero-width joiner removed", "031\u2066234\u200d5678", "0312345678"},
+		{"control characters removed", "0312\x00345\x7f678", "0312345678"},
+		{"a name keeps its letters", "ａｌｉｃｅ", "alice"},
+		{"formula kept as text", "=1+2", "=1+2"},
+		{"bad escape kept", "03%zz", "03%zz"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
