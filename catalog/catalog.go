@@ -37,11 +37,34 @@ type Catalog struct {
 	locks map[string]*Lock // held through this handle, by name
 }
 
+// ownerOnly creates the catalog file if it is missing and makes it and
+// its WAL and shared-memory files readable by the daemon's user alone,
+// whatever the umask: they hold callers' numbers and wrapped data keys.
+// SQLite creates -wal and -shm with the main file's mode.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("catalog: %w", err)
+		}
+	}
+	return nil
+}
+
 // Open opens (creating if needed) the SQLite catalog at path and brings its
 // schema to the current version.
 func Open(ctx context.Context, path string) (*Catalog, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	if err := ownerOnly(path); err != nil {
+		return nil, err
 	}
 	// Writers take the lock at BEGIN (immediate), so the audit chain head
 	// read in a transaction cannot change under it.

@@ -41,7 +41,7 @@ func TestCatalogContinuity(t *testing.T) {
 	if !again.continuous.Load() {
 		t.Error("the same catalog is not taken as continuous")
 	}
-	again.closeStorage()
+	closeBuilt(again)
 
 	for _, tt := range []struct {
 		name string
@@ -70,7 +70,7 @@ func TestCatalogContinuity(t *testing.T) {
 			if err != nil {
 				t.Fatalf("with AcceptCatalog: %v", err)
 			}
-			defer n.closeStorage()
+			defer closeBuilt(n)
 			if n.continuous.Load() {
 				t.Error("with AcceptCatalog over a lost catalog, the orphan sweep may delete")
 			}

@@ -57,6 +57,7 @@ type Daemon struct {
 	serving       sync.WaitGroup // control and API listeners' Serve loops
 	auditOK       atomic.Bool
 	stopBG        context.CancelFunc
+	lock          *dirLock // data_dir, held from New until Stop has closed the storage
 
 	// mu orders Reload and Stop: a reload never runs beside or after a
 	// stop.
@@ -83,6 +84,20 @@ func AcceptCatalog() Option { return func(d *Daemon) { d.acceptCatalog = true } 
 // unreachable store is watched from Start on), and it gives up when ctx
 // ends.
 func New(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, opts ...Option) (*Daemon, error) {
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	d, err := build(ctx, cfg, path, log, opts...)
+	if err != nil {
+		lock.release() //nolint:errcheck // the start failed already
+		return nil, err
+	}
+	d.lock = lock
+	return d, nil
+}
+
+func build(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, opts ...Option) (*Daemon, error) {
 	sp, err := spool.Open(filepath.Join(cfg.DataDir, "spool"))
 	if err != nil {
 		return nil, err
@@ -317,7 +332,7 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		d.stopBG()
 		d.bg.Wait()
 	}
-	d.stopErr = errors.Join(err, d.closeStorage())
+	d.stopErr = errors.Join(err, d.closeStorage(), d.lock.release())
 	return d.stopErr
 }
 
