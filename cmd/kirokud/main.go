@@ -37,6 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	rebuild := fs.String("rebuild-catalog", "", "write a new catalog `file` from the store's manifests (disaster recovery) and exit; \"postgres\": into the configured, empty PostgreSQL catalog")
 	acceptCatalog := fs.Bool("accept-catalog", false, "start even though the catalog is behind the store (lost, emptied or rolled back): a new catalog; the orphan sweep deletes nothing in this run")
+	verifyAudit := fs.Bool("verify-audit", false, "check the audit log's hash chain and every signed checkpoint in the store against it, print what was checked and exit (1 when it does not hold)")
 	keysFrom := fs.String("keys-from", "", "with -rebuild-catalog: a catalog backup `file` to take wrapped data keys from")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -80,6 +81,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer log.Sync()
+	if *verifyAudit {
+		rep, err := daemon.VerifyAudit(context.Background(), cfg, log)
+		if rep.Entries > 0 || rep.Checkpoints > 0 {
+			fmt.Fprintln(stdout, rep)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		return 0
+	}
 	if *rebuild != "" {
 		res, err := daemon.RebuildCatalog(context.Background(), cfg, *rebuild, *keysFrom, log)
 		fmt.Fprintf(stdout, "manifests %d, restored %d, with keys %d, skipped %d\n", res.Manifests, res.Restored, res.WithKeys, len(res.Skipped))
