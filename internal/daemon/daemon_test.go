@@ -21,6 +21,7 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/internal/testenv/sipptest"
@@ -246,4 +247,70 @@ func TestReload(t *testing.T) {
 		t.Errorf("got retain-until %s, want %s (60 days earlier)", r.RetainUntil, want)
 	}
 	waitFor(t, "the retagger idle", func() bool { return !d.retag.pending() })
+}
+
+// TestShorterRetentionAtRestart: a daemon stopped with a 90-day purpose
+// and started again with 30 days re-dates the stored recording at start,
+// audited as by "start", without any reload; a second start on the same
+// policy changes nothing.
+func TestShorterRetentionAtRestart(t *testing.T) {
+	d, path := newDaemon(t)
+	if err := d.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	call(t, d, time.Second)
+	waitFor(t, "the recording stored", func() bool { return len(stored(t, d)) == 1 })
+	before := stored(t, d)[0].RetainUntil
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := d.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	writeConfig(t, filepath.Dir(path), "30d")
+	start := func() *Daemon {
+		t.Helper()
+		cfg, err := config.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := New(t.Context(), cfg, path, zaptest.NewLogger(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Start(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	d2 := start()
+	waitFor(t, "the start pass", func() bool { return !d2.retag.pending() })
+	r := stored(t, d2)[0]
+	if want := before.AddDate(0, 0, -60); !r.RetainUntil.Equal(want) {
+		t.Errorf("after a restart with 30d: retain-until %s, want %s (60 days earlier)", r.RetainUntil, want)
+	}
+	changes := func(d *Daemon) int {
+		es, err := audit.List(t.Context(), d.Catalog().DB(), audit.Filter{Action: string(audit.ActionRetentionChange)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			if e.Actor != "start" || e.Target != r.ID {
+				t.Errorf("retention change %+v, want one by start for %s", e, r.ID)
+			}
+		}
+		return len(es)
+	}
+	if n := changes(d2); n != 1 {
+		t.Errorf("got %d retention-change entries, want 1", n)
+	}
+	if err := d2.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	d3 := start()
+	t.Cleanup(func() { d3.Stop(context.Background()) })
+	waitFor(t, "the start pass", func() bool { return !d3.retag.pending() })
+	if n := changes(d3); n != 1 {
+		t.Errorf("a second start on the same policy: %d retention-change entries, want still 1", n)
+	}
 }

@@ -21,16 +21,25 @@ const retagRetry = time.Minute
 // stored recordings were last brought to, so a failed or interrupted
 // apply is tried again from there, and reloads in quick succession
 // coalesce into one pass to the newest configuration.
+//
+// At start it does not know what the stored recordings carry (the daemon
+// may have been stopped with another configuration and started with a
+// shorter limit), so its first pass checks every purpose's recordings
+// against the configuration in force and re-dates those off it, audited
+// as by "start". The pass changes only what differs, so running it over
+// a catalog already in line costs a read of it and changes nothing.
 type retagger struct {
 	mu      sync.Mutex
-	applied *config.Config // the policy stored recordings carry
+	applied *config.Config // the policy stored recordings carry; nil: not known (start)
 	latest  *config.Config // the policy in force
 	kick    chan struct{}  // buffered(1): wants coalesce
 	passes  int            // applies finished without error (for tests)
 }
 
 func newRetagger(cfg *config.Config) *retagger {
-	return &retagger{applied: cfg, latest: cfg, kick: make(chan struct{}, 1)}
+	r := &retagger{latest: cfg, kick: make(chan struct{}, 1)}
+	r.kick <- struct{}{} // the start pass
+	return r
 }
 
 // want asks for stored recordings to be brought to cfg's limits.
@@ -71,7 +80,11 @@ func (r *retagger) run(ctx context.Context, d *Daemon) {
 		if from == to {
 			continue
 		}
-		n, err := retention.ApplyPolicy(ctx, d.catalog, d.store, from, to, "reload")
+		actor := "reload"
+		if from == nil {
+			actor = "start"
+		}
+		n, err := retention.ApplyPolicy(ctx, d.catalog, d.store, from, to, actor)
 		if ctx.Err() != nil {
 			continue // logged at stop
 		}
@@ -85,7 +98,7 @@ func (r *retagger) run(ctx context.Context, d *Daemon) {
 		r.passes++
 		r.mu.Unlock()
 		if n > 0 {
-			d.log.Info("retention dates changed by the new configuration", zap.Int("recordings", n))
+			d.log.Info("retention dates changed to the configuration in force", zap.Int("recordings", n), zap.String("by", actor))
 		}
 	}
 }
