@@ -109,6 +109,10 @@ func (a *API) deny(w http.ResponseWriter, r *http.Request, p *Principal, code in
 
 // denyFor is deny keeping the reason the request gave.
 func (a *API) denyFor(w http.ResponseWriter, r *http.Request, p *Principal, code int, target, reason, why string, msg error) {
+	if !a.flood.admit(denialKey{actor: p.Name, client: clientIP(r), route: r.Pattern}, code) {
+		writeError(w, code, msg) // counted into the window's summary entry (flood.go)
+		return
+	}
 	if err := a.record(r, p, audit.ActionDenied, target, reason, map[string]any{"route": r.Pattern, "why": why, "status": code}); err != nil {
 		a.internal(w, "audit of a denial", err)
 		return

@@ -60,6 +60,7 @@ type API struct {
 	auth     Authenticator
 	tickets  *tickets
 	fails    *failLimiter
+	flood    *denialFlood
 	mux      *http.ServeMux
 	patterns []string // the routes registered, in order
 	log      *zap.Logger
@@ -79,6 +80,7 @@ func NewAPI(o Options) (*API, error) {
 		o.Log = zap.NewNop()
 	}
 	a := &API{o: o, auth: o.Auth, log: o.Log, fails: newFailLimiter(20, time.Minute)}
+	a.flood = newDenialFlood(denialWindow, denialBurst, a.auditSuppressed)
 	if a.auth == nil {
 		a.auth = TokenAuth{Config: o.Config}
 	}

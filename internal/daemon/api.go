@@ -24,6 +24,7 @@ import (
 type apiServer struct {
 	srv  *http.Server
 	addr net.Addr
+	api  *httpapi.API
 }
 
 // startAPI binds api.listen (when set) and serves the supervisor API and
@@ -69,7 +70,7 @@ func (d *Daemon) startAPI() error {
 	if err != nil {
 		return fmt.Errorf("api.listen %s: %w", cfg.Listen, err)
 	}
-	d.api = &apiServer{srv: srv, addr: ln.Addr()}
+	d.api = &apiServer{srv: srv, addr: ln.Addr(), api: api}
 	d.serving.Add(1)
 	go func() {
 		defer d.serving.Done()
@@ -95,6 +96,7 @@ func (d *Daemon) stopAPI() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
+	defer d.api.api.Close() // after the last request: its denials' summaries written
 	if err := d.api.srv.Shutdown(ctx); err != nil {
 		return errors.Join(fmt.Errorf("api shutdown: %w", err), d.api.srv.Close())
 	}
