@@ -23,7 +23,9 @@ build:
 # binaries under /usr/lib/postgresql) for the catalog on PostgreSQL,
 # nftables (nft) for the NAT of internal/testenv/nattest's namespaces,
 # espeak-ng and sox for the speech, music and DTMF audio of the in-band key
-# tests (internal/testenv/audiotest).
+# tests (internal/testenv/audiotest), linphonec (linphone-cli) as a
+# softphone caller with its own SIP stack and codec list
+# (internal/testenv/linphonetest).
 test-deps:
 	@missing=""; \
 	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
@@ -36,6 +38,7 @@ test-deps:
 	command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing="$$missing nftables"; \
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	command -v sox >/dev/null || missing="$$missing sox"; \
+	command -v linphonec >/dev/null || missing="$$missing linphone-cli"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
