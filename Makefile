@@ -14,6 +14,7 @@ run:
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kirokud ./cmd/kirokud
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kirokuctl ./cmd/kirokuctl
 
 # Debian packages the tests use: SIPp (sip-tester) as caller and agent,
 # promtool (prometheus) to check the alert rules, systemd-analyze (systemd)

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // table writes aligned columns.
@@ -46,6 +48,49 @@ func writeRaw(out io.Writer, raw json.RawMessage) error {
 		return err
 	}
 	return writeJSON(out, v)
+}
+
+// writeFields prints a JSON object answer as a table of its fields, one
+// a row in the answer's order: times in the -tz zone, lists and objects
+// in one line of JSON. Anything else is written as it came.
+func writeFields(g *globals, out io.Writer, raw json.RawMessage) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return writeRaw(out, raw)
+	}
+	t := newTable(out)
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return writeRaw(out, raw)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return writeRaw(out, raw)
+		}
+		t.row(fmt.Sprint(key)+":", fieldCell(g, v))
+	}
+	return t.flush()
+}
+
+// fieldCell is one field's value as a table cell.
+func fieldCell(g *globals, v json.RawMessage) string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		if at, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return g.at(at)
+		}
+		return dash(s)
+	}
+	if string(v) == "null" {
+		return "-"
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, v) != nil {
+		return string(v)
+	}
+	return b.String()
 }
 
 func yesNo(b bool) string {
