@@ -50,8 +50,9 @@ func Need(t testing.TB) string {
 }
 
 // config is the linphonerc: SIP and RTP bound to 127.0.0.1 on the given
-// ports, IPv4 only, no STUN, ICE or UPnP, and everything else, codecs
-// first, left at linphone's defaults. Without bind_address and use_ipv6
+// ports, IPv4 only, no STUN server (so no STUN or ICE), no UPnP, and
+// everything else, codecs first, left at linphone's defaults; it does
+// not answer calls by itself (linphonec only does with -a). Without bind_address and use_ipv6
 // linphone announces the address of the machine's default route (an
 // IPv6 one where there is one) in its Contact and SDP.
 func config(user string, sipPort, rtpPort int) string {

@@ -43,6 +43,10 @@ func agentKeys(t *testing.T) map[string]string {
 // each one is known to load and to play its part of a call.
 func TestScenarios(t *testing.T) {
 	t.Parallel()
+	pcap := filepath.Join(t.TempDir(), "agent.pcap")
+	if err := WritePcap(pcap, Paced(0, 20*time.Millisecond, RTPStream(0, 1, 1, 0x5eed, ToneULaw(1000, 400*time.Millisecond)))); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		uas, uac string
@@ -69,6 +73,23 @@ func TestScenarios(t *testing.T) {
 			wantUAC:        Result{Successful: 1},
 			wantUAS:        Result{Successful: 1},
 			wantUACMessage: "CSeq: 1 ACK",
+		},
+		{
+			name: "delayed offer requiring 100rel: the 200 offers, the ACK answers",
+			uas:  "uas.xml", uac: "uac_late_100rel.xml", uasKeys: true,
+			uacOpts:        Options{Duration: 200 * time.Millisecond},
+			wantUAC:        Result{Successful: 1},
+			wantUAS:        Result{Successful: 1},
+			wantUACMessage: "Require: 100rel",
+		},
+		{
+			name: "agent plays a capture",
+			uas:  "uas_pcap.xml", uac: "uac.xml",
+			uasOpts:        Options{Keys: map[string]string{"pcap": pcap}},
+			uacOpts:        Options{Duration: 800 * time.Millisecond},
+			wantUAC:        Result{Successful: 1},
+			wantUAS:        Result{Successful: 1},
+			wantUACMessage: "RTP/AVP 0 101",
 		},
 		{
 			name: "over TCP",
