@@ -74,6 +74,57 @@ func writeFields(g *globals, out io.Writer, raw json.RawMessage) error {
 	return t.flush()
 }
 
+// writeRows prints a JSON answer that is a list of objects (an export)
+// as a table, one column per field of the first; anything else is
+// written as it came.
+func writeRows(g *globals, out io.Writer, raw json.RawMessage) error {
+	var rows []json.RawMessage
+	if json.Unmarshal(raw, &rows) != nil {
+		return writeRaw(out, raw)
+	}
+	var cols []string
+	if len(rows) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(rows[0]))
+		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+			return writeRaw(out, raw)
+		}
+		for dec.More() {
+			key, err := dec.Token()
+			if err != nil {
+				return writeRaw(out, raw)
+			}
+			cols = append(cols, fmt.Sprint(key))
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return writeRaw(out, raw)
+			}
+		}
+	}
+	head := make([]string, len(cols))
+	for i, c := range cols {
+		head[i] = strings.ToUpper(c)
+	}
+	t := newTable(out, head...)
+	for _, r := range rows {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(r, &obj) != nil {
+			return writeRaw(out, raw)
+		}
+		cells := make([]string, len(cols))
+		for i, c := range cols {
+			cells[i] = fieldCell(g, obj[c])
+		}
+		t.row(cells...)
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(out, "(none)")
+	}
+	return nil
+}
+
 // fieldCell is one field's value as a table cell.
 func fieldCell(g *globals, v json.RawMessage) string {
 	var s string
@@ -83,7 +134,7 @@ func fieldCell(g *globals, v json.RawMessage) string {
 		}
 		return dash(s)
 	}
-	if string(v) == "null" {
+	if len(v) == 0 || string(v) == "null" {
 		return "-"
 	}
 	var b bytes.Buffer
