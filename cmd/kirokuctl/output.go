@@ -74,14 +74,58 @@ func writeFields(g *globals, out io.Writer, raw json.RawMessage) error {
 	return t.flush()
 }
 
-// writeRows prints a JSON answer that is a list of objects (an export)
-// as a table, one column per field of the first; anything else is
-// written as it came.
+// writeRows prints a JSON export as tables: a list of objects as one
+// table, one column per field of the first; an object as its other
+// fields, then each of its lists of objects as a table under its name.
+// Anything else is written as it came.
 func writeRows(g *globals, out io.Writer, raw json.RawMessage) error {
 	var rows []json.RawMessage
-	if json.Unmarshal(raw, &rows) != nil {
+	if json.Unmarshal(raw, &rows) == nil {
+		return writeList(g, out, rows, raw)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return writeRaw(out, raw)
 	}
+	type list struct {
+		name string
+		rows []json.RawMessage
+	}
+	var lists []list
+	t := newTable(out)
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return writeRaw(out, raw)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return writeRaw(out, raw)
+		}
+		var rs []map[string]json.RawMessage
+		if json.Unmarshal(v, &rs) == nil && len(v) > 0 && v[0] == '[' && (len(rs) == 0 || rs[0] != nil) {
+			var l []json.RawMessage
+			json.Unmarshal(v, &l)
+			lists = append(lists, list{fmt.Sprint(key), l})
+			continue
+		}
+		t.row(fmt.Sprint(key)+":", fieldCell(g, v))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	for _, l := range lists {
+		fmt.Fprintf(out, "\n%s:\n", l.name)
+		if err := writeList(g, out, l.rows, raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeList prints rows, JSON objects, as a table (raw as it came when
+// they are not objects).
+func writeList(g *globals, out io.Writer, rows []json.RawMessage, raw json.RawMessage) error {
 	var cols []string
 	if len(rows) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(rows[0]))
