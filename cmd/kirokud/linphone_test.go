@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -38,24 +39,7 @@ func TestLinphoneCaller(t *testing.T) {
 		Timeout:  30 * time.Second,
 	})
 
-	d := prepare(t, "5s")
-	y := fmt.Sprintf(`sip:
-  listen: ["udp://127.0.0.1:%d"]
-  trunks: [{name: test, cidrs: ["127.0.0.0/8"]}]
-  rtp_ports: 35000-35999
-  drain_timeout: 5s
-data_dir: data
-log: {format: json, level: debug}
-control: {listen: "127.0.0.1:0"}
-purposes:
-  - {name: cs-quality, retention: 90d, listeners: [supervisor]}
-lines:
-  - {number: "0120000001", purpose: cs-quality, notice: notice.wav, opt_out_digit: "9", opt_out_wait: 200ms, downstream: "sip:agent@127.0.0.1:%d"}
-`, d.port, agent.Port())
-	if err := os.WriteFile(filepath.Join(d.dir, "kiroku.yaml"), []byte(y), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	d.start(t)
+	d := agentDaemon(t, agent.Port(), "200ms")
 
 	ua := linphonetest.Start(t, linphonetest.Options{User: "0312345678", Source: toneWAV(t, 440, 8*time.Second)})
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -143,6 +127,86 @@ lines:
 	}
 	if h.SampleRate != 8000 || h.Channels != 1 || goertzel(h.Samples(), 1000) < 1000 {
 		t.Errorf("linphone heard %v with 1000 Hz power %.0f, want 8000 Hz mono holding the agent's tone", h, goertzel(h.Samples(), 1000))
+	}
+}
+
+// agentDaemon starts kirokud with line 0120000001 bridged to the SIPp
+// agent on port agent, its opt-out window open for optOutWait after the
+// notice.
+func agentDaemon(t *testing.T, agent int, optOutWait string) *proc {
+	t.Helper()
+	d := prepare(t, "5s")
+	y := fmt.Sprintf(`sip:
+  listen: ["udp://127.0.0.1:%d"]
+  trunks: [{name: test, cidrs: ["127.0.0.0/8"]}]
+  rtp_ports: 35000-35999
+  drain_timeout: 5s
+data_dir: data
+log: {format: json, level: debug}
+control: {listen: "127.0.0.1:0"}
+purposes:
+  - {name: cs-quality, retention: 90d, listeners: [supervisor]}
+lines:
+  - {number: "0120000001", purpose: cs-quality, notice: notice.wav, opt_out_digit: "9", opt_out_wait: %s, downstream: "sip:agent@127.0.0.1:%d"}
+`, d.port, optOutWait, agent)
+	if err := os.WriteFile(filepath.Join(d.dir, "kiroku.yaml"), []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return d.start(t)
+}
+
+// TestLinphoneOptOut: linphone's key 9, pressed once it hears the
+// notice, reaches Kiroku as RFC 4733 (out of the three telephone-event
+// rates it offers, Kiroku answers the 8 kHz one): the call still goes
+// through to the agent, and nothing is recorded.
+func TestLinphoneOptOut(t *testing.T) {
+	linphonetest.Need(t)
+	agent := sipptest.Start(t, sipptest.Options{
+		Scenario: sipptest.Scenario(t, "uas.xml"),
+		Keys:     map[string]string{"rtp_port": strconv.Itoa(sipptest.FreeRTPPort(t))},
+		Timeout:  30 * time.Second,
+	})
+	d := agentDaemon(t, agent.Port(), "5s")
+	ua := linphonetest.Start(t, linphonetest.Options{User: "0312345678"})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := ua.Command(fmt.Sprintf("call sip:0120000001@127.0.0.1:%d", d.port)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ua.WaitFor(ctx, "Media streams established"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "linphone hearing the notice", func() bool {
+		fi, err := os.Stat(ua.Heard())
+		return err == nil && fi.Size() > 44+1600 // a tenth of a second of 8 kHz audio
+	})
+	if err := ua.Command("9"); err != nil { // linphonec sends a line of digits as DTMF
+		t.Fatal(err)
+	}
+	d.waitLog(t, `"decision":"opted-out"`)
+	d.waitLog(t, "bridged to downstream")
+	if err := ua.Command("terminate"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ua.WaitFor(ctx, "ended (No error)"); err != nil {
+		t.Fatal(err)
+	}
+	wantSuccess(t, agent)
+	var m *spool.Manifest
+	waitFor(t, "the call's manifest", func() bool {
+		ms := d.manifests(t)
+		if len(ms) == 1 && ms[0].EndedAt != nil {
+			m = ms[0]
+			return true
+		}
+		return false
+	})
+	o := m.Consent.OptOut
+	if m.Consent.Decision != spool.OptedOut || o == nil || o.Digit != "9" || o.Via != "rfc4733" {
+		t.Fatalf("got decision %q opt-out %+v, want opted out by 9 over RFC 4733", m.Consent.Decision, o)
+	}
+	if m.Recording != nil || m.BridgedAt == nil || m.EndReason != "caller-hangup" {
+		t.Errorf("got recording %v bridged %v end %q, want the call bridged, not recorded, ended by the caller", m.Recording, m.BridgedAt, m.EndReason)
 	}
 }
 
