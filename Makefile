@@ -14,6 +14,7 @@ run:
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kirokud ./cmd/kirokud
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kirokuctl ./cmd/kirokuctl
 
 # Debian packages the tests use: SIPp (sip-tester) as caller and agent,
 # promtool (prometheus) to check the alert rules, systemd-analyze (systemd)
@@ -23,7 +24,9 @@ build:
 # binaries under /usr/lib/postgresql) for the catalog on PostgreSQL,
 # nftables (nft) for the NAT of internal/testenv/nattest's namespaces,
 # espeak-ng and sox for the speech, music and DTMF audio of the in-band key
-# tests (internal/testenv/audiotest), and spandsp (libspandsp-dev, built
+# tests (internal/testenv/audiotest), linphonec (linphone-cli) as a
+# softphone caller with its own SIP stack and codec list
+# (internal/testenv/linphonetest), and spandsp (libspandsp-dev, built
 # against with the C compiler) whose G.722 coder media's G.722 is checked
 # against bit for bit.
 test-deps:
@@ -40,6 +43,7 @@ test-deps:
 	command -v sox >/dev/null || missing="$$missing sox"; \
 	[ -f /usr/include/spandsp/g722.h ] || missing="$$missing libspandsp-dev"; \
 	command -v cc >/dev/null || missing="$$missing gcc"; \
+	command -v linphonec >/dev/null || missing="$$missing linphone-cli"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

@@ -53,6 +53,17 @@ func (p *Ports) Advertised() netip.Addr {
 	return p.ip
 }
 
+// Reaches says whether the pool's sockets can send to dst: a socket
+// bound to an IPv4 address cannot send to an IPv6 one, nor one bound to
+// an IPv6 address to IPv4; a wildcard binding (0.0.0.0 or ::) is dual
+// stack.
+func (p *Ports) Reaches(dst netip.Addr) bool {
+	if p.ip.IsUnspecified() {
+		return true
+	}
+	return p.ip.Unmap().Is4() == dst.Unmap().Is4()
+}
+
 // InUse is the number of port pairs held.
 func (p *Ports) InUse() int {
 	p.mu.Lock()

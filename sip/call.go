@@ -278,6 +278,14 @@ func (c *call) notice(ctx context.Context) string {
 		stop() // a key pressed while the call was being answered
 	}
 	err := c.inEp.Play(nctx, line.Prompt.PCM)
+	// The notice stopped with the call still up and no key pressed: it
+	// could not be sent (the socket refused the caller's address). The
+	// caller cannot have heard it, so the call must not go on unrecorded
+	// as if they had hung up.
+	unsent := err != nil && nctx.Err() == nil
+	if unsent {
+		c.log.Error("notice could not be sent to the caller: call ended", zap.Error(err))
+	}
 	if c.consentEvent(consentEvent{kind: evNoticeEnded, at: time.Now().UTC(), completed: err == nil}) == actOpenWindow {
 		ev := consentEvent{kind: evWindowEnded}
 		if waitUntil(nctx, time.Now().Add(time.Duration(line.OptOutWait))) != nil && ctx.Err() != nil {
@@ -297,6 +305,10 @@ func (c *call) notice(ctx context.Context) string {
 	c.log.Info("consent decided", zap.String("decision", decision))
 	if ctx.Err() != nil {
 		return c.hangupReason(ctx)
+	}
+	if unsent {
+		c.byeCaller()
+		return endMediaFailed
 	}
 	return ""
 }

@@ -106,3 +106,33 @@ func TestEarlyMediaNoticeEnds(t *testing.T) {
 		}
 	})
 }
+
+// TestEarlyMediaLateOffer: a delayed-offer INVITE that requires 100rel,
+// on an early-media line, is answered first (the documented fall-back):
+// no 183, whose offer would need the caller's answer in a PRACK, but the
+// 200 with our offer, the answer from the ACK, then the notice after the
+// answer; the manifest does not claim early media.
+func TestEarlyMediaLateOffer(t *testing.T) {
+	ap := newRTPPeer(t)
+	ag := sippAgent(t, "uas.xml", ap, 0)
+	env := earlyNoticeEnv(t, fmt.Sprintf("sip:agent@127.0.0.1:%d", ag.Port()))
+	cp := newRTPPeer(t)
+	c := caller(t, env, "uac_late_100rel.xml", agentLine, cp, 2500*time.Millisecond, nil)
+	mustSucceed(t, c) // a 183 is unexpected there and fails the run
+	mustSucceed(t, ag)
+	m := env.finalManifest(t)
+	if m.NoticeMode != "" || m.AnsweredAt == nil || m.Consent.Decision != spool.Notified || !m.Consent.Notice.Completed {
+		t.Fatalf("got notice mode %q answered %v decision %q completed %v; want answer-first, answered, notified, completed",
+			m.NoticeMode, m.AnsweredAt, m.Consent.Decision, m.Consent.Notice.Completed)
+	}
+	if m.Consent.Notice.StartedAt == nil || m.Consent.Notice.StartedAt.Before(*m.AnsweredAt) {
+		t.Errorf("the notice started at %v, before the caller was answered at %s", m.Consent.Notice.StartedAt, m.AnsweredAt)
+	}
+	if m.Recording == nil || m.BridgedAt == nil {
+		t.Errorf("got recording %v bridged %v, want the call bridged and recorded", m.Recording, m.BridgedAt)
+	}
+	msgs := c.Messages()
+	if strings.Contains(msgs, "SIP/2.0 183") || strings.Contains(msgs, "RSeq:") {
+		t.Error("the caller got a provisional with an offer (or a reliable one), want the 200 first")
+	}
+}

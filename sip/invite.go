@@ -214,6 +214,15 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 		if err != nil {
 			return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", codecWarning)}
 		}
+		if addr := offer.RemoteAddr(); addr.IsValid() && !s.portsFor(trunk.MediaInterface).Reaches(addr.Addr()) {
+			// RFC 3261 §20.43, 301 Incompatible network address formats:
+			// the caller leg's media address cannot send to the offer's
+			// (an IPv6 address to an IPv4-bound interface, or the
+			// reverse), so no notice would reach the caller.
+			ip := s.portsFor(trunk.MediaInterface).IP()
+			return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning",
+				fmt.Sprintf("301 kiroku %q", fmt.Sprintf("the offer's address %s is not of the family of the media address %s", addr.Addr(), ip)))}
+		}
 		a.offer, a.audio = offer, audio
 		if a.srtp, a.srtpOn, err = callerSRTP(offer, trunk.SRTP); err != nil {
 			return a, sipmsg.StatusNotAcceptableHere, "Not Acceptable Here", []sipmsg.Header{sipmsg.NewHeader("Warning", fmt.Sprintf("302 kiroku %q", err.Error()))}

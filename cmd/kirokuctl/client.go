@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
 )
@@ -24,6 +25,9 @@ type globals struct {
 	tokenFile string
 	ca        string
 	output    string
+	tz        string         // -tz, else KIROKU_TZ
+	loc       *time.Location // tz resolved (zone.go)
+	version   bool
 }
 
 // flags registers the global flags on fs (so they work before and after
@@ -34,18 +38,24 @@ func (g *globals) flags(fs *flag.FlagSet) {
 	fs.StringVar(&g.tokenFile, "token-file", g.tokenFile, "file holding the bearer token")
 	fs.StringVar(&g.ca, "ca", g.ca, "PEM CA bundle for an https server")
 	fs.StringVar(&g.output, "o", g.output, "output: table or json")
+	fs.StringVar(&g.tz, "tz", g.tz, "time zone of the times you give and those printed (env KIROKU_TZ; default the machine's)")
 }
 
 // parse reads the global flags before the command.
 func (g *globals) parse(args []string) ([]string, error) {
 	g.server, g.token, g.ca, g.output = g.getenv("KIROKU_SERVER"), g.getenv("KIROKU_TOKEN"), g.getenv("KIROKU_CA"), "table"
+	g.tz = g.getenv("KIROKU_TZ")
 	if g.server == "" {
 		g.server = "http://127.0.0.1:8443"
 	}
 	fs := newFlagSet("kirokuctl")
 	g.flags(fs)
+	fs.BoolVar(&g.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, errHelp
+		}
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return fs.Args(), nil
 }
@@ -66,7 +76,7 @@ func parseFlags(fs *flag.FlagSet, g *globals, args []string, want int, what stri
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, errHelp
+				return nil, &helpError{fs: fs}
 			}
 			return nil, fmt.Errorf("%w: %s: %v", errUsage, fs.Name(), err)
 		}
@@ -83,6 +93,11 @@ func parseFlags(fs *flag.FlagSet, g *globals, args []string, want int, what stri
 	if g.output != "table" && g.output != "json" {
 		return nil, fmt.Errorf("%w: -o %q is not table or json", errUsage, g.output)
 	}
+	loc, err := loadZone(g.tz)
+	if err != nil {
+		return nil, err
+	}
+	g.loc = loc
 	return pos, nil
 }
 

@@ -24,7 +24,7 @@ const clientsUsage = `  contract-end CLIENT -dry-run            what a contract 
   contract-end CLIENT -s3-bucket B [-s3-prefix P]   return into another bucket, verify, destroy, certify
   contract-end CLIENT -zip FILE            return as a ZIP, check it, confirm its checksums, destroy, certify
   contract-ends list | show RUN | certificate RUN [-format text|json]
-  incident report [-actor A] [-client C] [-from T] [-to T] [-format json|csv] [-out FILE|-]
+  incident report [-actor A] [-client C] [-from T] [-to T] [-format json|csv [-out FILE|-]]
 `
 
 // summary prints a certificate's figures in one line.
@@ -72,7 +72,7 @@ func contractEndCmd(ctx context.Context, g *globals, args []string, out io.Write
 		fmt.Fprintf(out, "recordings to return: %d (%d with audio, %d restricted), %d sealed bytes\n", p.Recordings, p.WithAudio, p.Restricted, p.Bytes)
 		fmt.Fprintf(out, "then destroyed: %d; kept under legal hold: %d\n", p.ToDestroy, p.Held)
 		if p.First != nil {
-			fmt.Fprintf(out, "recorded from %s to %s\n", p.First.Local().Format(time.RFC3339), p.Last.Local().Format(time.RFC3339))
+			fmt.Fprintf(out, "recorded from %s to %s\n", g.at(*p.First), g.at(*p.Last))
 		}
 		if p.Run != nil {
 			fmt.Fprintf(out, "unfinished run %s (%s): %v; a run resumes it\n", p.Run.ID, p.Run.State, p.Run.Items)
@@ -262,7 +262,7 @@ func contractEndsCmd(ctx context.Context, g *globals, sub string, args []string,
 		}
 		t := newTable(out, "RUN", "CLIENT", "STATE", "STARTED", "BY", "ITEMS")
 		for _, r := range res.Runs {
-			t.row(r.ID, r.Client, r.State, r.StartedAt.Local().Format("2006-01-02 15:04"), strings.Join(r.Operators, ","), fmt.Sprint(r.Items))
+			t.row(r.ID, r.Client, r.State, g.at(r.StartedAt), strings.Join(r.Operators, ","), fmt.Sprint(r.Items))
 		}
 		return t.flush()
 	case "show":
@@ -283,7 +283,9 @@ func contractEndsCmd(ctx context.Context, g *globals, sub string, args []string,
 	return fmt.Errorf("%w: unknown command \"contract-ends %s\"", errUsage, sub)
 }
 
-// incidentCmd: incident report [filters].
+// incidentCmd: incident report [filters]. It prints a table like every
+// command; -format json or csv (or -o json) gives the report as a file
+// format, to standard output or -out.
 func incidentCmd(ctx context.Context, g *globals, sub string, args []string, out io.Writer) error {
 	if sub != "report" {
 		return fmt.Errorf("%w: unknown command \"incident %s\"", errUsage, sub)
@@ -291,18 +293,82 @@ func incidentCmd(ctx context.Context, g *globals, sub string, args []string, out
 	fs := newFlagSet("incident report")
 	actor := fs.String("actor", "", "a token's name (the audit log's actor)")
 	client := fs.String("client", "", "a client id")
-	from := fs.String("from", "", "start of the time window (RFC 3339 or 2026-11-05[T09:30])")
+	from := fs.String("from", "", "start of the time window (RFC 3339 or 2026-11-05[T09:30] in the -tz zone)")
 	to := fs.String("to", "", "end of the time window")
-	format := fs.String("format", "json", "json or csv")
-	dest := fs.String("out", "-", "file to write (- for standard output)")
+	format := fs.String("format", "", "json or csv: the report as a file rather than a table")
+	dest := fs.String("out", "-", "file to write with -format (- for standard output)")
 	if _, err := parseFlags(fs, g, args, 0, "no arguments"); err != nil {
 		return err
 	}
-	q := url.Values{"format": {*format}}
+	if err := g.timeFilters(map[string]*string{"from": from, "to": to}); err != nil {
+		return err
+	}
+	if *format != "" && *format != "json" && *format != "csv" {
+		return fmt.Errorf("%w: -format %q is not json or csv", errUsage, *format)
+	}
+	q := url.Values{}
 	for k, v := range map[string]string{"actor": *actor, "client": *client, "from": *from, "to": *to} {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
-	return fetchTo(ctx, g, "GET", "/api/v1/incidents", q, nil, *dest, out)
+	if *format == "" && g.output == "json" {
+		*format = "json"
+	}
+	if *format != "" {
+		q.Set("format", *format)
+		return fetchTo(ctx, g, "GET", "/api/v1/incidents", q, nil, *dest, out)
+	}
+	if *dest != "-" {
+		return fmt.Errorf("%w: -out writes a file format: give -format json or csv with it", errUsage)
+	}
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	r, _, err := c.Incident(ctx, q)
+	if err != nil {
+		return err
+	}
+	return incidentTable(g, r, out)
+}
+
+// incidentTable prints an incident report: the window and audit range,
+// then each recording with what was done to it, and the refused and
+// other entries.
+func incidentTable(g *globals, r *apiclient.IncidentReport, out io.Writer) error {
+	window := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return g.at(*t)
+	}
+	fmt.Fprintf(out, "window: %s to %s; generated %s\n", window(r.From), window(r.To), g.at(r.Generated))
+	fmt.Fprintf(out, "audit entries: %d (seq %d to %d); recordings: %d; callers: %d (%d no longer known)\n\n",
+		r.Entries, r.FirstSeq, r.LastSeq, len(r.Recordings), len(r.Callers), r.CallersUnknown)
+	t := newTable(out, "RECORDING", "STARTED", "LINE", "PURPOSE", "CALLER", "AGENT", "STATE", "ACCESSED", "EXPORTED", "CHANGED", "ENTRIES")
+	for _, rec := range r.Recordings {
+		t.row(rec.ID, window(rec.StartedAt), dash(rec.Line), dash(rec.Purpose), dash(rec.Caller), dash(rec.AgentID), rec.State,
+			yesNo(rec.Accessed), yesNo(rec.Exported), yesNo(rec.Changed), fmt.Sprint(len(rec.Entries)))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	for _, part := range []struct {
+		title   string
+		entries []apiclient.IncidentEntry
+	}{{"refused", r.Denied}, {"other entries", r.Other}} {
+		if len(part.entries) == 0 {
+			continue
+		}
+		fmt.Fprintf(out, "\n%s:\n", part.title)
+		t := newTable(out, "SEQ", "AT", "ACTOR", "ACTION", "TARGET", "REASON")
+		for _, e := range part.entries {
+			t.row(fmt.Sprint(e.Seq), g.at(e.At), e.Actor, e.Action, dash(e.Target), dash(e.Reason))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

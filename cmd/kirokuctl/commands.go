@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
 )
@@ -21,7 +20,7 @@ func searchCmd(ctx context.Context, g *globals, args []string, out io.Writer) er
 	fs := newFlagSet("recordings search")
 	filters := map[string]*string{}
 	for _, f := range []struct{ flag, param, help string }{
-		{"from", "from", "started at or after (RFC 3339, or 2026-11-05[T09:30] in kirokud's time zone)"},
+		{"from", "from", "started at or after (RFC 3339, or 2026-11-05[T09:30] in the -tz zone)"},
 		{"to", "to", "started before"},
 		{"line", "line", "dialled number"},
 		{"purpose", "purpose", "purpose name"},
@@ -38,6 +37,9 @@ func searchCmd(ctx context.Context, g *globals, args []string, out io.Writer) er
 	all := fs.Bool("all", false, "follow the cursor to the last page")
 	c, err := g.setup(fs, args, 0, "no arguments, only filters")
 	if err != nil {
+		return err
+	}
+	if err := g.timeFilters(filters); err != nil {
 		return err
 	}
 	q := queryOf(filters)
@@ -65,7 +67,7 @@ func searchCmd(ctx context.Context, g *globals, args []string, out io.Writer) er
 	}
 	t := newTable(out, "ID", "STARTED", "LENGTH", "LINE", "PURPOSE", "CALLER", "AGENT", "DECISION", "AUDIO", "HOLD", "STATE")
 	for _, r := range rows {
-		t.row(r.ID, r.StartedAt.Local().Format("2006-01-02 15:04:05"), clock(r.Duration), r.Line, r.Purpose, r.Caller,
+		t.row(r.ID, g.at(r.StartedAt), clock(r.Duration), r.Line, r.Purpose, r.Caller,
 			dash(r.AgentID), r.Decision, audioCell(r.HasAudio, r.SilentChannels), yesNo(r.LegalHold), r.State)
 	}
 	if err := t.flush(); err != nil {
@@ -98,9 +100,9 @@ func showCmd(ctx context.Context, g *globals, args []string, out io.Writer) erro
 	json.Unmarshal(d.Consent, &consent)
 	t := newTable(out)
 	for _, kv := range [][2]string{
-		{"id", d.ID}, {"started", d.StartedAt.Local().Format(time.RFC3339)}, {"length", clock(d.Duration)},
+		{"id", d.ID}, {"started", g.at(d.StartedAt)}, {"length", clock(d.Duration)},
 		{"line", d.Line}, {"dialled", d.Dialled}, {"purpose", strings.TrimSpace(d.Purpose + "  " + d.PurposeDescription)},
-		{"caller", d.Caller}, {"agent", d.Agent}, {"agent id", d.AgentID}, {"state", d.State}, {"retain until", d.RetainUntil.Local().Format("2006-01-02")},
+		{"caller", d.Caller}, {"agent", d.Agent}, {"agent id", d.AgentID}, {"state", d.State}, {"retain until", g.day(d.RetainUntil)},
 		{"legal hold", yesNo(d.LegalHold) + " " + d.HoldReason}, {"audio", audioLine(d.HasAudio, d.AudioSize, d.AudioSHA256, d.SilentChannels)},
 		{"consent", consent.Decision}, {"notice", consent.Notice.File + " sha256:" + consent.Notice.SHA256},
 		{"notice heard to the end", yesNo(consent.Notice.Completed)}, {"opt-out key offered", consent.OptOutDigit},
@@ -108,7 +110,7 @@ func showCmd(ctx context.Context, g *globals, args []string, out io.Writer) erro
 		t.row(kv[0]+":", kv[1])
 	}
 	if o := consent.OptOut; o != nil {
-		t.row("opted out:", fmt.Sprintf("%s at %s via %s", o.Digit, o.At.Local().Format(time.RFC3339), o.Via))
+		t.row("opted out:", fmt.Sprintf("%s at %s via %s", o.Digit, g.at(o.At), o.Via))
 	}
 	return t.flush()
 }
@@ -244,6 +246,9 @@ func auditListCmd(ctx context.Context, g *globals, args []string, out io.Writer)
 	if err != nil {
 		return err
 	}
+	if err := g.timeFilters(filters); err != nil {
+		return err
+	}
 	q := queryOf(filters)
 	var (
 		entries []apiclient.AuditEntry
@@ -271,7 +276,7 @@ func auditListCmd(ctx context.Context, g *globals, args []string, out io.Writer)
 	}
 	t := newTable(out, "SEQ", "AT", "ACTOR", "ACTION", "TARGET", "REASON", "DETAIL")
 	for _, e := range entries {
-		t.row(fmt.Sprint(e.Seq), e.At.Local().Format("2006-01-02 15:04:05"), e.Actor, e.Action, e.Target, e.Reason, string(e.Detail))
+		t.row(fmt.Sprint(e.Seq), g.at(e.At), e.Actor, e.Action, e.Target, e.Reason, string(e.Detail))
 	}
 	if err := t.flush(); err != nil {
 		return err

@@ -20,7 +20,11 @@
 //	kirokuctl contract-ends list|show|certificate                 contract-end runs and certificates
 //	kirokuctl incident report -actor A|-client C|-from T -to T    incident report (privacy officers, auditors)
 //
-// Every command takes -o table (the default) or -o json.
+// Every command takes -o table (the default) or -o json, and -tz ZONE
+// (else KIROKU_TZ, else the machine's zone): the zone of the times it
+// prints and of those given without an offset. kirokuctl -h or help
+// lists the commands, help COMMAND (or COMMAND -h) shows one's flags, and
+// -version prints the version.
 package main
 
 import (
@@ -30,6 +34,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -70,6 +75,11 @@ global flags (also accepted after the command):
   -token-file F   read the token from F
   -ca FILE        PEM CA bundle for an https server (env KIROKU_CA)
   -o FORMAT       table (default) or json
+  -tz ZONE        time zone of the times you give (-from, -to) and of those
+                  printed, such as Asia/Tokyo or UTC (env KIROKU_TZ; default
+                  the machine's); a time without an offset is read in it
+  -version        print kirokuctl's version
+  -h, help [COMMAND]   this text, or a command's flags
 `
 
 // errUsage marks a mistake on the command line.
@@ -78,20 +88,34 @@ var errUsage = errors.New("usage")
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	g := &globals{getenv: getenv}
 	rest, err := g.parse(args)
+	if err == nil && g.version {
+		fmt.Fprintln(stdout, "kirokuctl", versionString())
+		return exitOK
+	}
 	if err == nil && len(rest) == 0 {
-		err = fmt.Errorf("%w: no command", errUsage)
+		err = fmt.Errorf("%w: no command (kirokuctl help lists them)", errUsage)
 	}
 	if err == nil {
 		err = dispatch(ctx, g, rest, stdout)
 	}
+	var h *helpError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, errHelp):
 		fmt.Fprint(stdout, usage)
 		return exitOK
+	case errors.As(err, &h):
+		writeCommandHelp(stdout, h.fs)
+		return exitOK
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(stderr, "kirokuctl: %v\n\n%s", err, usage)
+		// The one problem, not the whole usage: help is a command away.
+		fmt.Fprintf(stderr, "kirokuctl: %s\n", strings.TrimPrefix(err.Error(), errUsage.Error()+": "))
+		if name := commandName(rest); name != "" {
+			fmt.Fprintf(stderr, "kirokuctl help %s shows its flags\n", name)
+		} else {
+			fmt.Fprintln(stderr, "kirokuctl help lists the commands")
+		}
 		return exitUsage
 	default:
 		fmt.Fprintf(stderr, "kirokuctl: %v\n", err)
@@ -109,7 +133,9 @@ func dispatch(ctx context.Context, g *globals, args []string, out io.Writer) err
 		sub = args[1]
 	}
 	switch {
-	case cmd == "help" || cmd == "-h" || cmd == "--help":
+	case cmd == "help":
+		return helpCmd(ctx, g, args[1:], out)
+	case cmd == "-h" || cmd == "--help":
 		return errHelp
 	case cmd == "recordings" && sub == "search":
 		return searchCmd(ctx, g, args[2:], out)
@@ -139,6 +165,21 @@ func dispatch(ctx context.Context, g *globals, args []string, out io.Writer) err
 		return tokenNewCmd(g, args[2:], out)
 	}
 	return fmt.Errorf("%w: unknown command %q", errUsage, joinArgs(args))
+}
+
+// commandName is the command args name ("recordings search", "whoami"),
+// or "" when they name none.
+func commandName(args []string) string {
+	for n := min(2, len(args)); n > 0; n-- {
+		name := strings.Join(args[:n], " ")
+		if strings.HasPrefix(name, "-") || name == "help" {
+			continue
+		}
+		if usageLines(name) != "" {
+			return name
+		}
+	}
+	return ""
 }
 
 func joinArgs(args []string) string {

@@ -20,8 +20,8 @@ const requestsUsage = `  requests create -kind K -caller N[,N…] -verification 
   requests stop-use|resume-use|erase|stop-provision ID
   requests refuse ID -reason R
   requests provide -recipient R -legal-basis B [-consent-ref C] -ids ID,… [-out FILE|-]
-  requests provisions [-format json|csv]
-  requests pseudonymised [-format json|csv] [-from T] [-to T] [-out FILE|-]
+  requests provisions [-format json|csv [-out FILE|-]]
+  requests pseudonymised [-from T] [-to T] [-format json|csv [-out FILE|-]]
 `
 
 // requestsCmd runs "requests SUB …" (privacy officers).
@@ -96,7 +96,7 @@ func requestListCmd(ctx context.Context, g *globals, args []string, out io.Write
 	}
 	t := newTable(out, "ID", "KIND", "RECEIVED", "OUTCOME", "OPERATOR")
 	for _, r := range res.Requests {
-		t.row(r.ID, r.Kind, r.ReceivedAt.Local().Format("2006-01-02 15:04"), r.Outcome, r.Operator)
+		t.row(r.ID, r.Kind, g.at(r.ReceivedAt), r.Outcome, r.Operator)
 	}
 	return t.flush()
 }
@@ -120,7 +120,10 @@ func requestCall(ctx context.Context, g *globals, method, path string, body any,
 	if err != nil {
 		return err
 	}
-	return writeRaw(out, raw)
+	if g.output == "json" {
+		return writeRaw(out, raw)
+	}
+	return writeFields(g, out, raw)
 }
 
 func requestCorrectCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
@@ -176,21 +179,43 @@ func provideCmd(ctx context.Context, g *globals, args []string, out io.Writer) e
 
 func exportCmd(ctx context.Context, g *globals, name, path string, args []string, out io.Writer) error {
 	fs := newFlagSet(name)
-	format := fs.String("format", "json", "json or csv")
-	from := fs.String("from", "", "RFC 3339 start (pseudonymised only)")
-	to := fs.String("to", "", "RFC 3339 end (pseudonymised only)")
+	format := fs.String("format", "", "json or csv: the export as a file rather than a table")
+	from := fs.String("from", "", "start (pseudonymised only; RFC 3339 or 2026-11-05[T09:30] in the -tz zone)")
+	to := fs.String("to", "", "end (pseudonymised only)")
 	dest := fs.String("out", "-", "file to write (- for standard output)")
 	if _, err := parseFlags(fs, g, args, 0, "no arguments"); err != nil {
 		return err
 	}
-	q := url.Values{"format": {*format}}
+	if err := g.timeFilters(map[string]*string{"from": from, "to": to}); err != nil {
+		return err
+	}
+	if *format != "" && *format != "json" && *format != "csv" {
+		return fmt.Errorf("%w: -format %q is not json or csv", errUsage, *format)
+	}
+	q := url.Values{}
 	if *from != "" {
 		q.Set("from", *from)
 	}
 	if *to != "" {
 		q.Set("to", *to)
 	}
-	return fetchTo(ctx, g, "GET", path, q, nil, *dest, out)
+	if *format == "" && (g.output == "json" || *dest != "-") {
+		*format = "json"
+	}
+	if *format != "" {
+		q.Set("format", *format)
+		return fetchTo(ctx, g, "GET", path, q, nil, *dest, out)
+	}
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	q.Set("format", "json")
+	raw, err := c.JSON(ctx, "GET", path, q, nil, nil, nil)
+	if err != nil {
+		return err
+	}
+	return writeRows(g, out, raw)
 }
 
 // fetchTo writes an answer's body to path ("-": out), through a

@@ -51,3 +51,34 @@ func TestRequestsDiscloseAndStopUse(t *testing.T) {
 		t.Errorf("supervisor requests list: exit %d %s", code, stderr)
 	}
 }
+
+// TestRequestTables: a request shown and the provision records print as
+// tables by default (fields, rows), and as JSON with -o json.
+func TestRequestTables(t *testing.T) {
+	k := startKirokud(t)
+	_, out, _ := k.ctl(t, "po", "requests", "create", "-kind", "disclosure", "-caller", "0312345678", "-verification", "R-3", "-requester", "本人", "-o", "json")
+	var r apiclient.Request
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	code, out, stderr := k.ctl(t, "po", "requests", "show", r.ID, "-tz", "UTC")
+	if code != 0 || !strings.Contains(out, "id:") || !strings.Contains(out, r.ID) || !strings.Contains(out, " UTC") || strings.Contains(out, "{\n") {
+		t.Errorf("show: exit %d, want fields with UTC times\n%s%s", code, out, stderr)
+	}
+	if code, out, _ := k.ctl(t, "po", "requests", "provisions"); code != 0 || !strings.Contains(out, "(none)") {
+		t.Errorf("provisions before any: exit %d\n%s", code, out)
+	}
+	file := filepath.Join(t.TempDir(), "p.zip")
+	if code, out, stderr := k.ctl(t, "po", "requests", "provide", "-recipient", "Acme Research", "-legal-basis", "consent", "-consent-ref", "C-1", "-ids", k.ids[0], "-out", file); code != 0 {
+		t.Fatalf("provide: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = k.ctl(t, "po", "requests", "provisions")
+	if code != 0 || !strings.HasPrefix(out, "ID") || !strings.Contains(out, "RECIPIENT") || !strings.Contains(out, "Acme Research") || !strings.Contains(out, k.ids[0]) {
+		t.Errorf("provisions: exit %d, want a table\n%s%s", code, out, stderr)
+	}
+	code, out, _ = k.ctl(t, "po", "requests", "provisions", "-o", "json")
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil || len(rows) != 1 {
+		t.Errorf("provisions -o json: exit %d %v\n%s", code, err, out)
+	}
+}

@@ -43,6 +43,10 @@ func agentKeys(t *testing.T) map[string]string {
 // each one is known to load and to play its part of a call.
 func TestScenarios(t *testing.T) {
 	t.Parallel()
+	pcap := filepath.Join(t.TempDir(), "agent.pcap")
+	if err := WritePcap(pcap, Paced(0, 20*time.Millisecond, RTPStream(0, 1, 1, 0x5eed, ToneULaw(1000, 400*time.Millisecond)))); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		uas, uac string
@@ -69,6 +73,23 @@ func TestScenarios(t *testing.T) {
 			wantUAC:        Result{Successful: 1},
 			wantUAS:        Result{Successful: 1},
 			wantUACMessage: "CSeq: 1 ACK",
+		},
+		{
+			name: "delayed offer requiring 100rel: the 200 offers, the ACK answers",
+			uas:  "uas.xml", uac: "uac_late_100rel.xml", uasKeys: true,
+			uacOpts:        Options{Duration: 200 * time.Millisecond},
+			wantUAC:        Result{Successful: 1},
+			wantUAS:        Result{Successful: 1},
+			wantUACMessage: "Require: 100rel",
+		},
+		{
+			name: "agent plays a capture",
+			uas:  "uas_pcap.xml", uac: "uac.xml",
+			uasOpts:        Options{Keys: map[string]string{"pcap": pcap}},
+			uacOpts:        Options{Duration: 800 * time.Millisecond},
+			wantUAC:        Result{Successful: 1},
+			wantUAS:        Result{Successful: 1},
+			wantUACMessage: "RTP/AVP 0 101",
 		},
 		{
 			name: "over TCP",
@@ -274,8 +295,8 @@ func TestScenarioNames(t *testing.T) {
 	t.Parallel()
 	want := []string{
 		"uac.xml", "uac_100rel.xml", "uac_auth.xml", "uac_cancel.xml", "uac_codec.xml", "uac_expect.xml", "uac_hold.xml", "uac_identity.xml", "uac_info.xml", "uac_info_dtmf.xml",
-		"uac_late.xml", "uac_pcap.xml", "uac_wait_bye.xml", "uas.xml", "uas_100rel.xml", "uas_100rel_early.xml", "uas_agentid.xml", "uas_busy.xml", "uas_bye.xml", "uas_early.xml", "uas_hold.xml",
-		"uas_noanswer.xml", "uas_options.xml", "uas_pcma.xml", "uas_redirect.xml", "uas_refer.xml", "uas_replaces.xml", "uas_unavailable.xml",
+		"uac_late.xml", "uac_late_100rel.xml", "uac_pcap.xml", "uac_wait_bye.xml", "uas.xml", "uas_100rel.xml", "uas_100rel_early.xml", "uas_agentid.xml", "uas_busy.xml", "uas_bye.xml", "uas_early.xml", "uas_hold.xml",
+		"uas_noanswer.xml", "uas_options.xml", "uas_pcap.xml", "uas_pcma.xml", "uas_redirect.xml", "uas_refer.xml", "uas_replaces.xml", "uas_unavailable.xml",
 	}
 	if got := scenarioNames(); !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
