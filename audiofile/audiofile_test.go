@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/kiroku-voice/kiroku/audiofile"
+	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/internal/testenv/audiotest"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/media"
@@ -311,5 +312,20 @@ func TestParse(t *testing.T) {
 		if _, err := audiofile.Parse(s); err == nil || !strings.Contains(err.Error(), "pcm, g711") {
 			t.Errorf("Parse(%q): got %v, want an error listing the formats", s, err)
 		}
+	}
+}
+
+// TestConfigNames: the configuration accepts exactly the formats this
+// package encodes (internal/config may not import it).
+func TestConfigNames(t *testing.T) {
+	var got []string
+	for _, f := range audiofile.Formats {
+		got = append(got, string(f))
+	}
+	if strings.Join(got, ",") != strings.Join(config.AudioFormats, ",") {
+		t.Errorf("audiofile has %v, config accepts %v", got, config.AudioFormats)
+	}
+	if _, err := audiofile.Parse(config.DefaultAudioFormat); err != nil {
+		t.Errorf("default %q: %v", config.DefaultAudioFormat, err)
 	}
 }
