@@ -19,10 +19,11 @@ const (
 	PCM  Format = "pcm"  // 16-bit PCM stereo WAV, as the spool holds it
 	G711 Format = "g711" // the wire's law (μ-law or A-law) in a stereo WAV, 8 bits a sample
 	FLAC Format = "flac" // FLAC, lossless against the spool's PCM
+	Opus Format = "opus" // Ogg Opus, two mono streams (caller, agent): lossy, a seventh of FLAC's size
 )
 
 // Formats lists every format, in the order the README names them.
-var Formats = []Format{PCM, G711, FLAC}
+var Formats = []Format{PCM, G711, FLAC, Opus}
 
 // ErrSource is wrapped by every error about the spool WAV being encoded
 // (not 8 kHz 16-bit stereo PCM, or cut short against its header).
@@ -33,13 +34,16 @@ func Parse(s string) (Format, error) {
 	if f := Format(s); slices.Contains(Formats, f) {
 		return f, nil
 	}
-	return "", fmt.Errorf("%q is not an audio format (want pcm, g711 or flac)", s)
+	return "", fmt.Errorf("%q is not an audio format (want pcm, g711, flac or opus)", s)
 }
 
 // Ext is the file extension of f's objects and files, with its dot.
 func (f Format) Ext() string {
-	if f == FLAC {
+	switch f {
+	case FLAC:
 		return ".flac"
+	case Opus:
+		return ".opus"
 	}
 	return ".wav"
 }
@@ -51,6 +55,8 @@ func ContentTypeOf(name string) string {
 	switch strings.ToLower(path.Ext(name)) {
 	case ".flac":
 		return "audio/flac"
+	case ".opus":
+		return "audio/ogg; codecs=opus"
 	default:
 		return "audio/wav"
 	}
@@ -70,6 +76,9 @@ type Options struct {
 	// Law is the law g711 stores (the caller leg's codec; μ-law when it
 	// is neither).
 	Law Law
+	// Bitrate is opus's, in bits a second for both channels
+	// (DefaultBitrate when 0).
+	Bitrate int
 }
 
 // Description returns the manifest's description of audio stored as f
@@ -85,6 +94,12 @@ func (f Format) Description(o Options) string {
 		return "audio/wav; codec=" + codec + "; " + layout
 	case FLAC:
 		return "audio/flac; codec=flac; bits=16; " + layout
+	case Opus:
+		b := o.Bitrate
+		if b == 0 {
+			b = DefaultBitrate
+		}
+		return fmt.Sprintf("audio/ogg; codec=opus; bitrate=%d; streams=2; %s", b, layout)
 	default:
 		return "audio/wav; codec=pcm_s16le; " + layout
 	}
@@ -187,6 +202,8 @@ func Encode(dst io.Writer, src io.Reader, f Format, o Options) error {
 		return encodeG711(dst, s, o.Law)
 	case FLAC:
 		return encodeFLAC(dst, s)
+	case Opus:
+		return encodeOpus(dst, s, o.Bitrate)
 	}
 	return fmt.Errorf("audio format %q cannot be encoded", f)
 }

@@ -30,11 +30,15 @@ func OpenAudio(ctx context.Context, st storage.Store, keys *crypt.Keyring, rec *
 }
 
 // AudioContentType returns the content type of rec's audio as stored
-// (decrypted), by its object's extension: audio/flac for .flac, and
-// audio/wav for .wav, which holds PCM or G.711 (see AudioFormat).
+// (decrypted), by its object's extension: audio/flac for .flac,
+// audio/ogg for .opus (Ogg Opus), and audio/wav for .wav, which holds
+// PCM or G.711 (see AudioFormat).
 func AudioContentType(rec *catalog.Recording) string {
-	if strings.EqualFold(path.Ext(rec.ObjectKey), ".flac") {
+	switch strings.ToLower(path.Ext(rec.ObjectKey)) {
+	case ".flac":
 		return "audio/flac"
+	case ".opus":
+		return "audio/ogg; codecs=opus"
 	}
 	return "audio/wav"
 }

@@ -21,6 +21,8 @@ type UploadKey struct {
 	// a reload between attempts cannot store other bytes under the same
 	// key. "" in a key kept before formats existed: pcm.
 	AudioFormat string `json:"audio_format,omitempty"`
+	// AudioBitrate is opus's bitrate chosen with it (bits a second).
+	AudioBitrate int `json:"audio_bitrate,omitempty"`
 }
 
 func (d *Dir) keyPath(id string) string { return filepath.Join(d.path, id+".key") }

@@ -7,14 +7,14 @@ import (
 
 // audioFormat is the audio_format of purpose in the configuration in
 // force, for the uploader; false for a purpose no longer configured.
-func (d *Daemon) audioFormat(purpose string) (audiofile.Format, bool) {
+func (d *Daemon) audioFormat(purpose string) (audiofile.Format, int, bool) {
 	p, ok := d.currentConfig().Purpose(purpose)
 	if !ok {
-		return "", false
+		return "", 0, false
 	}
 	if p.AudioFormat == "" {
-		return audiofile.Format(config.DefaultAudioFormat), true
+		return audiofile.Format(config.DefaultAudioFormat), 0, true
 	}
 	f, err := audiofile.Parse(p.AudioFormat)
-	return f, err == nil
+	return f, p.OpusBitrate, err == nil
 }

@@ -67,8 +67,8 @@ func (e *env) wireCall(t *testing.T, m *spool.Manifest, law audiofile.Law) []int
 	return pcm
 }
 
-func formatIs(f audiofile.Format) func(string) (audiofile.Format, bool) {
-	return func(string) (audiofile.Format, bool) { return f, true }
+func formatIs(f audiofile.Format) func(string) (audiofile.Format, int, bool) {
+	return func(string) (audiofile.Format, int, bool) { return f, 0, true }
 }
 
 // TestUploadFormats: a recording of each format is stored under its
@@ -180,7 +180,7 @@ func TestUploadFormatKeptAcrossAttempts(t *testing.T) {
 	format := audiofile.FLAC
 	up := upload.New(upload.Options{Spool: e.spool, Store: st, Catalog: e.cat, Keys: e.keys,
 		RetainUntil: func(_, _ string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true },
-		AudioFormat: func(string) (audiofile.Format, bool) { return format, true }})
+		AudioFormat: func(string) (audiofile.Format, int, bool) { return format, 0, true }})
 	m, _ := e.call(t, 8000)
 	e.wireCall(t, m, audiofile.ULaw)
 	if err := up.Pass(t.Context()); err == nil {

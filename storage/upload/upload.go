@@ -57,9 +57,9 @@ type Options struct {
 	// configured.
 	RetainUntil func(client, purpose string, started time.Time) (time.Time, bool)
 	// AudioFormat gives the format a purpose's recordings are stored in
-	// (its audio_format); nil, or a purpose no longer configured, stores
-	// the spool's PCM WAV as it is.
-	AudioFormat func(purpose string) (audiofile.Format, bool)
+	// (its audio_format) and, for opus, the bitrate; nil, or a purpose
+	// no longer configured, stores the spool's PCM WAV as it is.
+	AudioFormat func(purpose string) (f audiofile.Format, bitrate int, ok bool)
 	// ObjectLock asks the store to lock objects until their retention date.
 	ObjectLock bool
 	Log        *zap.Logger
@@ -327,7 +327,7 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 	// Every call gets a data key, recorded or not: it seals the audio and
 	// the caller's identity in the stored manifest, so that destroying the
 	// wrapped key (erasure) makes every copy of both unreadable.
-	dataKey, format, err := u.dataKey(rec)
+	dataKey, format, bitrate, err := u.dataKey(rec)
 	if err != nil {
 		return err
 	}
@@ -340,7 +340,7 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 		rec.SilentChannels = m.Recording.SilentChannels
 		src := wavPath
 		if format != audiofile.PCM {
-			enc, done, err := u.encode(m, format, wavPath)
+			enc, done, err := u.encode(m, format, bitrate, wavPath)
 			if err != nil {
 				return err
 			}
@@ -357,7 +357,7 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 			// The manifest, stored and in the catalog, describes the
 			// audio as stored; the spool's PCM keeps its checksum.
 			r := m.Recording
-			r.PCMSHA256, r.SHA256, r.Format = r.SHA256, rec.AudioSHA256, format.Description(audiofile.Options{Law: gLaw(m)})
+			r.PCMSHA256, r.SHA256, r.Format = r.SHA256, rec.AudioSHA256, format.Description(audiofile.Options{Law: gLaw(m), Bitrate: bitrate})
 			if fi, err := os.Stat(src); err == nil {
 				r.Size = fi.Size()
 			}
@@ -412,42 +412,43 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 // the key for the same reason: a reload that changed the purpose's
 // audio_format between attempts would otherwise store other bytes (pcm
 // and g711 share the .wav key).
-func (u *Uploader) dataKey(rec *catalog.Recording) ([]byte, audiofile.Format, error) {
+func (u *Uploader) dataKey(rec *catalog.Recording) ([]byte, audiofile.Format, int, error) {
 	k, err := u.o.Spool.ReadUploadKey(rec.ID)
 	switch {
 	case err == nil:
 		dataKey, err := u.o.Keys.Unwrap(k.KeyID, k.Wrapped, rec.ID)
 		if err != nil {
-			return nil, "", fmt.Errorf("%w: the data key kept for an earlier attempt: %v", errItem, err)
+			return nil, "", 0, fmt.Errorf("%w: the data key kept for an earlier attempt: %v", errItem, err)
 		}
 		format := audiofile.PCM // a key kept before formats existed
 		if k.AudioFormat != "" {
 			if format, err = audiofile.Parse(k.AudioFormat); err != nil {
-				return nil, "", fmt.Errorf("%w: the audio format kept for an earlier attempt: %v", errItem, err)
+				return nil, "", 0, fmt.Errorf("%w: the audio format kept for an earlier attempt: %v", errItem, err)
 			}
 		}
 		rec.KeyID, rec.WrappedKey = k.KeyID, k.Wrapped
-		return dataKey, format, nil
+		return dataKey, format, k.AudioBitrate, nil
 	case !errors.Is(err, os.ErrNotExist):
-		return nil, "", fmt.Errorf("%w: %v", errItem, err)
+		return nil, "", 0, fmt.Errorf("%w: %v", errItem, err)
 	}
-	format := audiofile.PCM
+	format, bitrate := audiofile.PCM, 0
 	if u.o.AudioFormat != nil {
-		if f, ok := u.o.AudioFormat(rec.Purpose); ok {
-			format = f
+		if f, b, ok := u.o.AudioFormat(rec.Purpose); ok {
+			format, bitrate = f, b
 		}
 	}
 	dataKey, err := crypt.NewDataKey()
 	if err != nil {
-		return nil, "", err
+		return nil, "", 0, err
 	}
 	if rec.KeyID, rec.WrappedKey, err = u.o.Keys.Wrap(dataKey, rec.ID); err != nil {
-		return nil, "", err
+		return nil, "", 0, err
 	}
-	if err := u.o.Spool.WriteUploadKey(rec.ID, spool.UploadKey{KeyID: rec.KeyID, Wrapped: rec.WrappedKey, AudioFormat: string(format)}); err != nil {
-		return nil, "", fmt.Errorf("keep the data key: %w", err)
+	k = spool.UploadKey{KeyID: rec.KeyID, Wrapped: rec.WrappedKey, AudioFormat: string(format), AudioBitrate: bitrate}
+	if err := u.o.Spool.WriteUploadKey(rec.ID, k); err != nil {
+		return nil, "", 0, fmt.Errorf("keep the data key: %w", err)
 	}
-	return dataKey, format, nil
+	return dataKey, format, bitrate, nil
 }
 
 // encode writes the spool's WAV of m as format into a temporary file in
@@ -455,7 +456,7 @@ func (u *Uploader) dataKey(rec *catalog.Recording) ([]byte, audiofile.Format, er
 // stays where it is until the encoded object is stored and indexed. A
 // WAV the encoder cannot read (audiofile.ErrSource) is stored as it is,
 // with a warning: the path is then "", and nothing recorded is lost.
-func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, wavPath string) (string, func(), error) {
+func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, bitrate int, wavPath string) (string, func(), error) {
 	src, err := os.Open(wavPath)
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: open recording: %v", errItem, err)
@@ -466,7 +467,7 @@ func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, wavPath st
 		return "", nil, fmt.Errorf("encode recording: %w", err)
 	}
 	done := func() { tmp.Close(); os.Remove(tmp.Name()) }
-	err = audiofile.Encode(tmp, src, format, audiofile.Options{Law: gLaw(m)})
+	err = audiofile.Encode(tmp, src, format, audiofile.Options{Law: gLaw(m), Bitrate: bitrate})
 	if err == nil {
 		err = tmp.Close()
 	}
