@@ -23,7 +23,8 @@ build:
 # binaries under /usr/lib/postgresql) for the catalog on PostgreSQL,
 # nftables (nft) for the NAT of internal/testenv/nattest's namespaces,
 # espeak-ng and sox for the speech, music and DTMF audio of the in-band key
-# tests (internal/testenv/audiotest).
+# tests (internal/testenv/audiotest), flac and opus-tools (opusdec) as the
+# outside decoders of the stored audio formats' tests.
 test-deps:
 	@missing=""; \
 	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
@@ -36,6 +37,8 @@ test-deps:
 	command -v nft >/dev/null || [ -x /usr/sbin/nft ] || missing="$$missing nftables"; \
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	command -v sox >/dev/null || missing="$$missing sox"; \
+	command -v flac >/dev/null || missing="$$missing flac"; \
+	command -v opusdec >/dev/null || missing="$$missing opus-tools"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -115,6 +118,17 @@ bench-calls:
 .PHONY: bench-storage
 bench-storage: s3-server
 	$(GO) test -run '^$$' -bench BenchmarkStoreS3 -benchtime 200x -count 3 ./storage/upload
+
+# ---------------------------------------------------------------------------
+# bench-format: each audio_format (pcm, g711, flac, opus) — encode CPU
+# seconds and MB per recorded hour of a five-minute conversation (espeak-ng
+# speech in turns, through μ-law), then the spool → versitygw pipeline on
+# 5-minute recordings: recordings stored per second, the concurrent
+# 5-minute calls that keeps up with, and the stored MB per recorded hour.
+.PHONY: bench-format
+bench-format: s3-server
+	$(GO) test -run '^$$' -bench BenchmarkEncode -count 5 ./audiofile
+	$(GO) test -run '^$$' -bench BenchmarkStoreFormat -benchtime 4x -count 3 ./storage/upload
 
 # ---------------------------------------------------------------------------
 # bench-purge: 100,000 expired recordings (two small objects each) in the

@@ -25,22 +25,30 @@ import (
 	"github.com/kiroku-voice/kiroku/storage/upload"
 )
 
-// wireCall replaces the spool WAV of m with frames of two tones as the
-// wire's law carried them (caller 440 Hz left, agent 1 kHz right) and
-// names the legs' codec; it returns the samples.
-func (e *env) wireCall(t *testing.T, m *spool.Manifest, law audiofile.Law) []int16 {
+// wireCall replaces the spool WAV of m with two tones as the wire's law
+// carried them (caller 440 Hz left, agent 1 kHz right) and names the
+// legs' codec; it returns the samples.
+func (e *env) wireCall(t testing.TB, m *spool.Manifest, law audiofile.Law) []int16 {
 	t.Helper()
 	n := int(m.Recording.Duration * 8000)
 	pcm := make([]int16, 2*n)
 	for i := range n {
-		l := int16(12000 * math.Sin(2*math.Pi*440*float64(i)/8000))
-		r := int16(9000 * math.Sin(2*math.Pi*1000*float64(i)/8000))
+		pcm[2*i] = int16(12000 * math.Sin(2*math.Pi*440*float64(i)/8000))
+		pcm[2*i+1] = int16(9000 * math.Sin(2*math.Pi*1000*float64(i)/8000))
+	}
+	return e.writeSpool(t, m, pcm, law)
+}
+
+// writeSpool replaces the spool WAV of m with pcm passed through law, as
+// the recorder writes it, and names the legs' codec in the manifest.
+func (e *env) writeSpool(t testing.TB, m *spool.Manifest, pcm []int16, law audiofile.Law) []int16 {
+	t.Helper()
+	for i, v := range pcm {
 		if law == audiofile.ALaw {
-			l, r = media.DecodeALaw(media.EncodeALaw(l)), media.DecodeALaw(media.EncodeALaw(r))
+			pcm[i] = media.DecodeALaw(media.EncodeALaw(v))
 		} else {
-			l, r = media.DecodeULaw(media.EncodeULaw(l)), media.DecodeULaw(media.EncodeULaw(r))
+			pcm[i] = media.DecodeULaw(media.EncodeULaw(v))
 		}
-		pcm[2*i], pcm[2*i+1] = l, r
 	}
 	path := e.spool.RecordingPath(m.ID)
 	f, err := os.Create(path)
