@@ -240,3 +240,23 @@ func TestUploadUnencodableStoredAsIs(t *testing.T) {
 		t.Errorf("got key %q sha256 %s, want the spool's WAV (%s)", rec.ObjectKey, rec.AudioSHA256, m.Recording.SHA256)
 	}
 }
+
+// TestUploadSlowEncodeNotTimedOut: the attempt timeout bounds the store,
+// not the encoder: an opus recording that takes longer to encode than
+// AttemptTimeout is stored at the first attempt.
+func TestUploadSlowEncodeNotTimedOut(t *testing.T) {
+	e := newEnv(t, nil)
+	up := upload.New(upload.Options{Spool: e.spool, Store: e.store, Catalog: e.cat, Keys: e.keys,
+		RetainUntil:    func(_, _ string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true },
+		AudioFormat:    formatIs(audiofile.Opus),
+		AttemptTimeout: 500 * time.Millisecond})
+	m, _ := e.call(t, 8000*120) // 2 min: more than a second of opus encoding here, 0.7 s on a quiet machine
+	e.wireCall(t, m, audiofile.ULaw)
+	start := time.Now()
+	if err := up.Pass(t.Context()); err != nil {
+		t.Fatalf("%v (the pass took %s)", err, time.Since(start))
+	}
+	if rec, err := e.cat.Get(t.Context(), m.ID); err != nil || !strings.HasSuffix(rec.ObjectKey, ".opus") {
+		t.Fatalf("got %+v, %v; want the opus stored", rec, err)
+	}
+}

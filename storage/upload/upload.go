@@ -237,13 +237,38 @@ func (u *Uploader) Pass(ctx context.Context) error {
 
 // attempt uploads id within AttemptTimeout.
 func (u *Uploader) attempt(ctx context.Context, id string) error {
-	actx, cancel := context.WithTimeout(ctx, u.o.AttemptTimeout)
-	defer cancel()
-	err := u.upload(actx, id)
-	if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+	clk := &attemptClock{parent: ctx, d: u.o.AttemptTimeout}
+	defer clk.stop()
+	err := u.upload(clk, id)
+	if err != nil && ctx.Err() == nil && errors.Is(clk.ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("the store did not finish the upload within %s: %w", u.o.AttemptTimeout, err)
 	}
 	return err
+}
+
+// attemptClock bounds an attempt's work on the catalog and the store by
+// AttemptTimeout, counted afresh once the audio is encoded: encoding
+// takes time in proportion to the recording's length and the machine's
+// load, not to the store's health, and counted in, it would fail a long
+// recording at every attempt (TestUploadSlowEncodeNotTimedOut).
+type attemptClock struct {
+	parent context.Context
+	d      time.Duration
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// restart cancels the running clock and starts it again.
+func (c *attemptClock) restart() context.Context {
+	c.stop()
+	c.ctx, c.cancel = context.WithTimeout(c.parent, c.d)
+	return c.ctx
+}
+
+func (c *attemptClock) stop() {
+	if c.cancel != nil {
+		c.cancel()
+	}
 }
 
 func (u *Uploader) notify(e Event) {
@@ -292,7 +317,8 @@ func (u *Uploader) indexed(ctx context.Context, id string) (bool, string, error)
 	return false, "", nil
 }
 
-func (u *Uploader) upload(ctx context.Context, id string) error {
+func (u *Uploader) upload(clk *attemptClock, id string) error {
+	ctx := clk.restart()
 	// A crash between the catalog commit and the removal of the spool
 	// files leaves a copy of a recording that is already stored — and
 	// may since have been held, restricted, erased or purged. Storing it
@@ -345,6 +371,7 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 				return err
 			}
 			defer done()
+			ctx = clk.restart()
 			if enc != "" {
 				src = enc
 				rec.ObjectKey = recording.AudioKeyAs(audioKey, format.Ext())
