@@ -60,7 +60,7 @@ func speechLike(frames int, rnd *rand.Rand) []int16 {
 		if i%800 == 0 {
 			pitch = 90 + rnd.Float64()*150
 		}
-		turn := (i / 40000) % 2 // 5 s each
+		turn := (i / 40000) % 2  // 5 s each
 		burst := (i/2400)%3 != 2 // syllables with pauses
 		for c := range 2 {
 			v := float64(rnd.IntN(41) - 20)
