@@ -26,9 +26,10 @@ build:
 # espeak-ng and sox for the speech, music and DTMF audio of the in-band key
 # tests (internal/testenv/audiotest), linphonec (linphone-cli) as a
 # softphone caller with its own SIP stack and codec list
-# (internal/testenv/linphonetest), and spandsp (libspandsp-dev, built
-# against with the C compiler) whose G.722 coder media's G.722 is checked
-# against bit for bit.
+# (internal/testenv/linphonetest), spandsp (libspandsp-dev, built against
+# with the C compiler) whose G.722 coder media's G.722 is checked against
+# bit for bit, and flac and opus-tools (opusdec) as the outside decoders
+# of the stored audio formats' tests.
 test-deps:
 	@missing=""; \
 	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
@@ -44,6 +45,8 @@ test-deps:
 	[ -f /usr/include/spandsp/g722.h ] || missing="$$missing libspandsp-dev"; \
 	command -v cc >/dev/null || missing="$$missing gcc"; \
 	command -v linphonec >/dev/null || missing="$$missing linphone-cli"; \
+	command -v flac >/dev/null || missing="$$missing flac"; \
+	command -v opusdec >/dev/null || missing="$$missing opus-tools"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -123,6 +126,17 @@ bench-calls:
 .PHONY: bench-storage
 bench-storage: s3-server
 	$(GO) test -run '^$$' -bench BenchmarkStoreS3 -benchtime 200x -count 3 ./storage/upload
+
+# ---------------------------------------------------------------------------
+# bench-format: each audio_format (pcm, g711, flac, opus) — encode CPU
+# seconds and MB per recorded hour of a five-minute conversation (espeak-ng
+# speech in turns, through μ-law), then the spool → versitygw pipeline on
+# 5-minute recordings: recordings stored per second, the concurrent
+# 5-minute calls that keeps up with, and the stored MB per recorded hour.
+.PHONY: bench-format
+bench-format: s3-server
+	$(GO) test -run '^$$' -bench BenchmarkEncode -count 5 ./audiofile
+	$(GO) test -run '^$$' -bench BenchmarkStoreFormat -benchtime 4x -count 3 ./storage/upload
 
 # ---------------------------------------------------------------------------
 # bench-purge: 100,000 expired recordings (two small objects each) in the

@@ -68,10 +68,13 @@ type RecordingDetail struct {
 	Agent              string    `json:"agent"`
 	HoldReason         string    `json:"hold_reason,omitempty"`
 	StoredAt           time.Time `json:"stored_at"`
-	// AudioSize is the size of the decrypted WAV.
+	// AudioSize is the size of the decrypted audio as stored (AudioFormat).
 	AudioSize   int64  `json:"audio_size,omitempty"`
 	AudioSHA256 string `json:"audio_sha256,omitempty"`
 	AudioFormat string `json:"audio_format,omitempty"`
+	// AudioFile is the audio's file name: the id and its format's
+	// extension (.wav for pcm and g711, .flac).
+	AudioFile string `json:"audio_file,omitempty"`
 	// Consent is the consent evidence (Consent describes its fields);
 	// Manifest the spool manifest, caller masked as Caller is.
 	Consent  json.RawMessage `json:"consent"`

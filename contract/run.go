@@ -17,7 +17,6 @@ import (
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/recording"
-	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
 )
@@ -123,7 +122,7 @@ func (s *Service) copyItem(ctx context.Context, actor string, run *catalog.Contr
 	t := targetOf(run)
 	it.AudioFile, it.ManifestFile = "", "manifests/"+rec.ID+".json"
 	if rec.ObjectKey != "" {
-		it.AudioFile = "recordings/" + rec.ID + ".wav"
+		it.AudioFile = "recordings/" + recording.AudioFile(rec)
 	}
 	// The export is recorded before any of its bytes leave.
 	if err := s.auditTx(ctx, actor, audit.ActionContractEndExport, rec.ID, map[string]any{"run": run.ID, "target": t,
@@ -216,7 +215,7 @@ func (s *Service) copyAudio(ctx context.Context, dst storage.Store, t Target, re
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	_, err = dst.Put(ctx, targetKey(t, it.AudioFile), pr, rr.Size(), storage.PutOptions{ContentType: "audio/wav", SHA256: want})
+	_, err = dst.Put(ctx, targetKey(t, it.AudioFile), pr, rr.Size(), storage.PutOptions{ContentType: recording.AudioContentType(rec), SHA256: want})
 	pr.CloseWithError(errors.New("put ended"))
 	if werr := s.itemErr(<-done); errors.Is(werr, errItem) {
 		// The source failed: the put only saw its end.
@@ -325,7 +324,7 @@ func itemManifest(rec *catalog.Recording, c Client) ([]byte, error) {
 		Decision: rec.Decision, Consent: rawOr(rec.Consent), Duration: rec.Duration.Seconds(), RetainUntil: rec.RetainUntil,
 		LegalHold: rec.LegalHold, State: rec.State, Call: rawOr(rec.Manifest)}
 	if rec.ObjectKey != "" {
-		m.Audio = &AudioInfo{File: "recordings/" + rec.ID + ".wav", Format: spool.FormatOf(rec.Manifest), SHA256: rec.AudioSHA256}
+		m.Audio = &AudioInfo{File: "recordings/" + recording.AudioFile(rec), Format: recording.AudioFormat(rec), SHA256: rec.AudioSHA256}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

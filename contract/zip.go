@@ -33,7 +33,7 @@ type ZIPEntry struct {
 }
 
 // ReturnZIP streams to w a ZIP of every recording of c not yet verified
-// as returned: recordings/<id>.wav (decrypted), manifests/<id>.json,
+// as returned: recordings/<id>.wav or .flac (decrypted, as stored), manifests/<id>.json,
 // index.json and SHA256SUMS. Nothing is destroyed: the run then waits
 // for Confirm with the checksums the recipient computed from what it
 // received. An unfinished run of c is resumed (its target must be zip).
@@ -109,7 +109,7 @@ func (s *Service) zipItem(ctx context.Context, actor string, run *catalog.Contra
 	from := it.State
 	it.AudioFile, it.AudioSHA256, it.ManifestFile = "", "", "manifests/"+rec.ID+".json"
 	if rec.ObjectKey != "" {
-		it.AudioFile = "recordings/" + rec.ID + ".wav"
+		it.AudioFile = "recordings/" + recording.AudioFile(rec)
 	}
 	if err := s.auditTx(ctx, actor, audit.ActionContractEndExport, rec.ID, map[string]any{"run": run.ID, "target": Target{Kind: KindZIP},
 		"files": []string{it.AudioFile, it.ManifestFile}}); err != nil {

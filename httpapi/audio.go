@@ -199,8 +199,8 @@ func (a *API) audio(w http.ResponseWriter, r *http.Request) {
 		a.internal(w, "audit of a "+string(action), err)
 		return
 	}
-	h.Set("Content-Type", "audio/wav")
-	h.Set("Content-Disposition", fmt.Sprintf(`%s; filename="%s.wav"`, disposition, id))
+	h.Set("Content-Type", recording.AudioContentType(rec))
+	h.Set("Content-Disposition", fmt.Sprintf(`%s; filename="%s"`, disposition, recording.AudioFile(rec)))
 	h.Set("Cache-Control", "private, no-store")
 	h.Set("Content-Length", strconv.FormatInt(br.length, 10))
 	code := http.StatusOK

@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/kiroku-voice/kiroku/access"
+	"github.com/kiroku-voice/kiroku/audiofile"
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
@@ -128,7 +129,8 @@ func newEnvOn(t testing.TB, db catalogtest.DB, dir string, st storage.Store, cfg
 	}
 	e.cfg.Store(cfg)
 	e.up = upload.New(upload.Options{Spool: e.sp, Store: e.st, Catalog: e.cat, Keys: e.keys, Log: zap.NewNop(),
-		RetainUntil: func(cl, p string, s time.Time) (time.Time, bool) { return e.cfg.Load().RetainUntil(cl, p, s) }})
+		RetainUntil: func(cl, p string, s time.Time) (time.Time, bool) { return e.cfg.Load().RetainUntil(cl, p, s) },
+		AudioFormat: e.audioFormat})
 	core, logs := observer.New(zapcore.DebugLevel)
 	e.logs = logs
 	o := Options{Catalog: e.cat, Store: e.st, Keys: e.keys, Config: e.cfg.Load, Log: zap.New(core)}
@@ -188,6 +190,16 @@ func stereoWAV(t testing.TB, seconds float64) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// audioFormat is a purpose's audio_format in the env's configuration.
+func (e *env) audioFormat(purpose string) (audiofile.Format, int, bool) {
+	p, ok := e.cfg.Load().Purpose(purpose)
+	if !ok || p.AudioFormat == "" {
+		return audiofile.PCM, 0, ok
+	}
+	f, err := audiofile.Parse(p.AudioFormat)
+	return f, p.OpusBitrate, err == nil
 }
 
 // seed stores the calls through the real uploader and returns their ids

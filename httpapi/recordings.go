@@ -16,6 +16,7 @@ import (
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/retention"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
@@ -279,7 +280,8 @@ func (a *API) view(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if rec.ObjectKey != "" {
 		out.AudioSize, _ = crypt.PlainSize(rec.Size)
 		out.AudioSHA256 = rec.AudioSHA256
-		out.AudioFormat = spool.FormatOf(rec.Manifest)
+		out.AudioFormat = recording.AudioFormat(rec)
+		out.AudioFile = recording.AudioFile(rec)
 	}
 	if len(out.Consent) == 0 {
 		out.Consent = json.RawMessage(`{}`)

@@ -2,10 +2,14 @@ package recording
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"path"
+	"strings"
 
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
 )
@@ -23,4 +27,33 @@ func OpenAudio(ctx context.Context, st storage.Store, keys *crypt.Keyring, rec *
 	return crypt.NewRangeReader(dataKey, rec.Size, func(off, n int64) (io.ReadCloser, error) {
 		return st.Get(ctx, rec.ObjectKey, off, n)
 	})
+}
+
+// AudioContentType returns the content type of rec's audio as stored
+// (decrypted), by its object's extension: audio/flac for .flac,
+// audio/ogg for .opus (Ogg Opus), and audio/wav for .wav, which holds
+// PCM or G.711 (see AudioFormat).
+func AudioContentType(rec *catalog.Recording) string {
+	switch strings.ToLower(path.Ext(rec.ObjectKey)) {
+	case ".flac":
+		return "audio/flac"
+	case ".opus":
+		return "audio/ogg; codecs=opus"
+	}
+	return "audio/wav"
+}
+
+// AudioFormat returns the description of rec's stored audio its manifest
+// gives ("audio/flac; codec=flac; …"), or the spool's PCM format for a
+// recording stored before formats were chosen per purpose.
+func AudioFormat(rec *catalog.Recording) string {
+	var m struct {
+		Recording *struct {
+			Format string `json:"format"`
+		} `json:"recording"`
+	}
+	if json.Unmarshal(rec.Manifest, &m) == nil && m.Recording != nil && m.Recording.Format != "" {
+		return m.Recording.Format
+	}
+	return spool.RecordingFormat
 }

@@ -25,10 +25,25 @@ func Keys(client, purpose string, started time.Time, id string) (audio, manifest
 	return p + ".wav", p + ".json"
 }
 
-// IDOfKey returns the recording id an object key names (its base name
-// without ".wav" or ".json").
+// IDOfKey returns the recording id an object key names: its base name
+// without its extension (".wav", ".flac" or ".json").
 func IDOfKey(key string) string {
-	return strings.TrimSuffix(strings.TrimSuffix(path.Base(key), ".wav"), ".json")
+	base := path.Base(key)
+	return strings.TrimSuffix(base, path.Ext(base))
+}
+
+// AudioKeyAs returns the audio key Keys made with the extension ext (a
+// format's, with its dot) in place of ".wav".
+func AudioKeyAs(key, ext string) string { return strings.TrimSuffix(key, ".wav") + ext }
+
+// AudioFile returns the name a recording's audio has in a ZIP or a
+// download: <id> and the extension of its stored object.
+func AudioFile(rec *catalog.Recording) string {
+	ext := path.Ext(rec.ObjectKey)
+	if ext == "" {
+		ext = ".wav"
+	}
+	return rec.ID + ext
 }
 
 // IsManifestKey reports whether key names a recording's stored manifest

@@ -24,7 +24,17 @@ func TestKeys(t *testing.T) {
 			if got := recording.IDOfKey(a); got != "id1" {
 				t.Errorf("IDOfKey(%q): got %q, want id1", a, got)
 			}
-			if recording.IsManifestKey(a) || !recording.IsManifestKey(m) {
+			flac := recording.AudioKeyAs(a, ".flac")
+			if want := c.audio[:len(c.audio)-len(".wav")] + ".flac"; flac != want {
+				t.Errorf("AudioKeyAs(%q, .flac): got %q, want %q", a, flac, want)
+			}
+			if got := recording.IDOfKey(flac); got != "id1" {
+				t.Errorf("IDOfKey(%q): got %q, want id1", flac, got)
+			}
+			if got := recording.AudioFile(&catalog.Recording{ID: "id1", ObjectKey: flac}); got != "id1.flac" {
+				t.Errorf("AudioFile of %q: got %q, want id1.flac", flac, got)
+			}
+			if recording.IsManifestKey(a) || recording.IsManifestKey(flac) || !recording.IsManifestKey(m) {
 				t.Errorf("IsManifestKey wrong for %q or %q", a, m)
 			}
 		})

@@ -17,7 +17,7 @@ import (
 // Item is one recording as a disclosure or provision describes it.
 type Item struct {
 	ID          string          `json:"id"`
-	File        string          `json:"file,omitempty"` // the WAV in the ZIP; "" when nothing was recorded
+	File        string          `json:"file,omitempty"` // the audio in the ZIP (.wav or .flac, as stored); "" when nothing was recorded
 	StartedAt   time.Time       `json:"started_at"`
 	EndedAt     *time.Time      `json:"ended_at,omitempty"`
 	Duration    float64         `json:"duration_s"`
@@ -155,7 +155,7 @@ func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer
 			return nil, err
 		}
 		if rec.ObjectKey != "" {
-			it.File = "recordings/" + rec.ID + ".wav"
+			it.File = "recordings/" + recording.AudioFile(rec)
 			if err := s.writeAudio(ctx, z, it.File, rec); err != nil {
 				return nil, err
 			}

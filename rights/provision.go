@@ -16,6 +16,7 @@ import (
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/sumzip"
+	"github.com/kiroku-voice/kiroku/recording"
 )
 
 // ErrNotProvidable is wrapped when a recording may not go to a third
@@ -102,7 +103,7 @@ func (s *Service) Provide(ctx context.Context, operator string, p ProvisionReque
 			return nil, err
 		}
 		if rec.ObjectKey != "" {
-			it.File = "recordings/" + rec.ID + ".wav"
+			it.File = "recordings/" + recording.AudioFile(rec)
 			if err := s.writeAudio(ctx, z, it.File, rec); err != nil {
 				return nil, err
 			}

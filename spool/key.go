@@ -16,6 +16,13 @@ import (
 type UploadKey struct {
 	KeyID   string `json:"key_id"`
 	Wrapped []byte `json:"wrapped"`
+	// AudioFormat is the format the first attempt chose for the audio
+	// (its purpose's audio_format then): kept for the same reason, so
+	// a reload between attempts cannot store other bytes under the same
+	// key. "" in a key kept before formats existed: pcm.
+	AudioFormat string `json:"audio_format,omitempty"`
+	// AudioBitrate is opus's bitrate chosen with it (bits a second).
+	AudioBitrate int `json:"audio_bitrate,omitempty"`
 }
 
 func (d *Dir) keyPath(id string) string { return filepath.Join(d.path, id+".key") }

@@ -154,6 +154,10 @@ type Recording struct {
 	// no RTP packet at all while recording: the file holds silence
 	// there, and the recording is flagged as such, never as audio.
 	SilentChannels []string `json:"silent_channels,omitempty"`
+	// PCMSHA256 is the SHA-256 of the spool's PCM WAV when the audio was
+	// stored in another format; Format, Size and SHA256 then describe
+	// the stored audio (decrypted), as the uploader encoded it.
+	PCMSHA256 string `json:"pcm_sha256,omitempty"`
 }
 
 // RecordingFormat names the audio layout of a narrowband recording, the

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,11 +136,24 @@ func audioCell(has bool, silent []string) string {
 	return yesNo(has)
 }
 
+// audioExt is the extension of the file name the API gives the audio
+// (Content-Disposition), one of the stored formats', else ".wav".
+func audioExt(disposition string) string {
+	_, params, err := mime.ParseMediaType(disposition)
+	if err == nil {
+		switch ext := filepath.Ext(params["filename"]); ext {
+		case ".wav", ".flac", ".opus":
+			return ext
+		}
+	}
+	return ".wav"
+}
+
 // downloadCmd: recordings download ID -reason R [-out FILE].
 func downloadCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
 	fs := newFlagSet("recordings download")
 	reason := fs.String("reason", "", "why you download it (required; audited)")
-	dest := fs.String("out", "", "file to write (default ID.wav; - for standard output)")
+	dest := fs.String("out", "", "file to write (default ID.wav, .flac or .opus, as stored; - for standard output)")
 	pos, err := parseFlags(fs, g, args, 1, "one recording id")
 	if err != nil {
 		return err
@@ -159,7 +173,7 @@ func downloadCmd(ctx context.Context, g *globals, args []string, out io.Writer) 
 	defer res.Body.Close()
 	path := *dest
 	if path == "" {
-		path = filepath.Base(id) + ".wav"
+		path = filepath.Base(id) + audioExt(res.Header.Get("Content-Disposition"))
 	}
 	var w io.Writer = out
 	var f *os.File

@@ -442,3 +442,19 @@ func writeCert(t *testing.T, certPath, keyPath string) {
 	os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
 }
+
+// TestAudioExt: a download is named by the extension the API gives the
+// stored audio; anything else is .wav.
+func TestAudioExt(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`attachment; filename="r1.flac"`, ".flac"},
+		{`attachment; filename="r1.opus"`, ".opus"},
+		{`attachment; filename="r1.wav"`, ".wav"},
+		{`attachment; filename="../../etc/passwd.sh"`, ".wav"},
+		{``, ".wav"},
+	} {
+		if got := audioExt(tc.in); got != tc.want {
+			t.Errorf("audioExt(%q): got %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -470,7 +470,7 @@ function wirePlayer(main, rec) {
     try {
       const tk = await ticket(true);
       if (!tk) return;
-      const a = el('a', '', { href: tk.url, download: rec.id + '.wav' });
+      const a = el('a', '', { href: tk.url, download: rec.audio_file || rec.id + '.wav' });
       document.body.append(a);
       a.click();
       a.remove();

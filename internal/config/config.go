@@ -115,6 +115,11 @@ type Purpose struct {
 	// stored; without it a longer limit applies to new recordings only.
 	// A shorter limit always applies to all (privacy wins).
 	ExtendExisting bool `yaml:"extend_existing"`
+	// AudioFormat is how the purpose's recordings are stored: pcm, g711,
+	// flac or opus (see audioformat.go); the uploader encodes the spool's
+	// PCM. OpusBitrate is opus's, bits a second for both channels.
+	AudioFormat string `yaml:"audio_format"`
+	OpusBitrate int    `yaml:"opus_bitrate"`
 }
 
 // Line is a dialled number that Kiroku answers, plays a notice on,
@@ -274,6 +279,7 @@ func (c *Config) setDefaults(set map[string]bool) {
 	if c.Log.Level == "" {
 		c.Log.Level = DefaultLogLevel
 	}
+	c.defaultAudioFormats()
 	if c.Log.Format == "" {
 		c.Log.Format = DefaultLogFormat
 	}

@@ -200,6 +200,7 @@ func (c *Config) checkPurposes(r *report) {
 		} else if _, err := ParseRetention(p.Retention.String()); err != nil || p.Retention.N < 0 {
 			r.add(child(key, "retention"), "%d%c is not a retention such as \"90d\"", p.Retention.N, p.Retention.Unit)
 		}
+		checkAudioFormat(r, key, p)
 		for j, role := range p.Listeners {
 			if !access.IsRole(role) {
 				r.add(index(child(key, "listeners"), j), "%q is not a role (want %s)", role, access.RoleList())

@@ -182,6 +182,7 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 	d.uploader = upload.New(upload.Options{
 		Spool: d.spool, Store: d.store, Catalog: d.catalog, Keys: d.keys,
 		RetainUntil: d.retainUntil,
+		AudioFormat: d.audioFormat,
 		ObjectLock:  cfg.Storage.S3.ObjectLock != "",
 		Log:         d.log.Named("upload"),
 		Notify:      notify,

@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kiroku-voice/kiroku/audiofile"
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/recording"
@@ -55,6 +56,10 @@ type Options struct {
 	// the client's limits; ok is false for a purpose or client no longer
 	// configured.
 	RetainUntil func(client, purpose string, started time.Time) (time.Time, bool)
+	// AudioFormat gives the format a purpose's recordings are stored in
+	// (its audio_format) and, for opus, the bitrate; nil, or a purpose
+	// no longer configured, stores the spool's PCM WAV as it is.
+	AudioFormat func(purpose string) (f audiofile.Format, bitrate int, ok bool)
 	// ObjectLock asks the store to lock objects until their retention date.
 	ObjectLock bool
 	Log        *zap.Logger
@@ -232,13 +237,38 @@ func (u *Uploader) Pass(ctx context.Context) error {
 
 // attempt uploads id within AttemptTimeout.
 func (u *Uploader) attempt(ctx context.Context, id string) error {
-	actx, cancel := context.WithTimeout(ctx, u.o.AttemptTimeout)
-	defer cancel()
-	err := u.upload(actx, id)
-	if err != nil && ctx.Err() == nil && errors.Is(actx.Err(), context.DeadlineExceeded) {
+	clk := &attemptClock{parent: ctx, d: u.o.AttemptTimeout}
+	defer clk.stop()
+	err := u.upload(clk, id)
+	if err != nil && ctx.Err() == nil && errors.Is(clk.ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("the store did not finish the upload within %s: %w", u.o.AttemptTimeout, err)
 	}
 	return err
+}
+
+// attemptClock bounds an attempt's work on the catalog and the store by
+// AttemptTimeout, counted afresh once the audio is encoded: encoding
+// takes time in proportion to the recording's length and the machine's
+// load, not to the store's health, and counted in, it would fail a long
+// recording at every attempt (TestUploadSlowEncodeNotTimedOut).
+type attemptClock struct {
+	parent context.Context
+	d      time.Duration
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// restart cancels the running clock and starts it again.
+func (c *attemptClock) restart() context.Context {
+	c.stop()
+	c.ctx, c.cancel = context.WithTimeout(c.parent, c.d)
+	return c.ctx
+}
+
+func (c *attemptClock) stop() {
+	if c.cancel != nil {
+		c.cancel()
+	}
 }
 
 func (u *Uploader) notify(e Event) {
@@ -287,7 +317,8 @@ func (u *Uploader) indexed(ctx context.Context, id string) (bool, string, error)
 	return false, "", nil
 }
 
-func (u *Uploader) upload(ctx context.Context, id string) error {
+func (u *Uploader) upload(clk *attemptClock, id string) error {
+	ctx := clk.restart()
 	// A crash between the catalog commit and the removal of the spool
 	// files leaves a copy of a recording that is already stored — and
 	// may since have been held, restricted, erased or purged. Storing it
@@ -322,7 +353,7 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 	// Every call gets a data key, recorded or not: it seals the audio and
 	// the caller's identity in the stored manifest, so that destroying the
 	// wrapped key (erasure) makes every copy of both unreadable.
-	dataKey, err := u.dataKey(rec)
+	dataKey, format, bitrate, err := u.dataKey(rec)
 	if err != nil {
 		return err
 	}
@@ -333,8 +364,32 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 		rec.Duration = time.Duration(m.Recording.Duration * float64(time.Second))
 		rec.CutShort = m.Recording.CutShort
 		rec.SilentChannels = m.Recording.SilentChannels
-		if err := u.putAudio(ctx, rec, dataKey, wavPath, tags); err != nil {
+		src := wavPath
+		if format != audiofile.PCM {
+			enc, done, err := u.encode(m, format, bitrate, wavPath)
+			if err != nil {
+				return err
+			}
+			defer done()
+			ctx = clk.restart()
+			if enc != "" {
+				src = enc
+				rec.ObjectKey = recording.AudioKeyAs(audioKey, format.Ext())
+			}
+		}
+		if err := u.putAudio(ctx, rec, dataKey, src, tags); err != nil {
 			return err
+		}
+		if src != wavPath {
+			// The manifest, stored and in the catalog, describes the
+			// audio as stored; the spool's PCM keeps its checksum.
+			r := m.Recording
+			r.PCMSHA256, r.SHA256, r.Format = r.SHA256, rec.AudioSHA256, format.Description(audiofile.Options{Law: gLaw(m), Bitrate: bitrate})
+			if fi, err := os.Stat(src); err == nil {
+				r.Size = fi.Size()
+			}
+			full, _ = json.Marshal(m)
+			rec.Manifest = full
 		}
 	}
 	if err := u.putManifest(ctx, m, rec, dataKey, tags); err != nil {
@@ -379,30 +434,92 @@ func (u *Uploader) upload(ctx context.Context, id string) error {
 // completed after a later one succeeded replaced the stored audio with
 // bytes sealed under a key the catalog does not hold: a recording lost
 // after its upload was verified (seen in TestHungStoreVisible).
-func (u *Uploader) dataKey(rec *catalog.Recording) ([]byte, error) {
+//
+// The audio format is chosen once, at the first attempt, and kept with
+// the key for the same reason: a reload that changed the purpose's
+// audio_format between attempts would otherwise store other bytes (pcm
+// and g711 share the .wav key).
+func (u *Uploader) dataKey(rec *catalog.Recording) ([]byte, audiofile.Format, int, error) {
 	k, err := u.o.Spool.ReadUploadKey(rec.ID)
 	switch {
 	case err == nil:
 		dataKey, err := u.o.Keys.Unwrap(k.KeyID, k.Wrapped, rec.ID)
 		if err != nil {
-			return nil, fmt.Errorf("%w: the data key kept for an earlier attempt: %v", errItem, err)
+			return nil, "", 0, fmt.Errorf("%w: the data key kept for an earlier attempt: %v", errItem, err)
+		}
+		format := audiofile.PCM // a key kept before formats existed
+		if k.AudioFormat != "" {
+			if format, err = audiofile.Parse(k.AudioFormat); err != nil {
+				return nil, "", 0, fmt.Errorf("%w: the audio format kept for an earlier attempt: %v", errItem, err)
+			}
 		}
 		rec.KeyID, rec.WrappedKey = k.KeyID, k.Wrapped
-		return dataKey, nil
+		return dataKey, format, k.AudioBitrate, nil
 	case !errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("%w: %v", errItem, err)
+		return nil, "", 0, fmt.Errorf("%w: %v", errItem, err)
+	}
+	format, bitrate := audiofile.PCM, 0
+	if u.o.AudioFormat != nil {
+		if f, b, ok := u.o.AudioFormat(rec.Purpose); ok {
+			format, bitrate = f, b
+		}
 	}
 	dataKey, err := crypt.NewDataKey()
 	if err != nil {
-		return nil, err
+		return nil, "", 0, err
 	}
 	if rec.KeyID, rec.WrappedKey, err = u.o.Keys.Wrap(dataKey, rec.ID); err != nil {
-		return nil, err
+		return nil, "", 0, err
 	}
-	if err := u.o.Spool.WriteUploadKey(rec.ID, spool.UploadKey{KeyID: rec.KeyID, Wrapped: rec.WrappedKey}); err != nil {
-		return nil, fmt.Errorf("keep the data key: %w", err)
+	k = spool.UploadKey{KeyID: rec.KeyID, Wrapped: rec.WrappedKey, AudioFormat: string(format), AudioBitrate: bitrate}
+	if err := u.o.Spool.WriteUploadKey(rec.ID, k); err != nil {
+		return nil, "", 0, fmt.Errorf("keep the data key: %w", err)
 	}
-	return dataKey, nil
+	return dataKey, format, bitrate, nil
+}
+
+// encode writes the spool's WAV of m as format into a temporary file in
+// the spool and returns its path, with a func that removes it. The WAV
+// stays where it is until the encoded object is stored and indexed. A
+// WAV the encoder cannot read (audiofile.ErrSource) is stored as it is,
+// with a warning: the path is then "", and nothing recorded is lost.
+func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, bitrate int, wavPath string) (string, func(), error) {
+	src, err := os.Open(wavPath)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: open recording: %v", errItem, err)
+	}
+	defer src.Close()
+	tmp, err := u.o.Spool.CreateTemp(m.ID + ".encoded.*")
+	if err != nil {
+		return "", nil, fmt.Errorf("encode recording: %w", err)
+	}
+	done := func() { tmp.Close(); os.Remove(tmp.Name()) }
+	err = audiofile.Encode(tmp, src, format, audiofile.Options{Law: gLaw(m), Bitrate: bitrate})
+	if err == nil {
+		err = tmp.Close()
+	}
+	switch {
+	case errors.Is(err, audiofile.ErrSource):
+		done()
+		u.o.Log.Warn("recording stored as its spool WAV: it cannot be encoded", zap.String("call_id", m.ID),
+			zap.String("audio_format", string(format)), zap.Error(err))
+		return "", func() {}, nil
+	case err != nil:
+		done()
+		return "", nil, fmt.Errorf("encode recording as %s: %w", format, err)
+	}
+	return tmp.Name(), done, nil
+}
+
+// gLaw is the G.711 law a g711 recording of m stores: the caller leg's
+// codec, whose samples it then keeps exactly (μ-law when it is neither).
+func gLaw(m *spool.Manifest) audiofile.Law {
+	for _, c := range m.Recording.Channels {
+		if c.Side == "caller" && c.Codec == string(audiofile.ALaw) {
+			return audiofile.ALaw
+		}
+	}
+	return audiofile.ULaw
 }
 
 func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey []byte, wavPath string, tags map[string]string) error {
@@ -420,10 +537,14 @@ func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey
 		return fmt.Errorf("seal recording: %w", err)
 	}
 	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
-	h := sha256.New()
+	h, plain := sha256.New(), sha256.New()
 	// Sealed the same way at every attempt: see dataKey.
-	if err := crypt.SealOnce(io.MultiWriter(tmp, h), src, fi.Size(), dataKey, "audio"); err != nil {
+	if err := crypt.SealOnce(io.MultiWriter(tmp, h), io.TeeReader(src, plain), fi.Size(), dataKey, "audio"); err != nil {
 		return err
+	}
+	if rec.AudioSHA256 == "" || wavPath != u.o.Spool.RecordingPath(rec.ID) {
+		// Encoded here: its checksum is of the stored format's bytes.
+		rec.AudioSHA256 = hex.EncodeToString(plain.Sum(nil))
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	size := crypt.SealedSize(fi.Size())

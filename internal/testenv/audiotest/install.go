@@ -12,7 +12,7 @@ import (
 )
 
 // packages maps each tool to the Debian package that ships it.
-var packages = map[string]string{"espeak-ng": "espeak-ng", "sox": "sox"}
+var packages = map[string]string{"espeak-ng": "espeak-ng", "sox": "sox", "flac": "flac", "opusdec": "opus-tools"}
 
 var (
 	installMu  sync.Mutex
