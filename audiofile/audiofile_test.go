@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -22,14 +23,17 @@ import (
 
 // spoolWAV writes interleaved stereo samples as the recorder does (its
 // WAV writer) and returns the file's path.
-func spoolWAV(t testing.TB, pcm []int16) string {
+func spoolWAV(t testing.TB, pcm []int16) string { return spoolWAVAt(t, pcm, 8000) }
+
+// spoolWAVAt is spoolWAV at rate Hz.
+func spoolWAVAt(t testing.TB, pcm []int16, rate int) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "spool.wav")
 	f, err := os.Create(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := wav.NewWriter(f, 8000, 2)
+	w, err := wav.NewWriter(f, rate, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +192,10 @@ func readWAVFormat(t *testing.T, p string) uint16 {
 // checkFLAC runs the reference decoder over a FLAC file: its own test
 // (frame CRCs and the MD5 of the samples), then a decode compared with
 // the samples.
-func checkFLAC(t *testing.T, path string, pcm []int16) {
+func checkFLAC(t *testing.T, path string, pcm []int16) { checkFLACAt(t, path, pcm, 8000) }
+
+// checkFLACAt is checkFLAC for a stream at rate Hz.
+func checkFLACAt(t *testing.T, path string, pcm []int16, rate int) {
 	t.Helper()
 	flac := audiotest.Tool(t, "flac")
 	args := []string{"-t", "-w", "-s", path}
@@ -211,8 +218,8 @@ func checkFLAC(t *testing.T, path string, pcm []int16) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Channels != 2 || a.SampleRate != 8000 || a.BitsPerSample != 16 {
-		t.Fatalf("flac -d made %s, want 8000 Hz stereo 16-bit", a)
+	if a.Channels != 2 || a.SampleRate != rate || a.BitsPerSample != 16 {
+		t.Fatalf("flac -d made %s, want %d Hz stereo 16-bit", a, rate)
 	}
 	if d := diff(a.Samples(), pcm); d != "" {
 		t.Fatalf("flac -d decodes differently: %s", d)
@@ -276,7 +283,7 @@ func TestBadSource(t *testing.T) {
 	mono := bytes.Clone(good)
 	binary.LittleEndian.PutUint16(mono[22:], 1)
 	rate := bytes.Clone(good)
-	binary.LittleEndian.PutUint32(rate[24:], 16000)
+	binary.LittleEndian.PutUint32(rate[24:], 44100)
 	for _, tc := range []struct {
 		name string
 		in   []byte
@@ -285,7 +292,7 @@ func TestBadSource(t *testing.T) {
 		{"empty", nil, "RIFF header"},
 		{"not RIFF", []byte("ID3 this is an mp3, honestly"), "no RIFF/WAVE header"},
 		{"mono", mono, "1 channels"},
-		{"16 kHz", rate, "16000 Hz"},
+		{"44.1 kHz (a recording is 8 or 16)", rate, "44100 Hz"},
 		{"cut short", good[:len(good)-3], "data ends"},
 		{"no data chunk", good[:36], "no data chunk"},
 	} {
@@ -430,4 +437,74 @@ func TestDeterministic(t *testing.T) {
 			t.Errorf("%s: two encodings differ (%d and %d bytes)", f, len(a), len(b))
 		}
 	}
+}
+
+// TestWideband: a 16 kHz recording (a call with a G.722 leg) is stored
+// at its rate — pcm as it is, flac decoding exactly with the flac tool at
+// 16 kHz, opus decoding with opusdec to the caller's 6 kHz tone, which
+// only a 16 kHz stream carries — and g711, an 8 kHz code, is refused with
+// ErrWideband rather than written as 8 kHz.
+func TestWideband(t *testing.T) {
+	n := 16000 * 2
+	pcm := make([]int16, 2*n)
+	for i := range n {
+		pcm[2*i] = int16(6000 * math.Sin(2*math.Pi*6000*float64(i)/16000))
+		pcm[2*i+1] = int16(6000*math.Sin(2*math.Pi*700*float64(i)/16000)) + int16(i%7) - 3
+	}
+	src := spoolWAVAt(t, pcm, 16000)
+	checkFLACAt(t, encodeFile(t, src, audiofile.FLAC, audiofile.Options{}), pcm, 16000)
+	out := encodeFile(t, src, audiofile.PCM, audiofile.Options{})
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := wav.Decode(b); err != nil || a.SampleRate != 16000 || diff(a.Samples(), pcm) != "" {
+		t.Fatalf("pcm at 16 kHz: %v %v", a, err)
+	}
+	if err := audiofile.Encode(io.Discard, mustOpen(t, src), audiofile.G711, audiofile.Options{}); !errors.Is(err, audiofile.ErrWideband) {
+		t.Fatalf("g711 of a 16 kHz recording: got %v, want ErrWideband", err)
+	}
+	opusdec := audiotest.Tool(t, "opusdec")
+	dec := filepath.Join(t.TempDir(), "dec.wav")
+	if b, err := exec.Command(opusdec, "--quiet", "--rate", "16000", encodeFile(t, src, audiofile.Opus, audiofile.Options{}), dec).CombinedOutput(); err != nil {
+		t.Fatalf("opusdec: %v\n%s", err, b)
+	}
+	b, err = os.ReadFile(dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := wav.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := channel(a.Samples(), 0)
+	if g6, g1 := goertzelAt(left, 6000, 16000), goertzelAt(left, 1000, 16000); g6 < 100*g1 {
+		t.Errorf("opus at 16 kHz: the caller's 6 kHz at %.0f, 1 kHz at %.0f; want the tone kept", g6, g1)
+	}
+	if d := len(left) - n; d < -960 || d > 960 {
+		t.Errorf("opus at 16 kHz decodes to %d samples a channel, want about %d", len(left), n)
+	}
+	if desc := audiofile.FLAC.Description(audiofile.Options{Rate: 16000}); !strings.Contains(desc, "rate=16000") {
+		t.Errorf("description %q names another rate", desc)
+	}
+}
+
+func mustOpen(t *testing.T, p string) *os.File {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// goertzelAt is the power of hz in x sampled at rate.
+func goertzelAt(x []int16, hz float64, rate int) float64 {
+	c := 2 * math.Cos(2*math.Pi*hz/float64(rate))
+	var s1, s2 float64
+	for _, v := range x {
+		s1, s2 = float64(v)+c*s1-s2, s1
+	}
+	return s1*s1 + s2*s2 - c*s1*s2
 }

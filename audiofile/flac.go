@@ -21,6 +21,7 @@ const (
 
 // flacEncoder holds one stream's scratch space.
 type flacEncoder struct {
+	rateCode        uint64 // the frame header's sample rate code (RFC 9639 §9.1.2)
 	w               bitWriter
 	l, r, mid, side []int32
 	res             []int32
@@ -35,10 +36,10 @@ func encodeFLAC(dst io.Writer, s *source) error {
 			start = off
 		}
 	}
-	if _, err := dst.Write(flacHeader(s.frames, [16]byte{})); err != nil {
+	if _, err := dst.Write(flacHeader(s.frames, [16]byte{}, s.rate)); err != nil {
 		return err
 	}
-	e := &flacEncoder{
+	e := &flacEncoder{rateCode: flacRateCode(s.rate),
 		l: make([]int32, flacBlock), r: make([]int32, flacBlock), mid: make([]int32, flacBlock),
 		side: make([]int32, flacBlock), res: make([]int32, flacBlock), sums: make([]uint64, 1<<flacMaxPart),
 	}
@@ -70,16 +71,25 @@ func encodeFLAC(dst io.Writer, s *source) error {
 	if _, err := ws.Seek(start, io.SeekStart); err != nil {
 		return err
 	}
-	if _, err := ws.Write(flacHeader(s.frames, md)); err != nil {
+	if _, err := ws.Write(flacHeader(s.frames, md, s.rate)); err != nil {
 		return err
 	}
 	_, err = ws.Seek(end, io.SeekStart)
 	return err
 }
 
+// flacRateCode is the frame header's code of rate: 4 for 8 kHz, 5 for
+// 16 kHz, the only two a recording has.
+func flacRateCode(rate uint32) uint64 {
+	if rate == wideband {
+		return 5
+	}
+	return 4
+}
+
 // flacHeader returns "fLaC" and the STREAMINFO block of a stream of
 // frames stereo frames with the samples' MD5.
-func flacHeader(frames int64, md [16]byte) []byte {
+func flacHeader(frames int64, md [16]byte, rate uint32) []byte {
 	var w bitWriter
 	w.bytes([]byte("fLaC"))
 	w.bits(0x80, 8) // last metadata block, STREAMINFO
@@ -88,7 +98,7 @@ func flacHeader(frames int64, md [16]byte) []byte {
 	w.bits(flacBlock, 16)
 	w.bits(0, 24) // frame sizes unknown
 	w.bits(0, 24)
-	w.bits(rate, 20)
+	w.bits(uint64(rate), 20)
 	w.bits(channels-1, 3)
 	w.bits(16-1, 5)
 	w.bits(uint64(frames), 36)
@@ -133,7 +143,7 @@ func (e *flacEncoder) frame(pcm []int16, num uint64) []byte {
 		bs = 12 // 256 << 4
 	}
 	w.bits(bs, 4)
-	w.bits(4, 4) // 8 kHz
+	w.bits(e.rateCode, 4)
 	w.bits(uint64(assign), 4)
 	w.bits(4, 3) // 16 bits a sample
 	w.bits(0, 1)

@@ -79,12 +79,19 @@ type Options struct {
 	// Bitrate is opus's, in bits a second for both channels
 	// (DefaultBitrate when 0).
 	Bitrate int
+	// Rate is the recording's sample rate (8000 when 0; 16000 for a
+	// call with a G.722 leg).
+	Rate int
 }
 
 // Description returns the manifest's description of audio stored as f
 // with o, in the form of the spool's ("audio/wav; codec=pcm_s16le; …").
 func (f Format) Description(o Options) string {
-	const layout = "rate=8000; channels=2; left=caller; right=agent"
+	r := o.Rate
+	if r == 0 {
+		r = narrowband
+	}
+	layout := fmt.Sprintf("rate=%d; channels=2; left=caller; right=agent", r)
 	switch f {
 	case G711:
 		codec := "pcm_mulaw"
@@ -105,22 +112,29 @@ func (f Format) Description(o Options) string {
 	}
 }
 
-// Source geometry: what the recorder writes.
+// Source geometry: what the recorder writes, at one of two rates.
 const (
-	rate     = 8000
-	channels = 2
-	frameLen = 4 // bytes of one stereo frame
+	narrowband = 8000
+	wideband   = 16000
+	channels   = 2
+	frameLen   = 4 // bytes of one stereo frame
 )
+
+// ErrWideband is wrapped by Encode's refusal to store a 16 kHz recording
+// in G.711, an 8 kHz code: the caller stores it in a format that keeps
+// it (see the uploader: flac).
+var ErrWideband = errors.New("g711 holds 8 kHz audio; the recording is 16 kHz")
 
 // source is the data chunk of the spool's WAV, being read.
 type source struct {
+	rate   uint32 // narrowband or wideband
 	r      *bufio.Reader
 	frames int64 // stereo frames the data chunk holds
 	left   int64 // frames not read yet
 }
 
 // openSource reads the RIFF header of r up to its data chunk and checks
-// that it is 8 kHz 16-bit stereo PCM.
+// that it is 8 or 16 kHz 16-bit stereo PCM.
 func openSource(r io.Reader) (*source, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var h [12]byte
@@ -132,6 +146,7 @@ func openSource(r io.Reader) (*source, error) {
 	}
 	le := binary.LittleEndian
 	fmtOK := false
+	var sr uint32
 	for {
 		var ch [8]byte
 		if _, err := io.ReadFull(br, ch[:]); err != nil {
@@ -147,8 +162,9 @@ func openSource(r io.Reader) (*source, error) {
 			if _, err := io.ReadFull(br, b); err != nil {
 				return nil, fmt.Errorf("%w: fmt chunk: %v", ErrSource, err)
 			}
-			tag, ch, sr, bits := le.Uint16(b[0:]), le.Uint16(b[2:]), le.Uint32(b[4:]), le.Uint16(b[14:])
-			if tag != 1 || ch != channels || sr != rate || bits != 16 {
+			var tag, ch, bits uint16
+			tag, ch, sr, bits = le.Uint16(b[0:]), le.Uint16(b[2:]), le.Uint32(b[4:]), le.Uint16(b[14:])
+			if tag != 1 || ch != channels || (sr != narrowband && sr != wideband) || bits != 16 {
 				return nil, fmt.Errorf("%w: format tag %d, %d channels, %d Hz, %d bits", ErrSource, tag, ch, sr, bits)
 			}
 			fmtOK = true
@@ -156,7 +172,7 @@ func openSource(r io.Reader) (*source, error) {
 			if !fmtOK {
 				return nil, fmt.Errorf("%w: data before fmt", ErrSource)
 			}
-			return &source{r: br, frames: size / frameLen, left: size / frameLen}, nil
+			return &source{rate: sr, r: br, frames: size / frameLen, left: size / frameLen}, nil
 		default:
 			if _, err := br.Discard(int(size + size&1)); err != nil {
 				return nil, fmt.Errorf("%w: %q chunk: %v", ErrSource, id, err)
@@ -199,6 +215,9 @@ func Encode(dst io.Writer, src io.Reader, f Format, o Options) error {
 	case PCM:
 		return encodePCM(dst, s)
 	case G711:
+		if s.rate != narrowband {
+			return ErrWideband
+		}
 		return encodeG711(dst, s, o.Law)
 	case FLAC:
 		return encodeFLAC(dst, s)
@@ -210,7 +229,7 @@ func Encode(dst io.Writer, src io.Reader, f Format, o Options) error {
 
 // encodePCM writes a canonical 16-bit PCM WAV of s.
 func encodePCM(dst io.Writer, s *source) error {
-	if _, err := dst.Write(wavHeader(1, 16, s.frames, 16)); err != nil {
+	if _, err := dst.Write(wavHeader(1, 16, s.frames, 16, s.rate)); err != nil {
 		return err
 	}
 	buf, raw := make([]int16, 4096*channels), make([]byte, 4096*frameLen)
@@ -225,10 +244,10 @@ func encodePCM(dst io.Writer, s *source) error {
 	}
 }
 
-// wavHeader returns the header of a stereo 8 kHz WAV of frames frames in
+// wavHeader returns the header of a stereo WAV at rate of frames frames in
 // the format tag with bits a sample. fmtSize 18 writes cbSize and a fact
 // chunk, as non-PCM formats carry.
-func wavHeader(tag, bits uint16, frames int64, fmtSize uint32) []byte {
+func wavHeader(tag, bits uint16, frames int64, fmtSize, rate uint32) []byte {
 	le := binary.LittleEndian
 	align := uint16(channels) * bits / 8
 	data := uint32(frames) * uint32(align)

@@ -26,7 +26,7 @@ func encodeG711(dst io.Writer, s *source, law Law) error {
 	if law == ALaw {
 		tag, enc = tagALaw, media.EncodeALaw
 	}
-	if _, err := dst.Write(wavHeader(tag, 8, s.frames, 18)); err != nil {
+	if _, err := dst.Write(wavHeader(tag, 8, s.frames, 18, s.rate)); err != nil {
 		return err
 	}
 	buf, raw := make([]int16, 4096*channels), make([]byte, 4096*frameLen)

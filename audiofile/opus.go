@@ -14,7 +14,7 @@ import (
 // speech bitrates leaks one party into the other's channel, which
 // caller-only listening must not hear).
 const (
-	opusFrame      = 160 // 20 ms at 8 kHz, per channel
+	opusFrameMs    = 20 // a packet of 20 ms, per channel
 	opusPreSkip    = 312 // the encoder's lookahead at 48 kHz (6.5 ms), RFC 7845 §4.2
 	opusPerPage    = 50  // packets per Ogg page: one second
 	oggSerial      = 0x4b524b55
@@ -28,6 +28,9 @@ func encodeOpus(dst io.Writer, s *source, bitrate int) error {
 	if bitrate == 0 {
 		bitrate = DefaultBitrate
 	}
+	rate := int(s.rate)
+	opusFrame := rate * opusFrameMs / 1000
+	per48 := uint64(48000 / rate) // granule positions count 48 kHz samples
 	enc, err := gopus.NewMultistreamEncoder(rate, channels, 2, 0, []byte{0, 1}, gopus.ApplicationVoIP)
 	if err != nil {
 		return fmt.Errorf("opus encoder: %w", err)
@@ -42,7 +45,7 @@ func encodeOpus(dst io.Writer, s *source, bitrate int) error {
 	head := []byte("OpusHead")
 	head = append(head, 1, channels)
 	head = binary.LittleEndian.AppendUint16(head, opusPreSkip)
-	head = binary.LittleEndian.AppendUint32(head, rate)
+	head = binary.LittleEndian.AppendUint32(head, uint32(rate))
 	head = binary.LittleEndian.AppendUint16(head, 0) // output gain
 	head = append(head, 1, 2, 0, 0, 1)               // family 1, 2 streams, 0 coupled, mapping
 	if err := og.page([][]byte{head}, 0, 0x02); err != nil {
@@ -59,7 +62,7 @@ func encodeOpus(dst io.Writer, s *source, bitrate int) error {
 	var (
 		pkts    [][]byte
 		granule = uint64(opusPreSkip)
-		end     = uint64(opusPreSkip) + uint64(s.frames)*6 // 48 kHz samples: the last frame's padding is trimmed
+		end     = uint64(opusPreSkip) + uint64(s.frames)*per48 // 48 kHz samples: the last frame's padding is trimmed
 	)
 	for {
 		n, err := s.read(buf, raw)
@@ -76,7 +79,7 @@ func encodeOpus(dst io.Writer, s *source, bitrate int) error {
 			return fmt.Errorf("opus encode: %w", err)
 		}
 		pkts = append(pkts, out[:m])
-		granule += opusFrame * 6
+		granule += uint64(opusFrame) * per48
 		if len(pkts) == opusPerPage && s.left > 0 {
 			if err := og.page(pkts, granule, 0); err != nil {
 				return err

@@ -260,3 +260,41 @@ func TestUploadSlowEncodeNotTimedOut(t *testing.T) {
 		t.Fatalf("got %+v, %v; want the opus stored", rec, err)
 	}
 }
+
+// TestUploadWidebandG711StoredAsFLAC: a purpose storing g711 receives a
+// 16 kHz recording (a call with a G.722 leg): G.711 cannot hold it, so it
+// is stored losslessly as FLAC, and the manifest and key say so.
+func TestUploadWidebandG711StoredAsFLAC(t *testing.T) {
+	e := newEnv(t, nil)
+	e.up = upload.New(upload.Options{Spool: e.spool, Store: e.store, Catalog: e.cat, Keys: e.keys,
+		RetainUntil: func(_, _ string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true },
+		AudioFormat: formatIs(audiofile.G711)})
+	m, _ := e.call(t, 0)
+	path := e.spool.RecordingPath(m.ID)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, _ := wav.NewWriter(f, 16000, 2)
+	w.Write(make([]byte, 16000*4))
+	w.Close()
+	f.Close()
+	m.State, m.Consent.Decision = spool.StateSpooled, spool.Notified
+	m.Recording = &spool.Recording{File: m.ID + ".wav", Format: spool.RecordingFormatAt(16000), Duration: 1, SHA256: "x"}
+	if err := e.spool.WriteManifest(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.up.Pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.cat.Get(t.Context(), m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(rec.ObjectKey, m.ID+".flac") {
+		t.Errorf("object key %q, want the .flac of a 16 kHz recording", rec.ObjectKey)
+	}
+	if got := recording.AudioFormat(rec); !strings.Contains(got, "audio/flac") || !strings.Contains(got, "rate=16000") {
+		t.Errorf("stored format %q, want 16 kHz FLAC", got)
+	}
+}

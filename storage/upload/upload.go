@@ -12,6 +12,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -365,6 +367,13 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 		rec.CutShort = m.Recording.CutShort
 		rec.SilentChannels = m.Recording.SilentChannels
 		src := wavPath
+		rate := recordingRate(m)
+		if format == audiofile.G711 && rate != 8000 {
+			// A call with a G.722 leg is recorded at 16 kHz, which G.711
+			// cannot hold: stored losslessly as FLAC instead, which the
+			// manifest and the key's extension then say.
+			format = audiofile.FLAC
+		}
 		if format != audiofile.PCM {
 			enc, done, err := u.encode(m, format, bitrate, wavPath)
 			if err != nil {
@@ -384,7 +393,7 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 			// The manifest, stored and in the catalog, describes the
 			// audio as stored; the spool's PCM keeps its checksum.
 			r := m.Recording
-			r.PCMSHA256, r.SHA256, r.Format = r.SHA256, rec.AudioSHA256, format.Description(audiofile.Options{Law: gLaw(m), Bitrate: bitrate})
+			r.PCMSHA256, r.SHA256, r.Format = r.SHA256, rec.AudioSHA256, format.Description(audiofile.Options{Law: gLaw(m), Bitrate: bitrate, Rate: rate})
 			if fi, err := os.Stat(src); err == nil {
 				r.Size = fi.Size()
 			}
@@ -509,6 +518,19 @@ func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, bitrate in
 		return "", nil, fmt.Errorf("encode recording as %s: %w", format, err)
 	}
 	return tmp.Name(), done, nil
+}
+
+// recordingRate is the sample rate m's recording names in its format
+// ("…; rate=16000; …"), 8000 when it names none.
+func recordingRate(m *spool.Manifest) int {
+	for _, part := range strings.Split(m.Recording.Format, ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "rate="); ok {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return 8000
 }
 
 // gLaw is the G.711 law a g711 recording of m stores: the caller leg's
