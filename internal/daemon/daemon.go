@@ -56,6 +56,7 @@ type Daemon struct {
 	bg            sync.WaitGroup // background work: purge, uploads, audit, re-tagging, webhook
 	serving       sync.WaitGroup // control and API listeners' Serve loops
 	auditOK       atomic.Bool
+	catalogOK     atomic.Bool // the catalog's last integrity check (catalog.QuickCheck) found no damage
 	stopBG        context.CancelFunc
 
 	// mu orders Reload and Stop: a reload never runs beside or after a
@@ -134,6 +135,10 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	if d.catalog, err = openCatalog(ctx, cfg); err != nil {
+		return err
+	}
+	d.catalogOK.Store(true)
+	if err := d.checkCatalogIntegrity(ctx); err != nil {
 		return err
 	}
 	if d.store, err = buildStore(cfg); err != nil {
@@ -376,6 +381,12 @@ func (d *Daemon) registerGauges() {
 			return 0
 		}
 		return time.Since(st.Oldest).Seconds()
+	})
+	m.Gauge("kiroku_catalog_integrity_ok", "1 when the last integrity check of the catalog database (SQLite quick_check, at start and hourly) found no damage, 0 when damaged.", func() float64 {
+		if d.catalogOK.Load() {
+			return 1
+		}
+		return 0
 	})
 	d.auditOK.Store(true)
 	m.Gauge("kiroku_audit_verify_ok", "1 when the last walk of the audit chain found it intact, 0 when broken.", func() float64 {
