@@ -533,6 +533,7 @@ func (c *call) finish(reason string) {
 		c.s.obs.CallEnded(sum)
 	}
 	c.writeManifest()
+	c.forgetDialogs()
 	c.log.Info("call ended", zap.String("reason", reason))
 	if c.s.onCallEnd != nil {
 		c.s.onCallEnd()

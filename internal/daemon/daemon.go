@@ -58,6 +58,7 @@ type Daemon struct {
 	auditOK       atomic.Bool
 	catalogOK     atomic.Bool // the catalog's last integrity check (catalog.QuickCheck) found no damage
 	stopBG        context.CancelFunc
+	teardown      []string // calls a previous run left up: their dialogs are ended from Start on (teardown.go)
 
 	// mu orders Reload and Stop: a reload never runs beside or after a
 	// stop.
@@ -98,8 +99,11 @@ func New(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, 
 	case n > 0:
 		log.Warn("removed temporary files an interrupted run left in the spool", zap.Int("files", n), zap.Int64("bytes", size))
 	}
+	var teardown []string
 	for _, r := range recovered {
 		switch {
+		case r.Teardown:
+			teardown = append(teardown, r.ID)
 		case r.Err != nil:
 			log.Error("interrupted call not recovered; its files stay in the spool", zap.String("call_id", r.ID), zap.Error(r.Err))
 		case r.Repaired:
@@ -108,7 +112,7 @@ func New(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, 
 			log.Warn("interrupted call closed without recording", zap.String("call_id", r.ID))
 		}
 	}
-	d := &Daemon{log: log, path: path, spool: sp, cfg: cfg, metrics: metrics.New()}
+	d := &Daemon{log: log, path: path, spool: sp, cfg: cfg, metrics: metrics.New(), teardown: teardown}
 	d.live.Store(cfg)
 	for _, o := range opts {
 		o(d)
@@ -241,6 +245,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 	}
 	bgctx, cancel := context.WithCancel(context.Background())
 	d.stopBG = cancel
+	if len(d.teardown) > 0 {
+		d.goBG(bgctx, d.tearDown)
+	}
 	d.goBG(bgctx, func(ctx context.Context) { d.schedulePurge(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.uploader.Run(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.verifyAudit(ctx) })
