@@ -172,6 +172,12 @@ func TestParseInvalid(t *testing.T) {
 			},
 		},
 		{
+			file: "spool.yaml",
+			want: []string{
+				`spool.yaml:4: spool.reserve_mb: -1 is not a size in MiB from 1 to 1048576`,
+			},
+		},
+		{
 			file: "repeated-key.yaml",
 			want: []string{
 				`repeated-key.yaml:4: sip.max_calls: repeated key (first at line 3)`,
