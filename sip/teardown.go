@@ -148,13 +148,7 @@ func (s *Server) byeLeg(ctx context.Context, l spool.DialogLeg) (int, error) {
 		return 0, err
 	}
 	if l.Transport == "udp" || l.Transport == "" {
-		// From the listener's socket: the dialog's own socket died with
-		// the process, and a peer that answers where a request came from
-		// rather than to its Via (SIPp, many SBCs) would answer a port
-		// nobody reads.
-		if a, ok := s.udpListenerFor(l.Destination); ok {
-			bye.Laddr = sipmsg.Addr{IP: net.IP(a.Addr().AsSlice()), Port: int(a.Port())}
-		}
+		s.fromListener(bye, l.Destination)
 	}
 	ctx, cancel := context.WithTimeout(ctx, teardownTimeout)
 	defer cancel()
@@ -219,21 +213,33 @@ func byeRequest(l spool.DialogLeg) (*sipmsg.Request, error) {
 	return bye, nil
 }
 
-// udpListenerFor is the UDP listener to send to dest from: one of dest's
-// address family (the first when dest is not an address).
+// fromListener sends the UDP request req from the listener's socket
+// rather than a client socket of its own: the peer's answer comes back to
+// the port with the listener's receive buffer, the one the Contact names,
+// and a dialog ended after a restart is ended from the port the peer
+// knows (a peer that answers where a request came from, not to its Via,
+// would otherwise answer a port that died with the process).
+func (s *Server) fromListener(req *sipmsg.Request, dest string) {
+	if a, ok := s.udpListenerFor(dest); ok {
+		req.Laddr = sipmsg.Addr{IP: net.IP(a.Addr().AsSlice()), Port: int(a.Port())}
+	}
+}
+
+// udpListenerFor is the UDP listener to send to dest (an IP address and
+// port) from: one of dest's address family that can reach it (a loopback
+// listener reaches only loopback). None for a dest that is not an address.
 func (s *Server) udpListenerFor(dest string) (netip.AddrPort, bool) {
 	d, err := netip.ParseAddrPort(dest)
-	var first netip.AddrPort
+	if err != nil {
+		return netip.AddrPort{}, false
+	}
+	da := d.Addr().Unmap()
 	for _, ln := range s.Listeners() {
-		if ln.Network != "udp" {
+		la := ln.Addr.Addr().Unmap()
+		if ln.Network != "udp" || la.Is4() != da.Is4() || (la.IsLoopback() && !da.IsLoopback()) {
 			continue
 		}
-		if err == nil && ln.Addr.Addr().Unmap().Is4() == d.Addr().Unmap().Is4() {
-			return ln.Addr, true
-		}
-		if !first.IsValid() {
-			first = ln.Addr
-		}
+		return ln.Addr, true
 	}
-	return first, err != nil && first.IsValid()
+	return netip.AddrPort{}, false
 }

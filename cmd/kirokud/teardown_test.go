@@ -94,20 +94,10 @@ lines:
 			t.Errorf("call %s: got end %q teardown %+v, want interrupted, torn down on both legs", m.ID, m.EndReason, m.Teardown)
 			continue
 		}
-		sides := map[string]spool.TeardownLeg{}
 		for _, l := range m.Teardown.Legs {
-			sides[l.Side] = l
-		}
-		// The agent SIPp got its BYE (its exit above) but answers where
-		// the call's INVITE came from, a socket that died with the killed
-		// process: its 200 cannot reach the new one, and the manifest says
-		// the BYE went unanswered. The caller's is answered on the
-		// listener's port, which the restart binds again.
-		if l, ok := sides[spool.SideCaller]; !ok || l.Status != 200 {
-			t.Errorf("call %s: caller leg's teardown %+v, want its BYE answered 200", m.ID, l)
-		}
-		if l, ok := sides[spool.SideAgent]; !ok || (l.Status != 200 && l.Error == "") {
-			t.Errorf("call %s: agent leg's teardown %+v, want its BYE's answer or why there was none", m.ID, l)
+			if l.Status != 200 {
+				t.Errorf("call %s: %s leg's BYE got %d (%s), want 200", m.ID, l.Side, l.Status, l.Error)
+			}
 		}
 	}
 	if left, _ := filepath.Glob(filepath.Join(spoolDir, "*.dialog")); len(left) != 0 {
