@@ -65,3 +65,33 @@ func TestDialogsTeardown(t *testing.T) {
 		t.Error("a bad id was written")
 	}
 }
+
+// BenchmarkWriteDialogs is the cost a call's answer (and its agent's)
+// adds: one atomic, fsynced write of its dialogs, beside a manifest write
+// for scale.
+func BenchmarkWriteDialogs(b *testing.B) {
+	d, err := Open(filepath.Join(b.TempDir(), "spool"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds := Dialogs{ID: "0190-abc", Legs: []DialogLeg{
+		{Side: SideCaller, CallID: "c1", LocalTag: "l", RemoteTag: "r", LocalURI: "sip:0120000001@127.0.0.1",
+			RemoteURI: "sip:0312345678@127.0.0.1", RemoteTarget: "sip:0312345678@127.0.0.1:5062", CSeq: 2, Transport: "udp", Destination: "127.0.0.1:5062"},
+		{Side: SideAgent, CallID: "a1", LocalTag: "x", RemoteTag: "y", RemoteTarget: "sip:agent@127.0.0.1:5090", CSeq: 3, Transport: "udp", Destination: "127.0.0.1:5090"},
+	}}
+	b.Run("dialogs", func(b *testing.B) {
+		for b.Loop() {
+			if err := d.WriteDialogs(ds); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	m := &Manifest{ID: "0190-abc", Caller: "0312345678", StartedAt: time.Now(), State: StateActive}
+	b.Run("manifest", func(b *testing.B) {
+		for b.Loop() {
+			if err := d.WriteManifest(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
