@@ -14,7 +14,7 @@ import (
 // speech bitrates leaks one party into the other's channel, which
 // caller-only listening must not hear).
 const (
-	opusFrameMs    = 20 // a packet of 20 ms, per channel
+	opusFrameMs    = 20  // a packet of 20 ms, per channel
 	opusPreSkip    = 312 // the encoder's lookahead at 48 kHz (6.5 ms), RFC 7845 §4.2
 	opusPerPage    = 50  // packets per Ogg page: one second
 	oggSerial      = 0x4b524b55

@@ -77,7 +77,7 @@ func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }
 // not_recorded, the uploader's hooks stored and failed.
 func Recordings(reg prometheus.Registerer) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_recordings_total",
-		Help: "Recordings by outcome: spooled, not_recorded, stored, failed (upload attempts that failed)."}, []string{"outcome"})
+		Help: "Recordings by outcome: spooled, not_recorded (opted out, a spool error), disk_full (answered but not recorded: the spool disk at its reserve), stored, failed (upload attempts that failed)."}, []string{"outcome"})
 	if err := reg.Register(c); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {

@@ -19,6 +19,9 @@ type RebuildResult struct {
 	Restored  int // rows written
 	WithKeys  int // rows whose wrapped data key came from the key source
 	Skipped   []string
+	// AuditCarried is how many audit entries came from the key source's
+	// log (set by the daemon's rebuild, which carries it first).
+	AuditCarried int64
 }
 
 // Rebuild fills cat from the manifests in st, for disaster recovery. Each

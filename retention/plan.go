@@ -47,24 +47,48 @@ type Orphan struct {
 	Modified time.Time `json:"modified"`
 }
 
-// A sweep that finds more than orphanFloor orphans, and more than one
-// object in orphanShare, deletes none: so many objects without a row say
-// the catalog is wrong (lost, replaced, pointed at another database), not
-// the store.
+// A sweep that finds more than orphanFloor orphans, and more than
+// MaxShare of the objects it looked at (DefaultOrphanShare unless the
+// operator says otherwise), deletes none: so many objects without a row
+// say the catalog is wrong (lost, replaced, pointed at another
+// database), not the store.
 const (
 	orphanFloor = 10
-	orphanShare = 10
+	// DefaultOrphanShare is the share of the bucket above which a sweep
+	// deletes nothing.
+	DefaultOrphanShare = 0.1
 )
+
+// Sweep says how an orphan sweep runs.
+type Sweep struct {
+	Grace  time.Duration // objects younger than this are not looked at
+	Remove bool          // delete the orphans found, each with an audit entry
+	// MaxShare bounds, as a share of the objects looked at, the orphans a
+	// sweep deletes: above it (and above orphanFloor) it deletes none
+	// and returns ErrTooManyOrphans. 0 is DefaultOrphanShare; 1 lifts
+	// the bound, as an operator who knows the catalog is right says.
+	MaxShare float64
+}
 
 // ErrTooManyOrphans is returned by Orphans when it refused to delete.
 var ErrTooManyOrphans = errors.New("orphan sweep refused to delete: too many objects without a catalog row for a catalog that matches its store")
 
-// Orphans lists objects older than grace whose recording has no catalog
-// row (an upload whose row was never written, a failed delete after its
-// tombstone), deleting them with an audit entry each when remove is set.
-// A catalog error other than catalog.ErrNotFound stops the sweep before
-// anything is deleted, and is returned.
+// Orphans is Sweep with the default bound.
 func (p *Purger) Orphans(ctx context.Context, grace time.Duration, remove bool) ([]Orphan, error) {
+	return p.Sweep(ctx, Sweep{Grace: grace, Remove: remove})
+}
+
+// Sweep lists objects older than sw.Grace whose recording has no catalog
+// row (an upload whose row was never written, a failed delete after its
+// tombstone), deleting them with an audit entry each when sw.Remove is
+// set and they are few enough (sw.MaxShare). A catalog error other than
+// catalog.ErrNotFound stops the sweep before anything is deleted, and is
+// returned.
+func (p *Purger) Sweep(ctx context.Context, sw Sweep) ([]Orphan, error) {
+	grace, remove, share := sw.Grace, sw.Remove, sw.MaxShare
+	if share <= 0 {
+		share = DefaultOrphanShare
+	}
 	cutoff := p.o.Now().Add(-grace)
 	var out []Orphan
 	seen := 0
@@ -90,8 +114,8 @@ func (p *Purger) Orphans(ctx context.Context, grace time.Duration, remove bool) 
 	if err != nil || !remove {
 		return out, err
 	}
-	if len(out) > orphanFloor && len(out)*orphanShare > seen {
-		return out, fmt.Errorf("%w: %d of %d objects have no catalog row", ErrTooManyOrphans, len(out), seen)
+	if len(out) > orphanFloor && float64(len(out)) > share*float64(seen) {
+		return out, fmt.Errorf("%w: %d of %d objects have no catalog row (more than retention.orphan_max_percent %g)", ErrTooManyOrphans, len(out), seen, share*100)
 	}
 	for _, o := range out {
 		res := p.o.Store.Delete(ctx, []string{o.Key})

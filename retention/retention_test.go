@@ -452,6 +452,16 @@ func TestOrphanSweepBounded(t *testing.T) {
 				t.Errorf("stray-%d deleted by a refused sweep: %v", i, err)
 			}
 		}
+		// An operator who knows the catalog is right lifts the bound.
+		o, err = e.p.Sweep(t.Context(), retention.Sweep{Grace: time.Hour, Remove: true, MaxShare: 1})
+		if err != nil || len(o) != 11 {
+			t.Fatalf("with the bound lifted: got %d orphans and %v, want 11 deleted", len(o), err)
+		}
+		for i := range 11 {
+			if _, err := e.store.Stat(t.Context(), fmt.Sprintf("a/2026/01/01/stray-%d.wav", i)); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("stray-%d: got %v after a sweep with the bound lifted, want deleted", i, err)
+			}
+		}
 	})
 }
 

@@ -60,6 +60,7 @@ func (c *call) answerCaller(callCtx context.Context, end context.CancelCauseFunc
 	c.manifest.AnsweredAt = &answered
 	c.mu.Unlock()
 	c.writeManifest()
+	c.keepDialogs()
 	return ""
 }
 

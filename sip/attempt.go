@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,9 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 	}
 	transport := transportOf(uri)
 	req.SetTransport(strings.ToUpper(transport))
+	if ip, err := netip.ParseAddr(strings.Trim(uri.Host, "[]")); err == nil && transport == "udp" {
+		s.fromListener(req, netip.AddrPortFrom(ip, uint16(uri.Port)).String()) //nolint:gosec // a parsed URI's port
+	}
 	dua := s.dialogUAFor(transport)
 	hc := c.a.cfg.SIP.HealthCheck
 

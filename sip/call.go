@@ -511,6 +511,7 @@ func (c *call) finish(reason string) {
 	}
 	inEp, outEp, work := c.inEp, c.outEp, c.work
 	sum := CallSummary{Line: c.a.line.Number, Decision: c.manifest.Consent.Decision, Recorded: c.manifest.State == spool.StateSpooled}
+	sum.DiskFull = c.manifest.NotRecorded == spool.NotRecordedDiskFull
 	if r := c.manifest.Recording; r != nil && len(r.Channels) == 2 {
 		sum.Lost = [2]uint64{r.Channels[0].Lost, r.Channels[1].Lost}
 	}
@@ -545,6 +546,7 @@ func (c *call) finish(reason string) {
 		c.s.obs.CallEnded(sum)
 	}
 	c.writeManifest()
+	c.forgetDialogs()
 	c.log.Info("call ended", zap.String("reason", reason))
 	if c.s.onCallEnd != nil {
 		c.s.onCallEnd()

@@ -274,6 +274,7 @@ func (c *call) connectAgent(ctx context.Context, r attemptResult, ep *media.Endp
 	started := c.work[sideAgent] != nil
 	c.mu.Unlock()
 	c.s.legs.Store(r.out.ID, &leg{c: c, side: sideAgent, out: r.out})
+	c.keepDialogs()
 	if !started {
 		c.startWorker(ctx, sideAgent)
 	}

@@ -84,9 +84,14 @@ func (m *Metrics) CallEnded(s CallSummary) {
 	for _, ch := range s.Silent {
 		m.silent.WithLabelValues(ch).Inc()
 	}
-	if s.Recorded {
+	switch {
+	case s.Recorded:
 		m.recordings.WithLabelValues("spooled").Inc()
-	} else {
+	case s.DiskFull:
+		// Apart from opt-outs: an answered call the recorder could not
+		// keep, which an operator must hear of.
+		m.recordings.WithLabelValues("disk_full").Inc()
+	default:
 		m.recordings.WithLabelValues("not_recorded").Inc()
 	}
 }

@@ -29,6 +29,15 @@ func (c *call) startRecording(start time.Time, agent media.Codec) media.Tap {
 		c.setNotRecorded("caller " + decision)
 		return nil
 	}
+	if reserve := c.s.Config().SpoolReserve(); reserve > 0 {
+		// Audio stops at the reserve, so the manifests of this call and
+		// of those after it (notice, consent, "not recorded") still fit.
+		if free, err := c.s.spool.Free(); err == nil && free < reserve {
+			c.log.Error("call not recorded: spool disk full", zap.Uint64("free_bytes", free), zap.Uint64("reserve_bytes", reserve))
+			c.setNotRecorded(spool.NotRecordedDiskFull)
+			return nil
+		}
+	}
 	rate := media.RecordingRate(c.codec(sideCaller), agent)
 	rec, err := media.NewRecorder(c.s.spool.RecordingPath(c.id), start, rate)
 	if err != nil {

@@ -136,6 +136,7 @@ type CallSummary struct {
 	Line     string
 	Decision string
 	Recorded bool
+	DiskFull bool           // not recorded because the spool's disk was at its reserve
 	RTP      [2]media.Stats // caller, agent legs
 	Lost     [2]uint64      // packets missing by sequence number in the recording
 	// Latching is each leg's media latching ("" without the leg);

@@ -8,6 +8,10 @@
 // (Remove) and temporaries (CreateTemp); other packages go through these
 // rather than build paths or read the folder.
 //
-// It must not know SIP, media or the store: callers fill a Manifest, the
-// spool keeps it safe.
+// Beside each call in progress it keeps the call's dialogs (WriteDialogs:
+// tags, URIs, route set, CSeq, addresses), so that after a crash the
+// daemon can end them (Recover leaves such a call for FinishTeardown).
+//
+// It must not know SIP, media or the store: callers fill a Manifest (and
+// the dialogs, as plain strings), the spool keeps it safe.
 package spool

@@ -100,6 +100,10 @@ type Manifest struct {
 	// recorded, and then NotRecorded says why.
 	Recording   *Recording `json:"recording,omitempty"`
 	NotRecorded string     `json:"not_recorded,omitempty"`
+
+	// Teardown is set on a call kirokud found interrupted at start (end
+	// reason "interrupted") whose dialogs it then ended with BYE.
+	Teardown *Teardown `json:"teardown,omitempty"`
 }
 
 // Outcomes of a downstream attempt.

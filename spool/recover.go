@@ -19,12 +19,18 @@ type Recovered struct {
 	ID       string
 	Repaired bool  // its recording was repaired and is now spooled
 	Err      error // the call could not be recovered; its files are left as they are
+	// Teardown: the call's dialogs were kept (WriteDialogs) and it is left
+	// as it was for the daemon to end them with BYE and then call
+	// FinishTeardown.
+	Teardown bool
 }
 
 // Recover finishes the manifests of calls that were in progress when
 // kirokud stopped without ending them (kill -9, power loss): a recording
 // gets its WAV header fixed to the audio written, is marked cut short and
-// becomes spooled; a call without audio is marked done. Nothing is deleted.
+// becomes spooled; a call without audio is marked done. A call whose
+// dialogs were kept is left for teardown (Recovered.Teardown). Nothing is
+// deleted but a finished call's dialogs.
 func (d *Dir) Recover() ([]Recovered, error) {
 	entries, err := os.ReadDir(d.path)
 	if err != nil {
@@ -48,6 +54,17 @@ func (d *Dir) Recover() ([]Recovered, error) {
 		}
 		switch m.State {
 		case StateDone, StateSpooled:
+			// Ended, and kirokud stopped before its dialogs were
+			// forgotten: nothing is left to end.
+			if err := d.RemoveDialogs(id); err != nil {
+				out = append(out, Recovered{ID: id, Err: err})
+			}
+			continue
+		}
+		if d.hasDialogs(id) {
+			// Its dialogs may still be up at the peers: the daemon ends
+			// them, then FinishTeardown finishes the manifest.
+			out = append(out, Recovered{ID: id, Teardown: true})
 			continue
 		}
 		r := Recovered{ID: id}

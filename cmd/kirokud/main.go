@@ -38,7 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	rebuild := fs.String("rebuild-catalog", "", "write a new catalog `file` from the store's manifests (disaster recovery) and exit; \"postgres\": into the configured, empty PostgreSQL catalog")
 	acceptCatalog := fs.Bool("accept-catalog", false, "start even though the catalog is behind the store (lost, emptied or rolled back): a new catalog; the orphan sweep deletes nothing in this run")
 	verifyAudit := fs.Bool("verify-audit", false, "check the audit log's hash chain and every signed checkpoint in the store against it, print what was checked and exit (1 when it does not hold)")
-	keysFrom := fs.String("keys-from", "", "with -rebuild-catalog: a catalog backup `file` to take wrapped data keys from")
+	keysFrom := fs.String("keys-from", "", "with -rebuild-catalog: a catalog backup `file` to take wrapped data keys and the audit history from")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -94,7 +94,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *rebuild != "" {
 		res, err := daemon.RebuildCatalog(context.Background(), cfg, *rebuild, *keysFrom, log)
-		fmt.Fprintf(stdout, "manifests %d, restored %d, with keys %d, skipped %d\n", res.Manifests, res.Restored, res.WithKeys, len(res.Skipped))
+		fmt.Fprintf(stdout, "manifests %d, restored %d, with keys %d, skipped %d, audit entries carried %d\n", res.Manifests, res.Restored, res.WithKeys, len(res.Skipped), res.AuditCarried)
 		for _, s := range res.Skipped {
 			fmt.Fprintln(stdout, "skipped:", s)
 		}

@@ -256,6 +256,29 @@ func TestRebuildCatalogFromBucket(t *testing.T) {
 	}
 	defer rebuilt.Close()
 	orig, _ := d.catalog(t).List(t.Context(), catalog.Filter{})
+	// The backup's audit history is carried, and the rebuild's two
+	// entries chain onto it.
+	before, err := audit.List(t.Context(), d.catalog(t).DB(), audit.Filter{Limit: 10000})
+	if err != nil || len(before) == 0 {
+		t.Fatalf("backup's audit log: %d entries, %v", len(before), err)
+	}
+	wantAudit := func(t *testing.T, q audit.Querier) {
+		t.Helper()
+		n, err := audit.Verify(t.Context(), q)
+		if err != nil || n != int64(len(before))+2 {
+			t.Fatalf("rebuilt audit: %d entries, %v; want the backup's %d and 2 of the rebuild, verified", n, err, len(before))
+		}
+		after, err := audit.List(t.Context(), q, audit.Filter{Limit: 10000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range before {
+			if after[i].Seq != e.Seq || after[i].Hash != e.Hash {
+				t.Fatalf("rebuilt audit entry %d: got %d %s, want the backup's %d %s", i, after[i].Seq, after[i].Hash, e.Seq, e.Hash)
+			}
+		}
+	}
+	wantAudit(t, rebuilt.DB())
 	for _, o := range orig {
 		r, err := rebuilt.Get(t.Context(), o.ID)
 		if err != nil {
@@ -293,6 +316,7 @@ func TestRebuildCatalogFromBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pg.Close()
+	wantAudit(t, pg.DB())
 	for _, o := range orig {
 		r, err := pg.Get(t.Context(), o.ID)
 		if err != nil || r.SHA256 != o.SHA256 || !bytes.Equal(r.WrappedKey, o.WrappedKey) {

@@ -31,6 +31,8 @@ type Config struct {
 	Lines      []Line       `yaml:"lines"`
 	Source     string       `yaml:"-"` // file path, or "embedded defaults"
 
+	Spool Spool `yaml:"spool"` // spool.go
+
 	pos positions // line of each key path, for Validate's messages
 }
 

@@ -165,6 +165,19 @@ func TestParseInvalid(t *testing.T) {
 			},
 		},
 		{
+			file: "retention-job.yaml",
+			want: []string{
+				`retention-job.yaml:4: retention.orphan_grace: "-1h" is negative`,
+				`retention-job.yaml:6: retention.orphan_max_percent: 150 is not a percentage from 1 to 100 (100 lifts the bound)`,
+			},
+		},
+		{
+			file: "spool.yaml",
+			want: []string{
+				`spool.yaml:4: spool.reserve_mb: -1 is not a size in MiB from 1 to 1048576`,
+			},
+		},
+		{
 			file: "repeated-key.yaml",
 			want: []string{
 				`repeated-key.yaml:4: sip.max_calls: repeated key (first at line 3)`,

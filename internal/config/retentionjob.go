@@ -18,6 +18,12 @@ type RetentionJob struct {
 	OrphanGrace   Duration       `yaml:"orphan_grace"`
 	DeleteOrphans bool           `yaml:"delete_orphans"`
 	Location      *time.Location `yaml:"-"`
+
+	// OrphanMaxPercent bounds a deleting sweep: finding orphans in more
+	// than this percentage of the bucket (and more than 10) it deletes
+	// none, since the catalog is then what is wrong. Default 10; 100
+	// lifts the bound.
+	OrphanMaxPercent int `yaml:"orphan_max_percent"`
 }
 
 // Defaults of the retention job.
@@ -25,6 +31,7 @@ const (
 	DefaultPurgeSchedule = "@hourly"
 	DefaultTimeZone      = "Asia/Tokyo"
 	DefaultOrphanGrace   = Duration(24 * time.Hour)
+	DefaultOrphanPercent = 10
 )
 
 func (c *Config) checkRetentionJob(r *report) {
@@ -49,5 +56,11 @@ func (c *Config) checkRetentionJob(r *report) {
 	j.Location = loc
 	if j.OrphanGrace < 0 {
 		r.add("retention.orphan_grace", "must not be negative")
+	}
+	switch {
+	case j.OrphanMaxPercent == 0:
+		j.OrphanMaxPercent = DefaultOrphanPercent
+	case j.OrphanMaxPercent < 0 || j.OrphanMaxPercent > 100:
+		r.add("retention.orphan_max_percent", "%d is not a percentage from 1 to 100 (100 lifts the bound)", j.OrphanMaxPercent)
 	}
 }

@@ -44,6 +44,7 @@ func (c *Config) check(r *report) {
 	c.checkStorage(r)
 	c.checkCatalog(r)
 	c.checkRetentionJob(r)
+	c.checkSpool(r)
 	c.checkRights(r)
 	c.checkPurposes(r)
 	c.checkLines(r)

@@ -50,9 +50,16 @@ func (d *Daemon) checkpoints(ctx context.Context) {
 const verifyEvery = time.Hour
 
 // verifyAudit walks the audit chain at start and every verifyEvery,
-// keeping the result for the kiroku_audit_verify_ok gauge.
+// keeping the result for the kiroku_audit_verify_ok gauge; from the
+// first hour on it checks the catalog's integrity too (New checked it at
+// start).
 func (d *Daemon) verifyAudit(ctx context.Context) {
-	for {
+	for first := true; ; first = false {
+		if !first {
+			if err := d.checkCatalogIntegrity(ctx); err != nil {
+				return // ctx ended
+			}
+		}
 		n, err := audit.Verify(ctx, d.catalog.DB())
 		if ctx.Err() != nil {
 			return

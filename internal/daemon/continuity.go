@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/storage"
 )
@@ -104,3 +105,34 @@ func anyRecording(ctx context.Context, st storage.Store) (string, error) {
 	}
 	return found, err
 }
+
+// checkCatalogIntegrity runs the catalog's integrity check and keeps its
+// result for the kiroku_catalog_integrity_ok gauge and the orphan sweep.
+// Damage is logged and alerted on, not a refusal to start: the lines stay
+// up and recordings keep reaching the store, while an operator restores
+// the backup or rebuilds. It returns only ctx's error.
+func (d *Daemon) checkCatalogIntegrity(ctx context.Context) error {
+	err := d.catalog.QuickCheck(ctx)
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, catalog.ErrCorrupt):
+		d.catalogOK.Store(false)
+		d.log.Error("the catalog database is damaged; the orphan sweep deletes nothing: "+recoveryDamaged, zap.Error(err))
+	case err != nil:
+		// The check could not run (a busy or closed database): the last
+		// result stands.
+		d.log.Warn("catalog integrity not checked", zap.Error(err))
+	default:
+		d.catalogOK.Store(true)
+	}
+	return nil
+}
+
+// recoveryDamaged names what an operator does about a damaged catalog.
+const recoveryDamaged = "stop kirokud, keep the damaged file, and restore the catalog from its backup " +
+	"or rebuild it from the bucket with kirokud -rebuild-catalog FILE -keys-from BACKUP"
+
+// mayDeleteOrphans says whether the orphan sweep may delete: only over a
+// catalog checked against its store and found undamaged.
+func (d *Daemon) mayDeleteOrphans() bool { return d.continuous.Load() && d.catalogOK.Load() }

@@ -56,8 +56,10 @@ type Daemon struct {
 	bg            sync.WaitGroup // background work: purge, uploads, audit, re-tagging, webhook
 	serving       sync.WaitGroup // control and API listeners' Serve loops
 	auditOK       atomic.Bool
+	catalogOK     atomic.Bool // the catalog's last integrity check (catalog.QuickCheck) found no damage
 	stopBG        context.CancelFunc
 	lock          *dirLock // data_dir, held from New until Stop has closed the storage
+	teardown      []string // calls a previous run left up: their dialogs are ended from Start on (teardown.go)
 
 	// mu orders Reload and Stop: a reload never runs beside or after a
 	// stop.
@@ -112,8 +114,11 @@ func build(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 	case n > 0:
 		log.Warn("removed temporary files an interrupted run left in the spool", zap.Int("files", n), zap.Int64("bytes", size))
 	}
+	var teardown []string
 	for _, r := range recovered {
 		switch {
+		case r.Teardown:
+			teardown = append(teardown, r.ID)
 		case r.Err != nil:
 			log.Error("interrupted call not recovered; its files stay in the spool", zap.String("call_id", r.ID), zap.Error(r.Err))
 		case r.Repaired:
@@ -122,7 +127,7 @@ func build(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 			log.Warn("interrupted call closed without recording", zap.String("call_id", r.ID))
 		}
 	}
-	d := &Daemon{log: log, path: path, spool: sp, cfg: cfg, metrics: metrics.New()}
+	d := &Daemon{log: log, path: path, spool: sp, cfg: cfg, metrics: metrics.New(), teardown: teardown}
 	d.live.Store(cfg)
 	for _, o := range opts {
 		o(d)
@@ -149,6 +154,10 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	if d.catalog, err = openCatalog(ctx, cfg); err != nil {
+		return err
+	}
+	d.catalogOK.Store(true)
+	if err := d.checkCatalogIntegrity(ctx); err != nil {
 		return err
 	}
 	if d.store, err = buildStore(cfg); err != nil {
@@ -252,6 +261,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 	}
 	bgctx, cancel := context.WithCancel(context.Background())
 	d.stopBG = cancel
+	if len(d.teardown) > 0 {
+		d.goBG(bgctx, d.tearDown)
+	}
 	d.goBG(bgctx, func(ctx context.Context) { d.schedulePurge(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.uploader.Run(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.verifyAudit(ctx) })
@@ -392,6 +404,12 @@ func (d *Daemon) registerGauges() {
 			return 0
 		}
 		return time.Since(st.Oldest).Seconds()
+	})
+	m.Gauge("kiroku_catalog_integrity_ok", "1 when the last integrity check of the catalog database (SQLite quick_check, at start and hourly) found no damage, 0 when damaged.", func() float64 {
+		if d.catalogOK.Load() {
+			return 1
+		}
+		return 0
 	})
 	d.auditOK.Store(true)
 	m.Gauge("kiroku_audit_verify_ok", "1 when the last walk of the audit chain found it intact, 0 when broken.", func() float64 {

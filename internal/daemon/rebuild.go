@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -24,7 +25,8 @@ import (
 const RebuildIntoConfigured = "postgres"
 
 // RebuildCatalog writes a new catalog from the store's manifests, taking
-// wrapped data keys from the catalog backup keysFrom when given: a new
+// wrapped data keys and the whole audit log (audit.Carry: the rebuild's
+// entries chain onto it) from the catalog backup keysFrom when given: a new
 // SQLite file at out, or, when out is RebuildIntoConfigured, the
 // configured PostgreSQL catalog, which must hold no recording, tombstone
 // or audit entry. It never overwrites a catalog.
@@ -74,7 +76,22 @@ func RebuildCatalog(ctx context.Context, cfg *config.Config, out, keysFrom strin
 		}
 		defer old.Close()
 	}
+	var carried int64
+	if old != nil {
+		// The backup's audit history first, so that the rebuild's own
+		// entries chain onto it: a rebuild must not wipe the record of
+		// who played, exported or deleted what.
+		err := cat.Tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			carried, err = audit.Carry(ctx, old.DB(), tx)
+			return err
+		})
+		if err != nil {
+			return res, errors.Join(fmt.Errorf("rebuild: the audit log of %s: %w", keysFrom, err), cat.Close())
+		}
+	}
 	res, err = recording.Rebuild(ctx, st, keys, cat, old)
+	res.AuditCarried = carried
 	if err == nil {
 		err = signHead(ctx, cat, st, keys)
 	}

@@ -68,11 +68,11 @@ func (d *Daemon) runPurge(ctx context.Context, slot time.Time) {
 	d.log.Info("purge done", zap.Int("deleted", res.Deleted), zap.Int("spool_deleted", res.Spool),
 		zap.Int("held", res.Held), zap.Int("failed", res.Failed), zap.Duration("took", res.Duration))
 	job := d.currentConfig().Retention
-	remove := job.DeleteOrphans && d.continuous.Load()
+	remove := job.DeleteOrphans && d.mayDeleteOrphans()
 	if job.DeleteOrphans && !remove {
-		d.log.Warn("orphan sweep lists only: the catalog is not known to match its store")
+		d.log.Warn("orphan sweep lists only: the catalog is not known to match its store, or is damaged")
 	}
-	orphans, err := d.purger.Orphans(ctx, time.Duration(job.OrphanGrace), remove)
+	orphans, err := d.purger.Sweep(ctx, retention.Sweep{Grace: time.Duration(job.OrphanGrace), Remove: remove, MaxShare: float64(job.OrphanMaxPercent) / 100})
 	if err != nil {
 		d.log.Error("orphan sweep failed", zap.Error(err))
 	}
