@@ -111,18 +111,45 @@ type channel struct {
 
 // NewRecorder creates the WAV at path and starts recording at start.
 func NewRecorder(path string, start time.Time) (*Recorder, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	r := newRecorder(path, start)
+	if err := r.create(); err != nil {
+		return nil, err
+	}
+	go r.run(nil)
+	return r, nil
+}
+
+// StartRecorder starts recording at start into a WAV at path that its
+// own goroutine creates once ready yields nil (the manifest naming the
+// file is durable), so neither the file's creation nor that wait holds up
+// the caller; the audio meanwhile waits in the ring (one second). When
+// ready yields an error, or the file cannot be created, nothing is
+// written and Close returns that error. A nil ready does not wait.
+func StartRecorder(path string, start time.Time, ready <-chan error) *Recorder {
+	r := newRecorder(path, start)
+	go r.run(ready)
+	return r
+}
+
+func newRecorder(path string, start time.Time) *Recorder {
+	return &Recorder{path: path, start: start, ring: make([]byte, ringFrames*frameBytes),
+		stop: make(chan struct{}), done: make(chan struct{})}
+}
+
+// create makes the recording's file and its WAV writer.
+func (r *Recorder) create() error {
+	f, err := os.OpenFile(r.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
-		return nil, fmt.Errorf("create recording: %w", err)
+		return fmt.Errorf("create recording: %w", err)
 	}
 	w, err := wav.NewWriter(f, recRate, 2)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("create recording: %w", err), f.Close(), os.Remove(path))
+		return errors.Join(fmt.Errorf("create recording: %w", err), f.Close(), os.Remove(r.path))
 	}
-	r := &Recorder{path: path, f: f, w: w, start: start, ring: make([]byte, ringFrames*frameBytes),
-		stop: make(chan struct{}), done: make(chan struct{})}
-	go r.run()
-	return r, nil
+	r.mu.Lock()
+	r.f, r.w = f, w
+	r.mu.Unlock()
+	return nil
 }
 
 // SetCodecs names each leg's codec for the recording's statistics (the
@@ -252,8 +279,27 @@ func (r *Recorder) Paused() bool {
 	return r.paused
 }
 
-func (r *Recorder) run() {
+func (r *Recorder) run(ready <-chan error) {
 	defer close(r.done)
+	if ready != nil || r.f == nil {
+		// Even when the call has ended meanwhile: Close writes what the
+		// ring holds once the file is there.
+		var err error
+		if ready != nil {
+			if err = <-ready; err != nil {
+				err = fmt.Errorf("recording not started: %w", err)
+			}
+		}
+		if err == nil {
+			err = r.create()
+		}
+		if err != nil {
+			r.mu.Lock()
+			r.err = err
+			r.mu.Unlock()
+			return
+		}
+	}
 	t := time.NewTicker(flushEvery)
 	defer t.Stop()
 	for {
@@ -352,6 +398,10 @@ func (r *Recorder) Close(end time.Time) (RecordingResult, error) {
 		werr := r.err
 		r.mu.Unlock()
 		r.res.Duration = time.Duration(r.res.Frames) * time.Second / recRate
+		if r.f == nil { // never created: nothing written
+			r.cerr = werr
+			return
+		}
 		r.cerr = errors.Join(werr, r.w.Close(), r.f.Sync(), r.f.Close())
 		sum, size, err := hashFile(r.path)
 		r.res.SHA256, r.res.Size = sum, size

@@ -454,13 +454,19 @@ func (c *call) codec(side int) media.Codec {
 	return nil
 }
 
+// writeManifest queues the manifest as it stands to the spool and goes
+// on: the set-up path never waits for the disk. Writes of one call land
+// in order; the final one (finish) waits until it is durable.
 func (c *call) writeManifest() {
 	c.mu.Lock()
 	m := c.manifest
 	c.mu.Unlock()
-	if err := c.s.spool.WriteManifest(&m); err != nil {
-		c.log.Error("consent manifest not written", zap.Error(err))
-	}
+	log := c.log
+	c.s.spool.QueueManifest(&m, func(err error) {
+		if err != nil {
+			log.Error("consent manifest not written", zap.Error(err))
+		}
+	})
 }
 
 func (c *call) byeCaller() {
@@ -532,7 +538,12 @@ func (c *call) finish(reason string) {
 	if c.s.obs != nil {
 		c.s.obs.CallEnded(sum)
 	}
-	c.writeManifest()
+	c.mu.Lock()
+	m := c.manifest
+	c.mu.Unlock()
+	if err := c.s.spool.WriteManifest(&m); err != nil {
+		c.log.Error("final manifest not written", zap.Error(err))
+	}
 	c.log.Info("call ended", zap.String("reason", reason))
 	if c.s.onCallEnd != nil {
 		c.s.onCallEnd()

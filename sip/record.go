@@ -15,8 +15,12 @@ import (
 const keyTimeout = 3 * time.Second
 
 // startRecording begins the stereo recording of a bridged call whose
-// caller was notified and did not opt out. A spool that cannot be written
-// leaves the call connected and unrecorded, and the manifest says why.
+// caller was notified and did not opt out. The manifest naming the file
+// is queued to the spool, and the recorder's goroutine creates the file
+// and writes audio only once that manifest is durable (a crash before
+// then leaves no audio without its manifest); the call goes on without
+// waiting for the disk. A spool that cannot be written leaves the call
+// connected and unrecorded, and the final manifest says why.
 func (c *call) startRecording(start time.Time) media.Tap {
 	c.mu.Lock()
 	decision := c.manifest.Consent.Decision
@@ -25,15 +29,15 @@ func (c *call) startRecording(start time.Time) media.Tap {
 		c.setNotRecorded("caller " + decision)
 		return nil
 	}
-	rec, err := media.NewRecorder(c.s.spool.RecordingPath(c.id), start)
-	if err != nil {
-		c.log.Error("call not recorded: spool not writable", zap.Error(err))
-		c.setNotRecorded("spool error: " + err.Error())
-		return nil
-	}
+	c.mu.Lock()
+	c.manifest.Recording = &spool.Recording{File: c.id + ".wav", Format: spool.RecordingFormat, StartedAt: start.UTC()}
+	m := c.manifest
+	c.mu.Unlock()
+	ready := make(chan error, 1)
+	c.s.spool.QueueManifest(&m, func(err error) { ready <- err })
+	rec := media.StartRecorder(c.s.spool.RecordingPath(c.id), start, ready)
 	c.mu.Lock()
 	c.rec = rec
-	c.manifest.Recording = &spool.Recording{File: c.id + ".wav", Format: spool.RecordingFormat, StartedAt: start.UTC()}
 	c.mu.Unlock()
 	return rec
 }
@@ -56,6 +60,14 @@ func (c *call) stopRecording(end time.Time) {
 	ended := end.UTC()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err != nil && res.Size == 0 && res.Frames == 0 {
+		// The file was never made (the spool could not be written): the
+		// call was not recorded, and the manifest says why.
+		c.log.Error("call not recorded: spool not writable", zap.Error(err))
+		c.manifest.Recording = nil
+		c.manifest.NotRecorded = "spool error: " + err.Error()
+		return
+	}
 	m.EndedAt = &ended
 	m.Duration = res.Duration.Seconds()
 	m.Size, m.SHA256 = res.Size, res.SHA256
