@@ -274,6 +274,7 @@ func (c *call) notice(ctx context.Context) string {
 	c.stopNote = stop
 	c.mu.Unlock()
 
+	c.s.setups.done(c.a.setup) // answered: no longer a set-up in progress
 	if c.consentEvent(consentEvent{kind: evNoticeStarted, at: time.Now().UTC()}) == actStopNotice {
 		stop() // a key pressed while the call was being answered
 	}

@@ -57,6 +57,7 @@ type Server struct {
 	tlsPeers sync.Map       // remote address -> *tls.Conn: see tlsListener
 	cutShort sync.Map       // inviteKey -> struct{}: see cutShortTx
 	active   atomic.Int64   // calls admitted and not yet finished
+	setups   *setups        // calls admitted and not yet answered: sip.overload
 	draining atomic.Bool
 
 	// hangupAll ends every call in progress (drain timeout, Close).
@@ -149,6 +150,7 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 		client:   client,
 		dialogUA: map[string]*sipgo.DialogUA{},
 		limit:    newLimiter(cfg.SIP.RateLimit),
+		setups:   newSetups(),
 		auth:     newAuthenticator(),
 		health:   newHealth(log.Named("downstream")),
 		ifaces:   ifaces,
