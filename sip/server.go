@@ -47,6 +47,11 @@ type Server struct {
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
 	client *sipgo.Client
+	// udpClient sends UDP requests (to agents, health checks, PRACKs)
+	// from the first UDP listener's socket, whose receive buffer holds a
+	// burst of answers; nil until that listener is bound.
+	udpClient atomic.Pointer[sipgo.Client]
+	slog      *slog.Logger
 	// One dialog UA per transport so that our Contact names the transport
 	// the peer used.
 	dialogUA map[string]*sipgo.DialogUA
@@ -148,6 +153,7 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 		ua:       ua,
 		srv:      srv,
 		client:   client,
+		slog:     slogger,
 		dialogUA: map[string]*sipgo.DialogUA{},
 		limit:    newLimiter(cfg.SIP.RateLimit),
 		setups:   newSetups(),
@@ -213,6 +219,10 @@ func (s *Server) Start(ctx context.Context) error {
 			}
 			s.closers = append(s.closers, conn)
 			bound = conn.LocalAddr().(*net.UDPAddr).AddrPort()
+			if err := s.useForRequests(conn); err != nil {
+				errs = append(errs, fmt.Errorf("listen udp://%s: %w", hostport, err))
+				continue
+			}
 			serve = func() error { return s.srv.ServeUDP(&guardConn{PacketConn: conn, srv: s}) }
 		case "tcp":
 			ln, err := net.Listen("tcp", hostport)
@@ -288,7 +298,36 @@ func (s *Server) addListener(l Listener) {
 		contact.Address.UriParams = sipmsg.NewParams()
 		contact.Address.UriParams.Add("transport", l.Network)
 	}
-	s.dialogUA[l.Network] = &sipgo.DialogUA{Client: s.client, ContactHDR: contact}
+	s.dialogUA[l.Network] = &sipgo.DialogUA{Client: s.clientFor(l.Network), ContactHDR: contact}
+}
+
+// useForRequests makes the first UDP listener the socket UDP requests
+// leave from (sipgo's pool holds the listener under its local address,
+// and a client with that connection address picks it), so that the
+// answers to a burst of INVITEs to agents land in the listener's large
+// receive buffer rather than an ephemeral socket's default one, where
+// they were dropped.
+func (s *Server) useForRequests(conn net.PacketConn) error {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	if s.udpClient.Load() != nil {
+		return nil
+	}
+	c, err := sipgo.NewClient(s.ua, sipgo.WithClientLogger(s.slog), sipgo.WithClientHostname(s.client.Hostname()),
+		sipgo.WithClientConnectionAddr(conn.LocalAddr().String()))
+	if err != nil {
+		return fmt.Errorf("sip client: %w", err)
+	}
+	s.udpClient.Store(c)
+	return nil
+}
+
+// clientFor is the client requests over transport are sent with.
+func (s *Server) clientFor(transport string) *sipgo.Client {
+	if c := s.udpClient.Load(); c != nil && strings.EqualFold(transport, "udp") {
+		return c
+	}
+	return s.client
 }
 
 // Listeners are the bound transport addresses (ports resolved when the
