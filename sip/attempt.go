@@ -63,7 +63,7 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 	}
 	transport := transportOf(uri)
 	req.SetTransport(strings.ToUpper(transport))
-	dua := s.dialogUAFor(transport)
+	dua := s.dialogUAFor(transport, uri.Host)
 	hc := c.a.cfg.SIP.HealthCheck
 
 	actx, w, cancel := c.answerContext(ctx)

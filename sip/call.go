@@ -138,7 +138,7 @@ func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a adm
 // run takes the call from INVITE to its end and returns the end reason.
 func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	s := c.s
-	dua := s.dialogUAFor(req.Transport())
+	dua := s.dialogUAFor(req.Transport(), c.a.source.Addr().String())
 	in, err := dua.ReadInvite(req, tx)
 	if err != nil {
 		c.log.Warn("invite rejected by dialog layer", zap.Error(err))
