@@ -191,6 +191,11 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	c.listenKeys(ep)
 
 	local := c.localSDP(sideCaller, dir)
+	// Our answer is ready: what follows waits on the caller (its ACK or
+	// PRACK), not on this node, so the call no longer counts as a set-up
+	// in progress — a caller that never acknowledges cannot hold the
+	// node in overload.
+	s.setups.done(c.a.setup)
 	res := sipmsg.NewSDPResponseFromRequest(in.InviteRequest, local)
 	for _, h := range c.a.session.headers() {
 		res.AppendHeader(h)
@@ -274,7 +279,6 @@ func (c *call) notice(ctx context.Context) string {
 	c.stopNote = stop
 	c.mu.Unlock()
 
-	c.s.setups.done(c.a.setup) // answered: no longer a set-up in progress
 	if c.consentEvent(consentEvent{kind: evNoticeStarted, at: time.Now().UTC()}) == actStopNotice {
 		stop() // a key pressed while the call was being answered
 	}

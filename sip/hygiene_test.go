@@ -118,8 +118,7 @@ func TestBrokenCallsHygiene(t *testing.T) {
 			c.SIP.RateLimit.PerSource = config.Bucket{Rate: 10 * calls, Burst: calls}
 			c.SIP.RateLimit.Global = c.SIP.RateLimit.PerSource
 			// The burst is the point: overload control (its own test)
-			// would refuse most of it, and never-ACKed answers keep
-			// their set-ups pending for 64*T1.
+			// would refuse most of it on a loaded machine.
 			c.SIP.Overload.MaxSetupsPending = 2 * calls
 			c.SIP.Overload.SetupQueueTimeout = config.MaxSetupQueueTimeout
 			l, _ := c.Line(agentLine)

@@ -7,11 +7,13 @@ import (
 	"github.com/kiroku-voice/kiroku/internal/config"
 )
 
-// setups tracks the calls being set up: admitted, and the caller not yet
-// answered (the notice not begun) nor gone. When too many are, or the
-// oldest has waited past sip.overload.setup_queue_timeout, the node is
-// behind: a new INVITE would only queue behind them and time out half
-// done, so it is refused at once.
+// setups tracks the calls being set up: admitted, and the answer to the
+// caller not yet made (nor the caller gone). That is this node's own
+// work (admission, RTP ports, SRTP, SDP), so when too many calls are in
+// it, or one has been for longer than sip.overload.setup_queue_timeout,
+// the node is behind: a new INVITE would only queue behind them and time
+// out half done, so it is refused at once. Waiting for the caller (its
+// ACK, a PRACK) does not count: a caller cannot hold the node there.
 type setups struct {
 	mu    sync.Mutex
 	next  uint64

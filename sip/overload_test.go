@@ -41,7 +41,7 @@ func udpResponse(t *testing.T, to, msg string, wait time.Duration) string {
 // or one waiting past setup_queue_timeout, a new INVITE is refused at
 // once — 503 Overloaded with Retry-After, or no answer with action drop —
 // counted, and OPTIONS says overloaded; once they are through, calls are
-// taken again and release their place when answered.
+// taken again and release their place once answered.
 func TestOverload(t *testing.T) {
 	for _, c := range []struct {
 		name   string

@@ -2,9 +2,10 @@ package config
 
 import "time"
 
-// Overload bounds the calls being set up (admitted, caller not answered
-// yet): past MaxSetupsPending of them, or while one has waited longer
-// than SetupQueueTimeout, the node is behind, and a new INVITE is
+// Overload bounds the calls being set up (admitted, the answer to the
+// caller not made yet): past MaxSetupsPending of them, or while one has
+// waited longer than SetupQueueTimeout, the node is behind, and a new
+// INVITE is
 // refused at once (Action reject: 503 Overloaded with Retry-After; drop:
 // no answer) instead of being taken and timing out half done. Calls
 // already admitted go on.
