@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,10 +174,11 @@ func BenchmarkStorm(b *testing.B) {
 	lat := latencies(caller.Messages(), agent.Messages(), recs)
 
 	r := mon.report()
-	fmt.Printf("storm: %d calls at %d/s held %s, disk load %v, %d CPUs\n", sh.calls, sh.rate, sh.hold, sh.diskLoad, runtimeCPUs())
+	load1, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("storm: %d calls at %d/s held %s, disk load %v, %d CPUs, load average at the end %s\n", sh.calls, sh.rate, sh.hold, sh.diskLoad, runtimeCPUs(), strings.Join(strings.Fields(string(load1))[:3], " "))
 	fmt.Printf("  caller leg ok            %d (sipp: %d successful, %d failed, exit %d)\n", cres.Successful, cres.Successful, cres.Failed, cres.ExitCode)
 	fmt.Printf("  agent leg ok             %d (sipp: %d successful, %d failed, exit %d)\n", ares.Successful, ares.Successful, ares.Failed, ares.ExitCode)
-	fmt.Printf("  failed calls             %d\n", sh.calls-max(cres.Successful, 0))
+	fmt.Printf("  failed calls             caller side %d, agent side %d (of %d)\n", sh.calls-max(cres.Successful, 0), sh.calls-max(ares.Successful, 0), sh.calls)
 	fmt.Printf("  datagrams dropped        sip listener %d, other sip sockets %d, rtp %d\n", r.dropsListener, r.dropsOtherSIP, r.dropsRTP)
 	fmt.Printf("  set-up INVITE→200        p50 %s p99 %s (%d calls)\n", ms(lat.answer.p(50)), ms(lat.answer.p(99)), len(lat.answer))
 	fmt.Printf("  set-up INVITE→agent      p50 %s p99 %s (%d calls; the 500 ms notice and 200 ms opt-out window included)\n", ms(lat.agent.p(50)), ms(lat.agent.p(99)), len(lat.agent))
@@ -184,17 +187,54 @@ func BenchmarkStorm(b *testing.B) {
 	fmt.Printf("  kirokud RSS per call     %.1f KiB at steady end, %.1f KiB at peak (idle %d KiB, peak %d KiB)\n",
 		r.rssPerCall(r.steadyRSS, sh.calls), r.rssPerCall(r.peakRSS, sh.calls), r.idleRSS, r.peakRSS)
 	fmt.Printf("  kirokud threads          peak %d\n", r.peakThreads)
-	fmt.Printf("  recordings stored        %d of %d (spool emptied: %v)\n", len(recs), sh.calls, stored)
+	withAudio := 0
+	for _, r := range recs {
+		if r.ObjectKey != "" {
+			withAudio++
+		}
+	}
+	fmt.Printf("  recordings stored        %d with audio of %d calls (%d indexed; spool emptied: %v)\n", withAudio, sh.calls, len(recs), stored)
 	fmt.Printf("  rtp packets              caller side sent %d recv %d, agent side sent %d recv %d\n",
 		callerRTP.sent.Load(), callerRTP.recv.Load(), agentRTP.sent.Load(), agentRTP.recv.Load())
 	if load != nil {
 		fmt.Printf("  disk load                %d MiB written, %d fsyncs\n", load.written.Load()>>20, load.syncs.Load())
 	}
+	for _, side := range []struct {
+		name string
+		p    *sipptest.Process
+	}{{"caller", caller}, {"agent", agent}} {
+		for _, e := range topErrors(side.p.Errors(), 3) {
+			fmt.Printf("  %-6s sipp error      %s\n", side.name, e)
+		}
+	}
 	b.ReportMetric(float64(cres.Successful), "caller-ok")
 	b.ReportMetric(float64(ares.Successful), "agent-ok")
 	b.ReportMetric(float64(r.dropsListener+r.dropsOtherSIP), "sip-drops")
-	b.ReportMetric(float64(len(recs)), "stored")
+	b.ReportMetric(float64(withAudio), "stored")
 	b.ReportMetric(float64(lat.agent.p(99))/1e6, "agent-p99-ms")
+}
+
+// topErrors counts SIPp's aborted calls by what was expected and what
+// came instead, most frequent first.
+func topErrors(log string, n int) []string {
+	re := regexp.MustCompile(`while expecting '([^']*)' \(index (\d+)\), received '([^\r\n]*)`)
+	count := map[string]int{}
+	for _, m := range re.FindAllStringSubmatch(log, -1) {
+		count[fmt.Sprintf("expecting %s (index %s), got %q", m[1], m[2], m[3])]++
+	}
+	if other := strings.Count(log, "Dead call") + strings.Count(log, "timeout"); len(count) == 0 && other > 0 {
+		count["dead calls or timeouts"] = other
+	}
+	keys := make([]string, 0, len(count))
+	for k := range count {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return count[keys[i]] > count[keys[j]] })
+	var out []string
+	for _, k := range keys[:min(n, len(keys))] {
+		out = append(out, fmt.Sprintf("%d× %s", count[k], k))
+	}
+	return out
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
