@@ -120,6 +120,25 @@ bench-calls:
 # ---------------------------------------------------------------------------
 
 # ---------------------------------------------------------------------------
+# bench-storm: a call storm (issue "Call storms without a lost call").
+# SIPp (sip-tester) as the caller and as the agent against a kirokud built
+# from this tree (or KIROKUD=path) storing into versitygw: N calls started
+# at RATE/s, each held HOLD, RTP both ways. Prints calls ok on each leg,
+# failed calls, datagrams dropped on kirokud's sockets (/proc/net/udp),
+# set-up latency p50/p99, CPU and RSS per call, threads, recordings
+# stored. DISK_LOAD=1 rewrites a 256 MiB file with an fsync a MiB on the
+# same disk meanwhile. A benchmark, not a test.
+N         ?= 800
+RATE      ?= 200
+HOLD      ?= 30s
+DISK_LOAD ?= 0
+KIROKUD   ?=
+.PHONY: bench-storm
+bench-storm: test-deps s3-server
+	STORM_N=$(N) STORM_RATE=$(RATE) STORM_HOLD=$(HOLD) STORM_DISK_LOAD=$(DISK_LOAD) STORM_KIROKUD=$(KIROKUD) \
+		$(GO) test -run '^$$' -bench BenchmarkStorm -benchtime 1x -count 1 -timeout 20m ./internal/bench/storm
+
+# ---------------------------------------------------------------------------
 # bench-storage: spool → S3 (versitygw on loopback) pipeline, 30 s stereo
 # recordings: recordings stored per second from a backlog, and the time
 # from a call's end to its recording stored (median, p99) at 10 calls/s.

@@ -133,24 +133,59 @@ type channel struct {
 // NewRecorder creates the WAV at path and starts recording at start, at
 // rate (NarrowbandRate or WidebandRate).
 func NewRecorder(path string, start time.Time, rate int) (*Recorder, error) {
+	r, err := newRecorder(path, start, rate)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.create(); err != nil {
+		return nil, err
+	}
+	go r.run(nil)
+	return r, nil
+}
+
+// StartRecorder starts recording at start, at rate, into a WAV at path
+// that its own goroutine creates once ready yields nil (the manifest
+// naming the file is durable), so neither the file's creation nor that
+// wait holds up the caller; the audio meanwhile waits in the ring (one
+// second). When ready yields an error, or the file cannot be created,
+// nothing is written and Close returns that error. A nil ready does not
+// wait. A rate that is neither NarrowbandRate nor WidebandRate is an
+// error at once.
+func StartRecorder(path string, start time.Time, rate int, ready <-chan error) (*Recorder, error) {
+	r, err := newRecorder(path, start, rate)
+	if err != nil {
+		return nil, err
+	}
+	go r.run(ready)
+	return r, nil
+}
+
+func newRecorder(path string, start time.Time, rate int) (*Recorder, error) {
 	if rate != NarrowbandRate && rate != WidebandRate {
 		return nil, fmt.Errorf("create recording: rate %d Hz (recordings are %d or %d Hz)", rate, NarrowbandRate, WidebandRate)
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("create recording: %w", err)
-	}
-	w, err := wav.NewWriter(f, rate, 2)
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("create recording: %w", err), f.Close(), os.Remove(path))
-	}
 	n := int64(rate)
-	r := &Recorder{path: path, f: f, w: w, start: start,
+	return &Recorder{path: path, start: start,
 		rate: n, ringFrames: n * ringSeconds, jitterFrames: n * jitterMs / 1000, resyncFrames: n * resyncMs / 1000,
 		ring: make([]byte, n*ringSeconds*frameBytes),
-		stop: make(chan struct{}), done: make(chan struct{})}
-	go r.run()
-	return r, nil
+		stop: make(chan struct{}), done: make(chan struct{})}, nil
+}
+
+// create makes the recording's file and its WAV writer.
+func (r *Recorder) create() error {
+	f, err := os.OpenFile(r.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	if err != nil {
+		return fmt.Errorf("create recording: %w", err)
+	}
+	w, err := wav.NewWriter(f, int(r.rate), 2)
+	if err != nil {
+		return errors.Join(fmt.Errorf("create recording: %w", err), f.Close(), os.Remove(r.path))
+	}
+	r.mu.Lock()
+	r.f, r.w = f, w
+	r.mu.Unlock()
+	return nil
 }
 
 // SetCodecs names each leg's codec for the recording's statistics (the
@@ -294,8 +329,27 @@ func (r *Recorder) Paused() bool {
 	return r.paused
 }
 
-func (r *Recorder) run() {
+func (r *Recorder) run(ready <-chan error) {
 	defer close(r.done)
+	if ready != nil || r.f == nil {
+		// Even when the call has ended meanwhile: Close writes what the
+		// ring holds once the file is there.
+		var err error
+		if ready != nil {
+			if err = <-ready; err != nil {
+				err = fmt.Errorf("recording not started: %w", err)
+			}
+		}
+		if err == nil {
+			err = r.create()
+		}
+		if err != nil {
+			r.mu.Lock()
+			r.err = err
+			r.mu.Unlock()
+			return
+		}
+	}
 	t := time.NewTicker(flushEvery)
 	defer t.Stop()
 	for {
@@ -394,6 +448,10 @@ func (r *Recorder) Close(end time.Time) (RecordingResult, error) {
 		werr := r.err
 		r.mu.Unlock()
 		r.res.Duration = time.Duration(r.res.Frames) * time.Second / time.Duration(r.rate)
+		if r.f == nil { // never created: nothing written
+			r.cerr = werr
+			return
+		}
 		r.cerr = errors.Join(werr, r.w.Close(), r.f.Sync(), r.f.Close())
 		sum, size, err := hashFile(r.path)
 		r.res.SHA256, r.res.Size = sum, size

@@ -68,3 +68,62 @@ func TestRecorderDecodesEachLegsCodec(t *testing.T) {
 		})
 	}
 }
+
+// TestStartRecorderWaitsForReady: the file is not made before ready says
+// so (the manifest naming it is durable); audio that came meanwhile is in
+// it; a ready error leaves no file, and Close says why.
+func TestStartRecorderWaitsForReady(t *testing.T) {
+	t.Run("ready", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "r.wav")
+		start := time.Now().Add(-time.Second)
+		ready := make(chan error, 1)
+		r, err := StartRecorder(path, start, NarrowbandRate, ready)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Audio(0, PCMU, 1, 160, 1, bytes.Repeat([]byte{0x80}, 160))
+		time.Sleep(50 * time.Millisecond) // give an eager recorder the time to create it
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Fatalf("got %v, want no file before ready", err)
+		}
+		ready <- nil
+		res, err := r.Close(time.Now().Add(100 * time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Size == 0 || res.Channels[0].Packets != 1 {
+			t.Fatalf("got size %d, %d caller packets; want the audio placed before ready", res.Size, res.Channels[0].Packets)
+		}
+		b, _ := os.ReadFile(path)
+		a, err := wav.Decode(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var peak int16
+		for i, s := range a.Samples() {
+			if i%2 == 0 {
+				peak = max(peak, s)
+			}
+		}
+		if peak != 32124 {
+			t.Errorf("got caller peak %d, want 32124", peak)
+		}
+	})
+	t.Run("ready fails", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "r.wav")
+		ready := make(chan error, 1)
+		ready <- os.ErrPermission
+		r, err := StartRecorder(path, time.Now(), NarrowbandRate, ready)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Audio(0, PCMU, 1, 160, 1, bytes.Repeat([]byte{0x80}, 160))
+		res, err := r.Close(time.Now())
+		if err == nil || res.Size != 0 {
+			t.Fatalf("got size %d, %v; want nothing written and an error", res.Size, err)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("got %v, want no file", err)
+		}
+	})
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -64,10 +63,7 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 	}
 	transport := transportOf(uri)
 	req.SetTransport(strings.ToUpper(transport))
-	if ip, err := netip.ParseAddr(strings.Trim(uri.Host, "[]")); err == nil && transport == "udp" {
-		s.fromListener(req, netip.AddrPortFrom(ip, uint16(uri.Port)).String()) //nolint:gosec // a parsed URI's port
-	}
-	dua := s.dialogUAFor(transport)
+	dua := s.dialogUAFor(transport, uri.Host)
 	hc := c.a.cfg.SIP.HealthCheck
 
 	actx, w, cancel := c.answerContext(ctx)

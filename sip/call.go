@@ -138,7 +138,7 @@ func (s *Server) runCall(req *sipmsg.Request, tx sipmsg.ServerTransaction, a adm
 // run takes the call from INVITE to its end and returns the end reason.
 func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	s := c.s
-	dua := s.dialogUAFor(req.Transport())
+	dua := s.dialogUAFor(req.Transport(), c.a.source.Addr().String())
 	in, err := dua.ReadInvite(req, tx)
 	if err != nil {
 		c.log.Warn("invite rejected by dialog layer", zap.Error(err))
@@ -191,6 +191,11 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	c.listenKeys(ep)
 
 	local := c.localSDP(sideCaller, dir)
+	// Our answer is ready: what follows waits on the caller (its ACK or
+	// PRACK), not on this node, so the call no longer counts as a set-up
+	// in progress — a caller that never acknowledges cannot hold the
+	// node in overload.
+	s.setups.done(c.a.setup)
 	res := sipmsg.NewSDPResponseFromRequest(in.InviteRequest, local)
 	for _, h := range c.a.session.headers() {
 		res.AppendHeader(h)
@@ -466,13 +471,19 @@ func (c *call) codec(side int) media.Codec {
 	return nil
 }
 
+// writeManifest queues the manifest as it stands to the spool and goes
+// on: the set-up path never waits for the disk. Writes of one call land
+// in order; the final one (finish) waits until it is durable.
 func (c *call) writeManifest() {
 	c.mu.Lock()
 	m := c.manifest
 	c.mu.Unlock()
-	if err := c.s.spool.WriteManifest(&m); err != nil {
-		c.log.Error("consent manifest not written", zap.Error(err))
-	}
+	log := c.log
+	c.s.spool.QueueManifest(&m, func(err error) {
+		if err != nil {
+			log.Error("consent manifest not written", zap.Error(err))
+		}
+	})
 }
 
 func (c *call) byeCaller() {
@@ -545,7 +556,12 @@ func (c *call) finish(reason string) {
 	if c.s.obs != nil {
 		c.s.obs.CallEnded(sum)
 	}
-	c.writeManifest()
+	c.mu.Lock()
+	m := c.manifest
+	c.mu.Unlock()
+	if err := c.s.spool.WriteManifest(&m); err != nil {
+		c.log.Error("final manifest not written", zap.Error(err))
+	}
 	c.forgetDialogs()
 	c.log.Info("call ended", zap.String("reason", reason))
 	if c.s.onCallEnd != nil {

@@ -255,7 +255,7 @@ func (s *Server) ping(ctx context.Context, uri string, hc config.HealthCheck) {
 	req.SetTransport(strings.ToUpper(transportOf(u)))
 	pctx, cancel := context.WithTimeout(ctx, time.Duration(hc.Timeout))
 	defer cancel()
-	res, err := s.client.Do(pctx, req)
+	res, err := s.clientFor(req.Transport(), u.Host).Do(pctx, req)
 	if ctx.Err() != nil {
 		return // shutting down: not the downstream's fault
 	}

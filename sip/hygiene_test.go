@@ -117,6 +117,10 @@ func TestBrokenCallsHygiene(t *testing.T) {
 			c.SIP.AnswerTimeout = config.Duration(time.Second)
 			c.SIP.RateLimit.PerSource = config.Bucket{Rate: 10 * calls, Burst: calls}
 			c.SIP.RateLimit.Global = c.SIP.RateLimit.PerSource
+			// The burst is the point: overload control (its own test)
+			// would refuse most of it on a loaded machine.
+			c.SIP.Overload.MaxSetupsPending = 2 * calls
+			c.SIP.Overload.SetupQueueTimeout = config.MaxSetupQueueTimeout
 			l, _ := c.Line(agentLine)
 			bh := *l
 			bh.Number, bh.Downstream = blackHoleLine, "sip:agent@"+blackHole.LocalAddr().String()

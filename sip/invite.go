@@ -16,6 +16,10 @@ import (
 
 // admission is what an INVITE brought once it passed every check.
 type admission struct {
+	// setup is the call's place among the set-ups in progress (see
+	// overload.go); dropped says a refusal is to go unanswered.
+	setup   uint64
+	dropped bool
 	cfg     *config.Config
 	line    *config.Line
 	purpose *config.Purpose
@@ -67,6 +71,13 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return // a late retransmission of an INVITE whose call Kiroku ended
 	}
 	a, code, reason, hdrs := s.admit(req)
+	if a.dropped {
+		// sip.overload.action drop: no answer, and no transaction kept
+		// for its retransmissions.
+		tx.Terminate()
+		s.log.Debug("call dropped: overloaded", zap.String("source", req.Source()))
+		return
+	}
 	if code != 0 {
 		res := sipmsg.NewResponseFromRequest(req, code, reason, nil)
 		for _, h := range hdrs {
@@ -81,6 +92,7 @@ func (s *Server) onInvite(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		return
 	}
 	defer s.active.Add(-1)
+	defer s.setups.done(a.setup)
 	s.runCall(req, tx, a)
 }
 
@@ -238,10 +250,20 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 	a.session = terms
 	a.id = callerIdentity(req, trunk)
 	a.caller = a.id.number
-	// Capacity last, as a reservation that the call releases when it ends.
+	// Capacity last, as reservations that the call releases: its place
+	// among the set-ups in progress once the caller is answered, its
+	// place among the calls when it ends.
+	tok, ok := s.setups.admit(cfg.SIP.Overload, time.Now())
+	if !ok {
+		a.dropped = cfg.SIP.Overload.Action == "drop"
+		s.overloaded(cfg.SIP.Overload.Action)
+		return a, sipmsg.StatusServiceUnavailable, "Overloaded", []sipmsg.Header{retry}
+	}
 	if n := s.active.Add(1); n > int64(cfg.SIP.MaxCalls) {
 		s.active.Add(-1)
+		s.setups.done(tok)
 		return a, sipmsg.StatusServiceUnavailable, "Capacity Reached", []sipmsg.Header{retry}
 	}
+	a.setup = tok
 	return a, 0, "", nil
 }

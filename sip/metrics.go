@@ -24,6 +24,7 @@ type Metrics struct {
 	attempts     *prometheus.CounterVec
 	rtpForeign   *prometheus.CounterVec
 	silent       *prometheus.CounterVec
+	overload     *prometheus.CounterVec
 
 	mu      sync.Mutex
 	upState map[string]bool // last state told per downstream
@@ -54,13 +55,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Legs of ended calls whose RTP kept coming from an address other than their SDP's, by leg and media latching (strict: dropped; learn: taken)."}, []string{"leg", "latching"}),
 		silent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_recording_silent_channels_total",
 			Help: "Recordings with a channel that received no RTP packet while recording, by channel (caller, agent)."}, []string{"channel"}),
+		overload: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_overloaded_total",
+			Help: "INVITEs refused by sip.overload (too many calls being set up, or one waiting too long), by action: reject (503 Overloaded with Retry-After) or drop (no answer)."}, []string{"action"}),
 		recordings: metrics.Recordings(reg),
 		upState:    map[string]bool{},
 	}
 	reg.MustRegister(m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.rateLimited, m.sipAuth, m.downUp, m.downChanges, m.attempts,
-		m.rtpForeign, m.silent)
+		m.rtpForeign, m.silent, m.overload)
 	return m
 }
+
+// Overloaded counts an INVITE refused by sip.overload.
+func (m *Metrics) Overloaded(action string) { m.overload.WithLabelValues(action).Inc() }
 
 // Responded counts a SIP response.
 func (m *Metrics) Responded(method string, code int) {

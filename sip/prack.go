@@ -230,7 +230,7 @@ func (p *pracker) onResponse(res *sipmsg.Response) {
 	p.mu.Unlock()
 
 	req := p.prackRequest(res, uint32(rseq), cseq)
-	tx, err := p.c.s.client.TransactionRequest(p.ctx, req)
+	tx, err := p.c.s.clientFor(req.Transport(), req.Recipient.Host).TransactionRequest(p.ctx, req)
 	if err != nil {
 		p.c.log.Warn("prack to agent not sent", zap.Error(err))
 		return

@@ -18,9 +18,12 @@ const keyTimeout = 3 * time.Second
 // caller was notified and did not opt out, with the agent leg speaking
 // agent (nil: the same codec as the caller). The recording is wideband
 // when either leg is (media.RecordingRate); a leg that later changes to
-// a codec of the other rate is resampled into it. A spool that cannot be
-// written leaves the call connected and unrecorded, and the manifest says
-// why.
+// a codec of the other rate is resampled into it. The manifest naming the
+// file is queued to the spool, and the recorder's goroutine creates the
+// file and writes audio only once that manifest is durable (a crash
+// before then leaves no audio without its manifest); the call goes on
+// without waiting for the disk. A spool that cannot be written leaves the
+// call connected and unrecorded, and the final manifest says why.
 func (c *call) startRecording(start time.Time, agent media.Codec) media.Tap {
 	c.mu.Lock()
 	decision := c.manifest.Consent.Decision
@@ -39,15 +42,20 @@ func (c *call) startRecording(start time.Time, agent media.Codec) media.Tap {
 		}
 	}
 	rate := media.RecordingRate(c.codec(sideCaller), agent)
-	rec, err := media.NewRecorder(c.s.spool.RecordingPath(c.id), start, rate)
+	ready := make(chan error, 1)
+	rec, err := media.StartRecorder(c.s.spool.RecordingPath(c.id), start, rate, ready)
 	if err != nil {
-		c.log.Error("call not recorded: spool not writable", zap.Error(err))
-		c.setNotRecorded("spool error: " + err.Error())
+		c.log.Error("call not recorded", zap.Error(err))
+		c.setNotRecorded("recorder: " + err.Error())
 		return nil
 	}
 	c.mu.Lock()
-	c.rec = rec
 	c.manifest.Recording = &spool.Recording{File: c.id + ".wav", Format: spool.RecordingFormatAt(rate), StartedAt: start.UTC()}
+	m := c.manifest
+	c.mu.Unlock()
+	c.s.spool.QueueManifest(&m, func(err error) { ready <- err })
+	c.mu.Lock()
+	c.rec = rec
 	c.mu.Unlock()
 	return rec
 }
@@ -70,6 +78,14 @@ func (c *call) stopRecording(end time.Time) {
 	ended := end.UTC()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err != nil && res.Size == 0 && res.Frames == 0 {
+		// The file was never made (the spool could not be written): the
+		// call was not recorded, and the manifest says why.
+		c.log.Error("call not recorded: spool not writable", zap.Error(err))
+		c.manifest.Recording = nil
+		c.manifest.NotRecorded = "spool error: " + err.Error()
+		return
+	}
 	m.EndedAt = &ended
 	m.Duration = res.Duration.Seconds()
 	m.Size, m.SHA256 = res.Size, res.SHA256

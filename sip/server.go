@@ -47,6 +47,14 @@ type Server struct {
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
 	client *sipgo.Client
+	// udpClient sends UDP requests (to agents, health checks, PRACKs)
+	// to IPv4 [0] and IPv6 [1] addresses from the first UDP listener of
+	// that family, whose receive buffer holds a burst of answers; nil
+	// until such a listener is bound. udpDialogUA are their dialog UAs.
+	udpClient   [2]atomic.Pointer[sipgo.Client]
+	udpDialogUA [2]*sipgo.DialogUA
+	udpLocal    [2]netip.AddrPort // their listeners
+	slog        *slog.Logger
 	// One dialog UA per transport so that our Contact names the transport
 	// the peer used.
 	dialogUA map[string]*sipgo.DialogUA
@@ -57,6 +65,7 @@ type Server struct {
 	tlsPeers sync.Map       // remote address -> *tls.Conn: see tlsListener
 	cutShort sync.Map       // inviteKey -> struct{}: see cutShortTx
 	active   atomic.Int64   // calls admitted and not yet finished
+	setups   *setups        // calls admitted and not yet answered: sip.overload
 	draining atomic.Bool
 
 	// hangupAll ends every call in progress (drain timeout, Close).
@@ -147,8 +156,10 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 		ua:       ua,
 		srv:      srv,
 		client:   client,
+		slog:     slogger,
 		dialogUA: map[string]*sipgo.DialogUA{},
 		limit:    newLimiter(cfg.SIP.RateLimit),
+		setups:   newSetups(),
 		auth:     newAuthenticator(),
 		health:   newHealth(log.Named("downstream")),
 		ifaces:   ifaces,
@@ -211,6 +222,10 @@ func (s *Server) Start(ctx context.Context) error {
 			}
 			s.closers = append(s.closers, conn)
 			bound = conn.LocalAddr().(*net.UDPAddr).AddrPort()
+			if err := s.useForRequests(conn); err != nil {
+				errs = append(errs, fmt.Errorf("listen udp://%s: %w", hostport, err))
+				continue
+			}
 			serve = func() error { return s.srv.ServeUDP(&guardConn{PacketConn: conn, srv: s}) }
 		case "tcp":
 			ln, err := net.Listen("tcp", hostport)
@@ -287,6 +302,83 @@ func (s *Server) addListener(l Listener) {
 		contact.Address.UriParams.Add("transport", l.Network)
 	}
 	s.dialogUA[l.Network] = &sipgo.DialogUA{Client: s.client, ContactHDR: contact}
+	if l.Network == "udp" {
+		for fam := range s.udpClient {
+			if c := s.udpClient[fam].Load(); c != nil && s.udpDialogUA[fam] == nil && l.Addr == s.udpLocal[fam] {
+				s.udpDialogUA[fam] = &sipgo.DialogUA{Client: c, ContactHDR: contact}
+			}
+		}
+	}
+}
+
+// useForRequests makes the first UDP listener of each address family
+// the socket UDP requests to that family leave from (sipgo's pool holds
+// the listener under its local address, and a client with that
+// connection address picks it), so that the answers to a burst of
+// INVITEs to agents land in the listener's large receive buffer rather
+// than an ephemeral socket's default one, where they were dropped. A
+// wildcard listener serves both families.
+func (s *Server) useForRequests(conn net.PacketConn) error {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	ua, ok := conn.LocalAddr().(*net.UDPAddr)
+	if !ok {
+		return nil
+	}
+	fams := []int{familyOf(ua.IP)}
+	if ua.IP.IsUnspecified() {
+		fams = []int{0, 1}
+	}
+	var c *sipgo.Client
+	for _, fam := range fams {
+		if s.udpClient[fam].Load() != nil {
+			continue
+		}
+		if c == nil {
+			var err error
+			c, err = sipgo.NewClient(s.ua, sipgo.WithClientLogger(s.slog), sipgo.WithClientHostname(s.client.Hostname()),
+				sipgo.WithClientConnectionAddr(ua.String()))
+			if err != nil {
+				return fmt.Errorf("sip client: %w", err)
+			}
+		}
+		s.udpClient[fam].Store(c)
+		ap := ua.AddrPort()
+		s.udpLocal[fam] = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return nil
+}
+
+func familyOf(ip net.IP) int {
+	if ip.To4() != nil {
+		return 0
+	}
+	return 1
+}
+
+// hostFamily is the address family of a host (an IP literal, bracketed
+// or not); false for a name, whose address is known only once resolved.
+func hostFamily(host string) (int, bool) {
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	if err != nil {
+		return 0, false
+	}
+	if a.Unmap().Is4() {
+		return 0, true
+	}
+	return 1, true
+}
+
+// clientFor is the client a request over transport to host is sent with:
+// over UDP to an IP address, from the listener of its family; else (a
+// host name, another transport) from sipgo's own sockets.
+func (s *Server) clientFor(transport, host string) *sipgo.Client {
+	if fam, ok := hostFamily(host); ok && strings.EqualFold(transport, "udp") {
+		if c := s.udpClient[fam].Load(); c != nil {
+			return c
+		}
+	}
+	return s.client
 }
 
 // Listeners are the bound transport addresses (ports resolved when the
@@ -297,9 +389,14 @@ func (s *Server) Listeners() []Listener {
 	return append([]Listener(nil), s.bound...)
 }
 
-func (s *Server) dialogUAFor(transport string) *sipgo.DialogUA {
+// dialogUAFor is the dialog UA of a dialog over transport with host (the
+// caller's source, the agent's URI host): see clientFor.
+func (s *Server) dialogUAFor(transport, host string) *sipgo.DialogUA {
 	s.listenMu.Lock()
 	defer s.listenMu.Unlock()
+	if fam, ok := hostFamily(host); ok && strings.EqualFold(transport, "udp") && s.udpDialogUA[fam] != nil {
+		return s.udpDialogUA[fam]
+	}
 	if d, ok := s.dialogUA[strings.ToLower(transport)]; ok {
 		return d
 	}

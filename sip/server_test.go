@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -246,3 +247,31 @@ func (e *testEnv) finalManifest(t testing.TB) *spool.Manifest {
 func addrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 var _ = context.Background
+
+// TestAgentRequestsFromListener: requests to a UDP agent leave from the
+// UDP listener's socket (its Via names the listener's port), so the
+// agent's answers land in the listener's large receive buffer; they came
+// from an ephemeral socket with the default one, which dropped answers in
+// bursts.
+func TestAgentRequestsFromListener(t *testing.T) {
+	b := bridge(t, 2*time.Second)
+	mustSucceed(t, b.caller)
+	mustSucceed(t, b.agentP)
+	_, port, err := net.SplitHostPort(b.env.udp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := b.agentP.Messages()
+	for _, method := range []string{"INVITE", "ACK", "BYE"} {
+		i := strings.Index(msgs, method+" sip:")
+		if i < 0 {
+			t.Fatalf("no %s at the agent:\n%s", method, msgs)
+		}
+		via := msgs[i:]
+		via = via[strings.Index(via, "Via:"):]
+		via = via[:strings.IndexByte(via, '\n')]
+		if !strings.Contains(via, "127.0.0.1:"+port+";") {
+			t.Errorf("%s: got %q, want it sent from the listener 127.0.0.1:%s", method, strings.TrimSpace(via), port)
+		}
+	}
+}

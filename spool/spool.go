@@ -12,7 +12,8 @@ import (
 
 // Dir is a spool folder.
 type Dir struct {
-	path string
+	path   string
+	commit committer
 }
 
 // Open creates the spool folder if needed and checks it is writable.
@@ -29,18 +30,38 @@ func (d *Dir) Path() string { return d.path }
 // ManifestPath is where the manifest of call id lives.
 func (d *Dir) ManifestPath(id string) string { return filepath.Join(d.path, id+".json") }
 
-// WriteManifest replaces the manifest of m.ID atomically: temporary file,
-// fsync, rename, fsync of the folder.
+// WriteManifest replaces the manifest of m.ID atomically and durably
+// (temporary file, its data flushed, rename, fsync of the folder) and
+// returns once it is on the disk. Writes that come together share their
+// flushes (see QueueManifest).
 func (d *Dir) WriteManifest(m *Manifest) error {
+	ch := make(chan error, 1)
+	d.QueueManifest(m, func(err error) { ch <- err })
+	return <-ch
+}
+
+// QueueManifest is WriteManifest without the wait: it encodes m at once
+// (m may change afterwards) and returns; done, when not nil, is called
+// with nil once the manifest is durable or with the error that kept it
+// from being written, the previous manifest then standing. done runs on
+// the spool's writer and must not block. Manifests of one call are
+// written in the order they were queued, and of several queued before
+// the writer got to them only the last is written.
+func (d *Dir) QueueManifest(m *Manifest, done func(error)) {
+	if done == nil {
+		done = func(error) {}
+	}
 	if m.ID == "" || strings.ContainsAny(m.ID, `/\`) || strings.HasPrefix(m.ID, ".") {
-		return fmt.Errorf("write manifest: bad id %q", m.ID)
+		done(fmt.Errorf("write manifest: bad id %q", m.ID))
+		return
 	}
 	m.Version = ManifestVersion
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return fmt.Errorf("write manifest %s: %w", m.ID, err)
+		done(fmt.Errorf("write manifest %s: %w", m.ID, err))
+		return
 	}
-	return d.writeAtomic(m.ID+".json", append(b, '\n'))
+	d.queueWrite(m.ID+".json", append(b, '\n'), done)
 }
 
 // ReadManifest loads the manifest of call id.
@@ -54,34 +75,6 @@ func (d *Dir) ReadManifest(id string) (*Manifest, error) {
 		return nil, fmt.Errorf("read manifest %s: %w", id, err)
 	}
 	return &m, nil
-}
-
-func (d *Dir) writeAtomic(name string, data []byte) (err error) {
-	f, err := os.CreateTemp(d.path, "."+name+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, os.Remove(tmp))
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %s: %w", name, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", name, err)
-	}
-	if err = os.Rename(tmp, filepath.Join(d.path, name)); err != nil {
-		return fmt.Errorf("rename %s: %w", name, err)
-	}
-	return syncDir(d.path)
 }
 
 func syncDir(path string) error {

@@ -76,6 +76,9 @@ type SIP struct {
 	RateLimit      RateLimit `yaml:"rate_limit"`
 	Auth           Auth      `yaml:"auth"` // digest users: see auth.go
 	TLS            SIPTLS    `yaml:"tls"`  // tls:// listeners: see tls.go
+
+	// Overload bounds the calls being set up: see overload.go.
+	Overload Overload `yaml:"overload"`
 }
 
 // Trunk is a named set of networks that calls are accepted from.

@@ -93,6 +93,14 @@ func TestParseInvalid(t *testing.T) {
 			},
 		},
 		{
+			file: "overload.yaml",
+			want: []string{
+				`overload.yaml:4: sip.overload.max_setups_pending: must be at least 1, got 0; overload control cannot be turned off`,
+				`overload.yaml:5: sip.overload.setup_queue_timeout: 50ms is not within 100ms-30s`,
+				`overload.yaml:6: sip.overload.action: "queue" is not reject (503 Overloaded with Retry-After) or drop (no answer)`,
+			},
+		},
+		{
 			file: "listen.yaml",
 			want: []string{
 				`listen.yaml:3: sip.listen[0]: "sips://192.0.2.1:5061": sips is not supported yet; use udp, tcp or tls`,

@@ -25,6 +25,7 @@ func (c *Config) check(r *report) {
 	c.checkListen(r)
 	c.checkSIP(r)
 	c.checkEdge(r)
+	c.checkOverload(r)
 	c.checkDownstreamTimers(r)
 	c.checkMediaInterfaces(r)
 	c.checkNoticeModes(r)

@@ -1,0 +1,121 @@
+package storm
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/catalog"
+)
+
+// durations is a set of latencies.
+type durations []time.Duration
+
+// p is the q-th percentile (nearest rank).
+func (d durations) p(q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(q/100*float64(len(s))+0.5) - 1
+	return s[min(max(i, 0), len(s)-1)]
+}
+
+type setup struct{ answer, agent durations }
+
+// sippMessage is one message of SIPp's -trace_msg log.
+type sippMessage struct {
+	at       time.Time
+	sent     bool
+	first    string // request or status line
+	callID   string
+	cseq     string
+	kirokuID string // X-Kiroku-Call-Id
+}
+
+// parseMessages splits a -trace_msg log. Each entry opens with a line of
+// dashes and the time ("2026-12-02\t02:40:01.123456"), then "UDP message
+// sent (n bytes):" or "UDP message received [n] bytes :", a blank line
+// and the message.
+func parseMessages(log string) []sippMessage {
+	var out []sippMessage
+	for _, e := range strings.Split(log, "----------------------------------------------- ")[1:] {
+		head, rest, ok := strings.Cut(e, "\n")
+		if !ok {
+			continue
+		}
+		at, err := time.ParseInLocation("2006-01-02 15:04:05.000000", strings.TrimSpace(strings.ReplaceAll(head, "\t", " ")), time.Local)
+		if err != nil {
+			continue
+		}
+		kind, body, ok := strings.Cut(rest, "\n")
+		if !ok {
+			continue
+		}
+		m := sippMessage{at: at, sent: strings.Contains(kind, "message sent")}
+		lines := strings.Split(strings.TrimLeft(body, "\r\n"), "\n")
+		if len(lines) == 0 {
+			continue
+		}
+		m.first = strings.TrimSpace(lines[0])
+		for _, l := range lines[1:] {
+			l = strings.TrimSpace(l)
+			if l == "" {
+				break
+			}
+			name, val, ok := strings.Cut(l, ":")
+			if !ok {
+				continue
+			}
+			val = strings.TrimSpace(val)
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "call-id", "i":
+				m.callID = val
+			case "cseq":
+				m.cseq = val
+			case "x-kiroku-call-id":
+				m.kirokuID = val
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// latencies matches the caller's INVITE to its 200 (by Call-ID), and to
+// the agent's INVITE through the catalog (Kiroku's id, which the agent's
+// INVITE carries, to the caller's Call-ID).
+func latencies(callerLog, agentLog string, recs []*catalog.Recording) setup {
+	invited := map[string]time.Time{}
+	var s setup
+	answered := map[string]bool{}
+	for _, m := range parseMessages(callerLog) {
+		switch {
+		case m.sent && strings.HasPrefix(m.first, "INVITE "):
+			if _, ok := invited[m.callID]; !ok {
+				invited[m.callID] = m.at
+			}
+		case !m.sent && strings.HasPrefix(m.first, "SIP/2.0 200") && strings.HasSuffix(m.cseq, "INVITE"):
+			if t, ok := invited[m.callID]; ok && !answered[m.callID] {
+				answered[m.callID] = true
+				s.answer = append(s.answer, m.at.Sub(t))
+			}
+		}
+	}
+	sipCallID := make(map[string]string, len(recs))
+	for _, r := range recs {
+		sipCallID[r.ID] = r.SIPCallID
+	}
+	seen := map[string]bool{}
+	for _, m := range parseMessages(agentLog) {
+		if m.sent || !strings.HasPrefix(m.first, "INVITE ") || m.kirokuID == "" || seen[m.kirokuID] {
+			continue
+		}
+		seen[m.kirokuID] = true
+		if t, ok := invited[sipCallID[m.kirokuID]]; ok {
+			s.agent = append(s.agent, m.at.Sub(t))
+		}
+	}
+	return s
+}

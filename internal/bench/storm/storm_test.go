@@ -1,0 +1,357 @@
+package storm
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/testenv/s3test"
+	"github.com/kiroku-voice/kiroku/internal/testenv/sipptest"
+	"github.com/kiroku-voice/kiroku/storage/s3"
+)
+
+// The run's shape, from the environment (the Makefile's N, RATE, HOLD
+// and DISK_LOAD): N calls started at RATE a second, each held HOLD.
+type shape struct {
+	calls    int
+	rate     int
+	hold     time.Duration
+	diskLoad bool
+}
+
+func shapeFromEnv(b *testing.B) shape {
+	s := shape{calls: 800, rate: 200, hold: 30 * time.Second}
+	if v := os.Getenv("STORM_N"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("STORM_N=%q: want a positive number of calls", v)
+		}
+		s.calls = n
+	}
+	if v := os.Getenv("STORM_RATE"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("STORM_RATE=%q: want a positive rate", v)
+		}
+		s.rate = n
+	}
+	if v := os.Getenv("STORM_HOLD"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 5*time.Second {
+			b.Fatalf("STORM_HOLD=%q: want a duration of at least 5s", v)
+		}
+		s.hold = d
+	}
+	s.diskLoad = os.Getenv("STORM_DISK_LOAD") == "1"
+	return s
+}
+
+// configTemplate is kirokud's configuration: one line, a short notice and
+// opt-out window, the agent SIPp as its downstream, recordings stored in
+// versitygw. Placeholders: SIP port, max_calls, the rate limit (rate,
+// burst, rate, burst), agent address, S3 endpoint, bucket, region.
+const configTemplate = `# written by the storm benchmark
+sip:
+  listen: ["udp://127.0.0.1:%d"]
+  trunks: [{name: storm, cidrs: ["127.0.0.1/32"]}]
+  max_calls: %d
+  rtp_ports: 20000-32767
+  rate_limit: {per_source: {rate: %d, burst: %d}, global: {rate: %d, burst: %d}}
+  drain_timeout: 5s
+  answer_timeout: 10s
+  retry_after: 5s
+data_dir: data
+log: {format: json, level: warn}
+control: {listen: "127.0.0.1:0"}
+purposes:
+  - {name: cs-quality, description: storm benchmark, retention: 90d, listeners: [supervisor]}
+lines:
+  - {number: "0120000000", purpose: cs-quality, notice: notice.wav, opt_out_digit: "9", opt_out_wait: 200ms, downstream: "sip:agent@%s"}
+storage:
+  backend: s3
+  s3: {endpoint: %q, bucket: %q, region: %q}
+`
+
+// BenchmarkStorm runs one storm (whatever b.N is: run it with
+// -benchtime 1x) and prints its figures.
+func BenchmarkStorm(b *testing.B) {
+	sh := shapeFromEnv(b)
+	ctx := b.Context()
+	dir := b.TempDir()
+	bin := os.Getenv("STORM_KIROKUD")
+	if bin == "" {
+		bin = buildKirokud(b, dir)
+	}
+	srv := s3test.Start(b)
+
+	callerRTP, err := newRTPPeer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	agentRTP, err := newRTPPeer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rtpCtx, stopRTP := context.WithCancel(ctx)
+	defer stopRTP()
+	go callerRTP.run(rtpCtx)
+	go agentRTP.run(rtpCtx)
+
+	runFor := time.Duration(sh.calls/sh.rate)*time.Second + sh.hold + 90*time.Second
+	agent := sipptest.Start(b, sipptest.Options{
+		Scenario: sipptest.Scenario(b, "uas.xml"), Calls: sh.calls, Timeout: runFor,
+		Keys:      map[string]string{"rtp_port": strconv.Itoa(agentRTP.port())},
+		ExtraArgs: []string{"-buff_size", "4194304", "-max_recv_loops", "10000"},
+	})
+
+	sipPort := sipptest.FreePort(b, "udp")
+	if err := writeNotice(filepath.Join(dir, "notice.wav")); err != nil {
+		b.Fatal(err)
+	}
+	burst := sh.calls
+	cfg := fmt.Sprintf(configTemplate, sipPort, sh.calls+sh.calls/2+10, 2*sh.rate, burst, 2*sh.rate, burst,
+		agent.Addr(), srv.Endpoint, srv.Bucket, srv.Region)
+	if err := os.WriteFile(filepath.Join(dir, "kiroku.yaml"), []byte(cfg), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	k := startKirokud(b, bin, dir, []string{s3.EnvAccessKey + "=" + srv.AccessKey, s3.EnvSecretKey + "=" + srv.SecretKey})
+	sipAddr := "127.0.0.1:" + strconv.Itoa(sipPort)
+	if err := waitOptions(ctx, sipAddr, 20*time.Second); err != nil {
+		b.Fatalf("%v\n%s", err, k.log())
+	}
+
+	var load *diskLoad
+	if sh.diskLoad {
+		load = startDiskLoad(filepath.Join(dir, "data"))
+	}
+	mon := startMonitor(k.pid(), sipPort)
+	time.Sleep(2 * time.Second) // idle RSS and CPU before the storm
+	mon.mark("idle")
+
+	b.ResetTimer()
+	start := time.Now()
+	caller := sipptest.Start(b, sipptest.Options{
+		Scenario: sipptest.Scenario(b, "uac.xml"), Remote: sipAddr,
+		Calls: sh.calls, Rate: sh.rate, Duration: sh.hold, Timeout: runFor,
+		Keys:      map[string]string{"dialled": "0120000000", "caller": "0312345678", "rtp_port": strconv.Itoa(callerRTP.port())},
+		ExtraArgs: []string{"-l", strconv.Itoa(sh.calls), "-buff_size", "4194304", "-max_recv_loops", "10000"},
+	})
+	// The steady window: every call started and set up, none ended yet.
+	rampEnd := start.Add(time.Duration(float64(sh.calls)/float64(sh.rate)*float64(time.Second)) + 3*time.Second)
+	steadyEnd := start.Add(sh.hold - time.Second)
+	if rampEnd.Before(steadyEnd) {
+		sleepUntil(rampEnd)
+		mon.mark("steady-start")
+		sleepUntil(steadyEnd)
+		mon.mark("steady-end")
+	}
+	wctx, cancel := context.WithTimeout(ctx, runFor)
+	cres := caller.Wait(wctx)
+	ares := agent.Wait(wctx)
+	cancel()
+	b.StopTimer()
+	if load != nil {
+		load.stop()
+	}
+	stored := waitSpoolEmpty(filepath.Join(dir, "data"), 120*time.Second)
+	mon.stop()
+	stopRTP()
+	k.stop()
+
+	recs := readCatalog(b, filepath.Join(dir, "data", "catalog.db"))
+	lat := latencies(caller.Messages(), agent.Messages(), recs)
+
+	r := mon.report()
+	load1, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("storm: %d calls at %d/s held %s, disk load %v, %d CPUs, load average at the end %s\n", sh.calls, sh.rate, sh.hold, sh.diskLoad, runtimeCPUs(), strings.Join(strings.Fields(string(load1))[:3], " "))
+	fmt.Printf("  caller leg ok            %d (sipp: %d successful, %d failed, exit %d)\n", cres.Successful, cres.Successful, cres.Failed, cres.ExitCode)
+	fmt.Printf("  agent leg ok             %d (sipp: %d successful, %d failed, exit %d)\n", ares.Successful, ares.Successful, ares.Failed, ares.ExitCode)
+	fmt.Printf("  failed calls             caller side %d, agent side %d (of %d)\n", sh.calls-max(cres.Successful, 0), sh.calls-max(ares.Successful, 0), sh.calls)
+	fmt.Printf("  datagrams dropped        sip listener %d, other sip sockets %d, rtp %d\n", r.dropsListener, r.dropsOtherSIP, r.dropsRTP)
+	fmt.Printf("  set-up INVITE→200        p50 %s p99 %s (%d calls)\n", ms(lat.answer.p(50)), ms(lat.answer.p(99)), len(lat.answer))
+	fmt.Printf("  set-up INVITE→agent      p50 %s p99 %s (%d calls; the 500 ms notice and 200 ms opt-out window included)\n", ms(lat.agent.p(50)), ms(lat.agent.p(99)), len(lat.agent))
+	fmt.Printf("  kirokud CPU per call     %.2f millicores (steady window %.1fs, %.2f cores); whole run %.1f CPU-s\n",
+		r.milliCoresPerCall(sh.calls), r.steady.Seconds(), r.steadyCores, r.totalCPU.Seconds())
+	fmt.Printf("  kirokud RSS per call     %.1f KiB at steady end, %.1f KiB at peak (idle %d KiB, peak %d KiB)\n",
+		r.rssPerCall(r.steadyRSS, sh.calls), r.rssPerCall(r.peakRSS, sh.calls), r.idleRSS, r.peakRSS)
+	fmt.Printf("  kirokud threads          peak %d\n", r.peakThreads)
+	withAudio := 0
+	for _, r := range recs {
+		if r.ObjectKey != "" {
+			withAudio++
+		}
+	}
+	fmt.Printf("  recordings stored        %d with audio of %d calls (%d indexed; spool emptied: %v)\n", withAudio, sh.calls, len(recs), stored)
+	fmt.Printf("  rtp packets              caller side sent %d recv %d, agent side sent %d recv %d\n",
+		callerRTP.sent.Load(), callerRTP.recv.Load(), agentRTP.sent.Load(), agentRTP.recv.Load())
+	if load != nil {
+		fmt.Printf("  disk load                %d MiB written, %d fsyncs\n", load.written.Load()>>20, load.syncs.Load())
+	}
+	for _, side := range []struct {
+		name string
+		p    *sipptest.Process
+	}{{"caller", caller}, {"agent", agent}} {
+		for _, e := range topErrors(side.p.Errors(), 3) {
+			fmt.Printf("  %-6s sipp error      %s\n", side.name, e)
+		}
+	}
+	b.ReportMetric(float64(cres.Successful), "caller-ok")
+	b.ReportMetric(float64(ares.Successful), "agent-ok")
+	b.ReportMetric(float64(r.dropsListener+r.dropsOtherSIP), "sip-drops")
+	b.ReportMetric(float64(withAudio), "stored")
+	b.ReportMetric(float64(lat.agent.p(99))/1e6, "agent-p99-ms")
+}
+
+// topErrors counts SIPp's aborted calls by what was expected and what
+// came instead, most frequent first.
+func topErrors(log string, n int) []string {
+	re := regexp.MustCompile(`while expecting '([^']*)' \(index (\d+)\), received '([^\r\n]*)`)
+	count := map[string]int{}
+	for _, m := range re.FindAllStringSubmatch(log, -1) {
+		count[fmt.Sprintf("expecting %s (index %s), got %q", m[1], m[2], m[3])]++
+	}
+	if other := strings.Count(log, "Dead call") + strings.Count(log, "timeout"); len(count) == 0 && other > 0 {
+		count["dead calls or timeouts"] = other
+	}
+	keys := make([]string, 0, len(count))
+	for k := range count {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return count[keys[i]] > count[keys[j]] })
+	var out []string
+	for _, k := range keys[:min(n, len(keys))] {
+		out = append(out, fmt.Sprintf("%d× %s", count[k], k))
+	}
+	return out
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
+
+func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
+
+// buildKirokud compiles kirokud as `make build` does.
+func buildKirokud(b *testing.B, dir string) string {
+	bin := filepath.Join(dir, "kirokud")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/kiroku-voice/kiroku/cmd/kirokud")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build kirokud: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type kirokud struct {
+	cmd     *exec.Cmd
+	logPath string
+	done    chan struct{}
+	once    sync.Once
+}
+
+func startKirokud(b *testing.B, bin, dir string, env []string) *kirokud {
+	logPath := filepath.Join(dir, "kirokud.log")
+	lf, err := os.Create(logPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-config", filepath.Join(dir, "kiroku.yaml"))
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		b.Fatal(err)
+	}
+	k := &kirokud{cmd: cmd, logPath: logPath, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); lf.Close(); close(k.done) }()
+	b.Cleanup(k.stop)
+	return k
+}
+
+func (k *kirokud) pid() int { return k.cmd.Process.Pid }
+
+func (k *kirokud) log() string {
+	b, _ := os.ReadFile(k.logPath)
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(b)
+}
+
+// stop ends kirokud with SIGTERM, SIGKILL after 10 s.
+func (k *kirokud) stop() {
+	k.once.Do(func() {
+		_ = k.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-k.done:
+		case <-time.After(10 * time.Second):
+			_ = k.cmd.Process.Kill()
+			<-k.done
+		}
+	})
+}
+
+// waitOptions sends OPTIONS until kirokud answers 200.
+func waitOptions(ctx context.Context, addr string, limit time.Duration) error {
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	local := c.LocalAddr().String()
+	deadline := time.Now().Add(limit)
+	buf := make([]byte, 4096)
+	for i := 0; time.Now().Before(deadline); i++ {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		msg := fmt.Sprintf("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-storm-%d\r\nFrom: <sip:storm@%s>;tag=s%d\r\nTo: <sip:%s>\r\nCall-ID: storm-ready-%d\r\nCSeq: %d OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+			addr, local, i, local, i, addr, i, i+1)
+		_, _ = c.Write([]byte(msg))
+		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		n, err := c.Read(buf)
+		if err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 200") {
+			return nil
+		}
+	}
+	return fmt.Errorf("kirokud never answered OPTIONS 200 on %s within %s", addr, limit)
+}
+
+// waitSpoolEmpty waits until the spool holds no manifest (every call
+// stored or given up) and says whether it got there.
+func waitSpoolEmpty(dataDir string, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		m, _ := filepath.Glob(filepath.Join(dataDir, "spool", "*.json"))
+		if len(m) == 0 {
+			return true
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return false
+}
+
+func readCatalog(b *testing.B, path string) []*catalog.Recording {
+	c, err := catalog.Open(context.Background(), path)
+	if err != nil {
+		b.Fatalf("open catalog: %v", err)
+	}
+	defer c.Close()
+	recs, err := c.List(context.Background(), catalog.Filter{Limit: 1 << 20})
+	if err != nil {
+		b.Fatalf("list catalog: %v", err)
+	}
+	return recs
+}

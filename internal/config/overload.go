@@ -1,0 +1,51 @@
+package config
+
+import "time"
+
+// Overload bounds the calls being set up (admitted, the answer to the
+// caller not made yet): past MaxSetupsPending of them, or while one has
+// waited longer than SetupQueueTimeout, the node is behind, and a new
+// INVITE is
+// refused at once (Action reject: 503 Overloaded with Retry-After; drop:
+// no answer) instead of being taken and timing out half done. Calls
+// already admitted go on.
+type Overload struct {
+	MaxSetupsPending  int      `yaml:"max_setups_pending"`  // default 200
+	SetupQueueTimeout Duration `yaml:"setup_queue_timeout"` // default 2s
+	Action            string   `yaml:"action"`              // reject (default) or drop
+}
+
+// Defaults and bounds of sip.overload.
+const (
+	DefaultMaxSetupsPending  = 200
+	DefaultSetupQueueTimeout = Duration(2 * time.Second)
+	MinSetupQueueTimeout     = Duration(100 * time.Millisecond)
+	MaxSetupQueueTimeout     = Duration(30 * time.Second)
+	DefaultOverloadAction    = "reject"
+)
+
+// checkOverload fills in sip.overload's defaults for keys not given (a
+// zero the file gave is an error: overload control cannot be turned off)
+// and checks it.
+func (c *Config) checkOverload(r *report) {
+	given := func(key string) bool { _, ok := r.pos[key]; return ok }
+	o := &c.SIP.Overload
+	if o.MaxSetupsPending == 0 && !given("sip.overload.max_setups_pending") {
+		o.MaxSetupsPending = DefaultMaxSetupsPending
+	}
+	if o.MaxSetupsPending < 1 {
+		r.add("sip.overload.max_setups_pending", "must be at least 1, got %d; overload control cannot be turned off", o.MaxSetupsPending)
+	}
+	if o.SetupQueueTimeout == 0 && !given("sip.overload.setup_queue_timeout") {
+		o.SetupQueueTimeout = DefaultSetupQueueTimeout
+	}
+	if o.SetupQueueTimeout < MinSetupQueueTimeout || o.SetupQueueTimeout > MaxSetupQueueTimeout {
+		r.add("sip.overload.setup_queue_timeout", "%s is not within %s-%s", o.SetupQueueTimeout, MinSetupQueueTimeout, MaxSetupQueueTimeout)
+	}
+	if o.Action == "" && !given("sip.overload.action") {
+		o.Action = DefaultOverloadAction
+	}
+	if !oneOf(o.Action, "reject", "drop") {
+		r.add("sip.overload.action", "%q is not reject (503 Overloaded with Retry-After) or drop (no answer)", o.Action)
+	}
+}
