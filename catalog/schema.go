@@ -182,6 +182,17 @@ var migrations = []string{
 	// before it say ''.
 	`ALTER TABLE recordings ADD COLUMN agent_id TEXT NOT NULL DEFAULT '';
 	CREATE INDEX recordings_agent_id_started_id ON recordings (agent_id, started_at, id);`,
+	// 9: the erasure ledger: for each number an erasure request erased, a
+	// keyed hash of it (never the number) and when. A recording of that
+	// number from a call begun before then — one in the spool or a call in
+	// progress at the erasure — is destroyed when it reaches the uploader
+	// instead of being stored (see ErasedSince).
+	`CREATE TABLE erasures (
+		number_mac TEXT NOT NULL,
+		erased_at  BIGINT NOT NULL,
+		request    TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX erasures_mac ON erasures (number_mac, erased_at);`,
 }
 
 // blobType matches the SQLite column type that PostgreSQL calls BYTEA.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
@@ -23,7 +24,15 @@ type Erasure struct {
 	// Undeleted lists objects the store did not delete; their data keys
 	// are destroyed all the same, so they cannot be read.
 	Undeleted []string `json:"undeleted,omitempty"`
+	// NotYetStored says what becomes of the numbers' recordings that were
+	// not stored yet at the erasure: in a node's spool (the store down,
+	// or an upload not done) or of a call then in progress.
+	NotYetStored string `json:"not_yet_stored"`
 }
+
+// notYetStored is Erasure.NotYetStored: the uploaders destroy them.
+const notYetStored = "recordings of these numbers not yet stored at the erasure (in a spool, or of a call then in progress) " +
+	"are destroyed by the uploader instead of being stored, each audited as erase with this request"
 
 // Erase answers erasure request id: for each recording of its numbers
 // not under legal hold it destroys the wrapped data key and the caller
@@ -40,12 +49,30 @@ func (s *Service) Erase(ctx context.Context, operator, id string) (*Erasure, err
 	if err != nil {
 		return nil, s.refuseOn(ctx, operator, id, err)
 	}
+	// The ledger first, in a transaction of its own: an upload indexing a
+	// recording of these numbers either commits before it (and the search
+	// below finds the row) or sees it (and destroys the recording
+	// instead); a recording still in a spool, or a call in progress now,
+	// meets it when it reaches the uploader.
+	// Its time is the wall clock's, as the calls' start times it is
+	// compared with are.
+	at := time.Now().UTC()
+	if err := s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
+		for _, n := range r.Callers {
+			if err := catalog.AddErasure(ctx, tx, catalog.NumberMAC(s.o.Keys.AuditKey(), n), at, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
 	recs, err := s.recordings(ctx, r.Callers)
 	if err != nil {
 		return nil, err
 	}
 	now := s.o.Now().UTC()
-	out := &Erasure{}
+	out := &Erasure{NotYetStored: notYetStored}
 	done, err := s.destroyer.Destroy(ctx, recs, recording.Destruction{
 		At: now, Reason: "erasure request " + id, Actor: operator,
 		Entry: func(got *catalog.Recording) audit.Entry {
