@@ -101,6 +101,27 @@ func newDaemon(t *testing.T, extra ...string) (*Daemon, string) {
 	return d, path
 }
 
+// recordedThenStopped runs a daemon on a fresh folder through one
+// recorded call until it is stored, then stops it (which signs the audit
+// head into the store); it returns the stored recording and the
+// configuration file.
+func recordedThenStopped(t *testing.T) (*catalog.Recording, string) {
+	t.Helper()
+	d, path := newDaemon(t)
+	if err := d.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	call(t, d, time.Second)
+	waitFor(t, "the recording stored", func() bool { return len(stored(t, d)) == 1 })
+	rec := stored(t, d)[0]
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := d.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return rec, path
+}
+
 // waitFor polls cond until it holds or 20 s pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -254,18 +275,10 @@ func TestReload(t *testing.T) {
 // audited as by "start", without any reload; a second start on the same
 // policy changes nothing.
 func TestShorterRetentionAtRestart(t *testing.T) {
-	d, path := newDaemon(t)
-	if err := d.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	call(t, d, time.Second)
-	waitFor(t, "the recording stored", func() bool { return len(stored(t, d)) == 1 })
-	before := stored(t, d)[0].RetainUntil
+	rec, path := recordedThenStopped(t)
+	before := rec.RetainUntil
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	if err := d.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
 
 	writeConfig(t, filepath.Dir(path), "30d")
 	start := func() *Daemon {

@@ -1,12 +1,10 @@
 package daemon
 
 import (
-	"context"
 	"database/sql"
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -24,17 +22,7 @@ import (
 // naming the checkpoint the log no longer matches. A deleted entry is
 // caught too (by the chain).
 func TestVerifyAuditCatchesRewrite(t *testing.T) {
-	d, path := newDaemon(t)
-	if err := d.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	call(t, d, time.Second)
-	waitFor(t, "the recording stored", func() bool { return len(stored(t, d)) == 1 })
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	if err := d.Stop(ctx); err != nil { // writes the last checkpoint
-		t.Fatal(err)
-	}
+	_, path := recordedThenStopped(t)
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
