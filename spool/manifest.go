@@ -1,7 +1,6 @@
 package spool
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
 )
@@ -239,19 +238,4 @@ type OptOut struct {
 	Digit string    `json:"digit"`
 	At    time.Time `json:"at"`
 	Via   string    `json:"via"` // rfc4733 | sip-info | inband
-}
-
-// FormatOf is the audio layout a stored call's manifest names, and
-// RecordingFormat for a manifest that names none (one written before
-// recordings had more than one rate).
-func FormatOf(manifest []byte) string {
-	var m struct {
-		Recording *struct {
-			Format string `json:"format"`
-		} `json:"recording"`
-	}
-	if json.Unmarshal(manifest, &m) == nil && m.Recording != nil && m.Recording.Format != "" {
-		return m.Recording.Format
-	}
-	return RecordingFormat
 }
