@@ -197,6 +197,13 @@ type AuditVerify struct {
 	Entries  int64  `json:"entries"`
 	OK       bool   `json:"ok"`
 	Why      string `json:"why,omitempty"`
+	// Checkpoints is how many signed checkpoints in the store were held
+	// against the log (the newest; the command kirokud -verify-audit
+	// checks every one), CheckpointsMatched how many matched, and
+	// NewestCheckpoint the entry the newest matching one names.
+	Checkpoints        int   `json:"checkpoints"`
+	CheckpointsMatched int   `json:"checkpoints_matched"`
+	NewestCheckpoint   int64 `json:"newest_checkpoint,omitempty"`
 }
 
 // Call is a call in progress, caller masked.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/spool"
+	"github.com/kiroku-voice/kiroku/storage"
 )
 
 type searchJSON struct {
@@ -643,5 +645,48 @@ func TestSilentChannelsShown(t *testing.T) {
 		if !slices.Equal(d.SilentChannels, want[r.ID]) {
 			t.Errorf("detail %s: got silent channels %q, want %q", r.ID, d.SilentChannels, want[r.ID])
 		}
+	}
+}
+
+// TestAuditVerifyCheckpoint: the verify route holds the log to the newest
+// signed checkpoint in the store. After a checkpoint, a log rewritten
+// whole with every hash recomputed still has a valid chain, and the route
+// says ok false naming the checkpoint.
+func TestAuditVerifyCheckpoint(t *testing.T) {
+	e := newEnv(t)
+	seedWorld(e)
+	cp, err := audit.NewCheckpoint(t.Context(), e.cat.DB(), e.keys.AuditKey(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := cp.Marshal()
+	if _, err := e.st.Put(t.Context(), audit.CheckpointKey(cp.Seq), bytes.NewReader(b), int64(len(b)), storage.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var v apiclient.AuditVerify
+	e.get("aud", "/api/v1/audit/verify", http.StatusOK, &v)
+	if !v.OK || v.Checkpoints != 1 || v.CheckpointsMatched != 1 || v.NewestCheckpoint != cp.Seq {
+		t.Fatalf("intact log: got %+v, want ok with the checkpoint matched", v)
+	}
+	entries, err := audit.List(t.Context(), e.cat.DB(), audit.Filter{Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cat.DB().Exec(`DELETE FROM audit`); err != nil {
+		t.Fatal(err)
+	}
+	for i, en := range entries {
+		if i == 0 {
+			en.Actor = "someone-else"
+		}
+		if _, err := audit.Append(t.Context(), e.cat.DB(), audit.Entry{At: en.At, Actor: en.Actor, Action: en.Action,
+			Target: en.Target, Reason: en.Reason, Detail: en.Detail}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v = apiclient.AuditVerify{}
+	e.get("aud", "/api/v1/audit/verify", http.StatusOK, &v)
+	if v.OK || v.CheckpointsMatched != 0 || !strings.Contains(v.Why, audit.CheckpointPrefix) {
+		t.Fatalf("rewritten log: got %+v, want not ok naming the checkpoint", v)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/recording"
 )
 
 // entryJSON is e as the API shows it: its detail as JSON when it is
@@ -121,6 +122,20 @@ func (a *API) auditVerify(w http.ResponseWriter, r *http.Request, p *Principal) 
 	case err != nil:
 		a.internal(w, "audit verify", err)
 		return
+	}
+	if intact {
+		// The chain holds; the newest signed checkpoint tells whether it
+		// is still the log that was signed (a log rewritten whole keeps a
+		// valid chain).
+		cps, err := recording.CheckCheckpoints(r.Context(), a.o.Catalog.DB(), a.o.Store, a.o.Keys.AuditKey(), true)
+		if err != nil {
+			a.internal(w, "audit checkpoint check", err)
+			return
+		}
+		out.Checkpoints, out.CheckpointsMatched, out.NewestCheckpoint = cps.Checked, cps.Matched, cps.Newest
+		if len(cps.Failures) > 0 {
+			intact, out.OK, out.Why = false, false, cps.Failures[0]
+		}
 	}
 	if err := a.record(r, p, audit.ActionAuditVerify, "", "", map[string]any{"ok": intact, "entries": n}); err != nil {
 		a.internal(w, "audit of an audit verify", err)

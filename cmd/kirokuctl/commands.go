@@ -302,7 +302,7 @@ func auditListCmd(ctx context.Context, g *globals, args []string, out io.Writer)
 }
 
 // errBroken is returned when the audit chain does not verify.
-var errBroken = errors.New("audit chain broken")
+var errBroken = errors.New("audit log does not verify")
 
 // auditVerifyCmd: audit verify.
 func auditVerifyCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
@@ -319,9 +319,20 @@ func auditVerifyCmd(ctx context.Context, g *globals, args []string, out io.Write
 			return err
 		}
 	} else if v.OK {
-		fmt.Fprintf(out, "ok: the audit chain holds (%d entries)\n", v.Entries)
+		fmt.Fprintf(out, "ok: the audit chain holds (%d entries)", v.Entries)
+		switch {
+		case v.CheckpointsMatched > 0:
+			fmt.Fprintf(out, " and matches the newest signed checkpoint (entry %d)\n", v.NewestCheckpoint)
+		case v.Checkpoints > 0:
+			fmt.Fprintln(out, "; the newest checkpoint is signed with another master key (not checked)")
+		default:
+			fmt.Fprintln(out, "; no signed checkpoint in the store to hold it to")
+		}
 	}
 	if !v.OK {
+		if v.BrokenAt == 0 {
+			return fmt.Errorf("%w: %s", errBroken, v.Why)
+		}
 		return fmt.Errorf("%w at entry %d: %s", errBroken, v.BrokenAt, v.Why)
 	}
 	return nil

@@ -3,11 +3,13 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/storage"
 )
 
@@ -64,9 +66,15 @@ func (d *Daemon) verifyAudit(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		if err == nil {
+			err = d.checkNewestCheckpoint(ctx)
+		}
+		if ctx.Err() != nil {
+			return
+		}
 		if err != nil {
 			d.auditOK.Store(false)
-			d.log.Error("audit chain does not verify", zap.Error(err))
+			d.log.Error("audit log does not verify", zap.Error(err))
 		} else {
 			d.auditOK.Store(true)
 			d.log.Debug("audit chain verified", zap.Int64("entries", n))
@@ -77,4 +85,20 @@ func (d *Daemon) verifyAudit(ctx context.Context) {
 		case <-time.After(verifyEvery):
 		}
 	}
+}
+
+// checkNewestCheckpoint holds the log to the newest signed checkpoint in
+// the store (a log rewritten whole keeps a valid chain, not the signed
+// head). A store that cannot be read is logged and not held against the
+// log: the next hour tries again.
+func (d *Daemon) checkNewestCheckpoint(ctx context.Context) error {
+	rep, err := recording.CheckCheckpoints(ctx, d.catalog.DB(), d.store, d.keys.AuditKey(), true)
+	if err != nil {
+		d.log.Warn("audit checkpoints not checked: the store did not answer", zap.Error(err))
+		return nil
+	}
+	if len(rep.Failures) > 0 {
+		return fmt.Errorf("the newest signed audit checkpoint does not match the log: %s", rep.Failures[0])
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -12,7 +11,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/internal/config"
-	"github.com/kiroku-voice/kiroku/storage"
+	"github.com/kiroku-voice/kiroku/recording"
 )
 
 // ErrAuditTampered is returned by VerifyAudit when the audit log does not
@@ -70,49 +69,16 @@ func VerifyAudit(ctx context.Context, cfg *config.Config, log *zap.Logger) (Audi
 	if err != nil {
 		return rep, fmt.Errorf("%w: %w", ErrAuditTampered, err)
 	}
-	var names []string
-	err = st.List(ctx, audit.CheckpointPrefix, func(o storage.Object) error {
-		names = append(names, o.Key)
-		return nil
-	})
+	cps, err := recording.CheckCheckpoints(ctx, cat.DB(), st, keys.AuditKey(), false)
 	if err != nil {
-		return rep, fmt.Errorf("verify audit: list checkpoints: %w", err)
+		return rep, fmt.Errorf("verify audit: %w", err)
 	}
-	rep.Checkpoints = len(names)
-	for _, name := range names {
-		cp, err := readCheckpoint(ctx, st, name)
-		if err == nil {
-			err = audit.CheckCheckpoint(ctx, cat.DB(), keys.AuditKey(), cp)
-		}
-		switch {
-		case err == nil:
-			rep.Matched++
-			rep.Newest = max(rep.Newest, cp.Seq)
-		case errors.Is(err, audit.ErrCheckpointKey):
-			rep.OtherKey++
-		default:
-			rep.Failures = append(rep.Failures, fmt.Sprintf("%s: %v", name, err))
-		}
-	}
+	rep.Checkpoints, rep.Matched, rep.OtherKey, rep.Newest, rep.Failures = cps.Checked, cps.Matched, cps.OtherKey, cps.Newest, cps.Failures
 	if len(rep.Failures) > 0 {
 		return rep, fmt.Errorf("%w: %d of %d signed checkpoints do not match the log (first: %s)",
 			ErrAuditTampered, len(rep.Failures), rep.Checkpoints, rep.Failures[0])
 	}
 	return rep, nil
-}
-
-// readCheckpoint reads and parses the checkpoint object key.
-func readCheckpoint(ctx context.Context, st storage.Store, key string) (*audit.Checkpoint, error) {
-	r, err := st.Get(ctx, key, 0, -1)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	b, err := io.ReadAll(io.LimitReader(r, 1<<16))
-	if err != nil {
-		return nil, err
-	}
-	return audit.ParseCheckpoint(b)
 }
 
 // String is the report as kirokud -verify-audit prints it.
