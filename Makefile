@@ -173,7 +173,7 @@ bench-purge: s3-server
 # A failing input is written to testdata/fuzz/<target>/: keep it there
 # as a regression seed once fixed.
 FUZZ_TARGETS   := ./sip:FuzzAdmit ./sip:FuzzSessionTimer ./sip:FuzzParseInfoDTMF ./sip:FuzzBadRequest ./sip:FuzzRAck \
-                  ./media:FuzzParseSDP ./media:FuzzParseRTP ./media:FuzzDetector ./media:FuzzSRTPDecrypt
+                  ./media:FuzzParseSDP ./media:FuzzParseRTP ./media:FuzzDetector ./media:FuzzSRTPDecrypt ./media:FuzzG722Transcode
 FUZZTIME       ?= 30s
 FUZZTIME_BRIEF ?= 3s
 .PHONY: fuzz fuzz-brief

@@ -386,8 +386,10 @@ func FuzzParseSDP(f *testing.F) {
 		if a := d.RemoteAddr(); a.IsValid() && int(a.Port()) != d.Port {
 			t.Fatalf("got remote %v for port %d", a, d.Port)
 		}
-		if c, err := Negotiate(d); err == nil && c.Codec != PCMU && c.Codec != PCMA {
-			t.Fatalf("negotiated %+v", c)
+		if c, err := Negotiate(d); err == nil {
+			if r, ok := LookupCodec(c.Codec.Name(), c.Codec.ClockRate()); !ok || r != c.Codec {
+				t.Fatalf("negotiated %+v, not a registered codec", c)
+			}
 		}
 	})
 }
