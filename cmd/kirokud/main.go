@@ -33,7 +33,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration `file` (default: embedded defaults)")
 	check := fs.String("check-config", "", "validate configuration `file` and the environment variables it names, print every problem and exit")
-	printDefault := fs.Bool("print-default-config", false, "print the embedded default configuration and exit")
+	printDefault := fs.Bool("print-default-config", false, "print the embedded default configuration and exit (its prompts are not printed: see -write-default-config)")
+	writeDefault := fs.String("write-default-config", "", "write the embedded default configuration to `dir`/kirokud.yaml with the prompts it names under dir/prompts, a starting point that passes -check-config, and exit; nothing is overwritten")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	rebuild := fs.String("rebuild-catalog", "", "write a new catalog `file` from the store's manifests (disaster recovery) and exit; \"postgres\": into the configured, empty PostgreSQL catalog")
 	acceptCatalog := fs.Bool("accept-catalog", false, "start even though the catalog is behind the store (lost, emptied or rolled back): a new catalog; the orphan sweep deletes nothing in this run")
@@ -48,6 +49,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case *printDefault:
 		stdout.Write(config.DefaultYAML())
+		return 0
+	case *writeDefault != "":
+		files, err := config.WriteDefault(*writeDefault)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		for _, f := range files {
+			fmt.Fprintln(stdout, "wrote", f)
+		}
 		return 0
 	case *check != "":
 		cfg, err := config.Load(*check)

@@ -363,4 +363,23 @@ func TestFlags(t *testing.T) {
 	if code := run([]string{"-check-config", p}, &out, &eb); code != 0 {
 		t.Errorf("the printed default config fails -check-config: %s", eb.String())
 	}
+	// -write-default-config writes it with its prompts, ready to check and
+	// run; a second time it refuses and writes nothing.
+	wd := filepath.Join(dir, "written")
+	out.Reset()
+	eb.Reset()
+	if code := run([]string{"-write-default-config", wd}, &out, &eb); code != 0 || !strings.Contains(out.String(), "prompts") {
+		t.Fatalf("-write-default-config: exit %d, %q %q", code, out.String(), eb.String())
+	}
+	if code := run([]string{"-check-config", filepath.Join(wd, "kirokud.yaml")}, &out, &eb); code != 0 {
+		t.Errorf("the written default config fails -check-config: %s", eb.String())
+	}
+	os.Remove(filepath.Join(wd, "prompts", "notice-en.wav"))
+	eb.Reset()
+	if code := run([]string{"-write-default-config", wd}, &out, &eb); code != 1 || !strings.Contains(eb.String(), "exists") {
+		t.Errorf("a second -write-default-config: exit %d, %q; want 1 naming the file that exists", code, eb.String())
+	}
+	if _, err := os.Stat(filepath.Join(wd, "prompts", "notice-en.wav")); !os.IsNotExist(err) {
+		t.Errorf("a refused -write-default-config wrote a file: %v", err)
+	}
 }

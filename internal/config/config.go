@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/netip"
@@ -262,6 +263,52 @@ func DefaultYAML() []byte {
 		panic("config: embedded default configuration missing: " + err.Error())
 	}
 	return b
+}
+
+// WriteDefault writes the embedded default configuration to
+// dir/kirokud.yaml and every prompt it ships under dir/prompts, so that
+// the file, edited or not, passes the same checks as at start (the
+// printed YAML alone names prompts that are not beside it). It refuses to
+// overwrite any file, and writes none then; it returns the files written.
+func WriteDefault(dir string) ([]string, error) {
+	type file struct {
+		name string
+		data []byte
+	}
+	files := []file{{"kirokud.yaml", DefaultYAML()}}
+	prompts, err := fs.Glob(configs.FS, "prompts/*.wav")
+	if err != nil {
+		return nil, fmt.Errorf("write default config: %w", err)
+	}
+	for _, p := range prompts {
+		b, err := fs.ReadFile(configs.FS, p)
+		if err != nil {
+			return nil, fmt.Errorf("write default config: %w", err)
+		}
+		files = append(files, file{p, b})
+	}
+	for _, f := range files {
+		if _, err := os.Stat(filepath.Join(dir, f.name)); err == nil {
+			return nil, fmt.Errorf("write default config: %s exists; give an empty or new folder", filepath.Join(dir, f.name))
+		}
+	}
+	var wrote []string
+	for _, f := range files {
+		path := filepath.Join(dir, f.name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return wrote, fmt.Errorf("write default config: %w", err)
+		}
+		out, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err == nil {
+			_, err = out.Write(f.data)
+			err = errors.Join(err, out.Close())
+		}
+		if err != nil {
+			return wrote, fmt.Errorf("write default config: %w", err)
+		}
+		wrote = append(wrote, path)
+	}
+	return wrote, nil
 }
 
 // Default returns the embedded default configuration, with its notices
