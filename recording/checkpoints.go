@@ -41,7 +41,7 @@ func CheckCheckpoints(ctx context.Context, q audit.Querier, st storage.Store, ke
 		names = names[len(names)-1:]
 	}
 	for _, name := range names {
-		cp, err := readCheckpoint(ctx, st, name)
+		cp, err := ReadCheckpoint(ctx, st, name)
 		if err != nil {
 			return rep, fmt.Errorf("audit checkpoint %s: %w", name, err)
 		}
@@ -59,7 +59,8 @@ func CheckCheckpoints(ctx context.Context, q audit.Querier, st storage.Store, ke
 	return rep, nil
 }
 
-func readCheckpoint(ctx context.Context, st storage.Store, key string) (*audit.Checkpoint, error) {
+// ReadCheckpoint reads and parses the checkpoint object key of st.
+func ReadCheckpoint(ctx context.Context, st storage.Store, key string) (*audit.Checkpoint, error) {
 	r, err := st.Get(ctx, key, 0, -1)
 	if err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"go.uber.org/zap"
@@ -77,16 +76,7 @@ func latestCheckpoint(ctx context.Context, st storage.Store) (*audit.Checkpoint,
 	if err != nil || last == "" {
 		return nil, "", err
 	}
-	r, err := st.Get(ctx, last, 0, -1)
-	if err != nil {
-		return nil, last, err
-	}
-	defer r.Close()
-	b, err := io.ReadAll(io.LimitReader(r, 1<<16))
-	if err != nil {
-		return nil, last, err
-	}
-	cp, err := audit.ParseCheckpoint(b)
+	cp, err := recording.ReadCheckpoint(ctx, st, last)
 	return cp, last, err
 }
 
