@@ -68,6 +68,18 @@ var (
 	calls = Rule{Roles: []string{Supervisor, Admin},
 		Why:    "calls in progress without the supervisor or admin role",
 		Answer: "calls in progress are open to supervisors and admins"}
+	bulkHold = Rule{Roles: []string{PrivacyOfficer},
+		Why:    "bulk legal hold without the privacy-officer role",
+		Answer: "legal holds are set and cleared by privacy officers"}
+	// The plan and the purge span every client's recordings.
+	retentionPlan = Rule{Roles: []string{PrivacyOfficer, Auditor, Admin}, Unscoped: true,
+		Why: "retention plan without privacy-officer, auditor or admin", Answer: "the retention plan is open to privacy officers, auditors and admins",
+		ScopedWhy:    "retention plan with a token scoped to clients",
+		ScopedAnswer: "the retention plan covers every client: it is read by tokens not scoped to clients"}
+	purge = Rule{Roles: []string{PrivacyOfficer, Admin}, Unscoped: true,
+		Why: "purge without privacy-officer or admin", Answer: "a purge is run by privacy officers and admins",
+		ScopedWhy:    "purge with a token scoped to clients",
+		ScopedAnswer: "a purge covers every client: it is run by tokens not scoped to clients"}
 	incidents = Rule{Roles: []string{PrivacyOfficer, Auditor},
 		Why:    "incident report without privacy-officer or auditor",
 		Answer: "incident reports are open to privacy officers and auditors"}
@@ -116,6 +128,10 @@ var routes = []Route{
 	{"GET /api/v1/calls", calls},
 	{"POST /api/v1/calls/{id}/pause", calls},
 	{"POST /api/v1/calls/{id}/resume", calls},
+
+	{"POST /api/v1/holds", bulkHold},
+	{"GET /api/v1/retention/plan", retentionPlan},
+	{"POST /api/v1/retention/purge", purge},
 
 	{"GET /api/v1/incidents", incidents},
 

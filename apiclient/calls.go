@@ -103,3 +103,21 @@ func (c *Client) CreateRequest(ctx context.Context, n NewRequest) (Request, json
 func (c *Client) RequestByID(ctx context.Context, id string) (Request, json.RawMessage, error) {
 	return call[Request](ctx, c, http.MethodGet, "/api/v1/requests/"+url.PathEscape(id), nil, nil, nil)
 }
+
+// BulkHold places or releases a legal hold on many recordings at once:
+// POST /api/v1/holds.
+func (c *Client) BulkHold(ctx context.Context, req BulkHoldRequest) (BulkHoldResult, json.RawMessage, error) {
+	return call[BulkHoldResult](ctx, c, http.MethodPost, "/api/v1/holds", nil, nil, req)
+}
+
+// RetentionPlan asks what the next purge would do, and with q's purpose
+// and retention (and extend_existing) what changing that limit would:
+// GET /api/v1/retention/plan.
+func (c *Client) RetentionPlan(ctx context.Context, q url.Values) (RetentionPlan, json.RawMessage, error) {
+	return call[RetentionPlan](ctx, c, http.MethodGet, "/api/v1/retention/plan", q, nil, nil)
+}
+
+// Purge runs a purge at once: POST /api/v1/retention/purge.
+func (c *Client) Purge(ctx context.Context, reason string) (PurgeResult, json.RawMessage, error) {
+	return call[PurgeResult](ctx, c, http.MethodPost, "/api/v1/retention/purge", nil, nil, PurgeRequest{Reason: reason})
+}

@@ -293,3 +293,81 @@ type ProvisionRequest struct {
 	ConsentRef string   `json:"consent_ref"`
 	IDs        []string `json:"ids"`
 }
+
+// BulkHoldRequest is the body of POST /api/v1/holds: a legal hold
+// placed (On true) or released on the recordings of IDs, of Caller, of
+// started_at in [From, To), or of any combination (each narrows). The
+// actor is the token; the reason is required.
+type BulkHoldRequest struct {
+	IDs    []string  `json:"ids,omitempty"`
+	Caller string    `json:"caller,omitempty"`
+	From   time.Time `json:"from,omitzero"`
+	To     time.Time `json:"to,omitzero"`
+	On     *bool     `json:"on"`
+	Reason string    `json:"reason"`
+}
+
+// BulkHoldResult is the answer of POST /api/v1/holds.
+type BulkHoldResult struct {
+	Changed   int  `json:"changed"`
+	LegalHold bool `json:"legal_hold"`
+}
+
+// PurposePlan is one row of a retention plan: what the next purge would
+// do for a purpose (and, on a client's lines, for that client).
+type PurposePlan struct {
+	Purpose    string     `json:"purpose"`
+	Client     string     `json:"client,omitempty"`
+	Stored     int        `json:"stored"`
+	Due        int        `json:"due"`
+	Held       int        `json:"held"`
+	OldestKept *time.Time `json:"oldest_kept,omitempty"`
+}
+
+// RetentionPlan is the answer of GET /api/v1/retention/plan, with the
+// preview of a changed limit when the query asked for one.
+type RetentionPlan struct {
+	Purposes []PurposePlan     `json:"purposes"`
+	Preview  *RetentionPreview `json:"preview,omitempty"`
+}
+
+// RetentionPreview is what changing one purpose's limit would do.
+type RetentionPreview struct {
+	Purpose        string         `json:"purpose"`
+	From           string         `json:"from"`
+	To             string         `json:"to"`
+	ExtendExisting bool           `json:"extend_existing"`
+	Now            time.Time      `json:"now"`
+	Stored         int            `json:"stored"`
+	Earlier        int            `json:"earlier"`
+	Later          int            `json:"later"`
+	Unchanged      int            `json:"unchanged"`
+	Due            int            `json:"due"`
+	DueHeld        int            `json:"due_held"`
+	Recordings     []DueRecording `json:"recordings"`
+	More           bool           `json:"more"`
+}
+
+// DueRecording is a recording a preview says would pass its date at once.
+type DueRecording struct {
+	ID          string    `json:"id"`
+	Client      string    `json:"client,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+	RetainUntil time.Time `json:"retain_until"`
+	NewUntil    time.Time `json:"new_until"`
+	LegalHold   bool      `json:"legal_hold"`
+}
+
+// PurgeRequest is the optional body of POST /api/v1/retention/purge.
+type PurgeRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// PurgeResult is the answer of POST /api/v1/retention/purge.
+type PurgeResult struct {
+	Deleted      int     `json:"deleted"`
+	SpoolDeleted int     `json:"spool_deleted"`
+	Held         int     `json:"held"`
+	Failed       int     `json:"failed"`
+	Seconds      float64 `json:"seconds"`
+}

@@ -24,6 +24,7 @@ const (
 	ActionDeleteOrphan    Action = "delete-orphan"    // an object without a catalog row removed
 	ActionPause           Action = "pause"            // recording of a call in progress paused
 	ActionResume          Action = "resume"           // and resumed
+	ActionPurgeRequest    Action = "purge-request"    // a purge run on a person's request (each deletion has its own entry)
 
 	// Reads.
 	ActionSearch         Action = "search"          // a search, with the ids it showed
@@ -33,6 +34,7 @@ const (
 	ActionAuditRead      Action = "audit-read"      // the audit log listed
 	ActionAuditVerify    Action = "audit-verify"    // the audit chain verified
 	ActionCallsList      Action = "calls-list"      // calls in progress listed
+	ActionRetentionPlan  Action = "retention-plan"  // the retention plan (and a preview, with the ids it listed) read
 	ActionIncidentReport Action = "incident-report" // an incident report, with the ids it showed
 	ActionRightsAPI      Action = "rights-api"      // a data-subject request read
 
@@ -79,11 +81,11 @@ var actions = map[Action]Kind{
 	ActionStore: KindChanged, ActionRebuild: KindChanged, ActionHold: KindChanged, ActionReleaseHold: KindChanged,
 	ActionRetentionChange: KindChanged, ActionRestrict: KindChanged, ActionUnrestrict: KindChanged,
 	ActionCorrect: KindChanged, ActionErase: KindChanged, ActionDelete: KindChanged, ActionDeleteOrphan: KindChanged,
-	ActionPause: KindChanged, ActionResume: KindChanged,
+	ActionPause: KindChanged, ActionResume: KindChanged, ActionPurgeRequest: KindChanged,
 
 	ActionSearch: KindAccessed, ActionView: KindAccessed, ActionPlay: KindAccessed, ActionRead: KindAccessed,
 	ActionAuditRead: KindAccessed, ActionAuditVerify: KindAccessed, ActionCallsList: KindAccessed,
-	ActionIncidentReport: KindAccessed, ActionRightsAPI: KindAccessed,
+	ActionIncidentReport: KindAccessed, ActionRightsAPI: KindAccessed, ActionRetentionPlan: KindAccessed,
 
 	ActionDownload: KindExported, ActionDisclose: KindExported, ActionProvide: KindExported,
 	ActionPseudonymisedExport: KindExported,

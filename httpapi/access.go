@@ -227,6 +227,8 @@ func checkReason(s string) (string, error) {
 		return "", fmt.Errorf("reason: longer than %d characters", maxReason)
 	case strings.IndexFunc(s, unicode.IsControl) >= 0:
 		return "", errors.New("reason: holds a control character")
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) >= 0:
+		return "", errors.New("reason: holds a format character (a bidi override, a zero-width space)")
 	}
 	return s, nil
 }

@@ -37,6 +37,10 @@ type Options struct {
 	Auth Authenticator
 	// Calls lists, pauses and resumes calls in progress; nil answers 503.
 	Calls Calls
+	// Retention plans and runs purges; nil answers 503.
+	Retention Retention
+	// Now is the clock of retention previews; nil means time.Now.
+	Now func() time.Time
 	// Hold sets or releases legal holds; nil means retention.SetHold on
 	// Catalog and Store.
 	Hold func(ctx context.Context, req retention.HoldRequest) (int, error)
@@ -139,6 +143,9 @@ func (a *API) routes() {
 	authed("GET /api/v1/calls", a.callsList)
 	authed("POST /api/v1/calls/{id}/pause", a.pause(true))
 	authed("POST /api/v1/calls/{id}/resume", a.pause(false))
+	authed("POST /api/v1/holds", a.bulkHold)              // retention.go
+	authed("GET /api/v1/retention/plan", a.retentionPlan) // retention.go
+	authed("POST /api/v1/retention/purge", a.purge)       // retention.go
 	// The audio route also takes a ticket (for the browser's <audio>,
 	// which cannot send an Authorization header), so it authenticates
 	// itself; its rule is checked all the same (a.allow).

@@ -1,12 +1,13 @@
 // Package httpapi serves Kiroku's HTTP interfaces:
 //
-//   - the control routes (NewControl) for calls in progress, holds and
-//     the purge, on a loopback-only listener without authentication;
+//   - the control routes (NewControl), read-only, on a loopback-only
+//     listener without authentication: health and calls in progress;
 //   - the supervisor API (NewAPI) under /api/v1 and its embedded web UI:
 //     bearer-token authentication (an Authenticator; OIDC can plug in),
 //     per-purpose authorisation by role, search, metadata with consent
-//     evidence, decrypted audio streamed with HTTP Range, legal holds, the
-//     audit log and its verification, calls in progress.
+//     evidence, decrypted audio streamed with HTTP Range, legal holds (one by
+//     one and in bulk), the retention plan with its preview and a purge,
+//     the audit log and its verification, calls in progress.
 //
 // Who may call which route is not decided here: every route is
 // registered from access's route table, each handler asks access

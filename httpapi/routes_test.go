@@ -202,6 +202,7 @@ func TestEveryRouteRefusesOtherRoles(t *testing.T) {
 		"POST /api/v1/contract-ends/{id}/confirm":    map[string]any{"sums": map[string]string{"a": "b"}},
 		"PUT /api/v1/recordings/{id}/hold":           map[string]any{"reason": "test"},
 		"DELETE /api/v1/recordings/{id}/hold":        map[string]any{"reason": "test"},
+		"POST /api/v1/holds":                         map[string]any{"ids": []string{id}, "on": true, "reason": "test"},
 	}
 	queries := map[string]string{"GET /api/v1/incidents": "?actor=x"}
 	tokenOf := map[string]string{access.Supervisor: "sup", access.PrivacyOfficer: "po", access.Auditor: "aud", access.Admin: "adm"}
@@ -241,7 +242,7 @@ func TestEveryRouteRefusesOtherRoles(t *testing.T) {
 func TestUnscopedRoutesRefuseScopedTokens(t *testing.T) {
 	e := newEnvWith(t, t.TempDir(), mustFS(t), clientConfig(t, ""), nil)
 	const id = "0192f3e4-5b6c-7d8e-9fa0-b1c2d3e4f5a6"
-	scoped := map[string]string{access.PrivacyOfficer: "acme-po", access.Auditor: "acme-aud"}
+	scoped := map[string]string{access.PrivacyOfficer: "acme-po", access.Auditor: "acme-aud", access.Admin: "acme-adm"}
 	n := 0
 	for _, rt := range access.Routes() {
 		if !rt.Unscoped {

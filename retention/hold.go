@@ -24,6 +24,11 @@ type HoldRequest struct {
 	Reason   string // required
 	Actor    string // required
 	Client   string // where the request came from (an API client's address), for the audit entry
+	// Allow, when set, limits the request to the recordings it returns
+	// true for (those the requester may hold): the others are left
+	// alone, and an id it refuses is not found (catalog.ErrNotFound),
+	// which changes nothing.
+	Allow func(*catalog.Recording) bool
 }
 
 // ErrHoldRequest is wrapped by the errors of a malformed request.
@@ -48,6 +53,9 @@ func SetHold(ctx context.Context, cat *catalog.Catalog, st storage.Store, req Ho
 	apply := func(batch []*catalog.Recording) error {
 		var change []*catalog.Recording
 		for _, r := range batch {
+			if req.Allow != nil && !req.Allow(r) {
+				continue
+			}
 			if r.LegalHold != req.On {
 				change = append(change, r)
 			}
@@ -89,6 +97,9 @@ func SetHold(ctx context.Context, cat *catalog.Catalog, st storage.Store, req Ho
 		var batch []*catalog.Recording
 		for _, id := range req.IDs {
 			r, err := cat.Get(ctx, id)
+			if err == nil && req.Allow != nil && !req.Allow(r) {
+				err = fmt.Errorf("recording %s: %w", id, catalog.ErrNotFound)
+			}
 			if err != nil {
 				return n, err
 			}

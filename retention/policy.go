@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
@@ -33,8 +34,8 @@ func ApplyPolicy(ctx context.Context, cat *catalog.Catalog, st storage.Store, ol
 			}
 			var changes []change
 			for _, r := range batch {
-				want, ok := cur.RetainUntil(r.Client, p.Name, r.StartedAt)
-				if !ok || want.Equal(r.RetainUntil) || (want.After(r.RetainUntil) && !p.ExtendExisting) {
+				want, ok := newDate(cur, p, r)
+				if !ok {
 					continue
 				}
 				changes = append(changes, change{r, r.RetainUntil.Format("2006-01-02")})
@@ -84,6 +85,18 @@ func ApplyPolicy(ctx context.Context, cat *catalog.Catalog, st storage.Store, ol
 		}
 	}
 	return n, nil
+}
+
+// newDate is the retention date r gets under cur, whose purpose p it
+// is of, and whether that is a change ApplyPolicy makes: a date is
+// brought earlier always, moved later only when p extends existing
+// recordings. The preview (Preview) and the apply decide by it alike.
+func newDate(cur *config.Config, p config.Purpose, r *catalog.Recording) (time.Time, bool) {
+	want, ok := cur.RetainUntil(r.Client, p.Name, r.StartedAt)
+	if !ok || want.Equal(r.RetainUntil) || (want.After(r.RetainUntil) && !p.ExtendExisting) {
+		return time.Time{}, false
+	}
+	return want, true
 }
 
 // ruleChanged reports whether what decides the retention of purpose's

@@ -10,6 +10,9 @@
 //	kirokuctl recordings show ID               metadata and consent evidence
 //	kirokuctl recordings download ID -reason R [-out FILE]
 //	kirokuctl hold set|clear ID -reason R      legal hold (privacy officers)
+//	kirokuctl hold bulk -caller N|-from T -to T|-ids … -reason R   many at once
+//	kirokuctl retention plan [-purpose P -retention L]  what the next purge deletes; a changed limit previewed
+//	kirokuctl retention purge                  run a purge now
 //	kirokuctl audit list [filters]             the audit log (auditors)
 //	kirokuctl audit verify                     walk the audit chain
 //	kirokuctl calls list                       calls in progress
@@ -68,7 +71,7 @@ commands:
   calls list
   whoami
   token new -name NAME -roles ROLE[,ROLE…] [-clients CLIENT[,CLIENT…]]
-` + requestsUsage + clientsUsage + `
+` + retentionUsage + requestsUsage + clientsUsage + `
 global flags (also accepted after the command):
   -server URL     API base URL (env KIROKU_SERVER; default http://127.0.0.1:8443)
   -token T        bearer token (env KIROKU_TOKEN)
@@ -145,6 +148,10 @@ func dispatch(ctx context.Context, g *globals, args []string, out io.Writer) err
 		return downloadCmd(ctx, g, args[2:], out)
 	case cmd == "hold" && (sub == "set" || sub == "clear"):
 		return holdCmd(ctx, g, sub == "set", args[2:], out)
+	case cmd == "hold" && sub == "bulk":
+		return bulkHoldCmd(ctx, g, args[2:], out) // retention.go
+	case cmd == "retention":
+		return retentionCmd(ctx, g, sub, args[min(2, len(args)):], out) // retention.go
 	case cmd == "audit" && sub == "list":
 		return auditListCmd(ctx, g, args[2:], out)
 	case cmd == "audit" && sub == "verify":

@@ -21,21 +21,34 @@ func apiToken(name string) string { return "krk_e2e_" + name + "_5d0c2a9e71" }
 
 var apiRE = regexp.MustCompile(`"msg":"api listening","addr":"([^"]+)"`)
 
+// apiYAML is an api section on a loopback port with a token (apiToken)
+// of each name, holding the role it maps to.
+func apiYAML(roles map[string]string) string {
+	var b strings.Builder
+	b.WriteString("api:\n  listen: \"127.0.0.1:0\"\n  tokens:\n")
+	for name, role := range roles {
+		sum := sha256.Sum256([]byte(apiToken(name)))
+		fmt.Fprintf(&b, "    - {name: %s, roles: [%s], sha256: %s}\n", name, role, hex.EncodeToString(sum[:]))
+	}
+	return b.String()
+}
+
 // startAPIDaemon runs kirokud with the supervisor API on a loopback port
-// and tokens for a supervisor and an auditor.
+// and tokens for a supervisor, an auditor and a privacy officer (whom
+// cs-quality names among its listeners too).
 func startAPIDaemon(t *testing.T, lines ...string) (*proc, string) {
 	t.Helper()
 	d := prepare(t, "5s", lines...)
-	f, err := os.OpenFile(filepath.Join(d.dir, "kiroku.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	path := filepath.Join(d.dir, "kiroku.yaml")
+	y, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(f, "api:\n  listen: \"127.0.0.1:0\"\n  tokens:\n")
-	for name, role := range map[string]string{"sup": "supervisor", "aud": "auditor"} {
-		sum := sha256.Sum256([]byte(apiToken(name)))
-		fmt.Fprintf(f, "    - {name: %s, roles: [%s], sha256: %s}\n", name, role, hex.EncodeToString(sum[:]))
+	y = []byte(strings.Replace(string(y), "listeners: [supervisor]", "listeners: [supervisor, privacy-officer]", 1))
+	y = append(y, apiYAML(map[string]string{"sup": "supervisor", "aud": "auditor", "po": "privacy-officer"})...)
+	if err := os.WriteFile(path, y, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	f.Close()
 	d.start(t)
 	m := apiRE.FindStringSubmatch(d.log.String())
 	if m == nil {

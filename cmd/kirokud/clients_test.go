@@ -56,14 +56,14 @@ storage:
   backend: s3
   s3: {endpoint: %q, bucket: %q, region: %q}
 purposes:
-  - {name: cs-quality, retention: 90d, listeners: [supervisor, admin]}
+  - {name: cs-quality, retention: 90d, listeners: [supervisor, admin, privacy-officer]}
 clients:
   - {id: acme, name: ACME 株式会社, limits: {retention: 30d}}
 api:
   listen: "127.0.0.1:0"
   tokens:
 %s%s%slines:
-%s`, d.port, srv.Endpoint, srv.Bucket, srv.Region, tok("adm", "admin", ""), tok("sup", "supervisor", ""), tok("acme-sup", "supervisor", "acme"), lines)
+%s`, d.port, srv.Endpoint, srv.Bucket, srv.Region, tok("adm", "admin", ""), tok("sup", "supervisor", "")+tok("acme-po", "privacy-officer", "acme"), tok("acme-sup", "supervisor", "acme"), lines)
 }
 
 // seedSpool writes n finished calls of acme, with audio, into the spool
@@ -199,8 +199,8 @@ func TestContractEndKill9(t *testing.T) {
 	d.cmd.Process.Signal(syscall.SIGHUP)
 	d.waitLog(t, "configuration reloaded")
 	held := seeded[7]
-	if code, m := postJSON(t, d.controlURL(t)+"/api/v1/holds", fmt.Sprintf(`{"ids":[%q],"on":true,"reason":"訴訟","actor":"officer"}`, held)); code != 200 {
-		t.Fatalf("hold: %d %v", code, m)
+	if code, b, err := apiJSON(t.Context(), api, "acme-po", "POST", "/api/v1/holds", map[string]any{"ids": []string{held}, "on": true, "reason": "訴訟"}); code != 200 {
+		t.Fatalf("hold: %d %s %v", code, b, err)
 	}
 	recorded := map[string]string{} // id → audio SHA-256 as recorded
 	recs, _ := cat.List(t.Context(), catalog.Filter{Client: "acme", Limit: 1000})

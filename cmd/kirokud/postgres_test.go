@@ -20,7 +20,7 @@ import (
 // TestStoredInPostgres: kirokud with a PostgreSQL catalog, its connection
 // string in the environment, records a call and stores it: the recording
 // is indexed and audited in PostgreSQL (no SQLite file appears), a purge
-// run through the control API takes the purge lock, and the password
+// run through the supervisor API takes the purge lock, and the password
 // never reaches the log.
 func TestStoredInPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
@@ -33,7 +33,7 @@ func TestStoredInPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(f, "catalog:\n  driver: postgres\n  dsn_env: KIROKU_TEST_CATALOG_DSN\n")
+	fmt.Fprintf(f, "catalog:\n  driver: postgres\n  dsn_env: KIROKU_TEST_CATALOG_DSN\n%s", apiYAML(map[string]string{"po": "privacy-officer"}))
 	f.Close()
 	d.env = []string{"KIROKU_TEST_CATALOG_DSN=" + dsn}
 	d.start(t)
@@ -56,8 +56,8 @@ func TestStoredInPostgres(t *testing.T) {
 	if es, _ := audit.List(t.Context(), cat.DB(), audit.Filter{Target: recs[0].ID, Action: "store"}); len(es) != 1 {
 		t.Errorf("got %d store entries in the audit log, want 1", len(es))
 	}
-	if code, m := postJSON(t, d.controlURL(t)+"/api/v1/retention/purge", ""); code != 200 || m["deleted"] != float64(0) {
-		t.Errorf("purge now: %d %v", code, m)
+	if code, b, err := apiJSON(t.Context(), apiURL(t, d), "po", "POST", "/api/v1/retention/purge", nil); code != 200 || !strings.Contains(string(b), `"deleted":0`) {
+		t.Errorf("purge now: %d %s %v", code, b, err)
 	}
 	if n, err := audit.Verify(t.Context(), cat.DB()); err != nil || n < 1 {
 		t.Errorf("audit chain: %d entries, %v", n, err)
@@ -78,7 +78,7 @@ func TestPostgresUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(f, "catalog:\n  driver: postgres\n  dsn_env: KIROKU_TEST_CATALOG_DSN\n")
+	fmt.Fprintf(f, "catalog:\n  driver: postgres\n  dsn_env: KIROKU_TEST_CATALOG_DSN\n%s", apiYAML(map[string]string{"po": "privacy-officer"}))
 	f.Close()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -41,7 +41,7 @@ func (d *Daemon) startAPI() error {
 	}
 	api, err := httpapi.NewAPI(httpapi.Options{
 		Catalog: d.catalog, Store: d.store, Keys: d.keys, Config: d.currentConfig, Calls: d.sip,
-		Hold: d.Hold, Contract: ce,
+		Hold: d.Hold, Retention: d, Contract: ce,
 		Ready: func(ctx context.Context) error {
 			_, _, err := audit.Head(ctx, d.catalog.DB())
 			return err
