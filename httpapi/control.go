@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"strings"
 	"time"
@@ -36,8 +37,18 @@ type Calls interface {
 // point it here: every request must name a loopback host (421
 // otherwise), and any method but GET and HEAD is refused (405) before
 // any route sees it.
-func NewControl(calls Calls, log *zap.Logger) http.Handler {
+//
+// With profiles set, Go's runtime profiles are served under
+// /debug/pprof/ too (control.pprof), under the same rules.
+func NewControl(calls Calls, log *zap.Logger, profiles bool) http.Handler {
 	mux := http.NewServeMux()
+	if profiles {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("GET /api/v1/calls", func(w http.ResponseWriter, r *http.Request) {
 		out := []apiclient.Call{}
 		now := time.Now()

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -31,7 +32,7 @@ func (c *oneCall) Resume(id, by string) error { c.pauses++; return nil }
 // Host is refused on reads too.
 func TestControlReadsOnly(t *testing.T) {
 	calls := &oneCall{}
-	srv := httptest.NewServer(NewControl(calls, zap.NewNop()))
+	srv := httptest.NewServer(NewControl(calls, zap.NewNop(), false))
 	defer srv.Close()
 	for _, path := range []string{"/api/v1/holds", "/api/v1/retention/purge", "/api/v1/calls/c1/pause", "/api/v1/calls/c1/resume", "/healthz"} {
 		for _, ctype := range []string{"application/json", "text/plain"} {
@@ -71,5 +72,31 @@ func TestControlReadsOnly(t *testing.T) {
 	req.Host = "rebind.evil.example"
 	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != http.StatusMisdirectedRequest {
 		t.Errorf("calls list for a rebound name: got %v %v, want 421", res.StatusCode, err)
+	}
+}
+
+// TestControlProfiles: Go's profiles are served on the control listener
+// only when asked for (control.pprof), to GET alone.
+func TestControlProfiles(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		srv := httptest.NewServer(NewControl(&oneCall{}, zap.NewNop(), on))
+		res, err := http.Get(srv.URL + "/debug/pprof/heap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if want := map[bool]int{false: http.StatusNotFound, true: http.StatusOK}[on]; res.StatusCode != want || (on && len(b) == 0) {
+			t.Errorf("pprof %v: heap profile answered %d (%d bytes), want %d", on, res.StatusCode, len(b), want)
+		}
+		res, err = http.Post(srv.URL+"/debug/pprof/symbol", "text/plain", strings.NewReader("0x1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("pprof %v: POST answered %d, want 405", on, res.StatusCode)
+		}
+		srv.Close()
 	}
 }

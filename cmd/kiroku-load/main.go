@@ -36,6 +36,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
 	waitQuiet := fs.Duration("wait-quiet", 0, "first wait up to `duration` for the machine to be quiet (a shared machine)")
 	cpuprofile := fs.String("cpuprofile", "", "write the load generator's own CPU profile to `file`")
+	heapprofile := fs.String("heapprofile", "", "write kirokud's heap profile with every call up to `file` (go tool pprof reads it)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -73,7 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "kiroku-load:", err)
 		return 1
 	}
-	opts := loadgen.Options{Calls: *calls, Rate: *rate, Hold: *hold, Kirokud: *bin, Dir: dir, RTPPorts: *ports, WaitQuiet: *waitQuiet}
+	opts := loadgen.Options{Calls: *calls, Rate: *rate, Hold: *hold, Kirokud: *bin, Dir: dir, RTPPorts: *ports, WaitQuiet: *waitQuiet, HeapProfile: *heapprofile}
 	if !*quiet {
 		opts.Log = stderr
 	}

@@ -48,6 +48,10 @@ type Log struct {
 // a loopback address.
 type Control struct {
 	Listen string `yaml:"listen"` // host:port; "" turns it off; default 127.0.0.1:8091
+	// Pprof serves Go's runtime profiles (heap, goroutines, CPU) under
+	// /debug/pprof/ on the control listener, for measuring where memory
+	// and time go; off by default.
+	Pprof bool `yaml:"pprof"`
 }
 
 // SIP configures the SIP side: where to listen, whom to accept calls from

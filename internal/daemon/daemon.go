@@ -245,7 +245,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 		d.controlAddr = ln.Addr()
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", d.metrics.Handler())
-		mux.Handle("/", httpapi.NewControl(d.sip, d.log.Named("control")))
+		mux.Handle("/", httpapi.NewControl(d.sip, d.log.Named("control"), d.cfg.Control.Pprof))
 		d.control = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		d.serving.Add(1)
 		go func() {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -32,7 +34,8 @@ const DefaultRTPPorts = "20000-32767"
 // only in the log. The generator is one source, like a carrier's trunk,
 // so the INVITE rate limits are raised to let its ramp through.
 // Placeholders: SIP port, max_calls, rtp_ports, the rate limit's rate and
-// burst (twice), agent port.
+// burst (twice), the control port and whether it serves profiles, agent
+// port.
 const configTemplate = `# written by kiroku-load
 sip:
   listen: ["udp://127.0.0.1:%d"]
@@ -45,7 +48,7 @@ sip:
   retry_after: 5s
 data_dir: data
 log: {format: json, level: warn}
-control: {listen: "127.0.0.1:0"}
+control: {listen: "127.0.0.1:%d", pprof: %t}
 purposes:
   - {name: cs-quality, description: load benchmark, retention: 90d, listeners: [supervisor]}
 lines:
@@ -60,6 +63,7 @@ const noticeLength = 500 * time.Millisecond
 type kirokud struct {
 	cmd     *exec.Cmd
 	sip     netip.AddrPort
+	control int // control listener's port on 127.0.0.1
 	logPath string
 	logFile *os.File
 	done    chan struct{}
@@ -86,7 +90,12 @@ func startKirokud(ctx context.Context, opts Options, agent netip.AddrPort) (*kir
 		return nil, err
 	}
 	rate, burst := int(math.Ceil(2*opts.Rate)), opts.Calls
-	cfg := fmt.Sprintf(configTemplate, port, opts.Calls+opts.Calls/2+10, opts.RTPPorts, rate, burst, rate, burst, agent.Port())
+	control, err := freeTCPPort()
+	if err != nil {
+		return nil, err
+	}
+	cfg := fmt.Sprintf(configTemplate, port, opts.Calls+opts.Calls/2+10, opts.RTPPorts, rate, burst, rate, burst,
+		control, opts.HeapProfile != "", agent.Port())
 	cfgPath := filepath.Join(opts.Dir, "kiroku.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, fmt.Errorf("write kirokud config: %w", err)
@@ -105,7 +114,7 @@ func startKirokud(ctx context.Context, opts Options, agent netip.AddrPort) (*kir
 		lf.Close()
 		return nil, fmt.Errorf("start kirokud: %w", err)
 	}
-	k := &kirokud{cmd: cmd, logPath: logPath, logFile: lf, done: make(chan struct{}),
+	k := &kirokud{cmd: cmd, logPath: logPath, logFile: lf, done: make(chan struct{}), control: control,
 		sip: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))}
 	go func() {
 		k.waitErr = cmd.Wait()
@@ -178,6 +187,51 @@ func freeUDPPort() (int, error) {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).Port, nil
+}
+
+func freeTCPPort() (int, error) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("free tcp port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// heapProfile writes kirokud's heap profile (after a GC, so it holds
+// what is live) to path, as text with the runtime's memory statistics to
+// path.txt, and its goroutines, counted by stack, to path.goroutines.txt.
+func (k *kirokud) heapProfile(ctx context.Context, path string) error {
+	if err := k.profile(ctx, "heap?gc=1", path); err != nil {
+		return err
+	}
+	if err := k.profile(ctx, "heap?debug=1", path+".txt"); err != nil {
+		return err
+	}
+	return k.profile(ctx, "goroutine?debug=1", path+".goroutines.txt")
+}
+
+// profile writes kirokud's profile name to path.
+func (k *kirokud) profile(ctx context.Context, name, path string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/%s", k.control, name), nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("kirokud answered %s", res.Status)
+	}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // portRange parses "lo-hi".

@@ -30,7 +30,11 @@ type Options struct {
 	// machine to be quiet (other processes below QuietCores busy): the
 	// machine may be shared and a noisy neighbour skews every figure.
 	WaitQuiet time.Duration
-	Log       io.Writer // progress lines; nil for none
+	// HeapProfile, when set, is a file the heap profile of kirokud is
+	// written to at the end of the steady window (all calls up): kirokud
+	// then serves its profiles on its control listener (control.pprof).
+	HeapProfile string
+	Log         io.Writer // progress lines; nil for none
 }
 
 // QuietCores is the machine's busy cores under which WaitQuiet starts.
@@ -223,6 +227,13 @@ func (r *runner) measureSteady(ctx context.Context, d *kirokud, res *Result, fro
 		return
 	}
 	s1, err := takeSample(d.pid())
+	if r.opts.HeapProfile != "" {
+		if err := d.heapProfile(ctx, r.opts.HeapProfile); err != nil {
+			r.logf("heap profile: %v", err)
+		} else {
+			r.logf("heap profile of kirokud with %d calls up written to %s", r.bridgedCount(), r.opts.HeapProfile)
+		}
+	}
 	r.phase.Store(phaseEnd)
 	if drops, err := udpDrops(); err == nil {
 		res.Drops.add(r.sockets(d), drops0, drops, true)
