@@ -194,8 +194,15 @@ func TestTwoNodesBehindKamailio(t *testing.T) {
 			t.Errorf("SIP call %s is in no recording, yet SIPp did not count it failed", id)
 		}
 	}
-	if missing > 2 {
-		t.Errorf("%d of %d SIP calls in no recording, want all but the one or two the kill caught unanswered (Kamailio fails over)", missing, calls)
+	// How many the kill leaves in no row is the calls node 0 had taken
+	// whose first manifest was not yet durable at that instant (set-up
+	// never waits for the disk: the manifest goes through the spool's
+	// group commit while the call is answered, and the recorder waits
+	// for it before any audio is written): its half of the 20/s times
+	// the set-up and commit time, up to half a second on a loaded 2-core
+	// machine. More than that would be calls lost beyond the kill.
+	if missing > 5 {
+		t.Errorf("%d of %d SIP calls in no recording, want at most the 5 that half a second of node 0's set-ups holds (Kamailio fails over)", missing, calls)
 	}
 	if len(bySIP) < res.Successful {
 		t.Errorf("got %d calls recorded, fewer than SIPp's %d successful", len(bySIP), res.Successful)
