@@ -60,6 +60,8 @@ const (
 	ActionContractEndHeld    Action = "contract-end-held"
 	ActionContractEndCertify Action = "contract-end-certify"
 	ActionContractEndRead    Action = "contract-end-read"
+	// A client's own master key destroyed at the end of its contract.
+	ActionContractEndKeyDestroy Action = "contract-end-key-destroy"
 
 	// A refusal: the principal did not reach what it asked for.
 	ActionDenied Action = "denied"
@@ -95,7 +97,7 @@ var actions = map[Action]Kind{
 	ActionContractEndPlan: KindAccessed, ActionContractEndStart: KindChanged, ActionContractEndResume: KindChanged,
 	ActionContractEndExport: KindExported, ActionContractEndVerify: KindAccessed, ActionContractEndConfirm: KindChanged,
 	ActionContractEndDestroy: KindChanged, ActionContractEndHeld: KindChanged, ActionContractEndCertify: KindChanged,
-	ActionContractEndRead: KindAccessed,
+	ActionContractEndRead: KindAccessed, ActionContractEndKeyDestroy: KindChanged,
 
 	ActionDenied: KindDenied,
 }

@@ -230,6 +230,16 @@ func (c *Catalog) Count(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// KeyUse returns how many recordings (in any state) have their data key
+// wrapped with master key id: a key still in use may not be destroyed.
+func (c *Catalog) KeyUse(ctx context.Context, id string) (int, error) {
+	var n int
+	if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings WHERE key_id = ?`, id).Scan(&n); err != nil {
+		return 0, fmt.Errorf("catalog: recordings of key %s: %w", id, err)
+	}
+	return n, nil
+}
+
 // StatePurging marks a recording whose deletion has started: its objects
 // may be gone but its tombstone is not written yet. A purge interrupted
 // there finishes it on its next run.

@@ -30,7 +30,20 @@ type Certificate struct {
 	Destroyed   []Destroyed   `json:"destroyed"`
 	Held        []Held        `json:"held"`
 	NotReturned []NotReturned `json:"not_returned"`
-	Audit       AuditRange    `json:"audit"`
+	// Keys are the client's own master keys and what became of them:
+	// destroyed once no recording's data key is wrapped with them any
+	// more, which makes every remaining copy of its recordings and
+	// manifests unreadable; kept, with why, while one still is.
+	Keys  []Key      `json:"master_keys"`
+	Audit AuditRange `json:"audit"`
+}
+
+// Key is one of the client's own master keys on the certificate.
+type Key struct {
+	ID          string `json:"id"`
+	Fingerprint string `json:"fingerprint,omitempty"` // crypt.Fingerprint, taken before destruction
+	State       string `json:"state"`                 // destroyed or kept
+	Why         string `json:"why,omitempty"`
 }
 
 // ClientRef names the client.
@@ -97,7 +110,7 @@ func (s *Service) certificate(ctx context.Context, run *catalog.ContractEnd, c C
 	cert := &Certificate{Title: "Certificate of return and destruction of entrusted call recordings / 委託業務の通話録音の返却・消去証明書",
 		Run: run.ID, Client: ClientRef{ID: c.ID, Name: c.Name}, Target: targetOf(run), Operators: run.Operators,
 		StartedAt: run.StartedAt, Method: destructionMethod, Returned: []Returned{}, Destroyed: []Destroyed{}, Held: []Held{},
-		NotReturned: []NotReturned{}, Audit: AuditRange{FirstSeq: run.FirstSeq}}
+		NotReturned: []NotReturned{}, Keys: []Key{}, Audit: AuditRange{FirstSeq: run.FirstSeq}}
 	err := catalog.EachContractEndItem(ctx, s.o.Catalog.DB(), run.ID, func(it *catalog.ContractEndItem) error {
 		cert.Counts.Recordings++
 		if cert.First == nil || it.StartedAt.Before(*cert.First) {
@@ -159,7 +172,16 @@ func (c *Certificate) Text() string {
 	fmt.Fprintf(&b, "法的保全のため保持 / Kept under legal hold: %d\n", n.Held)
 	fmt.Fprintf(&b, "返却できず保持 / Not returned, kept: %d\n", n.NotReturned)
 	fmt.Fprintf(&b, "期間中に他の理由で削除 / Deleted meanwhile by other means: %d\n\n", n.Gone)
-	fmt.Fprintf(&b, "消去の方法 / Method: %s\n\n", c.Method)
+	fmt.Fprintf(&b, "消去の方法 / Method: %s\n", c.Method)
+	for _, k := range c.Keys {
+		switch k.State {
+		case KeyDestroyed:
+			fmt.Fprintf(&b, "委託元専用の暗号鍵を消去 / Client master key destroyed: %s (fingerprint %s)\n", k.ID, k.Fingerprint)
+		default:
+			fmt.Fprintf(&b, "委託元専用の暗号鍵を保持 / Client master key kept: %s (%s)\n", k.ID, k.Why)
+		}
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "監査ログ / Audit log entries: %d to %d\n", c.Audit.FirstSeq, c.Audit.LastSeq)
 	for _, h := range c.Held {
 		fmt.Fprintf(&b, "  保持 / held: %s (%s)\n", h.ID, h.Reason)

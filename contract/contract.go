@@ -80,8 +80,12 @@ type Options struct {
 	// Spooled counts the client's calls still waiting in the spool; nil
 	// counts none.
 	Spooled func(client string) (int, error)
-	Log     *zap.Logger
-	Now     func() time.Time
+	// KeyFiles are the files of a client's own master keys (its
+	// encryption.keys), by key id; nil or none: the client has none, and
+	// its recordings are crypto-shredded one by one only.
+	KeyFiles func(client string) map[string]string
+	Log      *zap.Logger
+	Now      func() time.Time
 }
 
 // Service runs contract ends. A run holds the catalog lock of its client

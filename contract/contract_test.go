@@ -46,7 +46,13 @@ func TestMain(m *testing.M) { os.Exit(catalogtest.Main(m)) }
 // newEnv makes an env with n recordings of acme, its catalog in db.
 func newEnv(t *testing.T, db catalogtest.DB, n int) *env {
 	t.Helper()
-	dir := t.TempDir()
+	keys, _ := crypt.NewKeyring("a", map[string][]byte{"a": bytes.Repeat([]byte("k"), crypt.KeySize)})
+	return newEnvKeys(t, db, n, t.TempDir(), keys)
+}
+
+// newEnvKeys is newEnv in dir with keys.
+func newEnvKeys(t *testing.T, db catalogtest.DB, n int, dir string, keys *crypt.Keyring) *env {
+	t.Helper()
 	sp, err := spool.Open(filepath.Join(dir, "spool"))
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +66,6 @@ func newEnv(t *testing.T, db catalogtest.DB, n int) *env {
 		t.Fatal(err)
 	}
 	cat := db.Open(t)
-	keys, _ := crypt.NewKeyring("a", map[string][]byte{"a": bytes.Repeat([]byte("k"), crypt.KeySize)})
 	e := &env{cat: cat, st: st, target: target, keys: keys, dir: dir, sp: sp}
 	e.record(t, 0, n)
 	e.svc = e.service(t, cat, nil)

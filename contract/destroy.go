@@ -166,6 +166,9 @@ func (s *Service) certify(ctx context.Context, actor string, run *catalog.Contra
 	if n := cert.Counts.Pending; n > 0 {
 		return nil, fmt.Errorf("contract end %s: %d recordings not yet returned or deleted", run.ID, n)
 	}
+	if cert.Keys, err = s.destroyKeys(ctx, actor, run, c); err != nil {
+		return nil, err
+	}
 	err = s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
 		cur, err := catalog.GetContractEnd(ctx, tx, run.ID)
 		if err != nil {

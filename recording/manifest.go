@@ -34,7 +34,8 @@ type identity struct {
 }
 
 // SealManifest returns the manifest m of recording rec as it is stored
-// beside the audio: sealed with the active manifest key of keys (so the
+// beside the audio: sealed with the active manifest key of keys — the
+// client's own, for a client with keys (crypt.Keyring.ActiveFor) — (so the
 // bucket alone rebuilds the catalog), its caller number and SIP Call-ID
 // sealed again inside it with the recording's own data key (so erasure,
 // which destroys that key, reaches every copy). keyID names the manifest
@@ -52,7 +53,9 @@ func SealManifest(m *spool.Manifest, rec *catalog.Recording, dataKey []byte, key
 	if err != nil {
 		return nil, "", err
 	}
-	keyID = keys.Active()
+	if keyID, err = keys.ActiveFor(rec.Client); err != nil {
+		return nil, "", err
+	}
 	mk, err := keys.ManifestKey(keyID)
 	if err != nil {
 		return nil, "", err

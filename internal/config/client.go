@@ -29,6 +29,14 @@ type Client struct {
 	// Contact tells a requester how to reach the client (a desk, a
 	// number); it is added to the refusal's reason.
 	Contact string `yaml:"contact"`
+	// Encryption, when it lists keys, gives the client master keys of
+	// its own: the data keys of its recordings are wrapped with them,
+	// and its manifests sealed, instead of with the global keys, so that
+	// a contract end that destroys them makes every copy of the client's
+	// recordings unreadable at once — backups of the catalog and copies
+	// of the bucket included. Its keys are files (a contract end
+	// overwrites them); their ids are unique among every key configured.
+	Encryption Encryption `yaml:"encryption"`
 }
 
 // ClientLimits are a client's stricter terms. A limit that is not
@@ -159,6 +167,7 @@ func (c *Config) checkClients(r *report) {
 		default:
 			r.add(child(key, "disclosure"), "%q is not refer (requests are refused and referred to the client) or answer", cl.Disclosure)
 		}
+		c.checkClientKeys(r, cl, key)
 		lk := child(key, "limits")
 		seen := map[string]int{}
 		for j, pl := range cl.Limits.Purposes {
@@ -216,4 +225,58 @@ func checkRoleList(r *report, key string, list []string) {
 		}
 		seen[role] = true
 	}
+}
+
+// checkClientKeys checks client cl's own master keys, at key: files
+// only, ids unique among every key of the configuration, an active key
+// among them.
+func (c *Config) checkClientKeys(r *report, cl *Client, key string) {
+	e := &cl.Encryption
+	ek := child(key, "encryption")
+	ids := map[string]bool{}
+	for i, k := range e.Keys {
+		kk := index(child(ek, "keys"), i)
+		switch {
+		case k.ID == "" || strings.ContainsAny(k.ID, " \t/"):
+			r.add(child(kk, "id"), "required: a word naming the key, such as \"%s-2026\"", cl.ID)
+		case ids[k.ID]:
+			r.add(child(kk, "id"), "%q is listed twice", k.ID)
+		case c.keyOwner(k.ID, cl.ID) != "":
+			r.add(child(kk, "id"), "%q is also a key of %s: key ids are unique among every key configured", k.ID, c.keyOwner(k.ID, cl.ID))
+		}
+		ids[k.ID] = true
+		if k.File == "" || k.Env != "" {
+			r.add(kk, "give file (and no env): a client's key is a file, which its contract end destroys")
+		}
+	}
+	switch {
+	case len(e.Keys) > 0 && e.ActiveKey == "":
+		r.add(child(ek, "active_key"), "required when keys are listed")
+	case e.ActiveKey != "" && !ids[e.ActiveKey]:
+		r.add(child(ek, "active_key"), "%q is not one of its keys", e.ActiveKey)
+	}
+}
+
+// keyOwner names what else than client except configures key id: the
+// global encryption keys, or another client; "" when nothing does.
+func (c *Config) keyOwner(id, except string) string {
+	if len(c.Encryption.Keys) == 0 && id == "master" {
+		return "the master key kirokud keeps in data_dir (keys/master.key)"
+	}
+	for _, k := range c.Encryption.Keys {
+		if k.ID == id {
+			return "encryption.keys"
+		}
+	}
+	for _, cl := range c.Clients {
+		if cl.ID == except {
+			continue
+		}
+		for _, k := range cl.Encryption.Keys {
+			if k.ID == id {
+				return "client " + cl.ID
+			}
+		}
+	}
+	return ""
 }

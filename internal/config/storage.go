@@ -74,6 +74,11 @@ func (c *Config) resolveStorage(dir string) {
 	for i := range c.Encryption.Keys {
 		c.Encryption.Keys[i].File = abs(c.Encryption.Keys[i].File)
 	}
+	for i := range c.Clients {
+		for j := range c.Clients[i].Encryption.Keys {
+			c.Clients[i].Encryption.Keys[j].File = abs(c.Clients[i].Encryption.Keys[j].File)
+		}
+	}
 }
 
 func (c *Config) checkStorage(r *report) {

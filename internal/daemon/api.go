@@ -152,6 +152,15 @@ func (d *Daemon) newContract() (*contract.Service, error) {
 	o := contract.Options{Catalog: d.catalog, Store: d.store, Keys: d.keys, Log: d.log.Named("contract"),
 		Spooled: func(client string) (int, error) {
 			return d.spool.Count(func(m *spool.Manifest) bool { return m.Client == client })
+		},
+		KeyFiles: func(client string) map[string]string {
+			files := map[string]string{}
+			if cl, ok := d.currentConfig().Client(client); ok {
+				for _, k := range cl.Encryption.Keys {
+					files[k.ID] = k.File
+				}
+			}
+			return files
 		}}
 	if d.cfg.Storage.Backend == "s3" {
 		o.Bucket = d.cfg.Storage.S3.Bucket

@@ -14,10 +14,59 @@ import (
 	"github.com/kiroku-voice/kiroku/storage/crypt"
 )
 
-// keyring builds the master keyring from the configuration. With no keys
+// keyring builds the master keyring from the configuration: the global
+// keys, then each client's own (clientKeys).
+func keyring(cfg *config.Config, log *zap.Logger) (*crypt.Keyring, error) {
+	k, err := globalKeyring(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := clientKeys(k, cfg, log); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// clientKeys adds each client's own master keys to k. A client whose key
+// file says its key was destroyed (its contract ended) gets none: its
+// recordings can no longer be opened, and a new one of it stays in the
+// spool (crypt.ErrKeyDestroyed) until the client has a new key.
+func clientKeys(k *crypt.Keyring, cfg *config.Config, log *zap.Logger) error {
+	for _, cl := range cfg.Clients {
+		e := cl.Encryption
+		if len(e.Keys) == 0 {
+			continue
+		}
+		keys := map[string][]byte{}
+		destroyed := ""
+		for _, mk := range e.Keys {
+			key, err := crypt.LoadKeyFile(mk.File)
+			switch {
+			case errors.Is(err, crypt.ErrKeyDestroyed):
+				destroyed = err.Error()
+			case err != nil:
+				return fmt.Errorf("client %s: encryption key %q: %w", cl.ID, mk.ID, err)
+			default:
+				keys[mk.ID] = key
+			}
+		}
+		if destroyed != "" {
+			log.Warn("a master key of the client was destroyed: its recordings cannot be opened, and it takes none",
+				zap.String("client", cl.ID), zap.String("why", destroyed))
+			k.MarkDestroyed(cl.ID)
+			continue
+		}
+		if err := k.AddClient(cl.ID, e.ActiveKey, keys); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// globalKeyring builds the keyring of the global keys. With no keys
 // configured, encryption stays on: a key is created once in
 // <data_dir>/keys/master.key (mode 0600) and used from then on.
-func keyring(cfg *config.Config, log *zap.Logger) (*crypt.Keyring, error) {
+func globalKeyring(cfg *config.Config, log *zap.Logger) (*crypt.Keyring, error) {
 	e := cfg.Encryption
 	if len(e.Keys) == 0 {
 		path := filepath.Join(cfg.DataDir, "keys", "master.key")

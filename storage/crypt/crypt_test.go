@@ -3,8 +3,12 @@ package crypt
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -153,5 +157,85 @@ func TestSealOnceRepeats(t *testing.T) {
 	var got bytes.Buffer
 	if err := r.WriteRange(&got, 0, r.Size()); err != nil || !bytes.Equal(got.Bytes(), plain) {
 		t.Errorf("opened %d bytes (%v), want the %d sealed", got.Len(), err, len(plain))
+	}
+}
+
+// TestClientKeys: a client's recordings get its own key, others the
+// active one; once the client's keys are forgotten what they wrapped no
+// longer opens and the client gets no key, while the others still open.
+func TestClientKeys(t *testing.T) {
+	k, err := NewKeyring("g1", map[string][]byte{"g1": bytes.Repeat([]byte{1}, KeySize)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.AddClient("acme", "acme-1", map[string][]byte{"acme-1": bytes.Repeat([]byte{2}, KeySize)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.AddClient("globex", "g1", map[string][]byte{"g1": bytes.Repeat([]byte{3}, KeySize)}); err == nil {
+		t.Error("a client key with the id of a global key was taken")
+	}
+	dk := bytes.Repeat([]byte{9}, KeySize)
+	idA, wA, err := k.WrapFor("acme", dk, "rec-a")
+	if err != nil || idA != "acme-1" {
+		t.Fatalf("acme: wrapped with %q (%v), want acme-1", idA, err)
+	}
+	idG, wG, err := k.WrapFor("", dk, "rec-g")
+	if err != nil || idG != "g1" {
+		t.Fatalf("no client: wrapped with %q (%v), want g1", idG, err)
+	}
+	if id, _, _ := k.WrapFor("initech", dk, "rec-i"); id != "g1" {
+		t.Errorf("a client without keys: wrapped with %q, want the active g1", id)
+	}
+	if got, err := k.Unwrap(idA, wA, "rec-a"); err != nil || !bytes.Equal(got, dk) {
+		t.Fatalf("unwrap acme's: %v", err)
+	}
+	fp, err := k.Fingerprint("acme-1")
+	if err != nil || len(fp) != 16 || fp == Fingerprint(bytes.Repeat([]byte{1}, KeySize)) {
+		t.Errorf("fingerprint %q %v", fp, err)
+	}
+	if ids := k.ClientKeys("acme"); len(ids) != 1 || ids[0] != "acme-1" {
+		t.Errorf("acme's keys: %v", ids)
+	}
+	k.Forget("acme")
+	if _, err := k.Unwrap(idA, wA, "rec-a"); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("acme's wrapped key after Forget: %v, want ErrUnknownKey", err)
+	}
+	if _, _, err := k.WrapFor("acme", dk, "rec-a2"); !errors.Is(err, ErrKeyDestroyed) {
+		t.Errorf("a new acme recording after Forget: %v, want ErrKeyDestroyed", err)
+	}
+	if _, err := k.ManifestKey("acme-1"); !errors.Is(err, ErrUnknownKey) {
+		t.Errorf("acme's manifest key after Forget: %v", err)
+	}
+	if got, err := k.Unwrap(idG, wG, "rec-g"); err != nil || !bytes.Equal(got, dk) {
+		t.Errorf("the global key after acme's Forget: %v", err)
+	}
+}
+
+// TestDestroyKeyFile: a destroyed key file holds no trace of the key and
+// says it was destroyed; destroying it again changes nothing.
+func TestDestroyKeyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "acme.key")
+	key := bytes.Repeat([]byte{0xab}, KeySize)
+	if err := os.WriteFile(path, []byte(hex.EncodeToString(key)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := LoadKeyFile(path); err != nil || !bytes.Equal(got, key) {
+		t.Fatalf("load: %v", err)
+	}
+	if err := DestroyKeyFile(path, "by contract end R1 at 2026-12-02T00:00:00Z"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if bytes.Contains(b, []byte(hex.EncodeToString(key))) || !strings.Contains(string(b), "contract end R1") {
+		t.Errorf("destroyed file holds %q", b)
+	}
+	if _, err := LoadKeyFile(path); !errors.Is(err, ErrKeyDestroyed) || !strings.Contains(err.Error(), "contract end R1") {
+		t.Errorf("load after destruction: %v, want ErrKeyDestroyed with the note", err)
+	}
+	if err := DestroyKeyFile(path, "again"); err != nil {
+		t.Fatal(err)
+	}
+	if b2, _ := os.ReadFile(path); !bytes.Equal(b, b2) {
+		t.Errorf("destroyed twice: %q, then %q", b, b2)
 	}
 }

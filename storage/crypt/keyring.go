@@ -11,7 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // KeySize is the size of master and data keys.
@@ -28,8 +31,16 @@ var (
 // Keyring holds master keys by id; Active names the one new data keys are
 // wrapped with. Keys never appear in String, errors or logs.
 type Keyring struct {
+	mu     sync.RWMutex // Forget and AddClient change the maps while they are read
 	active string
 	keys   map[string][]byte
+	// clients maps a client to the key its recordings' data keys are
+	// wrapped with (AddClient); owner maps each client key to its client.
+	clients map[string]string
+	owner   map[string]string
+	// destroyed are the clients whose keys were destroyed (Forget): their
+	// recordings get no key any more (WrapFor fails).
+	destroyed map[string]bool
 }
 
 // NewKeyring returns a keyring whose active key is id.
@@ -37,7 +48,7 @@ func NewKeyring(active string, keys map[string][]byte) (*Keyring, error) {
 	if _, ok := keys[active]; !ok {
 		return nil, fmt.Errorf("master key %q: %w", active, ErrUnknownKey)
 	}
-	k := &Keyring{active: active, keys: map[string][]byte{}}
+	k := &Keyring{active: active, keys: map[string][]byte{}, clients: map[string]string{}, owner: map[string]string{}, destroyed: map[string]bool{}}
 	for id, key := range keys {
 		if len(key) != KeySize {
 			return nil, fmt.Errorf("master key %q is %d bytes, want %d", id, len(key), KeySize)
@@ -48,6 +59,109 @@ func NewKeyring(active string, keys map[string][]byte) (*Keyring, error) {
 		k.keys[id] = append([]byte(nil), key...)
 	}
 	return k, nil
+}
+
+// ErrKeyDestroyed is returned by WrapFor for a client whose keys were
+// destroyed (its contract ended).
+var ErrKeyDestroyed = errors.New("the client's master keys were destroyed")
+
+// AddClient gives client master keys of its own, active being the one
+// new data keys of its recordings are wrapped with. Key ids are unique
+// in the keyring.
+func (k *Keyring) AddClient(client, active string, keys map[string][]byte) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := keys[active]; !ok {
+		return fmt.Errorf("client %s: master key %q: %w", client, active, ErrUnknownKey)
+	}
+	for id, key := range keys {
+		if len(key) != KeySize {
+			return fmt.Errorf("client %s: master key %q is %d bytes, want %d", client, id, len(key), KeySize)
+		}
+		if _, dup := k.keys[id]; dup || id == "" || strings.ContainsAny(id, " \t\n") {
+			return fmt.Errorf("client %s: master key id %q: want a word no other key has", client, id)
+		}
+	}
+	for id, key := range keys {
+		k.keys[id] = append([]byte(nil), key...)
+		k.owner[id] = client
+	}
+	k.clients[client] = active
+	delete(k.destroyed, client)
+	return nil
+}
+
+// MarkDestroyed records that client's keys were destroyed before this
+// keyring was made (its key files say so): WrapFor refuses the client.
+func (k *Keyring) MarkDestroyed(client string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.destroyed[client] = true
+}
+
+// ActiveFor is the id of the key a recording of client gets: the
+// client's own active key, else the keyring's active key. It fails for
+// a client whose keys were destroyed.
+func (k *Keyring) ActiveFor(client string) (string, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if k.destroyed[client] {
+		return "", fmt.Errorf("client %s: %w", client, ErrKeyDestroyed)
+	}
+	if id, ok := k.clients[client]; ok {
+		return id, nil
+	}
+	return k.active, nil
+}
+
+// ClientKeys are the ids of client's own keys, sorted.
+func (k *Keyring) ClientKeys(client string) []string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	var ids []string
+	for id, c := range k.owner {
+		if c == client {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Forget drops client's keys from the keyring (their files having been
+// destroyed): what they wrapped no longer opens, and WrapFor refuses the
+// client.
+func (k *Keyring) Forget(client string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for id, c := range k.owner {
+		if c == client {
+			clear(k.keys[id])
+			delete(k.keys, id)
+			delete(k.owner, id)
+		}
+	}
+	delete(k.clients, client)
+	k.destroyed[client] = true
+}
+
+// Fingerprint identifies key id without revealing it (for certificates
+// and audit entries): 16 hex digits of an HMAC under the key itself.
+func (k *Keyring) Fingerprint(id string) (string, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	mk, ok := k.keys[id]
+	if !ok {
+		return "", fmt.Errorf("fingerprint of %q: %w", id, ErrUnknownKey)
+	}
+	return Fingerprint(mk), nil
+}
+
+// Fingerprint identifies key without revealing it.
+func Fingerprint(key []byte) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("kiroku key fingerprint v1"))
+	return hex.EncodeToString(m.Sum(nil)[:8])
 }
 
 // ParseKey reads a 32-byte key written as 64 hex digits or base64 (a key
@@ -69,11 +183,57 @@ func LoadKeyFile(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master key file: %w", err)
 	}
+	if strings.HasPrefix(string(b), destroyedMarker) {
+		return nil, fmt.Errorf("master key file %s: %w (%s)", path, ErrKeyDestroyed, strings.TrimSpace(strings.TrimPrefix(string(b), destroyedMarker)))
+	}
 	k, err := ParseKey(string(b))
 	if err != nil {
 		return nil, fmt.Errorf("master key file %s: %w", path, err)
 	}
 	return k, nil
+}
+
+// destroyedMarker starts a key file whose key was destroyed.
+const destroyedMarker = "# kiroku: this master key was destroyed:"
+
+// DestroyKeyFile destroys the key in the file at path: its bytes are
+// overwritten in place and synced, then the file is replaced by one
+// saying when and why (note), so that LoadKeyFile answers
+// ErrKeyDestroyed rather than a missing file. A file destroyed already
+// is left as it is. The disk may keep old blocks of a file it moved
+// (journals, copy-on-write, SSD wear levelling): keep key files on an
+// encrypted volume, or in a key manager, where that matters.
+func DestroyKeyFile(path, note string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("destroy master key file: %w", err)
+	}
+	if strings.HasPrefix(string(b), destroyedMarker) {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("destroy master key file: %w", err)
+	}
+	_, err = f.WriteAt(make([]byte, len(b)), 0)
+	if err = errors.Join(err, f.Sync(), f.Close()); err != nil {
+		return fmt.Errorf("destroy master key file %s: %w", path, err)
+	}
+	tmp := path + ".destroyed"
+	if err := os.WriteFile(tmp, []byte(destroyedMarker+" "+note+"\n"), 0o600); err != nil {
+		return fmt.Errorf("destroy master key file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("destroy master key file: %w", err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		err = errors.Join(d.Sync(), d.Close())
+		if err != nil {
+			return fmt.Errorf("destroy master key file: sync %s: %w", filepath.Dir(path), err)
+		}
+	}
+	return nil
 }
 
 // Active is the id of the key new data keys are wrapped with.
@@ -96,7 +256,27 @@ func NewDataKey() ([]byte, error) {
 // Wrap seals a data key with the active master key, bound to context (the
 // recording id), and returns the key id and the wrapped key.
 func (k *Keyring) Wrap(dataKey []byte, context string) (string, []byte, error) {
-	aead, err := gcm(k.keys[k.active])
+	return k.wrapWith(k.active, dataKey, context)
+}
+
+// WrapFor is Wrap for a recording of client: with the client's own
+// active key when it has keys (ActiveFor).
+func (k *Keyring) WrapFor(client string, dataKey []byte, context string) (string, []byte, error) {
+	id, err := k.ActiveFor(client)
+	if err != nil {
+		return "", nil, err
+	}
+	return k.wrapWith(id, dataKey, context)
+}
+
+func (k *Keyring) wrapWith(id string, dataKey []byte, context string) (string, []byte, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	mk, ok := k.keys[id]
+	if !ok {
+		return "", nil, fmt.Errorf("wrap with %q: %w", id, ErrUnknownKey)
+	}
+	aead, err := gcm(mk)
 	if err != nil {
 		return "", nil, err
 	}
@@ -104,11 +284,13 @@ func (k *Keyring) Wrap(dataKey []byte, context string) (string, []byte, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return "", nil, fmt.Errorf("wrap: %w", err)
 	}
-	return k.active, aead.Seal(nonce, nonce, dataKey, []byte(context)), nil
+	return id, aead.Seal(nonce, nonce, dataKey, []byte(context)), nil
 }
 
 // Unwrap opens a wrapped data key with the master key named id.
 func (k *Keyring) Unwrap(id string, wrapped []byte, context string) ([]byte, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	mk, ok := k.keys[id]
 	if !ok {
 		return nil, fmt.Errorf("unwrap with %q: %w", id, ErrUnknownKey)
@@ -140,6 +322,8 @@ func gcm(key []byte) (cipher.AEAD, error) {
 // the catalog, so they are sealed with a key derived from the master key
 // rather than with a recording's own data key.
 func (k *Keyring) ManifestKey(id string) ([]byte, error) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	mk, ok := k.keys[id]
 	if !ok {
 		return nil, fmt.Errorf("manifest key of %q: %w", id, ErrUnknownKey)
@@ -154,6 +338,8 @@ func (k *Keyring) ManifestKey(id string) ([]byte, error) {
 // nonces of the others (behind a load balancer, the authenticated retry
 // of an INVITE may reach another node than the challenge came from).
 func (k *Keyring) NonceKey() []byte {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	m := hmac.New(sha256.New, k.keys[k.active])
 	m.Write([]byte("kiroku sip digest nonce key v1"))
 	return m.Sum(nil)
@@ -162,6 +348,8 @@ func (k *Keyring) NonceKey() []byte {
 // AuditKey derives the key that signs audit checkpoints from the active
 // master key.
 func (k *Keyring) AuditKey() []byte {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	m := hmac.New(sha256.New, k.keys[k.active])
 	m.Write([]byte("kiroku audit checkpoint key v1"))
 	return m.Sum(nil)

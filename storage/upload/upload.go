@@ -492,8 +492,10 @@ func (u *Uploader) dataKey(rec *catalog.Recording) ([]byte, audiofile.Format, in
 	if err != nil {
 		return nil, "", 0, err
 	}
-	if rec.KeyID, rec.WrappedKey, err = u.o.Keys.Wrap(dataKey, rec.ID); err != nil {
-		return nil, "", 0, err
+	if rec.KeyID, rec.WrappedKey, err = u.o.Keys.WrapFor(rec.Client, dataKey, rec.ID); err != nil {
+		// A client whose keys a contract end destroyed: the call stays in
+		// the spool, counted failed, until the client has a key again.
+		return nil, "", 0, fmt.Errorf("%w: %v", errItem, err)
 	}
 	k = spool.UploadKey{KeyID: rec.KeyID, Wrapped: rec.WrappedKey, AudioFormat: string(format), AudioBitrate: bitrate}
 	if err := u.o.Spool.WriteUploadKey(rec.ID, k); err != nil {
