@@ -149,6 +149,7 @@ var routes = []Route{
 	{"POST /api/v1/requests/{id}/correct", requests},
 	{"POST /api/v1/requests/{id}/stop-use", requests},
 	{"POST /api/v1/requests/{id}/resume-use", requests},
+	{"GET /api/v1/requests/{id}/erasure-plan", requests},
 	{"POST /api/v1/requests/{id}/erase", requests},
 	{"POST /api/v1/requests/{id}/stop-provision", requests},
 	{"POST /api/v1/requests/{id}/refuse", requests},

@@ -371,3 +371,37 @@ type PurgeResult struct {
 	Failed       int     `json:"failed"`
 	Seconds      float64 `json:"seconds"`
 }
+
+// ErasurePlan is the answer of GET /api/v1/requests/{id}/erasure-plan:
+// what the erasure would destroy and keep now, and the confirm that
+// POST /api/v1/requests/{id}/erase takes back.
+type ErasurePlan struct {
+	Request      string           `json:"request"`
+	Destroy      []PlannedErasure `json:"destroy"`
+	Held         []PlannedErasure `json:"held"`
+	NotYetStored string           `json:"not_yet_stored"`
+	Confirm      string           `json:"confirm"`
+}
+
+// PlannedErasure is one recording of an ErasurePlan.
+type PlannedErasure struct {
+	ID         string    `json:"id"`
+	StartedAt  time.Time `json:"started_at"`
+	Line       string    `json:"line"`
+	Purpose    string    `json:"purpose"`
+	Client     string    `json:"client,omitempty"`
+	Audio      bool      `json:"audio"`
+	HoldReason string    `json:"hold_reason,omitempty"`
+}
+
+// EraseRequest is the body of POST /api/v1/requests/{id}/erase.
+type EraseRequest struct {
+	Confirm string `json:"confirm"`
+}
+
+// PlanRefusal is the answer of an erasure not confirmed (428) or
+// confirmed against a plan that changed since (409): the plan now.
+type PlanRefusal struct {
+	Error string      `json:"error"`
+	Plan  ErasurePlan `json:"plan"`
+}

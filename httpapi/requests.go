@@ -31,7 +31,8 @@ func (a *API) requestRoutes(authed func(string, handler)) {
 	authed("POST /api/v1/requests/{id}/correct", po(a.requestCorrect))
 	authed("POST /api/v1/requests/{id}/stop-use", po(a.requestAct(rights.KindStopUse)))
 	authed("POST /api/v1/requests/{id}/resume-use", po(a.requestAct(rights.KindResumeUse)))
-	authed("POST /api/v1/requests/{id}/erase", po(a.requestAct(rights.KindErasure)))
+	authed("GET /api/v1/requests/{id}/erasure-plan", po(a.erasurePlan)) // erasure.go
+	authed("POST /api/v1/requests/{id}/erase", po(a.erase))             // erasure.go
 	authed("POST /api/v1/requests/{id}/stop-provision", po(a.requestAct(rights.KindStopProvision)))
 	authed("POST /api/v1/requests/{id}/refuse", po(a.requestRefuse))
 	authed("POST /api/v1/requests/provisions", po(a.provide))
@@ -215,8 +216,6 @@ func (a *API) requestAct(kind string) handler {
 			out, err = s.StopUse(r.Context(), p.Name, id)
 		case rights.KindResumeUse:
 			out, err = s.ResumeUse(r.Context(), p.Name, id)
-		case rights.KindErasure:
-			out, err = s.Erase(r.Context(), p.Name, id)
 		case rights.KindStopProvision:
 			err = s.StopProvision(r.Context(), p.Name, id)
 			out = apiclient.Outcome{Outcome: rights.OutcomeAnswered}

@@ -143,7 +143,28 @@ func TestDiscloseEraseProvidePseudonymiseRoutes(t *testing.T) {
 		t.Errorf("pseudonymised: got %d %s", res.StatusCode, b)
 	}
 
-	res, b = e.send("po", http.MethodPost, "/api/v1/requests/"+e.newRequest("erasure", "0312345678")+"/erase", nil)
+	// An erasure runs once its plan is confirmed: without the confirm
+	// (428) or with a wrong one (409) nothing changes and the plan comes
+	// back.
+	erasure := e.newRequest("erasure", "0312345678")
+	var refusal apiclient.PlanRefusal
+	res, b = e.send("po", http.MethodPost, "/api/v1/requests/"+erasure+"/erase", nil)
+	if json.Unmarshal(b, &refusal); res.StatusCode != http.StatusPreconditionRequired || len(refusal.Plan.Destroy) != 1 || refusal.Plan.Destroy[0].ID != ids[0] {
+		t.Fatalf("erase without confirming: got %d %s, want 428 with the plan", res.StatusCode, b)
+	}
+	res, b = e.send("po", http.MethodPost, "/api/v1/requests/"+erasure+"/erase", map[string]string{"confirm": "0000000000000000"})
+	if res.StatusCode != http.StatusConflict {
+		t.Fatalf("erase with a wrong confirm: got %d %s, want 409", res.StatusCode, b)
+	}
+	if got, _ := e.do("po", http.MethodGet, "/api/v1/recordings/"+ids[0], nil); got.StatusCode != http.StatusOK {
+		t.Fatalf("recording after the unconfirmed erasures: got %d, want 200", got.StatusCode)
+	}
+	var plan apiclient.ErasurePlan
+	e.get("po", "/api/v1/requests/"+erasure+"/erasure-plan", http.StatusOK, &plan)
+	if plan.Confirm != refusal.Plan.Confirm || len(plan.Destroy) != 1 {
+		t.Fatalf("plan: %+v, want the one the refusal gave", plan)
+	}
+	res, b = e.send("po", http.MethodPost, "/api/v1/requests/"+erasure+"/erase", apiclient.EraseRequest{Confirm: plan.Confirm})
 	if res.StatusCode != http.StatusOK || !strings.Contains(string(b), ids[0]) {
 		t.Fatalf("erase: got %d %s", res.StatusCode, b)
 	}
@@ -158,9 +179,17 @@ func TestDiscloseEraseProvidePseudonymiseRoutes(t *testing.T) {
 	if len(list.Requests) != 2 {
 		t.Fatalf("got %d requests, want 2", len(list.Requests))
 	}
-	res, _ = e.send("po", http.MethodPost, "/api/v1/requests/"+list.Requests[0].ID+"/disclose", nil)
-	if res.StatusCode != http.StatusConflict {
-		t.Errorf("second disclosure: got %d, want 409", res.StatusCode)
+	for _, q := range list.Requests {
+		switch q.Kind {
+		case "disclosure": // downloaded again, audited again
+			if res, b := e.send("po", http.MethodPost, "/api/v1/requests/"+q.ID+"/disclose", nil); res.StatusCode != http.StatusOK || len(b) == 0 {
+				t.Errorf("second disclosure: got %d, want 200 with the ZIP", res.StatusCode)
+			}
+		case "erasure":
+			if res, _ := e.send("po", http.MethodPost, "/api/v1/requests/"+q.ID+"/erase", apiclient.EraseRequest{Confirm: plan.Confirm}); res.StatusCode != http.StatusConflict {
+				t.Errorf("second erasure: got %d, want 409", res.StatusCode)
+			}
+		}
 	}
 }
 

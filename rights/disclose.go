@@ -3,6 +3,7 @@ package rights
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -116,9 +117,17 @@ func (s *Service) split(recs []*catalog.Recording) ([]*catalog.Recording, []With
 // closes the request. Only the manifest's metadata is held in memory. A
 // request that cannot be answered (not verified) is refused and recorded
 // so before anything is written.
+//
+// An answered disclosure is disclosed again on asking (the person lost
+// the file, or its download broke): the ZIP is made afresh from what is
+// stored now, each recording's access audited again, and the request's
+// answer stays the first one; its audit log then shows every download.
 func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer) (*Manifest, error) {
 	r, err := s.open(ctx, id, KindDisclosure)
-	if err != nil {
+	again := errors.Is(err, ErrAnswered) && r != nil && r.Kind == KindDisclosure && r.Outcome == OutcomeAnswered
+	switch {
+	case again:
+	case err != nil:
 		return nil, s.refuseOn(ctx, operator, id, err)
 	}
 	all, err := s.recordings(ctx, r.Callers)
@@ -126,7 +135,7 @@ func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer
 		return nil, err
 	}
 	recs, withheld := s.split(all)
-	if len(withheld) > 0 && len(recs) == 0 {
+	if len(withheld) > 0 && len(recs) == 0 && !again {
 		// Everything found was made for clients: the request is refused
 		// with the policy's reason, recorded on it, and nothing is sent.
 		reasons := make([]string, len(withheld))
@@ -147,7 +156,7 @@ func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer
 		}
 		// The access is recorded before any byte of it is sent, and so
 		// appears in the history disclosed.
-		if err := s.auditTx(ctx, operator, audit.ActionDisclose, rec.ID, map[string]any{"request": id}); err != nil {
+		if err := s.auditTx(ctx, operator, audit.ActionDisclose, rec.ID, map[string]any{"request": id, "again": again}); err != nil {
 			return nil, err
 		}
 		it, err := s.item(ctx, rec, true)
@@ -170,6 +179,9 @@ func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer
 	}
 	if err := z.Close(); err != nil {
 		return nil, err
+	}
+	if again {
+		return m, nil
 	}
 	result := map[string]any{"recordings": len(m.Items)}
 	if len(withheld) > 0 {

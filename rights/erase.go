@@ -2,7 +2,10 @@ package rights
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -44,10 +47,23 @@ const notYetStored = "recordings of these numbers not yet stored at the erasure 
 // are then masked, and the catalog is compacted (see catalog.Compact for
 // what that removes on each driver). Held recordings stay and are
 // reported.
-func (s *Service) Erase(ctx context.Context, operator, id string) (*Erasure, error) {
+//
+// confirm is the Confirm of the request's ErasurePlan: an erasure runs
+// only once a person has seen what it destroys and what it keeps. A
+// confirm that is empty, or no longer matches what the plan would say
+// now (recordings stored, held or released since), changes nothing and
+// returns a *PlanError with the plan as it is now.
+func (s *Service) Erase(ctx context.Context, operator, id, confirm string) (*Erasure, error) {
 	r, err := s.open(ctx, id, KindErasure)
 	if err != nil {
 		return nil, s.refuseOn(ctx, operator, id, err)
+	}
+	plan, err := s.planFor(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if confirm == "" || confirm != plan.Confirm {
+		return nil, &PlanError{Plan: plan, Missing: confirm == ""}
 	}
 	// The ledger first, in a transaction of its own: an upload indexing a
 	// recording of these numbers either commits before it (and the search
@@ -103,6 +119,81 @@ func (s *Service) Erase(ctx context.Context, operator, id string) (*Erasure, err
 		return out, err
 	}
 	return out, nil
+}
+
+// ErasurePlan is what an erasure would do now, shown for confirmation:
+// the recordings it would destroy, those a legal hold keeps, and what
+// becomes of those not yet stored. Confirm is a digest of the request
+// and of both lists; Erase takes it back.
+type ErasurePlan struct {
+	Request      string           `json:"request"`
+	Destroy      []PlannedErasure `json:"destroy"`
+	Held         []PlannedErasure `json:"held"`
+	NotYetStored string           `json:"not_yet_stored"`
+	Confirm      string           `json:"confirm"`
+}
+
+// PlannedErasure is one recording in an ErasurePlan.
+type PlannedErasure struct {
+	ID         string    `json:"id"`
+	StartedAt  time.Time `json:"started_at"`
+	Line       string    `json:"line"`
+	Purpose    string    `json:"purpose"`
+	Client     string    `json:"client,omitempty"`
+	Audio      bool      `json:"audio"` // an audio object besides the manifest
+	HoldReason string    `json:"hold_reason,omitempty"`
+}
+
+// ErrPlan is wrapped by a *PlanError.
+var ErrPlan = errors.New("erasure not confirmed")
+
+// PlanError is Erase's answer to a missing or stale confirmation: the
+// plan as it is now, to be confirmed.
+type PlanError struct {
+	Plan    *ErasurePlan
+	Missing bool
+}
+
+func (e *PlanError) Error() string {
+	if e.Missing {
+		return "erasure not confirmed: confirm it with the confirm of its plan (it lists what is destroyed and what is held)"
+	}
+	return "erasure not confirmed: what it would destroy or keep changed since the plan was read; confirm the plan as it is now"
+}
+
+func (e *PlanError) Unwrap() error { return ErrPlan }
+
+// PlanErasure returns what erasure request id would do now. It changes
+// nothing: an unverified or answered request is an error, not refused.
+func (s *Service) PlanErasure(ctx context.Context, id string) (*ErasurePlan, error) {
+	r, err := s.open(ctx, id, KindErasure)
+	if err != nil {
+		return nil, err
+	}
+	return s.planFor(ctx, r)
+}
+
+func (s *Service) planFor(ctx context.Context, r *catalog.Request) (*ErasurePlan, error) {
+	recs, err := s.recordings(ctx, r.Callers)
+	if err != nil {
+		return nil, err
+	}
+	p := &ErasurePlan{Request: r.ID, Destroy: []PlannedErasure{}, Held: []PlannedErasure{}, NotYetStored: notYetStored}
+	h := sha256.New()
+	fmt.Fprintf(h, "kiroku erasure plan v1\n%s\n", r.ID)
+	for _, rec := range recs {
+		it := PlannedErasure{ID: rec.ID, StartedAt: rec.StartedAt, Line: rec.Line, Purpose: rec.Purpose, Client: rec.Client, Audio: rec.ObjectKey != ""}
+		if rec.LegalHold {
+			it.HoldReason = rec.HoldReason
+			p.Held = append(p.Held, it)
+			fmt.Fprintf(h, "held %s\n", rec.ID)
+		} else {
+			p.Destroy = append(p.Destroy, it)
+			fmt.Fprintf(h, "destroy %s\n", rec.ID)
+		}
+	}
+	p.Confirm = hex.EncodeToString(h.Sum(nil)[:8])
+	return p, nil
 }
 
 // maskCallers replaces the numbers by their masked form in every request

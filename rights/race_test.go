@@ -48,7 +48,7 @@ func TestErasureRacesHoldAndPurge(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := svc.Erase(t.Context(), "sato", create(t, e, rights.KindErasure, "ref", numA))
+			out, err := confirmed(t, svc, create(t, e, rights.KindErasure, "ref", numA))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -126,6 +126,11 @@ func (s *Service) Create(ctx context.Context, operator string, n NewRequest) (*c
 	if strings.TrimSpace(n.Requester) == "" {
 		return nil, fmt.Errorf("%w: requester: say who asks (the person or their agent)", ErrBadRequest)
 	}
+	// A request is taken once the person's identity is verified: one
+	// accepted unverified could only be refused later, for good.
+	if strings.TrimSpace(n.Verification) == "" {
+		return nil, fmt.Errorf("%w: verification: say how the person's identity was verified (the document checked and its reference, never the document itself)", ErrBadRequest)
+	}
 	if n.ReceivedAt.IsZero() {
 		n.ReceivedAt = s.o.Now()
 	}

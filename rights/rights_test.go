@@ -119,15 +119,36 @@ func TestDisclosureTwoNumbersTwoPurposes(t *testing.T) {
 	if r.Outcome != rights.OutcomeAnswered || r.AnsweredAt == nil {
 		t.Errorf("got request %+v, want answered", r)
 	}
-	if _, err := e.svc.Disclose(t.Context(), "sato", id, io.Discard); !errors.Is(err, rights.ErrAnswered) {
-		t.Errorf("second disclosure: got %v, want ErrAnswered", err)
+	// Downloaded again: made afresh, each access audited again, the
+	// request's first answer kept.
+	var again bytes.Buffer
+	m2, err := e.svc.Disclose(t.Context(), "sato", id, &again)
+	if err != nil || len(m2.Items) == 0 || again.Len() == 0 {
+		t.Fatalf("second disclosure: %v, %d bytes, want the ZIP again", err, again.Len())
+	}
+	if r2, _ := e.svc.Get(t.Context(), id); r2.AnsweredAt == nil || !r2.AnsweredAt.Equal(*r.AnsweredAt) {
+		t.Errorf("the second download changed the answer: %v, was %v", r2.AnsweredAt, r.AnsweredAt)
+	}
+	var agains int
+	es, _ := audit.List(t.Context(), e.cat.DB(), audit.Filter{Action: string(audit.ActionDisclose), Limit: 1000})
+	for _, en := range es {
+		if strings.Contains(en.Detail, `"again":true`) {
+			agains++
+		}
+	}
+	if agains != len(m2.Items) {
+		t.Errorf("%d accesses audited as disclosed again, want %d", agains, len(m2.Items))
 	}
 }
 
 func TestDisclosureUnverifiedIsRefusedAndRecorded(t *testing.T) {
 	e := newEnv(t)
 	e.record(t, numA, "cs-quality", 1000)
-	id := create(t, e, rights.KindDisclosure, "", numA)
+	// A request taken unverified before verification was required.
+	id := create(t, e, rights.KindDisclosure, "ref", numA)
+	if _, err := e.cat.DB().ExecContext(t.Context(), `UPDATE requests SET verification = '' WHERE id = ?`, id); err != nil {
+		t.Fatal(err)
+	}
 	var buf bytes.Buffer
 	if _, err := e.svc.Disclose(t.Context(), "sato", id, &buf); !errors.Is(err, rights.ErrRefused) {
 		t.Fatalf("got %v, want ErrRefused", err)
@@ -204,7 +225,7 @@ func TestErasureShredsAndKeepsHeld(t *testing.T) {
 			rc.Close()
 			heldRec, _ := e.cat.Get(t.Context(), held)
 
-			out, err := e.svc.Erase(t.Context(), "sato", create(t, e, rights.KindErasure, "ref", numA, numB))
+			out, err := confirmed(t, e.svc, create(t, e, rights.KindErasure, "ref", numA, numB))
 			if err != nil {
 				t.Fatal(err)
 			}

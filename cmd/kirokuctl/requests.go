@@ -17,7 +17,8 @@ const requestsUsage = `  requests create -kind K -caller N[,N…] -verification 
   requests list | show ID
   requests disclose ID [-out FILE|-]       disclosure ZIP
   requests correct ID -field customer_ref -value V [-recordings ID,…]
-  requests stop-use|resume-use|erase|stop-provision ID
+  requests stop-use|resume-use|stop-provision ID
+  requests erase ID [-confirm C]           without -confirm: what it destroys and keeps, and C
   requests refuse ID -reason R
   requests provide -recipient R -legal-basis B [-consent-ref C] -ids ID,… [-out FILE|-]
   requests provisions [-format json|csv [-out FILE|-]]
@@ -37,7 +38,9 @@ func requestsCmd(ctx context.Context, g *globals, sub string, args []string, out
 		return requestDownloadCmd(ctx, g, args, out)
 	case "correct":
 		return requestCorrectCmd(ctx, g, args, out)
-	case "stop-use", "resume-use", "erase", "stop-provision":
+	case "erase":
+		return requestEraseCmd(ctx, g, args, out)
+	case "stop-use", "resume-use", "stop-provision":
 		return requestPostCmd(ctx, g, "requests "+sub, "POST", "/"+sub, args, out)
 	case "refuse":
 		return requestRefuseCmd(ctx, g, args, out)
@@ -258,4 +261,45 @@ func fetchTo(ctx context.Context, g *globals, method, apiPath string, q url.Valu
 	}
 	fmt.Fprintf(out, "%s: %d bytes\n", path, n)
 	return nil
+}
+
+// requestEraseCmd: requests erase ID [-confirm C]. Without -confirm it
+// prints the plan (what the erasure destroys, what a hold keeps) and the
+// confirm to run it with; nothing changes.
+func requestEraseCmd(ctx context.Context, g *globals, args []string, out io.Writer) error {
+	fs := newFlagSet("requests erase")
+	confirm := fs.String("confirm", "", "the confirm of the plan this prints without it")
+	pos, err := parseFlags(fs, g, args, 1, "one request id")
+	if err != nil {
+		return err
+	}
+	c, err := g.newClient()
+	if err != nil {
+		return err
+	}
+	path := "/api/v1/requests/" + url.PathEscape(pos[0])
+	if *confirm == "" {
+		var p apiclient.ErasurePlan
+		raw, err := c.JSON(ctx, "GET", path+"/erasure-plan", nil, nil, nil, &p)
+		if err != nil {
+			return err
+		}
+		if g.output == "json" {
+			return writeRaw(out, raw)
+		}
+		fmt.Fprintf(out, "erasure %s would destroy %d recordings and keep %d under legal hold:\n\n", p.Request, len(p.Destroy), len(p.Held))
+		t := newTable(out, "", "ID", "STARTED", "LINE", "PURPOSE", "CLIENT", "AUDIO", "HOLD")
+		for _, d := range p.Destroy {
+			t.row("destroy", d.ID, g.at(d.StartedAt), d.Line, d.Purpose, dash(d.Client), yesNo(d.Audio), "")
+		}
+		for _, h := range p.Held {
+			t.row("keep", h.ID, g.at(h.StartedAt), h.Line, h.Purpose, dash(h.Client), yesNo(h.Audio), h.HoldReason)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\n%s.\nto erase: kirokuctl requests erase %s -confirm %s\n", p.NotYetStored, p.Request, p.Confirm)
+		return nil
+	}
+	return requestCall(ctx, g, "POST", path+"/erase", apiclient.EraseRequest{Confirm: *confirm}, out)
 }

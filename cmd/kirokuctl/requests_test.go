@@ -82,3 +82,40 @@ func TestRequestTables(t *testing.T) {
 		t.Errorf("provisions -o json: exit %d %v\n%s", code, err, out)
 	}
 }
+
+// TestRequestErase: requests erase without -confirm prints what the
+// erasure destroys and keeps, and the command that runs it, changing
+// nothing; with the confirm it erases; the disclosure ZIP downloads
+// again.
+func TestRequestErase(t *testing.T) {
+	k := startKirokud(t)
+	_, out, _ := k.ctl(t, "po", "requests", "create", "-kind", "erasure", "-caller", "0312345678", "-verification", "R-9", "-requester", "本人", "-o", "json")
+	var r apiclient.Request
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	code, out, stderr := k.ctl(t, "po", "requests", "erase", r.ID)
+	if code != 0 || !strings.Contains(out, "would destroy 3 recordings and keep 0") || !strings.Contains(out, k.ids[0]) {
+		t.Fatalf("erase without -confirm: exit %d\n%s%s", code, out, stderr)
+	}
+	i := strings.Index(out, "-confirm ")
+	if i < 0 {
+		t.Fatalf("no confirm in\n%s", out)
+	}
+	confirm := strings.TrimSpace(out[i+len("-confirm "):])
+	if n, _ := k.d.Catalog().Count(t.Context()); n != 3 {
+		t.Fatalf("%d recordings after the plan, want the 3 still there", n)
+	}
+	if code, _, stderr := k.ctl(t, "po", "requests", "erase", r.ID, "-confirm", "0000000000000000"); code != exitFail || !strings.Contains(stderr, "HTTP 409") {
+		t.Errorf("erase with a wrong confirm: exit %d %s", code, stderr)
+	}
+	if code, out, stderr := k.ctl(t, "po", "requests", "erase", r.ID, "-confirm", confirm); code != 0 || !strings.Contains(out, k.ids[0]) {
+		t.Fatalf("erase: exit %d\n%s%s", code, out, stderr)
+	}
+	if n, _ := k.d.Catalog().Count(t.Context()); n != 0 {
+		t.Errorf("%d recordings after the erasure", n)
+	}
+	if code, _, stderr := k.ctl(t, "po", "requests", "create", "-kind", "erasure", "-caller", "0312345678", "-requester", "本人"); code != exitFail || !strings.Contains(stderr, "verification") {
+		t.Errorf("a request without verification: exit %d %s", code, stderr)
+	}
+}
