@@ -24,6 +24,9 @@ const (
 	ActionDeleteOrphan    Action = "delete-orphan"    // an object without a catalog row removed
 	ActionPause           Action = "pause"            // recording of a call in progress paused
 	ActionResume          Action = "resume"           // and resumed
+	// ActionTranscode: a recording's stored object replaced by the same
+	// audio in its purpose's format (the background transcoder).
+	ActionTranscode Action = "transcode"
 
 	// Reads.
 	ActionSearch         Action = "search"          // a search, with the ids it showed
@@ -80,6 +83,7 @@ var actions = map[Action]Kind{
 	ActionRetentionChange: KindChanged, ActionRestrict: KindChanged, ActionUnrestrict: KindChanged,
 	ActionCorrect: KindChanged, ActionErase: KindChanged, ActionDelete: KindChanged, ActionDeleteOrphan: KindChanged,
 	ActionPause: KindChanged, ActionResume: KindChanged,
+	ActionTranscode: KindChanged,
 
 	ActionSearch: KindAccessed, ActionView: KindAccessed, ActionPlay: KindAccessed, ActionRead: KindAccessed,
 	ActionAuditRead: KindAccessed, ActionAuditVerify: KindAccessed, ActionCallsList: KindAccessed,
