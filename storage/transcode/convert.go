@@ -258,7 +258,7 @@ func (t *Transcoder) finish(ctx context.Context, q *catalog.Transcode, rec *cata
 	} else if err != nil {
 		return err
 	}
-	if u := t.o.Destroyer.DeleteObjects(ctx, []*catalog.Recording{{ID: rec.ID, ObjectKey: q.OldKey}}); len(u) > 0 {
+	if u := t.destroyer.DeleteObjects(ctx, []*catalog.Recording{{ID: rec.ID, ObjectKey: q.OldKey}}); len(u) > 0 {
 		return fmt.Errorf("destroy old object %s: %w", u[0].Key, u[0].Err)
 	}
 	return catalog.DoneTranscode(ctx, t.o.Catalog.DB(), q.ID)

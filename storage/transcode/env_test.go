@@ -71,7 +71,7 @@ func newEnv(t *testing.T, format audiofile.Format) *env {
 
 func (e *env) transcoder() *transcode.Transcoder {
 	return transcode.New(transcode.Options{Catalog: e.cat, Store: e.store, Keys: e.keys,
-		Destroyer: recording.NewDestroyer(e.cat, e.store), TempDir: e.tmp, Share: 1})
+		TempDir: e.tmp, Share: 1})
 }
 
 // store leaves a stored recording of pcm (interleaved stereo, passed

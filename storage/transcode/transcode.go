@@ -17,10 +17,9 @@ import (
 
 // Options configure a Transcoder.
 type Options struct {
-	Catalog   *catalog.Catalog
-	Store     storage.Store
-	Keys      *crypt.Keyring
-	Destroyer *recording.Destroyer // the old objects go through it
+	Catalog *catalog.Catalog
+	Store   storage.Store
+	Keys    *crypt.Keyring
 	// TempDir holds the decrypted and encoded audio while one recording is
 	// converted (default os.TempDir()).
 	TempDir string
@@ -53,8 +52,9 @@ type Stats struct {
 
 // Transcoder converts queued recordings, one at a time.
 type Transcoder struct {
-	o    Options
-	kick chan struct{}
+	o         Options
+	kick      chan struct{}
+	destroyer *recording.Destroyer // the old objects go through it
 
 	mu    sync.Mutex
 	stats Stats
@@ -77,7 +77,7 @@ func New(o Options) *Transcoder {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Transcoder{o: o, kick: make(chan struct{}, 1)}
+	return &Transcoder{o: o, kick: make(chan struct{}, 1), destroyer: recording.NewDestroyer(o.Catalog, o.Store)}
 }
 
 // Kick asks for a pass now (a recording was queued).
@@ -237,7 +237,7 @@ func (t *Transcoder) drop(ctx context.Context, q *catalog.Transcode, gone bool) 
 	if gone && q.NewKey != "" {
 		r.ManifestKey = manifestKeyOf(q.NewKey)
 	}
-	if u := t.o.Destroyer.DeleteObjects(ctx, recs); len(u) > 0 {
+	if u := t.destroyer.DeleteObjects(ctx, recs); len(u) > 0 {
 		return fmt.Errorf("delete %s: %w", u[0].Key, u[0].Err)
 	}
 	db := t.o.Catalog.DB()
