@@ -44,7 +44,9 @@ type env struct {
 	tmp   string
 }
 
-func newEnv(t *testing.T, format audiofile.Format) *env {
+func newEnv(t *testing.T, format audiofile.Format) *env { return newEnvB(t, format) }
+
+func newEnvB(t testing.TB, format audiofile.Format) *env {
 	t.Helper()
 	dir := t.TempDir()
 	sp, err := spool.Open(filepath.Join(dir, "spool"))
@@ -76,7 +78,7 @@ func (e *env) transcoder() *transcode.Transcoder {
 
 // store leaves a stored recording of pcm (interleaved stereo, passed
 // through μ-law as the wire carried it) and returns its row.
-func (e *env) store1(t *testing.T, pcm []int16) *catalog.Recording {
+func (e *env) store1(t testing.TB, pcm []int16) *catalog.Recording {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7()).String()
 	now := time.Now().UTC()
