@@ -198,7 +198,7 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 		ObjectLock:  cfg.Storage.S3.ObjectLock != "",
 		Log:         d.log.Named("upload"),
 		Notify:      notify,
-		OnStored:    d.metrics.Stored,
+		OnStored:    d.stored,
 		OnFailed:    d.metrics.UploadFailed,
 	})
 	if d.transcoder, err = d.newTranscoder(cfg); err != nil {

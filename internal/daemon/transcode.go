@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/kiroku-voice/kiroku/audiofile"
 	"github.com/kiroku-voice/kiroku/internal/config"
@@ -29,6 +30,13 @@ func (d *Daemon) newTranscoder(cfg *config.Config) (*transcode.Transcoder, error
 // purpose's recording cheap first, by transcoder.defer_backlog in force.
 func (d *Daemon) deferFormat(_ audiofile.Format, pending int) bool {
 	return d.currentConfig().Transcoder.Defers(pending)
+}
+
+// stored counts a stored recording and has the transcoder look at its
+// queue, which the uploader may have just added to.
+func (d *Daemon) stored(latency time.Duration) {
+	d.metrics.Stored(latency)
+	d.transcoder.Kick()
 }
 
 // registerTranscodeMetrics exposes the transcoder's figures.
