@@ -48,6 +48,11 @@ func newEnv(t *testing.T, format audiofile.Format) *env { return newEnvB(t, form
 
 func newEnvB(t testing.TB, format audiofile.Format) *env {
 	t.Helper()
+	return newEnvOn(t, catalogtest.New(t, catalog.SQLite), format)
+}
+
+func newEnvOn(t testing.TB, db catalogtest.DB, format audiofile.Format) *env {
+	t.Helper()
 	dir := t.TempDir()
 	sp, err := spool.Open(filepath.Join(dir, "spool"))
 	if err != nil {
@@ -61,7 +66,7 @@ func newEnvB(t testing.TB, format audiofile.Format) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{spool: sp, store: &hookStore{Store: st}, cat: catalogtest.New(t, catalog.SQLite).Open(t), keys: keys,
+	e := &env{spool: sp, store: &hookStore{Store: st}, cat: db.Open(t), keys: keys,
 		tmp: filepath.Join(dir, "tmp")}
 	os.Mkdir(e.tmp, 0o700)
 	e.up = upload.New(upload.Options{Spool: sp, Store: e.store, Catalog: e.cat, Keys: keys,

@@ -18,6 +18,7 @@ import (
 	"github.com/kiroku-voice/kiroku/audiofile"
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 	"github.com/kiroku-voice/kiroku/internal/testenv/audiotest"
 	"github.com/kiroku-voice/kiroku/recording"
 )
@@ -199,9 +200,13 @@ var errKilled = errors.New("killed")
 // and the manifest remain, the row names the one, one audit entry, the
 // queue is empty and the audit chain verifies.
 func TestResumeAfterKill(t *testing.T) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) { resumeAfterKill(t, db) })
+}
+
+func resumeAfterKill(t *testing.T, db catalogtest.DB) {
 	for _, at := range []string{"after the new object", "after the switch"} {
 		t.Run(at, func(t *testing.T) {
-			e := newEnv(t, audiofile.Opus)
+			e := newEnvOn(t, catalogtest.New(t, db.Driver), audiofile.Opus)
 			rec := e.store1(t, call(8000*2))
 			ctx, kill := context.WithCancel(t.Context())
 			e.store.set(nil, func(_ context.Context, key string) error {
@@ -268,9 +273,13 @@ func erase(t *testing.T, ctx context.Context, e *env, id string) {
 // already put) is not brought back: the store is empty after the pass,
 // nothing is audited as transcoded and the queue is empty.
 func TestErasedNotConverted(t *testing.T) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) { erasedNotConverted(t, db) })
+}
+
+func erasedNotConverted(t *testing.T, db catalogtest.DB) {
 	for _, when := range []string{"queued", "converting", "switched"} {
 		t.Run(when, func(t *testing.T) {
-			e := newEnv(t, audiofile.Opus)
+			e := newEnvOn(t, catalogtest.New(t, db.Driver), audiofile.Opus)
 			rec := e.store1(t, call(8000))
 			switch when {
 			case "queued":
