@@ -14,5 +14,5 @@
 // finds it so deletes what it put.
 //
 // It reads the manifest as the spool wrote it (spool.Manifest), and walks
-// no spool. It must not import sip, media, storage/upload, httpapi or internal/config.
+// no spool. It must not import sip, storage/upload, httpapi or internal/config.
 package transcode
