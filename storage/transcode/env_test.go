@@ -76,14 +76,19 @@ func newEnvOn(t testing.TB, db catalogtest.DB, format audiofile.Format) *env {
 	return e
 }
 
-func (e *env) transcoder() *transcode.Transcoder {
+func (e *env) transcoder() *transcode.Transcoder { return e.transcoderAt(time.Now) }
+
+func (e *env) transcoderAt(now func() time.Time) *transcode.Transcoder {
 	return transcode.New(transcode.Options{Catalog: e.cat, Store: e.store, Keys: e.keys,
-		TempDir: e.tmp, Share: 1})
+		TempDir: e.tmp, Share: 1, Now: now})
 }
 
 // store leaves a stored recording of pcm (interleaved stereo, passed
 // through μ-law as the wire carried it) and returns its row.
-func (e *env) store1(t testing.TB, pcm []int16) *catalog.Recording {
+func (e *env) store1(t testing.TB, pcm []int16) *catalog.Recording { return e.storeAt(t, pcm, 8000) }
+
+// storeAt is store1 of a recording at rate Hz.
+func (e *env) storeAt(t testing.TB, pcm []int16, rate int) *catalog.Recording {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7()).String()
 	now := time.Now().UTC()
@@ -95,7 +100,7 @@ func (e *env) store1(t testing.TB, pcm []int16) *catalog.Recording {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, _ := wav.NewWriter(f, 8000, 2)
+	w, _ := wav.NewWriter(f, rate, 2)
 	b := make([]byte, 2*len(pcm))
 	for i, v := range pcm {
 		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
@@ -108,7 +113,7 @@ func (e *env) store1(t testing.TB, pcm []int16) *catalog.Recording {
 	data, _ := os.ReadFile(path)
 	m := &spool.Manifest{ID: id, State: spool.StateSpooled, Caller: "0312345678", Dialled: "0120000001", Line: "0120000001",
 		Purpose: "cs-quality", StartedAt: now, EndedAt: &now, Consent: spool.Consent{Decision: spool.Notified},
-		Recording: &spool.Recording{File: id + ".wav", Format: spool.RecordingFormat, Duration: float64(len(pcm)/2) / 8000,
+		Recording: &spool.Recording{File: id + ".wav", Format: spool.RecordingFormatAt(rate), Duration: float64(len(pcm)/2) / float64(rate),
 			Size: int64(len(data)), SHA256: sha(data),
 			Channels: []spool.ChannelStats{{Side: "caller", Codec: "PCMU"}, {Side: "agent", Codec: "PCMU"}}}}
 	if err := e.spool.WriteManifest(m); err != nil {

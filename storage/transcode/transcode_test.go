@@ -366,3 +366,36 @@ func TestHeldOrRestrictedWaits(t *testing.T) {
 		})
 	}
 }
+
+// TestWideband: a 16 kHz recording (a G.722 leg) of an opus purpose is
+// stored first as pcm (g711 cannot hold it) and converted to a 16 kHz
+// Ogg Opus stream, which the manifest says.
+func TestWideband(t *testing.T) {
+	e := newEnv(t, audiofile.Opus)
+	rec := e.storeAt(t, call(16000), 16000)
+	if !strings.Contains(recording.AudioFormat(rec), "codec=pcm_s16le; rate=16000") {
+		t.Fatalf("stored first as %s, want 16 kHz pcm", recording.AudioFormat(rec))
+	}
+	if err := e.transcoder().Pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := e.cat.Get(t.Context(), rec.ID)
+	if !strings.HasSuffix(got.ObjectKey, ".opus") || !strings.Contains(recording.AudioFormat(got), "codec=opus; bitrate=24000; streams=2; rate=16000") {
+		t.Errorf("converted to %s as %s, want 16 kHz opus", got.ObjectKey, recording.AudioFormat(got))
+	}
+}
+
+// TestDueSoonNotConverted: a recording due for deletion within the
+// margin (a day) is taken off the queue as it is, unconverted.
+func TestDueSoonNotConverted(t *testing.T) {
+	e := newEnv(t, audiofile.Opus)
+	rec := e.store1(t, call(8000))
+	tr := e.transcoderAt(func() time.Time { return rec.RetainUntil.Add(-time.Hour) })
+	if err := tr.Pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := e.cat.Get(t.Context(), rec.ID)
+	if got.ObjectKey != rec.ObjectKey || queued(t, e) != 0 || tr.Stats().Converted != 0 {
+		t.Errorf("row names %s, %d queued, stats %+v: want it as stored and off the queue", got.ObjectKey, queued(t, e), tr.Stats())
+	}
+}
