@@ -21,6 +21,7 @@ func (d *Daemon) newTranscoder(cfg *config.Config) (*transcode.Transcoder, error
 	return transcode.New(transcode.Options{
 		Catalog: d.catalog, Store: d.store, Keys: d.keys, TempDir: dir,
 		Share:      float64(cfg.Transcoder.CPUPercent) / 100,
+		ShareNow:   func() float64 { return float64(d.currentConfig().Transcoder.CPUPercent) / 100 },
 		ObjectLock: cfg.Storage.S3.ObjectLock != "",
 		Log:        d.log.Named("transcode"),
 	}), nil

@@ -27,6 +27,9 @@ type Options struct {
 	// (0, 1] (default 0.5): after each conversion the worker rests for
 	// the time it worked times (1-Share)/Share.
 	Share float64
+	// ShareNow, when set, gives Share afresh before each rest (the
+	// configuration in force, after a reload).
+	ShareNow func() float64
 	// Scan is how often the queue is looked at without a Kick (default 30s).
 	Scan time.Duration
 	// Margin: a recording due for deletion within it is taken off the
@@ -162,10 +165,16 @@ func (t *Transcoder) Pass(ctx context.Context) error {
 
 // rest waits so that work out of the time worked plus rested is Share.
 func (t *Transcoder) rest(ctx context.Context, worked time.Duration) {
-	if t.o.Share >= 1 {
+	share := t.o.Share
+	if t.o.ShareNow != nil {
+		if s := t.o.ShareNow(); s > 0 && s <= 1 {
+			share = s
+		}
+	}
+	if share >= 1 {
 		return
 	}
-	d := time.Duration(float64(worked) * (1 - t.o.Share) / t.o.Share)
+	d := time.Duration(float64(worked) * (1 - share) / share)
 	tm := time.NewTimer(d)
 	defer tm.Stop()
 	select {
