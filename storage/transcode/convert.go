@@ -87,6 +87,11 @@ func (t *Transcoder) convert(ctx context.Context, q *catalog.Transcode, rec *cat
 		if cur.LegalHold || cur.State != catalog.StateStored || cur.ObjectKey != rec.ObjectKey {
 			return nil
 		}
+		if !cur.RetainUntil.Equal(rec.RetainUntil) {
+			// Re-tagged meanwhile (a retention change): the new object
+			// carries the old date's tags; put again from the row as it is.
+			return errAgain
+		}
 		if switched, err = catalog.SwitchObject(ctx, tx, rec.ID, rec.ObjectKey, &next); err != nil || !switched {
 			return err
 		}
@@ -100,6 +105,11 @@ func (t *Transcoder) convert(ctx context.Context, q *catalog.Transcode, rec *cat
 	switch {
 	case errors.Is(err, catalog.ErrNotFound):
 		return t.drop(ctx, q, true)
+	case errors.Is(err, errAgain):
+		if u := t.destroyer.DeleteObjects(ctx, []*catalog.Recording{{ID: q.ID, ObjectKey: q.NewKey}}); len(u) > 0 {
+			return fmt.Errorf("delete %s: %w", u[0].Key, u[0].Err)
+		}
+		return catalog.StartTranscode(ctx, t.o.Catalog.DB(), q.ID, "") // stays queued: the next pass converts it
 	case err != nil:
 		return err
 	case !switched:

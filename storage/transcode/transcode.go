@@ -191,8 +191,12 @@ func (t *Transcoder) countPending(ctx context.Context) {
 	}
 }
 
-// errWait marks a recording left queued for a later pass.
-var errWait = errors.New("left for a later pass")
+// errWait marks a recording whose row changed under a conversion (held,
+// restricted, another object): nothing was switched.
+var errWait = errors.New("the recording changed during its conversion")
+
+// errAgain marks a conversion to do again from the row as it is now.
+var errAgain = errors.New("converted from a stale row")
 
 // one takes queued recording q a step to its end: converted and
 // switched, finished after a switch, dropped (the recording is gone, or

@@ -399,3 +399,36 @@ func TestDueSoonNotConverted(t *testing.T) {
 		t.Errorf("row names %s, %d queued, stats %+v: want it as stored and off the queue", got.ObjectKey, queued(t, e), tr.Stats())
 	}
 }
+
+// TestRetaggedDuringConversion: a retention change committed while a
+// conversion runs (the new object tagged with the old date) is not
+// switched to: the new object is deleted, the recording stays queued,
+// and the next pass converts it with the new date's tags.
+func TestRetaggedDuringConversion(t *testing.T) {
+	e := newEnv(t, audiofile.Opus)
+	rec := e.store1(t, call(8000))
+	later := rec.RetainUntil.AddDate(0, 1, 0)
+	e.store.set(nil, func(ctx context.Context, key string) error {
+		if strings.HasSuffix(key, ".opus") {
+			e.store.set(nil, nil)
+			return catalog.SetRetainUntil(ctx, e.cat.DB(), rec.ID, later)
+		}
+		return nil
+	})
+	tr := e.transcoder()
+	if err := tr.Pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := e.cat.Get(t.Context(), rec.ID)
+	if got.ObjectKey != rec.ObjectKey || queued(t, e) != 1 || len(e.objects(t)) != 2 {
+		t.Fatalf("after the retention change: row names %s, %d queued, store %v; want as stored, queued", got.ObjectKey, queued(t, e), e.objects(t))
+	}
+	if err := tr.Pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = e.cat.Get(t.Context(), rec.ID)
+	o, err := e.store.Stat(t.Context(), got.ObjectKey)
+	if err != nil || !strings.HasSuffix(got.ObjectKey, ".opus") || o.Tags["retain-until"] != later.Format("2006-01-02") {
+		t.Errorf("converted to %s with tags %v (%v), want the .opus tagged %s", got.ObjectKey, o.Tags, err, later.Format("2006-01-02"))
+	}
+}
