@@ -78,6 +78,11 @@ func (t *Transcoder) convert(ctx context.Context, q *catalog.Transcode, rec *cat
 		"old": map[string]any{"format": old, "object_key": rec.ObjectKey, "sha256": rec.SHA256, "audio_sha256": rec.AudioSHA256, "size": rec.Size},
 		"new": map[string]any{"format": recording.AudioFormat(&next), "object_key": next.ObjectKey, "sha256": next.SHA256, "audio_sha256": next.AudioSHA256, "size": next.Size},
 	})
+	if t.lock != nil {
+		if err := t.lock.Check(ctx); err != nil {
+			return err // another node may convert now: this one switches nothing
+		}
+	}
 	switched := false
 	err = t.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
 		cur, err := catalog.GetRecording(ctx, tx, rec.ID)

@@ -58,6 +58,7 @@ type Transcoder struct {
 	o         Options
 	kick      chan struct{}
 	destroyer *recording.Destroyer // the old objects go through it
+	lock      *catalog.Lock        // held by the pass running (Pass is not concurrent)
 
 	mu    sync.Mutex
 	stats Stats
@@ -116,6 +117,9 @@ func (t *Transcoder) Run(ctx context.Context) error {
 	}
 }
 
+// lockName is the catalog lock a pass holds.
+const lockName = "transcode"
+
 // batch is how many queued rows a pass reads at a time.
 const batch = 100
 
@@ -125,6 +129,19 @@ const batch = 100
 // counted, its error kept in the queue, and the pass goes on; an error
 // of the catalog stops it.
 func (t *Transcoder) Pass(ctx context.Context) error {
+	// One converter across the nodes sharing the catalog: two converting
+	// the same recording would each take the other's switch for a change
+	// of the row.
+	l, err := t.o.Catalog.TryLock(ctx, lockName)
+	if errors.Is(err, catalog.ErrLocked) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer l.Release()
+	t.lock = l
+	defer func() { t.lock = nil }()
 	t.countPending(ctx)
 	after := ""
 	for {
@@ -242,6 +259,16 @@ func (t *Transcoder) one(ctx context.Context, q *catalog.Transcode) (worked bool
 // meanwhile) and, for a recording gone or no longer to be converted,
 // takes it off the queue. A held or restricted recording stays queued.
 func (t *Transcoder) drop(ctx context.Context, q *catalog.Transcode, gone bool) error {
+	if !gone {
+		// Never the object the row names (switched to by another path).
+		cur, err := catalog.GetRecording(ctx, t.o.Catalog.DB(), q.ID)
+		switch {
+		case err == nil && cur.ObjectKey == q.NewKey:
+			return catalog.DoneTranscode(ctx, t.o.Catalog.DB(), q.ID)
+		case err != nil && !errors.Is(err, catalog.ErrNotFound):
+			return err
+		}
+	}
 	r := &catalog.Recording{ID: q.ID, ObjectKey: q.NewKey}
 	recs := []*catalog.Recording{r}
 	if gone && q.OldKey != "" {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -431,4 +432,42 @@ func TestRetaggedDuringConversion(t *testing.T) {
 	if err != nil || !strings.HasSuffix(got.ObjectKey, ".opus") || o.Tags["retain-until"] != later.Format("2006-01-02") {
 		t.Errorf("converted to %s with tags %v (%v), want the .opus tagged %s", got.ObjectKey, o.Tags, err, later.Format("2006-01-02"))
 	}
+}
+
+// TestTwoNodes: two transcoders on one catalog (two nodes on PostgreSQL)
+// passing at once convert a recording once: one object, the row naming
+// it, one audit entry, the queue empty.
+func TestTwoNodes(t *testing.T) {
+	catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+		e := newEnvOn(t, db, audiofile.Opus)
+		rec := e.store1(t, call(8000*4))
+		other := *e
+		if db.Driver == catalog.Postgres {
+			other.cat = db.Open(t) // another node's handle
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, n := range []*env{e, &other} {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[i] = n.transcoder().Pass(t.Context()) }()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.transcoder().Pass(t.Context()); err != nil { // whichever was locked out
+			t.Fatal(err)
+		}
+		got, _ := e.cat.Get(t.Context(), rec.ID)
+		keys := e.objects(t)
+		if len(keys) != 2 || !slices.Contains(keys, got.ObjectKey) || !strings.HasSuffix(got.ObjectKey, ".opus") {
+			t.Errorf("store holds %v, row names %s: want the manifest and the .opus", keys, got.ObjectKey)
+		}
+		if whole, _ := e.audio(t, got, 0, 1); sha(whole) != got.AudioSHA256 {
+			t.Error("the stored audio does not match the catalog's checksum")
+		}
+		if n := len(transcodeEntries(t, e, rec.ID)); n != 1 || queued(t, e) != 0 {
+			t.Errorf("got %d transcode entries and %d queued, want 1 and 0", n, queued(t, e))
+		}
+	})
 }
