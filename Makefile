@@ -151,11 +151,16 @@ bench-storage: s3-server
 # seconds and MB per recorded hour of a five-minute conversation (espeak-ng
 # speech in turns, through μ-law), then the spool → versitygw pipeline on
 # 5-minute recordings: recordings stored per second, the concurrent
-# 5-minute calls that keeps up with, and the stored MB per recorded hour.
+# 5-minute calls that keeps up with, and the stored MB per recorded hour;
+# then the background transcoder converting stored g711 (opus) and pcm
+# (flac) 5-minute recordings: conversions per second at a whole CPU and
+# the concurrent 5-minute calls it keeps up with at that and at the
+# default transcoder.cpu_percent.
 .PHONY: bench-format
 bench-format: s3-server
 	$(GO) test -run '^$$' -bench BenchmarkEncode -count 5 ./audiofile
 	$(GO) test -run '^$$' -bench BenchmarkStoreFormat -benchtime 4x -count 3 ./storage/upload
+	$(GO) test -run '^$$' -bench BenchmarkTranscode -benchtime 4x -count 3 ./storage/transcode
 
 # ---------------------------------------------------------------------------
 # bench-purge: 100,000 expired recordings (two small objects each) in the

@@ -25,8 +25,9 @@ const (
 // Formats lists every format, in the order the README names them.
 var Formats = []Format{PCM, G711, FLAC, Opus}
 
-// ErrSource is wrapped by every error about the spool WAV being encoded
-// (not 8 kHz 16-bit stereo PCM, or cut short against its header).
+// ErrSource is wrapped by every error about the WAV being encoded (not
+// 8 or 16 kHz 16-bit stereo PCM nor 8 kHz stereo G.711, or cut short
+// against its header).
 var ErrSource = errors.New("not the spool's 8 kHz 16-bit stereo PCM WAV")
 
 // Parse returns the format called s.
@@ -131,6 +132,9 @@ type source struct {
 	r      *bufio.Reader
 	frames int64 // stereo frames the data chunk holds
 	left   int64 // frames not read yet
+	// law, when not nil, decodes the samples of a G.711 WAV (a g711
+	// object being transcoded), one byte a sample.
+	law *[256]int16
 }
 
 // openSource reads the RIFF header of r up to its data chunk and checks
@@ -147,6 +151,7 @@ func openSource(r io.Reader) (*source, error) {
 	le := binary.LittleEndian
 	fmtOK := false
 	var sr uint32
+	var tag uint16
 	for {
 		var ch [8]byte
 		if _, err := io.ReadFull(br, ch[:]); err != nil {
@@ -162,15 +167,23 @@ func openSource(r io.Reader) (*source, error) {
 			if _, err := io.ReadFull(br, b); err != nil {
 				return nil, fmt.Errorf("%w: fmt chunk: %v", ErrSource, err)
 			}
-			var tag, ch, bits uint16
+			var ch, bits uint16
 			tag, ch, sr, bits = le.Uint16(b[0:]), le.Uint16(b[2:]), le.Uint32(b[4:]), le.Uint16(b[14:])
-			if tag != 1 || ch != channels || (sr != narrowband && sr != wideband) || bits != 16 {
+			pcmOK := tag == 1 && bits == 16 && (sr == narrowband || sr == wideband)
+			g711OK := (tag == tagULaw || tag == tagALaw) && bits == 8 && sr == narrowband
+			if ch != channels || !pcmOK && !g711OK {
 				return nil, fmt.Errorf("%w: format tag %d, %d channels, %d Hz, %d bits", ErrSource, tag, ch, sr, bits)
 			}
 			fmtOK = true
 		case "data":
 			if !fmtOK {
 				return nil, fmt.Errorf("%w: data before fmt", ErrSource)
+			}
+			switch tag {
+			case tagULaw:
+				return &source{rate: sr, r: br, frames: size / channels, left: size / channels, law: &ulaw}, nil
+			case tagALaw:
+				return &source{rate: sr, r: br, frames: size / channels, left: size / channels, law: &alaw}, nil
 			}
 			return &source{rate: sr, r: br, frames: size / frameLen, left: size / frameLen}, nil
 		default:
@@ -190,6 +203,21 @@ func (s *source) read(buf []int16, raw []byte) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
+	if s.law != nil {
+		b := raw[:n*channels]
+		if _, err := io.ReadFull(s.r, b); err != nil {
+			return 0, fmt.Errorf("%w: data ends %d frames before its header says: %v", ErrSource, s.left, err)
+		}
+		// Widened in place, from the end, so that raw holds the PCM's
+		// bytes as it does for a PCM source (FLAC's MD5, pcm's data).
+		for i := len(b) - 1; i >= 0; i-- {
+			v := s.law[b[i]]
+			buf[i] = v
+			binary.LittleEndian.PutUint16(raw[2*i:], uint16(v))
+		}
+		s.left -= n
+		return int(n), nil
+	}
 	b := raw[:n*frameLen]
 	if _, err := io.ReadFull(s.r, b); err != nil {
 		return 0, fmt.Errorf("%w: data ends %d frames before its header says: %v", ErrSource, s.left, err)
@@ -201,7 +229,10 @@ func (s *source) read(buf []int16, raw []byte) (int, error) {
 	return int(n), nil
 }
 
-// Encode reads the spool's WAV from src and writes it to dst as f. The
+// Encode reads the spool's WAV from src and writes it to dst as f. src
+// may also be a stereo G.711 WAV as G711 writes it (a recording stored
+// as g711 first, converted later by the transcoder): its samples are
+// decoded as the recorder decodes the wire's. The
 // output depends on the input and o alone, so that every upload attempt
 // of a recording writes the same bytes. FLAC's STREAMINFO carries the
 // MD5 of the samples when dst is an io.WriteSeeker (a file), and leaves

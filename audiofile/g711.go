@@ -12,6 +12,15 @@ const (
 	tagULaw = 7
 )
 
+// ulaw and alaw decode each law's bytes, for a G.711 source.
+var ulaw, alaw [256]int16
+
+func init() {
+	for b := range 256 {
+		ulaw[b], alaw[b] = media.DecodeULaw(byte(b)), media.DecodeALaw(byte(b))
+	}
+}
+
 // encodeG711 writes s as a stereo G.711 WAV in law (μ-law unless ALaw).
 //
 // The recorder decodes each leg's G.711 to PCM; encoding those samples

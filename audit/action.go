@@ -25,6 +25,9 @@ const (
 	ActionPause           Action = "pause"            // recording of a call in progress paused
 	ActionResume          Action = "resume"           // and resumed
 	ActionPurgeRequest    Action = "purge-request"    // a purge run on a person's request (each deletion has its own entry)
+	// ActionTranscode: a recording's stored object replaced by the same
+	// audio in its purpose's format (the background transcoder).
+	ActionTranscode Action = "transcode"
 
 	// Reads.
 	ActionSearch         Action = "search"          // a search, with the ids it showed
@@ -84,6 +87,7 @@ var actions = map[Action]Kind{
 	ActionRetentionChange: KindChanged, ActionRestrict: KindChanged, ActionUnrestrict: KindChanged,
 	ActionCorrect: KindChanged, ActionErase: KindChanged, ActionDelete: KindChanged, ActionDeleteOrphan: KindChanged,
 	ActionPause: KindChanged, ActionResume: KindChanged, ActionPurgeRequest: KindChanged,
+	ActionTranscode: KindChanged,
 
 	ActionSearch: KindAccessed, ActionView: KindAccessed, ActionPlay: KindAccessed, ActionRead: KindAccessed,
 	ActionAuditRead: KindAccessed, ActionAuditVerify: KindAccessed, ActionCallsList: KindAccessed,

@@ -193,6 +193,22 @@ var migrations = []string{
 		request    TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX erasures_mac ON erasures (number_mac, erased_at);`,
+	// 10: recordings stored in a format cheaper to encode than their
+	// purpose's, awaiting the background transcoder: the format and
+	// bitrate to convert to, the object a conversion put (so that one
+	// interrupted deletes it or finishes), and, once the row was
+	// switched, the old object still to destroy (see transcode.go).
+	`CREATE TABLE transcodes (
+		id        TEXT PRIMARY KEY,
+		format    TEXT NOT NULL,
+		bitrate   INTEGER NOT NULL DEFAULT 0,
+		queued_at BIGINT NOT NULL,
+		new_key   TEXT NOT NULL DEFAULT '',
+		old_key   TEXT NOT NULL DEFAULT '',
+		attempts  INTEGER NOT NULL DEFAULT 0,
+		error     TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX transcodes_queued ON transcodes (queued_at, id);`,
 }
 
 // blobType matches the SQLite column type that PostgreSQL calls BYTEA.

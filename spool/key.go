@@ -23,6 +23,10 @@ type UploadKey struct {
 	AudioFormat string `json:"audio_format,omitempty"`
 	// AudioBitrate is opus's bitrate chosen with it (bits a second).
 	AudioBitrate int `json:"audio_bitrate,omitempty"`
+	// TranscodeTo is the purpose's format when the first attempt chose to
+	// store a cheaper one (AudioFormat) and leave the conversion to the
+	// background transcoder; "" when it stores the purpose's own.
+	TranscodeTo string `json:"transcode_to,omitempty"`
 }
 
 func (d *Dir) keyPath(id string) string { return filepath.Join(d.path, id+".key") }

@@ -22,8 +22,9 @@ import (
 )
 
 // startFormatDaemon runs kirokud with cs-quality's audio_format set to
-// format, storing into srv's bucket, with the supervisor API.
-func startFormatDaemon(t *testing.T, srv *s3test.Server, format string) (*proc, string) {
+// format, storing into srv's bucket, with the supervisor API; extra is
+// appended to its configuration.
+func startFormatDaemon(t *testing.T, srv *s3test.Server, format string, extra ...string) (*proc, string) {
 	t.Helper()
 	d := prepare(t, "5s", "0120000001")
 	path := filepath.Join(d.dir, "kiroku.yaml")
@@ -40,6 +41,9 @@ func startFormatDaemon(t *testing.T, srv *s3test.Server, format string) (*proc, 
 	y = fmt.Appendf(y, "api:\n  listen: \"127.0.0.1:0\"\n  tokens:\n")
 	sum := sha256.Sum256([]byte(apiToken("sup")))
 	y = fmt.Appendf(y, "    - {name: sup, roles: [supervisor], sha256: %s}\n", hex.EncodeToString(sum[:]))
+	for _, x := range extra {
+		y = append(y, x...)
+	}
 	if err := os.WriteFile(path, y, 0o600); err != nil {
 		t.Fatal(err)
 	}

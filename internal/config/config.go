@@ -34,6 +34,8 @@ type Config struct {
 
 	Spool Spool `yaml:"spool"` // spool.go
 
+	Transcoder Transcoder `yaml:"transcoder"` // transcoder.go
+
 	pos positions // line of each key path, for Validate's messages
 }
 

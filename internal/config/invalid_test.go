@@ -186,6 +186,13 @@ func TestParseInvalid(t *testing.T) {
 			},
 		},
 		{
+			file: "transcoder.yaml",
+			want: []string{
+				`transcoder.yaml:4: transcoder.cpu_percent: 0 is outside 5–100 (percent of one CPU)`,
+				`transcoder.yaml:5: transcoder.defer_backlog: -2 is not -1 (never), 0 (always) or a number of recordings waiting`,
+			},
+		},
+		{
 			file: "repeated-key.yaml",
 			want: []string{
 				`repeated-key.yaml:4: sip.max_calls: repeated key (first at line 3)`,

@@ -46,6 +46,7 @@ func (c *Config) check(r *report) {
 	c.checkCatalog(r)
 	c.checkRetentionJob(r)
 	c.checkSpool(r)
+	c.checkTranscoder(r)
 	c.checkRights(r)
 	c.checkPurposes(r)
 	c.checkLines(r)

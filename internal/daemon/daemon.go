@@ -25,6 +25,7 @@ import (
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
+	"github.com/kiroku-voice/kiroku/storage/transcode"
 	"github.com/kiroku-voice/kiroku/storage/upload"
 	"github.com/kiroku-voice/kiroku/webhook"
 )
@@ -47,6 +48,7 @@ type Daemon struct {
 	store         storage.Store
 	keys          *crypt.Keyring
 	uploader      *upload.Uploader
+	transcoder    *transcode.Transcoder
 	purger        *retention.Purger
 	webhook       *webhook.Sender // nil without webhook.url
 	storeDown     bool            // the store did not answer at start: watchStore runs
@@ -192,12 +194,16 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 		Spool: d.spool, Store: d.store, Catalog: d.catalog, Keys: d.keys,
 		RetainUntil: d.retainUntil,
 		AudioFormat: d.audioFormat,
+		Defer:       d.deferFormat,
 		ObjectLock:  cfg.Storage.S3.ObjectLock != "",
 		Log:         d.log.Named("upload"),
 		Notify:      notify,
-		OnStored:    d.metrics.Stored,
+		OnStored:    d.stored,
 		OnFailed:    d.metrics.UploadFailed,
 	})
+	if d.transcoder, err = d.newTranscoder(cfg); err != nil {
+		return err
+	}
 	d.purger = d.newPurger()
 	d.retag = newRetagger(cfg)
 	// A purpose or client removed while recordings carry it is refused at
@@ -266,6 +272,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	}
 	d.goBG(bgctx, func(ctx context.Context) { d.schedulePurge(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.uploader.Run(ctx) })
+	d.goBG(bgctx, func(ctx context.Context) { d.transcoder.Run(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.verifyAudit(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.checkpoints(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.retag.run(ctx, d) })
@@ -405,6 +412,7 @@ func (d *Daemon) registerGauges() {
 		}
 		return time.Since(st.Oldest).Seconds()
 	})
+	d.registerTranscodeMetrics()
 	m.Gauge("kiroku_catalog_integrity_ok", "1 when the last integrity check of the catalog database (SQLite quick_check, at start and hourly) found no damage, 0 when damaged.", func() float64 {
 		if d.catalogOK.Load() {
 			return 1

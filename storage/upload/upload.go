@@ -62,6 +62,13 @@ type Options struct {
 	// (its audio_format) and, for opus, the bitrate; nil, or a purpose
 	// no longer configured, stores the spool's PCM WAV as it is.
 	AudioFormat func(purpose string) (f audiofile.Format, bitrate int, ok bool)
+	// Defer, when set, is asked at a recording's first attempt whether
+	// to store it in a format cheaper to encode than its purpose's flac
+	// or opus (see cheapFormat) and queue it for the background
+	// transcoder, given how many finished recordings wait in the spool.
+	// Never with ObjectLock: the cheap object could not be destroyed
+	// before its retention date.
+	Defer func(target audiofile.Format, pending int) bool
 	// ObjectLock asks the store to lock objects until their retention date.
 	ObjectLock bool
 	Log        *zap.Logger
@@ -360,11 +367,18 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 	// Every call gets a data key, recorded or not: it seals the audio and
 	// the caller's identity in the stored manifest, so that destroying the
 	// wrapped key (erasure) makes every copy of both unreadable.
-	dataKey, format, bitrate, err := u.dataKey(rec)
+	hasAudio := m.State == spool.StateSpooled && m.Recording != nil
+	rate := 8000
+	if hasAudio {
+		rate = recordingRate(m)
+	}
+	dataKey, format, bitrate, target, err := u.dataKey(rec, rate)
 	if err != nil {
 		return err
 	}
-	hasAudio := m.State == spool.StateSpooled && m.Recording != nil
+	if !hasAudio {
+		target = ""
+	}
 	if hasAudio {
 		rec.ObjectKey = audioKey
 		rec.AudioSHA256 = m.Recording.SHA256
@@ -372,7 +386,6 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 		rec.CutShort = m.Recording.CutShort
 		rec.SilentChannels = m.Recording.SilentChannels
 		src := wavPath
-		rate := recordingRate(m)
 		if format == audiofile.G711 && rate != 8000 {
 			// A call with a G.722 leg is recorded at 16 kHz, which G.711
 			// cannot hold: stored losslessly as FLAC instead, which the
@@ -409,7 +422,11 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 	if err := u.putManifest(ctx, m, rec, dataKey, tags); err != nil {
 		return err
 	}
-	detail, _ := json.Marshal(map[string]any{"object_key": rec.ObjectKey, "sha256": rec.SHA256, "size": rec.Size, "retain_until": retain})
+	d := map[string]any{"object_key": rec.ObjectKey, "sha256": rec.SHA256, "size": rec.Size, "retain_until": retain}
+	if target != "" {
+		d["transcode_to"] = target
+	}
+	detail, _ := json.Marshal(d)
 	var erasedBy string
 	err = u.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
 		// Checked again in the transaction that would index it: an
@@ -420,6 +437,13 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 		}
 		if err := catalog.PutRecording(ctx, tx, rec); err != nil {
 			return err
+		}
+		if target != "" {
+			// In the same transaction: a recording stored cheap is
+			// always found by the transcoder, across restarts.
+			if err := catalog.QueueTranscode(ctx, tx, id, string(target), bitrate, time.Now().UTC()); err != nil {
+				return err
+			}
 		}
 		_, err := audit.Append(ctx, tx, audit.Entry{Actor: "kirokud", Action: audit.ActionStore, Target: id, Detail: string(detail)})
 		return err
@@ -463,45 +487,75 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 // the key for the same reason: a reload that changed the purpose's
 // audio_format between attempts would otherwise store other bytes (pcm
 // and g711 share the .wav key).
-func (u *Uploader) dataKey(rec *catalog.Recording) ([]byte, audiofile.Format, int, error) {
+//
+// So is the choice to store a cheaper format first (Options.Defer): the
+// format to convert to later is target, "" when format is the purpose's.
+func (u *Uploader) dataKey(rec *catalog.Recording, rate int) (dataKey []byte, format audiofile.Format, bitrate int, target audiofile.Format, err error) {
 	k, err := u.o.Spool.ReadUploadKey(rec.ID)
 	switch {
 	case err == nil:
 		dataKey, err := u.o.Keys.Unwrap(k.KeyID, k.Wrapped, rec.ID)
 		if err != nil {
-			return nil, "", 0, fmt.Errorf("%w: the data key kept for an earlier attempt: %v", errItem, err)
+			return nil, "", 0, "", fmt.Errorf("%w: the data key kept for an earlier attempt: %v", errItem, err)
 		}
 		format := audiofile.PCM // a key kept before formats existed
 		if k.AudioFormat != "" {
 			if format, err = audiofile.Parse(k.AudioFormat); err != nil {
-				return nil, "", 0, fmt.Errorf("%w: the audio format kept for an earlier attempt: %v", errItem, err)
+				return nil, "", 0, "", fmt.Errorf("%w: the audio format kept for an earlier attempt: %v", errItem, err)
+			}
+		}
+		if k.TranscodeTo != "" {
+			if target, err = audiofile.Parse(k.TranscodeTo); err != nil {
+				return nil, "", 0, "", fmt.Errorf("%w: the format to convert to kept for an earlier attempt: %v", errItem, err)
 			}
 		}
 		rec.KeyID, rec.WrappedKey = k.KeyID, k.Wrapped
-		return dataKey, format, k.AudioBitrate, nil
+		return dataKey, format, k.AudioBitrate, target, nil
 	case !errors.Is(err, os.ErrNotExist):
-		return nil, "", 0, fmt.Errorf("%w: %v", errItem, err)
+		return nil, "", 0, "", fmt.Errorf("%w: %v", errItem, err)
 	}
-	format, bitrate := audiofile.PCM, 0
+	format, bitrate = audiofile.PCM, 0
 	if u.o.AudioFormat != nil {
 		if f, b, ok := u.o.AudioFormat(rec.Purpose); ok {
 			format, bitrate = f, b
 		}
 	}
-	dataKey, err := crypt.NewDataKey()
+	if (format == audiofile.FLAC || format == audiofile.Opus) && u.o.Defer != nil && !u.o.ObjectLock {
+		u.mu.Lock()
+		pending := u.pending
+		u.mu.Unlock()
+		if u.o.Defer(format, pending) {
+			target, format = format, cheapFormat(format, rate)
+		}
+	}
+	dataKey, err = crypt.NewDataKey()
 	if err != nil {
-		return nil, "", 0, err
+		return nil, "", 0, "", err
 	}
 	if rec.KeyID, rec.WrappedKey, err = u.o.Keys.WrapFor(rec.Client, dataKey, rec.ID); err != nil {
 		// A client whose keys a contract end destroyed: the call stays in
 		// the spool, counted failed, until the client has a key again.
-		return nil, "", 0, fmt.Errorf("%w: %v", errItem, err)
+		return nil, "", 0, "", fmt.Errorf("%w: %v", errItem, err)
 	}
-	k = spool.UploadKey{KeyID: rec.KeyID, Wrapped: rec.WrappedKey, AudioFormat: string(format), AudioBitrate: bitrate}
+	k = spool.UploadKey{KeyID: rec.KeyID, Wrapped: rec.WrappedKey, AudioFormat: string(format), AudioBitrate: bitrate, TranscodeTo: string(target)}
 	if err := u.o.Spool.WriteUploadKey(rec.ID, k); err != nil {
-		return nil, "", 0, fmt.Errorf("keep the data key: %w", err)
+		return nil, "", 0, "", fmt.Errorf("keep the data key: %w", err)
 	}
-	return dataKey, format, bitrate, nil
+	return dataKey, format, bitrate, target, nil
+}
+
+// cheapFormat is the format a recording of rate Hz to be converted to
+// target later is stored in first: the cheapest to encode that loses
+// nothing target keeps. For opus, g711 at 8 kHz (half of pcm, exact
+// against the wire, and opus's loss is far above a law's step); for
+// flac, and at 16 kHz (which g711 cannot hold), pcm, since flac promises
+// the spool's samples exactly and g711 is not exact where a leg's law
+// differs from the one stored (see audiofile's encodeG711).
+func cheapFormat(target audiofile.Format, rate int) audiofile.Format {
+	if target == audiofile.Opus && rate == 8000 {
+		return audiofile.G711
+	}
+	return audiofile.PCM
 }
 
 // encode writes the spool's WAV of m as format into a temporary file in
