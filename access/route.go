@@ -68,6 +68,11 @@ var (
 	calls = Rule{Roles: []string{Supervisor, Admin},
 		Why:    "calls in progress without the supervisor or admin role",
 		Answer: "calls in progress are open to supervisors and admins"}
+	// Notes are written by those who review recordings; read by anyone
+	// the recording is visible to.
+	notes = Rule{Roles: []string{Supervisor, PrivacyOfficer},
+		Why:    "a note without the supervisor or privacy-officer role",
+		Answer: "notes are written by supervisors and privacy officers"}
 	bulkHold = Rule{Roles: []string{PrivacyOfficer},
 		Why:    "bulk legal hold without the privacy-officer role",
 		Answer: "legal holds are set and cleared by privacy officers"}
@@ -121,6 +126,8 @@ var routes = []Route{
 	{"GET /api/v1/recordings/{id}/audio", anyRole},
 	{"PUT /api/v1/recordings/{id}/hold", hold},
 	{"DELETE /api/v1/recordings/{id}/hold", hold},
+	{"GET /api/v1/recordings/{id}/notes", anyRole},
+	{"POST /api/v1/recordings/{id}/notes", notes},
 
 	{"GET /api/v1/audit", auditLog},
 	{"GET /api/v1/audit/verify", auditLog},

@@ -121,3 +121,13 @@ func (c *Client) RetentionPlan(ctx context.Context, q url.Values) (RetentionPlan
 func (c *Client) Purge(ctx context.Context, reason string) (PurgeResult, json.RawMessage, error) {
 	return call[PurgeResult](ctx, c, http.MethodPost, "/api/v1/retention/purge", nil, nil, PurgeRequest{Reason: reason})
 }
+
+// Notes lists a recording's notes: GET /api/v1/recordings/{id}/notes.
+func (c *Client) Notes(ctx context.Context, id string) (NoteList, json.RawMessage, error) {
+	return call[NoteList](ctx, c, http.MethodGet, recordingPath(id)+"/notes", nil, nil, nil)
+}
+
+// AddNote adds a note to a recording: POST /api/v1/recordings/{id}/notes.
+func (c *Client) AddNote(ctx context.Context, id string, n NewNote) (Note, json.RawMessage, error) {
+	return call[Note](ctx, c, http.MethodPost, recordingPath(id)+"/notes", nil, nil, n)
+}

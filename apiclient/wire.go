@@ -405,3 +405,25 @@ type PlanRefusal struct {
 	Error string      `json:"error"`
 	Plan  ErasurePlan `json:"plan"`
 }
+
+// Note is a comment on a recording (GET and POST
+// /api/v1/recordings/{id}/notes): At is the point of the audio it is
+// about, in seconds from the start; nil for the whole recording.
+type Note struct {
+	ID        string    `json:"id"`
+	At        *float64  `json:"at"`
+	Author    string    `json:"author"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// NoteList is the answer of GET /api/v1/recordings/{id}/notes.
+type NoteList struct {
+	Notes []Note `json:"notes"`
+}
+
+// NewNote is the body of POST /api/v1/recordings/{id}/notes.
+type NewNote struct {
+	At   *float64 `json:"at,omitempty"`
+	Body string   `json:"body"`
+}

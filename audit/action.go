@@ -28,6 +28,7 @@ const (
 	// ActionTranscode: a recording's stored object replaced by the same
 	// audio in its purpose's format (the background transcoder).
 	ActionTranscode Action = "transcode"
+	ActionNote      Action = "note" // a note added to a recording
 
 	// Reads.
 	ActionSearch         Action = "search"          // a search, with the ids it showed
@@ -87,7 +88,7 @@ var actions = map[Action]Kind{
 	ActionRetentionChange: KindChanged, ActionRestrict: KindChanged, ActionUnrestrict: KindChanged,
 	ActionCorrect: KindChanged, ActionErase: KindChanged, ActionDelete: KindChanged, ActionDeleteOrphan: KindChanged,
 	ActionPause: KindChanged, ActionResume: KindChanged, ActionPurgeRequest: KindChanged,
-	ActionTranscode: KindChanged,
+	ActionTranscode: KindChanged, ActionNote: KindChanged,
 
 	ActionSearch: KindAccessed, ActionView: KindAccessed, ActionPlay: KindAccessed, ActionRead: KindAccessed,
 	ActionAuditRead: KindAccessed, ActionAuditVerify: KindAccessed, ActionCallsList: KindAccessed,

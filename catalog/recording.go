@@ -324,8 +324,8 @@ var ErrHeld = errors.New("recording under legal hold")
 // Tombstoner replaces many rows by tombstones in one transaction with
 // prepared statements.
 type Tombstoner struct {
-	tx       *sql.Tx
-	ins, del *sql.Stmt
+	tx              *sql.Tx
+	ins, del, notes *sql.Stmt
 }
 
 // NewTombstoner prepares the statements on tx.
@@ -339,7 +339,11 @@ func NewTombstoner(ctx context.Context, tx *sql.Tx) (*Tombstoner, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("catalog: prepare delete: %w", err), ins.Close())
 	}
-	return &Tombstoner{tx: tx, ins: ins, del: del}, nil
+	notes, err := tx.PrepareContext(ctx, `DELETE FROM notes WHERE recording = ?`)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("catalog: prepare delete: %w", err), ins.Close(), del.Close())
+	}
+	return &Tombstoner{tx: tx, ins: ins, del: del, notes: notes}, nil
 }
 
 // Tombstone replaces r's row by its tombstone. It reports whether the
@@ -353,6 +357,9 @@ func (t *Tombstoner) Tombstone(ctx context.Context, r *Recording, at time.Time, 
 	res, err := t.del.ExecContext(ctx, r.ID)
 	if err != nil {
 		return false, fmt.Errorf("catalog: delete %s: %w", r.ID, err)
+	}
+	if _, err := t.notes.ExecContext(ctx, r.ID); err != nil {
+		return false, fmt.Errorf("catalog: delete the notes of %s: %w", r.ID, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
@@ -392,7 +399,7 @@ func (t *Tombstoner) Shred(ctx context.Context, id string, at time.Time, reason,
 }
 
 // Close releases the statements.
-func (t *Tombstoner) Close() error { return errors.Join(t.ins.Close(), t.del.Close()) }
+func (t *Tombstoner) Close() error { return errors.Join(t.ins.Close(), t.del.Close(), t.notes.Close()) }
 
 // Tombstone replaces a recording's row by its tombstone: what was deleted,
 // when, why and by whom, without audio, caller number or key.
@@ -405,6 +412,9 @@ func Tombstone(ctx context.Context, q Querier, r *Recording, at time.Time, reaso
 	}
 	if _, err := q.ExecContext(ctx, `DELETE FROM recordings WHERE id = ?`, r.ID); err != nil {
 		return fmt.Errorf("catalog: delete %s: %w", r.ID, err)
+	}
+	if _, err := q.ExecContext(ctx, `DELETE FROM notes WHERE recording = ?`, r.ID); err != nil {
+		return fmt.Errorf("catalog: delete the notes of %s: %w", r.ID, err)
 	}
 	return nil
 }

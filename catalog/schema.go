@@ -209,6 +209,18 @@ var migrations = []string{
 		error     TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX transcodes_queued ON transcodes (queued_at, id);`,
+	// 11: notes on recordings: a supervisor's timestamped comment (at a
+	// point of the audio, or on the whole), destroyed with the recording
+	// (Tombstone deletes them in the same transaction).
+	`CREATE TABLE notes (
+		id         TEXT PRIMARY KEY,
+		recording  TEXT NOT NULL,
+		offset_ms  BIGINT NOT NULL DEFAULT -1,
+		author     TEXT NOT NULL,
+		body       TEXT NOT NULL,
+		created_at BIGINT NOT NULL
+	);
+	CREATE INDEX notes_recording ON notes (recording, created_at, id);`,
 }
 
 // blobType matches the SQLite column type that PostgreSQL calls BYTEA.

@@ -138,6 +138,8 @@ func (a *API) routes() {
 	authed("POST /api/v1/recordings/{id}/audio-ticket", a.audioTicket)
 	authed("PUT /api/v1/recordings/{id}/hold", a.hold(true))
 	authed("DELETE /api/v1/recordings/{id}/hold", a.hold(false))
+	authed("GET /api/v1/recordings/{id}/notes", a.notesList) // notes.go
+	authed("POST /api/v1/recordings/{id}/notes", a.noteAdd)  // notes.go
 	authed("GET /api/v1/audit", a.auditList)
 	authed("GET /api/v1/audit/verify", a.auditVerify)
 	authed("GET /api/v1/calls", a.callsList)

@@ -203,6 +203,7 @@ func TestEveryRouteRefusesOtherRoles(t *testing.T) {
 		"PUT /api/v1/recordings/{id}/hold":           map[string]any{"reason": "test"},
 		"DELETE /api/v1/recordings/{id}/hold":        map[string]any{"reason": "test"},
 		"POST /api/v1/holds":                         map[string]any{"ids": []string{id}, "on": true, "reason": "test"},
+		"POST /api/v1/recordings/{id}/notes":         map[string]any{"body": "test"},
 	}
 	queries := map[string]string{"GET /api/v1/incidents": "?actor=x"}
 	tokenOf := map[string]string{access.Supervisor: "sup", access.PrivacyOfficer: "po", access.Auditor: "aud", access.Admin: "adm"}

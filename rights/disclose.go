@@ -34,6 +34,18 @@ type Item struct {
 	State       string          `json:"state"`
 	AudioSHA256 string          `json:"audio_sha256,omitempty"`
 	Accesses    []Access        `json:"accesses,omitempty"`
+	// Notes are the comments supervisors wrote on the recording: data
+	// about the call, and so about the person, disclosed with it.
+	Notes []Note `json:"notes,omitempty"`
+}
+
+// Note is a comment on a recording, as disclosed: when, by whom, at
+// which second of the audio (nil: on the whole), and its text.
+type Note struct {
+	CreatedAt time.Time `json:"created_at"`
+	Author    string    `json:"author"`
+	At        *float64  `json:"at,omitempty"`
+	Body      string    `json:"body"`
 }
 
 // Access is one audit entry about a recording: who did what and when.
@@ -200,6 +212,18 @@ func (s *Service) item(ctx context.Context, rec *catalog.Recording, history bool
 	if !history {
 		return it, nil
 	}
+	notes, err := catalog.Notes(ctx, s.o.Catalog.DB(), rec.ID)
+	if err != nil {
+		return it, fmt.Errorf("rights: notes of %s: %w", rec.ID, err)
+	}
+	for _, n := range notes {
+		dn := Note{CreatedAt: n.CreatedAt, Author: n.Author, Body: n.Body}
+		if n.Offset >= 0 {
+			at := n.Offset.Seconds()
+			dn.At = &at
+		}
+		it.Notes = append(it.Notes, dn)
+	}
 	after := int64(0)
 	for {
 		es, err := audit.List(ctx, s.o.Catalog.DB(), audit.Filter{Target: rec.ID, AfterSeq: after, Limit: 1000})
@@ -259,6 +283,13 @@ func summary(m *Manifest) string {
 			fmt.Fprintf(&b, "  音声ファイル / Audio file: %s\n", it.File)
 		} else {
 			b.WriteString("  音声なし / No audio recorded\n")
+		}
+		for _, n := range it.Notes {
+			at := ""
+			if n.At != nil {
+				at = fmt.Sprintf(" @%.0f s", *n.At)
+			}
+			fmt.Fprintf(&b, "  メモ / Note (%s, %s%s): %s\n", n.CreatedAt.In(jst).Format("2006-01-02 15:04"), n.Author, at, strings.ReplaceAll(n.Body, "\n", "\n    "))
 		}
 		b.WriteString("  アクセス履歴 / Access history:\n")
 		for _, a := range it.Accesses {

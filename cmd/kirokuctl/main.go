@@ -9,6 +9,7 @@
 //	kirokuctl recordings search [filters]      find recordings
 //	kirokuctl recordings show ID               metadata and consent evidence
 //	kirokuctl recordings download ID -reason R [-out FILE]
+//	kirokuctl recordings notes ID | note ID -text T [-at S]   notes on a recording
 //	kirokuctl hold set|clear ID -reason R      legal hold (privacy officers)
 //	kirokuctl hold bulk -caller N|-from T -to T|-ids … -reason R   many at once
 //	kirokuctl retention plan [-purpose P -retention L]  what the next purge deletes; a changed limit previewed
@@ -64,6 +65,8 @@ commands:
                     [-limit N] [-cursor C] [-all]
   recordings show ID
   recordings download ID -reason R [-out FILE|-]
+  recordings notes ID
+  recordings note ID -text T [-at SECONDS]
   hold set ID -reason R
   hold clear ID -reason R
   audit list [-actor A] [-action A] [-target ID] [-from T] [-to T] [-after SEQ] [-limit N] [-all]
@@ -146,6 +149,10 @@ func dispatch(ctx context.Context, g *globals, args []string, out io.Writer) err
 		return showCmd(ctx, g, args[2:], out)
 	case cmd == "recordings" && sub == "download":
 		return downloadCmd(ctx, g, args[2:], out)
+	case cmd == "recordings" && sub == "notes":
+		return notesCmd(ctx, g, args[2:], out) // notes.go
+	case cmd == "recordings" && sub == "note":
+		return noteCmd(ctx, g, args[2:], out) // notes.go
 	case cmd == "hold" && (sub == "set" || sub == "clear"):
 		return holdCmd(ctx, g, sub == "set", args[2:], out)
 	case cmd == "hold" && sub == "bulk":
