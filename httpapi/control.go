@@ -13,7 +13,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
-	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/sip"
 )
 
@@ -53,7 +52,7 @@ func NewControl(calls Calls, log *zap.Logger, profiles bool) http.Handler {
 		out := []apiclient.Call{}
 		now := time.Now()
 		for _, c := range calls.Calls() {
-			out = append(out, apiclient.Call{ID: c.ID, Line: c.Line, Purpose: c.Purpose, Caller: config.MaskNumber(c.Caller),
+			out = append(out, apiclient.Call{ID: c.ID, Line: c.Line, Purpose: c.Purpose, Caller: c.Caller,
 				Consent: c.Decision, Phase: c.Phase, Recording: c.Recording, StartedAt: c.StartedAt,
 				Duration: now.Sub(c.StartedAt).Round(time.Millisecond).Seconds()})
 		}

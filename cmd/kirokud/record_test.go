@@ -91,29 +91,37 @@ func post(t *testing.T, url string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
-// TestPauseByHTTP: the control API pauses and resumes a recording, lists
-// calls with masked callers, and answers unknown ids and repeated actions
-// precisely.
+// TestPauseByHTTP: the supervisor API pauses and resumes a recording
+// under a supervisor's token, lists calls with masked callers, and
+// answers unknown ids and repeated actions precisely; the control
+// listener refuses the same pause.
 func TestPauseByHTTP(t *testing.T) {
-	d := startDaemon(t, "5s", "0120000001")
+	d, api := startAPIDaemon(t, "0120000001")
 	p := d.call(t, "uac_pcap.xml", "0120000001", 4*time.Second, map[string]string{"pcap": tonePcap(t, 4*time.Second)})
 	id := d.waitRecording(t)
 	if c := d.calls(t).Calls[0]; c.Caller != "0312****78" {
 		t.Errorf("got caller %q in the calls list, want it masked", c.Caller)
 	}
-	base := d.controlURL(t) + "/api/v1/calls/"
-	if code, body := post(t, base+"nosuch/pause"); code != http.StatusNotFound {
+	if code, body := post(t, d.controlURL(t)+"/api/v1/calls/"+id+"/pause"); code != http.StatusMethodNotAllowed {
+		t.Errorf("pause through the control listener: got %d %s, want 405", code, body)
+	}
+	base := api + "/api/v1/calls/"
+	send := func(path string) (int, string) {
+		code, _, b := apiDo(t, "sup", "POST", base+path, nil)
+		return code, string(b)
+	}
+	if code, body := send("0192f3e4-5b6c-7d8e-9fa0-b1c2d3e4f5a6/pause"); code != http.StatusNotFound {
 		t.Errorf("pause of an unknown call: got %d %s, want 404", code, body)
 	}
-	if code, body := post(t, base+id+"/resume"); code != http.StatusConflict {
+	if code, body := send(id + "/resume"); code != http.StatusConflict {
 		t.Errorf("resume of a running recording: got %d %s, want 409", code, body)
 	}
 	time.Sleep(500 * time.Millisecond)
-	if code, body := post(t, base+id+"/pause"); code != http.StatusOK {
+	if code, body := send(id + "/pause"); code != http.StatusOK {
 		t.Fatalf("pause: got %d %s, want 200", code, body)
 	}
 	time.Sleep(time.Second)
-	if code, body := post(t, base+id+"/resume"); code != http.StatusOK {
+	if code, body := send(id + "/resume"); code != http.StatusOK {
 		t.Fatalf("resume: got %d %s, want 200", code, body)
 	}
 	wantSuccess(t, p)
