@@ -104,6 +104,7 @@ var routes = []Route{
 
 	{"GET /api/v1/me", anyRole},
 	{"GET /api/v1/recordings", anyRole},
+	{"GET /api/v1/recordings/export", anyRole},
 	{"GET /api/v1/recordings/{id}", anyRole},
 	{"POST /api/v1/recordings/{id}/audio-ticket", anyRole},
 	{"GET /api/v1/recordings/{id}/audio", anyRole},

@@ -41,6 +41,7 @@ const (
 	ActionDisclose            Action = "disclose"             // disclosed to its data subject
 	ActionProvide             Action = "provide"              // provided to a third party (recorded provision)
 	ActionPseudonymisedExport Action = "pseudonymised-export" // pseudonymised data exported
+	ActionSearchExport        Action = "search-export"        // a search's result exported as CSV, with its ids
 
 	// Data-subject requests.
 	ActionRequestCreate   Action = "request-create"
@@ -86,7 +87,7 @@ var actions = map[Action]Kind{
 	ActionIncidentReport: KindAccessed, ActionRightsAPI: KindAccessed,
 
 	ActionDownload: KindExported, ActionDisclose: KindExported, ActionProvide: KindExported,
-	ActionPseudonymisedExport: KindExported,
+	ActionPseudonymisedExport: KindExported, ActionSearchExport: KindExported,
 
 	ActionRequestCreate: KindChanged, ActionRequestAnswered: KindChanged, ActionRequestRefused: KindChanged,
 

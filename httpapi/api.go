@@ -130,6 +130,7 @@ func (a *API) routes() {
 
 	authed("GET /api/v1/me", a.me)
 	authed("GET /api/v1/recordings", a.search)
+	authed("GET /api/v1/recordings/export", a.export)
 	authed("GET /api/v1/recordings/{id}", a.view)
 	authed("POST /api/v1/recordings/{id}/audio-ticket", a.audioTicket)
 	authed("PUT /api/v1/recordings/{id}/hold", a.hold(true))

@@ -163,7 +163,7 @@ func BenchmarkSearch(b *testing.B) {
 	for _, c := range cases {
 		b.Run("catalog/"+c.name, func(b *testing.B) {
 			q, _ := url.ParseQuery(c.q)
-			s, _, err := searchOf(q, cfg)
+			s, _, _, err := searchOf(q, cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
