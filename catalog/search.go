@@ -41,13 +41,13 @@ const (
 // the manifest (it has no column): sorting or filtering by it reads the
 // rows the other filters leave.
 var sortCols = map[string]bool{
-	"duration": true, "legal_hold": true,
+	"duration": true, "legal_hold": true, "has_audio": true,
 	"line": false, "purpose": false, "decision": false, "agent_id": false, "caller": false, "end_reason": false, "state": false,
 }
 
 // SortKeys lists the values of Search.Sort besides "" and "started_at".
 func SortKeys() []string {
-	return []string{"duration", "line", "purpose", "caller", "decision", "agent_id", "legal_hold", "end_reason", "state"}
+	return []string{"duration", "line", "purpose", "caller", "decision", "agent_id", "has_audio", "legal_hold", "end_reason", "state"}
 }
 
 // IsSortKey reports whether k is a Search.Sort value.
@@ -65,6 +65,8 @@ func sortExpr(k string, pg bool) string {
 		return `consent_decision`
 	case "end_reason":
 		return endReasonExpr(pg)
+	case "has_audio":
+		return `(CASE WHEN object_key = '' THEN 0 ELSE 1 END)`
 	}
 	return k
 }
@@ -84,6 +86,11 @@ func SortKey(k string, r *Recording) any {
 		return r.Duration.Milliseconds()
 	case "legal_hold":
 		if r.LegalHold {
+			return int64(1)
+		}
+		return int64(0)
+	case "has_audio":
+		if r.ObjectKey != "" {
 			return int64(1)
 		}
 		return int64(0)

@@ -17,9 +17,9 @@ func TestSearchSortAndFilters(t *testing.T) {
 		base := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 		end := func(r string) json.RawMessage { return json.RawMessage(`{"end_reason":"` + r + `"}`) }
 		ids := put(t, c, base,
-			Recording{Purpose: "a", Line: "0120000003", Duration: 30 * time.Second, Manifest: end("caller-hangup"), SIPCallID: "c0@pbx", AgentID: "A-2"},
+			Recording{Purpose: "a", Line: "0120000003", Duration: 30 * time.Second, Manifest: end("caller-hangup"), SIPCallID: "c0@pbx", AgentID: "A-2", ObjectKey: "a/0.wav"},
 			Recording{Purpose: "a", Line: "0120000001", Duration: 10 * time.Second, Manifest: end("agent-hangup"), SIPCallID: "c1@pbx", LegalHold: true},
-			Recording{Purpose: "a", Line: "0120000002", Duration: 20 * time.Second, Manifest: end("caller-hangup"), SIPCallID: "c2@pbx", AgentID: "A-1"},
+			Recording{Purpose: "a", Line: "0120000002", Duration: 20 * time.Second, Manifest: end("caller-hangup"), SIPCallID: "c2@pbx", AgentID: "A-1", ObjectKey: "a/2.wav"},
 			Recording{Purpose: "a", Line: "0120000001", Duration: 10 * time.Second, SIPCallID: "c3@pbx"},
 			Recording{Purpose: "b", Line: "0120000001", Duration: 5 * time.Second, Manifest: end("caller-hangup"), SIPCallID: "c4@pbx"},
 		)
@@ -43,6 +43,7 @@ func TestSearchSortAndFilters(t *testing.T) {
 			{"by end reason", Search{Sort: "end_reason"}, []string{ids[3], ids[1], ids[0], ids[2]}},
 			{"by hold, held first", Search{Sort: "legal_hold", Desc: true}, []string{ids[1], ids[3], ids[2], ids[0]}},
 			{"by agent id", Search{Sort: "agent_id"}, []string{ids[1], ids[3], ids[2], ids[0]}},
+			{"by audio, recorded first", Search{Sort: "has_audio", Desc: true}, []string{ids[2], ids[0], ids[3], ids[1]}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				tc.s.Visible, tc.s.Limit = vis, 100

@@ -87,6 +87,14 @@ const L = {
     verifyBroken: 'チェーンが第 {seq} 件で壊れています: {why}', needReason: '先に理由を入力してください。',
     badToken: 'トークンが受け付けられませんでした。', expired: 'セッションが終了しました。もう一度サインインしてください。',
     playing: '再生中。', holdPlaced: 'リーガルホールドを設定しました。', holdReleased: 'リーガルホールドを解除しました。', loading: '読み込み中…',
+    tz: 'タイムゾーン', tzBrowser: 'このブラウザー（{zone}）', maxDuration: '最長の長さ（秒）', held: '保全中',
+    notHeldOpt: '保全なし', endReason: '終了の理由', sipCallId: 'SIP Call-ID', pageSize: '1ページの件数',
+    exportCsv: 'CSVで書き出す', prevPage: '前のページ', nextPage: '次のページ', pages: '検索結果のページ',
+    count: '全 {total} 件中 {from}–{to} 件', countNone: '該当する録音はありません。', sortBy: '{col}で並べ替え',
+    'end-caller-hangup': '発信者が切断', 'end-agent-hangup': 'オペレーターが切断', 'end-downstream-failed': 'オペレーター側に接続できず',
+    'end-shutdown': '停止', 'end-answer-failed': '応答に失敗', 'end-media-failed': '音声の失敗',
+    'end-media-timeout': '音声なし（タイムアウト）', 'end-session-expired': 'セッション切れ', 'end-max-duration': '最長時間に到達',
+    'end-no-ack': '発信者の確認なし', 'end-interrupted': '中断（再起動）',
     bytes: '{n} バイト', restricted: '利用停止中', stored: '保存済み',
     navIncidents: 'インシデント報告', navContracts: '契約終了', downloaded: '{name} をダウンロードしました。',
     incTitle: 'インシデント報告',
@@ -116,14 +124,23 @@ const L = {
   },
 };
 
-const auditActions = ['search', 'view', 'play', 'download', 'hold', 'release-hold', 'denied', 'audit-read', 'audit-verify',
+const auditActions = ['search', 'search-export', 'view', 'play', 'download', 'hold', 'release-hold', 'denied', 'audit-read', 'audit-verify',
   'calls-list', 'pause', 'resume', 'store', 'delete', 'delete-orphan', 'retention-change', 'read', 'reject', 'drop', 'rebuild'];
+
+const endReasons = ['caller-hangup', 'agent-hangup', 'downstream-failed', 'shutdown', 'answer-failed', 'media-failed',
+  'media-timeout', 'session-expired', 'max-duration', 'no-ack', 'interrupted'];
+
+const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+const newSearch = (params) => ({ params, rows: [], cursors: [''], page: 0, next: '', total: null });
 
 const state = {
   lang: localStorage.getItem('kiroku.lang') || (navigator.language.startsWith('ja') ? 'ja' : 'en'),
   token: sessionStorage.getItem('kiroku.token') || '',
   me: null,
-  search: { params: null, rows: [], next: '' },
+  search: newSearch(null),
+  tz: '', // the signed-in user's time zone; '' for the browser's
+  tzUser: '', // whose setting tz is
   audio: null, // Web Audio graph, made on the first play
   after: '', // the page asked for before signing in
   nav: '', // the nav entry of the page shown
@@ -195,7 +212,7 @@ async function saveAs(path, name) {
 }
 
 function signOut(msg) {
-  state.token = ''; state.me = null; state.search = { params: null, rows: [], next: '' };
+  state.token = ''; state.me = null; state.search = newSearch(null); state.tzUser = '';
   sessionStorage.removeItem('kiroku.token');
   if (state.audio) { state.audio.ctx.close(); state.audio = null; }
   location.hash = '#/signin';
@@ -203,9 +220,30 @@ function signOut(msg) {
   say(msg || '', !!msg);
 }
 
+// zone is the time zone times are shown and typed in: the user's
+// setting, else the browser's.
+function zone() { return state.tz || browserZone; }
+
 function fmtTime(s) {
   if (!s) return t('none');
-  return new Date(s).toLocaleString(state.lang === 'ja' ? 'ja-JP' : 'en-GB');
+  return new Date(s).toLocaleString(state.lang === 'ja' ? 'ja-JP' : 'en-GB', { timeZone: zone(), timeZoneName: 'short' });
+}
+
+// loadZone reads the signed-in user's zone setting (kept per token name
+// in this browser) and fills the zone picker.
+function loadZone() {
+  const box = $('#tz-field');
+  box.hidden = !state.me;
+  if (!state.me) return;
+  if (state.tzUser !== state.me.name) {
+    state.tzUser = state.me.name;
+    state.tz = localStorage.getItem('kiroku.tz.' + state.me.name) || '';
+  }
+  const sel = $('#tz');
+  const zones = (Intl.supportedValuesOf ? Intl.supportedValuesOf('timeZone') : ['UTC', 'Asia/Tokyo']).filter((z) => z !== 'UTC');
+  sel.replaceChildren(el('option', t('tzBrowser', { zone: browserZone }), { value: '' }), el('option', 'UTC', { value: 'UTC' }),
+    ...zones.map((z) => el('option', z, { value: z })));
+  sel.value = state.tz;
 }
 
 function fmtDuration(sec) {
@@ -232,6 +270,7 @@ function mount(tplID) {
 
 function setNav(active) {
   state.nav = active;
+  loadZone();
   $('#nav').hidden = !state.me;
   $('#signout').hidden = !state.me;
   $('#nav-audit').hidden = !(state.me && state.me.can.audit);
@@ -267,12 +306,17 @@ function renderSignIn() {
 
 // ---- search ----
 
+// sortable: the result columns a user may sort by (by caller: privacy
+// officers only, as the API has it).
+function sortable(key) { return key !== 'caller' || state.me.can.search_caller; }
+
 function searchParams(form) {
   const p = new URLSearchParams();
   for (const [k, v] of new FormData(form)) {
     if (v === '') continue;
-    if (k === 'from' || k === 'to') p.set(k, new Date(v).toISOString()); else p.set(k, v);
+    p.set(k, v); // from and to as typed: local times in the zone sent with them
   }
+  p.set('tz', zone());
   return p;
 }
 
@@ -282,31 +326,63 @@ function renderSearch() {
   const form = $('#search-form', main);
   const sel = $('#f-purpose', main);
   for (const p of state.me.purposes) sel.append(el('option', p.name + (p.description ? ' — ' + p.description : ''), { value: p.name }));
+  const ends = $('#f-end', main);
+  for (const r of endReasons) ends.append(el('option', t('end-' + r), { value: r }));
   $('#caller-field', main).hidden = !state.me.can.search_caller;
+  main.querySelectorAll('#results th[data-sort]').forEach((th) => {
+    if (!sortable(th.dataset.sort)) return;
+    const b = el('button', th.textContent, { type: 'button', class: 'sort' });
+    b.dataset.i18n = th.dataset.i18n;
+    th.removeAttribute('data-i18n');
+    th.replaceChildren(b);
+    b.addEventListener('click', async () => {
+      const key = th.dataset.sort;
+      const cur = form.elements.sort.value;
+      // A new column starts ascending (start time: newest first); the
+      // same column again turns the order round.
+      let next = key === 'started_at' ? '-started_at' : key;
+      if (cur === key) next = '-' + key; else if (cur === '-' + key) next = key;
+      form.elements.sort.value = next;
+      if (!state.search.params) return;
+      state.search = newSearch(Object.fromEntries(new FormData(form)));
+      await runSearch(main, form);
+    });
+  });
   if (state.search.params) {
     for (const [k, v] of Object.entries(state.search.params)) if (form.elements[k]) form.elements[k].value = v;
     showResults(main);
   }
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    state.search = { params: Object.fromEntries(new FormData(form)), rows: [], next: '' };
-    await runSearch(main, searchParams(form));
+    state.search = newSearch(Object.fromEntries(new FormData(form)));
+    await runSearch(main, form);
   });
-  $('#more', main).addEventListener('click', async () => {
+  $('#next', main).addEventListener('click', async () => { state.search.page++; await runSearch(main, form); });
+  $('#prev', main).addEventListener('click', async () => { state.search.page--; await runSearch(main, form); });
+  $('#export', main).addEventListener('click', () => {
     const p = searchParams(form);
-    p.set('cursor', state.search.next);
-    await runSearch(main, p, true);
+    p.delete('limit');
+    saveAs('/api/v1/recordings/export?' + p.toString(), 'recordings.csv');
   });
+  state.redraw = () => showResults(main);
 }
 
-async function runSearch(main, params, more) {
+// runSearch fetches the page state.search.page of the search in form:
+// the first page without a cursor (it brings the total), each later one
+// with the cursor the page before it ended at.
+async function runSearch(main, form) {
   const btn = $('#search-btn', main);
   btn.disabled = true;
   say(t('loading'));
+  const p = searchParams(form);
+  const cursor = state.search.cursors[state.search.page];
+  if (cursor) p.set('cursor', cursor);
   try {
-    const res = await api('/api/v1/recordings?' + params.toString());
-    state.search.rows = more ? state.search.rows.concat(res.recordings) : res.recordings;
+    const res = await api('/api/v1/recordings?' + p.toString());
+    if (res.total !== undefined) state.search.total = res.total;
+    state.search.rows = res.recordings;
     state.search.next = res.next_cursor || '';
+    state.search.cursors[state.search.page + 1] = state.search.next;
     say('');
     showResults(main);
   } catch (e) {
@@ -322,17 +398,37 @@ function showResults(main) {
   body.replaceChildren();
   for (const r of state.search.rows) {
     const tr = el('tr');
+    tr.dataset.id = r.id;
     const first = el('td');
     first.append(el('a', fmtTime(r.started_at), { href: '#/recordings/' + r.id }));
-    tr.append(first, el('td', fmtDuration(r.duration_seconds)), el('td', r.line), el('td', r.purpose),
-      el('td', r.caller), el('td', r.agent_id || t('none'), { class: 'agent-id' }), el('td', t('dec-' + r.decision)), el('td', audioCell(r)),
+    tr.append(first, el('td', fmtDuration(r.duration_seconds), { class: 'duration' }), el('td', r.line), el('td', r.purpose),
+      el('td', r.caller), el('td', r.agent_id || t('none'), { class: 'agent-id' }), el('td', t('dec-' + r.decision)),
+      el('td', r.end_reason ? t('end-' + r.end_reason) : t('none'), { class: 'end-reason' }), el('td', audioCell(r)),
       el('td', r.legal_hold ? t('yes') : t('no')));
     if (r.state === 'restricted') tr.children[0].append(' ', el('span', '(' + t('restricted') + ')', { class: 'held' }));
     body.append(tr);
   }
-  table.hidden = state.search.rows.length === 0;
-  $('#no-results', main).hidden = state.search.rows.length !== 0;
-  $('#more', main).hidden = !state.search.next;
+  const sort = $('#f-sort', main).value;
+  main.querySelectorAll('#results th[data-sort]').forEach((th) => {
+    const key = th.dataset.sort;
+    if (sort === key) th.setAttribute('aria-sort', 'ascending');
+    else if (sort === '-' + key) th.setAttribute('aria-sort', 'descending');
+    else th.removeAttribute('aria-sort');
+    const b = $('button', th);
+    if (b) b.title = t('sortBy', { col: t(b.dataset.i18n) });
+  });
+  const s = state.search;
+  const n = s.rows.length;
+  table.hidden = n === 0;
+  $('#no-results', main).hidden = !s.params || n !== 0;
+  const limit = Number($('#f-limit', main).value) || 50;
+  const from = s.page * limit + 1;
+  $('#count', main).textContent = !s.params ? '' : (s.total === 0 || n === 0 ? '' :
+    t('count', { from, to: from + n - 1, total: s.total === null ? '?' : s.total }));
+  $('#pager', main).hidden = !s.params || (s.page === 0 && !s.next);
+  $('#prev', main).disabled = s.page === 0;
+  $('#next', main).disabled = !s.next;
+  $('#export', main).hidden = !s.params || s.total === 0;
 }
 
 // silentChannels names the channels that received no packet ('' when
@@ -811,10 +907,15 @@ document.addEventListener('DOMContentLoaded', () => {
     localStorage.setItem('kiroku.lang', state.lang);
     translate();
     setNav(state.nav);
-    if (state.search.rows.length && $('#results')) showResults($('#main'));
+    loadZone();
     if (state.redraw) state.redraw();
   });
   $('#signout').addEventListener('click', () => signOut());
+  $('#tz').addEventListener('change', () => {
+    state.tz = $('#tz').value;
+    if (state.me) localStorage.setItem('kiroku.tz.' + state.me.name, state.tz);
+    if (state.redraw) state.redraw(); else render();
+  });
   translate();
   render();
 });
