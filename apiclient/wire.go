@@ -62,8 +62,10 @@ type SearchPage struct {
 	Recordings []Recording `json:"recordings"`
 	NextCursor string      `json:"next_cursor,omitempty"`
 	// Total is how many recordings the search matches, on its first page
-	// (a request without a cursor) only.
-	Total *int `json:"total,omitempty"`
+	// (a request without a cursor) only; counted up to 10,000: beyond,
+	// Total is 10,000 and TotalAtLeast is set.
+	Total        *int `json:"total,omitempty"`
+	TotalAtLeast bool `json:"total_at_least,omitempty"`
 }
 
 // RecordingDetail is the answer of GET /api/v1/recordings/{id}: the

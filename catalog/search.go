@@ -232,9 +232,11 @@ func (s Search) check() error {
 	return nil
 }
 
-// CountSearch returns how many recordings match s, whatever its page (After
-// and Limit are ignored).
-func (c *Catalog) CountSearch(ctx context.Context, s Search) (int, error) {
+// CountSearch returns how many recordings match s, whatever its page
+// (After and Limit are ignored), counting no further than upTo + 1: a
+// broad search over a large catalog costs what upTo rows cost, and a
+// result of more than upTo says so by its count.
+func (c *Catalog) CountSearch(ctx context.Context, s Search, upTo int) (int, error) {
 	if len(s.Scopes) == 0 && len(s.Visible) == 0 {
 		return 0, fmt.Errorf("%w: no visible purpose", ErrBadSearch)
 	}
@@ -244,7 +246,8 @@ func (c *Catalog) CountSearch(ctx context.Context, s Search) (int, error) {
 	s.pg, s.After = c.driver == Postgres, nil
 	where, args := searchWhere(s)
 	var n int
-	if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM recordings WHERE `+where, args...).Scan(&n); err != nil {
+	q := `SELECT COUNT(*) FROM (SELECT 1 FROM recordings WHERE ` + where + fmt.Sprintf(` LIMIT %d) AS matched`, upTo+1)
+	if err := c.db.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("catalog: count: %w", err)
 	}
 	return n, nil

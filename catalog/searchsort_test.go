@@ -54,9 +54,12 @@ func TestSearchSortAndFilters(t *testing.T) {
 				if g := idsOf(got); !slices.Equal(g, tc.want) {
 					t.Fatalf("got %v, want %v", g, tc.want)
 				}
-				n, err := c.CountSearch(t.Context(), tc.s)
+				n, err := c.CountSearch(t.Context(), tc.s, 100)
 				if err != nil || n != len(tc.want) {
 					t.Errorf("count: got %d, %v, want %d", n, err, len(tc.want))
+				}
+				if n, err := c.CountSearch(t.Context(), tc.s, 1); err != nil || n != min(len(tc.want), 2) {
+					t.Errorf("count up to 1: got %d, %v, want %d", n, err, min(len(tc.want), 2))
 				}
 				// One row a page, each page after the last row's cursor:
 				// the same rows in the same order.

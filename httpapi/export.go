@@ -35,13 +35,13 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if !ok {
 		return
 	}
-	n, err := a.o.Catalog.CountSearch(r.Context(), s)
+	n, err := a.o.Catalog.CountSearch(r.Context(), s, maxExport)
 	if err != nil {
 		a.internal(w, "export count", err)
 		return
 	}
 	if n > maxExport {
-		writeError(w, http.StatusBadRequest, fmt.Errorf("export: the search matches %d recordings, more than the %d an export holds; narrow it (from, to, purpose…)", n, maxExport))
+		writeError(w, http.StatusBadRequest, fmt.Errorf("export: the search matches more than the %d recordings an export holds; narrow it (from, to, purpose…)", maxExport))
 		return
 	}
 	var rows []apiclient.Recording

@@ -66,10 +66,13 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, p *Principal) {
 	if s.After == nil {
 		// The count comes with the first page only: later pages of the
 		// same search keep it, and do not pay for it again.
-		n, err := a.o.Catalog.CountSearch(r.Context(), s)
+		n, err := a.o.Catalog.CountSearch(r.Context(), s, maxTotal)
 		if err != nil {
 			a.internal(w, "search count", err)
 			return
+		}
+		if n > maxTotal {
+			n, out.TotalAtLeast = maxTotal, true
 		}
 		out.Total = &n
 	}
@@ -101,6 +104,10 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, p *Principal) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// maxTotal is as far as a search's total is counted: a page of a broad
+// search over millions of recordings must not cost a scan of them all.
+const maxTotal = 10000
 
 // searchParams are the query parameters of a search (and of its export).
 var searchParams = []string{"from", "to", "line", "purpose", "client", "decision", "caller", "agent_id", "min_duration",

@@ -36,7 +36,7 @@ const L = {
     tz: 'Time zone', tzBrowser: 'This browser’s ({zone})', maxDuration: 'Maximum duration (seconds)', held: 'Held',
     notHeldOpt: 'Not held', endReason: 'End reason', sipCallId: 'SIP Call-ID', pageSize: 'Rows a page',
     exportCsv: 'Export CSV', prevPage: 'Previous page', nextPage: 'Next page', pages: 'Result pages',
-    count: '{from}–{to} of {total} recordings', countNone: 'No recordings match.', sortBy: 'Sort by {col}',
+    count: '{from}–{to} of {total} recordings', moreThan: 'more than {n}', countNone: 'No recordings match.', sortBy: 'Sort by {col}',
     'end-caller-hangup': 'Caller hung up', 'end-agent-hangup': 'Agent hung up', 'end-downstream-failed': 'Agent side unreachable',
     'end-shutdown': 'Shutdown', 'end-answer-failed': 'Answer failed', 'end-media-failed': 'Media failed',
     'end-media-timeout': 'No audio (timeout)', 'end-session-expired': 'Session expired', 'end-max-duration': 'Longest call reached',
@@ -98,7 +98,7 @@ const L = {
     tz: 'タイムゾーン', tzBrowser: 'このブラウザー（{zone}）', maxDuration: '最長の長さ（秒）', held: '保全中',
     notHeldOpt: '保全なし', endReason: '終了の理由', sipCallId: 'SIP Call-ID', pageSize: '1ページの件数',
     exportCsv: 'CSVで書き出す', prevPage: '前のページ', nextPage: '次のページ', pages: '検索結果のページ',
-    count: '全 {total} 件中 {from}–{to} 件', countNone: '該当する録音はありません。', sortBy: '{col}で並べ替え',
+    count: '全 {total} 件中 {from}–{to} 件', moreThan: '{n} 件超', countNone: '該当する録音はありません。', sortBy: '{col}で並べ替え',
     'end-caller-hangup': '発信者が切断', 'end-agent-hangup': 'オペレーターが切断', 'end-downstream-failed': 'オペレーター側に接続できず',
     'end-shutdown': '停止', 'end-answer-failed': '応答に失敗', 'end-media-failed': '音声の失敗',
     'end-media-timeout': '音声なし（タイムアウト）', 'end-session-expired': 'セッション切れ', 'end-max-duration': '最長時間に到達',
@@ -387,7 +387,7 @@ async function runSearch(main, form) {
   if (cursor) p.set('cursor', cursor);
   try {
     const res = await api('/api/v1/recordings?' + p.toString());
-    if (res.total !== undefined) state.search.total = res.total;
+    if (res.total !== undefined) state.search.total = res.total_at_least ? t('moreThan', { n: res.total.toLocaleString() }) : res.total;
     state.search.rows = res.recordings;
     state.search.next = res.next_cursor || '';
     state.search.cursors[state.search.page + 1] = state.search.next;
