@@ -108,6 +108,7 @@ var routes = []Route{
 	{"GET /api/v1/recordings/{id}", anyRole},
 	{"POST /api/v1/recordings/{id}/audio-ticket", anyRole},
 	{"GET /api/v1/recordings/{id}/audio", anyRole},
+	{"GET /api/v1/recordings/{id}/waveform", anyRole},
 	{"PUT /api/v1/recordings/{id}/hold", hold},
 	{"DELETE /api/v1/recordings/{id}/hold", hold},
 

@@ -35,6 +35,7 @@ const (
 	ActionCallsList      Action = "calls-list"      // calls in progress listed
 	ActionIncidentReport Action = "incident-report" // an incident report, with the ids it showed
 	ActionRightsAPI      Action = "rights-api"      // a data-subject request read
+	ActionWaveform       Action = "waveform"        // a recording's waveform computed from its audio
 
 	// Data leaving the system.
 	ActionDownload            Action = "download"             // audio downloaded as a file
@@ -84,7 +85,7 @@ var actions = map[Action]Kind{
 
 	ActionSearch: KindAccessed, ActionView: KindAccessed, ActionPlay: KindAccessed, ActionRead: KindAccessed,
 	ActionAuditRead: KindAccessed, ActionAuditVerify: KindAccessed, ActionCallsList: KindAccessed,
-	ActionIncidentReport: KindAccessed, ActionRightsAPI: KindAccessed,
+	ActionIncidentReport: KindAccessed, ActionRightsAPI: KindAccessed, ActionWaveform: KindAccessed,
 
 	ActionDownload: KindExported, ActionDisclose: KindExported, ActionProvide: KindExported,
 	ActionPseudonymisedExport: KindExported, ActionSearchExport: KindExported,

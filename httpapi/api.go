@@ -133,6 +133,7 @@ func (a *API) routes() {
 	authed("GET /api/v1/recordings/export", a.export)
 	authed("GET /api/v1/recordings/{id}", a.view)
 	authed("POST /api/v1/recordings/{id}/audio-ticket", a.audioTicket)
+	authed("GET /api/v1/recordings/{id}/waveform", a.waveform)
 	authed("PUT /api/v1/recordings/{id}/hold", a.hold(true))
 	authed("DELETE /api/v1/recordings/{id}/hold", a.hold(false))
 	authed("GET /api/v1/audit", a.auditList)
