@@ -61,9 +61,9 @@ type Recording struct {
 type SearchPage struct {
 	Recordings []Recording `json:"recordings"`
 	NextCursor string      `json:"next_cursor,omitempty"`
-	// Total is how many recordings the search matches, on its first page
-	// (a request without a cursor) only; counted up to 10,000: beyond,
-	// Total is 10,000 and TotalAtLeast is set.
+	// Total is how many recordings the search matches, when its first
+	// page (a request without a cursor) asked (count=1); counted up to
+	// 1,000: beyond, Total is 1,000 and TotalAtLeast is set.
 	Total        *int `json:"total,omitempty"`
 	TotalAtLeast bool `json:"total_at_least,omitempty"`
 }

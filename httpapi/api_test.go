@@ -253,6 +253,8 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		{"start-time cursor with another sort", "/api/v1/recordings?sort=duration&cursor=" + encodeCursor(catalog.Cursor{StartedAt: time.Now(), ID: w.quality}, "", true), "cursor"},
 		{"export with a cursor", "/api/v1/recordings/export?cursor=AAAA", `parameter "cursor" is unknown`},
 		{"export with a limit", "/api/v1/recordings/export?limit=5", `parameter "limit" is unknown`},
+		{"bad count", "/api/v1/recordings?count=yes", "count"},
+		{"count of a later page", "/api/v1/recordings?count=1&cursor=" + encodeCursor(catalog.Cursor{StartedAt: time.Now(), ID: w.quality}, "", true), "count: the first page"},
 		{"garbage cursor", "/api/v1/recordings?cursor=AAAA", "cursor"},
 		{"parameter on a view", "/api/v1/recordings/" + w.quality + "?x=1", "takes none"},
 		{"bad audit after", "/api/v1/audit?after=-1", "after"},

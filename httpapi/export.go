@@ -20,7 +20,7 @@ const maxExport = 10000
 
 // exportParams are a search's, without its paging: an export holds the
 // whole result.
-var exportParams = slices.DeleteFunc(slices.Clone(searchParams), func(k string) bool { return k == "cursor" || k == "limit" })
+var exportParams = slices.DeleteFunc(slices.Clone(searchParams), func(k string) bool { return k == "cursor" || k == "limit" || k == "count" })
 
 // exportColumns are the CSV's columns, in order.
 var exportColumns = []string{"id", "started_at", "answered_at", "ended_at", "duration_seconds", "line", "dialled", "purpose", "client",

@@ -55,6 +55,8 @@ func TestSearchSortPagesCount(t *testing.T) {
 			path := "/api/v1/recordings?limit=3&" + q
 			if cursor != "" {
 				path += "&cursor=" + url.QueryEscape(cursor)
+			} else {
+				path += "&count=1"
 			}
 			e.get(who, path, http.StatusOK, &page)
 			if page.Total != nil {
@@ -102,6 +104,9 @@ func TestSearchSortPagesCount(t *testing.T) {
 
 	var page apiclient.SearchPage
 	e.get("sup", "/api/v1/recordings?tz=Asia/Tokyo&limit=1", http.StatusOK, &page)
+	if page.Total != nil {
+		t.Errorf("got total %d without count=1, want none (counting costs)", *page.Total)
+	}
 	b, _ := page.Recordings[0].StartedAt.MarshalText()
 	if !strings.HasSuffix(string(b), "+09:00") {
 		t.Errorf("tz=Asia/Tokyo: got started_at %s, want the +09:00 offset", b)

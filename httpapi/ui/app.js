@@ -103,6 +103,9 @@ const L = {
     'end-shutdown': '停止', 'end-answer-failed': '応答に失敗', 'end-media-failed': '音声の失敗',
     'end-media-timeout': '音声なし（タイムアウト）', 'end-session-expired': 'セッション切れ', 'end-max-duration': '最長時間に到達',
     'end-no-ack': '発信者の確認なし', 'end-interrupted': '中断（再起動）',
+    waveCaller: '発信者（左）', waveAgent: 'オペレーター（右）', waveCallerImg: '発信者の波形（クリックで移動）',
+    waveAgentImg: 'オペレーターの波形（クリックで移動）', back10: '−10秒', fwd10: '+10秒', speed: '速度',
+    shortcuts: 'キー（入力欄の外で）: k 再生／一時停止、j 10秒戻る、l 10秒進む、< と > 遅く／速く。',
     bytes: '{n} バイト', restricted: '利用停止中', stored: '保存済み',
     navIncidents: 'インシデント報告', navContracts: '契約終了', downloaded: '{name} をダウンロードしました。',
     incTitle: 'インシデント報告',
@@ -384,7 +387,7 @@ async function runSearch(main, form) {
   say(t('loading'));
   const p = searchParams(form);
   const cursor = state.search.cursors[state.search.page];
-  if (cursor) p.set('cursor', cursor);
+  if (cursor) p.set('cursor', cursor); else p.set('count', '1');
   try {
     const res = await api('/api/v1/recordings?' + p.toString());
     if (res.total !== undefined) state.search.total = res.total_at_least ? t('moreThan', { n: res.total.toLocaleString() }) : res.total;
@@ -539,11 +542,96 @@ function setChannels(mode) {
   if (fs) fs.dataset.gains = m.join(','); // what is routed where, for tests and the curious
 }
 
+const speeds = ['0.5', '0.75', '1', '1.25', '1.5', '2'];
+
+// skip moves the playing position by sec, within the audio.
+function skip(audio, sec) {
+  if (!audio.src) return;
+  const end = Number.isFinite(audio.duration) ? audio.duration : Infinity;
+  audio.currentTime = Math.min(Math.max(0, audio.currentTime + sec), end);
+}
+
+// setSpeed sets the playback rate from the speed list (step moves along it).
+function setSpeed(audio, sel, step) {
+  const i = Math.min(Math.max(0, speeds.indexOf(sel.value) + step), speeds.length - 1);
+  sel.value = speeds[i];
+  audio.playbackRate = Number(sel.value);
+}
+
+// drawWave draws one channel's peaks, the part already played darker.
+function drawWave(canvas, peaks, played) {
+  const ctx = canvas.getContext('2d');
+  const w = canvas.width, h = canvas.height, n = peaks.length;
+  ctx.clearRect(0, 0, w, h);
+  for (let i = 0; i < n; i++) {
+    const x = i * w / n, v = Math.max(1, peaks[i] * h);
+    ctx.fillStyle = x < played * w ? '#0b5cad' : '#8c959f';
+    ctx.fillRect(x, (h - v) / 2, Math.max(1, w / n - 0.5), v);
+  }
+}
+
+// loadWaveform asks the API for the recording's peaks (an audited read,
+// with the listener's reason) and draws them under the player; a click
+// on either channel seeks there.
+async function loadWaveform(main, rec, reason) {
+  const view = state.view;
+  let wf;
+  try {
+    wf = await api('/api/v1/recordings/' + rec.id + '/waveform?buckets=600', { headers: { 'X-Kiroku-Reason': encodeURIComponent(reason) } });
+  } catch (e) {
+    return; // no waveform (flac or opus, or refused): the player works without it
+  }
+  if (view !== state.view) return;
+  const audio = $('#audio', main);
+  const box = $('#waveform', main);
+  const canvases = [$('#wave-caller', main), $('#wave-agent', main)];
+  const draw = () => {
+    const played = audio.duration ? audio.currentTime / audio.duration : 0;
+    canvases.forEach((c, i) => drawWave(c, wf.channels[i] || [], played));
+  };
+  box.dataset.buckets = String(wf.channels[0].length);
+  box.dataset.seconds = String(wf.seconds);
+  box.hidden = false;
+  draw();
+  audio.addEventListener('timeupdate', draw);
+  for (const c of canvases) {
+    c.addEventListener('click', (ev) => {
+      const r = c.getBoundingClientRect();
+      const total = Number.isFinite(audio.duration) ? audio.duration : wf.seconds;
+      audio.currentTime = Math.min(Math.max(0, (ev.clientX - r.left) / r.width), 1) * total;
+      draw();
+    });
+  }
+}
+
+// playerKeys: k play or pause, j and l 10 s back and forward, < and >
+// slower and faster, on the recording page, outside text fields.
+function playerKeys(ev) {
+  const audio = $('#audio');
+  if (!audio || !audio.src || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (ev.target.closest && ev.target.closest('input, select, textarea, [contenteditable]')) return;
+  const sel = $('#speed');
+  switch (ev.key) {
+    case 'k': if (audio.paused) audio.play(); else audio.pause(); break;
+    case 'j': skip(audio, -10); break;
+    case 'l': skip(audio, 10); break;
+    case '<': setSpeed(audio, sel, -1); break;
+    case '>': setSpeed(audio, sel, 1); break;
+    default: return;
+  }
+  ev.preventDefault();
+}
+
 function wirePlayer(main, rec) {
   const audio = $('#audio', main);
+  $('#back10', main).addEventListener('click', () => skip(audio, -10));
+  $('#fwd10', main).addEventListener('click', () => skip(audio, 10));
+  $('#speed', main).addEventListener('change', () => setSpeed(audio, $('#speed', main), 0));
   if (!rec.has_audio) {
     $('#no-audio', main).hidden = false;
     $('#play-form', main).hidden = true;
+    $('#transport', main).hidden = true;
+    $('#shortcuts', main).hidden = true;
     audio.hidden = true;
     $('#channels', main).hidden = true;
     return;
@@ -565,7 +653,9 @@ function wirePlayer(main, rec) {
       if (!tk) return;
       audio.src = tk.url;
       await audio.play();
+      audio.playbackRate = Number($('#speed', main).value); // a new source starts at 1×
       say(t('playing'));
+      loadWaveform(main, rec, $('#reason', main).value.trim());
     } catch (e) {
       if (e.status !== 401) say(e.message, true);
     }
@@ -919,6 +1009,7 @@ document.addEventListener('DOMContentLoaded', () => {
     if (state.redraw) state.redraw();
   });
   $('#signout').addEventListener('click', () => signOut());
+  document.addEventListener('keydown', playerKeys);
   $('#tz').addEventListener('change', () => {
     state.tz = $('#tz').value;
     if (state.me) localStorage.setItem('kiroku.tz.' + state.me.name, state.tz);
