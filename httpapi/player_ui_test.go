@@ -17,6 +17,8 @@ func TestBrowserPlayer(t *testing.T) {
 	ids := e.seed(rec{purpose: "cs-quality", caller: "0312345678", seconds: 40})
 	before := e.head()
 	p := &page{t: t, ctx: browser(t)}
+	p.do("open", chromedp.Navigate(e.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#token")))
+	p.accessible("the sign-in page")
 	p.signIn(e.srv.URL+"/", "sup")
 	p.do("play",
 		chromedp.Navigate(e.srv.URL+"/#/recordings/"+ids[0]),
@@ -72,6 +74,7 @@ func TestBrowserPlayer(t *testing.T) {
 	p.do("k to pause", chromedp.KeyEvent("k"))
 	p.until("paused", `document.querySelector('#audio').paused`)
 	p.shot("ui-player.png")
+	p.accessible("the recording page with its waveform")
 
 	var waveforms int
 	for _, en := range e.audit(before) {

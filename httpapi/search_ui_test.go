@@ -69,6 +69,7 @@ func TestBrowserSearchPaging(t *testing.T) {
 		t.Error("the last page offers a next page")
 	}
 	p.shot("ui-search-paging.png")
+	p.accessible("the search page")
 	p.do("back a page", chromedp.Click(chromedp.CSS("#prev")))
 	p.until("page 2 again", `document.querySelector('#results tbody tr').dataset.id === '`+rev[3]+`'`)
 	p.do("back to the first", chromedp.Click(chromedp.CSS("#prev")))
@@ -127,6 +128,7 @@ func TestBrowserSearchSort(t *testing.T) {
 		t.Errorf("got aria-sort %q on the start column while sorted by hold", s)
 	}
 	p.shot("ui-search-sort.png")
+	p.accessible("the search page sorted")
 }
 
 // TestBrowserSearchExport: the Export CSV button saves the API's CSV of
@@ -170,6 +172,7 @@ func TestBrowserSearchExport(t *testing.T) {
 	p.until("the download to be said", `document.querySelector('#status').textContent.includes('recordings.csv')`)
 	p.noTokenInURLs()
 	p.shot("ui-search-export.png")
+	p.accessible("the search page with a filter")
 
 	// The zone is sup's own: another user in the same browser starts on
 	// the browser's, and sup's comes back with sup.

@@ -321,6 +321,17 @@ function renderSignIn() {
 // officers only, as the API has it).
 function sortable(key) { return key !== 'caller' || state.me.can.search_caller; }
 
+// formParams is a form's fields as a query, its times (datetime-local,
+// in the browser's zone) as RFC 3339.
+function formParams(form) {
+  const p = new URLSearchParams();
+  for (const [k, v] of new FormData(form)) {
+    if (v === '') continue;
+    if (k === 'from' || k === 'to') p.set(k, new Date(v).toISOString()); else p.set(k, v);
+  }
+  return p;
+}
+
 function searchParams(form) {
   const p = new URLSearchParams();
   for (const [k, v] of new FormData(form)) {
@@ -775,7 +786,7 @@ function renderIncidents() {
     btn.disabled = true;
     say(t('loading'));
     try {
-      const p = searchParams(form);
+      const p = formParams(form);
       const rep = await api('/api/v1/incidents?' + p.toString());
       if (view !== state.view) return;
       query = p;
