@@ -4,6 +4,7 @@
 GO        ?= go
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
+BIN       ?= bin
 TOOLS     := $(CURDIR)/.tools
 export PATH := $(TOOLS)/bin:$(PATH)
 
@@ -13,8 +14,8 @@ run:
 	$(GO) run ./cmd/kirokud $(ARGS)
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kirokud ./cmd/kirokud
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kirokuctl ./cmd/kirokuctl
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kirokud ./cmd/kirokud
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kirokuctl ./cmd/kirokuctl
 
 # Debian packages the tests use: SIPp (sip-tester) as caller and agent,
 # promtool (prometheus) to check the alert rules, systemd-analyze (systemd)
@@ -29,7 +30,10 @@ build:
 # (internal/testenv/linphonetest), spandsp (libspandsp-dev, built against
 # with the C compiler) whose G.722 coder media's G.722 is checked against
 # bit for bit, and flac and opus-tools (opusdec) as the outside decoders
-# of the stored audio formats' tests.
+# of the stored audio formats' tests; npm fetches axe-core (the
+# accessibility checks the Chromium tests run on each page) into .tools/.
+AXE_VERSION := 4.10.3
+AXE_JS      := $(TOOLS)/axe-core-$(AXE_VERSION)/axe.min.js
 test-deps:
 	@missing=""; \
 	command -v sipp >/dev/null || missing="$$missing sip-tester"; \
@@ -47,11 +51,16 @@ test-deps:
 	command -v linphonec >/dev/null || missing="$$missing linphone-cli"; \
 	command -v flac >/dev/null || missing="$$missing flac"; \
 	command -v opusdec >/dev/null || missing="$$missing opus-tools"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@[ -f $(AXE_JS) ] || { \
+		echo "fetching axe-core $(AXE_VERSION) from the npm registry into $(TOOLS)"; \
+		tmp=$$(mktemp -d) && (cd $$tmp && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && tar -xzf axe-core-$(AXE_VERSION).tgz package/axe.min.js) && \
+		mkdir -p $(dir $(AXE_JS)) && mv $$tmp/package/axe.min.js $(AXE_JS) && rm -rf $$tmp; }
 
 # vet: go vet, and go.mod/go.sum exactly as go mod tidy would write them.
 vet:

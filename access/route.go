@@ -121,9 +121,11 @@ var routes = []Route{
 
 	{"GET /api/v1/me", anyRole},
 	{"GET /api/v1/recordings", anyRole},
+	{"GET /api/v1/recordings/export", anyRole},
 	{"GET /api/v1/recordings/{id}", anyRole},
 	{"POST /api/v1/recordings/{id}/audio-ticket", anyRole},
 	{"GET /api/v1/recordings/{id}/audio", anyRole},
+	{"GET /api/v1/recordings/{id}/waveform", anyRole},
 	{"PUT /api/v1/recordings/{id}/hold", hold},
 	{"DELETE /api/v1/recordings/{id}/hold", hold},
 	{"GET /api/v1/recordings/{id}/notes", anyRole},

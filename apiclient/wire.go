@@ -49,6 +49,11 @@ type Recording struct {
 	// AgentID is who took the call as the agent platform named them in
 	// its answer (a line's agent_identity); "" when it did not.
 	AgentID string `json:"agent_id,omitempty"`
+	// EndReason is why the call ended (caller-hangup, agent-hangup…), as
+	// its manifest says.
+	EndReason string `json:"end_reason,omitempty"`
+	// SIPCallID is the Call-ID of the caller's SIP dialog.
+	SIPCallID string `json:"sip_call_id,omitempty"`
 }
 
 // SearchPage is the answer of GET /api/v1/recordings: one page, and the
@@ -56,6 +61,11 @@ type Recording struct {
 type SearchPage struct {
 	Recordings []Recording `json:"recordings"`
 	NextCursor string      `json:"next_cursor,omitempty"`
+	// Total is how many recordings the search matches, when its first
+	// page (a request without a cursor) asked (count=1); counted up to
+	// 1,000: beyond, Total is 1,000 and TotalAtLeast is set.
+	Total        *int `json:"total,omitempty"`
+	TotalAtLeast bool `json:"total_at_least,omitempty"`
 }
 
 // RecordingDetail is the answer of GET /api/v1/recordings/{id}: the

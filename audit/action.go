@@ -41,12 +41,14 @@ const (
 	ActionRetentionPlan  Action = "retention-plan"  // the retention plan (and a preview, with the ids it listed) read
 	ActionIncidentReport Action = "incident-report" // an incident report, with the ids it showed
 	ActionRightsAPI      Action = "rights-api"      // a data-subject request read
+	ActionWaveform       Action = "waveform"        // a recording's waveform computed from its audio
 
 	// Data leaving the system.
 	ActionDownload            Action = "download"             // audio downloaded as a file
 	ActionDisclose            Action = "disclose"             // disclosed to its data subject
 	ActionProvide             Action = "provide"              // provided to a third party (recorded provision)
 	ActionPseudonymisedExport Action = "pseudonymised-export" // pseudonymised data exported
+	ActionSearchExport        Action = "search-export"        // a search's result exported as CSV, with its ids
 
 	// Data-subject requests.
 	ActionRequestCreate   Action = "request-create"
@@ -92,10 +94,10 @@ var actions = map[Action]Kind{
 
 	ActionSearch: KindAccessed, ActionView: KindAccessed, ActionPlay: KindAccessed, ActionRead: KindAccessed,
 	ActionAuditRead: KindAccessed, ActionAuditVerify: KindAccessed, ActionCallsList: KindAccessed,
-	ActionIncidentReport: KindAccessed, ActionRightsAPI: KindAccessed, ActionRetentionPlan: KindAccessed,
+	ActionIncidentReport: KindAccessed, ActionRightsAPI: KindAccessed, ActionRetentionPlan: KindAccessed, ActionWaveform: KindAccessed,
 
 	ActionDownload: KindExported, ActionDisclose: KindExported, ActionProvide: KindExported,
-	ActionPseudonymisedExport: KindExported,
+	ActionPseudonymisedExport: KindExported, ActionSearchExport: KindExported,
 
 	ActionRequestCreate: KindChanged, ActionRequestAnswered: KindChanged, ActionRequestRefused: KindChanged,
 

@@ -134,8 +134,10 @@ func (a *API) routes() {
 
 	authed("GET /api/v1/me", a.me)
 	authed("GET /api/v1/recordings", a.search)
+	authed("GET /api/v1/recordings/export", a.export)
 	authed("GET /api/v1/recordings/{id}", a.view)
 	authed("POST /api/v1/recordings/{id}/audio-ticket", a.audioTicket)
+	authed("GET /api/v1/recordings/{id}/waveform", a.waveform)
 	authed("PUT /api/v1/recordings/{id}/hold", a.hold(true))
 	authed("DELETE /api/v1/recordings/{id}/hold", a.hold(false))
 	authed("GET /api/v1/recordings/{id}/notes", a.notesList) // notes.go

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
 )
@@ -240,7 +241,20 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		{"agent id too long", "/api/v1/recordings?agent_id=" + strings.Repeat("a", 65), "agent_id: not an agent id (65 bytes, more than 64)"},
 		{"agent id with a line break", "/api/v1/recordings?agent_id=A%0A1001", "agent_id: not an agent id (holds U+000A, which does not print)"},
 		{"agent id not UTF-8", "/api/v1/recordings?agent_id=A%FF", "agent_id: not an agent id (not UTF-8)"},
-		{"bad sort", "/api/v1/recordings?sort=caller", "sort"},
+		{"bad sort", "/api/v1/recordings?sort=callers", "sort"},
+		{"sort by the manifest", "/api/v1/recordings?sort=-manifest", "sort"},
+		{"bad hold", "/api/v1/recordings?hold=yes", "hold"},
+		{"bad end reason", "/api/v1/recordings?end_reason=Caller%20hangup", "end_reason"},
+		{"max below min", "/api/v1/recordings?min_duration=60&max_duration=30", "max_duration"},
+		{"zero max", "/api/v1/recordings?max_duration=0", "max_duration"},
+		{"bad call id", "/api/v1/recordings?sip_call_id=a%20b", "sip_call_id"},
+		{"unknown zone", "/api/v1/recordings?tz=Mars/Olympus", "tz"},
+		{"zone as a path", "/api/v1/recordings?tz=../../etc/passwd", "tz"},
+		{"start-time cursor with another sort", "/api/v1/recordings?sort=duration&cursor=" + encodeCursor(catalog.Cursor{StartedAt: time.Now(), ID: w.quality}, "", true), "cursor"},
+		{"export with a cursor", "/api/v1/recordings/export?cursor=AAAA", `parameter "cursor" is unknown`},
+		{"export with a limit", "/api/v1/recordings/export?limit=5", `parameter "limit" is unknown`},
+		{"bad count", "/api/v1/recordings?count=yes", "count"},
+		{"count of a later page", "/api/v1/recordings?count=1&cursor=" + encodeCursor(catalog.Cursor{StartedAt: time.Now(), ID: w.quality}, "", true), "count: the first page"},
 		{"garbage cursor", "/api/v1/recordings?cursor=AAAA", "cursor"},
 		{"parameter on a view", "/api/v1/recordings/" + w.quality + "?x=1", "takes none"},
 		{"bad audit after", "/api/v1/audit?after=-1", "after"},

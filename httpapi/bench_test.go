@@ -135,6 +135,8 @@ func BenchmarkSearch(b *testing.B) {
 		{"caller", "po", "caller=" + caller},
 		{"oldest first in a month", "multi", "sort=started_at&from=" + url.QueryEscape(day.Format(time.RFC3339)) + "&to=" + url.QueryEscape(day.AddDate(0, 1, 0).Format(time.RFC3339))},
 		{"page 21", "multi", "cursor=" + url.QueryEscape(first.NextCursor)},
+		{"newest, counted", "multi", "count=1"},
+		{"line and day, counted", "multi", "count=1&line=0120000007&from=" + url.QueryEscape(day.Format(time.RFC3339)) + "&to=" + url.QueryEscape(day.Add(24*time.Hour).Format(time.RFC3339))},
 	}
 	report := func(b *testing.B, lat []time.Duration) {
 		slices.Sort(lat)
@@ -163,7 +165,7 @@ func BenchmarkSearch(b *testing.B) {
 	for _, c := range cases {
 		b.Run("catalog/"+c.name, func(b *testing.B) {
 			q, _ := url.ParseQuery(c.q)
-			s, _, err := searchOf(q, cfg)
+			s, _, _, err := searchOf(q, cfg)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -157,6 +158,7 @@ type rec struct {
 	// with Privacy: id.
 	withheld bool
 	agent    string // agent_id from the answer; "" for none
+	end      string // end_reason; "" for caller-hangup
 }
 
 // stereoWAV returns a WAV of seconds of a 440 Hz tone on the left
@@ -223,7 +225,7 @@ func (e *env) seed(recs ...rec) []string {
 		noticeEnd := r.started.Add(4 * time.Second)
 		m := &spool.Manifest{Version: spool.ManifestVersion, ID: id, SIPCallID: id + "@test", State: spool.StateDone,
 			Caller: r.caller, Dialled: r.line, Line: r.line, Purpose: r.purpose, Client: r.client, StartedAt: r.started, EndedAt: &ended,
-			Source: "udp:127.0.0.1:5070", Downstream: "echo:", AgentID: r.agent,
+			Source: "udp:127.0.0.1:5070", Downstream: "echo:", AgentID: r.agent, EndReason: cmp.Or(r.end, "caller-hangup"),
 			Consent: spool.Consent{Decision: r.decision, OptOutDigit: "9",
 				Notice: spool.Notice{File: "notice-ja.wav", SHA256: strings.Repeat("ab", 32), Duration: 4,
 					StartedAt: &r.started, EndedAt: &noticeEnd, Completed: r.decision != spool.HungUpDuringNotice}}}

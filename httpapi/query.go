@@ -32,19 +32,22 @@ func parseTime(key, s string, loc *time.Location) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("%s: %q is not a time such as 2026-11-05T09:30:00+09:00, 2026-11-05T09:30 or 2026-11-05", key, s)
 }
 
-// parseMinDuration reads a duration: Go's form ("90s", "2m30s") or whole
-// seconds.
-func parseMinDuration(s string) (time.Duration, error) {
+// parseMinDuration reads min_duration (see parseDuration).
+func parseMinDuration(s string) (time.Duration, error) { return parseDuration("min_duration", s) }
+
+// parseDuration reads the duration of key: Go's form ("90s", "2m30s")
+// or whole seconds.
+func parseDuration(key, s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil {
 		n, err2 := strconv.ParseUint(s, 10, 32)
 		if err2 != nil {
-			return 0, fmt.Errorf("min_duration: %q is not a duration such as 90s, 2m or 120", s)
+			return 0, fmt.Errorf("%s: %q is not a duration such as 90s, 2m or 120", key, s)
 		}
 		d = time.Duration(n) * time.Second
 	}
 	if d < 0 || d > 24*time.Hour {
-		return 0, fmt.Errorf("min_duration: %s is not within 0-24h", d)
+		return 0, fmt.Errorf("%s: %s is not within 0-24h", key, d)
 	}
 	return d, nil
 }
@@ -62,19 +65,31 @@ func parseLimit(s string, def, max int) (int, error) {
 }
 
 // Cursors are opaque to clients: base64url of "<micros>.<id>.<a|d>", the
-// last row's keys and the order they were read in.
-func encodeCursor(c catalog.Cursor, desc bool) string {
+// last row's keys and the order they were read in; sorted by another
+// column, "<sort>.<n|s><value>.<micros>.<id>.<a|d>" with the row's value
+// of that column first (a number in decimal, text in base64url).
+func encodeCursor(c catalog.Cursor, sort string, desc bool) string {
 	dir := "a"
 	if desc {
 		dir = "d"
 	}
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%s.%s", c.StartedAt.UnixMicro(), c.ID, dir))
+	if sort == "" || sort == "started_at" {
+		return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%s.%s", c.StartedAt.UnixMicro(), c.ID, dir))
+	}
+	var key string
+	switch v := c.Key.(type) {
+	case int64:
+		key = "n" + strconv.FormatInt(v, 10)
+	case string:
+		key = "s" + base64.RawURLEncoding.EncodeToString([]byte(v))
+	}
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%s.%s.%d.%s.%s", sort, key, c.StartedAt.UnixMicro(), c.ID, dir))
 }
 
 var errCursor = errors.New("cursor: not a cursor this API gave (pass next_cursor back as it came, with the same sort)")
 
-func decodeCursor(s string, desc bool) (*catalog.Cursor, error) {
-	if len(s) > 200 {
+func decodeCursor(s, sort string, desc bool) (*catalog.Cursor, error) {
+	if len(s) > 600 {
 		return nil, errCursor
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
@@ -82,6 +97,29 @@ func decodeCursor(s string, desc bool) (*catalog.Cursor, error) {
 		return nil, errCursor
 	}
 	parts := strings.Split(string(b), ".")
+	var key any
+	if sort != "" && sort != "started_at" {
+		if len(parts) != 5 || parts[0] != sort || len(parts[1]) < 1 {
+			return nil, errCursor
+		}
+		switch v := parts[1][1:]; parts[1][0] {
+		case 'n':
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || !catalog.IsNumericSortKey(sort) {
+				return nil, errCursor
+			}
+			key = n
+		case 's':
+			t, err := base64.RawURLEncoding.DecodeString(v)
+			if err != nil || catalog.IsNumericSortKey(sort) {
+				return nil, errCursor
+			}
+			key = string(t)
+		default:
+			return nil, errCursor
+		}
+		parts = parts[2:]
+	}
 	if len(parts) != 3 || !validID(parts[1]) || parts[2] != map[bool]string{true: "d", false: "a"}[desc] {
 		return nil, errCursor
 	}
@@ -89,5 +127,5 @@ func decodeCursor(s string, desc bool) (*catalog.Cursor, error) {
 	if err != nil {
 		return nil, errCursor
 	}
-	return &catalog.Cursor{StartedAt: time.UnixMicro(us), ID: parts[1]}, nil
+	return &catalog.Cursor{Key: key, StartedAt: time.UnixMicro(us), ID: parts[1]}, nil
 }

@@ -29,7 +29,7 @@ func summary(rec *catalog.Recording, g access.Grant) apiclient.Recording {
 		Duration: rec.Duration.Seconds(), Line: rec.Line, Dialled: rec.Dialled, Purpose: rec.Purpose,
 		Client: rec.Client, Caller: c, CallerMasked: masked, CallerWithheld: rec.CallerWithheld, Decision: rec.Decision, HasAudio: rec.ObjectKey != "",
 		LegalHold: rec.LegalHold, State: rec.State, RetainUntil: rec.RetainUntil, CutShort: rec.CutShort,
-		SilentChannels: rec.SilentChannels, AgentID: rec.AgentID}
+		SilentChannels: rec.SilentChannels, AgentID: rec.AgentID, EndReason: catalog.EndReason(rec), SIPCallID: rec.SIPCallID}
 }
 
 // maskManifest returns the manifest with its caller numbers (the caller,
@@ -57,70 +57,47 @@ func maskManifest(m json.RawMessage, g access.Grant) json.RawMessage {
 
 // search serves GET /api/v1/recordings.
 func (a *API) search(w http.ResponseWriter, r *http.Request, p *Principal) {
-	q, err := params(r, "from", "to", "line", "purpose", "client", "decision", "caller", "agent_id", "min_duration", "sort", "cursor", "limit")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	s, audited, pol, loc, ok := a.searchFor(w, r, p, searchParams)
+	if !ok {
 		return
-	}
-	cfg := a.o.Config()
-	s, audited, err := searchOf(q, cfg)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	if !a.allow(w, r, p, "", "") {
-		return
-	}
-	pol := policyOf(cfg)
-	sc := pol.Search(p.who())
-	switch {
-	case len(sc.Visible) == 0:
-		a.deny(w, r, p, http.StatusForbidden, "", "search: no purpose names any of the roles", errors.New("no purpose's recordings are open to your roles"))
-		return
-	case s.Purpose != "" && !slices.Contains(sc.Visible, s.Purpose):
-		a.deny(w, r, p, http.StatusForbidden, "", fmt.Sprintf("search: purpose %q names none of the roles", s.Purpose),
-			fmt.Errorf("purpose %q is not open to your roles", s.Purpose))
-		return
-	case s.Caller != "" && len(sc.Privacy) == 0:
-		a.deny(w, r, p, http.StatusForbidden, "", "search by caller number without the privacy-officer role",
-			errors.New("caller: searching by caller number is for privacy officers"))
-		return
-	case s.Caller != "" && s.Purpose != "" && !slices.Contains(sc.Privacy, s.Purpose):
-		a.deny(w, r, p, http.StatusForbidden, "", fmt.Sprintf("search by caller number in purpose %q, which does not name privacy-officer", s.Purpose),
-			fmt.Errorf("caller: purpose %q is not open to privacy officers", s.Purpose))
-		return
-	case s.Client != "" && !slices.Contains(sc.Clients(), s.Client):
-		a.deny(w, r, p, http.StatusForbidden, "", fmt.Sprintf("search: client %q is not in the token's view", s.Client),
-			fmt.Errorf("client: %q's recordings are not open to this token", s.Client))
-		return
-	}
-	s.Scopes = catalogScopes(sc.Groups)
-	if s.Caller != "" {
-		// A caller number is a privacy officer's search key: only the
-		// purposes open to that role are searched.
-		s.Scopes = catalogScopes(sc.CallerGroups())
 	}
 	limit := s.Limit
+	out := apiclient.SearchPage{Recordings: []apiclient.Recording{}}
+	if counted(r) {
+		// Asked for, on the first page only: later pages of the same
+		// search keep it, and do not pay for it again.
+		n, err := a.o.Catalog.CountSearch(r.Context(), s, maxTotal)
+		if err != nil {
+			a.internal(w, "search count", err)
+			return
+		}
+		if n > maxTotal {
+			n, out.TotalAtLeast = maxTotal, true
+		}
+		out.Total = &n
+	}
 	s.Limit++
 	rows, err := a.o.Catalog.Search(r.Context(), s)
 	if err != nil {
 		a.internal(w, "search", err)
 		return
 	}
-	out := apiclient.SearchPage{Recordings: []apiclient.Recording{}}
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		out.NextCursor = encodeCursor(catalog.Cursor{StartedAt: last.StartedAt, ID: last.ID}, s.Desc)
+		out.NextCursor = encodeCursor(catalog.Cursor{Key: catalog.SortKey(s.Sort, last), StartedAt: last.StartedAt, ID: last.ID}, s.Sort, s.Desc)
 	}
 	ids := []string{}
 	for _, rec := range rows {
-		out.Recordings = append(out.Recordings, summary(rec, grantOf(pol, p, rec)))
+		out.Recordings = append(out.Recordings, inZone(summary(rec, grantOf(pol, p, rec)), loc))
 		ids = append(ids, rec.ID)
 	}
 	// The ids shown are kept, so that an incident report can tell whose
 	// recordings a search listed.
 	audited["results"], audited["ids"] = len(out.Recordings), ids
+	if out.Total != nil {
+		audited["total"] = *out.Total
+	}
 	if err := a.record(r, p, audit.ActionSearch, "", "", audited); err != nil {
 		a.internal(w, "audit of a search", err)
 		return
@@ -128,9 +105,92 @@ func (a *API) search(w http.ResponseWriter, r *http.Request, p *Principal) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// maxTotal is as far as a search's total is counted: a page of a broad
+// search over millions of recordings must not cost a scan of them all
+// (counting reads each matching row: about 17 µs a row on SQLite, see
+// make bench-api's "counted" cases).
+const maxTotal = 1000
+
+// counted reports whether a search asked for its total (count=1).
+func counted(r *http.Request) bool {
+	v := r.URL.Query().Get("count")
+	return v == "1" || v == "true"
+}
+
+// searchParams are the query parameters of a search (and of its export).
+var searchParams = []string{"from", "to", "line", "purpose", "client", "decision", "caller", "agent_id", "min_duration",
+	"max_duration", "hold", "end_reason", "sip_call_id", "tz", "sort", "cursor", "limit", "count"}
+
+// searchFor reads and authorises r's search: the catalog search, the
+// audit detail, the policy and the zone the answer's times are given
+// in (nil: UTC). It answers the request itself when it returns false.
+func (a *API) searchFor(w http.ResponseWriter, r *http.Request, p *Principal, allowed []string) (catalog.Search, map[string]any, access.Policy, *time.Location, bool) {
+	var none access.Policy
+	q, err := params(r, allowed...)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return catalog.Search{}, nil, none, nil, false
+	}
+	cfg := a.o.Config()
+	s, audited, loc, err := searchOf(q, cfg)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return s, nil, none, nil, false
+	}
+	if !a.allow(w, r, p, "", "") {
+		return s, nil, none, nil, false
+	}
+	pol := policyOf(cfg)
+	sc := pol.Search(p.who())
+	switch {
+	case len(sc.Visible) == 0:
+		a.deny(w, r, p, http.StatusForbidden, "", "search: no purpose names any of the roles", errors.New("no purpose's recordings are open to your roles"))
+		return s, nil, none, nil, false
+	case s.Purpose != "" && !slices.Contains(sc.Visible, s.Purpose):
+		a.deny(w, r, p, http.StatusForbidden, "", fmt.Sprintf("search: purpose %q names none of the roles", s.Purpose),
+			fmt.Errorf("purpose %q is not open to your roles", s.Purpose))
+		return s, nil, none, nil, false
+	case (s.Caller != "" || s.Sort == "caller") && len(sc.Privacy) == 0:
+		a.deny(w, r, p, http.StatusForbidden, "", "search or sort by caller number without the privacy-officer role",
+			errors.New("caller: searching or sorting by caller number is for privacy officers"))
+		return s, nil, none, nil, false
+	case s.Caller != "" && s.Purpose != "" && !slices.Contains(sc.Privacy, s.Purpose):
+		a.deny(w, r, p, http.StatusForbidden, "", fmt.Sprintf("search by caller number in purpose %q, which does not name privacy-officer", s.Purpose),
+			fmt.Errorf("caller: purpose %q is not open to privacy officers", s.Purpose))
+		return s, nil, none, nil, false
+	case s.Client != "" && !slices.Contains(sc.Clients(), s.Client):
+		a.deny(w, r, p, http.StatusForbidden, "", fmt.Sprintf("search: client %q is not in the token's view", s.Client),
+			fmt.Errorf("client: %q's recordings are not open to this token", s.Client))
+		return s, nil, none, nil, false
+	}
+	s.Scopes = catalogScopes(sc.Groups)
+	if s.Caller != "" || s.Sort == "caller" {
+		// A caller number is a privacy officer's search key (and its
+		// order theirs to see): only the purposes open to that role are
+		// searched.
+		s.Scopes = catalogScopes(sc.CallerGroups())
+	}
+	return s, audited, pol, loc, true
+}
+
+// inZone gives rec's times in loc (nil: as they are, UTC).
+func inZone(rec apiclient.Recording, loc *time.Location) apiclient.Recording {
+	if loc == nil {
+		return rec
+	}
+	rec.StartedAt, rec.RetainUntil = rec.StartedAt.In(loc), rec.RetainUntil.In(loc)
+	for _, t := range []**time.Time{&rec.AnsweredAt, &rec.EndedAt} {
+		if *t != nil {
+			v := (*t).In(loc)
+			*t = &v
+		}
+	}
+	return rec
+}
+
 // searchOf reads the search filters. It returns them, and the filters as
 // the audit entry keeps them (a caller number masked).
-func searchOf(q map[string][]string, cfg *config.Config) (catalog.Search, map[string]any, error) {
+func searchOf(q map[string][]string, cfg *config.Config) (catalog.Search, map[string]any, *time.Location, error) {
 	get := func(k string) string {
 		if v := q[k]; len(v) > 0 {
 			return v[0]
@@ -144,45 +204,56 @@ func searchOf(q map[string][]string, cfg *config.Config) (catalog.Search, map[st
 	if loc == nil {
 		loc = time.UTC
 	}
+	var zone *time.Location
+	if v := get("tz"); v != "" {
+		// The zone the answer's times are given in, and the one local
+		// times of from and to are read in.
+		z, err := loadZone(v)
+		if err != nil {
+			return s, nil, nil, err
+		}
+		zone, loc = z, z
+		filters["tz"] = v
+	}
 	if v := get("from"); v != "" {
 		if s.From, err = parseTime("from", v, loc); err != nil {
-			return s, nil, err
+			return s, nil, nil, err
 		}
 		filters["from"] = s.From
 	}
 	if v := get("to"); v != "" {
 		if s.To, err = parseTime("to", v, loc); err != nil {
-			return s, nil, err
+			return s, nil, nil, err
 		}
 		filters["to"] = s.To
 	}
 	if !s.From.IsZero() && !s.To.IsZero() && !s.From.Before(s.To) {
-		return s, nil, errors.New("from: must be before to")
+		return s, nil, nil, errors.New("from: must be before to")
 	}
 	if v := get("line"); v != "" {
 		s.Line = config.NormalizeNumber(v)
 		if !isDigits(strings.TrimPrefix(s.Line, "+")) || len(s.Line) > 32 {
-			return s, nil, fmt.Errorf("line: %q is not a dialled number", v)
+			return s, nil, nil, fmt.Errorf("line: %q is not a dialled number", v)
 		}
 		filters["line"] = s.Line
 	}
 	if v := get("purpose"); v != "" {
 		if _, ok := cfg.Purpose(v); !ok {
-			return s, nil, fmt.Errorf("purpose: %q is not a configured purpose", v)
+			return s, nil, nil, fmt.Errorf("purpose: %q is not a configured purpose", v)
 		}
 		s.Purpose = v
 		filters["purpose"] = v
 	}
 	if v := get("client"); v != "" {
 		if _, ok := cfg.Client(v); !ok {
-			return s, nil, fmt.Errorf("client: %q is not a configured client", v)
+			return s, nil, nil, fmt.Errorf("client: %q is not a configured client", v)
 		}
 		s.Client = v
 		filters["client"] = v
 	}
 	if v := get("decision"); v != "" {
 		if v != spool.Notified && v != spool.OptedOut && v != spool.HungUpDuringNotice {
-			return s, nil, fmt.Errorf("decision: %q is not notified, opted-out or hung-up-during-notice", v)
+			return s, nil, nil, fmt.Errorf("decision: %q is not notified, opted-out or hung-up-during-notice", v)
 		}
 		s.Decision = v
 		filters["decision"] = v
@@ -190,41 +261,106 @@ func searchOf(q map[string][]string, cfg *config.Config) (catalog.Search, map[st
 	if v := get("caller"); v != "" {
 		s.Caller = config.NormalizeNumber(v)
 		if !isDigits(strings.TrimPrefix(s.Caller, "+")) || len(s.Caller) > 32 {
-			return s, nil, fmt.Errorf("caller: %q is not a telephone number", config.MaskNumber(v))
+			return s, nil, nil, fmt.Errorf("caller: %q is not a telephone number", config.MaskNumber(v))
 		}
 		filters["caller"] = config.MaskNumber(s.Caller)
 	}
 	if v := get("agent_id"); v != "" {
 		if err := spool.CheckAgentID(v); err != nil {
 			// The value is not echoed: it may be what the check refused.
-			return s, nil, fmt.Errorf("agent_id: not an agent id (%v)", err)
+			return s, nil, nil, fmt.Errorf("agent_id: not an agent id (%v)", err)
 		}
 		s.AgentID = v
 		filters["agent_id"] = v
 	}
 	if v := get("min_duration"); v != "" {
 		if s.MinDuration, err = parseMinDuration(v); err != nil {
-			return s, nil, err
+			return s, nil, nil, err
 		}
 		filters["min_duration_seconds"] = s.MinDuration.Seconds()
 	}
-	switch get("sort") {
-	case "", "-started_at":
-	case "started_at":
-		s.Desc = false
+	if v := get("max_duration"); v != "" {
+		if s.MaxDuration, err = parseDuration("max_duration", v); err != nil {
+			return s, nil, nil, err
+		}
+		if s.MaxDuration == 0 || s.MaxDuration < s.MinDuration {
+			return s, nil, nil, fmt.Errorf("max_duration: %s must be more than 0 and at least min_duration", s.MaxDuration)
+		}
+		filters["max_duration_seconds"] = s.MaxDuration.Seconds()
+	}
+	switch v := get("hold"); v {
+	case "":
+	case catalog.Held, catalog.NotHeld:
+		s.Hold = v
+		filters["hold"] = v
 	default:
-		return s, nil, fmt.Errorf("sort: %q is not started_at (oldest first) or -started_at (newest first)", get("sort"))
+		return s, nil, nil, fmt.Errorf("hold: %q is not %s or %s", v, catalog.Held, catalog.NotHeld)
+	}
+	if v := get("end_reason"); v != "" {
+		if len(v) > 40 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyz-") != "" {
+			return s, nil, nil, fmt.Errorf("end_reason: %q is not an end reason such as caller-hangup or agent-hangup", v)
+		}
+		s.EndReason = v
+		filters["end_reason"] = v
+	}
+	if v := get("sip_call_id"); v != "" {
+		if len(v) > 256 || !printableASCII(v) {
+			return s, nil, nil, errors.New("sip_call_id: not a SIP Call-ID (1 to 256 printable ASCII characters without spaces)")
+		}
+		s.SIPCallID = v
+		filters["sip_call_id"] = v
+	}
+	sort := get("sort")
+	key, desc := strings.TrimPrefix(sort, "-"), strings.HasPrefix(sort, "-")
+	switch {
+	case sort == "" || sort == "-started_at":
+	case sort == "started_at":
+		s.Desc = false
+	case key != "started_at" && catalog.IsSortKey(key):
+		s.Sort, s.Desc = key, desc
+		filters["sort"] = sort
+	default:
+		return s, nil, nil, fmt.Errorf("sort: %q is not started_at or %s, each with a leading - for the descending order", sort, strings.Join(catalog.SortKeys(), ", "))
 	}
 	if v := get("cursor"); v != "" {
-		if s.After, err = decodeCursor(v, s.Desc); err != nil {
-			return s, nil, err
+		if s.After, err = decodeCursor(v, s.Sort, s.Desc); err != nil {
+			return s, nil, nil, err
 		}
 		filters["page"] = "next"
 	}
-	if s.Limit, err = parseLimit(get("limit"), defaultLimit, maxLimit); err != nil {
-		return s, nil, err
+	switch v := get("count"); {
+	case v == "" || v == "0" || v == "false":
+	case v != "1" && v != "true":
+		return s, nil, nil, fmt.Errorf("count: %q is not 1, 0, true or false", v)
+	case s.After != nil:
+		return s, nil, nil, errors.New("count: the first page (no cursor) is the one counted")
 	}
-	return s, map[string]any{"filters": filters}, nil
+	if s.Limit, err = parseLimit(get("limit"), defaultLimit, maxLimit); err != nil {
+		return s, nil, nil, err
+	}
+	return s, map[string]any{"filters": filters}, zone, nil
+}
+
+// loadZone reads an IANA time zone name.
+func loadZone(v string) (*time.Location, error) {
+	if len(v) > 64 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_+-") != "" || strings.Contains(v, "..") {
+		return nil, fmt.Errorf("tz: %q is not a time zone such as Asia/Tokyo or UTC", v)
+	}
+	z, err := time.LoadLocation(v)
+	if err != nil || v == "Local" {
+		return nil, fmt.Errorf("tz: %q is not a time zone such as Asia/Tokyo or UTC", v)
+	}
+	return z, nil
+}
+
+// printableASCII reports whether s is visible ASCII without spaces.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func isDigits(s string) bool {

@@ -268,6 +268,7 @@ func TestBrowserSupervisorAndAuditor(t *testing.T) {
 	if v := p.text("#verify-result"); entries < 3 || !(strings.Contains(v, "intact") || strings.Contains(v, "完全")) {
 		t.Errorf("auditor: got %d entries, verify %q", entries, v)
 	}
+	p.accessible("the audit log")
 }
 
 // captureDownloads denies the browser's downloads (nothing is written
@@ -367,6 +368,7 @@ func TestBrowserIncidentReport(t *testing.T) {
 		t.Errorf("privacy officer: got %+v, want %+v", got, want)
 	}
 	p.screenshot("ui-incident.png")
+	p.accessible("the incident report")
 	p.captureDownloads()
 	p.do("download the CSV", chromedp.Click(chromedp.CSS("#inc-csv")))
 	csv := p.downloaded(1)
@@ -430,6 +432,7 @@ func TestBrowserContractEnds(t *testing.T) {
 	if plan["Client"] != "globex — Globex" || plan["Recordings to return"] != "1" || plan["To destroy once returned"] != "1" || plan["Under legal hold: returned but kept"] != "0" {
 		t.Errorf("got plan %v", plan)
 	}
+	p.accessible("the contract ends with a dry run")
 	if ids := eval[[]string](p, buttons); fmt.Sprint(ids) != "[ce-plan-btn]" {
 		t.Errorf("got buttons %v on the list, want the dry run's only", ids)
 	}
@@ -444,6 +447,7 @@ func TestBrowserContractEnds(t *testing.T) {
 		t.Errorf("got buttons %v on the run, want the certificate's download only", ids)
 	}
 	p.screenshot("ui-contract-end.png")
+	p.accessible("a contract end's page")
 	p.captureDownloads()
 	p.do("download the certificate", chromedp.Click(chromedp.CSS("#ce-json")))
 	_, apiCert := e.do("adm", http.MethodGet, "/api/v1/contract-ends/"+cert.Run+"/certificate?format=json", nil)

@@ -144,6 +144,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error("start", zap.Error(err))
 		return 1
 	}
+	showFirstRun(stderr, d)
 	notify(log, sdnotify.Ready())
 	for {
 		select {
@@ -181,3 +182,21 @@ func notify(log *zap.Logger, err error) {
 
 // profileRate is runtime.MemProfileRate with control.pprof on.
 const profileRate = 4096
+
+// showFirstRun tells where to sign in with the first-run token, and the
+// token itself in the run that made it: the only time kirokud shows it.
+func showFirstRun(w io.Writer, d *daemon.Daemon) {
+	path, tok := d.FirstRunToken()
+	addr := d.APIAddr()
+	if path == "" || addr == nil {
+		return
+	}
+	if tok != "" {
+		fmt.Fprintf(w, "\nkirokud: first start: made an admin token, kept in %s (mode 0600) and shown only now:\n\n    %s\n\n", path, tok)
+	}
+	scheme := "http"
+	if d.SIP().Config().API.TLS() {
+		scheme = "https"
+	}
+	fmt.Fprintf(w, "kirokud: web UI at %s://%s/ — sign in with the token in %s\n", scheme, addr, path)
+}

@@ -33,6 +33,14 @@ const L = {
     verifyBroken: 'The chain is BROKEN at entry {seq}: {why}', needReason: 'Give a reason first.',
     badToken: 'That token was not accepted.', expired: 'Your session ended; sign in again.',
     playing: 'Playing.', holdPlaced: 'Legal hold placed.', holdReleased: 'Legal hold released.', loading: 'Loading…',
+    tz: 'Time zone', tzBrowser: 'This browser’s ({zone})', maxDuration: 'Maximum duration (seconds)', held: 'Held',
+    notHeldOpt: 'Not held', endReason: 'End reason', sipCallId: 'SIP Call-ID', pageSize: 'Rows a page',
+    exportCsv: 'Export CSV', prevPage: 'Previous page', nextPage: 'Next page', pages: 'Result pages',
+    count: '{from}–{to} of {total} recordings', moreThan: 'more than {n}', countNone: 'No recordings match.', sortBy: 'Sort by {col}',
+    'end-caller-hangup': 'Caller hung up', 'end-agent-hangup': 'Agent hung up', 'end-downstream-failed': 'Agent side unreachable',
+    'end-shutdown': 'Shutdown', 'end-answer-failed': 'Answer failed', 'end-media-failed': 'Media failed',
+    'end-media-timeout': 'No audio (timeout)', 'end-session-expired': 'Session expired', 'end-max-duration': 'Longest call reached',
+    'end-no-ack': 'Caller never acknowledged', 'end-interrupted': 'Interrupted (restart)',
     bytes: '{n} bytes', restricted: 'restricted (stop of use)', stored: 'stored',
     navIncidents: 'Incident report', navContracts: 'Contract ends', downloaded: 'Downloaded {name}.',
     incTitle: 'Incident report',
@@ -87,6 +95,17 @@ const L = {
     verifyBroken: 'チェーンが第 {seq} 件で壊れています: {why}', needReason: '先に理由を入力してください。',
     badToken: 'トークンが受け付けられませんでした。', expired: 'セッションが終了しました。もう一度サインインしてください。',
     playing: '再生中。', holdPlaced: 'リーガルホールドを設定しました。', holdReleased: 'リーガルホールドを解除しました。', loading: '読み込み中…',
+    tz: 'タイムゾーン', tzBrowser: 'このブラウザー（{zone}）', maxDuration: '最長の長さ（秒）', held: '保全中',
+    notHeldOpt: '保全なし', endReason: '終了の理由', sipCallId: 'SIP Call-ID', pageSize: '1ページの件数',
+    exportCsv: 'CSVで書き出す', prevPage: '前のページ', nextPage: '次のページ', pages: '検索結果のページ',
+    count: '全 {total} 件中 {from}–{to} 件', moreThan: '{n} 件超', countNone: '該当する録音はありません。', sortBy: '{col}で並べ替え',
+    'end-caller-hangup': '発信者が切断', 'end-agent-hangup': 'オペレーターが切断', 'end-downstream-failed': 'オペレーター側に接続できず',
+    'end-shutdown': '停止', 'end-answer-failed': '応答に失敗', 'end-media-failed': '音声の失敗',
+    'end-media-timeout': '音声なし（タイムアウト）', 'end-session-expired': 'セッション切れ', 'end-max-duration': '最長時間に到達',
+    'end-no-ack': '発信者の確認なし', 'end-interrupted': '中断（再起動）',
+    waveCaller: '発信者（左）', waveAgent: 'オペレーター（右）', waveCallerImg: '発信者の波形（クリックで移動）',
+    waveAgentImg: 'オペレーターの波形（クリックで移動）', back10: '−10秒', fwd10: '+10秒', speed: '速度',
+    shortcuts: 'キー（入力欄の外で）: k 再生／一時停止、j 10秒戻る、l 10秒進む、< と > 遅く／速く。',
     bytes: '{n} バイト', restricted: '利用停止中', stored: '保存済み',
     navIncidents: 'インシデント報告', navContracts: '契約終了', downloaded: '{name} をダウンロードしました。',
     incTitle: 'インシデント報告',
@@ -116,14 +135,23 @@ const L = {
   },
 };
 
-const auditActions = ['search', 'view', 'play', 'download', 'hold', 'release-hold', 'denied', 'audit-read', 'audit-verify',
+const auditActions = ['search', 'search-export', 'view', 'play', 'download', 'hold', 'release-hold', 'denied', 'audit-read', 'audit-verify',
   'calls-list', 'pause', 'resume', 'store', 'delete', 'delete-orphan', 'retention-change', 'read', 'reject', 'drop', 'rebuild'];
+
+const endReasons = ['caller-hangup', 'agent-hangup', 'downstream-failed', 'shutdown', 'answer-failed', 'media-failed',
+  'media-timeout', 'session-expired', 'max-duration', 'no-ack', 'interrupted'];
+
+const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+const newSearch = (params) => ({ params, rows: [], cursors: [''], page: 0, next: '', total: null });
 
 const state = {
   lang: localStorage.getItem('kiroku.lang') || (navigator.language.startsWith('ja') ? 'ja' : 'en'),
   token: sessionStorage.getItem('kiroku.token') || '',
   me: null,
-  search: { params: null, rows: [], next: '' },
+  search: newSearch(null),
+  tz: '', // the signed-in user's time zone; '' for the browser's
+  tzUser: '', // whose setting tz is
   audio: null, // Web Audio graph, made on the first play
   after: '', // the page asked for before signing in
   nav: '', // the nav entry of the page shown
@@ -195,7 +223,7 @@ async function saveAs(path, name) {
 }
 
 function signOut(msg) {
-  state.token = ''; state.me = null; state.search = { params: null, rows: [], next: '' };
+  state.token = ''; state.me = null; state.search = newSearch(null); state.tzUser = '';
   sessionStorage.removeItem('kiroku.token');
   if (state.audio) { state.audio.ctx.close(); state.audio = null; }
   location.hash = '#/signin';
@@ -203,9 +231,30 @@ function signOut(msg) {
   say(msg || '', !!msg);
 }
 
+// zone is the time zone times are shown and typed in: the user's
+// setting, else the browser's.
+function zone() { return state.tz || browserZone; }
+
 function fmtTime(s) {
   if (!s) return t('none');
-  return new Date(s).toLocaleString(state.lang === 'ja' ? 'ja-JP' : 'en-GB');
+  return new Date(s).toLocaleString(state.lang === 'ja' ? 'ja-JP' : 'en-GB', { timeZone: zone(), timeZoneName: 'short' });
+}
+
+// loadZone reads the signed-in user's zone setting (kept per token name
+// in this browser) and fills the zone picker.
+function loadZone() {
+  const box = $('#tz-field');
+  box.hidden = !state.me;
+  if (!state.me) return;
+  if (state.tzUser !== state.me.name) {
+    state.tzUser = state.me.name;
+    state.tz = localStorage.getItem('kiroku.tz.' + state.me.name) || '';
+  }
+  const sel = $('#tz');
+  const zones = (Intl.supportedValuesOf ? Intl.supportedValuesOf('timeZone') : ['UTC', 'Asia/Tokyo']).filter((z) => z !== 'UTC');
+  sel.replaceChildren(el('option', t('tzBrowser', { zone: browserZone }), { value: '' }), el('option', 'UTC', { value: 'UTC' }),
+    ...zones.map((z) => el('option', z, { value: z })));
+  sel.value = state.tz;
 }
 
 function fmtDuration(sec) {
@@ -232,6 +281,7 @@ function mount(tplID) {
 
 function setNav(active) {
   state.nav = active;
+  loadZone();
   $('#nav').hidden = !state.me;
   $('#signout').hidden = !state.me;
   $('#nav-audit').hidden = !(state.me && state.me.can.audit);
@@ -267,12 +317,28 @@ function renderSignIn() {
 
 // ---- search ----
 
-function searchParams(form) {
+// sortable: the result columns a user may sort by (by caller: privacy
+// officers only, as the API has it).
+function sortable(key) { return key !== 'caller' || state.me.can.search_caller; }
+
+// formParams is a form's fields as a query, its times (datetime-local,
+// in the browser's zone) as RFC 3339.
+function formParams(form) {
   const p = new URLSearchParams();
   for (const [k, v] of new FormData(form)) {
     if (v === '') continue;
     if (k === 'from' || k === 'to') p.set(k, new Date(v).toISOString()); else p.set(k, v);
   }
+  return p;
+}
+
+function searchParams(form) {
+  const p = new URLSearchParams();
+  for (const [k, v] of new FormData(form)) {
+    if (v === '') continue;
+    p.set(k, v); // from and to as typed: local times in the zone sent with them
+  }
+  p.set('tz', zone());
   return p;
 }
 
@@ -282,31 +348,63 @@ function renderSearch() {
   const form = $('#search-form', main);
   const sel = $('#f-purpose', main);
   for (const p of state.me.purposes) sel.append(el('option', p.name + (p.description ? ' — ' + p.description : ''), { value: p.name }));
+  const ends = $('#f-end', main);
+  for (const r of endReasons) ends.append(el('option', t('end-' + r), { value: r }));
   $('#caller-field', main).hidden = !state.me.can.search_caller;
+  main.querySelectorAll('#results th[data-sort]').forEach((th) => {
+    if (!sortable(th.dataset.sort)) return;
+    const b = el('button', th.textContent, { type: 'button', class: 'sort' });
+    b.dataset.i18n = th.dataset.i18n;
+    th.removeAttribute('data-i18n');
+    th.replaceChildren(b);
+    b.addEventListener('click', async () => {
+      const key = th.dataset.sort;
+      const cur = form.elements.sort.value;
+      // A new column starts ascending (start time: newest first); the
+      // same column again turns the order round.
+      let next = key === 'started_at' ? '-started_at' : key;
+      if (cur === key) next = '-' + key; else if (cur === '-' + key) next = key;
+      form.elements.sort.value = next;
+      if (!state.search.params) return;
+      state.search = newSearch(Object.fromEntries(new FormData(form)));
+      await runSearch(main, form);
+    });
+  });
   if (state.search.params) {
     for (const [k, v] of Object.entries(state.search.params)) if (form.elements[k]) form.elements[k].value = v;
     showResults(main);
   }
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    state.search = { params: Object.fromEntries(new FormData(form)), rows: [], next: '' };
-    await runSearch(main, searchParams(form));
+    state.search = newSearch(Object.fromEntries(new FormData(form)));
+    await runSearch(main, form);
   });
-  $('#more', main).addEventListener('click', async () => {
+  $('#next', main).addEventListener('click', async () => { state.search.page++; await runSearch(main, form); });
+  $('#prev', main).addEventListener('click', async () => { state.search.page--; await runSearch(main, form); });
+  $('#export', main).addEventListener('click', () => {
     const p = searchParams(form);
-    p.set('cursor', state.search.next);
-    await runSearch(main, p, true);
+    p.delete('limit');
+    saveAs('/api/v1/recordings/export?' + p.toString(), 'recordings.csv');
   });
+  state.redraw = () => showResults(main);
 }
 
-async function runSearch(main, params, more) {
+// runSearch fetches the page state.search.page of the search in form:
+// the first page without a cursor (it brings the total), each later one
+// with the cursor the page before it ended at.
+async function runSearch(main, form) {
   const btn = $('#search-btn', main);
   btn.disabled = true;
   say(t('loading'));
+  const p = searchParams(form);
+  const cursor = state.search.cursors[state.search.page];
+  if (cursor) p.set('cursor', cursor); else p.set('count', '1');
   try {
-    const res = await api('/api/v1/recordings?' + params.toString());
-    state.search.rows = more ? state.search.rows.concat(res.recordings) : res.recordings;
+    const res = await api('/api/v1/recordings?' + p.toString());
+    if (res.total !== undefined) state.search.total = res.total_at_least ? t('moreThan', { n: res.total.toLocaleString() }) : res.total;
+    state.search.rows = res.recordings;
     state.search.next = res.next_cursor || '';
+    state.search.cursors[state.search.page + 1] = state.search.next;
     say('');
     showResults(main);
   } catch (e) {
@@ -322,17 +420,37 @@ function showResults(main) {
   body.replaceChildren();
   for (const r of state.search.rows) {
     const tr = el('tr');
+    tr.dataset.id = r.id;
     const first = el('td');
     first.append(el('a', fmtTime(r.started_at), { href: '#/recordings/' + r.id }));
-    tr.append(first, el('td', fmtDuration(r.duration_seconds)), el('td', r.line), el('td', r.purpose),
-      el('td', r.caller), el('td', r.agent_id || t('none'), { class: 'agent-id' }), el('td', t('dec-' + r.decision)), el('td', audioCell(r)),
+    tr.append(first, el('td', fmtDuration(r.duration_seconds), { class: 'duration' }), el('td', r.line), el('td', r.purpose),
+      el('td', r.caller), el('td', r.agent_id || t('none'), { class: 'agent-id' }), el('td', t('dec-' + r.decision)),
+      el('td', r.end_reason ? t('end-' + r.end_reason) : t('none'), { class: 'end-reason' }), el('td', audioCell(r)),
       el('td', r.legal_hold ? t('yes') : t('no')));
     if (r.state === 'restricted') tr.children[0].append(' ', el('span', '(' + t('restricted') + ')', { class: 'held' }));
     body.append(tr);
   }
-  table.hidden = state.search.rows.length === 0;
-  $('#no-results', main).hidden = state.search.rows.length !== 0;
-  $('#more', main).hidden = !state.search.next;
+  const sort = $('#f-sort', main).value;
+  main.querySelectorAll('#results th[data-sort]').forEach((th) => {
+    const key = th.dataset.sort;
+    if (sort === key) th.setAttribute('aria-sort', 'ascending');
+    else if (sort === '-' + key) th.setAttribute('aria-sort', 'descending');
+    else th.removeAttribute('aria-sort');
+    const b = $('button', th);
+    if (b) b.title = t('sortBy', { col: t(b.dataset.i18n) });
+  });
+  const s = state.search;
+  const n = s.rows.length;
+  table.hidden = n === 0;
+  $('#no-results', main).hidden = !s.params || n !== 0;
+  const limit = Number($('#f-limit', main).value) || 50;
+  const from = s.page * limit + 1;
+  $('#count', main).textContent = !s.params ? '' : (s.total === 0 || n === 0 ? '' :
+    t('count', { from, to: from + n - 1, total: s.total === null ? '?' : s.total }));
+  $('#pager', main).hidden = !s.params || (s.page === 0 && !s.next);
+  $('#prev', main).disabled = s.page === 0;
+  $('#next', main).disabled = !s.next;
+  $('#export', main).hidden = !s.params || s.total === 0;
 }
 
 // silentChannels names the channels that received no packet ('' when
@@ -435,11 +553,96 @@ function setChannels(mode) {
   if (fs) fs.dataset.gains = m.join(','); // what is routed where, for tests and the curious
 }
 
+const speeds = ['0.5', '0.75', '1', '1.25', '1.5', '2'];
+
+// skip moves the playing position by sec, within the audio.
+function skip(audio, sec) {
+  if (!audio.src) return;
+  const end = Number.isFinite(audio.duration) ? audio.duration : Infinity;
+  audio.currentTime = Math.min(Math.max(0, audio.currentTime + sec), end);
+}
+
+// setSpeed sets the playback rate from the speed list (step moves along it).
+function setSpeed(audio, sel, step) {
+  const i = Math.min(Math.max(0, speeds.indexOf(sel.value) + step), speeds.length - 1);
+  sel.value = speeds[i];
+  audio.playbackRate = Number(sel.value);
+}
+
+// drawWave draws one channel's peaks, the part already played darker.
+function drawWave(canvas, peaks, played) {
+  const ctx = canvas.getContext('2d');
+  const w = canvas.width, h = canvas.height, n = peaks.length;
+  ctx.clearRect(0, 0, w, h);
+  for (let i = 0; i < n; i++) {
+    const x = i * w / n, v = Math.max(1, peaks[i] * h);
+    ctx.fillStyle = x < played * w ? '#0b5cad' : '#8c959f';
+    ctx.fillRect(x, (h - v) / 2, Math.max(1, w / n - 0.5), v);
+  }
+}
+
+// loadWaveform asks the API for the recording's peaks (an audited read,
+// with the listener's reason) and draws them under the player; a click
+// on either channel seeks there.
+async function loadWaveform(main, rec, reason) {
+  const view = state.view;
+  let wf;
+  try {
+    wf = await api('/api/v1/recordings/' + rec.id + '/waveform?buckets=600', { headers: { 'X-Kiroku-Reason': encodeURIComponent(reason) } });
+  } catch (e) {
+    return; // no waveform (flac or opus, or refused): the player works without it
+  }
+  if (view !== state.view) return;
+  const audio = $('#audio', main);
+  const box = $('#waveform', main);
+  const canvases = [$('#wave-caller', main), $('#wave-agent', main)];
+  const draw = () => {
+    const played = audio.duration ? audio.currentTime / audio.duration : 0;
+    canvases.forEach((c, i) => drawWave(c, wf.channels[i] || [], played));
+  };
+  box.dataset.buckets = String(wf.channels[0].length);
+  box.dataset.seconds = String(wf.seconds);
+  box.hidden = false;
+  draw();
+  audio.addEventListener('timeupdate', draw);
+  for (const c of canvases) {
+    c.addEventListener('click', (ev) => {
+      const r = c.getBoundingClientRect();
+      const total = Number.isFinite(audio.duration) ? audio.duration : wf.seconds;
+      audio.currentTime = Math.min(Math.max(0, (ev.clientX - r.left) / r.width), 1) * total;
+      draw();
+    });
+  }
+}
+
+// playerKeys: k play or pause, j and l 10 s back and forward, < and >
+// slower and faster, on the recording page, outside text fields.
+function playerKeys(ev) {
+  const audio = $('#audio');
+  if (!audio || !audio.src || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (ev.target.closest && ev.target.closest('input, select, textarea, [contenteditable]')) return;
+  const sel = $('#speed');
+  switch (ev.key) {
+    case 'k': if (audio.paused) audio.play(); else audio.pause(); break;
+    case 'j': skip(audio, -10); break;
+    case 'l': skip(audio, 10); break;
+    case '<': setSpeed(audio, sel, -1); break;
+    case '>': setSpeed(audio, sel, 1); break;
+    default: return;
+  }
+  ev.preventDefault();
+}
+
 function wirePlayer(main, rec) {
   const audio = $('#audio', main);
+  $('#back10', main).addEventListener('click', () => skip(audio, -10));
+  $('#fwd10', main).addEventListener('click', () => skip(audio, 10));
+  $('#speed', main).addEventListener('change', () => setSpeed(audio, $('#speed', main), 0));
   if (!rec.has_audio) {
     $('#no-audio', main).hidden = false;
     $('#play-form', main).hidden = true;
+    $('#transport', main).hidden = true;
+    $('#shortcuts', main).hidden = true;
     audio.hidden = true;
     $('#channels', main).hidden = true;
     return;
@@ -461,7 +664,9 @@ function wirePlayer(main, rec) {
       if (!tk) return;
       audio.src = tk.url;
       await audio.play();
+      audio.playbackRate = Number($('#speed', main).value); // a new source starts at 1×
       say(t('playing'));
+      loadWaveform(main, rec, $('#reason', main).value.trim());
     } catch (e) {
       if (e.status !== 401) say(e.message, true);
     }
@@ -581,7 +786,7 @@ function renderIncidents() {
     btn.disabled = true;
     say(t('loading'));
     try {
-      const p = searchParams(form);
+      const p = formParams(form);
       const rep = await api('/api/v1/incidents?' + p.toString());
       if (view !== state.view) return;
       query = p;
@@ -811,10 +1016,16 @@ document.addEventListener('DOMContentLoaded', () => {
     localStorage.setItem('kiroku.lang', state.lang);
     translate();
     setNav(state.nav);
-    if (state.search.rows.length && $('#results')) showResults($('#main'));
+    loadZone();
     if (state.redraw) state.redraw();
   });
   $('#signout').addEventListener('click', () => signOut());
+  document.addEventListener('keydown', playerKeys);
+  $('#tz').addEventListener('change', () => {
+    state.tz = $('#tz').value;
+    if (state.me) localStorage.setItem('kiroku.tz.' + state.me.name, state.tz);
+    if (state.redraw) state.redraw(); else render();
+  });
   translate();
   render();
 });

@@ -22,7 +22,18 @@ type API struct {
 	TLSCert string     `yaml:"tls_cert"` // PEM certificate (chain); relative to the config file
 	TLSKey  string     `yaml:"tls_key"`  // PEM private key; relative to the config file
 	Tokens  []APIToken `yaml:"tokens"`
+	// FirstRunToken makes kirokud create one admin token at its first
+	// start, in FirstRunTokenFile under data_dir (0600), and accept it
+	// from then on: a way to sign in before any token is configured.
+	FirstRunToken bool `yaml:"first_run_token"`
 }
+
+// The first-run token: its file under data_dir and the name the audit
+// log shows for it.
+const (
+	FirstRunTokenFile = "first-run-token"
+	FirstRunTokenName = "first-run-admin"
+)
 
 // APIToken is one bearer token: a name (the actor in the audit log), its
 // roles and the SHA-256 of the token. The token itself is never stored.
@@ -81,9 +92,11 @@ func (c *Config) checkAPI(r *report) {
 		case !ap.Addr().IsLoopback() && !a.TLS():
 			r.add("api.listen", "%s is not a loopback address: plain HTTP is allowed only on loopback; set api.tls_cert and api.tls_key", ap.Addr())
 		}
-		if len(a.Tokens) == 0 {
-			r.add("api.tokens", "at least one token is required when api.listen is set")
+		if len(a.Tokens) == 0 && !a.FirstRunToken {
+			r.add("api.tokens", "at least one token is required when api.listen is set (or api.first_run_token: true)")
 		}
+	} else if a.FirstRunToken {
+		r.add("api.first_run_token", "set, but api.listen is not: the token is for the API")
 	}
 	names, hashes := map[string]int{}, map[string]int{}
 	for i := range a.Tokens {
@@ -97,6 +110,8 @@ func (c *Config) checkAPI(r *report) {
 		default:
 			if j, dup := names[t.Name]; dup {
 				r.add(child(key, "name"), "%q repeats api.tokens[%d]", t.Name, j)
+			} else if a.FirstRunToken && t.Name == FirstRunTokenName {
+				r.add(child(key, "name"), "%q is the first-run token's name (api.first_run_token is set)", t.Name)
 			} else {
 				names[t.Name] = i
 			}

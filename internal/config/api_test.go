@@ -58,8 +58,12 @@ func TestAPIInvalid(t *testing.T) {
 			`invalid.yaml:14: api.tokens[7].sha256: is the same token as api.tokens[0]: give each person their own`,
 		}},
 		{"no-tokens.yaml", []string{
-			`no-tokens.yaml:3: api.tokens: at least one token is required when api.listen is set`,
+			`no-tokens.yaml:3: api.tokens: at least one token is required when api.listen is set (or api.first_run_token: true)`,
 			`no-tokens.yaml:4: api.listen: "localhost:8443" is not an IP:port such as "127.0.0.1:8443"`,
+		}},
+		{"first-run.yaml", []string{
+			`first-run.yaml:4: api.first_run_token: set, but api.listen is not: the token is for the API`,
+			`first-run.yaml:6: api.tokens[0].name: "first-run-admin" is the first-run token's name (api.first_run_token is set)`,
 		}},
 		{"bad-cert.yaml", []string{
 			`bad-cert.yaml:5: api.tls_cert: cannot load the certificate and key: tls: failed to find any PEM data in certificate input`,
@@ -117,14 +121,15 @@ func TestAPIValid(t *testing.T) {
 	}
 }
 
-// TestAPIOffByDefault: the embedded defaults keep the API off (they have
-// no token to give).
-func TestAPIOffByDefault(t *testing.T) {
+// TestAPIOnLoopbackByDefault: the embedded defaults serve the API and UI
+// on loopback, over plain HTTP, with no configured token but the
+// first-run one.
+func TestAPIOnLoopbackByDefault(t *testing.T) {
 	c, err := Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.API.Listen != "" || len(c.API.Tokens) != 0 {
-		t.Errorf("got %+v, want the API off", c.API)
+	if a := c.API; a.Listen != "127.0.0.1:8443" || a.TLS() || len(a.Tokens) != 0 || !a.FirstRunToken {
+		t.Errorf("got %+v, want 127.0.0.1:8443 with the first-run token only", a)
 	}
 }

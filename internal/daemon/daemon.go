@@ -60,8 +60,9 @@ type Daemon struct {
 	auditOK       atomic.Bool
 	catalogOK     atomic.Bool // the catalog's last integrity check (catalog.QuickCheck) found no damage
 	stopBG        context.CancelFunc
-	lock          *dirLock // data_dir, held from New until Stop has closed the storage
-	teardown      []string // calls a previous run left up: their dialogs are ended from Start on (teardown.go)
+	lock          *dirLock  // data_dir, held from New until Stop has closed the storage
+	teardown      []string  // calls a previous run left up: their dialogs are ended from Start on (teardown.go)
+	firstRun      *firstRun // api.first_run_token's token (firstrun.go); nil without it
 
 	// mu orders Reload and Stop: a reload never runs beside or after a
 	// stop.
@@ -92,12 +93,23 @@ func New(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, 
 	if err != nil {
 		return nil, err
 	}
+	var fr *firstRun
+	if cfg.API.Listen != "" && cfg.API.FirstRunToken {
+		if fr, err = openFirstRun(cfg.DataDir); err != nil {
+			lock.release() //nolint:errcheck // the start failed already
+			return nil, err
+		}
+		cfg = fr.with(cfg)
+	}
 	d, err := build(ctx, cfg, path, log, opts...)
 	if err != nil {
 		lock.release() //nolint:errcheck // the start failed already
 		return nil, err
 	}
-	d.lock = lock
+	d.lock, d.firstRun = lock, fr
+	if fr != nil && fr.created {
+		log.Warn("created the first-run admin token; it is shown once on stderr and kept in its file", zap.String("path", fr.path))
+	}
 	return d, nil
 }
 
@@ -322,6 +334,9 @@ func (d *Daemon) Reload(ctx context.Context) error {
 	if err != nil {
 		d.metrics.Reloaded(false)
 		return fmt.Errorf("reload: %w", err)
+	}
+	if cfg.API.FirstRunToken {
+		cfg = d.firstRun.with(cfg) // nil (no token) when the start had none
 	}
 	old := d.currentConfig()
 	d.metrics.Reloaded(true)

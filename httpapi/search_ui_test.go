@@ -1,0 +1,189 @@
+package httpapi
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// shot saves the page as name under the test's temporary folder.
+func (p *page) shot(name string) {
+	p.t.Helper()
+	b, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		p.fail("screenshot", err)
+	}
+	path := filepath.Join(p.t.TempDir(), name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Logf("screenshot: %s", path)
+}
+
+// shownIDs are the recording ids of the result rows, in order.
+func shownIDs(p *page) []string {
+	return eval[[]string](p, `[...document.querySelectorAll('#results tbody tr')].map((tr) => tr.dataset.id)`)
+}
+
+// searchAs signs in as who, sets rows a page and searches.
+func searchAs(p *page, url, who string, limit int) {
+	p.t.Helper()
+	p.signIn(url, who)
+	p.do("search",
+		chromedp.SetValue(chromedp.CSS("#f-limit"), fmt.Sprint(limit)),
+		chromedp.Click(chromedp.CSS("#search-btn")),
+		chromedp.WaitVisible(chromedp.CSS("#results tbody tr")))
+}
+
+// TestBrowserSearchPaging: seven recordings three a page read as three
+// pages, each with the count, forward and back, newest first.
+func TestBrowserSearchPaging(t *testing.T) {
+	e := newEnv(t)
+	ids := seedSortable(t, e)
+	rev := slices.Clone(ids)
+	slices.Reverse(rev)
+	p := &page{t: t, ctx: browser(t)}
+	searchAs(p, e.srv.URL+"/", "sup", 3)
+	for i, want := range [][]string{rev[:3], rev[3:6], rev[6:]} {
+		if i > 0 {
+			first := want[0]
+			p.do("next page", chromedp.Click(chromedp.CSS("#next")))
+			p.until("page "+fmt.Sprint(i+1), `document.querySelector('#results tbody tr').dataset.id === '`+first+`'`)
+		}
+		if got := shownIDs(p); !slices.Equal(got, want) {
+			t.Errorf("page %d: got %v, want %v", i+1, got, want)
+		}
+		wantCount := fmt.Sprintf("%d–%d of 7 recordings", 3*i+1, 3*i+len(want))
+		if c := p.text("#count"); c != wantCount {
+			t.Errorf("page %d: got count %q, want %q", i+1, c, wantCount)
+		}
+	}
+	if next := eval[bool](p, `document.querySelector('#next').disabled`); !next {
+		t.Error("the last page offers a next page")
+	}
+	p.shot("ui-search-paging.png")
+	p.accessible("the search page")
+	p.do("back a page", chromedp.Click(chromedp.CSS("#prev")))
+	p.until("page 2 again", `document.querySelector('#results tbody tr').dataset.id === '`+rev[3]+`'`)
+	p.do("back to the first", chromedp.Click(chromedp.CSS("#prev")))
+	p.until("page 1 again", `document.querySelector('#results tbody tr').dataset.id === '`+rev[0]+`'`)
+	if prev := eval[bool](p, `document.querySelector('#prev').disabled`); !prev {
+		t.Error("the first page offers a previous page")
+	}
+	p.do("switch to Japanese", chromedp.Click(chromedp.CSS("#lang")))
+	if c := p.text("#count"); c != "全 7 件中 1–3 件" {
+		t.Errorf("got count %q in Japanese", c)
+	}
+}
+
+// TestBrowserSearchSort: clicking a column's header sorts the whole
+// result by it (ascending, then descending), across pages; a supervisor
+// cannot sort by caller.
+func TestBrowserSearchSort(t *testing.T) {
+	e := newEnv(t)
+	ids := seedSortable(t, e)
+	p := &page{t: t, ctx: browser(t)}
+	searchAs(p, e.srv.URL+"/", "sup", 4)
+	sortBy := func(col, order, first string) {
+		t.Helper()
+		p.do("sort by "+col, chromedp.Click(chromedp.CSS(`#results th[data-sort="`+col+`"] button`)))
+		p.until(col+" "+order, `document.querySelector('#results th[data-sort="`+col+`"]').getAttribute('aria-sort') === '`+order+`' &&
+			document.querySelector('#results tbody tr').dataset.id === '`+first+`'`)
+	}
+	// Durations are 7 s down to 1 s in start order: shortest first is
+	// newest first.
+	sortBy("duration", "ascending", ids[6])
+	page1 := shownIDs(p)
+	p.do("next page", chromedp.Click(chromedp.CSS("#next")))
+	p.until("page 2", `document.querySelector('#results tbody tr').dataset.id === '`+ids[2]+`'`)
+	all := append(page1, shownIDs(p)...)
+	want := slices.Clone(ids)
+	slices.Reverse(want)
+	if !slices.Equal(all, want) {
+		t.Errorf("by duration, two pages: got %v, want %v", all, want)
+	}
+	durations := eval[[]string](p, `[...document.querySelectorAll('#results tbody td.duration')].map((td) => td.textContent)`)
+	if fmt.Sprint(durations) != "[0:05 0:06 0:07]" {
+		t.Errorf("page 2 by duration: got %v", durations)
+	}
+	sortBy("duration", "descending", ids[0])
+	sortBy("agent_id", "ascending", ids[3])
+	cells := eval[[]string](p, `[...document.querySelectorAll('#results tbody td.agent-id')].map((td) => td.textContent)`)
+	if fmt.Sprint(cells) != `[+1+2 -1 =HYPERLINK("http://x") @SUM(A1)]` {
+		t.Errorf("by agent id: got %q", cells)
+	}
+	sortBy("legal_hold", "ascending", ids[0])
+	sortBy("legal_hold", "descending", ids[3])
+	if n := eval[int](p, `document.querySelectorAll('#results th[data-sort="caller"] button').length`); n != 0 {
+		t.Error("a supervisor is offered sorting by caller")
+	}
+	if s := eval[string](p, `document.querySelector('#results th[data-sort="started_at"]').getAttribute('aria-sort') || ''`); s != "" {
+		t.Errorf("got aria-sort %q on the start column while sorted by hold", s)
+	}
+	p.shot("ui-search-sort.png")
+	p.accessible("the search page sorted")
+}
+
+// TestBrowserSearchExport: the Export CSV button saves the API's CSV of
+// the whole result (not just the page), in the user's chosen zone, the
+// caller masked for a supervisor and formula-like cells neutralised;
+// the zone setting is the user's own and shows in the times.
+func TestBrowserSearchExport(t *testing.T) {
+	e := newEnv(t)
+	seedSortable(t, e)
+	p := &page{t: t, ctx: browser(t)}
+	p.signIn(e.srv.URL+"/", "sup")
+	p.do("choose Asia/Tokyo and search",
+		chromedp.SetValue(chromedp.CSS("#tz"), "Asia/Tokyo"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#tz').dispatchEvent(new Event('change'))`),
+		chromedp.SetValue(chromedp.CSS("#f-limit"), "2"),
+		chromedp.SetValue(chromedp.CSS("#f-end"), "caller-hangup"),
+		chromedp.Click(chromedp.CSS("#search-btn")),
+		chromedp.WaitVisible(chromedp.CSS("#results tbody tr")))
+	if c := p.text("#count"); c != "1–2 of 4 recordings" {
+		t.Errorf("got count %q, want the four caller-hangup ones", c)
+	}
+	if cell := p.text("#results tbody tr td a"); !strings.Contains(cell, "JST") && !strings.Contains(cell, "GMT+9") {
+		t.Errorf("got start time %q, want it with its zone (JST)", cell)
+	}
+	p.captureDownloads()
+	p.do("export", chromedp.Click(chromedp.CSS("#export")))
+	got := p.downloaded(1)
+	_, api := e.do("sup", http.MethodGet, "/api/v1/recordings/export?end_reason=caller-hangup&sort=-started_at&tz=Asia%2FTokyo", nil)
+	if got != string(api) {
+		t.Errorf("downloaded CSV:\n%s\nwant the API's:\n%s", got, api)
+	}
+	rows, err := csv.NewReader(strings.NewReader(got)).ReadAll()
+	if err != nil || len(rows) != 5 {
+		t.Fatalf("got %d rows (%v), want a header and all 4 (not the page's 2)", len(rows), err)
+	}
+	for _, r := range rows[1:] {
+		if r[9] != "0312****78" || !strings.HasSuffix(r[1], "+09:00") || strings.ContainsAny(r[11][:1], "=+-@") {
+			t.Errorf("got row %q: want the caller masked, +09:00, no formula-like agent cell", r)
+		}
+	}
+	p.until("the download to be said", `document.querySelector('#status').textContent.includes('recordings.csv')`)
+	p.noTokenInURLs()
+	p.shot("ui-search-export.png")
+	p.accessible("the search page with a filter")
+
+	// The zone is sup's own: another user in the same browser starts on
+	// the browser's, and sup's comes back with sup.
+	p.do("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
+	p.signIn(e.srv.URL+"/", "po")
+	if z := eval[string](p, `document.querySelector('#tz').value`); z != "" {
+		t.Errorf("po starts on zone %q, want the browser's", z)
+	}
+	p.do("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
+	p.signIn(e.srv.URL+"/", "sup")
+	if z := eval[string](p, `document.querySelector('#tz').value`); z != "Asia/Tokyo" {
+		t.Errorf("sup comes back to zone %q, want Asia/Tokyo", z)
+	}
+}
