@@ -144,6 +144,7 @@ func build(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 	srv.SetObserver(sip.NewMetrics(d.metrics.Registerer()))
 	d.sip = srv
 	d.registerGauges()
+	d.registerWebhookGauges()
 	return d, nil
 }
 
@@ -184,9 +185,13 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 		d.continuous.Store(true)
 	}
 	var notify func(upload.Event)
+	var outbox upload.Outbox
 	if cfg.Webhook.URL != "" {
-		d.webhook = webhook.New(webhook.Options{URL: cfg.Webhook.URL, Log: d.log.Named("webhook")})
-		notify = func(e upload.Event) { d.webhook.Send(e.Type, e.ID, e) }
+		if d.webhook, err = newWebhook(cfg, d.catalog, d.log.Named("webhook")); err != nil {
+			return err
+		}
+		outbox = d.webhook
+		notify = func(upload.Event) { d.webhook.Kick() }
 	}
 	d.uploader = upload.New(upload.Options{
 		Spool: d.spool, Store: d.store, Catalog: d.catalog, Keys: d.keys,
@@ -194,6 +199,7 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 		AudioFormat: d.audioFormat,
 		ObjectLock:  cfg.Storage.S3.ObjectLock != "",
 		Log:         d.log.Named("upload"),
+		Outbox:      outbox,
 		Notify:      notify,
 		OnStored:    d.metrics.Stored,
 		OnFailed:    d.metrics.UploadFailed,
