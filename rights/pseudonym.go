@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/csvsafe"
 )
 
 // PseudonymKey is a keyed-hash key, named so it can rotate.
@@ -67,14 +67,14 @@ func (s *Service) Pseudonymise(ctx context.Context, w io.Writer, format string, 
 		return 0, err
 	}
 	n := 0
-	var cw *csv.Writer
+	var cw *csvsafe.Writer
 	switch format {
 	case "csv":
+		cw = csvsafe.NewWriter(w)
 		for _, r := range Removed {
-			fmt.Fprintf(w, "# removed: %s\n", r)
+			cw.Comment("removed: " + r)
 		}
-		fmt.Fprintf(w, "# key: %s\n", k.ID)
-		cw = csv.NewWriter(w)
+		cw.Comment("key:", k.ID)
 		cw.Write([]string{"record", "caller", "started_at", "duration_s", "line", "purpose", "consent_decision", "state", "cut_short"})
 	case "json":
 		head, _ := json.Marshal(Removed)

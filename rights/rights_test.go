@@ -3,6 +3,7 @@ package rights_test
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/csv"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -328,3 +329,31 @@ func TestPseudonymisedExport(t *testing.T) {
 
 // allowAll is an operator who may read every recording.
 func allowAll(*catalog.Recording) (bool, string) { return true, "" }
+
+// TestProvisionCSVDefused: the free text of a provision record (recipient,
+// legal basis, consent reference) comes out of the CSV as cells a
+// spreadsheet shows rather than runs (csvsafe).
+func TestProvisionCSVDefused(t *testing.T) {
+	e := newEnv(t)
+	a := e.record(t, numA, "cs-quality", 1000)
+	req := rights.ProvisionRequest{Recipient: `=HYPERLINK("http://evil")`, LegalBasis: "x,=1+2", ConsentRef: "@SUM(A1)", IDs: []string{a}}
+	if _, err := e.svc.Provide(t.Context(), "-sato", req, io.Discard, allowAll); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := e.svc.ExportProvisions(t.Context(), &b, "csv"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("got %q, %v; want a header and one record", rows, err)
+	}
+	for _, c := range rows[1] {
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			t.Errorf("cell %q starts a formula", c)
+		}
+	}
+	if got := rows[1][1] + "|" + rows[1][4] + "|" + rows[1][5]; got != `'=HYPERLINK("http://evil")|x,=1+2|'@SUM(A1)` {
+		t.Errorf("got recipient|legal basis|consent ref %q", got)
+	}
+}
