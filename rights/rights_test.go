@@ -3,8 +3,8 @@ package rights_test
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/csv"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
