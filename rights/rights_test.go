@@ -69,7 +69,7 @@ func TestDisclosureTwoNumbersTwoPurposes(t *testing.T) {
 	id := create(t, e, rights.KindDisclosure, "運転免許証 確認番号 R-1234", numA, "090-1111-2222")
 
 	var buf bytes.Buffer
-	m, err := e.svc.Disclose(t.Context(), "sato", id, &buf)
+	m, err := e.svc.Disclose(t.Context(), "sato", id, &buf, allowAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func TestDisclosureTwoNumbersTwoPurposes(t *testing.T) {
 	if r.Outcome != rights.OutcomeAnswered || r.AnsweredAt == nil {
 		t.Errorf("got request %+v, want answered", r)
 	}
-	if _, err := e.svc.Disclose(t.Context(), "sato", id, io.Discard); !errors.Is(err, rights.ErrAnswered) {
+	if _, err := e.svc.Disclose(t.Context(), "sato", id, io.Discard, allowAll); !errors.Is(err, rights.ErrAnswered) {
 		t.Errorf("second disclosure: got %v, want ErrAnswered", err)
 	}
 }
@@ -130,7 +130,7 @@ func TestDisclosureUnverifiedIsRefusedAndRecorded(t *testing.T) {
 	e.record(t, numA, "cs-quality", 1000)
 	id := create(t, e, rights.KindDisclosure, "", numA)
 	var buf bytes.Buffer
-	if _, err := e.svc.Disclose(t.Context(), "sato", id, &buf); !errors.Is(err, rights.ErrRefused) {
+	if _, err := e.svc.Disclose(t.Context(), "sato", id, &buf, allowAll); !errors.Is(err, rights.ErrRefused) {
 		t.Fatalf("got %v, want ErrRefused", err)
 	}
 	if buf.Len() != 0 {
