@@ -335,6 +335,7 @@ func (a *API) pseudonymised(w http.ResponseWriter, r *http.Request, p *Principal
 			}
 		}
 	}
+	allow, _ := a.readAccess(p)
 	keyID, key, err := a.o.Config().PseudonymKey()
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err)
@@ -345,7 +346,7 @@ func (a *API) pseudonymised(w http.ResponseWriter, r *http.Request, p *Principal
 	} else {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	}
-	if _, err := a.rights().Pseudonymise(r.Context(), w, format, rights.PseudonymKey{ID: keyID, Key: key}, from, to, p.Name); err != nil {
+	if _, err := a.rights().Pseudonymise(r.Context(), w, format, rights.PseudonymKey{ID: keyID, Key: key}, from, to, p.Name, allow); err != nil {
 		a.log.Error("pseudonymised export", zap.Error(err))
 	}
 }

@@ -201,6 +201,26 @@ func TestDisclosureChecksAccess(t *testing.T) {
 	}
 }
 
+// TestPseudonymisedChecksAccess: the pseudonymised export leaves out the
+// recordings of a purpose not open to privacy officers (their line,
+// purpose and times are not the officer's to read either).
+func TestPseudonymisedChecksAccess(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "p.key"), []byte("pseudonym-key-0123456789"), 0o600)
+	cfg := *e.cfg.Load()
+	cfg.Source = filepath.Join(dir, "kiroku.yaml")
+	cfg.Rights = config.Rights{PseudonymKeys: []config.PseudonymKey{{ID: "p1", File: "p.key"}}, Active: "p1"}
+	e.cfg.Store(&cfg)
+	now := time.Now().Add(-time.Hour)
+	e.seed(rec{purpose: "training", caller: "0312345678", seconds: 1, started: now},
+		rec{purpose: "cs-quality", caller: "0399990000", seconds: 1, started: now.Add(time.Second)})
+	res, b := e.send("po", http.MethodGet, "/api/v1/requests/pseudonymised?format=csv", nil)
+	if res.StatusCode != http.StatusOK || strings.Contains(string(b), "training") || !strings.Contains(string(b), "cs-quality") {
+		t.Errorf("pseudonymised: got %d %s, want cs-quality's row only", res.StatusCode, b)
+	}
+}
+
 // TestProvisionChecksAccess: a privacy officer cannot hand on a recording
 // of a purpose not open to privacy officers (nor slip one among others):
 // 403, a "denied" audit entry naming it, and no provision recorded.

@@ -55,8 +55,10 @@ func Pseudonym(k PseudonymKey, v string) string {
 // unbounded) to w as "csv" or "json", with the caller number replaced by
 // its keyed hash, no audio, and the statement of removed items (JSON: a
 // field; CSV: leading "#" lines). Without the key, a row cannot be tied
-// back to a number or a recording. Restricted recordings are left out.
-func (s *Service) Pseudonymise(ctx context.Context, w io.Writer, format string, k PseudonymKey, from, to time.Time, operator string) (int, error) {
+// back to a number or a recording. Restricted recordings are left out,
+// and so is every recording allow refuses (the operator's read access:
+// a purpose closed to its role is not exported even pseudonymised).
+func (s *Service) Pseudonymise(ctx context.Context, w io.Writer, format string, k PseudonymKey, from, to time.Time, operator string, allow func(*catalog.Recording) (bool, string)) (int, error) {
 	if len(k.Key) < 16 {
 		return 0, fmt.Errorf("%w: pseudonym key %q is shorter than 16 bytes", ErrBadRequest, k.ID)
 	}
@@ -85,6 +87,11 @@ func (s *Service) Pseudonymise(ctx context.Context, w io.Writer, format string, 
 			if rec.State != catalog.StateStored || rec.Client != "" {
 				// A client's recordings are used only within its
 				// contract: they are not processed further here.
+				continue
+			}
+			if ok, _ := allow(rec); !ok {
+				// Not even pseudonymised: what the operator could not
+				// read (a purpose closed to its role) is not exported.
 				continue
 			}
 			row := Row{Record: Pseudonym(k, "id:"+rec.ID), Caller: Pseudonym(k, rec.Caller), StartedAt: rec.StartedAt,

@@ -306,7 +306,7 @@ func TestPseudonymisedExport(t *testing.T) {
 	for _, format := range []string{"csv", "json"} {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			n, err := e.svc.Pseudonymise(t.Context(), &buf, format, k1, time.Time{}, time.Time{}, "sato")
+			n, err := e.svc.Pseudonymise(t.Context(), &buf, format, k1, time.Time{}, time.Time{}, "sato", allowAll)
 			if err != nil || n != 3 {
 				t.Fatalf("got %d, %v", n, err)
 			}
