@@ -171,7 +171,19 @@ func (a *API) requestDisclose(w http.ResponseWriter, r *http.Request, p *Princip
 		return
 	}
 	z := &lazyZip{w: w, name: "disclosure-" + id + ".zip"}
-	allow, refused := a.readAccess(p)
+	// The purposes' listeners hold as for reading; a client's recordings
+	// are the client's disclosure setting's to decide (rights withholds
+	// them, or answers for the client), not the token's scope.
+	readable, refused := a.readAccess(p)
+	allow := func(rec *catalog.Recording) (bool, string) {
+		r := *rec
+		r.Client = ""
+		ok, why := readable(&r)
+		if !ok {
+			*refused = rec
+		}
+		return ok, why
+	}
 	if _, err := a.rights().Disclose(r.Context(), p.Name, id, z, allow); err != nil {
 		if z.started {
 			a.log.Error("disclosure cut short", zap.Error(err))

@@ -61,7 +61,7 @@ func (e *endpoint) tries() int {
 	return len(e.bodies)
 }
 
-func openCatalog(t *testing.T) *catalog.Catalog {
+func openCatalog(t testing.TB) *catalog.Catalog {
 	t.Helper()
 	c, err := catalog.Open(t.Context(), filepath.Join(t.TempDir(), "catalog.db"))
 	if err != nil {
