@@ -392,6 +392,11 @@ func (t *Tombstoner) Shred(ctx context.Context, id string, at time.Time, reason,
 	if !deleted { // replaced by a writer that bypassed the turn taking
 		return nil, fmt.Errorf("catalog: %s: %w", id, ErrNotFound)
 	}
+	// Webhook events not yet delivered about it are not delivered after
+	// it is destroyed (an erasure most of all).
+	if _, err := DropOutbox(ctx, t.tx, id); err != nil {
+		return nil, err
+	}
 	if err := audit(r); err != nil {
 		return nil, err
 	}

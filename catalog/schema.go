@@ -221,6 +221,25 @@ var migrations = []string{
 		created_at BIGINT NOT NULL
 	);
 	CREATE INDEX notes_recording ON notes (recording, created_at, id);`,
+	// 12: the webhook outbox: each event about a recording, written in the
+	// transaction that made the change it reports (or right after it),
+	// until the endpoint has taken it (then deleted) or it is given up
+	// (state 'dead', kept for the operator). next_at is when it is next
+	// due, moved on by each try and by a claim (see ClaimOutbox).
+	`CREATE TABLE webhook_outbox (
+		id         TEXT PRIMARY KEY,
+		recording  TEXT NOT NULL,
+		type       TEXT NOT NULL,
+		body       TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		state      TEXT NOT NULL,
+		tries      INTEGER NOT NULL DEFAULT 0,
+		next_at    BIGINT NOT NULL,
+		last_error TEXT NOT NULL DEFAULT '',
+		dead_at    BIGINT
+	);
+	CREATE INDEX webhook_outbox_due ON webhook_outbox (state, next_at);
+	CREATE INDEX webhook_outbox_recording ON webhook_outbox (recording);`,
 }
 
 // blobType matches the SQLite column type that PostgreSQL calls BYTEA.

@@ -1,17 +1,16 @@
 package httpapi
 
 import (
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/csvsafe"
 )
 
 // maxExport bounds the rows of one CSV export: a larger result is
@@ -74,7 +73,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, p *Principal) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="recordings.csv"`)
 	w.WriteHeader(http.StatusOK)
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	cw.Write(exportColumns) //nolint:errcheck // the first error is Error's, below
 	for _, rec := range rows {
 		cw.Write(exportRow(rec)) //nolint:errcheck
@@ -85,7 +84,9 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, p *Principal) {
 	}
 }
 
-// exportRow is rec's CSV row, every cell through csvCell.
+// exportRow is rec's CSV row; the writer defuses every cell
+// (csvsafe.Cell: agent ids and SIP Call-IDs come from outside and may
+// begin like a formula).
 func exportRow(rec apiclient.Recording) []string {
 	at := func(t *time.Time) string {
 		if t == nil {
@@ -97,19 +98,5 @@ func exportRow(rec apiclient.Recording) []string {
 		strconv.FormatFloat(rec.Duration, 'f', 3, 64), rec.Line, rec.Dialled, rec.Purpose, rec.Client,
 		rec.Caller, rec.Decision, rec.AgentID, rec.EndReason, rec.SIPCallID, strconv.FormatBool(rec.HasAudio),
 		strconv.FormatBool(rec.LegalHold), rec.State, rec.RetainUntil.Format(time.RFC3339)}
-	for i, c := range row {
-		row[i] = csvCell(c)
-	}
 	return row
-}
-
-// csvCell neutralises a cell a spreadsheet would read as a formula: one
-// beginning with =, +, -, @, a tab or a carriage return gets a leading
-// apostrophe (OWASP's advice for CSV injection). Agent ids and SIP
-// Call-IDs come from outside and may begin so.
-func csvCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

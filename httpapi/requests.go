@@ -172,9 +172,26 @@ func (a *API) requestDisclose(w http.ResponseWriter, r *http.Request, p *Princip
 		return
 	}
 	z := &lazyZip{w: w, name: "disclosure-" + id + ".zip"}
-	if _, err := a.rights().Disclose(r.Context(), p.Name, id, z); err != nil {
+	// The purposes' listeners hold as for reading; a client's recordings
+	// are the client's disclosure setting's to decide (rights withholds
+	// them, or answers for the client), not the token's scope.
+	readable, refused := a.readAccess(p)
+	allow := func(rec *catalog.Recording) (bool, string) {
+		r := *rec
+		r.Client = ""
+		ok, why := readable(&r)
+		if !ok {
+			*refused = rec
+		}
+		return ok, why
+	}
+	if _, err := a.rights().Disclose(r.Context(), p.Name, id, z, allow); err != nil {
 		if z.started {
 			a.log.Error("disclosure cut short", zap.Error(err))
+			return
+		}
+		if errors.Is(err, rights.ErrNotAllowed) && *refused != nil {
+			a.deny(w, r, p, http.StatusForbidden, (*refused).ID, err.Error(), err)
 			return
 		}
 		a.rightsError(w, err)
@@ -245,6 +262,22 @@ func (a *API) requestRefuse(w http.ResponseWriter, r *http.Request, p *Principal
 	writeJSON(w, http.StatusOK, apiclient.Outcome{Outcome: rights.OutcomeRefused})
 }
 
+// readAccess is the same rule as reading, for an export that hands
+// recordings out (a provision, a disclosure): allow grants what p could
+// listen to (not a purpose closed to its roles, nor another client's
+// line), and refused then holds the recording it refused.
+func (a *API) readAccess(p *Principal) (allow func(*catalog.Recording) (bool, string), refused **catalog.Recording) {
+	pol := policyOf(a.o.Config())
+	var ref *catalog.Recording
+	return func(rec *catalog.Recording) (bool, string) {
+		g := grantOf(pol, p, rec)
+		if !g.OK {
+			ref = rec
+		}
+		return g.OK, g.Why
+	}, &ref
+}
+
 func (a *API) provide(w http.ResponseWriter, r *http.Request, p *Principal) {
 	var pr rights.ProvisionRequest
 	if err := decodeBody(r, &pr); err != nil {
@@ -252,25 +285,14 @@ func (a *API) provide(w http.ResponseWriter, r *http.Request, p *Principal) {
 		return
 	}
 	z := &lazyZip{w: w, name: "provision.zip"}
-	// The same rule as reading: a provision never hands on a recording
-	// its operator could not listen to (a purpose not open to the role,
-	// another client's line).
-	pol := policyOf(a.o.Config())
-	var refused *catalog.Recording
-	allow := func(rec *catalog.Recording) (bool, string) {
-		g := grantOf(pol, p, rec)
-		if !g.OK {
-			refused = rec
-		}
-		return g.OK, g.Why
-	}
+	allow, refused := a.readAccess(p)
 	if _, err := a.rights().Provide(r.Context(), p.Name, pr, z, allow); err != nil {
 		if z.started {
 			a.log.Error("provision export cut short", zap.Error(err))
 			return
 		}
-		if errors.Is(err, rights.ErrNotAllowed) && refused != nil {
-			a.deny(w, r, p, http.StatusForbidden, refused.ID, err.Error(), err)
+		if errors.Is(err, rights.ErrNotAllowed) && *refused != nil {
+			a.deny(w, r, p, http.StatusForbidden, (*refused).ID, err.Error(), err)
 			return
 		}
 		a.rightsError(w, err)
@@ -324,6 +346,7 @@ func (a *API) pseudonymised(w http.ResponseWriter, r *http.Request, p *Principal
 			}
 		}
 	}
+	allow, _ := a.readAccess(p)
 	keyID, key, err := a.o.Config().PseudonymKey()
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, err)
@@ -334,7 +357,7 @@ func (a *API) pseudonymised(w http.ResponseWriter, r *http.Request, p *Principal
 	} else {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	}
-	if _, err := a.rights().Pseudonymise(r.Context(), w, format, rights.PseudonymKey{ID: keyID, Key: key}, from, to, p.Name); err != nil {
+	if _, err := a.rights().Pseudonymise(r.Context(), w, format, rights.PseudonymKey{ID: keyID, Key: key}, from, to, p.Name, allow); err != nil {
 		a.log.Error("pseudonymised export", zap.Error(err))
 	}
 }

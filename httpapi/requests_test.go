@@ -193,6 +193,63 @@ func TestDiscloseEraseProvidePseudonymiseRoutes(t *testing.T) {
 	}
 }
 
+// TestDisclosureChecksAccess: a disclosure is not a way around a
+// purpose's listeners: a privacy officer answering one for a number with
+// a recording of a purpose not open to privacy officers gets 403, no
+// byte of a ZIP, a "denied" audit entry naming the recording, and the
+// request stays open (not answered, nothing disclosed audited).
+func TestDisclosureChecksAccess(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now().Add(-time.Hour)
+	ids := e.seed(rec{purpose: "training", caller: "0312345678", seconds: 1, started: now},
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 1, started: now.Add(time.Second)})
+	req := e.newRequest("disclosure", "0312345678")
+	before := e.audit(0)
+	res, b := e.send("po", http.MethodPost, "/api/v1/requests/"+req+"/disclose", nil)
+	if res.StatusCode != http.StatusForbidden || bytes.HasPrefix(b, []byte("PK")) || res.Header.Get("Content-Type") == "application/zip" {
+		t.Fatalf("disclose: got %d %s %.80q, want 403 and no ZIP", res.StatusCode, res.Header.Get("Content-Type"), b)
+	}
+	var denied bool
+	for _, en := range e.audit(0)[len(before):] {
+		if en.Action == audit.ActionDenied && en.Target == ids[0] {
+			denied = true
+		}
+		if en.Action == audit.ActionDisclose || en.Action == audit.ActionRequestAnswered || en.Action == audit.ActionRequestRefused {
+			t.Errorf("a refused disclosure audited %s of %s", en.Action, en.Target)
+		}
+	}
+	if !denied {
+		t.Errorf("no denied audit entry for %s", ids[0])
+	}
+	var list struct {
+		Requests []apiclient.Request `json:"requests"`
+	}
+	e.get("po", "/api/v1/requests", http.StatusOK, &list)
+	if len(list.Requests) != 1 || list.Requests[0].Outcome != "" {
+		t.Errorf("got requests %+v, want the one still open", list.Requests)
+	}
+}
+
+// TestPseudonymisedChecksAccess: the pseudonymised export leaves out the
+// recordings of a purpose not open to privacy officers (their line,
+// purpose and times are not the officer's to read either).
+func TestPseudonymisedChecksAccess(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "p.key"), []byte("pseudonym-key-0123456789"), 0o600)
+	cfg := *e.cfg.Load()
+	cfg.Source = filepath.Join(dir, "kiroku.yaml")
+	cfg.Rights = config.Rights{PseudonymKeys: []config.PseudonymKey{{ID: "p1", File: "p.key"}}, Active: "p1"}
+	e.cfg.Store(&cfg)
+	now := time.Now().Add(-time.Hour)
+	e.seed(rec{purpose: "training", caller: "0312345678", seconds: 1, started: now},
+		rec{purpose: "cs-quality", caller: "0399990000", seconds: 1, started: now.Add(time.Second)})
+	res, b := e.send("po", http.MethodGet, "/api/v1/requests/pseudonymised?format=csv", nil)
+	if res.StatusCode != http.StatusOK || strings.Contains(string(b), "training") || !strings.Contains(string(b), "cs-quality") {
+		t.Errorf("pseudonymised: got %d %s, want cs-quality's row only", res.StatusCode, b)
+	}
+}
+
 // TestProvisionChecksAccess: a privacy officer cannot hand on a recording
 // of a purpose not open to privacy officers (nor slip one among others):
 // 403, a "denied" audit entry naming it, and no provision recorded.

@@ -177,16 +177,3 @@ func TestSearchExportCSV(t *testing.T) {
 		t.Errorf("a privacy officer's export of the held one: got %q, want it with the caller in clear", rows)
 	}
 }
-
-// TestCSVCell: the cells a spreadsheet reads as formulas, and no others,
-// get a leading apostrophe.
-func TestCSVCell(t *testing.T) {
-	for in, want := range map[string]string{
-		"=1+1": "'=1+1", "+81": "'+81", "-2": "'-2", "@A1": "'@A1", "\tx": "'\tx", "\rx": "'\rx",
-		"": "", "A-1": "A-1", "0312****78": "0312****78", " =1": " =1", "'=1": "'=1",
-	} {
-		if got := csvCell(in); got != want {
-			t.Errorf("csvCell(%q): got %q, want %q", in, got, want)
-		}
-	}
-}

@@ -2,7 +2,6 @@ package incident
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,12 +9,12 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/internal/csvsafe"
 )
 
 // ErrBadQuery is wrapped by the errors of a query that selects nothing
@@ -317,25 +316,21 @@ func (rep *Report) WriteJSON(w io.Writer) error {
 // each caller number, then one row per recording and entry (refused
 // attempts too, kind "denied").
 //
-// Cells come from free text (reasons, actors' names, the agent id an
-// agent platform sent): one starting with
-// '=', '+', '-', '@', a tab or a carriage return gets a leading single
-// quote, so a spreadsheet opening the file shows it rather than running
-// it as a formula (CSV injection); the '#' lines get no line breaks and
-// nothing that splits them into cells (commentValue).
+// Cells and '#' lines come from free text (reasons, actors' names, the
+// agent id an agent platform sent, the caller's From user part): they are
+// written through csvsafe, so a spreadsheet opening the file shows them
+// rather than running them as formulas (CSV injection) — a caller
+// "x,=1+2" reads "x =1+2" on its '#' line.
 func (rep *Report) WriteCSV(w io.Writer) error {
 	q := rep.Query
-	// The '#' lines stay lines a CSV reader skips (Comment '#'), so what
-	// they quote loses the characters that would split them into cells
-	// a spreadsheet runs as formulas: a caller "x,=1+2" reads "x =1+2".
-	fmt.Fprintf(w, "# kiroku incident report, generated %s\n", rep.Generated.Format(time.RFC3339))
-	fmt.Fprintf(w, "# query: actor=%s client=%s from=%s to=%s\n", commentValue(q.Actor), commentValue(q.Client), timeOr(rep.From), timeOr(rep.To))
-	fmt.Fprintf(w, "# recordings: %d; audit entries: %d (seq %d to %d); callers: %d; recordings deleted since (numbers no longer held): %d; denied attempts: %d\n",
-		len(rep.Records), rep.Entries, rep.FirstSeq, rep.LastSeq, len(rep.Callers), rep.CallersUnknown, len(rep.Denied))
+	cw := csvsafe.NewWriter(w)
+	cw.Comment("kiroku incident report, generated " + rep.Generated.Format(time.RFC3339))
+	cw.Comment("query: actor=" + csvsafe.Comment(q.Actor) + " client=" + csvsafe.Comment(q.Client) + " from=" + timeOr(rep.From) + " to=" + timeOr(rep.To))
+	cw.Comment(fmt.Sprintf("recordings: %d; audit entries: %d (seq %d to %d); callers: %d; recordings deleted since (numbers no longer held): %d; denied attempts: %d",
+		len(rep.Records), rep.Entries, rep.FirstSeq, rep.LastSeq, len(rep.Callers), rep.CallersUnknown, len(rep.Denied)))
 	for _, c := range rep.Callers {
-		fmt.Fprintf(w, "# caller: %s\n", commentValue(c))
+		cw.Comment("caller:", c)
 	}
-	cw := &cellWriter{w: csv.NewWriter(w)}
 	cw.Write([]string{"recording", "client", "purpose", "line", "started_at", "caller", "state", "seq", "at", "actor", "action", "kind", "reason", "agent_id"})
 	for _, r := range rep.Records {
 		started := ""
@@ -350,41 +345,8 @@ func (rep *Report) WriteCSV(w io.Writer) error {
 	for _, e := range rep.Denied {
 		cw.Write([]string{e.Target, "", "", "", "", "", "", strconv.FormatInt(e.Seq, 10), e.At.Format(time.RFC3339Nano), e.Actor, e.Action, e.Kind, e.Reason, ""})
 	}
-	cw.w.Flush()
-	return cw.w.Error()
-}
-
-// cellWriter writes CSV records with every cell defused (cell).
-type cellWriter struct{ w *csv.Writer }
-
-func (c *cellWriter) Write(record []string) error {
-	out := make([]string, len(record))
-	for i, v := range record {
-		out[i] = cell(v)
-	}
-	return c.w.Write(out)
-}
-
-// cell prefixes v with a single quote when a spreadsheet would read it
-// as a formula (OWASP's advice on CSV injection).
-func cell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
-		return "'" + v
-	}
-	return v
-}
-
-// commentValue is v fit for a '#' line: one line, without the commas,
-// semicolons, tabs and quotes that would make a spreadsheet split it into
-// cells (or open a quoted one).
-func commentValue(v string) string {
-	return strings.NewReplacer(",", " ", ";", " ", "\t", " ", "\"", "'").Replace(oneLine(v))
-}
-
-// oneLine replaces the line breaks of v, which would start a line of
-// their own in a '#' line.
-func oneLine(v string) string {
-	return strings.NewReplacer("\r", " ", "\n", " ").Replace(v)
+	cw.Flush()
+	return cw.Error()
 }
 
 func timeOr(t *time.Time) string {

@@ -383,7 +383,7 @@ func TestCSVInjection(t *testing.T) {
 			body = append(body, l)
 		}
 	}
-	if !strings.HasPrefix(body[0], "recording,") {
+	if !strings.HasPrefix(body[0], `"recording",`) {
 		t.Fatalf("a line of the query escaped its '#' line:\n%s", b.String())
 	}
 	rows, err := csv.NewReader(strings.NewReader(strings.Join(body, ""))).ReadAll()

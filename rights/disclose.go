@@ -134,7 +134,12 @@ func (s *Service) split(recs []*catalog.Recording) ([]*catalog.Recording, []With
 // the file, or its download broke): the ZIP is made afresh from what is
 // stored now, each recording's access audited again, and the request's
 // answer stays the first one; its audit log then shows every download.
-func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer) (*Manifest, error) {
+//
+// allow is the operator's read access (as for Provide): a recording it
+// refuses stops the disclosure with ErrNotAllowed before anything is
+// written, audited or answered — a disclosure is not a way around a
+// purpose's listeners; one the operator may read all of answers it.
+func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer, allow func(*catalog.Recording) (bool, string)) (*Manifest, error) {
 	r, err := s.open(ctx, id, KindDisclosure)
 	again := errors.Is(err, ErrAnswered) && r != nil && r.Kind == KindDisclosure && r.Outcome == OutcomeAnswered
 	switch {
@@ -159,6 +164,11 @@ func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer
 			return nil, err
 		}
 		return nil, fmt.Errorf("rights: %s: %w: %s", id, ErrRefused, reason)
+	}
+	for _, rec := range recs {
+		if ok, why := allow(rec); !ok {
+			return nil, fmt.Errorf("%w: %s: %s", ErrNotAllowed, rec.ID, why)
+		}
 	}
 	m := &Manifest{Request: id, Generated: s.o.Now().UTC(), Withheld: withheld}
 	z := sumzip.New(w)

@@ -48,7 +48,7 @@ func TestDisclosureStoredFormat(t *testing.T) {
 			}
 			id := create(t, e, rights.KindDisclosure, "運転免許証 確認番号 R-1234", numA)
 			var buf bytes.Buffer
-			m, err := e.svc.Disclose(t.Context(), "sato", id, &buf)
+			m, err := e.svc.Disclose(t.Context(), "sato", id, &buf, allowAll)
 			if err != nil {
 				t.Fatal(err)
 			}

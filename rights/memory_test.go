@@ -58,7 +58,7 @@ func TestDisclosure500BoundedMemory(t *testing.T) {
 		}
 	})
 	var out countWriter
-	m, err := e.svc.Disclose(t.Context(), "sato", id, io.Writer(&out))
+	m, err := e.svc.Disclose(t.Context(), "sato", id, io.Writer(&out), allowAll)
 	close(stop)
 	wg.Wait()
 	if err != nil {

@@ -3,7 +3,6 @@ package rights
 import (
 	"context"
 	"database/sql"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/csvsafe"
 	"github.com/kiroku-voice/kiroku/internal/sumzip"
 	"github.com/kiroku-voice/kiroku/recording"
 )
@@ -160,7 +160,9 @@ func (s *Service) ExportProvisions(ctx context.Context, w io.Writer, format stri
 		}
 		return json.NewEncoder(w).Encode(rows)
 	case "csv":
-		cw := csv.NewWriter(w)
+		// Recipient, legal basis and operator are free text: written
+		// defused, as every CSV (csvsafe).
+		cw := csvsafe.NewWriter(w)
 		cw.Write([]string{"id", "recipient", "provided_at", "items", "legal_basis", "consent_ref", "operator"})
 		for _, p := range ps {
 			cw.Write([]string{p.ID, p.Recipient, p.ProvidedAt.Format("2006-01-02T15:04:05Z07:00"), strings.Join(p.Items, " "), p.LegalBasis, p.ConsentRef, p.Operator})

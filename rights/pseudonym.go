@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/csvsafe"
 )
 
 // PseudonymKey is a keyed-hash key, named so it can rotate.
@@ -55,8 +55,10 @@ func Pseudonym(k PseudonymKey, v string) string {
 // unbounded) to w as "csv" or "json", with the caller number replaced by
 // its keyed hash, no audio, and the statement of removed items (JSON: a
 // field; CSV: leading "#" lines). Without the key, a row cannot be tied
-// back to a number or a recording. Restricted recordings are left out.
-func (s *Service) Pseudonymise(ctx context.Context, w io.Writer, format string, k PseudonymKey, from, to time.Time, operator string) (int, error) {
+// back to a number or a recording. Restricted recordings are left out,
+// and so is every recording allow refuses (the operator's read access:
+// a purpose closed to its role is not exported even pseudonymised).
+func (s *Service) Pseudonymise(ctx context.Context, w io.Writer, format string, k PseudonymKey, from, to time.Time, operator string, allow func(*catalog.Recording) (bool, string)) (int, error) {
 	if len(k.Key) < 16 {
 		return 0, fmt.Errorf("%w: pseudonym key %q is shorter than 16 bytes", ErrBadRequest, k.ID)
 	}
@@ -67,14 +69,14 @@ func (s *Service) Pseudonymise(ctx context.Context, w io.Writer, format string, 
 		return 0, err
 	}
 	n := 0
-	var cw *csv.Writer
+	var cw *csvsafe.Writer
 	switch format {
 	case "csv":
+		cw = csvsafe.NewWriter(w)
 		for _, r := range Removed {
-			fmt.Fprintf(w, "# removed: %s\n", r)
+			cw.Comment("removed: " + r)
 		}
-		fmt.Fprintf(w, "# key: %s\n", k.ID)
-		cw = csv.NewWriter(w)
+		cw.Comment("key:", k.ID)
 		cw.Write([]string{"record", "caller", "started_at", "duration_s", "line", "purpose", "consent_decision", "state", "cut_short"})
 	case "json":
 		head, _ := json.Marshal(Removed)
@@ -85,6 +87,11 @@ func (s *Service) Pseudonymise(ctx context.Context, w io.Writer, format string, 
 			if rec.State != catalog.StateStored || rec.Client != "" {
 				// A client's recordings are used only within its
 				// contract: they are not processed further here.
+				continue
+			}
+			if ok, _ := allow(rec); !ok {
+				// Not even pseudonymised: what the operator could not
+				// read (a purpose closed to its role) is not exported.
 				continue
 			}
 			row := Row{Record: Pseudonym(k, "id:"+rec.ID), Caller: Pseudonym(k, rec.Caller), StartedAt: rec.StartedAt,

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -68,7 +69,7 @@ func TestDisclosureTwoNumbersTwoPurposes(t *testing.T) {
 	id := create(t, e, rights.KindDisclosure, "運転免許証 確認番号 R-1234", numA, "090-1111-2222")
 
 	var buf bytes.Buffer
-	m, err := e.svc.Disclose(t.Context(), "sato", id, &buf)
+	m, err := e.svc.Disclose(t.Context(), "sato", id, &buf, allowAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestDisclosureTwoNumbersTwoPurposes(t *testing.T) {
 	// Downloaded again: made afresh, each access audited again, the
 	// request's first answer kept.
 	var again bytes.Buffer
-	m2, err := e.svc.Disclose(t.Context(), "sato", id, &again)
+	m2, err := e.svc.Disclose(t.Context(), "sato", id, &again, allowAll)
 	if err != nil || len(m2.Items) == 0 || again.Len() == 0 {
 		t.Fatalf("second disclosure: %v, %d bytes, want the ZIP again", err, again.Len())
 	}
@@ -150,7 +151,7 @@ func TestDisclosureUnverifiedIsRefusedAndRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if _, err := e.svc.Disclose(t.Context(), "sato", id, &buf); !errors.Is(err, rights.ErrRefused) {
+	if _, err := e.svc.Disclose(t.Context(), "sato", id, &buf, allowAll); !errors.Is(err, rights.ErrRefused) {
 		t.Fatalf("got %v, want ErrRefused", err)
 	}
 	if buf.Len() != 0 {
@@ -326,7 +327,7 @@ func TestPseudonymisedExport(t *testing.T) {
 	for _, format := range []string{"csv", "json"} {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
-			n, err := e.svc.Pseudonymise(t.Context(), &buf, format, k1, time.Time{}, time.Time{}, "sato")
+			n, err := e.svc.Pseudonymise(t.Context(), &buf, format, k1, time.Time{}, time.Time{}, "sato", allowAll)
 			if err != nil || n != 3 {
 				t.Fatalf("got %d, %v", n, err)
 			}
@@ -349,3 +350,31 @@ func TestPseudonymisedExport(t *testing.T) {
 
 // allowAll is an operator who may read every recording.
 func allowAll(*catalog.Recording) (bool, string) { return true, "" }
+
+// TestProvisionCSVDefused: the free text of a provision record (recipient,
+// legal basis, consent reference) comes out of the CSV as cells a
+// spreadsheet shows rather than runs (csvsafe).
+func TestProvisionCSVDefused(t *testing.T) {
+	e := newEnv(t)
+	a := e.record(t, numA, "cs-quality", 1000)
+	req := rights.ProvisionRequest{Recipient: `=HYPERLINK("http://evil")`, LegalBasis: "x,=1+2", ConsentRef: "@SUM(A1)", IDs: []string{a}}
+	if _, err := e.svc.Provide(t.Context(), "-sato", req, io.Discard, allowAll); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := e.svc.ExportProvisions(t.Context(), &b, "csv"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("got %q, %v; want a header and one record", rows, err)
+	}
+	for _, c := range rows[1] {
+		if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+			t.Errorf("cell %q starts a formula", c)
+		}
+	}
+	if got := rows[1][1] + "|" + rows[1][4] + "|" + rows[1][5]; got != `'=HYPERLINK("http://evil")|x,=1+2|'@SUM(A1)` {
+		t.Errorf("got recipient|legal basis|consent ref %q", got)
+	}
+}

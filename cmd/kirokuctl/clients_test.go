@@ -109,7 +109,7 @@ func TestContractEndAndIncident(t *testing.T) {
 		t.Fatalf("download: exit %d\n%s%s", code, out, stderr)
 	}
 	code, out, stderr := k.ctl(t, "po", "incident", "report", "-actor", "acme-sup", "-format", "csv")
-	if code != 0 || !strings.Contains(out, "# caller: 0312345670") || !strings.Contains(out, k.ids[0]+",acme,") || strings.Contains(out, k.ids[1]) {
+	if code != 0 || !strings.Contains(out, "# caller: 0312345670") || !strings.Contains(out, `"`+k.ids[0]+`","acme",`) || strings.Contains(out, k.ids[1]) {
 		t.Fatalf("incident report: exit %d\n%s%s", code, out, stderr)
 	}
 	if code, _, stderr := k.ctl(t, "acme-sup", "incident", "report", "-actor", "acme-sup"); code != exitFail || !strings.Contains(stderr, "HTTP 403") {

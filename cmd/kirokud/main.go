@@ -66,6 +66,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if err == nil {
 			err = cfg.CheckEnv()
 		}
+		if err == nil {
+			// What the start checks beyond the file and the environment.
+			err = daemon.Check(context.Background(), cfg)
+		}
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1

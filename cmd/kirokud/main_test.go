@@ -323,6 +323,12 @@ func TestFlags(t *testing.T) {
 		"purposes:\n  - {name: cs, retention: 6m}\nlines:\n  - {number: \"0120000000\", purpose: cs, notice: notice.wav, downstream: \"echo:\"}\n"), 0o600)
 	notice, _ := os.ReadFile(filepath.Join("..", "..", "configs", "prompts", "notice-ja.wav"))
 	os.WriteFile(filepath.Join(dir, "notice.wav"), notice, 0o600)
+	// A master key the start would refuse, which only the start read.
+	badKey := filepath.Join(dir, "badkey.yaml")
+	os.WriteFile(badKey, []byte("sip:\n  listen: [\"udp://127.0.0.1:5060\"]\ndata_dir: kd\n"+
+		"purposes:\n  - {name: cs, retention: 6m}\nlines:\n  - {number: \"0120000000\", purpose: cs, notice: notice.wav, downstream: \"echo:\"}\n"), 0o600)
+	os.MkdirAll(filepath.Join(dir, "kd", "keys"), 0o700)
+	os.WriteFile(filepath.Join(dir, "kd", "keys", "master.key"), []byte("not a key\n"), 0o600)
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -335,6 +341,7 @@ func TestFlags(t *testing.T) {
 		{"check missing", []string{"-check-config", filepath.Join(dir, "nope.yaml")}, 1, []string{"nope.yaml"}},
 		{"check postgres without its variable", []string{"-check-config", pg}, 1,
 			[]string{"pg.yaml:5: catalog.dsn_env: environment variable KIROKU_TEST_NO_SUCH_DSN is not set (it holds the PostgreSQL connection string)"}},
+		{"check a malformed master key", []string{"-check-config", badKey}, 1, []string{"badkey.yaml: ", "master.key"}},
 		{"bad flag", []string{"-nosuch"}, 2, []string{"flag provided but not defined"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -59,7 +59,7 @@ func TestCallerBehindNAT(t *testing.T) {
 data_dir: data
 log: {format: json, level: debug}
 control: {listen: "127.0.0.1:0"}
-webhook: {url: %q}
+webhook: {url: %q, secret_env: KIROKU_WEBHOOK_SECRET}
 purposes:
   - {name: cs-quality, retention: 90d, listeners: [supervisor]}
 lines:
@@ -68,6 +68,7 @@ lines:
 			if err := os.WriteFile(filepath.Join(d.dir, "kiroku.yaml"), []byte(y), 0o600); err != nil {
 				t.Fatal(err)
 			}
+			d.env = append(d.env, "KIROKU_WEBHOOK_SECRET=a signing secret of the test")
 			d.start(t)
 			mediaPort := sipptest.FreePort(t, "udp")
 			p := sipptest.Start(t, sipptest.Options{

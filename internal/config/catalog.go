@@ -104,6 +104,7 @@ func (c *Config) CheckEnv() error {
 			r.add("catalog.dsn_env", "%s", why)
 		}
 	}
+	c.checkWebhookEnv(r)
 	for i, k := range c.Encryption.Keys {
 		if k.Env == "" {
 			continue

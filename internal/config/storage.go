@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"path/filepath"
 	"strings"
 )
@@ -43,12 +42,6 @@ type MasterKey struct {
 	ID   string `yaml:"id"`
 	File string `yaml:"file"`
 	Env  string `yaml:"env"`
-}
-
-// Webhook configures the optional notification of stored and failed
-// recordings (HTTP POST of JSON, retried).
-type Webhook struct {
-	URL string `yaml:"url"`
 }
 
 // resolveStorage fills storage defaults that depend on data_dir and
@@ -126,12 +119,7 @@ func (c *Config) checkStorage(r *report) {
 	case e.ActiveKey != "" && !ids[e.ActiveKey]:
 		r.add("encryption.active_key", "%q is not one of encryption.keys", e.ActiveKey)
 	}
-	if c.Webhook.URL != "" {
-		u, err := url.Parse(c.Webhook.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			r.add("webhook.url", "%q is not an http(s) URL", c.Webhook.URL)
-		}
-	}
+	c.checkWebhook(r)
 }
 
 var _ = fmt.Sprint

@@ -158,6 +158,7 @@ func build(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 	srv.SetObserver(sip.NewMetrics(d.metrics.Registerer()))
 	d.sip = srv
 	d.registerGauges()
+	d.registerWebhookGauges()
 	return d, nil
 }
 
@@ -198,9 +199,13 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 		d.continuous.Store(true)
 	}
 	var notify func(upload.Event)
+	var outbox upload.Outbox
 	if cfg.Webhook.URL != "" {
-		d.webhook = webhook.New(webhook.Options{URL: cfg.Webhook.URL, Log: d.log.Named("webhook")})
-		notify = func(e upload.Event) { d.webhook.Send(e.Type, e.ID, e) }
+		if d.webhook, err = newWebhook(cfg, d.catalog, d.log.Named("webhook")); err != nil {
+			return err
+		}
+		outbox = d.webhook
+		notify = func(upload.Event) { d.webhook.Kick() }
 	}
 	d.uploader = upload.New(upload.Options{
 		Spool: d.spool, Store: d.store, Catalog: d.catalog, Keys: d.keys,
@@ -209,6 +214,7 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 		Defer:       d.deferFormat,
 		ObjectLock:  cfg.Storage.S3.ObjectLock != "",
 		Log:         d.log.Named("upload"),
+		Outbox:      outbox,
 		Notify:      notify,
 		OnStored:    d.stored,
 		OnFailed:    d.metrics.UploadFailed,

@@ -176,7 +176,8 @@ func TestLifecycle(t *testing.T) {
 	defer hook.Close()
 	hook.Config.SetKeepAlivesEnabled(false)
 	base := runtime.NumGoroutine()
-	d, _ := newDaemon(t, fmt.Sprintf("webhook: {url: %q}\n", hook.URL))
+	t.Setenv("KIROKU_WEBHOOK_SECRET", "a signing secret of the test")
+	d, _ := newDaemon(t, fmt.Sprintf("webhook: {url: %q, secret_env: KIROKU_WEBHOOK_SECRET}\n", hook.URL))
 	if err := d.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,11 @@ func (u *Uploader) destroyErased(ctx context.Context, m *spool.Manifest, rec *ca
 	}
 	detail, _ := json.Marshal(map[string]any{"request": request, "where": "spool", "undeleted": undeleted})
 	if err := u.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
+		// What was to be said about it (a recording.failed while the
+		// store was down) is not said now.
+		if _, err := catalog.DropOutbox(ctx, tx, m.ID); err != nil {
+			return err
+		}
 		_, err := audit.Append(ctx, tx, audit.Entry{Actor: "kirokud", Action: audit.ActionErase, Target: m.ID,
 			Reason: "erasure request " + request + ": destroyed before it was stored", Detail: string(detail)})
 		return err

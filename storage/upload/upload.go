@@ -33,7 +33,7 @@ var errItem = errors.New("cannot upload this call")
 
 // Event tells integrators what became of a recording.
 type Event struct {
-	Type      string `json:"type"` // recording.stored | recording.silent | recording.failed
+	Type      string `json:"type"` // recording.stored | recording.silent | recording.no_audio | recording.failed
 	ID        string `json:"id"`
 	ObjectKey string `json:"object_key,omitempty"`
 	SHA256    string `json:"sha256,omitempty"`
@@ -42,9 +42,14 @@ type Event struct {
 	// recording with silence there. recording.silent follows
 	// recording.stored for such a recording, so that a consumer can
 	// alert on it by type alone.
-	SilentChannels []string  `json:"silent_channels,omitempty"`
-	Error          string    `json:"error,omitempty"`
-	At             time.Time `json:"at"`
+	SilentChannels []string `json:"silent_channels,omitempty"`
+	// Reason (recording.no_audio) says why a call indexed has no audio:
+	// the consent decision (opted-out, hung-up-during-notice) or what
+	// kept it from being recorded (not_recorded, such as "disk full").
+	// recording.no_audio follows recording.stored for such a call.
+	Reason string    `json:"reason,omitempty"`
+	Error  string    `json:"error,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // Options configure an Uploader.
@@ -72,8 +77,13 @@ type Options struct {
 	// ObjectLock asks the store to lock objects until their retention date.
 	ObjectLock bool
 	Log        *zap.Logger
-	// Notify, when set, is told of every stored or failed recording (the
-	// webhook). It must not block.
+	// Outbox, when set, keeps the events for the webhook: those about a
+	// recording indexed are added in the transaction that indexes it
+	// (an error fails the attempt, which is retried), a
+	// recording.failed right after the attempt.
+	Outbox Outbox
+	// Notify, when set, is told of every event after it is committed
+	// (the webhook's kick). It must not block.
 	Notify func(Event)
 	// OnStored and OnFailed report each stored recording (with the time
 	// since its call ended) and each failed attempt, for metrics.
@@ -92,6 +102,16 @@ type Options struct {
 // spool again when a pass has not for this long (a pass hung on the
 // store, or waiting out a back-off, while calls keep ending).
 const statsAge = time.Second
+
+// Outbox is where the events integrators are told of are written
+// (webhook.Sender).
+type Outbox interface {
+	// Enqueue adds the event v of kind about recording through q.
+	Enqueue(ctx context.Context, q catalog.Querier, kind, recording string, v any) error
+	// EnqueueOnce adds it unless one of kind about recording is still
+	// waiting to be delivered.
+	EnqueueOnce(ctx context.Context, kind, recording string, v any) error
+}
 
 // Uploader drains the spool.
 type Uploader struct {
@@ -223,7 +243,7 @@ func (u *Uploader) Pass(ctx context.Context) error {
 			u.failed++
 			u.lastErr = err
 			u.mu.Unlock()
-			u.notify(Event{Type: "recording.failed", ID: id, Error: err.Error(), At: time.Now().UTC()})
+			u.failedEvent(ctx, Event{Type: "recording.failed", ID: id, Error: err.Error(), At: time.Now().UTC()})
 			if u.o.OnFailed != nil {
 				u.o.OnFailed()
 			}
@@ -284,6 +304,39 @@ func (u *Uploader) notify(e Event) {
 	if u.o.Notify != nil {
 		u.o.Notify(e)
 	}
+}
+
+// failedEvent writes a recording.failed to the outbox, one while an
+// earlier one about the same recording waits (an endpoint down while an
+// upload keeps failing), and notifies.
+func (u *Uploader) failedEvent(ctx context.Context, e Event) {
+	if u.o.Outbox != nil {
+		if err := u.o.Outbox.EnqueueOnce(context.WithoutCancel(ctx), e.Type, e.ID, e); err != nil {
+			u.o.Log.Error("webhook event not written", zap.String("event", e.Type), zap.String("call_id", e.ID), zap.Error(err))
+		}
+	}
+	u.notify(e)
+}
+
+// indexedEvents are the events about rec, just indexed from m.
+func indexedEvents(m *spool.Manifest, rec *catalog.Recording, hasAudio bool) []Event {
+	stored := Event{Type: "recording.stored", ID: rec.ID, ObjectKey: rec.ObjectKey, SHA256: rec.SHA256,
+		SilentChannels: rec.SilentChannels, At: time.Now().UTC()}
+	evs := []Event{stored}
+	if len(rec.SilentChannels) > 0 {
+		silent := stored
+		silent.Type = "recording.silent"
+		evs = append(evs, silent)
+	}
+	if !hasAudio {
+		none := stored
+		none.Type, none.Reason = "recording.no_audio", m.NotRecorded
+		if none.Reason == "" {
+			none.Reason = m.Consent.Decision
+		}
+		evs = append(evs, none)
+	}
+	return evs
 }
 
 // finished lists the calls whose manifests are final, oldest first.
@@ -428,6 +481,7 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 	}
 	detail, _ := json.Marshal(d)
 	var erasedBy string
+	var events []Event
 	err = u.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
 		// Checked again in the transaction that would index it: an
 		// erasure writes its ledger in a transaction of its own before it
@@ -445,6 +499,14 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 				return err
 			}
 		}
+		if u.o.Outbox != nil {
+			events = indexedEvents(m, rec, hasAudio)
+			for _, e := range events {
+				if err := u.o.Outbox.Enqueue(ctx, tx, e.Type, id, e); err != nil {
+					return err
+				}
+			}
+		}
 		_, err := audit.Append(ctx, tx, audit.Entry{Actor: "kirokud", Action: audit.ActionStore, Target: id, Detail: string(detail)})
 		return err
 	})
@@ -460,13 +522,11 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 	}
 	u.o.Log.Info("recording stored", zap.String("call_id", id), zap.String("object_key", rec.ObjectKey),
 		zap.String("sha256", rec.SHA256), zap.Int64("size", rec.Size))
-	stored := Event{Type: "recording.stored", ID: id, ObjectKey: rec.ObjectKey, SHA256: rec.SHA256,
-		SilentChannels: rec.SilentChannels, At: time.Now().UTC()}
-	u.notify(stored)
-	if len(rec.SilentChannels) > 0 {
-		silent := stored
-		silent.Type = "recording.silent"
-		u.notify(silent)
+	if events == nil {
+		events = indexedEvents(m, rec, hasAudio)
+	}
+	for _, e := range events {
+		u.notify(e)
 	}
 	if u.o.OnStored != nil && m.EndedAt != nil {
 		u.o.OnStored(time.Since(*m.EndedAt))
