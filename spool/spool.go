@@ -12,8 +12,10 @@ import (
 
 // Dir is a spool folder.
 type Dir struct {
-	path   string
-	commit committer
+	path     string
+	commit   committer
+	free     freeCache
+	stranded stranded
 }
 
 // Open creates the spool folder if needed and checks it is writable.

@@ -159,9 +159,12 @@ func (u *Uploader) Stats() Stats {
 		}
 		u.listMu.Unlock()
 	}
+	// Calls whose final manifest the full disk refused wait in memory
+	// (spool.WriteFinal): they are pending too, not yet listed.
+	stranded := u.o.Spool.Stranded()
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return Stats{Pending: u.pending, Oldest: u.oldest, Stored: u.stored, Failed: u.failed, LastErr: u.lastErr}
+	return Stats{Pending: u.pending + stranded, Oldest: u.oldest, Stored: u.stored, Failed: u.failed, LastErr: u.lastErr}
 }
 
 // Run drains the spool until ctx ends.
