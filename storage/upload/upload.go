@@ -453,8 +453,6 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 	return nil
 }
 
-// putAudio seals the WAV into a temporary file beside it, puts it with its
-// checksum and checks what the store then holds.
 // dataKey is the data key of rec, the same at every attempt: made and
 // kept (wrapped) in the spool at the first, read back at the next. With
 // a new key per attempt, an attempt that hung and whose PUT the store
@@ -562,8 +560,15 @@ func gLaw(m *spool.Manifest) audiofile.Law {
 	return audiofile.ULaw
 }
 
-func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey []byte, wavPath string, tags map[string]string) error {
-	src, err := os.Open(wavPath)
+// putAudio seals the audio at path while streaming it to the store, with
+// no sealed copy on the spool disk (a full spool could not drain if each
+// upload needed room for one): a first pass seals it into a hash only, for
+// the checksum the store checks, and a second seals it again into the
+// PUT. SealOnce gives the same bytes both times; were the file to change
+// in between, the store refuses the PUT (checksum mismatch) and nothing
+// is stored. It then checks what the store holds.
+func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey []byte, path string, tags map[string]string) error {
+	src, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("%w: open recording: %v", errItem, err)
 	}
@@ -572,23 +577,18 @@ func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey
 	if err != nil {
 		return err
 	}
-	tmp, err := u.o.Spool.CreateTemp(rec.ID + ".sealed.*")
-	if err != nil {
-		return fmt.Errorf("seal recording: %w", err)
-	}
-	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
 	h, plain := sha256.New(), sha256.New()
 	// Sealed the same way at every attempt: see dataKey.
-	if err := crypt.SealOnce(io.MultiWriter(tmp, h), io.TeeReader(src, plain), fi.Size(), dataKey, "audio"); err != nil {
-		return err
+	if err := crypt.SealOnce(h, io.TeeReader(src, plain), fi.Size(), dataKey, "audio"); err != nil {
+		return fmt.Errorf("%w: %v", errItem, err)
 	}
-	if rec.AudioSHA256 == "" || wavPath != u.o.Spool.RecordingPath(rec.ID) {
+	if rec.AudioSHA256 == "" || path != u.o.Spool.RecordingPath(rec.ID) {
 		// Encoded here: its checksum is of the stored format's bytes.
 		rec.AudioSHA256 = hex.EncodeToString(plain.Sum(nil))
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	size := crypt.SealedSize(fi.Size())
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
 	opts := storage.PutOptions{ContentType: "application/vnd.kiroku.sealed", Tags: tags, SHA256: sum,
@@ -596,7 +596,7 @@ func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey
 	if u.o.ObjectLock {
 		opts.RetainUntil = rec.RetainUntil
 	}
-	if _, err := u.o.Store.Put(ctx, rec.ObjectKey, tmp, size, opts); err != nil {
+	if err := u.putSealed(ctx, rec.ObjectKey, src, fi.Size(), dataKey, size, opts); err != nil {
 		return err
 	}
 	got, err := u.o.Store.Stat(ctx, rec.ObjectKey)
@@ -607,6 +607,33 @@ func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey
 		return fmt.Errorf("verify %s: store holds %d bytes sha256 %s, sent %d bytes sha256 %s", rec.ObjectKey, got.Size, got.SHA256, size, sum)
 	}
 	rec.Size, rec.SHA256 = size, sum
+	return nil
+}
+
+// errPutEnded stops a sealer whose PUT returned before reading it all.
+var errPutEnded = errors.New("put ended")
+
+// putSealed puts n bytes of src, sealed with dataKey as SealOnce seals
+// them (sealed bytes in all), under key: the sealer writes into a pipe
+// that the store's Put reads, and is waited for before it returns.
+func (u *Uploader) putSealed(ctx context.Context, key string, src io.Reader, n int64, dataKey []byte, sealed int64, opts storage.PutOptions) error {
+	pr, pw := io.Pipe()
+	sealErr := make(chan error, 1)
+	go func() {
+		err := crypt.SealOnce(pw, src, n, dataKey, "audio")
+		pw.CloseWithError(err) // nil: the reader sees EOF
+		sealErr <- err
+	}()
+	_, err := u.o.Store.Put(ctx, key, pr, sealed, opts)
+	pr.CloseWithError(errPutEnded) // a Put that failed early stops the sealer
+	serr := <-sealErr
+	if err != nil {
+		if serr != nil && !errors.Is(serr, errPutEnded) && !errors.Is(serr, io.ErrClosedPipe) {
+			// The spool's file could not be read: about this call only.
+			return fmt.Errorf("%w: %v (put %s: %v)", errItem, serr, key, err)
+		}
+		return err
+	}
 	return nil
 }
 
