@@ -25,6 +25,7 @@ import (
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
+	"github.com/kiroku-voice/kiroku/storage/fs"
 	"github.com/kiroku-voice/kiroku/storage/upload"
 	"github.com/kiroku-voice/kiroku/webhook"
 )
@@ -267,6 +268,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.goBG(bgctx, func(ctx context.Context) { d.schedulePurge(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.uploader.Run(ctx) })
 	d.goBG(bgctx, d.retryStranded)
+	if st, ok := d.store.(*fs.Store); ok {
+		d.goBG(bgctx, func(ctx context.Context) { d.sweepStoreTemps(ctx, st) })
+	}
 	d.goBG(bgctx, func(ctx context.Context) { d.verifyAudit(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.checkpoints(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.retag.run(ctx, d) })
