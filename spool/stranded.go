@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"time"
 )
 
 // stranded holds the final manifests the disk refused, by call id, until
@@ -74,6 +75,21 @@ func (d *Dir) RetryStranded() (written, left int, err error) {
 		written++
 	}
 	return written, d.Stranded(), errors.Join(errs...)
+}
+
+// StrandedOldest is the start of the oldest call whose final manifest
+// waits in memory (zero when none does).
+func (d *Dir) StrandedOldest() time.Time {
+	s := &d.stranded
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var oldest time.Time
+	for _, m := range s.m {
+		if oldest.IsZero() || m.StartedAt.Before(oldest) {
+			oldest = m.StartedAt
+		}
+	}
+	return oldest
 }
 
 // Stranded is how many final manifests wait in memory for RetryStranded.

@@ -20,7 +20,7 @@ func TestWriteFinalStranded(t *testing.T) {
 	if err := os.Remove(path); err != nil { // the folder gone: every write fails
 		t.Fatal(err)
 	}
-	m := &Manifest{ID: "0190-a", State: StateSpooled, EndReason: "caller-hangup", EndedAt: &now,
+	m := &Manifest{ID: "0190-a", State: StateSpooled, StartedAt: now.Add(-time.Minute), EndReason: "caller-hangup", EndedAt: &now,
 		Consent: Consent{Decision: Notified}, Recording: &Recording{File: "0190-a.wav", Truncated: TruncatedDiskFull}}
 	if err := d.WriteFinal(m); err == nil {
 		t.Fatal("got no error writing into a missing folder")
@@ -28,6 +28,9 @@ func TestWriteFinalStranded(t *testing.T) {
 	m.EndReason = "changed after" // the kept copy is the one handed in
 	if got := d.Stranded(); got != 1 {
 		t.Fatalf("got %d stranded, want 1", got)
+	}
+	if got := d.StrandedOldest(); !got.Equal(now.Add(-time.Minute)) {
+		t.Errorf("got oldest stranded call started %v, want %v", got, now.Add(-time.Minute))
 	}
 	if n, left, err := d.RetryStranded(); err == nil || n != 0 || left != 1 {
 		t.Fatalf("got %d written, %d left, %v; want 0, 1 and the error while the folder is missing", n, left, err)
@@ -60,7 +63,7 @@ func TestWriteFinalStranded(t *testing.T) {
 	if err := d.WriteFinal(b); err != nil {
 		t.Fatal(err)
 	}
-	if got := d.Stranded(); got != 0 {
-		t.Errorf("got %d stranded after the write succeeded, want 0", got)
+	if got := d.Stranded(); got != 0 || !d.StrandedOldest().IsZero() {
+		t.Errorf("got %d stranded (oldest %v) after the write succeeded, want 0", got, d.StrandedOldest())
 	}
 }

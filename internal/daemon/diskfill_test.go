@@ -104,6 +104,9 @@ func TestDiskFullDuringCalls(t *testing.T) {
 	if got := gauge(t, d, "kiroku_spool_pending"); got < stranded {
 		t.Errorf("got kiroku_spool_pending %v while %v calls are stranded, want them counted", got, stranded)
 	}
+	if got := gauge(t, d, "kiroku_spool_oldest_age_seconds"); got <= 0 {
+		t.Errorf("got kiroku_spool_oldest_age_seconds %v while calls are stranded, want their age", got)
+	}
 	if got := len(stored(t, d)); float64(got) > 7-stranded {
 		t.Errorf("got %d recordings stored while %v calls are stranded, want at most %v", got, stranded, 7-stranded)
 	}

@@ -161,10 +161,14 @@ func (u *Uploader) Stats() Stats {
 	}
 	// Calls whose final manifest the full disk refused wait in memory
 	// (spool.WriteFinal): they are pending too, not yet listed.
-	stranded := u.o.Spool.Stranded()
+	stranded, since := u.o.Spool.Stranded(), u.o.Spool.StrandedOldest()
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return Stats{Pending: u.pending + stranded, Oldest: u.oldest, Stored: u.stored, Failed: u.failed, LastErr: u.lastErr}
+	oldest := u.oldest
+	if !since.IsZero() && (oldest.IsZero() || since.Before(oldest)) {
+		oldest = since
+	}
+	return Stats{Pending: u.pending + stranded, Oldest: oldest, Stored: u.stored, Failed: u.failed, LastErr: u.lastErr}
 }
 
 // Run drains the spool until ctx ends.
