@@ -105,9 +105,10 @@ type Recorder struct {
 	// silence matches the listed interval exactly, even for a sender whose
 	// packets run ahead of or behind the wall clock.
 	pausePos [][2]int64
-	err      error   // first write error; the recording stops there
-	pcm      []int16 // decoded payload, under mu; grown to the largest packet (a 20 ms one: 320 bytes, not a 1500-sample array in every call)
-	rs       []int16 // pcm resampled to the recording's rate, under mu
+	err      error        // first write error; the recording stops there
+	room     func() error // asked before each write; an error stops the recording there (SetRoom)
+	pcm      []int16      // decoded payload, under mu; grown to the largest packet (a 20 ms one: 320 bytes, not a 1500-sample array in every call)
+	rs       []int16      // pcm resampled to the recording's rate, under mu
 
 	stop chan struct{}
 	done chan struct{}
@@ -193,6 +194,16 @@ func (r *Recorder) create() error {
 func (r *Recorder) SetCodecs(caller, agent string) {
 	r.mu.Lock()
 	r.ch[0].stats.Codec, r.ch[1].stats.Codec = caller, agent
+	r.mu.Unlock()
+}
+
+// SetRoom makes the recorder ask room before each write to its file:
+// when room returns an error the recording stops there, keeping what it
+// wrote, and Close returns that error (wrapped). It is how a call's audio
+// stops short of a disk's reserve, so that the manifests still fit.
+func (r *Recorder) SetRoom(room func() error) {
+	r.mu.Lock()
+	r.room = room
 	r.mu.Unlock()
 }
 
@@ -365,6 +376,22 @@ func (r *Recorder) run(ready <-chan error) {
 // flush writes the ring up to frame upTo and clears what it wrote.
 func (r *Recorder) flush(upTo int64) {
 	r.mu.Lock()
+	room := r.room
+	r.mu.Unlock()
+	if room != nil {
+		// Asked outside mu: the taps place audio meanwhile.
+		if err := room(); err != nil {
+			// Nothing of this range is written: the recording holds the
+			// audio up to what was flushed before.
+			r.mu.Lock()
+			if r.err == nil {
+				r.err = fmt.Errorf("write recording: %w", err)
+			}
+			r.mu.Unlock()
+			return
+		}
+	}
+	r.mu.Lock()
 	from := r.flushed
 	if upTo > from+r.ringFrames {
 		// The writer fell a whole ring behind (a stalled disk): what is
@@ -453,6 +480,12 @@ func (r *Recorder) Close(end time.Time) (RecordingResult, error) {
 			return
 		}
 		r.cerr = errors.Join(werr, r.w.Close(), r.f.Sync(), r.f.Close())
+		if werr != nil {
+			// A write that failed (a full disk) may have kept part of
+			// its range: the duration is of the frames in the file.
+			r.res.Frames = min(r.res.Frames, r.w.Written()/frameBytes)
+			r.res.Duration = time.Duration(r.res.Frames) * time.Second / time.Duration(r.rate)
+		}
 		sum, size, err := hashFile(r.path)
 		r.res.SHA256, r.res.Size = sum, size
 		r.cerr = errors.Join(r.cerr, err)

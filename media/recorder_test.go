@@ -2,8 +2,10 @@ package media
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,4 +128,53 @@ func TestStartRecorderWaitsForReady(t *testing.T) {
 			t.Errorf("got %v, want no file", err)
 		}
 	})
+}
+
+// TestRecorderRoom: once the room it is given says no, the recording
+// stops where it was; Close keeps what was written, with the duration of
+// that audio, and returns room's error.
+func TestRecorderRoom(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.wav")
+	start := time.Now()
+	r, err := NewRecorder(path, start, NarrowbandRate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := errors.New("no room")
+	var mu sync.Mutex
+	asked := 0
+	r.SetRoom(func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if asked++; asked > 2 {
+			return full
+		}
+		return nil
+	})
+	waitRecorder(t, func() bool { mu.Lock(); defer mu.Unlock(); return asked > 3 })
+	res, err := r.Close(start.Add(5 * time.Second))
+	if !errors.Is(err, full) {
+		t.Fatalf("got %v, want the room's error", err)
+	}
+	if res.Duration <= 0 || res.Duration >= 2*time.Second {
+		t.Errorf("got %v of audio, want the two flushes before the room ran out, not the call's 5s", res.Duration)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(wav.HeaderSize) + res.Frames*frameBytes; fi.Size() != want || res.Size != want {
+		t.Errorf("got a %d-byte file (result %d), want %d: the frames kept", fi.Size(), res.Size, want)
+	}
+}
+
+func waitRecorder(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -551,6 +551,7 @@ func (c *call) finish(reason string) {
 	}
 	if r := c.manifest.Recording; r != nil {
 		sum.Silent = r.SilentChannels
+		sum.Truncated = r.Truncated
 	}
 	c.mu.Unlock()
 	if c.s.obs != nil {
@@ -559,8 +560,8 @@ func (c *call) finish(reason string) {
 	c.mu.Lock()
 	m := c.manifest
 	c.mu.Unlock()
-	if err := c.s.spool.WriteManifest(&m); err != nil {
-		c.log.Error("final manifest not written", zap.Error(err))
+	if err := c.s.spool.WriteFinal(&m); err != nil {
+		c.log.Error("final manifest not written: kept, and written when the spool can take it", zap.Error(err))
 	}
 	c.forgetDialogs()
 	c.log.Info("call ended", zap.String("reason", reason))

@@ -2,6 +2,7 @@ package sip
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,7 @@ type Metrics struct {
 	attempts     *prometheus.CounterVec
 	rtpForeign   *prometheus.CounterVec
 	silent       *prometheus.CounterVec
+	truncated    *prometheus.CounterVec
 	overload     *prometheus.CounterVec
 
 	mu      sync.Mutex
@@ -57,11 +59,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Recordings with a channel that received no RTP packet while recording, by channel (caller, agent)."}, []string{"channel"}),
 		overload: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_sip_overloaded_total",
 			Help: "INVITEs refused by sip.overload (too many calls being set up, or one waiting too long), by action: reject (503 Overloaded with Retry-After) or drop (no answer)."}, []string{"action"}),
+		truncated: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_recordings_truncated_total",
+			Help: "Recordings whose audio stopped before the call ended, by reason (disk_full: the spool disk reached half its reserve, or refused a write); what was written is kept and stored."}, []string{"reason"}),
 		recordings: metrics.Recordings(reg),
 		upState:    map[string]bool{},
 	}
 	reg.MustRegister(m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.rateLimited, m.sipAuth, m.downUp, m.downChanges, m.attempts,
-		m.rtpForeign, m.silent, m.overload)
+		m.rtpForeign, m.silent, m.overload, m.truncated)
+	m.truncated.WithLabelValues("disk_full") // 0 from the start, for alerts on its increase
 	return m
 }
 
@@ -89,6 +94,9 @@ func (m *Metrics) CallEnded(s CallSummary) {
 	}
 	for _, ch := range s.Silent {
 		m.silent.WithLabelValues(ch).Inc()
+	}
+	if s.Truncated != "" {
+		m.truncated.WithLabelValues(strings.ReplaceAll(s.Truncated, " ", "_")).Inc()
 	}
 	switch {
 	case s.Recorded:

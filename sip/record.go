@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -54,10 +55,31 @@ func (c *call) startRecording(start time.Time, agent media.Codec) media.Tap {
 	m := c.manifest
 	c.mu.Unlock()
 	c.s.spool.QueueManifest(&m, func(err error) { ready <- err })
+	rec.SetRoom(c.audioRoom)
 	c.mu.Lock()
 	c.rec = rec
 	c.mu.Unlock()
 	return rec
+}
+
+// audioRoom lets a recording go on while the spool's disk has more free
+// space than half its reserve. Below that, the call's audio stops there
+// (truncated: disk full), and the other half is left for the manifests of
+// the calls in progress and of those answered after them, which are then
+// not recorded.
+func (c *call) audioRoom() error {
+	reserve := c.s.Config().SpoolReserve()
+	if reserve == 0 {
+		return nil
+	}
+	free, err := c.s.spool.FreeRecent()
+	if err != nil {
+		return nil //nolint:nilerr // unknown: the write itself tells
+	}
+	if free < reserve/2 {
+		return fmt.Errorf("%w: %d bytes free, below half the reserve of %d", spool.ErrDiskFull, free, reserve)
+	}
+	return nil
 }
 
 func (c *call) setNotRecorded(why string) {
@@ -81,8 +103,13 @@ func (c *call) stopRecording(end time.Time) {
 	if err != nil && res.Size == 0 && res.Frames == 0 {
 		// The file was never made (the spool could not be written): the
 		// call was not recorded, and the manifest says why.
-		c.log.Error("call not recorded: spool not writable", zap.Error(err))
 		c.manifest.Recording = nil
+		if spool.IsDiskFull(err) {
+			c.log.Error("call not recorded: spool disk full", zap.Error(err))
+			c.manifest.NotRecorded = spool.NotRecordedDiskFull
+			return
+		}
+		c.log.Error("call not recorded: spool not writable", zap.Error(err))
 		c.manifest.NotRecorded = "spool error: " + err.Error()
 		return
 	}
@@ -105,7 +132,14 @@ func (c *call) stopRecording(end time.Time) {
 	for _, p := range res.Pauses {
 		m.Paused = append(m.Paused, spool.Pause{Start: p.Start, End: p.End, StartOffset: p.StartOffset, EndOffset: p.EndOffset, By: p.By})
 	}
-	if err != nil {
+	switch {
+	case err != nil && spool.IsDiskFull(err):
+		// The audio stopped when the disk filled; what was written is
+		// kept, and the manifest says it stops short of the call's end.
+		m.Error, m.Truncated = err.Error(), spool.TruncatedDiskFull
+		c.log.Error("recording truncated: spool disk full", zap.Float64("kept_seconds", m.Duration),
+			zap.Int64("kept_bytes", res.Size), zap.Error(err))
+	case err != nil:
 		m.Error = err.Error()
 		c.log.Error("recording ended with an error", zap.Error(err))
 	}

@@ -146,6 +146,9 @@ type CallSummary struct {
 	Foreign  [2]bool
 	// Silent names the recording's channels that received no packet.
 	Silent []string
+	// Truncated says why the recording stopped before the call ended
+	// (spool.TruncatedDiskFull), "" when it did not.
+	Truncated string
 }
 
 // SetObserver registers o; set it before Start.

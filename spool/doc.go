@@ -12,6 +12,11 @@
 // tags, URIs, route set, CSeq, addresses), so that after a crash the
 // daemon can end them (Recover leaves such a call for FinishTeardown).
 //
+// A final manifest the disk refuses (full) is kept in memory by
+// WriteFinal and written by RetryStranded once there is room, so that a
+// call that ended on a full disk keeps its end reason; FreeRecent lets
+// every recorder check the disk's free space at one statfs for all.
+//
 // It must not know SIP, media or the store: callers fill a Manifest (and
 // the dialogs, as plain strings), the spool keeps it safe.
 package spool

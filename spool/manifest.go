@@ -149,10 +149,14 @@ type Recording struct {
 	SHA256    string     `json:"sha256,omitempty"`
 	// CutShort is set when the call did not end normally (kirokud was
 	// killed); the file was repaired to the audio written until then.
-	CutShort bool           `json:"cut_short,omitempty"`
-	Error    string         `json:"error,omitempty"` // a write error that ended the recording early
-	Channels []ChannelStats `json:"channels,omitempty"`
-	Paused   []Pause        `json:"paused,omitempty"`
+	CutShort bool   `json:"cut_short,omitempty"`
+	Error    string `json:"error,omitempty"` // a write error that ended the recording early
+	// Truncated says why the audio stopped before the call ended
+	// (TruncatedDiskFull); Duration and Size are then of the audio kept,
+	// from the start, and EndedAt is the call's end.
+	Truncated string         `json:"truncated,omitempty"`
+	Channels  []ChannelStats `json:"channels,omitempty"`
+	Paused    []Pause        `json:"paused,omitempty"`
 	// SilentChannels names the channels (caller, agent) that received
 	// no RTP packet at all while recording: the file holds silence
 	// there, and the recording is flagged as such, never as audio.

@@ -12,8 +12,10 @@ import (
 
 // Dir is a spool folder.
 type Dir struct {
-	path   string
-	commit committer
+	path     string
+	commit   committer
+	free     freeCache
+	stranded stranded
 }
 
 // Open creates the spool folder if needed and checks it is writable.
@@ -170,8 +172,8 @@ func (d *Dir) Remove(id string) error {
 // files CreateTemp and manifest writes make) and says how many and how
 // large they were. Only a process that owns the spool and has no stage
 // running may call it: the daemon does at start, after a kill -9 or a
-// power loss left them (an upload's sealed copy is as large as its
-// recording).
+// power loss left them (an upload's copy of a recording encoded to its
+// purpose's audio_format).
 func (d *Dir) RemoveTemps() (n int, size int64, err error) {
 	entries, err := os.ReadDir(d.path)
 	if err != nil {
@@ -197,7 +199,7 @@ func (d *Dir) RemoveTemps() (n int, size int64, err error) {
 
 // CreateTemp creates a temporary file in the spool folder, hidden from
 // its listings, for a stage that works on a call's files (the uploader's
-// sealed copy of the audio). pattern is as for os.CreateTemp; the file is
+// copy of the audio encoded to its purpose's audio_format). pattern is as for os.CreateTemp; the file is
 // the caller's to remove.
 func (d *Dir) CreateTemp(pattern string) (*os.File, error) {
 	return os.CreateTemp(d.path, "."+strings.TrimPrefix(pattern, "."))

@@ -25,6 +25,7 @@ import (
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/crypt"
+	"github.com/kiroku-voice/kiroku/storage/fs"
 	"github.com/kiroku-voice/kiroku/storage/transcode"
 	"github.com/kiroku-voice/kiroku/storage/upload"
 	"github.com/kiroku-voice/kiroku/webhook"
@@ -291,6 +292,10 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.goBG(bgctx, func(ctx context.Context) { d.schedulePurge(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.uploader.Run(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.transcoder.Run(ctx) })
+	d.goBG(bgctx, d.retryStranded)
+	if st, ok := d.store.(*fs.Store); ok {
+		d.goBG(bgctx, func(ctx context.Context) { d.sweepStoreTemps(ctx, st) })
+	}
 	d.goBG(bgctx, func(ctx context.Context) { d.verifyAudit(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.checkpoints(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.retag.run(ctx, d) })
@@ -373,6 +378,7 @@ func (d *Daemon) Stop(ctx context.Context) error {
 		d.stopBG()
 		d.bg.Wait()
 	}
+	d.writeStranded()
 	d.stopErr = errors.Join(err, d.closeStorage(), d.lock.release())
 	return d.stopErr
 }
@@ -425,6 +431,9 @@ func (d *Daemon) registerGauges() {
 	m.Gauge("kiroku_calls_in_progress", "Calls admitted and not yet ended.", func() float64 { return float64(d.sip.ActiveCalls()) })
 	m.Gauge("kiroku_spool_pending", "Finished calls waiting in the spool to be stored.", func() float64 {
 		return float64(d.uploader.Stats().Pending)
+	})
+	m.Gauge("kiroku_spool_stranded", "Ended calls whose final manifest the spool disk refused (full): kept in memory and written, then stored, once it has room (counted in kiroku_spool_pending too).", func() float64 {
+		return float64(d.spool.Stranded())
 	})
 	m.Gauge("kiroku_spool_oldest_age_seconds", "Age of the oldest call waiting in the spool (0 when empty).", func() float64 {
 		st := d.uploader.Stats()

@@ -29,18 +29,7 @@ func TestDiskFullNotRecorded(t *testing.T) {
 	dir := t.TempDir()
 	writeNotice(t, dir)
 	path := writeConfig(t, dir, "90d", "spool: {reserve_mb: 8}\n")
-	sp := filepath.Join(dir, "data", "spool")
-	if err := os.MkdirAll(sp, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", sp).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", sp).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v %s", sp, err, out)
-		}
-	})
+	sp := mountSpool(t, dir)
 	cfg, err := config.Load(path)
 	if err != nil {
 		t.Fatal(err)
@@ -103,4 +92,24 @@ func counter(t *testing.T, d *Daemon, series string) string {
 		}
 	}
 	return ""
+}
+
+// mountSpool mounts a 16 MiB tmpfs as the spool of the daemon whose
+// data_dir is dir/data, and unmounts it when the test ends (after the
+// daemon's Stop, registered later). It skips the test without root.
+func mountSpool(t *testing.T, dir string) string {
+	t.Helper()
+	sp := filepath.Join(dir, "data", "spool")
+	if err := os.MkdirAll(sp, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", sp).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", sp).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", sp, err, out)
+		}
+	})
+	return sp
 }

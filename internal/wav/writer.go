@@ -109,7 +109,10 @@ func (w *Writer) Close() error {
 		n, err := w.f.Write(pad)
 		w.n += int64(n)
 		if err != nil {
-			return fmt.Errorf("wav: pad last frame: %w", err)
+			// A full disk stopped the samples mid-frame and refuses the
+			// padding too: the file keeps its whole frames, with sizes
+			// that say so, rather than a placeholder header.
+			return errors.Join(fmt.Errorf("wav: pad last frame: %w", err), w.dropPartial())
 		}
 	}
 	if err := fixSizes(w.f, w.start, w.n); err != nil {
@@ -119,6 +122,27 @@ func (w *Writer) Close() error {
 		return fmt.Errorf("wav: seek to end: %w", err)
 	}
 	return nil
+}
+
+// Written is the number of data bytes written so far (after Close, with
+// the padding of a last incomplete frame).
+func (w *Writer) Written() int64 { return w.n }
+
+// dropPartial cuts the data back to its last whole frame, truncating f
+// when it can be, and writes the sizes of what is left.
+func (w *Writer) dropPartial() error {
+	w.n -= w.n % int64(w.frame)
+	w.partial = 0
+	if t, ok := w.f.(interface{ Truncate(int64) error }); ok {
+		if err := t.Truncate(w.start + HeaderSize + w.n); err != nil {
+			return fmt.Errorf("wav: cut last frame: %w", err)
+		}
+	}
+	if err := fixSizes(w.f, w.start, w.n); err != nil {
+		return err
+	}
+	_, err := w.f.Seek(w.start+HeaderSize+w.n, io.SeekStart)
+	return err
 }
 
 // fixSizes writes the RIFF and data sizes for n data bytes into the

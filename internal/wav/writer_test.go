@@ -3,6 +3,7 @@ package wav
 import (
 	"encoding/binary"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -237,5 +238,63 @@ func TestRepairErrors(t *testing.T) {
 				t.Errorf("got error %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// fullFile is a file that grows to size bytes at most, as on a full
+// disk; bytes within it can be overwritten.
+type fullFile struct {
+	*os.File
+	size int64
+}
+
+func (f *fullFile) Write(p []byte) (int, error) {
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, err
+	}
+	if room := f.size - off; int64(len(p)) > room {
+		n, _ := f.File.Write(p[:max(room, 0)])
+		return n, errors.New("no space left on device")
+	}
+	return f.File.Write(p)
+}
+
+// TestWriterCloseOnFullDisk: samples cut mid-frame by a full disk, whose
+// padding is refused too, leave a file of whole frames with the sizes of
+// what is in it (Repair would find nothing to fix), not a placeholder.
+func TestWriterCloseOnFullDisk(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rec.wav")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	full := &fullFile{File: f, size: HeaderSize + 4*10 + 3}
+	w, err := NewWriter(full, 8000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 4*20)); err == nil {
+		t.Fatal("got no error writing past the room")
+	}
+	if err := w.Close(); err == nil {
+		t.Fatal("got no error from Close, want the refused padding")
+	}
+	if got := w.Written(); got != 40 {
+		t.Errorf("got %d data bytes, want the 40 of whole frames", got)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != HeaderSize+40 {
+		t.Errorf("got a %d-byte file, want %d", len(b), HeaderSize+40)
+	}
+	if got := binary.LittleEndian.Uint32(b[40:]); got != 40 {
+		t.Errorf("got data size %d in the header, want 40", got)
+	}
+	if n, err := Repair(path); err != nil || n != 40 {
+		t.Errorf("Repair: got %d, %v; want 40 and nothing to fix", n, err)
 	}
 }

@@ -186,9 +186,16 @@ func (u *Uploader) Stats() Stats {
 		}
 		u.listMu.Unlock()
 	}
+	// Calls whose final manifest the full disk refused wait in memory
+	// (spool.WriteFinal): they are pending too, not yet listed.
+	stranded, since := u.o.Spool.Stranded(), u.o.Spool.StrandedOldest()
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return Stats{Pending: u.pending, Oldest: u.oldest, Stored: u.stored, Failed: u.failed, LastErr: u.lastErr}
+	oldest := u.oldest
+	if !since.IsZero() && (oldest.IsZero() || since.Before(oldest)) {
+		oldest = since
+	}
+	return Stats{Pending: u.pending + stranded, Oldest: oldest, Stored: u.stored, Failed: u.failed, LastErr: u.lastErr}
 }
 
 // Run drains the spool until ctx ends.
@@ -438,7 +445,7 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 		rec.Duration = time.Duration(m.Recording.Duration * float64(time.Second))
 		rec.CutShort = m.Recording.CutShort
 		rec.SilentChannels = m.Recording.SilentChannels
-		src := wavPath
+		src := &audioData{path: wavPath}
 		if format == audiofile.G711 && rate != 8000 {
 			// A call with a G.722 leg is recorded at 16 kHz, which G.711
 			// cannot hold: stored losslessly as FLAC instead, which the
@@ -446,28 +453,34 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 			format = audiofile.FLAC
 		}
 		if format != audiofile.PCM {
-			enc, done, err := u.encode(m, format, bitrate, wavPath)
+			enc, err := u.encode(m, format, bitrate, wavPath)
 			if err != nil {
 				return err
 			}
-			defer done()
 			ctx = clk.restart()
-			if enc != "" {
+			if enc != nil {
+				defer enc.remove()
 				src = enc
 				rec.ObjectKey = recording.AudioKeyAs(audioKey, format.Ext())
 			}
 		}
-		if err := u.putAudio(ctx, rec, dataKey, src, tags); err != nil {
+		r, size, err := src.open()
+		if err != nil {
 			return err
 		}
-		if src != wavPath {
+		err = u.putAudio(ctx, rec, dataKey, r, size, src.path != wavPath, tags)
+		if c, ok := r.(io.Closer); ok {
+			c.Close()
+		}
+		if err != nil {
+			return err
+		}
+		if src.path != wavPath {
 			// The manifest, stored and in the catalog, describes the
 			// audio as stored; the spool's PCM keeps its checksum.
 			r := m.Recording
 			r.PCMSHA256, r.SHA256, r.Format = r.SHA256, rec.AudioSHA256, format.Description(audiofile.Options{Law: gLaw(m), Bitrate: bitrate, Rate: rate})
-			if fi, err := os.Stat(src); err == nil {
-				r.Size = fi.Size()
-			}
+			r.Size = size
 			full, _ = json.Marshal(m)
 			rec.Manifest = full
 		}
@@ -534,8 +547,6 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 	return nil
 }
 
-// putAudio seals the WAV into a temporary file beside it, puts it with its
-// checksum and checks what the store then holds.
 // dataKey is the data key of rec, the same at every attempt: made and
 // kept (wrapped) in the spool at the first, read back at the next. With
 // a new key per attempt, an attempt that hung and whose PUT the store
@@ -618,37 +629,101 @@ func cheapFormat(target audiofile.Format, rate int) audiofile.Format {
 	return audiofile.PCM
 }
 
+// audioData is the audio an upload stores: a file (the spool's WAV, or
+// its encoded copy in a spool temporary) or, encoded when the spool's
+// disk had no room for that copy, bytes in memory (path "").
+type audioData struct {
+	path string
+	mem  []byte
+}
+
+// open returns a reader of the audio and its size; a file's reader is
+// also an io.Closer.
+func (a *audioData) open() (io.ReadSeeker, int64, error) {
+	if a.path == "" {
+		return bytes.NewReader(a.mem), int64(len(a.mem)), nil
+	}
+	f, err := os.Open(a.path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: open recording: %v", errItem, err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, fmt.Errorf("%w: open recording: %v", errItem, err)
+	}
+	return f, fi.Size(), nil
+}
+
+// remove removes an encoded copy's temporary.
+func (a *audioData) remove() {
+	if a.path != "" {
+		os.Remove(a.path)
+	}
+}
+
+// maxEncodedInMemory bounds an encoded copy kept in memory when the
+// spool's disk has no room for it: more than an hour of any format but
+// PCM (g711 is 28.8 MB an hour).
+const maxEncodedInMemory = 64 << 20
+
+// errTooLarge stops an encoding into memory past maxEncodedInMemory.
+var errTooLarge = errors.New("encoded recording larger than the memory it may take")
+
+// capped is a buffer that refuses to grow past maxEncodedInMemory.
+type capped struct{ bytes.Buffer }
+
+func (c *capped) Write(p []byte) (int, error) {
+	if c.Len()+len(p) > maxEncodedInMemory {
+		return 0, errTooLarge
+	}
+	return c.Buffer.Write(p)
+}
+
 // encode writes the spool's WAV of m as format into a temporary file in
-// the spool and returns its path, with a func that removes it. The WAV
-// stays where it is until the encoded object is stored and indexed. A
-// WAV the encoder cannot read (audiofile.ErrSource) is stored as it is,
-// with a warning: the path is then "", and nothing recorded is lost.
-func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, bitrate int, wavPath string) (string, func(), error) {
+// the spool and returns it; remove removes it. When the spool's disk has
+// no room for the copy (full: spool.IsDiskFull), it encodes into memory
+// instead, up to maxEncodedInMemory, so that a full spool still drains.
+// The WAV stays where it is until the encoded object is stored and
+// indexed. A WAV the encoder cannot read (audiofile.ErrSource) is stored
+// as it is, with a warning: the result is then nil, and nothing recorded
+// is lost.
+func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, bitrate int, wavPath string) (*audioData, error) {
 	src, err := os.Open(wavPath)
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: open recording: %v", errItem, err)
+		return nil, fmt.Errorf("%w: open recording: %v", errItem, err)
 	}
 	defer src.Close()
+	opts := audiofile.Options{Law: gLaw(m), Bitrate: bitrate}
 	tmp, err := u.o.Spool.CreateTemp(m.ID + ".encoded.*")
-	if err != nil {
-		return "", nil, fmt.Errorf("encode recording: %w", err)
-	}
-	done := func() { tmp.Close(); os.Remove(tmp.Name()) }
-	err = audiofile.Encode(tmp, src, format, audiofile.Options{Law: gLaw(m), Bitrate: bitrate})
 	if err == nil {
-		err = tmp.Close()
+		err = audiofile.Encode(tmp, src, format, opts)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			return &audioData{path: tmp.Name()}, nil
+		}
+		os.Remove(tmp.Name())
+	}
+	if spool.IsDiskFull(err) {
+		u.o.Log.Warn("no room in the spool for the encoded copy; encoding in memory", zap.String("call_id", m.ID), zap.Error(err))
+		if _, err = src.Seek(0, io.SeekStart); err == nil {
+			var mem capped
+			if err = audiofile.Encode(&mem, src, format, opts); err == nil {
+				return &audioData{mem: mem.Bytes()}, nil
+			}
+		}
 	}
 	switch {
 	case errors.Is(err, audiofile.ErrSource):
-		done()
 		u.o.Log.Warn("recording stored as its spool WAV: it cannot be encoded", zap.String("call_id", m.ID),
 			zap.String("audio_format", string(format)), zap.Error(err))
-		return "", func() {}, nil
-	case err != nil:
-		done()
-		return "", nil, fmt.Errorf("encode recording as %s: %w", format, err)
+		return nil, nil
+	case errors.Is(err, errTooLarge):
+		return nil, fmt.Errorf("%w: encode recording as %s with the spool full: %v", errItem, format, err)
 	}
-	return tmp.Name(), done, nil
+	return nil, fmt.Errorf("encode recording as %s: %w", format, err)
 }
 
 // recordingRate is the sample rate m's recording names in its format
@@ -675,33 +750,28 @@ func gLaw(m *spool.Manifest) audiofile.Law {
 	return audiofile.ULaw
 }
 
-func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey []byte, wavPath string, tags map[string]string) error {
-	src, err := os.Open(wavPath)
-	if err != nil {
-		return fmt.Errorf("%w: open recording: %v", errItem, err)
-	}
-	defer src.Close()
-	fi, err := src.Stat()
-	if err != nil {
-		return err
-	}
-	tmp, err := u.o.Spool.CreateTemp(rec.ID + ".sealed.*")
-	if err != nil {
-		return fmt.Errorf("seal recording: %w", err)
-	}
-	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
+// putAudio seals the n bytes of audio from src (encoded: not the spool's
+// WAV, whose checksum the manifest holds) while streaming them to the
+// store, with no sealed copy on the spool disk (a full spool could not
+// drain if each upload needed room for one): a first pass seals them
+// into a hash only, for the checksum the store checks, and a second
+// seals them again into the PUT. SealOnce gives the same bytes both
+// times; were the file to change in between, the store refuses the PUT
+// (checksum mismatch) and nothing is stored. It then checks what the
+// store holds.
+func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey []byte, src io.ReadSeeker, n int64, encoded bool, tags map[string]string) error {
 	h, plain := sha256.New(), sha256.New()
 	// Sealed the same way at every attempt: see dataKey.
-	if err := crypt.SealOnce(io.MultiWriter(tmp, h), io.TeeReader(src, plain), fi.Size(), dataKey, "audio"); err != nil {
-		return err
+	if err := crypt.SealOnce(h, io.TeeReader(src, plain), n, dataKey, "audio"); err != nil {
+		return fmt.Errorf("%w: %v", errItem, err)
 	}
-	if rec.AudioSHA256 == "" || wavPath != u.o.Spool.RecordingPath(rec.ID) {
+	if rec.AudioSHA256 == "" || encoded {
 		// Encoded here: its checksum is of the stored format's bytes.
 		rec.AudioSHA256 = hex.EncodeToString(plain.Sum(nil))
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	size := crypt.SealedSize(fi.Size())
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+	size := crypt.SealedSize(n)
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
 	opts := storage.PutOptions{ContentType: "application/vnd.kiroku.sealed", Tags: tags, SHA256: sum,
@@ -709,7 +779,7 @@ func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey
 	if u.o.ObjectLock {
 		opts.RetainUntil = rec.RetainUntil
 	}
-	if _, err := u.o.Store.Put(ctx, rec.ObjectKey, tmp, size, opts); err != nil {
+	if err := u.putSealed(ctx, rec.ObjectKey, src, n, dataKey, size, opts); err != nil {
 		return err
 	}
 	got, err := u.o.Store.Stat(ctx, rec.ObjectKey)
@@ -720,6 +790,33 @@ func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey
 		return fmt.Errorf("verify %s: store holds %d bytes sha256 %s, sent %d bytes sha256 %s", rec.ObjectKey, got.Size, got.SHA256, size, sum)
 	}
 	rec.Size, rec.SHA256 = size, sum
+	return nil
+}
+
+// errPutEnded stops a sealer whose PUT returned before reading it all.
+var errPutEnded = errors.New("put ended")
+
+// putSealed puts n bytes of src, sealed with dataKey as SealOnce seals
+// them (sealed bytes in all), under key: the sealer writes into a pipe
+// that the store's Put reads, and is waited for before it returns.
+func (u *Uploader) putSealed(ctx context.Context, key string, src io.Reader, n int64, dataKey []byte, sealed int64, opts storage.PutOptions) error {
+	pr, pw := io.Pipe()
+	sealErr := make(chan error, 1)
+	go func() {
+		err := crypt.SealOnce(pw, src, n, dataKey, "audio")
+		pw.CloseWithError(err) // nil: the reader sees EOF
+		sealErr <- err
+	}()
+	_, err := u.o.Store.Put(ctx, key, pr, sealed, opts)
+	pr.CloseWithError(errPutEnded) // a Put that failed early stops the sealer
+	serr := <-sealErr
+	if err != nil {
+		if serr != nil && !errors.Is(serr, errPutEnded) && !errors.Is(serr, io.ErrClosedPipe) {
+			// The spool's file could not be read: about this call only.
+			return fmt.Errorf("%w: %v (put %s: %v)", errItem, serr, key, err)
+		}
+		return err
+	}
 	return nil
 }
 
