@@ -7,6 +7,7 @@
 // -token-file, since a command line is visible to other users.
 //
 //	kirokuctl recordings search [filters]      find recordings
+//	kirokuctl recordings export [filters]      the whole result as CSV (audited as an export)
 //	kirokuctl recordings show ID               metadata and consent evidence
 //	kirokuctl recordings download ID -reason R [-out FILE]
 //	kirokuctl recordings notes ID | note ID -text T [-at S]   notes on a recording
@@ -60,9 +61,10 @@ const usage = `usage: kirokuctl [global flags] COMMAND [flags]
 
 commands:
   recordings search [-from T] [-to T] [-line N] [-purpose P] [-decision D]
-                    [-caller N] [-agent-id A] [-min-duration D]
-                    [-sort started_at|-started_at]
-                    [-limit N] [-cursor C] [-all]
+                    [-caller N] [-agent-id A] [-min-duration D] [-max-duration D]
+                    [-hold held|not-held] [-end-reason R] [-sip-call-id C]
+                    [-sort [-]COLUMN] [-limit N] [-cursor C] [-all]
+  recordings export [the filters and -sort of search] [-out FILE|-]   CSV
   recordings show ID
   recordings download ID -reason R [-out FILE|-]
   recordings notes ID
@@ -145,6 +147,8 @@ func dispatch(ctx context.Context, g *globals, args []string, out io.Writer) err
 		return errHelp
 	case cmd == "recordings" && sub == "search":
 		return searchCmd(ctx, g, args[2:], out)
+	case cmd == "recordings" && sub == "export":
+		return searchExportCmd(ctx, g, args[2:], out)
 	case cmd == "recordings" && sub == "show":
 		return showCmd(ctx, g, args[2:], out)
 	case cmd == "recordings" && sub == "download":
