@@ -57,3 +57,28 @@ func AudioFormat(rec *catalog.Recording) string {
 	}
 	return spool.RecordingFormat
 }
+
+// AudioPutOptions are the options rec's sealed audio object is put with,
+// its SHA-256 sum checked by the store: the recording's id, key id and
+// audio checksum as metadata, tags, and with Object Lock its retention.
+func AudioPutOptions(rec *catalog.Recording, tags map[string]string, sum string, objectLock bool) storage.PutOptions {
+	opts := storage.PutOptions{ContentType: "application/vnd.kiroku.sealed", Tags: tags, SHA256: sum,
+		Meta: map[string]string{"recording-id": rec.ID, "key-id": rec.KeyID, "audio-sha256": rec.AudioSHA256}}
+	if objectLock {
+		opts.RetainUntil = rec.RetainUntil
+	}
+	return opts
+}
+
+// VerifyStored checks that the store holds size bytes under key, of
+// SHA-256 sum where it reports one.
+func VerifyStored(ctx context.Context, st storage.Store, key string, size int64, sum string) error {
+	got, err := st.Stat(ctx, key)
+	if err != nil {
+		return fmt.Errorf("verify %s: %w", key, err)
+	}
+	if got.Size != size || (got.SHA256 != "" && got.SHA256 != sum) {
+		return fmt.Errorf("verify %s: store holds %d bytes sha256 %s, sent %d bytes sha256 %s", key, got.Size, got.SHA256, size, sum)
+	}
+	return nil
+}

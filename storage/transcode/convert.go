@@ -188,20 +188,12 @@ func (t *Transcoder) put(ctx context.Context, rec *catalog.Recording, dataKey []
 	if _, err := sealed.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	opts := storage.PutOptions{ContentType: "application/vnd.kiroku.sealed", Tags: recording.Tags(rec), SHA256: sum,
-		Meta: map[string]string{"recording-id": rec.ID, "key-id": rec.KeyID, "audio-sha256": rec.AudioSHA256}}
-	if t.o.ObjectLock {
-		opts.RetainUntil = rec.RetainUntil
-	}
+	opts := recording.AudioPutOptions(rec, recording.Tags(rec), sum, t.o.ObjectLock)
 	if _, err := t.o.Store.Put(ctx, rec.ObjectKey, sealed, size, opts); err != nil {
 		return err
 	}
-	got, err := t.o.Store.Stat(ctx, rec.ObjectKey)
-	if err != nil {
-		return fmt.Errorf("verify %s: %w", rec.ObjectKey, err)
-	}
-	if got.Size != size || (got.SHA256 != "" && got.SHA256 != sum) {
-		return fmt.Errorf("verify %s: store holds %d bytes sha256 %s, sent %d bytes sha256 %s", rec.ObjectKey, got.Size, got.SHA256, size, sum)
+	if err := recording.VerifyStored(ctx, t.o.Store, rec.ObjectKey, size, sum); err != nil {
+		return err
 	}
 	rec.Size, rec.SHA256 = size, sum
 	return nil

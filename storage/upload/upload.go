@@ -12,8 +12,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -615,141 +613,6 @@ func (u *Uploader) dataKey(rec *catalog.Recording, rate int) (dataKey []byte, fo
 	return dataKey, format, bitrate, target, nil
 }
 
-// cheapFormat is the format a recording of rate Hz to be converted to
-// target later is stored in first: the cheapest to encode that loses
-// nothing target keeps. For opus, g711 at 8 kHz (half of pcm, exact
-// against the wire, and opus's loss is far above a law's step); for
-// flac, and at 16 kHz (which g711 cannot hold), pcm, since flac promises
-// the spool's samples exactly and g711 is not exact where a leg's law
-// differs from the one stored (see audiofile's encodeG711).
-func cheapFormat(target audiofile.Format, rate int) audiofile.Format {
-	if target == audiofile.Opus && rate == 8000 {
-		return audiofile.G711
-	}
-	return audiofile.PCM
-}
-
-// audioData is the audio an upload stores: a file (the spool's WAV, or
-// its encoded copy in a spool temporary) or, encoded when the spool's
-// disk had no room for that copy, bytes in memory (path "").
-type audioData struct {
-	path string
-	mem  []byte
-}
-
-// open returns a reader of the audio and its size; a file's reader is
-// also an io.Closer.
-func (a *audioData) open() (io.ReadSeeker, int64, error) {
-	if a.path == "" {
-		return bytes.NewReader(a.mem), int64(len(a.mem)), nil
-	}
-	f, err := os.Open(a.path)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: open recording: %v", errItem, err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("%w: open recording: %v", errItem, err)
-	}
-	return f, fi.Size(), nil
-}
-
-// remove removes an encoded copy's temporary.
-func (a *audioData) remove() {
-	if a.path != "" {
-		os.Remove(a.path)
-	}
-}
-
-// maxEncodedInMemory bounds an encoded copy kept in memory when the
-// spool's disk has no room for it: more than an hour of any format but
-// PCM (g711 is 28.8 MB an hour).
-const maxEncodedInMemory = 64 << 20
-
-// errTooLarge stops an encoding into memory past maxEncodedInMemory.
-var errTooLarge = errors.New("encoded recording larger than the memory it may take")
-
-// capped is a buffer that refuses to grow past maxEncodedInMemory.
-type capped struct{ bytes.Buffer }
-
-func (c *capped) Write(p []byte) (int, error) {
-	if c.Len()+len(p) > maxEncodedInMemory {
-		return 0, errTooLarge
-	}
-	return c.Buffer.Write(p)
-}
-
-// encode writes the spool's WAV of m as format into a temporary file in
-// the spool and returns it; remove removes it. When the spool's disk has
-// no room for the copy (full: spool.IsDiskFull), it encodes into memory
-// instead, up to maxEncodedInMemory, so that a full spool still drains.
-// The WAV stays where it is until the encoded object is stored and
-// indexed. A WAV the encoder cannot read (audiofile.ErrSource) is stored
-// as it is, with a warning: the result is then nil, and nothing recorded
-// is lost.
-func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, bitrate int, wavPath string) (*audioData, error) {
-	src, err := os.Open(wavPath)
-	if err != nil {
-		return nil, fmt.Errorf("%w: open recording: %v", errItem, err)
-	}
-	defer src.Close()
-	opts := audiofile.Options{Law: gLaw(m), Bitrate: bitrate}
-	tmp, err := u.o.Spool.CreateTemp(m.ID + ".encoded.*")
-	if err == nil {
-		err = audiofile.Encode(tmp, src, format, opts)
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			return &audioData{path: tmp.Name()}, nil
-		}
-		os.Remove(tmp.Name())
-	}
-	if spool.IsDiskFull(err) {
-		u.o.Log.Warn("no room in the spool for the encoded copy; encoding in memory", zap.String("call_id", m.ID), zap.Error(err))
-		if _, err = src.Seek(0, io.SeekStart); err == nil {
-			var mem capped
-			if err = audiofile.Encode(&mem, src, format, opts); err == nil {
-				return &audioData{mem: mem.Bytes()}, nil
-			}
-		}
-	}
-	switch {
-	case errors.Is(err, audiofile.ErrSource):
-		u.o.Log.Warn("recording stored as its spool WAV: it cannot be encoded", zap.String("call_id", m.ID),
-			zap.String("audio_format", string(format)), zap.Error(err))
-		return nil, nil
-	case errors.Is(err, errTooLarge):
-		return nil, fmt.Errorf("%w: encode recording as %s with the spool full: %v", errItem, format, err)
-	}
-	return nil, fmt.Errorf("encode recording as %s: %w", format, err)
-}
-
-// recordingRate is the sample rate m's recording names in its format
-// ("…; rate=16000; …"), 8000 when it names none.
-func recordingRate(m *spool.Manifest) int {
-	for _, part := range strings.Split(m.Recording.Format, ";") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(part), "rate="); ok {
-			if n, err := strconv.Atoi(v); err == nil && n > 0 {
-				return n
-			}
-		}
-	}
-	return 8000
-}
-
-// gLaw is the G.711 law a g711 recording of m stores: the caller leg's
-// codec, whose samples it then keeps exactly (μ-law when it is neither).
-func gLaw(m *spool.Manifest) audiofile.Law {
-	for _, c := range m.Recording.Channels {
-		if c.Side == "caller" && c.Codec == string(audiofile.ALaw) {
-			return audiofile.ALaw
-		}
-	}
-	return audiofile.ULaw
-}
-
 // putAudio seals the n bytes of audio from src (encoded: not the spool's
 // WAV, whose checksum the manifest holds) while streaming them to the
 // store, with no sealed copy on the spool disk (a full spool could not
@@ -774,20 +637,12 @@ func (u *Uploader) putAudio(ctx context.Context, rec *catalog.Recording, dataKey
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	opts := storage.PutOptions{ContentType: "application/vnd.kiroku.sealed", Tags: tags, SHA256: sum,
-		Meta: map[string]string{"recording-id": rec.ID, "key-id": rec.KeyID, "audio-sha256": rec.AudioSHA256}}
-	if u.o.ObjectLock {
-		opts.RetainUntil = rec.RetainUntil
-	}
+	opts := recording.AudioPutOptions(rec, tags, sum, u.o.ObjectLock)
 	if err := u.putSealed(ctx, rec.ObjectKey, src, n, dataKey, size, opts); err != nil {
 		return err
 	}
-	got, err := u.o.Store.Stat(ctx, rec.ObjectKey)
-	if err != nil {
-		return fmt.Errorf("verify %s: %w", rec.ObjectKey, err)
-	}
-	if got.Size != size || (got.SHA256 != "" && got.SHA256 != sum) {
-		return fmt.Errorf("verify %s: store holds %d bytes sha256 %s, sent %d bytes sha256 %s", rec.ObjectKey, got.Size, got.SHA256, size, sum)
+	if err := recording.VerifyStored(ctx, u.o.Store, rec.ObjectKey, size, sum); err != nil {
+		return err
 	}
 	rec.Size, rec.SHA256 = size, sum
 	return nil
