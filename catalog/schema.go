@@ -240,6 +240,18 @@ var migrations = []string{
 	);
 	CREATE INDEX webhook_outbox_due ON webhook_outbox (state, next_at);
 	CREATE INDEX webhook_outbox_recording ON webhook_outbox (recording);`,
+	// 13: the stop-of-use ledger: for each number a stop-of-use request
+	// restricted, a keyed hash of it (as the erasure ledger's) and when;
+	// resumed_at once a resume-use request lifted it. A recording of that
+	// number from a call begun before the stop — one in a spool or a call
+	// in progress then — is stored restricted (see StoppedSince).
+	`CREATE TABLE stop_uses (
+		number_mac TEXT NOT NULL,
+		stopped_at BIGINT NOT NULL,
+		request    TEXT NOT NULL DEFAULT '',
+		resumed_at BIGINT
+	);
+	CREATE INDEX stop_uses_mac ON stop_uses (number_mac, stopped_at);`,
 }
 
 // blobType matches the SQLite column type that PostgreSQL calls BYTEA.

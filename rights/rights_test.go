@@ -163,27 +163,56 @@ func TestDisclosureUnverifiedIsRefusedAndRecorded(t *testing.T) {
 	}
 }
 
+// TestStopAndResumeUse: a stop of use restricts the numbers' stored
+// recordings, drops their undelivered webhook events (not another
+// number's), and covers the recording still in the spool, which is then
+// stored restricted; a resume of use makes all of them usable again, and
+// a recording spooled before it and stored after it is stored usable.
 func TestStopAndResumeUse(t *testing.T) {
 	e := newEnv(t)
 	a := e.record(t, numA, "cs-quality", 1000)
 	b := e.record(t, numB, "complaints", 1000)
 	o := e.record(t, other, "complaints", 1000)
+	for _, id := range []string{a, o} {
+		if err := catalog.AddOutbox(t.Context(), e.cat.DB(), &catalog.OutboxEvent{Recording: id, Type: "recording.stored", Body: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.spoolCall(t, numA, "cs-quality", 1000)
+	spooled := e.lastID
 	ch, err := e.svc.StopUse(t.Context(), "sato", create(t, e, rights.KindStopUse, "ref", numA, numB))
 	if err != nil || len(ch.Recordings) != 2 {
 		t.Fatalf("stop: got %v, %v", ch, err)
 	}
-	for id, want := range map[string]string{a: catalog.StateRestricted, b: catalog.StateRestricted, o: catalog.StateStored} {
+	if ch.EventsDropped != 1 || !strings.Contains(ch.NotYetStored, "stored restricted") {
+		t.Errorf("stop answered %+v, want 1 event dropped and what becomes of recordings not yet stored", ch)
+	}
+	if evs, _ := e.cat.Outbox(t.Context(), a); len(evs) != 0 {
+		t.Errorf("restricted recording's events still queued: %d", len(evs))
+	}
+	if evs, _ := e.cat.Outbox(t.Context(), o); len(evs) != 1 {
+		t.Errorf("another number's events: %d queued, want its 1 kept", len(evs))
+	}
+	if err := e.up.Pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{a: catalog.StateRestricted, b: catalog.StateRestricted, o: catalog.StateStored, spooled: catalog.StateRestricted} {
 		if r, _ := e.cat.Get(t.Context(), id); r.State != want {
 			t.Errorf("%s: got state %s, want %s", id, r.State, want)
 		}
 	}
+	e.spoolCall(t, numB, "complaints", 1000)
+	later := e.lastID
 	if _, err := e.svc.Provide(t.Context(), "sato", rights.ProvisionRequest{Recipient: "X", LegalBasis: "consent", IDs: []string{a}}, io.Discard, allowAll); !errors.Is(err, rights.ErrNotProvidable) {
 		t.Errorf("provide restricted: got %v, want ErrNotProvidable", err)
 	}
 	if _, err := e.svc.ResumeUse(t.Context(), "sato", create(t, e, rights.KindResumeUse, "ref", numA, numB)); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{a, b} {
+	if err := e.up.Pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{a, b, spooled, later} {
 		if r, _ := e.cat.Get(t.Context(), id); r.State != catalog.StateStored {
 			t.Errorf("%s: got state %s after resume, want stored", id, r.State)
 		}

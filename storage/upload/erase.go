@@ -27,6 +27,20 @@ func (u *Uploader) erasedBy(ctx context.Context, q catalog.Querier, m *spool.Man
 	return req, nil
 }
 
+// stoppedBy returns the stop-of-use request in force that covers m's
+// recording — one for its caller's number made after its call began — or
+// "".
+func (u *Uploader) stoppedBy(ctx context.Context, q catalog.Querier, m *spool.Manifest) (string, error) {
+	if m.Caller == "" {
+		return "", nil
+	}
+	req, err := catalog.StoppedSince(ctx, q, catalog.NumberMAC(u.o.Keys.AuditKey(), m.Caller), m.StartedAt)
+	if err != nil {
+		return "", fmt.Errorf("stop-of-use ledger: %w", err)
+	}
+	return req, nil
+}
+
 // destroyErased destroys a recording an erasure covers instead of storing
 // it: what this attempt already put in the store (rec, when not nil) is
 // deleted, the spool copy and its data key are removed, and the act is

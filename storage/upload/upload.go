@@ -491,7 +491,7 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 		d["transcode_to"] = target
 	}
 	detail, _ := json.Marshal(d)
-	var erasedBy string
+	var erasedBy, stoppedBy string
 	var events []Event
 	err = u.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
 		// Checked again in the transaction that would index it: an
@@ -499,6 +499,18 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 		// searches, so either it finds this row or this finds its entry.
 		if erasedBy, err = u.erasedBy(ctx, tx, m); err != nil || erasedBy != "" {
 			return err
+		}
+		// A stop of use made since the call began: the same, and the
+		// recording is stored restricted, announced to no one.
+		if stoppedBy, err = u.stoppedBy(ctx, tx, m); err != nil {
+			return err
+		}
+		rec.State = catalog.StateStored
+		if stoppedBy != "" {
+			rec.State = catalog.StateRestricted
+			if _, err := catalog.DropOutbox(ctx, tx, id); err != nil {
+				return err
+			}
 		}
 		if err := catalog.PutRecording(ctx, tx, rec); err != nil {
 			return err
@@ -510,7 +522,7 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 				return err
 			}
 		}
-		if u.o.Outbox != nil {
+		if u.o.Outbox != nil && stoppedBy == "" {
 			events = indexedEvents(m, rec, hasAudio)
 			for _, e := range events {
 				if err := u.o.Outbox.Enqueue(ctx, tx, e.Type, id, e); err != nil {
@@ -518,8 +530,17 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 				}
 			}
 		}
-		_, err := audit.Append(ctx, tx, audit.Entry{Actor: "kirokud", Action: audit.ActionStore, Target: id, Detail: string(detail)})
-		return err
+		if _, err := audit.Append(ctx, tx, audit.Entry{Actor: "kirokud", Action: audit.ActionStore, Target: id, Detail: string(detail)}); err != nil {
+			return err
+		}
+		if stoppedBy != "" {
+			d, _ := json.Marshal(map[string]any{"request": stoppedBy, "from": catalog.StateStored, "to": catalog.StateRestricted})
+			if _, err := audit.Append(ctx, tx, audit.Entry{Actor: "kirokud", Action: audit.ActionRestrict, Target: id,
+				Reason: "stop-of-use request " + stoppedBy + ": restricted as it was stored", Detail: string(d)}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -533,11 +554,15 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 	}
 	u.o.Log.Info("recording stored", zap.String("call_id", id), zap.String("object_key", rec.ObjectKey),
 		zap.String("sha256", rec.SHA256), zap.Int64("size", rec.Size))
-	if events == nil {
-		events = indexedEvents(m, rec, hasAudio)
-	}
-	for _, e := range events {
-		u.notify(e)
+	if stoppedBy != "" {
+		u.o.Log.Info("recording stored restricted: a stop of use covers it", zap.String("call_id", id), zap.String("request", stoppedBy))
+	} else {
+		if events == nil {
+			events = indexedEvents(m, rec, hasAudio)
+		}
+		for _, e := range events {
+			u.notify(e)
+		}
 	}
 	if u.o.OnStored != nil && m.EndedAt != nil {
 		u.o.OnStored(time.Since(*m.EndedAt))

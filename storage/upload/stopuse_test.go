@@ -1,0 +1,99 @@
+package upload_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/catalog"
+)
+
+// TestStoppedBeforeStored: a recording whose caller asked to stop its use
+// after the call began — here waiting in the spool while the store was
+// down — is stored restricted, audited as restrict with the request by
+// kirokud, and announces nothing: the recording.failed written while the
+// store was down is dropped, and no recording.stored is written. A stop
+// lifted before the upload, or made before the call began, leaves the
+// recording usable.
+func TestStoppedBeforeStored(t *testing.T) {
+	stop := func(t *testing.T, e *env, number string, at time.Time) {
+		t.Helper()
+		if err := catalog.AddStopUse(t.Context(), e.cat.DB(), catalog.NumberMAC(e.keys.AuditKey(), number), at, "req-stop"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := func(t *testing.T, e *env, id string) string {
+		t.Helper()
+		r, err := e.cat.Get(t.Context(), id)
+		if err != nil {
+			t.Fatalf("recording %s not indexed: %v", id, err)
+		}
+		return r.State
+	}
+	t.Run("store down, then back", func(t *testing.T) {
+		e := newEnv(t, nil)
+		up := e.store
+		e.store = downStore{up}
+		e.up = outboxUploader(e)
+		m, _ := e.call(t, 8000)
+		e.up.Pass(t.Context()) //nolint:errcheck // the store is down
+		if types, _ := outboxTypes(t, e); strings.Join(types, ",") != "recording.failed" {
+			t.Fatalf("got events %v while the store is down, want recording.failed", types)
+		}
+		stop(t, e, m.Caller, time.Now())
+		e.store = up
+		e.up = outboxUploader(e)
+		if err := e.up.Pass(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := state(t, e, m.ID); got != catalog.StateRestricted {
+			t.Errorf("stored as %q, want %q", got, catalog.StateRestricted)
+		}
+		if types, _ := outboxTypes(t, e); len(types) != 0 {
+			t.Errorf("got events %v about a restricted recording, want none", types)
+		}
+		es, err := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: m.ID, Action: string(audit.ActionRestrict)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(es) != 1 || es[0].Actor != "kirokud" || !strings.Contains(es[0].Detail, `"request":"req-stop"`) {
+			t.Errorf("got restrict entries %+v, want one by kirokud naming req-stop", es)
+		}
+		if strings.Contains(es[0].Detail+es[0].Reason, m.Caller) {
+			t.Errorf("restrict entry names the number: %+v", es[0])
+		}
+	})
+	t.Run("stop lifted before the upload", func(t *testing.T) {
+		e := newEnv(t, nil)
+		e.up = outboxUploader(e)
+		m, _ := e.call(t, 8000)
+		stop(t, e, m.Caller, time.Now())
+		if n, err := catalog.ResumeStopUses(t.Context(), e.cat.DB(), catalog.NumberMAC(e.keys.AuditKey(), m.Caller), time.Now()); err != nil || n != 1 {
+			t.Fatalf("resume: %d, %v; want 1 stop lifted", n, err)
+		}
+		if err := e.up.Pass(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := state(t, e, m.ID); got != catalog.StateStored {
+			t.Errorf("stored as %q after the stop was lifted, want %q", got, catalog.StateStored)
+		}
+		if types, _ := outboxTypes(t, e); len(types) == 0 {
+			t.Error("no events about a usable recording")
+		}
+	})
+	t.Run("a call begun after the stop", func(t *testing.T) {
+		e := newEnv(t, nil)
+		stop(t, e, "0312345678", time.Now().Add(-time.Hour))
+		m, _ := e.call(t, 8000)
+		if m.Caller != "0312345678" {
+			t.Fatalf("the test's call is from %q", m.Caller)
+		}
+		if err := e.up.Pass(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := state(t, e, m.ID); got != catalog.StateStored {
+			t.Errorf("stored as %q, want %q", got, catalog.StateStored)
+		}
+	})
+}
