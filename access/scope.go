@@ -144,6 +144,43 @@ func (pol Policy) Grant(p Principal, rec Recording) Grant {
 	return Grant{OK: true, Privacy: privacy}
 }
 
+// Returns applies the rule for a contract end, which hands a client's
+// recordings of purpose back decrypted: the client's part is the
+// contract-end route's own (an unscoped token, or one scoped to the
+// client through a role its limits allow — see ClientAllows), and the
+// purpose's is a read's: one of those roles among its listeners, the
+// privacy-officer role where restricted recordings are among them. It
+// returns why not, or "".
+func (pol Policy) Returns(p Principal, client, purpose string, restricted bool) string {
+	pu, ok := pol.Purpose(purpose)
+	if !ok {
+		return fmt.Sprintf("purpose %q is not configured", purpose)
+	}
+	rs := p.Roles
+	if p.Scoped() {
+		var why string
+		if rs, why = pol.ClientRoles(p, client); why != "" {
+			return why
+		}
+	}
+	rs = shared(rs, pu.Listeners)
+	switch {
+	case len(rs) == 0:
+		return fmt.Sprintf("purpose %q names none of the roles %v among its listeners", purpose, p.Roles)
+	case restricted && !slices.Contains(rs, PrivacyOfficer):
+		return fmt.Sprintf("purpose %q has restricted (stop of use) recordings: privacy officers only", purpose)
+	}
+	return ""
+}
+
+// ClearCaller reports whether p may see the caller numbers of client's
+// recordings of purpose in clear where it reads them in bulk (an
+// incident report): as reading one would show them, through the
+// privacy-officer role among the purpose's listeners.
+func (pol Policy) ClearCaller(p Principal, client, purpose string) bool {
+	return pol.Returns(p, client, purpose, true) == ""
+}
+
 // Group is one part of a search scope: the clients ("" for lines of no
 // client) whose recordings of the Visible purposes may be searched, and
 // among them the purposes whose restricted recordings may be too.

@@ -29,6 +29,7 @@ type ContractPlan struct {
 	First      *time.Time   `json:"first"`
 	Last       *time.Time   `json:"last"`
 	Blockers   []string     `json:"blockers"`
+	ZIPRefused []string     `json:"zip_refused"`
 	Run        *ContractRun `json:"unfinished_run"`
 }
 

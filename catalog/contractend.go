@@ -406,3 +406,28 @@ func ClientOf(ctx context.Context, q Querier, id string) (client string, ok bool
 	}
 	return client, true, nil
 }
+
+// ClientPurposes returns the purposes of client's stored or restricted
+// recordings (what a contract end returns), each with whether any of
+// them is restricted, in name order.
+func ClientPurposes(ctx context.Context, q Querier, client string) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT purpose, MAX(CASE WHEN state = ? THEN 1 ELSE 0 END) FROM recordings
+		WHERE client = ? AND state IN (?, ?) GROUP BY purpose ORDER BY purpose`, StateRestricted, client, StateStored, StateRestricted)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: purposes of client %s: %w", client, err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var p string
+		var restricted int
+		if err := rows.Scan(&p, &restricted); err != nil {
+			return nil, fmt.Errorf("catalog: purposes of client %s: %w", client, err)
+		}
+		out[p] = restricted == 1
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog: purposes of client %s: %w", client, err)
+	}
+	return out, nil
+}

@@ -128,6 +128,10 @@ type Plan struct {
 	Last       *time.Time `json:"last,omitempty"`  // latest start
 	// Blockers say why a run cannot start now.
 	Blockers []string `json:"blockers,omitempty"`
+	// ZIPRefused says, for each purpose of the client's recordings the
+	// planning token may not read, why a ZIP return by it is refused (an
+	// S3 return is not). The API fills it: it knows the token.
+	ZIPRefused []string `json:"zip_refused,omitempty"`
 	// Run is the unfinished run a run would resume.
 	Run *RunInfo `json:"unfinished_run,omitempty"`
 }

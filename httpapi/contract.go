@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -59,6 +61,24 @@ func (a *API) contractClient(w http.ResponseWriter, r *http.Request, p *Principa
 	return contract.Client{ID: cl.ID, Name: cl.Name, Lines: cfg.ClientLines(cl.ID)}, true
 }
 
+// closedPurposes says, for each purpose of client's recordings that p's
+// roles may not read (access.Policy.Returns), why: a ZIP return of them
+// is refused.
+func (a *API) closedPurposes(r *http.Request, p *Principal, client string) ([]string, error) {
+	ps, err := catalog.ClientPurposes(r.Context(), a.o.Catalog.DB(), client)
+	if err != nil {
+		return nil, err
+	}
+	pol := policyOf(a.o.Config())
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(ps)) {
+		if why := pol.Returns(p.who(), client, name, ps[name]); why != "" {
+			out = append(out, why)
+		}
+	}
+	return out, nil
+}
+
 // pathClient returns the {client} of r's route, or answers 400.
 func pathClient(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("client")
@@ -102,6 +122,12 @@ func (a *API) contractPlan(w http.ResponseWriter, r *http.Request, p *Principal)
 		a.contractError(w, err)
 		return
 	}
+	closed, err := a.closedPurposes(r, p, id)
+	if err != nil {
+		a.internal(w, "contract-end plan", err)
+		return
+	}
+	plan.ZIPRefused = closed
 	writeJSON(w, http.StatusOK, plan)
 }
 
@@ -133,6 +159,20 @@ func (a *API) contractRun(w http.ResponseWriter, r *http.Request, p *Principal) 
 		return
 	}
 	if body.Target.Kind == contract.KindZIP {
+		// A ZIP hands the audio decrypted to whoever holds the token: a
+		// read of every recording in it, under the same rule as any
+		// other. (An S3 return copies from store to the client's bucket;
+		// the token's holder never receives the audio.)
+		switch closed, err := a.closedPurposes(r, p, id); {
+		case err != nil:
+			a.internal(w, "contract end", err)
+			return
+		case len(closed) > 0:
+			a.deny(w, r, p, http.StatusForbidden, "client:"+id, "contract-end ZIP: "+strings.Join(closed, "; "),
+				fmt.Errorf("a ZIP return would hand over recordings this token may not read (%s): return to an S3 bucket instead, or use a token whose roles the purposes name",
+					strings.Join(closed, "; ")))
+			return
+		}
 		z := &lazyZip{w: w, name: "contract-end-" + id + ".zip"}
 		_, cert, err := a.contract.ReturnZIP(r.Context(), p.Name, c, z)
 		switch {

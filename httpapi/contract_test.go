@@ -352,3 +352,55 @@ func testContractEndClientLimits(t *testing.T, db catalogtest.DB) {
 		t.Errorf("got %d recordings, want hooli's still there", n)
 	}
 }
+
+// TestContractEndChecksPurposes: a contract-end ZIP hands the client's
+// audio decrypted to the token's holder, so it is a read like any other:
+// an admin whose role is not among the listeners of one of the client's
+// purposes (complaints: privacy officers only) sees why in the plan
+// (zip_refused, not a blocker: an S3 return is open), and a ZIP run is
+// refused with 403, a denied audit entry, no byte of a ZIP and no run
+// begun; the recordings stay. Once the only such recording is gone, the
+// same admin's ZIP is served.
+func TestContractEndChecksPurposes(t *testing.T) {
+	e := newEnvOn(t, catalogtest.New(t, catalog.SQLite), t.TempDir(), mustFS(t), clientConfig(t, ""), nil)
+	start := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
+	ids := e.seed(rec{purpose: "cs-quality", client: "acme", caller: "0311111111", seconds: 1, started: start},
+		rec{purpose: "complaints", client: "acme", caller: "0311111112", seconds: 1, started: start.Add(time.Hour)})
+	var plan contract.Plan
+	e.get("adm", "/api/v1/clients/acme/contract-end", 200, &plan)
+	if len(plan.ZIPRefused) != 1 || !strings.Contains(plan.ZIPRefused[0], `purpose "complaints"`) || len(plan.Blockers) != 0 {
+		t.Errorf("plan: ZIP refused %q, blockers %q; want the complaints purpose named for a ZIP only", plan.ZIPRefused, plan.Blockers)
+	}
+	for _, target := range []map[string]any{{"kind": "zip"}} {
+		before := e.audit(0)
+		res, b := e.send("adm", http.MethodPost, "/api/v1/clients/acme/contract-end", map[string]any{"target": target})
+		if res.StatusCode != http.StatusForbidden || bytes.HasPrefix(b, []byte("PK")) || !strings.Contains(string(b), "complaints") {
+			t.Fatalf("%v: got %d %.120q, want 403 naming the purpose and no ZIP", target["kind"], res.StatusCode, b)
+		}
+		var denied bool
+		for _, en := range e.audit(0)[len(before):] {
+			if en.Action == audit.ActionDenied && en.Target == "client:acme" {
+				denied = true
+			} else {
+				t.Errorf("%v: a refused contract end audited %s %s", target["kind"], en.Action, en.Target)
+			}
+		}
+		if !denied {
+			t.Errorf("%v: no denied audit entry", target["kind"])
+		}
+	}
+	if runs, err := catalog.ListContractEnds(t.Context(), e.cat.DB()); err != nil || len(runs) != 0 {
+		t.Errorf("runs after refusals: %v, %v; want none begun", runs, err)
+	}
+	for _, id := range ids {
+		if _, err := e.cat.Get(t.Context(), id); err != nil {
+			t.Errorf("%s after a refused contract end: %v", id, err)
+		}
+	}
+	if _, err := e.cat.DB().Exec(`DELETE FROM recordings WHERE id = ?`, ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if res, b := e.send("adm", http.MethodPost, "/api/v1/clients/acme/contract-end", map[string]any{"target": map[string]any{"kind": "zip"}}); res.StatusCode != 200 || !bytes.HasPrefix(b, []byte("PK")) {
+		t.Errorf("zip with only cs-quality left: got %d %.80q, want the ZIP", res.StatusCode, b)
+	}
+}

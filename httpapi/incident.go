@@ -79,8 +79,10 @@ func (a *API) incidentReport(w http.ResponseWriter, r *http.Request, p *Principa
 	if !a.allow(w, r, p, "", "") {
 		return
 	}
-	view := policyOf(cfg).Incident(p.who())
+	pol := policyOf(cfg)
+	view := pol.Incident(p.who())
 	iq.Clear = view.Clear
+	iq.ClearPurpose = func(client, purpose string) bool { return pol.ClearCaller(p.who(), client, purpose) }
 	if !view.All {
 		if iq.Client != "" && p.who().OutOfView(iq.Client) {
 			a.deny(w, r, p, http.StatusForbidden, "client:"+iq.Client, fmt.Sprintf("incident report on client %q; the token is scoped to clients %v", iq.Client, p.Clients),

@@ -229,3 +229,43 @@ func testIncidentReportTraced(t *testing.T, db catalogtest.DB) {
 		t.Errorf("recordings po's report revealed: got %v, want %v", got, want)
 	}
 }
+
+// TestIncidentReportChecksPurposes: an incident report shows a caller in
+// clear only where reading the recording would: to a privacy officer,
+// a recording of a purpose whose listeners do not name privacy officers
+// (training) is listed with its caller masked, in the JSON, its callers
+// list and the CSV, while a cs-quality one shows it in clear.
+func TestIncidentReportChecksPurposes(t *testing.T) {
+	e := newEnv(t)
+	start := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	ids := e.seed(rec{purpose: "training", caller: "0311111111", seconds: 1, started: start},
+		rec{purpose: "cs-quality", caller: "0322222222", seconds: 1, started: start.Add(time.Minute)})
+	for _, id := range ids {
+		e.get("sup", "/api/v1/recordings/"+id, 200, nil)
+	}
+	res, b := e.do("po", http.MethodGet, "/api/v1/incidents?actor=sup", nil)
+	if res.StatusCode != 200 {
+		t.Fatalf("report: %d %s", res.StatusCode, b)
+	}
+	var rep incident.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	callers := map[string]string{}
+	for _, r := range rep.Records {
+		callers[r.ID] = r.Caller
+	}
+	if want := config.MaskNumber("0311111111"); callers[ids[0]] != want {
+		t.Errorf("training recording's caller: got %q, want %q (masked)", callers[ids[0]], want)
+	}
+	if callers[ids[1]] != "0322222222" {
+		t.Errorf("cs-quality recording's caller: got %q, want it in clear", callers[ids[1]])
+	}
+	if slices.Contains(rep.Callers, "0311111111") {
+		t.Errorf("callers %v name the training recording's number in clear", rep.Callers)
+	}
+	res, b = e.do("po", http.MethodGet, "/api/v1/incidents?actor=sup&format=csv", nil)
+	if res.StatusCode != 200 || strings.Contains(string(b), "0311111111") || !strings.Contains(string(b), "0322222222") {
+		t.Errorf("CSV: got %d %s, want the training caller masked and the cs-quality one in clear", res.StatusCode, b)
+	}
+}

@@ -38,12 +38,18 @@ type Query struct {
 	// clients: a client-scoped reader is a privacy officer only for the
 	// clients whose limits allow that role.
 	ClearOnly []string `json:"-"`
+	// ClearPurpose, when not nil, narrows Clear further to the
+	// recordings of the purposes it allows (those naming the reader's
+	// privacy-officer role among their listeners): a number is shown in
+	// clear only where reading the recording would show it.
+	ClearPurpose func(client, purpose string) bool `json:"-"`
 }
 
 // clearFor reports whether q shows the callers of client's recordings
-// in clear.
-func (q Query) clearFor(client string) bool {
-	return q.Clear && (q.ClearOnly == nil || slices.Contains(q.ClearOnly, client))
+// of purpose in clear.
+func (q Query) clearFor(client, purpose string) bool {
+	return q.Clear && (q.ClearOnly == nil || slices.Contains(q.ClearOnly, client)) &&
+		(q.ClearPurpose == nil || q.ClearPurpose(client, purpose))
 }
 
 // Kinds of what an entry did to a recording: the audit log's own
@@ -177,7 +183,7 @@ func Build(ctx context.Context, cat *catalog.Catalog, q Query, now time.Time) (*
 		switch {
 		case in.raw != "":
 			c := in.raw
-			if !q.clearFor(r.Client) {
+			if !q.clearFor(r.Client, r.Purpose) {
 				c = config.MaskNumber(c)
 			}
 			callers[c] = true
@@ -284,7 +290,7 @@ func lookup(ctx context.Context, cat *catalog.Catalog, id string, q Query, cache
 		in.rec = &Recording{ID: id, Client: rec.Client, Purpose: rec.Purpose, Line: rec.Line, AgentID: rec.AgentID,
 			StartedAt: &started, State: rec.State}
 		in.rec.Caller = rec.Caller
-		if !q.clearFor(rec.Client) {
+		if !q.clearFor(rec.Client, rec.Purpose) {
 			in.rec.Caller = config.MaskNumber(rec.Caller)
 		}
 	case errors.Is(err, catalog.ErrNotFound):

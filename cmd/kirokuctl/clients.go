@@ -80,6 +80,9 @@ func contractEndCmd(ctx context.Context, g *globals, args []string, out io.Write
 		for _, b := range p.Blockers {
 			fmt.Fprintf(out, "blocked: %s\n", b)
 		}
+		for _, b := range p.ZIPRefused {
+			fmt.Fprintf(out, "no ZIP return with this token (an S3 return is open): %s\n", b)
+		}
 		return nil
 	case *bucket != "":
 		body := map[string]any{"target": map[string]any{"kind": "s3", "bucket": *bucket, "prefix": *prefix}}

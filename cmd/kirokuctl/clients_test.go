@@ -39,7 +39,7 @@ api:
     - {name: po, roles: [privacy-officer], sha256: %s}
     - {name: acme-sup, roles: [supervisor], clients: [acme], sha256: %s}
 purposes:
-  - {name: cs-quality, retention: 90d, listeners: [supervisor, privacy-officer]}
+  - {name: cs-quality, retention: 90d, listeners: [supervisor, privacy-officer, admin]}
 clients:
   - {id: acme, name: ACME 株式会社}
 lines:
