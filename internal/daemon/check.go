@@ -11,6 +11,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/retention"
+	"github.com/kiroku-voice/kiroku/storage/crypt"
 )
 
 // Check runs, without starting anything, the checks of cfg that New runs
@@ -26,6 +27,16 @@ func Check(ctx context.Context, cfg *config.Config) error {
 	var errs []error
 	if len(cfg.Encryption.Keys) > 0 || fileExists(filepath.Join(cfg.DataDir, "keys", "master.key")) {
 		if _, err := keyring(cfg, zap.NewNop()); err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		// The global key is created by the first start; the clients'
+		// own keys are read from their files as the start reads them.
+		k, err := crypt.NewKeyring("check", map[string][]byte{"check": make([]byte, crypt.KeySize)})
+		if err == nil {
+			err = clientKeys(k, cfg, zap.NewNop())
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -16,7 +16,8 @@ import (
 
 // TestCheckFailsWhereStartWould: each configuration the start refuses
 // for what only the start looked at before — a purpose removed while
-// recordings carry it, S3 without credentials, a malformed master key —
+// recordings carry it, S3 without credentials, a malformed master key, a
+// client's own key file missing or malformed —
 // is refused by Check (kirokud -check-config) with the same error, and a
 // good one passes both; Check creates no catalog and no key.
 func TestCheckFailsWhereStartWould(t *testing.T) {
@@ -52,6 +53,14 @@ func TestCheckFailsWhereStartWould(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "master.key"},
+		{"client key file missing", "clients:\n  - id: acme\n    name: ACME\n    encryption: {active_key: acme-1, keys: [{id: acme-1, file: keys/acme.key}]}\n", nil,
+			`client acme: encryption key "acme-1"`},
+		{"client key file malformed", "clients:\n  - id: acme\n    name: ACME\n    encryption: {active_key: acme-1, keys: [{id: acme-1, file: acme.key}]}\n",
+			func(t *testing.T, dir string, cfg *config.Config) {
+				if err := os.WriteFile(filepath.Join(dir, "acme.key"), []byte("short\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}, `client acme: encryption key "acme-1"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
