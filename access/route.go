@@ -100,6 +100,12 @@ var (
 	contractRead = Rule{Roles: []string{Admin, PrivacyOfficer, Auditor},
 		Why:    "contract end without the role admin or privacy-officer or auditor",
 		Answer: "this is open to admin, privacy-officer, auditor"}
+	// Webhook deliveries are the operator's plumbing, across clients;
+	// their bodies name recordings, never callers.
+	webhooks = Rule{Roles: []string{Admin}, Unscoped: true,
+		Why: "webhook outbox without the role admin", Answer: "the webhook outbox is open to admin",
+		ScopedWhy:    "webhook outbox with a token scoped to clients",
+		ScopedAnswer: "the webhook outbox is handled by tokens not scoped to clients"}
 	// Data-subject requests are keyed by caller number across every
 	// line: they are the operator's privacy office's, not a client's.
 	requests = Rule{Roles: []string{PrivacyOfficer}, Unscoped: true,
@@ -143,6 +149,9 @@ var routes = []Route{
 	{"POST /api/v1/retention/purge", purge},
 
 	{"GET /api/v1/incidents", incidents},
+
+	{"GET /api/v1/webhooks/dead", webhooks},
+	{"POST /api/v1/webhooks/dead/requeue", webhooks},
 
 	{"GET /api/v1/clients/{client}/contract-end", contractEnd},
 	{"POST /api/v1/clients/{client}/contract-end", contractEnd},

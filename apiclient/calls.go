@@ -131,3 +131,14 @@ func (c *Client) Notes(ctx context.Context, id string) (NoteList, json.RawMessag
 func (c *Client) AddNote(ctx context.Context, id string, n NewNote) (Note, json.RawMessage, error) {
 	return call[Note](ctx, c, http.MethodPost, recordingPath(id)+"/notes", nil, nil, n)
 }
+
+// DeadEvents lists the webhook events given up: GET /api/v1/webhooks/dead.
+func (c *Client) DeadEvents(ctx context.Context, q url.Values) (DeadEvents, json.RawMessage, error) {
+	return call[DeadEvents](ctx, c, http.MethodGet, "/api/v1/webhooks/dead", q, nil, nil)
+}
+
+// Requeue makes given-up webhook events due again:
+// POST /api/v1/webhooks/dead/requeue.
+func (c *Client) Requeue(ctx context.Context, req RequeueRequest) (RequeueResult, json.RawMessage, error) {
+	return call[RequeueResult](ctx, c, http.MethodPost, "/api/v1/webhooks/dead/requeue", nil, nil, req)
+}

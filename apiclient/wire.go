@@ -437,3 +437,38 @@ type NewNote struct {
 	At   *float64 `json:"at,omitempty"`
 	Body string   `json:"body"`
 }
+
+// DeadEvent is a webhook event given up after its tries: what it says
+// (Body, as it would be delivered), why it was given up, and how often
+// it was tried.
+type DeadEvent struct {
+	ID        string          `json:"id"`
+	Recording string          `json:"recording"`
+	Type      string          `json:"type"`
+	CreatedAt time.Time       `json:"created_at"`
+	Tries     int             `json:"tries"`
+	LastError string          `json:"last_error"`
+	Body      json.RawMessage `json:"body"`
+}
+
+// DeadEvents is the answer of GET /api/v1/webhooks/dead.
+type DeadEvents struct {
+	Events []DeadEvent `json:"events"`
+	// Truncated: more are given up than the answer's limit lists.
+	Truncated bool `json:"truncated"`
+}
+
+// RequeueRequest is the body of POST /api/v1/webhooks/dead/requeue: the
+// given-up events to deliver again, by id, or every one.
+type RequeueRequest struct {
+	IDs []string `json:"ids,omitempty"`
+	All bool     `json:"all,omitempty"`
+}
+
+// RequeueResult is its answer: the events due again now, and those of
+// the ids asked that are not given up (delivered, dropped with their
+// recording, or still being tried).
+type RequeueResult struct {
+	Requeued []string `json:"requeued"`
+	NotDead  []string `json:"not_dead"`
+}

@@ -69,6 +69,10 @@ const (
 	// A client's own master key destroyed at the end of its contract.
 	ActionContractEndKeyDestroy Action = "contract-end-key-destroy"
 
+	// Webhook events given up (dead-lettered), listed and requeued.
+	ActionWebhookDeadList Action = "webhook-dead-list"
+	ActionWebhookRequeue  Action = "webhook-requeue"
+
 	// A refusal: the principal did not reach what it asked for.
 	ActionDenied Action = "denied"
 )
@@ -105,6 +109,8 @@ var actions = map[Action]Kind{
 	ActionContractEndExport: KindExported, ActionContractEndVerify: KindAccessed, ActionContractEndConfirm: KindChanged,
 	ActionContractEndDestroy: KindChanged, ActionContractEndHeld: KindChanged, ActionContractEndCertify: KindChanged,
 	ActionContractEndRead: KindAccessed, ActionContractEndKeyDestroy: KindChanged,
+
+	ActionWebhookDeadList: KindAccessed, ActionWebhookRequeue: KindChanged,
 
 	ActionDenied: KindDenied,
 }

@@ -231,3 +231,78 @@ func (c *Catalog) OutboxFigures(ctx context.Context) (OutboxStats, error) {
 	}
 	return st, nil
 }
+
+// DeadOutbox returns up to limit given-up events, the last given up
+// first.
+func (c *Catalog) DeadOutbox(ctx context.Context, limit int) ([]*OutboxEvent, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT id, recording, type, body, created_at, state, tries, next_at, last_error
+		FROM webhook_outbox WHERE state = ? ORDER BY dead_at DESC, id LIMIT ?`, OutboxDead, limit)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []*OutboxEvent
+	for rows.Next() {
+		e := &OutboxEvent{}
+		var body string
+		var created, next int64
+		if err := rows.Scan(&e.ID, &e.Recording, &e.Type, &body, &created, &e.State, &e.Tries, &next, &e.LastError); err != nil {
+			return nil, fmt.Errorf("catalog: outbox: %w", err)
+		}
+		e.Body, e.CreatedAt, e.NextAt = []byte(body), fromMicros(created), fromMicros(next)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// RequeueOutbox makes the given-up events ids (every one when all) due
+// again at now, with no failed try counted and their age counted from
+// now (a give-up by age would otherwise follow at the first failure);
+// what an event says, its body, is unchanged. It returns the ids it
+// requeued: those of ids that are not given-up events (delivered, dropped
+// with their recording, still pending) are left out.
+func (c *Catalog) RequeueOutbox(ctx context.Context, ids []string, all bool, now time.Time) ([]string, error) {
+	var done []string
+	err := c.Tx(ctx, func(tx *sql.Tx) error {
+		done = done[:0]
+		var rows *sql.Rows
+		var err error
+		if all {
+			rows, err = tx.QueryContext(ctx, `SELECT id FROM webhook_outbox WHERE state = ? ORDER BY created_at, id`, OutboxDead)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				done = append(done, id)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		} else {
+			done = append(done, ids...)
+		}
+		kept := done[:0]
+		for _, id := range done {
+			res, err := tx.ExecContext(ctx, `UPDATE webhook_outbox SET state = ?, tries = 0, next_at = ?, created_at = ?, dead_at = NULL
+				WHERE id = ? AND state = ?`, OutboxPending, micros(now), micros(now), id, OutboxDead)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				kept = append(kept, id)
+			}
+		}
+		done = kept
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("catalog: outbox requeue: %w", err)
+	}
+	return done, nil
+}

@@ -51,6 +51,9 @@ type Options struct {
 	// Keys that returns by ZIP only. Give one service for the process:
 	// it lets one run go at a time.
 	Contract *contract.Service
+	// WebhookKick wakes the webhook sender after a requeue; nil leaves
+	// the events to its next poll.
+	WebhookKick func()
 	// Observe counts each request by route pattern and status (metrics);
 	// may be nil.
 	Observe func(route string, code int)
@@ -157,6 +160,7 @@ func (a *API) routes() {
 	a.requestRoutes(authed)  // requests.go
 	a.contractRoutes(authed) // contract.go
 	a.incidentRoutes(authed) // incident.go
+	a.webhookRoutes(authed)  // webhooks.go
 
 	fallback("/api/", a.noRoute)
 	a.uiRoutes(open, fallback)

@@ -273,3 +273,47 @@ func TestVerify(t *testing.T) {
 		})
 	}
 }
+
+// TestRequeueDead: an event given up — here by age, created long ago —
+// and requeued once the endpoint is mended is delivered, with the same
+// id and body, and is not given up again at its first failed try for
+// the age it had (its age counts from the requeue); an event not given
+// up is not touched by a requeue.
+func TestRequeueDead(t *testing.T) {
+	ep, srv := newEndpoint(t, 503, 503, 204)
+	c := openCatalog(t)
+	s := New(Options{URL: srv.URL, Key: testKey, Catalog: c, MaxTries: 100, MaxAge: time.Hour,
+		MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
+	e := &catalog.OutboxEvent{Recording: "r1", Type: "recording.stored", Body: []byte(`{"id":"r1"}`), CreatedAt: time.Now().Add(-2 * time.Hour)}
+	if err := catalog.AddOutbox(t.Context(), c.DB(), e); err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, s)
+	<-ep.got
+	waitOutbox(t, c, "the event given up", func(evs []*catalog.OutboxEvent) bool {
+		return len(evs) == 1 && evs[0].State == catalog.OutboxDead
+	})
+	if got, err := c.RequeueOutbox(t.Context(), []string{"evt_00000000000000000000000000000000"}, false, time.Now()); err != nil || len(got) != 0 {
+		t.Fatalf("requeue of an unknown id: %v, %v; want none", got, err)
+	}
+	got, err := c.RequeueOutbox(t.Context(), nil, true, time.Now())
+	if err != nil || len(got) != 1 || got[0] != e.ID {
+		t.Fatalf("requeue all: %v, %v; want [%s]", got, err, e.ID)
+	}
+	s.Kick()
+	for _, what := range []string{"the requeued event's first try", "its second try (not given up for its old age)"} {
+		select {
+		case <-ep.got:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("timed out waiting for %s; outbox %+v", what, waitOutbox(t, c, "", func([]*catalog.OutboxEvent) bool { return true }))
+		}
+	}
+	waitOutbox(t, c, "the event delivered", func(evs []*catalog.OutboxEvent) bool { return len(evs) == 0 })
+	stop()
+	if ep.tries() != 3 || ep.bodies[2] != `{"id":"r1"}` || ep.ids[2] != ep.ids[0] {
+		t.Errorf("got %d tries, bodies %v, ids %v; want 3, the same body and id", ep.tries(), ep.bodies, ep.ids)
+	}
+	if got, err := c.RequeueOutbox(t.Context(), []string{e.ID}, false, time.Now()); err != nil || len(got) != 0 {
+		t.Errorf("requeue of a delivered event: %v, %v; want none", got, err)
+	}
+}

@@ -87,7 +87,7 @@ func parseFlags(fs *flag.FlagSet, g *globals, args []string, want int, what stri
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	if len(pos) != want {
+	if want >= 0 && len(pos) != want { // want < 0: any number
 		return nil, fmt.Errorf("%w: %s takes %s", errUsage, fs.Name(), what)
 	}
 	if g.output != "table" && g.output != "json" {

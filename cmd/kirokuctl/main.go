@@ -76,7 +76,7 @@ commands:
   calls list
   whoami
   token new -name NAME -roles ROLE[,ROLE…] [-clients CLIENT[,CLIENT…]]
-` + retentionUsage + requestsUsage + clientsUsage + `
+` + retentionUsage + requestsUsage + clientsUsage + webhooksUsage + `
 global flags (also accepted after the command):
   -server URL     API base URL (env KIROKU_SERVER; default http://127.0.0.1:8443)
   -token T        bearer token (env KIROKU_TOKEN)
@@ -179,6 +179,8 @@ func dispatch(ctx context.Context, g *globals, args []string, out io.Writer) err
 		return contractEndsCmd(ctx, g, sub, args[min(2, len(args)):], out)
 	case cmd == "incident":
 		return incidentCmd(ctx, g, sub, args[min(2, len(args)):], out)
+	case cmd == "webhooks":
+		return webhooksCmd(ctx, g, sub, args[min(2, len(args)):], out) // webhooks.go
 	case cmd == "token" && sub == "new":
 		return tokenNewCmd(g, args[2:], out)
 	}

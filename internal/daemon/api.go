@@ -46,6 +46,11 @@ func (d *Daemon) startAPI() error {
 			_, _, err := audit.Head(ctx, d.catalog.DB())
 			return err
 		},
+		WebhookKick: func() {
+			if d.webhook != nil {
+				d.webhook.Kick()
+			}
+		},
 		Observe: d.metrics.HTTP,
 		Log:     d.log.Named("api"),
 	})
