@@ -342,10 +342,17 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		err = errors.Join(retention.CheckPurposes(ctx, d.catalog, cfg.Purposes),
 			retention.CheckClients(ctx, d.catalog, cfg.Clients))
 	}
+	var applyKeys func()
+	if err == nil {
+		applyKeys, err = reloadClientKeys(d.keys, cfg, d.log)
+	}
 	if err != nil {
 		d.metrics.Reloaded(false)
 		return fmt.Errorf("reload: %w", err)
 	}
+	// The keys before the lines: a call of a new client's line is never
+	// wrapped with the global key for want of its own.
+	applyKeys()
 	if cfg.API.FirstRunToken {
 		cfg = d.firstRun.with(cfg) // nil (no token) when the start had none
 	}

@@ -32,35 +32,95 @@ func keyring(cfg *config.Config, log *zap.Logger) (*crypt.Keyring, error) {
 // recordings can no longer be opened, and a new one of it stays in the
 // spool (crypt.ErrKeyDestroyed) until the client has a new key.
 func clientKeys(k *crypt.Keyring, cfg *config.Config, log *zap.Logger) error {
+	cks, err := loadClientKeys(cfg)
+	if err != nil {
+		return err
+	}
+	for _, ck := range cks {
+		if ck.destroyed != "" {
+			log.Warn("a master key of the client was destroyed: its recordings cannot be opened, and it takes none",
+				zap.String("client", ck.client), zap.String("why", ck.destroyed))
+			k.MarkDestroyed(ck.client)
+			continue
+		}
+		if err := k.AddClient(ck.client, ck.active, ck.keys); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// clientKey is a client's own keys as its configuration names them.
+type clientKey struct {
+	client, active string
+	keys           map[string][]byte
+	destroyed      string // why, when a key file says the key was destroyed
+}
+
+// loadClientKeys reads the key files of every client with keys of its
+// own.
+func loadClientKeys(cfg *config.Config) ([]clientKey, error) {
+	var out []clientKey
 	for _, cl := range cfg.Clients {
 		e := cl.Encryption
 		if len(e.Keys) == 0 {
 			continue
 		}
-		keys := map[string][]byte{}
-		destroyed := ""
+		ck := clientKey{client: cl.ID, active: e.ActiveKey, keys: map[string][]byte{}}
 		for _, mk := range e.Keys {
 			key, err := crypt.LoadKeyFile(mk.File)
 			switch {
 			case errors.Is(err, crypt.ErrKeyDestroyed):
-				destroyed = err.Error()
+				ck.destroyed = err.Error()
 			case err != nil:
-				return fmt.Errorf("client %s: encryption key %q: %w", cl.ID, mk.ID, err)
+				return nil, fmt.Errorf("client %s: encryption key %q: %w", cl.ID, mk.ID, err)
 			default:
-				keys[mk.ID] = key
+				ck.keys[mk.ID] = key
 			}
 		}
-		if destroyed != "" {
-			log.Warn("a master key of the client was destroyed: its recordings cannot be opened, and it takes none",
-				zap.String("client", cl.ID), zap.String("why", destroyed))
-			k.MarkDestroyed(cl.ID)
+		out = append(out, ck)
+	}
+	return out, nil
+}
+
+// reloadClientKeys reads the clients' key files of a configuration being
+// reloaded and checks them against k: a client new to the configuration,
+// or a key added or made active, takes effect with the reload (its next
+// recordings are wrapped with its own key, and a contract end can
+// destroy it). It changes nothing; apply, called once the reload is
+// accepted, does. A key file that cannot be read, a key id already
+// another key's, or a key id whose file now holds another key refuse the
+// reload. A client whose key file says its key was destroyed is left as
+// it is; keys a client no longer names are kept until the next start.
+func reloadClientKeys(k *crypt.Keyring, cfg *config.Config, log *zap.Logger) (apply func(), err error) {
+	cks, err := loadClientKeys(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var set []clientKey
+	for _, ck := range cks {
+		if ck.destroyed != "" {
 			continue
 		}
-		if err := k.AddClient(cl.ID, e.ActiveKey, keys); err != nil {
-			return err
+		if err := k.CheckClient(ck.client, ck.active, ck.keys); err != nil {
+			return nil, err
 		}
+		set = append(set, ck)
 	}
-	return nil
+	return func() {
+		for _, ck := range set {
+			before, _ := k.ActiveFor(ck.client)
+			if err := k.SetClient(ck.client, ck.active, ck.keys); err != nil {
+				// Checked above, under the same reload lock.
+				log.Error("a client's keys were not reloaded", zap.String("client", ck.client), zap.Error(err))
+				continue
+			}
+			if before != ck.active {
+				log.Info("the client's recordings are now wrapped with its own key", zap.String("client", ck.client),
+					zap.String("key", ck.active), zap.String("was", before))
+			}
+		}
+	}, nil
 }
 
 // globalKeyring builds the keyring of the global keys. With no keys

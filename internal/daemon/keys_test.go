@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.uber.org/zap"
@@ -63,5 +64,50 @@ func TestClientKeyring(t *testing.T) {
 	os.Remove(keyPath)
 	if _, err := keyring(cfg, zap.NewNop()); err == nil || !bytes.Contains([]byte(err.Error()), []byte(`client acme: encryption key "acme-1"`)) {
 		t.Errorf("a missing client key file: %v", err)
+	}
+}
+
+// TestClientKeysReload: a client given keys of its own in a reloaded
+// configuration has its next recordings wrapped with them at once (before
+// the reload they were wrapped with the global key, which a contract end
+// cannot destroy); a reload naming a missing key file, or a key id whose
+// file now holds another key, is refused and the keys in force stay.
+func TestClientKeysReload(t *testing.T) {
+	const client = "clients:\n  - id: acme\n    name: ACME\n"
+	d, path := newDaemon(t, client)
+	if err := d.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(path)
+	if id, _ := d.Keys().ActiveFor("acme"); id != "master" {
+		t.Fatalf("acme before the reload: key %q, want master", id)
+	}
+	keyPath := filepath.Join(dir, "acme.key")
+	write := func(b byte) {
+		if err := os.WriteFile(keyPath, []byte(hex.EncodeToString(bytes.Repeat([]byte{b}, crypt.KeySize))), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(7)
+	withKey := client + "    encryption: {active_key: acme-1, keys: [{id: acme-1, file: acme.key}]}\n"
+	writeConfig(t, dir, "90d", withKey)
+	if err := d.Reload(t.Context()); err != nil {
+		t.Fatalf("reload with acme's own key: %v", err)
+	}
+	dk := bytes.Repeat([]byte{1}, crypt.KeySize)
+	id, wrapped, err := d.Keys().WrapFor("acme", dk, "r1")
+	if err != nil || id != "acme-1" {
+		t.Fatalf("acme after the reload: wrapped with %q (%v), want acme-1", id, err)
+	}
+	write(8)
+	if err := d.Reload(t.Context()); err == nil || !strings.Contains(err.Error(), "holds another key") {
+		t.Errorf("reload with acme-1's file holding another key: %v, want refused", err)
+	}
+	os.Remove(keyPath)
+	if err := d.Reload(t.Context()); err == nil || !strings.Contains(err.Error(), `client acme: encryption key "acme-1"`) {
+		t.Errorf("reload with acme's key file missing: %v, want refused naming it", err)
+	}
+	if got, err := d.Keys().Unwrap("acme-1", wrapped, "r1"); err != nil || !bytes.Equal(got, dk) {
+		t.Errorf("acme-1 after refused reloads: %v, want the key in force unchanged", err)
 	}
 }

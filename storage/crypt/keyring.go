@@ -91,6 +91,60 @@ func (k *Keyring) AddClient(client, active string, keys map[string][]byte) error
 	return nil
 }
 
+// CheckClient reports whether SetClient(client, active, keys) would be
+// accepted, changing nothing.
+func (k *Keyring) CheckClient(client, active string, keys map[string][]byte) error {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.checkClient(client, active, keys)
+}
+
+func (k *Keyring) checkClient(client, active string, keys map[string][]byte) error {
+	if _, ok := keys[active]; !ok {
+		return fmt.Errorf("client %s: master key %q: %w", client, active, ErrUnknownKey)
+	}
+	for id, key := range keys {
+		if len(key) != KeySize {
+			return fmt.Errorf("client %s: master key %q is %d bytes, want %d", client, id, len(key), KeySize)
+		}
+		if id == "" || strings.ContainsAny(id, " \t\n") {
+			return fmt.Errorf("client %s: master key id %q: want a non-empty word", client, id)
+		}
+		have, ok := k.keys[id]
+		switch {
+		case !ok:
+		case k.owner[id] != client:
+			return fmt.Errorf("client %s: master key id %q: want a word no other key has", client, id)
+		case !hmac.Equal(have, key):
+			// A key id names one key for good: what it wrapped must open.
+			return fmt.Errorf("client %s: master key %q: its file now holds another key; give a new key a new id", client, id)
+		}
+	}
+	return nil
+}
+
+// SetClient is AddClient for a client that may have keys already (a
+// configuration reloaded): the keys it does not have yet are added, the
+// ones it has must be the same, and active becomes the one its new data
+// keys are wrapped with. Keys the client has and keys does not name are
+// kept: what they wrapped still opens until the next start.
+func (k *Keyring) SetClient(client, active string, keys map[string][]byte) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.checkClient(client, active, keys); err != nil {
+		return err
+	}
+	for id, key := range keys {
+		if _, ok := k.keys[id]; !ok {
+			k.keys[id] = append([]byte(nil), key...)
+			k.owner[id] = client
+		}
+	}
+	k.clients[client] = active
+	delete(k.destroyed, client)
+	return nil
+}
+
 // MarkDestroyed records that client's keys were destroyed before this
 // keyring was made (its key files say so): WrapFor refuses the client.
 func (k *Keyring) MarkDestroyed(client string) {
