@@ -68,6 +68,8 @@ func (s *Service) destroyKeys(ctx context.Context, actor string, run *catalog.Co
 			zap.String("key_id", id), zap.String("file", path), zap.String("fingerprint", fp))
 		out = append(out, Key{ID: id, Fingerprint: fp, State: KeyDestroyed})
 		destroyed++
+		// Out of this process's memory too, not only off the disk.
+		s.o.Keys.ForgetKey(id)
 	}
 	if destroyed > 0 && destroyed == len(files) {
 		s.o.Keys.Forget(c.ID)

@@ -48,6 +48,7 @@ type Daemon struct {
 	catalog       *catalog.Catalog
 	store         storage.Store
 	keys          *crypt.Keyring
+	shredSeq      int64 // the audit seq shredCopies last looked at, at start
 	uploader      *upload.Uploader
 	transcoder    *transcode.Transcoder
 	purger        *retention.Purger
@@ -176,6 +177,11 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 	if err := d.checkCatalogIntegrity(ctx); err != nil {
 		return err
 	}
+	// Before any key is used: a client key a contract end destroyed on
+	// another node is destroyed here too.
+	if d.shredSeq, err = d.shredCopies(ctx, 0); err != nil {
+		return err
+	}
 	if d.store, err = buildStore(cfg); err != nil {
 		return err
 	}
@@ -298,6 +304,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	}
 	d.goBG(bgctx, func(ctx context.Context) { d.verifyAudit(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.checkpoints(ctx) })
+	d.goBG(bgctx, func(ctx context.Context) { d.followKeyShreds(ctx, d.shredSeq) })
 	d.goBG(bgctx, func(ctx context.Context) { d.retag.run(ctx, d) })
 	if d.webhook != nil {
 		d.goBG(bgctx, func(ctx context.Context) { d.webhook.Run(ctx) })

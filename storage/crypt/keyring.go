@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -197,6 +198,28 @@ func (k *Keyring) Forget(client string) {
 	}
 	delete(k.clients, client)
 	k.destroyed[client] = true
+}
+
+// ForgetKey drops client key id from the keyring (its file destroyed,
+// here or on another node): what it wrapped no longer opens. A client
+// left with no key, or whose active key it was, is refused by WrapFor
+// from then on. It reports whether the keyring had the key.
+func (k *Keyring) ForgetKey(id string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	client, ok := k.owner[id]
+	if !ok {
+		return false
+	}
+	clear(k.keys[id])
+	delete(k.keys, id)
+	delete(k.owner, id)
+	left := slices.ContainsFunc(slices.Collect(maps.Values(k.owner)), func(c string) bool { return c == client })
+	if !left || k.clients[client] == id {
+		delete(k.clients, client)
+		k.destroyed[client] = true
+	}
+	return true
 }
 
 // Fingerprint identifies key id without revealing it (for certificates
