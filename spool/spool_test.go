@@ -176,3 +176,30 @@ func TestCheckAgentID(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkFree is one statfs of the spool's disk (Free), and
+// BenchmarkFreeRecent what each recorder's write pays to learn it: the
+// figure cached for freeAge, shared by every call, under contention from
+// all the benchmark's goroutines.
+func BenchmarkFree(b *testing.B) {
+	d, err := Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("statfs", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := d.Free(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("recent-parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := d.FreeRecent(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+}
