@@ -12,6 +12,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/contract"
+	"github.com/kiroku-voice/kiroku/incident"
 	"github.com/kiroku-voice/kiroku/rights"
 )
 
@@ -38,7 +39,7 @@ func strict[T any](t *testing.T, what string, raw json.RawMessage) {
 // each answer to the client's wire type, so kirokuctl (which decodes
 // with those types) and the API cannot drift apart.
 func TestWireTypes(t *testing.T) {
-	e := newEnv(t)
+	e := newRetentionEnv(t)
 	ids := e.seed(rec{purpose: "cs-quality", caller: "0312345678", seconds: 1})
 	base, _ := url.Parse(e.srv.URL)
 	as := func(name string) *apiclient.Client { return apiclient.New(base, token(name), e.srv.Client()) }
@@ -79,6 +80,28 @@ func TestWireTypes(t *testing.T) {
 	_, raw, err = as("po").Requests(ctx)
 	check("requests", raw, err, func(w string, r json.RawMessage) { strict[apiclient.RequestList](t, w, r) })
 
+	on := true
+	_, raw, err = as("po").BulkHold(ctx, apiclient.BulkHoldRequest{Caller: "0312345678", On: &on, Reason: "監査のため"})
+	check("bulk hold", raw, err, func(w string, r json.RawMessage) { strict[apiclient.BulkHoldResult](t, w, r) })
+	_, raw, err = as("po").RetentionPlan(ctx, nil)
+	check("retention plan", raw, err, func(w string, r json.RawMessage) { strict[apiclient.RetentionPlan](t, w, r) })
+	_, raw, err = as("po").RetentionPlan(ctx, url.Values{"purpose": {"cs-quality"}, "retention": {"30d"}})
+	check("retention preview", raw, err, func(w string, r json.RawMessage) { strict[apiclient.RetentionPlan](t, w, r) })
+	_, raw, err = as("sup").AddNote(ctx, ids[0], apiclient.NewNote{Body: "挨拶なし"})
+	check("add note", raw, err, func(w string, r json.RawMessage) { strict[apiclient.Note](t, w, r) })
+	_, raw, err = as("sup").Notes(ctx, ids[0])
+	check("notes", raw, err, func(w string, r json.RawMessage) { strict[apiclient.NoteList](t, w, r) })
+	// The incident report's client type is the part kirokuctl prints:
+	// TestContractWireTypes holds it to the server's.
+	_, _, err = as("po").Incident(ctx, url.Values{"actor": {"sup"}})
+	check("incident", nil, err, func(string, json.RawMessage) {})
+	_, raw, err = as("po").Purge(ctx, "")
+	check("purge", raw, err, func(w string, r json.RawMessage) { strict[apiclient.PurgeResult](t, w, r) })
+	_, raw, err = as("adm").DeadEvents(ctx, nil)
+	check("dead events", raw, err, func(w string, r json.RawMessage) { strict[apiclient.DeadEvents](t, w, r) })
+	_, raw, err = as("adm").Requeue(ctx, apiclient.RequeueRequest{All: true})
+	check("requeue", raw, err, func(w string, r json.RawMessage) { strict[apiclient.RequeueResult](t, w, r) })
+
 	// A refusal is a *StatusError carrying the API's message.
 	_, _, err = as("sup").Audit(ctx, nil)
 	var se *apiclient.StatusError
@@ -117,7 +140,7 @@ func jsonNames(t reflect.Type, prefix string, out map[string]bool) {
 }
 
 // TestContractWireTypes: the contract-end answers are the contract
-// package's types; every field apiclient reads of them is one the
+// package's types, the incident report the incident package's; every field apiclient reads of them is one the
 // server sends, so a renamed or dropped field fails here instead of
 // reading as zero in kirokuctl.
 func TestContractWireTypes(t *testing.T) {
@@ -128,6 +151,7 @@ func TestContractWireTypes(t *testing.T) {
 		{reflect.TypeFor[apiclient.ContractRun](), reflect.TypeFor[contract.RunInfo]()},
 		{reflect.TypeFor[apiclient.Certificate](), reflect.TypeFor[contract.Certificate]()},
 		{reflect.TypeFor[apiclient.Confirmation](), reflect.TypeFor[contract.Confirmation]()},
+		{reflect.TypeFor[apiclient.IncidentReport](), reflect.TypeFor[incident.Report]()},
 	} {
 		t.Run(c.client.Name(), func(t *testing.T) {
 			have, want := map[string]bool{}, map[string]bool{}
