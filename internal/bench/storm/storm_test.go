@@ -207,6 +207,17 @@ func BenchmarkStorm(b *testing.B) {
 			fmt.Printf("  %-6s sipp error      %s\n", side.name, e)
 		}
 	}
+	if dir := os.Getenv("STORM_LOGS"); dir != "" {
+		// SIPp's own traces of both sides, kept for reading the failures.
+		for _, side := range []struct {
+			name string
+			p    *sipptest.Process
+		}{{"caller", caller}, {"agent", agent}} {
+			os.WriteFile(filepath.Join(dir, side.name+"-errors.log"), []byte(side.p.Errors()), 0o644)     //nolint:errcheck,gosec // diagnostics
+			os.WriteFile(filepath.Join(dir, side.name+"-messages.log"), []byte(side.p.Messages()), 0o644) //nolint:errcheck,gosec // diagnostics
+		}
+		fmt.Printf("  sipp traces              in %s\n", dir)
+	}
 	b.ReportMetric(float64(cres.Successful), "caller-ok")
 	b.ReportMetric(float64(ares.Successful), "agent-ok")
 	b.ReportMetric(float64(r.dropsListener+r.dropsOtherSIP), "sip-drops")

@@ -333,3 +333,78 @@ func (f *fatalRecorder) Fatal(args ...any) {
 	f.msg = fmt.Sprint(args...)
 	panic(errFatal)
 }
+
+// TestAgentAbsorbsRetransmittedInvite: the agent scenario (uas.xml) takes
+// a byte-identical retransmission of the INVITE — one that crossed its
+// answer, as a caller whose T1 ran out sends when the agent is slow under
+// load — by going on retransmitting its 200 until the ACK (before it) or
+// ignoring it (after), and the call completes; SIPp alone aborts such a call ("expecting ACK,
+// got INVITE"). The caller is a plain UDP socket, so the retransmission
+// lands exactly where the test puts it.
+func TestAgentAbsorbsRetransmittedInvite(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, withTimeout(Options{Scenario: Scenario(t, "uas.xml"), Keys: agentKeys(t)}))
+	conn, err := net.ListenPacket("udp", loopback+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	to, err := net.ResolveUDPAddr("udp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := conn.LocalAddr().String()
+	msg := func(method, branch string, cseq int, toTag, body string) []byte {
+		ct := ""
+		if body != "" {
+			ct = "Content-Type: application/sdp\r\n"
+		}
+		return fmt.Appendf(nil, "%s sip:agent@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=%s\r\nFrom: <sip:caller@%s>;tag=c1\r\n"+
+			"To: <sip:agent@%s>%s\r\nCall-ID: retrans-1\r\nCSeq: %d %s\r\nContact: <sip:caller@%s>\r\nMax-Forwards: 70\r\n%sContent-Length: %d\r\n\r\n%s",
+			method, srv.Addr(), local, branch, local, srv.Addr(), toTag, cseq, method, local, ct, len(body), body)
+	}
+	send := func(b []byte) {
+		t.Helper()
+		if _, err := conn.WriteTo(b, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// next returns the next response's status line and To tag, skipping
+	// nothing: every response counts.
+	next := func(want string) string {
+		t.Helper()
+		buf := make([]byte, 65535)
+		conn.SetReadDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck
+		for {
+			n, _, err := conn.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("waiting for %s: %v", want, err)
+			}
+			m := string(buf[:n])
+			if strings.HasPrefix(m, "SIP/2.0 "+want) {
+				tag := ""
+				if i := strings.Index(m, "\r\nTo: "); i >= 0 {
+					line, _, _ := strings.Cut(m[i+6:], "\r\n")
+					if _, v, ok := strings.Cut(line, ";tag="); ok {
+						tag = ";tag=" + v
+					}
+				}
+				return tag
+			}
+		}
+	}
+	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio " + strconv.Itoa(FreeRTPPort(t)) + " RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+	invite := msg("INVITE", "z9hG4bK-inv", 1, "", sdp)
+	send(invite)
+	tag := next("200")
+	send(invite) // crossed the 200: the 200 goes on being retransmitted
+	if again := next("200"); again != tag {
+		t.Errorf("the 200 again carries To tag %q, want %q", again, tag)
+	}
+	send(msg("ACK", "z9hG4bK-ack", 1, tag, ""))
+	send(invite) // after the ACK: ignored
+	time.Sleep(100 * time.Millisecond)
+	send(msg("BYE", "z9hG4bK-bye", 2, tag, ""))
+	next("200")
+	checkResult(t, "agent", srv.Wait(t.Context()), Result{Successful: 1})
+}
