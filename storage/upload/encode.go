@@ -33,17 +33,27 @@ func cheapFormat(target audiofile.Format, rate int) audiofile.Format {
 	return audiofile.PCM
 }
 
-// audioData is the audio an upload stores: a file (the spool's WAV, or
-// its encoded copy in a spool temporary) or, encoded when the spool's
-// disk had no room for that copy, bytes in memory (path "").
+// audioData is the audio an upload stores: the spool's recording of call
+// id (spool set: read as its WAV, unsealed as it is read), an encoded
+// copy in a spool temporary (path), or, encoded when the spool's disk had
+// no room for that copy, bytes in memory.
 type audioData struct {
-	path string
-	mem  []byte
+	spool *spool.Dir
+	id    string
+	path  string
+	mem   []byte
 }
 
 // open returns a reader of the audio and its size; a file's reader is
 // also an io.Closer.
 func (a *audioData) open() (io.ReadSeeker, int64, error) {
+	if a.spool != nil {
+		r, n, err := a.spool.OpenAudio(a.id)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: open recording: %v", errItem, err)
+		}
+		return r, n, nil
+	}
 	if a.path == "" {
 		return bytes.NewReader(a.mem), int64(len(a.mem)), nil
 	}
@@ -84,16 +94,16 @@ func (c *capped) Write(p []byte) (int, error) {
 	return c.Buffer.Write(p)
 }
 
-// encode writes the spool's WAV of m as format into a temporary file in
-// the spool and returns it; remove removes it. When the spool's disk has
+// encode writes the spool's recording of m (read as its WAV) as format
+// into a temporary file in the spool and returns it; remove removes it. When the spool's disk has
 // no room for the copy (full: spool.IsDiskFull), it encodes into memory
 // instead, up to maxEncodedInMemory, so that a full spool still drains.
 // The WAV stays where it is until the encoded object is stored and
 // indexed. A WAV the encoder cannot read (audiofile.ErrSource) is stored
 // as it is, with a warning: the result is then nil, and nothing recorded
 // is lost.
-func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, bitrate int, wavPath string) (*audioData, error) {
-	src, err := os.Open(wavPath)
+func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, bitrate int) (*audioData, error) {
+	src, _, err := u.o.Spool.OpenAudio(m.ID)
 	if err != nil {
 		return nil, fmt.Errorf("%w: open recording: %v", errItem, err)
 	}
