@@ -284,3 +284,61 @@ func TestNewAudioNeedsKeys(t *testing.T) {
 		t.Errorf("a key file was written: %v", err)
 	}
 }
+
+// TestSealedTemp: what is written, with a seek back to rewrite the start
+// as an encoder fixing its header does, reads back as written; the file
+// holds none of it in the clear, and every chunk written again was
+// sealed under a new nonce.
+func TestSealedTemp(t *testing.T) {
+	d := sealedSpool(t)
+	tmp, err := d.CreateSealedTemp("c1.encoded.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tmp.Remove()
+	want := pattern(50000) // 200 kB: four chunks
+	for p := want; len(p) > 0; p = p[min(999, len(p)):] {
+		if _, err := tmp.Write(p[:min(999, len(p))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tmp.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(tmp.Name())
+	head := []byte("fLaC header fixed at the end")
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	tmp.Write(head)
+	if _, err := tmp.Seek(0, io.SeekEnd); err != nil {
+		t.Fatal(err)
+	}
+	if err := tmp.Close(); err != nil {
+		t.Fatal(err)
+	}
+	copy(want, head)
+	disk, _ := os.ReadFile(tmp.Name())
+	if bytes.Contains(disk, head) || bytes.Contains(disk, want[100000:100032]) {
+		t.Error("the temporary holds what was written in the clear")
+	}
+	if bytes.Equal(disk[:tempNonce], before[:tempNonce]) {
+		t.Error("the first chunk, written again, kept its nonce")
+	}
+	r, err := tmp.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, want) || r.Size() != int64(len(want)) {
+		t.Errorf("read back %d bytes (%v), size %d; want the %d written", len(got), err, r.Size(), len(want))
+	}
+	disk[tempStride+100] ^= 1
+	os.WriteFile(tmp.Name(), disk, 0o600)
+	r2, _ := tmp.Open()
+	defer r2.Close()
+	if _, err := io.ReadAll(r2); !errors.Is(err, ErrSealedCorrupt) {
+		t.Errorf("a changed chunk: %v, want ErrSealedCorrupt", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiroku-voice/kiroku/internal/testenv/audiotest"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/spool"
 )
@@ -69,7 +70,25 @@ func plainAudio(name string, b []byte) string {
 // stored from it decodes with the tone (the check finds audio in the
 // clear where there is some).
 func TestSpoolNeverPlain(t *testing.T) {
-	d := startDaemon(t, "5s", "0120000001")
+	for _, format := range []string{"pcm", "flac"} {
+		t.Run(format, func(t *testing.T) { spoolNeverPlain(t, format) })
+	}
+}
+
+// spoolNeverPlain is TestSpoolNeverPlain with the purpose storing format
+// (flac: the uploader's encoded copy waits in the spool too).
+func spoolNeverPlain(t *testing.T, format string) {
+	d := prepare(t, "5s", "0120000001")
+	cfg := filepath.Join(d.dir, "kiroku.yaml")
+	y, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y = bytes.Replace(y, []byte("retention: 90d,"), []byte("retention: 90d, audio_format: "+format+","), 1)
+	if err := os.WriteFile(cfg, y, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.start(t)
 	spoolDir := filepath.Join(d.dir, "data", "spool")
 	var (
 		mu       sync.Mutex
@@ -125,11 +144,21 @@ func TestSpoolNeverPlain(t *testing.T) {
 		t.Errorf("the largest sealed audio seen in %d samples is %d bytes, want a second of audio or more", samples, largest)
 	}
 	b := d.audio(t, id)
-	a, err := wav.Decode(b)
-	if err != nil {
-		t.Fatalf("stored recording: %v", err)
+	var pcm []byte
+	if format == "flac" {
+		file := filepath.Join(t.TempDir(), id+".flac")
+		os.WriteFile(file, b, 0o600)
+		for _, v := range audiotest.DecodeStereo(t, file) {
+			pcm = le.LittleEndian.AppendUint16(pcm, uint16(v))
+		}
+	} else {
+		a, err := wav.Decode(b)
+		if err != nil {
+			t.Fatalf("stored recording: %v", err)
+		}
+		pcm = a.Data
 	}
-	if why := plainAudio(id+".wav", a.Data); !strings.Contains(why, "440 Hz") {
+	if why := plainAudio(id+".raw", pcm); !strings.Contains(why, "440 Hz") {
 		t.Errorf("the stored recording's samples: %q, want the tone found", why)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -35,12 +34,12 @@ func cheapFormat(target audiofile.Format, rate int) audiofile.Format {
 
 // audioData is the audio an upload stores: the spool's recording of call
 // id (spool set: read as its WAV, unsealed as it is read), an encoded
-// copy in a spool temporary (path), or, encoded when the spool's disk had
-// no room for that copy, bytes in memory.
+// copy in a sealed spool temporary (temp), or, encoded when the spool's
+// disk had no room for that copy, bytes in memory.
 type audioData struct {
 	spool *spool.Dir
 	id    string
-	path  string
+	temp  *spool.SealedTemp
 	mem   []byte
 }
 
@@ -54,25 +53,20 @@ func (a *audioData) open() (io.ReadSeeker, int64, error) {
 		}
 		return r, n, nil
 	}
-	if a.path == "" {
+	if a.temp == nil {
 		return bytes.NewReader(a.mem), int64(len(a.mem)), nil
 	}
-	f, err := os.Open(a.path)
+	r, err := a.temp.Open()
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: open recording: %v", errItem, err)
+		return nil, 0, fmt.Errorf("%w: open encoded recording: %v", errItem, err)
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("%w: open recording: %v", errItem, err)
-	}
-	return f, fi.Size(), nil
+	return r, r.Size(), nil
 }
 
 // remove removes an encoded copy's temporary.
 func (a *audioData) remove() {
-	if a.path != "" {
-		os.Remove(a.path)
+	if a.temp != nil {
+		a.temp.Remove()
 	}
 }
 
@@ -95,7 +89,8 @@ func (c *capped) Write(p []byte) (int, error) {
 }
 
 // encode writes the spool's recording of m (read as its WAV) as format
-// into a temporary file in the spool and returns it; remove removes it. When the spool's disk has
+// into a sealed temporary in the spool (the encoded audio is not in the
+// clear there either) and returns it; remove removes it. When the spool's disk has
 // no room for the copy (full: spool.IsDiskFull), it encodes into memory
 // instead, up to maxEncodedInMemory, so that a full spool still drains.
 // The WAV stays where it is until the encoded object is stored and
@@ -109,16 +104,16 @@ func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, bitrate in
 	}
 	defer src.Close()
 	opts := audiofile.Options{Law: gLaw(m), Bitrate: bitrate}
-	tmp, err := u.o.Spool.CreateTemp(m.ID + ".encoded.*")
+	tmp, err := u.o.Spool.CreateSealedTemp(m.ID + ".encoded.*")
 	if err == nil {
 		err = audiofile.Encode(tmp, src, format, opts)
 		if cerr := tmp.Close(); err == nil {
 			err = cerr
 		}
 		if err == nil {
-			return &audioData{path: tmp.Name()}, nil
+			return &audioData{temp: tmp}, nil
 		}
-		os.Remove(tmp.Name())
+		tmp.Remove()
 	}
 	if spool.IsDiskFull(err) {
 		u.o.Log.Warn("no room in the spool for the encoded copy; encoding in memory", zap.String("call_id", m.ID), zap.Error(err))
