@@ -75,14 +75,15 @@ type RecordingResult struct {
 	Pauses   []Pause
 }
 
-// Recorder writes the two legs of a bridged call into one stereo WAV, both
+// Recorder writes the two legs of a bridged call as one stereo recording
+// into its Sink (the spool's sealed audio, or a plain WAV file), both
 // channels on one clock: each stream is anchored to the wall clock when it
 // starts (or changes SSRC) and placed by its RTP timestamps from there, so
 // loss, silence suppression and hold become silence of the right length,
 // packets reordered within the jitter window land in their place, and a
 // channel never shifts against the other. It is a Tap: audio is placed in
 // a one-second ring under a short lock on the relay goroutines, and the
-// recorder's own goroutine writes the ring to the file in large writes,
+// recorder's own goroutine writes the ring to the sink in large writes,
 // so the disk never holds up the relay.
 type Recorder struct {
 	open  func() (Sink, error) // makes the sink, on the recorder's goroutine

@@ -16,7 +16,7 @@ import (
 )
 
 // sealedSpool is a spool with a keyring.
-func sealedSpool(t *testing.T) *Dir {
+func sealedSpool(t testing.TB) *Dir {
 	t.Helper()
 	d, err := Open(t.TempDir())
 	if err != nil {
@@ -171,7 +171,7 @@ func TestSealedAudioRefused(t *testing.T) {
 	}
 }
 
-func mustKeyring(t *testing.T, b byte) *crypt.Keyring {
+func mustKeyring(t testing.TB, b byte) *crypt.Keyring {
 	t.Helper()
 	k, err := crypt.NewKeyring("m1", map[string][]byte{"m1": bytes.Repeat([]byte{b}, 32)})
 	if err != nil {
