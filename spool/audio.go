@@ -146,6 +146,23 @@ func (d *Dir) OpenAudio(id string) (io.ReadSeekCloser, int64, error) {
 	return f, fi.Size(), nil
 }
 
+// FinishAudio finishes the sealed audio of call id whose writer could not
+// seal its end record (the disk was full), as Recover does after a crash:
+// the whole records are kept, what follows them is cut. Audio finished
+// already is left as it is. A call without sealed audio is an error
+// wrapping os.ErrNotExist.
+func (d *Dir) FinishAudio(id string) error {
+	if _, err := os.Stat(d.SealedPath(id)); err != nil {
+		return fmt.Errorf("finish the audio of %s: %w", id, err)
+	}
+	key, err := d.dataKey(id)
+	if err != nil {
+		return err
+	}
+	_, _, err = repairSealed(d.SealedPath(id), key)
+	return err
+}
+
 // hashReader returns the size and SHA-256 of what r reads.
 func hashReader(r io.Reader) (int64, string, error) {
 	h := sha256.New()

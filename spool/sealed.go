@@ -187,23 +187,24 @@ func (w *SealedWriter) Write(p []byte) (int, error) {
 // returns the PCM bytes it holds and the size and SHA-256 of the WAV file
 // it reads back as (OpenAudio). Calling it again returns the same.
 func (w *SealedWriter) Finish() (pcm, wavSize int64, sum string, err error) {
+	var ferr error
 	if !w.done {
 		w.done = true
-		err = w.finish()
-		if cerr := w.f.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("close sealed audio: %w", cerr)
-		}
-		if err != nil {
-			return w.pcm, 0, "", err
+		ferr = w.finish()
+		if cerr := w.f.Close(); ferr == nil && cerr != nil {
+			ferr = fmt.Errorf("close sealed audio: %w", cerr)
 		}
 	}
-	r, err := openSealed(w.path, w.key)
+	// When the end record could not be written (a full disk), the whole
+	// records still say what the audio is: the WAV they read back as once
+	// the file is finished (FinishAudio, or Recover).
+	r, err := openSealedAs(w.path, w.key, ferr != nil)
 	if err != nil {
-		return w.pcm, 0, "", err
+		return w.pcm, 0, "", errors.Join(ferr, err)
 	}
 	defer r.Close()
 	size, sum, err := hashReader(r)
-	return w.pcm, size, sum, err
+	return w.pcm, size, sum, errors.Join(ferr, err)
 }
 
 func (w *SealedWriter) finish() error {
@@ -249,11 +250,17 @@ type SealedReader struct {
 // openSealed opens the sealed file at path with key; a file with no end
 // record is ErrUnfinished.
 func openSealed(path string, key []byte) (*SealedReader, error) {
+	return openSealedAs(path, key, false)
+}
+
+// openSealedAs is openSealed, or, unfinished, reads a file whose end
+// record is missing as its whole records.
+func openSealedAs(path string, key []byte, unfinished bool) (*SealedReader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open sealed audio: %w", err)
 	}
-	r, err := readSealed(f, key)
+	r, err := readSealed(f, key, unfinished)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("open sealed audio %s: %w", path, err)
@@ -261,7 +268,7 @@ func openSealed(path string, key []byte) (*SealedReader, error) {
 	return r, nil
 }
 
-func readSealed(f *os.File, key []byte) (*SealedReader, error) {
+func readSealed(f *os.File, key []byte, unfinished bool) (*SealedReader, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
@@ -278,19 +285,26 @@ func readSealed(f *os.File, key []byte) (*SealedReader, error) {
 	var lb [recordHeader]byte
 	var plain int64
 	for off, i := int64(sealedHeader), uint32(0); ; i++ {
-		if off == fi.Size() {
-			return nil, fmt.Errorf("%w: %d records and no end record", ErrUnfinished, i)
+		var l uint32
+		_, err := f.ReadAt(lb[:], off)
+		if err == nil {
+			l = binary.BigEndian.Uint32(lb[:])
 		}
-		if _, err := f.ReadAt(lb[:], off); err != nil {
-			return nil, fmt.Errorf("%w: record %d at %d cut short", ErrUnfinished, i, off)
-		}
-		l := binary.BigEndian.Uint32(lb[:])
 		n := int64(l &^ endFlag)
 		next := off + recordHeader + n + recordTag
-		if n > maxRecord || n == 0 {
+		switch {
+		case unfinished && (err != nil || n == 0 || n > maxRecord || next > fi.Size() || l&endFlag != 0):
+			// The whole records, up to where the writer stopped.
+			r.hdr = wav.Header(s.rate, s.chans, plain)
+			r.size = int64(len(r.hdr)) + plain
+			return r, nil
+		case off == fi.Size():
+			return nil, fmt.Errorf("%w: %d records and no end record", ErrUnfinished, i)
+		case err != nil:
+			return nil, fmt.Errorf("%w: record %d at %d cut short", ErrUnfinished, i, off)
+		case n > maxRecord || n == 0:
 			return nil, fmt.Errorf("%w: record %d at %d declares %d bytes", ErrSealedCorrupt, i, off, n)
-		}
-		if next > fi.Size() {
+		case next > fi.Size():
 			return nil, fmt.Errorf("%w: record %d at %d cut short", ErrUnfinished, i, off)
 		}
 		if l&endFlag == 0 {

@@ -342,3 +342,31 @@ func TestSealedTemp(t *testing.T) {
 		t.Errorf("a changed chunk: %v, want ErrSealedCorrupt", err)
 	}
 }
+
+// TestSealedEndRefused: when the disk refuses the end record, Finish
+// still says the size and checksum of the whole records' WAV (with the
+// error); FinishAudio then finishes the file to exactly that WAV.
+func TestSealedEndRefused(t *testing.T) {
+	d := sealedSpool(t)
+	pcm := pattern(1600 * 3)
+	w := recordPCM(t, d, "c1", pcm, 6400)
+	w.f.Close() // every write from now fails, as on a full disk
+	n, size, sum, err := w.Finish()
+	want := append(wav.Header(8000, 2, int64(len(pcm))), pcm...)
+	wantSum := sha256.Sum256(want)
+	if err == nil || n != int64(len(pcm)) || size != int64(len(want)) || sum != hex.EncodeToString(wantSum[:]) {
+		t.Fatalf("Finish: %d, %d, %s, %v; want an error and the %d-byte WAV's size and checksum", n, size, sum, err, len(want))
+	}
+	if _, _, err := d.OpenAudio("c1"); !errors.Is(err, ErrUnfinished) {
+		t.Fatalf("open before FinishAudio: %v, want ErrUnfinished", err)
+	}
+	if err := d.FinishAudio("c1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAudio(t, d, "c1"); !bytes.Equal(got, want) {
+		t.Errorf("after FinishAudio: %d bytes, want the %d-byte WAV Finish described", len(got), len(want))
+	}
+	if err := d.FinishAudio("nope"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("FinishAudio of no audio: %v, want ErrNotExist", err)
+	}
+}

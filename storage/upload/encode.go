@@ -47,7 +47,7 @@ type audioData struct {
 // also an io.Closer.
 func (a *audioData) open() (io.ReadSeeker, int64, error) {
 	if a.spool != nil {
-		r, n, err := a.spool.OpenAudio(a.id)
+		r, n, err := openSpoolAudio(a.spool, a.id)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%w: open recording: %v", errItem, err)
 		}
@@ -61,6 +61,20 @@ func (a *audioData) open() (io.ReadSeeker, int64, error) {
 		return nil, 0, fmt.Errorf("%w: open encoded recording: %v", errItem, err)
 	}
 	return r, r.Size(), nil
+}
+
+// openSpoolAudio opens the spool's recording of call id as its WAV. Its
+// sealed audio without an end record (the recorder's last write refused
+// by a full disk; its manifest is final) is finished first.
+func openSpoolAudio(sp *spool.Dir, id string) (io.ReadSeekCloser, int64, error) {
+	r, n, err := sp.OpenAudio(id)
+	if errors.Is(err, spool.ErrUnfinished) {
+		if err := sp.FinishAudio(id); err != nil {
+			return nil, 0, err
+		}
+		r, n, err = sp.OpenAudio(id)
+	}
+	return r, n, err
 }
 
 // remove removes an encoded copy's temporary.
@@ -98,7 +112,7 @@ func (c *capped) Write(p []byte) (int, error) {
 // as it is, with a warning: the result is then nil, and nothing recorded
 // is lost.
 func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, bitrate int) (*audioData, error) {
-	src, _, err := u.o.Spool.OpenAudio(m.ID)
+	src, _, err := openSpoolAudio(u.o.Spool, m.ID)
 	if err != nil {
 		return nil, fmt.Errorf("%w: open recording: %v", errItem, err)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/kiroku-voice/kiroku/audiofile"
+	"github.com/kiroku-voice/kiroku/internal/wav"
+	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/storage"
 	"github.com/kiroku-voice/kiroku/storage/upload"
 )
@@ -70,5 +72,32 @@ func TestUploadEncodedCopySealed(t *testing.T) {
 				t.Errorf("temporaries left in the spool: %v", left)
 			}
 		})
+	}
+}
+
+// TestUploadUnfinishedAudio: a final manifest whose sealed audio lacks its
+// end record (the recorder's last write refused by a full disk) is
+// stored with the whole records, the WAV its manifest describes.
+func TestUploadUnfinishedAudio(t *testing.T) {
+	e := newEnv(t, nil)
+	m, _ := e.call(t, 8000)
+	b, _ := os.ReadFile(e.spool.SealedPath(m.ID))
+	os.WriteFile(e.spool.SealedPath(m.ID), b[:len(b)-28], 0o600) // the end record
+	want := wav.Header(8000, 2, 32000)
+	if err := e.up.Pass(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.cat.Get(t.Context(), m.ID)
+	if err != nil {
+		t.Fatalf("not stored: %v", err)
+	}
+	r, err := recording.OpenAudio(t.Context(), e.store, e.keys, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	r.WriteRange(&got, 0, r.Size())
+	if !bytes.HasPrefix(got.Bytes(), want) || got.Len() != 44+32000 {
+		t.Errorf("stored %d bytes, want the 44-byte header of 32000 bytes and them", got.Len())
 	}
 }
