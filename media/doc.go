@@ -11,6 +11,10 @@
 // codec is its implementation and one line in the registry; an SDP whose
 // codecs are none of the registry's fails negotiation.
 //
+// The recorder writes a call's stereo PCM into a Sink its caller makes
+// (sip gives it the spool's sealed audio), so that media neither knows
+// where the audio goes nor holds it in the clear anywhere but its ring.
+//
 // It must not know SIP routing or storage: the sip package hands it SDP
 // bodies and gets SDP bodies and events back.
 //

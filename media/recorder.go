@@ -1,16 +1,10 @@
 package media
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"sync"
 	"time"
-
-	"github.com/kiroku-voice/kiroku/internal/wav"
 )
 
 // Recording geometry: stereo 16-bit, caller left, agent right, at 8 kHz,
@@ -75,19 +69,19 @@ type RecordingResult struct {
 	Pauses   []Pause
 }
 
-// Recorder writes the two legs of a bridged call into one stereo WAV, both
+// Recorder writes the two legs of a bridged call as one stereo recording
+// into its Sink (the spool's sealed audio, or a plain WAV file), both
 // channels on one clock: each stream is anchored to the wall clock when it
 // starts (or changes SSRC) and placed by its RTP timestamps from there, so
 // loss, silence suppression and hold become silence of the right length,
 // packets reordered within the jitter window land in their place, and a
 // channel never shifts against the other. It is a Tap: audio is placed in
 // a one-second ring under a short lock on the relay goroutines, and the
-// recorder's own goroutine writes the ring to the file in large writes,
+// recorder's own goroutine writes the ring to the sink in large writes,
 // so the disk never holds up the relay.
 type Recorder struct {
-	path  string
-	f     *os.File
-	w     *wav.Writer
+	open  func() (Sink, error) // makes the sink, on the recorder's goroutine
+	sink  Sink
 	start time.Time
 	// rate is the recording's sample rate; ringFrames, jitterFrames and
 	// resyncFrames are the durations above in its frames.
@@ -131,10 +125,21 @@ type channel struct {
 	stats    ChannelStats
 }
 
+// Sink is where a recording's audio goes: interleaved 16-bit stereo PCM
+// frames, appended in large writes (the spool seals each as it is
+// written). A write that fails stops the recording there.
+type Sink interface {
+	Write(p []byte) (int, error)
+	// Finish ends the audio durably, keeping the whole frames written
+	// before any write that failed, and says how many bytes of PCM it
+	// holds and the size and SHA-256 of the WAV file it reads back as.
+	Finish() (pcm, wavSize int64, sum string, err error)
+}
+
 // NewRecorder creates the WAV at path and starts recording at start, at
 // rate (NarrowbandRate or WidebandRate).
 func NewRecorder(path string, start time.Time, rate int) (*Recorder, error) {
-	r, err := newRecorder(path, start, rate)
+	r, err := newRecorder(wavFile(path, rate), start, rate)
 	if err != nil {
 		return nil, err
 	}
@@ -145,16 +150,21 @@ func NewRecorder(path string, start time.Time, rate int) (*Recorder, error) {
 	return r, nil
 }
 
-// StartRecorder starts recording at start, at rate, into a WAV at path
-// that its own goroutine creates once ready yields nil (the manifest
-// naming the file is durable), so neither the file's creation nor that
-// wait holds up the caller; the audio meanwhile waits in the ring (one
-// second). When ready yields an error, or the file cannot be created,
-// nothing is written and Close returns that error. A nil ready does not
-// wait. A rate that is neither NarrowbandRate nor WidebandRate is an
-// error at once.
+// StartRecorder is StartRecorderTo a plain WAV file at path.
 func StartRecorder(path string, start time.Time, rate int, ready <-chan error) (*Recorder, error) {
-	r, err := newRecorder(path, start, rate)
+	return StartRecorderTo(wavFile(path, rate), start, rate, ready)
+}
+
+// StartRecorderTo starts recording at start, at rate, into the sink open
+// makes on the recorder's own goroutine once ready yields nil (the
+// manifest naming the file is durable), so neither the file's creation
+// nor that wait holds up the caller; the audio meanwhile waits in the
+// ring (one second). When ready yields an error, or open fails, nothing
+// is written and Close returns that error. A nil ready does not wait. A
+// rate that is neither NarrowbandRate nor WidebandRate is an error at
+// once.
+func StartRecorderTo(open func() (Sink, error), start time.Time, rate int, ready <-chan error) (*Recorder, error) {
+	r, err := newRecorder(open, start, rate)
 	if err != nil {
 		return nil, err
 	}
@@ -162,29 +172,25 @@ func StartRecorder(path string, start time.Time, rate int, ready <-chan error) (
 	return r, nil
 }
 
-func newRecorder(path string, start time.Time, rate int) (*Recorder, error) {
+func newRecorder(open func() (Sink, error), start time.Time, rate int) (*Recorder, error) {
 	if rate != NarrowbandRate && rate != WidebandRate {
 		return nil, fmt.Errorf("create recording: rate %d Hz (recordings are %d or %d Hz)", rate, NarrowbandRate, WidebandRate)
 	}
 	n := int64(rate)
-	return &Recorder{path: path, start: start,
+	return &Recorder{open: open, start: start,
 		rate: n, ringFrames: n * ringSeconds, jitterFrames: n * jitterMs / 1000, resyncFrames: n * resyncMs / 1000,
 		ring: make([]byte, n*ringSeconds*frameBytes),
 		stop: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
-// create makes the recording's file and its WAV writer.
+// create makes the recording's sink.
 func (r *Recorder) create() error {
-	f, err := os.OpenFile(r.path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
+	s, err := r.open()
 	if err != nil {
-		return fmt.Errorf("create recording: %w", err)
-	}
-	w, err := wav.NewWriter(f, int(r.rate), 2)
-	if err != nil {
-		return errors.Join(fmt.Errorf("create recording: %w", err), f.Close(), os.Remove(r.path))
+		return err
 	}
 	r.mu.Lock()
-	r.f, r.w = f, w
+	r.sink = s
 	r.mu.Unlock()
 	return nil
 }
@@ -209,9 +215,6 @@ func (r *Recorder) SetRoom(room func() error) {
 
 // Rate is the recording's sample rate.
 func (r *Recorder) Rate() int { return int(r.rate) }
-
-// Path is the recording's file.
-func (r *Recorder) Path() string { return r.path }
 
 func (r *Recorder) posAt(t time.Time) int64 {
 	return int64(t.Sub(r.start)) * r.rate / int64(time.Second)
@@ -342,7 +345,7 @@ func (r *Recorder) Paused() bool {
 
 func (r *Recorder) run(ready <-chan error) {
 	defer close(r.done)
-	if ready != nil || r.f == nil {
+	if ready != nil || r.sink == nil {
 		// Even when the call has ended meanwhile: Close writes what the
 		// ring holds once the file is there.
 		var err error
@@ -429,7 +432,7 @@ func (r *Recorder) writeRange(from, to int64) error {
 	for from < to {
 		i := from % r.ringFrames
 		end := min(to-from, r.ringFrames-i) + i
-		if _, err := r.w.Write(r.ring[i*frameBytes : end*frameBytes]); err != nil {
+		if _, err := r.sink.Write(r.ring[i*frameBytes : end*frameBytes]); err != nil {
 			return fmt.Errorf("write recording: %w", err)
 		}
 		from += end - i
@@ -454,8 +457,7 @@ func (r *Recorder) Err() error {
 }
 
 // Close ends the recording at end: it writes what remains (silence up to
-// end where nothing came), finalises the header, fsyncs, and hashes the
-// file. It is idempotent; a write error is returned with the result of
+// end where nothing came) and finishes the sink (Sink.Finish). It is idempotent; a write error is returned with the result of
 // what was written.
 func (r *Recorder) Close(end time.Time) (RecordingResult, error) {
 	r.once.Do(func() {
@@ -475,34 +477,22 @@ func (r *Recorder) Close(end time.Time) (RecordingResult, error) {
 		werr := r.err
 		r.mu.Unlock()
 		r.res.Duration = time.Duration(r.res.Frames) * time.Second / time.Duration(r.rate)
-		if r.f == nil { // never created: nothing written
+		r.mu.Lock()
+		sink := r.sink
+		r.mu.Unlock()
+		if sink == nil { // never created: nothing written
 			r.cerr = werr
 			return
 		}
-		r.cerr = errors.Join(werr, r.w.Close(), r.f.Sync(), r.f.Close())
-		if werr != nil {
+		pcm, size, sum, err := sink.Finish()
+		r.cerr = errors.Join(werr, err)
+		if werr != nil || err != nil {
 			// A write that failed (a full disk) may have kept part of
-			// its range: the duration is of the frames in the file.
-			r.res.Frames = min(r.res.Frames, r.w.Written()/frameBytes)
+			// its range: the duration is of the frames kept.
+			r.res.Frames = min(r.res.Frames, pcm/frameBytes)
 			r.res.Duration = time.Duration(r.res.Frames) * time.Second / time.Duration(r.rate)
 		}
-		sum, size, err := hashFile(r.path)
 		r.res.SHA256, r.res.Size = sum, size
-		r.cerr = errors.Join(r.cerr, err)
 	})
 	return r.res, r.cerr
-}
-
-func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, fmt.Errorf("hash recording: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", n, fmt.Errorf("hash recording: %w", err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }

@@ -68,7 +68,7 @@ func TestOptOutInband(t *testing.T) {
 	if m.Recording != nil || m.NotRecorded != "caller opted-out" {
 		t.Errorf("got recording %+v, not-recorded %q; want none, \"caller opted-out\"", m.Recording, m.NotRecorded)
 	}
-	if wavs, _ := filepath.Glob(filepath.Join(env.spool.Path(), "*.wav")); len(wavs) != 0 {
+	if wavs, _ := filepath.Glob(filepath.Join(env.spool.Path(), "*"+spool.SealedExt)); len(wavs) != 0 {
 		t.Errorf("got %v in the spool for an opted-out call, want no audio", wavs)
 	}
 }

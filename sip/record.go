@@ -43,15 +43,27 @@ func (c *call) startRecording(start time.Time, agent media.Codec) media.Tap {
 		}
 	}
 	rate := media.RecordingRate(c.codec(sideCaller), agent)
+	c.mu.Lock()
+	client := c.manifest.Client
+	c.mu.Unlock()
+	// The audio is sealed as it is written, with a data key made now and
+	// kept wrapped in the spool (queued before the manifest, so durable
+	// with it) before any audio is: the spool never holds it in the clear.
+	audio, err := c.s.spool.NewAudio(c.id, client, rate, nil)
+	if err != nil {
+		c.log.Error("call not recorded", zap.Error(err))
+		c.setNotRecorded("recorder: " + err.Error())
+		return nil
+	}
 	ready := make(chan error, 1)
-	rec, err := media.StartRecorder(c.s.spool.RecordingPath(c.id), start, rate, ready)
+	rec, err := media.StartRecorderTo(func() (media.Sink, error) { return audio.Create() }, start, rate, ready)
 	if err != nil {
 		c.log.Error("call not recorded", zap.Error(err))
 		c.setNotRecorded("recorder: " + err.Error())
 		return nil
 	}
 	c.mu.Lock()
-	c.manifest.Recording = &spool.Recording{File: c.id + ".wav", Format: spool.RecordingFormatAt(rate), StartedAt: start.UTC()}
+	c.manifest.Recording = &spool.Recording{File: audio.File(), Format: spool.RecordingFormatAt(rate), StartedAt: start.UTC()}
 	m := c.manifest
 	c.mu.Unlock()
 	c.s.spool.QueueManifest(&m, func(err error) { ready <- err })
@@ -88,7 +100,8 @@ func (c *call) setNotRecorded(why string) {
 	c.mu.Unlock()
 }
 
-// stopRecording finalises the WAV and puts its facts in the manifest.
+// stopRecording finishes the sealed audio and puts its facts in the
+// manifest.
 func (c *call) stopRecording(end time.Time) {
 	c.mu.Lock()
 	rec, m := c.rec, c.manifest.Recording

@@ -2,8 +2,8 @@ package sip
 
 import (
 	"fmt"
+	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -24,7 +24,12 @@ func (e *testEnv) recordingAt(t *testing.T, m *spool.Manifest, rate int) (left, 
 	if m.Recording == nil {
 		t.Fatalf("manifest has no recording (not recorded: %q)", m.NotRecorded)
 	}
-	b, err := os.ReadFile(filepath.Join(e.spool.Path(), m.Recording.File))
+	f, _, err := e.spool.OpenAudio(m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(f)
+	f.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +208,8 @@ func TestOptedOutNotRecorded(t *testing.T) {
 		t.Errorf("got state %q recording %+v not-recorded %q; want done, none, \"caller opted-out\"", m.State, m.Recording, m.NotRecorded)
 	}
 	wavs, _ := filepath.Glob(filepath.Join(env.spool.Path(), "*.wav"))
-	if len(wavs) != 0 {
+	sealed, _ := filepath.Glob(filepath.Join(env.spool.Path(), "*"+spool.SealedExt))
+	if wavs = append(wavs, sealed...); len(wavs) != 0 {
 		t.Errorf("got %v in the spool for an opted-out call, want no audio", wavs)
 	}
 }

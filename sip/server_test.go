@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -18,6 +19,7 @@ import (
 	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/spool"
+	"github.com/kiroku-voice/kiroku/storage/crypt"
 )
 
 const (
@@ -145,6 +147,7 @@ lines:
 	if err != nil {
 		t.Fatal(err)
 	}
+	sp.SetKeys(testKeys(t))
 	if o.tweak != nil {
 		o.tweak(cfg)
 	}
@@ -274,4 +277,14 @@ func TestAgentRequestsFromListener(t *testing.T) {
 			t.Errorf("%s: got %q, want it sent from the listener 127.0.0.1:%s", method, strings.TrimSpace(via), port)
 		}
 	}
+}
+
+// testKeys is a keyring for the spool's sealed audio.
+func testKeys(t testing.TB) *crypt.Keyring {
+	t.Helper()
+	k, err := crypt.NewKeyring("test", map[string][]byte{"test": bytes.Repeat([]byte{0x5a}, crypt.KeySize)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

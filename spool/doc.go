@@ -17,6 +17,13 @@
 // call that ended on a full disk keeps its end reason; FreeRecent lets
 // every recorder check the disk's free space at one statfs for all.
 //
+// A call's audio is never in the clear in the folder: NewAudio makes its
+// data key (wrapped through Keys and kept as the call's UploadKey before
+// any audio is written) and the recorder's writes are sealed as they are
+// made (sealed.go); OpenAudio reads them back as the WAV they hold,
+// Recover repairs them to the last authentic record, and a stage's copy
+// of the audio waits in a sealed temporary (CreateSealedTemp).
+//
 // It must not know SIP, media or the store: callers fill a Manifest (and
 // the dialogs, as plain strings), the spool keeps it safe.
 package spool

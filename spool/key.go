@@ -8,11 +8,13 @@ import (
 	"strings"
 )
 
-// UploadKey is a recording's data key as the uploader wrapped it with a
-// master key (never in the clear), kept beside the recording until it is
-// stored: every upload attempt seals with the same key, so an attempt
-// that hung and completed late at the store writes the bytes of the one
-// that succeeded, not bytes under a key the catalog does not hold.
+// UploadKey is a recording's data key wrapped with a master key (never in
+// the clear), kept beside the recording until it is stored: made at the
+// call's start when it seals the audio in the spool (NewAudio), else by
+// the uploader's first attempt. The audio is stored sealed with it, and
+// every upload attempt seals with the same key, so an attempt that hung
+// and completed late at the store writes the bytes of the one that
+// succeeded, not bytes under a key the catalog does not hold.
 type UploadKey struct {
 	KeyID   string `json:"key_id"`
 	Wrapped []byte `json:"wrapped"`
@@ -27,6 +29,10 @@ type UploadKey struct {
 	// store a cheaper one (AudioFormat) and leave the conversion to the
 	// background transcoder; "" when it stores the purpose's own.
 	TranscodeTo string `json:"transcode_to,omitempty"`
+	// SealsSpool says the key was made at the call's start and seals its
+	// audio in the spool (NewAudio): no format is chosen yet while
+	// AudioFormat is "", which the first attempt then writes.
+	SealsSpool bool `json:"seals_spool,omitempty"`
 }
 
 func (d *Dir) keyPath(id string) string { return filepath.Join(d.path, id+".key") }

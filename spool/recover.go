@@ -27,8 +27,9 @@ type Recovered struct {
 
 // Recover finishes the manifests of calls that were in progress when
 // kirokud stopped without ending them (kill -9, power loss): a recording
-// gets its WAV header fixed to the audio written, is marked cut short and
-// becomes spooled; a call without audio is marked done. A call whose
+// keeps its sealed records up to the first one cut short and is finished
+// (an older spool's plain WAV gets its header fixed instead), is marked
+// cut short and becomes spooled; a call without audio is marked done. A call whose
 // dialogs were kept is left for teardown (Recovered.Teardown). Nothing is
 // deleted but a finished call's dialogs.
 func (d *Dir) Recover() ([]Recovered, error) {
@@ -96,6 +97,9 @@ func (d *Dir) recoverOne(m *Manifest, e os.DirEntry) (bool, error) {
 		}
 		return false, d.WriteManifest(m)
 	}
+	if _, err := os.Stat(d.SealedPath(m.ID)); err == nil {
+		return d.recoverSealed(m, ended)
+	}
 	path := filepath.Join(d.path, rec.File)
 	if fi, err := os.Stat(path); err == nil {
 		ended = fi.ModTime().UTC()
@@ -125,6 +129,48 @@ func (d *Dir) recoverOne(m *Manifest, e os.DirEntry) (bool, error) {
 	return true, d.WriteManifest(m)
 }
 
+// recoverSealed repairs the sealed audio of m, a call interrupted while
+// it was recorded: the records written up to the first one cut short
+// are kept and the file finished (repairSealed).
+func (d *Dir) recoverSealed(m *Manifest, ended time.Time) (bool, error) {
+	rec, path := m.Recording, d.SealedPath(m.ID)
+	if fi, err := os.Stat(path); err == nil {
+		ended = fi.ModTime().UTC()
+	}
+	key, err := d.dataKey(m.ID)
+	if err != nil {
+		return false, fmt.Errorf("repair %s: %w", filepath.Base(path), err)
+	}
+	pcm, cut, err := repairSealed(path, key)
+	if err != nil && !errors.Is(err, ErrUnfinished) {
+		return false, err
+	}
+	rec.CutShort = true
+	rec.EndedAt = &ended
+	rec.File = filepath.Base(path)
+	if err != nil { // not even its header: no audio
+		rec.Error = "recording file missing after interruption"
+		m.State = StateDone
+		return false, d.WriteManifest(m)
+	}
+	if cut > 0 {
+		rec.Error = fmt.Sprintf("%d bytes after the last whole sealed record cut in repair", cut)
+	}
+	r, err := openSealed(path, key)
+	if err != nil {
+		return false, fmt.Errorf("repair %s: %w", rec.File, err)
+	}
+	defer r.Close()
+	size, sum, err := hashReader(r)
+	if err != nil {
+		return false, err
+	}
+	rec.Duration = float64(pcm) / float64(r.s.rate*r.s.chans*2)
+	rec.SHA256, rec.Size = sum, size
+	m.State = StateSpooled
+	return true, d.WriteManifest(m)
+}
+
 func fileSHA256(path string) (string, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -139,5 +185,6 @@ func fileSHA256(path string) (string, int64, error) {
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// RecordingPath is where the recording of call id is written.
+// RecordingPath is where a spool written before audio was sealed kept
+// the recording of call id as a plain WAV file (see SealedPath).
 func (d *Dir) RecordingPath(id string) string { return filepath.Join(d.path, id+".wav") }

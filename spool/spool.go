@@ -16,6 +16,7 @@ type Dir struct {
 	commit   committer
 	free     freeCache
 	stranded stranded
+	keys     Keys // seal and open the audio (SetKeys)
 }
 
 // Open creates the spool folder if needed and checks it is writable.
@@ -160,7 +161,7 @@ func (d *Dir) Finished(bad func(id string, err error)) ([]*Manifest, error) {
 func (d *Dir) Remove(id string) error {
 	var errs []error
 	// The manifest goes last: while it is there, the call is listed.
-	for _, p := range []string{d.RecordingPath(id), d.keyPath(id), d.dialogPath(id), d.ManifestPath(id)} {
+	for _, p := range []string{d.SealedPath(id), d.RecordingPath(id), d.keyPath(id), d.dialogPath(id), d.ManifestPath(id)} {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove %s from the spool: %w", filepath.Base(p), err))
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -197,8 +198,21 @@ func (d *proc) manifests(t *testing.T) []*spool.Manifest {
 // store.
 func (d *proc) audio(t *testing.T, id string) []byte {
 	t.Helper()
-	if b, err := os.ReadFile(filepath.Join(d.dir, "data", "spool", id+".wav")); err == nil {
-		return b
+	key, err := crypt.LoadKeyFile(filepath.Join(d.dir, "data", "keys", "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := crypt.NewKeyring("master", map[string][]byte{"master": key})
+	if sp, err := spool.Open(filepath.Join(d.dir, "data", "spool")); err == nil {
+		sp.SetKeys(keys)
+		if r, _, err := sp.OpenAudio(id); err == nil {
+			defer r.Close()
+			b, err := io.ReadAll(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		}
 	}
 	cat, err := catalog.Open(t.Context(), filepath.Join(d.dir, "data", "catalog.db"))
 	if err != nil {
@@ -209,11 +223,6 @@ func (d *proc) audio(t *testing.T, id string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := crypt.LoadKeyFile(filepath.Join(d.dir, "data", "keys", "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, _ := crypt.NewKeyring("master", map[string][]byte{"master": key})
 	st, err := fs.New(filepath.Join(d.dir, "data", "store"))
 	if err != nil {
 		t.Fatal(err)

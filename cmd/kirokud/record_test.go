@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -191,6 +193,18 @@ func TestKill9MidCall(t *testing.T) {
 	}
 	if sum := sha256.Sum256(b); int64(len(b)) != m.Recording.Size || hex.EncodeToString(sum[:]) != m.Recording.SHA256 {
 		t.Errorf("manifest size %d sha %q, file %d bytes", m.Recording.Size, m.Recording.SHA256, len(b))
+	}
+	// Stored from the repaired sealed audio, it plays the caller's tone.
+	waitFor(t, "the repaired recording stored", func() bool {
+		_, err := os.Stat(filepath.Join(again.dir, "data", "spool", m.ID+".json"))
+		return os.IsNotExist(err)
+	})
+	stored := again.audio(t, m.ID)
+	if !bytes.Equal(stored, b) {
+		t.Errorf("stored audio: %d bytes, not the %d of the repaired recording", len(stored), len(b))
+	}
+	if why := plainAudio(m.ID+".wav", a.Data); !strings.Contains(why, "440 Hz") {
+		t.Errorf("the repaired recording's samples: %q, want the caller's tone", why)
 	}
 }
 

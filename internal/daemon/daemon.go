@@ -120,6 +120,13 @@ func build(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 	if err != nil {
 		return nil, err
 	}
+	// The keyring before the recovery: the spool's audio is sealed, and
+	// a recording cut short is repaired through its data key.
+	keys, err := keyring(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	sp.SetKeys(keys)
 	recovered, err := sp.Recover()
 	if err != nil {
 		return nil, err
@@ -143,7 +150,7 @@ func build(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 			log.Warn("interrupted call closed without recording", zap.String("call_id", r.ID))
 		}
 	}
-	d := &Daemon{log: log, path: path, spool: sp, cfg: cfg, metrics: metrics.New(), teardown: teardown}
+	d := &Daemon{log: log, path: path, spool: sp, cfg: cfg, metrics: metrics.New(), teardown: teardown, keys: keys}
 	d.live.Store(cfg)
 	for _, o := range opts {
 		o(d)
@@ -164,12 +171,10 @@ func build(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 	return d, nil
 }
 
-// openStorage opens the catalog, the store, the keyring and the uploader.
+// openStorage opens the catalog, the store and the uploader (build has
+// made the keyring).
 func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 	var err error
-	if d.keys, err = keyring(cfg, d.log); err != nil {
-		return err
-	}
 	if d.catalog, err = openCatalog(ctx, cfg); err != nil {
 		return err
 	}

@@ -155,10 +155,11 @@ func startCalls(t *testing.T, d *Daemon, n int, hold time.Duration) *sipptest.Pr
 	})
 }
 
-// wavs counts the recordings in spool folder sp larger than min bytes.
+// wavs counts the sealed recordings in spool folder sp larger than min
+// bytes.
 func wavs(t *testing.T, sp string, min int64) int {
 	t.Helper()
-	m, err := filepath.Glob(filepath.Join(sp, "*.wav"))
+	m, err := filepath.Glob(filepath.Join(sp, "*"+spool.SealedExt))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,16 @@ const placeholder = math.MaxUint32
 // maxData is the most data a RIFF file can hold behind a 44-byte header.
 const maxData = math.MaxUint32 - (HeaderSize - 8)
 
+// MaxData is the most data a WAV file Writer writes may hold.
+const MaxData = maxData
+
+// Header is the canonical 44-byte header Writer's Close leaves in front of
+// dataSize bytes of 16-bit PCM (at most MaxData), for audio kept in
+// another container and read back as a WAV file.
+func Header(sampleRate, channels int, dataSize int64) []byte {
+	return header(sampleRate, channels, uint32(dataSize))
+}
+
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("wav: writer is closed")
 

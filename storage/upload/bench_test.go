@@ -36,6 +36,7 @@ func s3Env(b *testing.B) *env {
 	}
 	b.Cleanup(func() { cat.Close() })
 	e := &env{spool: sp, store: st, cat: cat, keys: keyring(b, "a", "a")}
+	sp.SetKeys(e.keys)
 	return e
 }
 

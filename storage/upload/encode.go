@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -33,36 +32,55 @@ func cheapFormat(target audiofile.Format, rate int) audiofile.Format {
 	return audiofile.PCM
 }
 
-// audioData is the audio an upload stores: a file (the spool's WAV, or
-// its encoded copy in a spool temporary) or, encoded when the spool's
-// disk had no room for that copy, bytes in memory (path "").
+// audioData is the audio an upload stores: the spool's recording of call
+// id (spool set: read as its WAV, unsealed as it is read), an encoded
+// copy in a sealed spool temporary (temp), or, encoded when the spool's
+// disk had no room for that copy, bytes in memory.
 type audioData struct {
-	path string
-	mem  []byte
+	spool *spool.Dir
+	id    string
+	temp  *spool.SealedTemp
+	mem   []byte
 }
 
 // open returns a reader of the audio and its size; a file's reader is
 // also an io.Closer.
 func (a *audioData) open() (io.ReadSeeker, int64, error) {
-	if a.path == "" {
+	if a.spool != nil {
+		r, n, err := openSpoolAudio(a.spool, a.id)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%w: open recording: %v", errItem, err)
+		}
+		return r, n, nil
+	}
+	if a.temp == nil {
 		return bytes.NewReader(a.mem), int64(len(a.mem)), nil
 	}
-	f, err := os.Open(a.path)
+	r, err := a.temp.Open()
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: open recording: %v", errItem, err)
+		return nil, 0, fmt.Errorf("%w: open encoded recording: %v", errItem, err)
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("%w: open recording: %v", errItem, err)
+	return r, r.Size(), nil
+}
+
+// openSpoolAudio opens the spool's recording of call id as its WAV. Its
+// sealed audio without an end record (the recorder's last write refused
+// by a full disk; its manifest is final) is finished first.
+func openSpoolAudio(sp *spool.Dir, id string) (io.ReadSeekCloser, int64, error) {
+	r, n, err := sp.OpenAudio(id)
+	if errors.Is(err, spool.ErrUnfinished) {
+		if err := sp.FinishAudio(id); err != nil {
+			return nil, 0, err
+		}
+		r, n, err = sp.OpenAudio(id)
 	}
-	return f, fi.Size(), nil
+	return r, n, err
 }
 
 // remove removes an encoded copy's temporary.
 func (a *audioData) remove() {
-	if a.path != "" {
-		os.Remove(a.path)
+	if a.temp != nil {
+		a.temp.Remove()
 	}
 }
 
@@ -84,31 +102,32 @@ func (c *capped) Write(p []byte) (int, error) {
 	return c.Buffer.Write(p)
 }
 
-// encode writes the spool's WAV of m as format into a temporary file in
-// the spool and returns it; remove removes it. When the spool's disk has
+// encode writes the spool's recording of m (read as its WAV) as format
+// into a sealed temporary in the spool (the encoded audio is not in the
+// clear there either) and returns it; remove removes it. When the spool's disk has
 // no room for the copy (full: spool.IsDiskFull), it encodes into memory
 // instead, up to maxEncodedInMemory, so that a full spool still drains.
 // The WAV stays where it is until the encoded object is stored and
 // indexed. A WAV the encoder cannot read (audiofile.ErrSource) is stored
 // as it is, with a warning: the result is then nil, and nothing recorded
 // is lost.
-func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, bitrate int, wavPath string) (*audioData, error) {
-	src, err := os.Open(wavPath)
+func (u *Uploader) encode(m *spool.Manifest, format audiofile.Format, bitrate int) (*audioData, error) {
+	src, _, err := openSpoolAudio(u.o.Spool, m.ID)
 	if err != nil {
 		return nil, fmt.Errorf("%w: open recording: %v", errItem, err)
 	}
 	defer src.Close()
 	opts := audiofile.Options{Law: gLaw(m), Bitrate: bitrate}
-	tmp, err := u.o.Spool.CreateTemp(m.ID + ".encoded.*")
+	tmp, err := u.o.Spool.CreateSealedTemp(m.ID + ".encoded.*")
 	if err == nil {
 		err = audiofile.Encode(tmp, src, format, opts)
 		if cerr := tmp.Close(); err == nil {
 			err = cerr
 		}
 		if err == nil {
-			return &audioData{path: tmp.Name()}, nil
+			return &audioData{temp: tmp}, nil
 		}
-		os.Remove(tmp.Name())
+		tmp.Remove()
 	}
 	if spool.IsDiskFull(err) {
 		u.o.Log.Warn("no room in the spool for the encoded copy; encoding in memory", zap.String("call_id", m.ID), zap.Error(err))

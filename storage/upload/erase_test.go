@@ -94,8 +94,8 @@ func checkErased(t *testing.T, e *env, id, request string) {
 	if _, err := os.Stat(e.spool.ManifestPath(id)); !os.IsNotExist(err) {
 		t.Errorf("spool manifest: %v, want removed", err)
 	}
-	if _, err := os.Stat(e.spool.RecordingPath(id)); !os.IsNotExist(err) {
-		t.Errorf("spool WAV: %v, want removed", err)
+	if _, err := os.Stat(e.spool.SealedPath(id)); !os.IsNotExist(err) {
+		t.Errorf("spool audio: %v, want removed", err)
 	}
 	es, err := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: id})
 	if err != nil {

@@ -50,22 +50,11 @@ func (e *env) writeSpool(t testing.TB, m *spool.Manifest, pcm []int16, law audio
 			pcm[i] = media.DecodeULaw(media.EncodeULaw(v))
 		}
 	}
-	path := e.spool.RecordingPath(m.ID)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, _ := wav.NewWriter(f, 8000, 2)
 	b := make([]byte, 2*len(pcm))
 	for i, v := range pcm {
 		binary.LittleEndian.PutUint16(b[2*i:], uint16(v))
 	}
-	w.Write(b)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	data, _ := os.ReadFile(path)
+	data := e.sealAudio(t, m.ID, b, 8000)
 	sum := sha256.Sum256(data)
 	m.Recording.SHA256, m.Recording.Size = hex.EncodeToString(sum[:]), int64(len(data))
 	m.Recording.Channels = []spool.ChannelStats{{Side: "caller", Codec: string(law)}, {Side: "agent", Codec: string(law)}}
@@ -219,6 +208,8 @@ func TestUploadUnencodableStoredAsIs(t *testing.T) {
 		RetainUntil: func(_, _ string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true },
 		AudioFormat: formatIs(audiofile.FLAC)})
 	m, _ := e.call(t, 800)
+	// A spool written before audio was sealed: its plain WAV.
+	os.Remove(e.spool.SealedPath(m.ID))
 	path := e.spool.RecordingPath(m.ID)
 	f, _ := os.Create(path)
 	w, _ := wav.NewWriter(f, 8000, 1)
@@ -270,17 +261,9 @@ func TestUploadWidebandG711StoredAsFLAC(t *testing.T) {
 		RetainUntil: func(_, _ string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true },
 		AudioFormat: formatIs(audiofile.G711)})
 	m, _ := e.call(t, 0)
-	path := e.spool.RecordingPath(m.ID)
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, _ := wav.NewWriter(f, 16000, 2)
-	w.Write(make([]byte, 16000*4))
-	w.Close()
-	f.Close()
+	e.sealAudio(t, m.ID, make([]byte, 16000*4), 16000)
 	m.State, m.Consent.Decision = spool.StateSpooled, spool.Notified
-	m.Recording = &spool.Recording{File: m.ID + ".wav", Format: spool.RecordingFormatAt(16000), Duration: 1, SHA256: "x"}
+	m.Recording = &spool.Recording{File: m.ID + spool.SealedExt, Format: spool.RecordingFormatAt(16000), Duration: 1, SHA256: "x"}
 	if err := e.spool.WriteManifest(m); err != nil {
 		t.Fatal(err)
 	}

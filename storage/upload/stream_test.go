@@ -122,6 +122,7 @@ func TestUploadEncodesInMemoryOnFullSpool(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &env{spool: sp, store: st, cat: catalogtest.New(t, catalog.SQLite).Open(t), keys: keyring(t, "a", "a")}
+	sp.SetKeys(e.keys)
 	e.up = upload.New(upload.Options{Spool: e.spool, Store: e.store, Catalog: e.cat, Keys: e.keys,
 		RetainUntil: func(_, _ string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true },
 		AudioFormat: formatIs(audiofile.G711)})

@@ -421,7 +421,6 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 	}
 	rec.CallerWithheld = m.CallerWithheld
 	tags := recording.Tags(rec)
-	wavPath := u.o.Spool.RecordingPath(id)
 	// Every call gets a data key, recorded or not: it seals the audio and
 	// the caller's identity in the stored manifest, so that destroying the
 	// wrapped key (erasure) makes every copy of both unreadable.
@@ -443,7 +442,7 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 		rec.Duration = time.Duration(m.Recording.Duration * float64(time.Second))
 		rec.CutShort = m.Recording.CutShort
 		rec.SilentChannels = m.Recording.SilentChannels
-		src := &audioData{path: wavPath}
+		src := &audioData{spool: u.o.Spool, id: id}
 		if format == audiofile.G711 && rate != 8000 {
 			// A call with a G.722 leg is recorded at 16 kHz, which G.711
 			// cannot hold: stored losslessly as FLAC instead, which the
@@ -451,7 +450,7 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 			format = audiofile.FLAC
 		}
 		if format != audiofile.PCM {
-			enc, err := u.encode(m, format, bitrate, wavPath)
+			enc, err := u.encode(m, format, bitrate)
 			if err != nil {
 				return err
 			}
@@ -466,14 +465,14 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 		if err != nil {
 			return err
 		}
-		err = u.putAudio(ctx, rec, dataKey, r, size, src.path != wavPath, tags)
+		err = u.putAudio(ctx, rec, dataKey, r, size, src.spool == nil, tags)
 		if c, ok := r.(io.Closer); ok {
 			c.Close()
 		}
 		if err != nil {
 			return err
 		}
-		if src.path != wavPath {
+		if src.spool == nil {
 			// The manifest, stored and in the catalog, describes the
 			// audio as stored; the spool's PCM keeps its checksum.
 			r := m.Recording
@@ -587,6 +586,19 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 func (u *Uploader) dataKey(rec *catalog.Recording, rate int) (dataKey []byte, format audiofile.Format, bitrate int, target audiofile.Format, err error) {
 	k, err := u.o.Spool.ReadUploadKey(rec.ID)
 	switch {
+	case err == nil && k.SealsSpool && k.AudioFormat == "":
+		// Made at the call's start to seal its audio in the spool: the
+		// format is chosen now, and kept with it.
+		if dataKey, err = u.o.Keys.Unwrap(k.KeyID, k.Wrapped, rec.ID); err != nil {
+			return nil, "", 0, "", fmt.Errorf("%w: the data key that seals the spool's audio: %v", errItem, err)
+		}
+		rec.KeyID, rec.WrappedKey = k.KeyID, k.Wrapped
+		format, bitrate, target = u.chooseFormat(rec, rate)
+		k.AudioFormat, k.AudioBitrate, k.TranscodeTo = string(format), bitrate, string(target)
+		if err := u.o.Spool.WriteUploadKey(rec.ID, k); err != nil {
+			return nil, "", 0, "", fmt.Errorf("keep the data key: %w", err)
+		}
+		return dataKey, format, bitrate, target, nil
 	case err == nil:
 		dataKey, err := u.o.Keys.Unwrap(k.KeyID, k.Wrapped, rec.ID)
 		if err != nil {
@@ -608,20 +620,7 @@ func (u *Uploader) dataKey(rec *catalog.Recording, rate int) (dataKey []byte, fo
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, "", 0, "", fmt.Errorf("%w: %v", errItem, err)
 	}
-	format, bitrate = audiofile.PCM, 0
-	if u.o.AudioFormat != nil {
-		if f, b, ok := u.o.AudioFormat(rec.Purpose); ok {
-			format, bitrate = f, b
-		}
-	}
-	if (format == audiofile.FLAC || format == audiofile.Opus) && u.o.Defer != nil && !u.o.ObjectLock {
-		u.mu.Lock()
-		pending := u.pending
-		u.mu.Unlock()
-		if u.o.Defer(format, pending) {
-			target, format = format, cheapFormat(format, rate)
-		}
-	}
+	format, bitrate, target = u.chooseFormat(rec, rate)
 	dataKey, err = crypt.NewDataKey()
 	if err != nil {
 		return nil, "", 0, "", err
@@ -636,6 +635,27 @@ func (u *Uploader) dataKey(rec *catalog.Recording, rate int) (dataKey []byte, fo
 		return nil, "", 0, "", fmt.Errorf("keep the data key: %w", err)
 	}
 	return dataKey, format, bitrate, target, nil
+}
+
+// chooseFormat is the format rec's audio is stored in first, with opus's
+// bitrate, and the format the transcoder converts it to later ("" for
+// none): its purpose's, or a cheaper one under a backlog (Options.Defer).
+func (u *Uploader) chooseFormat(rec *catalog.Recording, rate int) (format audiofile.Format, bitrate int, target audiofile.Format) {
+	format = audiofile.PCM
+	if u.o.AudioFormat != nil {
+		if f, b, ok := u.o.AudioFormat(rec.Purpose); ok {
+			format, bitrate = f, b
+		}
+	}
+	if (format == audiofile.FLAC || format == audiofile.Opus) && u.o.Defer != nil && !u.o.ObjectLock {
+		u.mu.Lock()
+		pending := u.pending
+		u.mu.Unlock()
+		if u.o.Defer(format, pending) {
+			target, format = format, cheapFormat(format, rate)
+		}
+	}
+	return format, bitrate, target
 }
 
 // putAudio seals the n bytes of audio from src (encoded: not the spool's

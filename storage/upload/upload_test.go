@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,6 @@ import (
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
-	"github.com/kiroku-voice/kiroku/internal/wav"
 	"github.com/kiroku-voice/kiroku/recording"
 	"github.com/kiroku-voice/kiroku/spool"
 	"github.com/kiroku-voice/kiroku/storage"
@@ -77,12 +77,14 @@ func newEnvOn(t *testing.T, db catalogtest.DB, st storage.Store) *env {
 }
 
 func (e *env) uploader(keys *crypt.Keyring) *upload.Uploader {
+	e.spool.SetKeys(keys) // one keyring seals the spool's audio and the store's, as in the daemon
 	return upload.New(upload.Options{Spool: e.spool, Store: e.store, Catalog: e.cat, Keys: keys,
 		RetainUntil: func(_, p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), p == "cs-quality" }})
 }
 
 // call leaves a finished call in the spool: a manifest and, when
-// recorded, a WAV of n frames.
+// recorded, sealed audio of n frames, as the recorder leaves it; the
+// bytes returned are the WAV it reads back as.
 func (e *env) call(t testing.TB, frames int) (*spool.Manifest, []byte) {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7()).String()
@@ -91,25 +93,54 @@ func (e *env) call(t testing.TB, frames int) (*spool.Manifest, []byte) {
 		Purpose: "cs-quality", StartedAt: now, EndedAt: &now, Consent: spool.Consent{Decision: spool.OptedOut}}
 	var data []byte
 	if frames > 0 {
-		path := e.spool.RecordingPath(id)
-		f, _ := os.Create(path)
-		w, _ := wav.NewWriter(f, 8000, 2)
 		pcm := make([]byte, frames*4)
 		for i := range pcm {
 			pcm[i] = byte(i * 7)
 		}
-		w.Write(pcm)
-		w.Close()
-		f.Close()
-		data, _ = os.ReadFile(path)
+		data = e.sealAudio(t, id, pcm, 8000)
 		m.State = spool.StateSpooled
 		m.Consent.Decision = spool.Notified
-		m.Recording = &spool.Recording{File: id + ".wav", Duration: float64(frames) / 8000, Size: int64(len(data)), SHA256: "x"}
+		m.Recording = &spool.Recording{File: id + spool.SealedExt, Duration: float64(frames) / 8000, Size: int64(len(data)), SHA256: "x"}
 	}
 	if err := e.spool.WriteManifest(m); err != nil {
 		t.Fatal(err)
 	}
 	return m, data
+}
+
+// sealAudio writes pcm (16-bit stereo at rate Hz) as call id's sealed
+// audio in the spool, replacing any it had, in the recorder's flushes of
+// 200 ms, and returns the WAV it reads back as.
+func (e *env) sealAudio(t testing.TB, id string, pcm []byte, rate int) []byte {
+	t.Helper()
+	os.Remove(e.spool.SealedPath(id))
+	os.Remove(e.spool.RecordingPath(id))
+	a, err := e.spool.NewAudio(id, "", rate, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := a.Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, flush := pcm, rate*4/5; len(p) > 0; p = p[min(flush, len(p)):] {
+		if _, err := w.Write(p[:min(flush, len(p))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, _, err := w.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := e.spool.OpenAudio(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
 
 func TestUploadStoresSealedIndexedAudited(t *testing.T) {
@@ -192,11 +223,11 @@ func TestUploadOptedOutKeepsEvidence(t *testing.T) {
 func TestUploadTwiceStoresOnce(t *testing.T) {
 	eachCatalog(t, func(t *testing.T, e *env) {
 		m, _ := e.call(t, 8000)
-		wavCopy, _ := os.ReadFile(e.spool.RecordingPath(m.ID))
+		wavCopy, _ := os.ReadFile(e.spool.SealedPath(m.ID))
 		manCopy, _ := os.ReadFile(e.spool.ManifestPath(m.ID))
 		e.up.Pass(t.Context())
 		first, _ := e.cat.Get(t.Context(), m.ID)
-		os.WriteFile(e.spool.RecordingPath(m.ID), wavCopy, 0o640)
+		os.WriteFile(e.spool.SealedPath(m.ID), wavCopy, 0o640)
 		os.WriteFile(e.spool.ManifestPath(m.ID), manCopy, 0o640)
 		if err := e.up.Pass(t.Context()); err != nil {
 			t.Fatal(err)
@@ -231,7 +262,7 @@ func TestUploadTwiceStoresOnce(t *testing.T) {
 func TestErasedNotBroughtBack(t *testing.T) {
 	eachCatalog(t, func(t *testing.T, e *env) {
 		m, _ := e.call(t, 8000)
-		wavCopy, _ := os.ReadFile(e.spool.RecordingPath(m.ID))
+		wavCopy, _ := os.ReadFile(e.spool.SealedPath(m.ID))
 		manCopy, _ := os.ReadFile(e.spool.ManifestPath(m.ID))
 		e.up.Pass(t.Context())
 		rec, _ := e.cat.Get(t.Context(), m.ID)
@@ -249,7 +280,7 @@ func TestErasedNotBroughtBack(t *testing.T) {
 		for _, k := range []string{rec.ObjectKey, rec.ManifestKey} {
 			e.store.Delete(t.Context(), []string{k})
 		}
-		os.WriteFile(e.spool.RecordingPath(m.ID), wavCopy, 0o640)
+		os.WriteFile(e.spool.SealedPath(m.ID), wavCopy, 0o640)
 		os.WriteFile(e.spool.ManifestPath(m.ID), manCopy, 0o640)
 		if err := e.up.Pass(t.Context()); err != nil {
 			t.Fatal(err)
@@ -262,7 +293,7 @@ func TestErasedNotBroughtBack(t *testing.T) {
 		if n != 0 {
 			t.Errorf("got %d objects, want none", n)
 		}
-		if _, err := os.Stat(e.spool.RecordingPath(m.ID)); !errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(e.spool.SealedPath(m.ID)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("spool copy still there: %v", err)
 		}
 	})

@@ -182,8 +182,10 @@ func waitManifests(ctx context.Context, dataDir string, ids []string, wait time.
 	// spool is in a listing of the store taken after looking.
 	inSpool := map[string]bool{}
 	for id := range found {
-		if fi, err := os.Stat(m.spool.RecordingPath(id)); err == nil && fi.Size() > 44 {
-			inSpool[id] = true
+		for _, p := range []string{m.spool.SealedPath(id), m.spool.RecordingPath(id)} {
+			if fi, err := os.Stat(p); err == nil && fi.Size() > 44 {
+				inSpool[id] = true
+			}
 		}
 	}
 	_, audio, err := m.stored(ctx)
