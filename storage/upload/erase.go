@@ -75,6 +75,7 @@ func (u *Uploader) destroyErased(ctx context.Context, m *spool.Manifest, rec *ca
 	}); err != nil {
 		return err
 	}
+	u.forgetKey(m.ID)
 	if err := u.o.Spool.Remove(m.ID); err != nil {
 		return fmt.Errorf("erased recording %s: spool files: %w", m.ID, err)
 	}

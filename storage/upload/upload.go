@@ -124,6 +124,11 @@ type Uploader struct {
 	stored  uint64
 	failed  uint64
 	lastErr error
+
+	// keys are the data keys (with their formats) the spool's disk had
+	// no room to keep, by call: the same at every attempt in this
+	// process, as a kept one is at every attempt in any (see dataKey).
+	keys sync.Map // string → spool.UploadKey
 }
 
 // New returns an uploader; Run starts it.
@@ -548,6 +553,7 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 		return u.destroyErased(ctx, m, rec, erasedBy)
 	}
 	// Only now is the spool copy redundant.
+	u.forgetKey(id)
 	if err := u.o.Spool.Remove(id); err != nil {
 		u.o.Log.Warn("stored, but spool files not removed", zap.String("call_id", id), zap.Error(err))
 	}
@@ -584,7 +590,7 @@ func (u *Uploader) upload(clk *attemptClock, id string) error {
 // So is the choice to store a cheaper format first (Options.Defer): the
 // format to convert to later is target, "" when format is the purpose's.
 func (u *Uploader) dataKey(rec *catalog.Recording, rate int) (dataKey []byte, format audiofile.Format, bitrate int, target audiofile.Format, err error) {
-	k, err := u.o.Spool.ReadUploadKey(rec.ID)
+	k, err := u.readKey(rec.ID)
 	switch {
 	case err == nil && k.SealsSpool && k.AudioFormat == "":
 		// Made at the call's start to seal its audio in the spool: the
@@ -595,7 +601,7 @@ func (u *Uploader) dataKey(rec *catalog.Recording, rate int) (dataKey []byte, fo
 		rec.KeyID, rec.WrappedKey = k.KeyID, k.Wrapped
 		format, bitrate, target = u.chooseFormat(rec, rate)
 		k.AudioFormat, k.AudioBitrate, k.TranscodeTo = string(format), bitrate, string(target)
-		if err := u.o.Spool.WriteUploadKey(rec.ID, k); err != nil {
+		if err := u.keepKey(rec.ID, k); err != nil {
 			return nil, "", 0, "", fmt.Errorf("keep the data key: %w", err)
 		}
 		return dataKey, format, bitrate, target, nil
@@ -631,11 +637,44 @@ func (u *Uploader) dataKey(rec *catalog.Recording, rate int) (dataKey []byte, fo
 		return nil, "", 0, "", fmt.Errorf("%w: %v", errItem, err)
 	}
 	k = spool.UploadKey{KeyID: rec.KeyID, Wrapped: rec.WrappedKey, AudioFormat: string(format), AudioBitrate: bitrate, TranscodeTo: string(target)}
-	if err := u.o.Spool.WriteUploadKey(rec.ID, k); err != nil {
+	if err := u.keepKey(rec.ID, k); err != nil {
 		return nil, "", 0, "", fmt.Errorf("keep the data key: %w", err)
 	}
 	return dataKey, format, bitrate, target, nil
 }
+
+// readKey returns the data key kept for call id: the one the spool's
+// disk had no room for, else the spool's.
+func (u *Uploader) readKey(id string) (spool.UploadKey, error) {
+	if k, ok := u.keys.Load(id); ok {
+		return k.(spool.UploadKey), nil
+	}
+	return u.o.Spool.ReadUploadKey(id)
+}
+
+// keepKey keeps k for the next attempts at call id: in the spool, or,
+// when its disk is full, in this process. An attempt that hung may still
+// put its object after a later one was indexed, so every attempt must
+// seal with the one key the catalog will name: across a restart that is
+// the spool's (the process that hung is gone with its attempt), within
+// a process this one. A full spool disk then does not hold up the
+// upload that would free it.
+func (u *Uploader) keepKey(id string, k spool.UploadKey) error {
+	err := u.o.Spool.WriteUploadKey(id, k)
+	if err != nil && spool.IsDiskFull(err) {
+		u.keys.Store(id, k)
+		u.o.Log.Warn("data key kept in memory: the spool's disk is full", zap.String("call_id", id), zap.Error(err))
+		return nil
+	}
+	if err == nil {
+		u.keys.Delete(id)
+	}
+	return err
+}
+
+// forgetKey drops what keepKey held in memory for call id, once it is
+// stored or destroyed.
+func (u *Uploader) forgetKey(id string) { u.keys.Delete(id) }
 
 // chooseFormat is the format rec's audio is stored in first, with opus's
 // bitrate, and the format the transcoder converts it to later ("" for
