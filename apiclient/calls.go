@@ -131,3 +131,12 @@ func (c *Client) Notes(ctx context.Context, id string) (NoteList, json.RawMessag
 func (c *Client) AddNote(ctx context.Context, id string, n NewNote) (Note, json.RawMessage, error) {
 	return call[Note](ctx, c, http.MethodPost, recordingPath(id)+"/notes", nil, nil, n)
 }
+
+// Listen listens in to a call in progress: GET /api/v1/calls/{id}/listen,
+// the reason in its header. The body is a WAV of unknown length (its
+// sizes are the placeholder 0xFFFFFFFF): 16-bit stereo PCM, caller left,
+// agent right, as the recording is written, until the call ends. The
+// caller closes the body; closing it ends the listening.
+func (c *Client) Listen(ctx context.Context, id, reason string) (*http.Response, error) {
+	return c.Do(ctx, http.MethodGet, "/api/v1/calls/"+url.PathEscape(id)+"/listen", nil, ReasonHeader(reason), nil)
+}
