@@ -18,15 +18,33 @@ import (
 // meanwhile is dropped by the recorder, not queued).
 const listenWriteWait = 10 * time.Second
 
+// listenRecheck is how often a listen asks again whether its token may
+// still hear the call: a reload that removes the token, its role or the
+// client from its view ends the listening within this.
+const listenRecheck = 2 * time.Second
+
 // hears returns whether p may listen in to c, or why not.
 func (a *API) hears(p *Principal, c sip.CallInfo) (string, bool) {
 	return policyOf(a.o.Config()).HearsCall(p.who(), c.Client, c.Purpose)
 }
 
+// stillHears is why p may no longer listen in to c under the
+// configuration now in force ("" while it may).
+func (a *API) stillHears(p *Principal, c sip.CallInfo) string {
+	if l, ok := a.auth.(Lookup); ok {
+		if p, ok = l.Principal(p.Name); !ok {
+			return "token no longer configured"
+		}
+	}
+	why, _ := a.hears(p, c)
+	return why
+}
+
 // listen serves GET /api/v1/calls/{id}/listen: the call's recording as
 // it is written, streamed as a WAV of unknown length (16-bit stereo PCM
 // at the recording's rate, caller left, agent right; silence while the
-// recording is paused) until the call ends or the listener leaves. A
+// recording is paused) until the call ends, the listener leaves or a
+// reload takes its access away (listenRecheck). A
 // reason is required. The start is audited as "listen" with the reason
 // before any audio leaves, the end as "listen-end" with how long, how
 // many bytes were sent and how many the recorder dropped because the
@@ -98,6 +116,8 @@ func (a *API) listen(w http.ResponseWriter, r *http.Request, p *Principal) {
 		return err == nil && rc.Flush() == nil
 	}
 	end := "call ended"
+	recheck := time.NewTicker(listenRecheck)
+	defer recheck.Stop()
 	if !send(wav.StreamHeader(l.Rate(), 2)) {
 		end = "listener gone"
 	} else {
@@ -107,6 +127,11 @@ func (a *API) listen(w http.ResponseWriter, r *http.Request, p *Principal) {
 			case <-r.Context().Done():
 				end = "listener left"
 				break stream
+			case <-recheck.C:
+				if why := a.stillHears(p, c); why != "" {
+					end = "access withdrawn: " + why
+					break stream
+				}
 			case b, open := <-l.C:
 				if !open {
 					break stream

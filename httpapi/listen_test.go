@@ -13,10 +13,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/audit"
+	"github.com/kiroku-voice/kiroku/internal/config"
 	"github.com/kiroku-voice/kiroku/media"
 	"github.com/kiroku-voice/kiroku/sip"
 	"github.com/kiroku-voice/kiroku/storage/fs"
@@ -300,5 +302,29 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestListenAccessWithdrawn: a reload that moves the token to another
+// client ends its listening, audited with why.
+func TestListenAccessWithdrawn(t *testing.T) {
+	e, _ := newListenEnv(t)
+	before := e.head()
+	res := listenReq(t, t.Context(), e, "acme-sup", acmeCall, "coaching")
+	if _, err := io.ReadFull(res.Body, make([]byte, 44+1000)); err != nil {
+		t.Fatal(err)
+	}
+	moved := strings.Replace(clientYAML(""), `name: acme-sup, roles: ["supervisor"], clients: ["acme"]`, `name: acme-sup, roles: ["supervisor"], clients: ["globex"]`, 1)
+	cfg, err := config.Parse([]byte(moved), "clients.yaml", fstest.MapFS{}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cfg.Store(cfg)
+	if _, err := io.ReadAll(res.Body); err != nil {
+		t.Fatalf("the stream ended with %v, want a clean end", err)
+	}
+	end := entries(e, before, audit.ActionListenEnd)
+	if len(end) != 1 || !strings.Contains(end[0].Detail, `"end":"access withdrawn: line run for client \"acme\"`) {
+		t.Errorf("got end entries %+v, want one saying the access was withdrawn", end)
 	}
 }
