@@ -68,6 +68,10 @@ var (
 	calls = Rule{Roles: []string{Supervisor, Admin},
 		Why:    "calls in progress without the supervisor or admin role",
 		Answer: "calls in progress are open to supervisors and admins"}
+	// Listening in hears the recording: supervisors only (HearsCall).
+	listen = Rule{Roles: []string{Supervisor},
+		Why:    "listen-in without the supervisor role",
+		Answer: "listening in to calls in progress is for supervisors"}
 	// Notes are written by those who review recordings; read by anyone
 	// the recording is visible to.
 	notes = Rule{Roles: []string{Supervisor, PrivacyOfficer},
@@ -143,6 +147,7 @@ var routes = []Route{
 	{"GET /api/v1/calls", calls},
 	{"POST /api/v1/calls/{id}/pause", calls},
 	{"POST /api/v1/calls/{id}/resume", calls},
+	{"GET /api/v1/calls/{id}/listen", listen},
 
 	{"POST /api/v1/holds", bulkHold},
 	{"GET /api/v1/retention/plan", retentionPlan},

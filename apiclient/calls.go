@@ -142,3 +142,12 @@ func (c *Client) DeadEvents(ctx context.Context, q url.Values) (DeadEvents, json
 func (c *Client) Requeue(ctx context.Context, req RequeueRequest) (RequeueResult, json.RawMessage, error) {
 	return call[RequeueResult](ctx, c, http.MethodPost, "/api/v1/webhooks/dead/requeue", nil, nil, req)
 }
+
+// Listen listens in to a call in progress: GET /api/v1/calls/{id}/listen,
+// the reason in its header. The body is a WAV of unknown length (its
+// sizes are the placeholder 0xFFFFFFFF): 16-bit stereo PCM, caller left,
+// agent right, as the recording is written, until the call ends. The
+// caller closes the body; closing it ends the listening.
+func (c *Client) Listen(ctx context.Context, id, reason string) (*http.Response, error) {
+	return c.Do(ctx, http.MethodGet, "/api/v1/calls/"+url.PathEscape(id)+"/listen", nil, ReasonHeader(reason), nil)
+}

@@ -228,6 +228,11 @@ type Call struct {
 	Recording string    `json:"recording,omitempty"`
 	StartedAt time.Time `json:"started_at"`
 	Duration  float64   `json:"duration_seconds"`
+	AgentID   string    `json:"agent_id,omitempty"` // who took the call, as the agent platform said
+	// Listenable says the token may listen in now (GET
+	// /api/v1/calls/{id}/listen): the call is being recorded and the
+	// token hears its purpose.
+	Listenable bool `json:"listenable"`
 }
 
 // CallList is the answer of GET /api/v1/calls.

@@ -42,6 +42,10 @@ const (
 	ActionIncidentReport Action = "incident-report" // an incident report, with the ids it showed
 	ActionRightsAPI      Action = "rights-api"      // a data-subject request read
 	ActionWaveform       Action = "waveform"        // a recording's waveform computed from its audio
+	// ActionListen: a call in progress listened in to, with the reason;
+	// ActionListenEnd: that listening over (how long, how many bytes).
+	ActionListen    Action = "listen"
+	ActionListenEnd Action = "listen-end"
 
 	// Data leaving the system.
 	ActionDownload            Action = "download"             // audio downloaded as a file
@@ -99,6 +103,7 @@ var actions = map[Action]Kind{
 	ActionSearch: KindAccessed, ActionView: KindAccessed, ActionPlay: KindAccessed, ActionRead: KindAccessed,
 	ActionAuditRead: KindAccessed, ActionAuditVerify: KindAccessed, ActionCallsList: KindAccessed,
 	ActionIncidentReport: KindAccessed, ActionRightsAPI: KindAccessed, ActionRetentionPlan: KindAccessed, ActionWaveform: KindAccessed,
+	ActionListen: KindAccessed, ActionListenEnd: KindAccessed,
 
 	ActionDownload: KindExported, ActionDisclose: KindExported, ActionProvide: KindExported,
 	ActionPseudonymisedExport: KindExported, ActionSearchExport: KindExported,

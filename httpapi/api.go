@@ -150,6 +150,7 @@ func (a *API) routes() {
 	authed("GET /api/v1/calls", a.callsList)
 	authed("POST /api/v1/calls/{id}/pause", a.pause(true))
 	authed("POST /api/v1/calls/{id}/resume", a.pause(false))
+	authed("GET /api/v1/calls/{id}/listen", a.listen)     // listen.go
 	authed("POST /api/v1/holds", a.bulkHold)              // retention.go
 	authed("GET /api/v1/retention/plan", a.retentionPlan) // retention.go
 	authed("POST /api/v1/retention/purge", a.purge)       // retention.go

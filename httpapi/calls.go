@@ -42,7 +42,10 @@ func (a *API) callsList(w http.ResponseWriter, r *http.Request, p *Principal) {
 		}
 		out = append(out, apiclient.Call{ID: c.ID, Line: c.Line, Purpose: c.Purpose, Client: c.Client, Caller: c.Caller,
 			Consent: c.Decision, Phase: c.Phase, Recording: c.Recording, StartedAt: c.StartedAt,
-			Duration: now.Sub(c.StartedAt).Round(time.Millisecond).Seconds()})
+			Duration: now.Sub(c.StartedAt).Round(time.Millisecond).Seconds(), AgentID: c.AgentID})
+		if _, hears := a.hears(p, c); hears && (c.Recording == "recording" || c.Recording == "paused") {
+			out[len(out)-1].Listenable = true
+		}
 	}
 	if err := a.record(r, p, audit.ActionCallsList, "", "", map[string]any{"results": len(out)}); err != nil {
 		a.internal(w, "audit of a calls list", err)

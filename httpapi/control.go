@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
+	"github.com/kiroku-voice/kiroku/media"
 	"github.com/kiroku-voice/kiroku/sip"
 )
 
@@ -21,6 +22,9 @@ type Calls interface {
 	Calls() []sip.CallInfo
 	Pause(id, by string) error
 	Resume(id, by string) error
+	// Listen subscribes to a call's recording as it is written
+	// (sip.Server.Listen).
+	Listen(id string) (*media.Listener, error)
 }
 
 // NewControl returns the handler of the control routes:

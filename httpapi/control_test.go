@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
+	"github.com/kiroku-voice/kiroku/media"
 	"github.com/kiroku-voice/kiroku/sip"
 )
 
@@ -24,6 +25,9 @@ func (c *oneCall) Calls() []sip.CallInfo {
 }
 func (c *oneCall) Pause(id, by string) error  { c.pauses++; return nil }
 func (c *oneCall) Resume(id, by string) error { c.pauses++; return nil }
+func (c *oneCall) Listen(id string) (*media.Listener, error) {
+	return nil, sip.ErrNotRecording
+}
 
 // TestControlReadsOnly: the unauthenticated control listener changes
 // nothing whatever is sent to it — curl's JSON, a page's text/plain

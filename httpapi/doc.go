@@ -7,7 +7,8 @@
 //     per-purpose authorisation by role, search, metadata with consent
 //     evidence, decrypted audio streamed with HTTP Range, legal holds (one by
 //     one and in bulk), the retention plan with its preview and a purge,
-//     the audit log and its verification, calls in progress.
+//     the audit log and its verification, calls in progress and
+//     listening in to them as they are recorded.
 //
 // Who may call which route is not decided here: every route is
 // registered from access's route table, each handler asks access
@@ -19,7 +20,8 @@
 //
 // Every access through the API is its own audit entry (search, view,
 // play, download, hold, release-hold, denied, audit-read, audit-verify,
-// calls-list, pause, resume), written before any data leaves. It must not
+// calls-list, pause, resume, listen, listen-end), written before any data
+// leaves. It must not
 // touch storage or the catalog except through their packages, and must
 // not bypass the audit log. README.md beside this file documents the
 // routes, the roles and the Range rules.

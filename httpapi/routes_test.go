@@ -205,7 +205,7 @@ func TestEveryRouteRefusesOtherRoles(t *testing.T) {
 		"POST /api/v1/holds":                         map[string]any{"ids": []string{id}, "on": true, "reason": "test"},
 		"POST /api/v1/recordings/{id}/notes":         map[string]any{"body": "test"},
 	}
-	queries := map[string]string{"GET /api/v1/incidents": "?actor=x"}
+	queries := map[string]string{"GET /api/v1/incidents": "?actor=x", "GET /api/v1/calls/{id}/listen": "?reason=test"}
 	tokenOf := map[string]string{access.Supervisor: "sup", access.PrivacyOfficer: "po", access.Auditor: "aud", access.Admin: "adm"}
 	n := 0
 	for _, rt := range access.Routes() {

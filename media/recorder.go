@@ -103,6 +103,7 @@ type Recorder struct {
 	room     func() error // asked before each write; an error stops the recording there (SetRoom)
 	pcm      []int16      // decoded payload, under mu; grown to the largest packet (a 20 ms one: 320 bytes, not a 1500-sample array in every call)
 	rs       []int16      // pcm resampled to the recording's rate, under mu
+	listen   listeners    // who hears the audio as it is written (listen.go)
 
 	stop chan struct{}
 	done chan struct{}
@@ -418,6 +419,9 @@ func (r *Recorder) flush(upTo int64) {
 	r.mu.Unlock()
 
 	err := r.writeRange(from, upTo)
+	if err == nil {
+		r.tell(from, upTo)
+	}
 
 	r.mu.Lock()
 	r.clear(from, upTo)
@@ -470,6 +474,7 @@ func (r *Recorder) Close(end time.Time) (RecordingResult, error) {
 		for r.flushed < last && r.Err() == nil {
 			r.flush(min(last, r.flushed+r.ringFrames))
 		}
+		r.endListeners()
 		r.mu.Lock()
 		r.res.Channels = [2]ChannelStats{r.ch[0].stats, r.ch[1].stats}
 		r.res.Pauses = append([]Pause(nil), r.pauses...)

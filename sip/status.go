@@ -17,6 +17,7 @@ type CallInfo struct {
 	Client    string // the line's client; "" for none
 	Caller    string // masked; "withheld" when the caller withheld it (identity.go)
 	Decision  string // empty while the notice plays
+	AgentID   string // who took the call as the agent platform said ("" until it answered, or not said)
 	Phase     string // notice | dialing | bridged | ended
 	StartedAt time.Time
 	Recording string         // recording | paused | not-recorded | "" before the bridge
@@ -47,7 +48,7 @@ func (c *call) info() CallInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ci := CallInfo{ID: c.id, Line: c.a.line.Number, Purpose: c.a.line.Purpose, Client: c.a.line.Client,
-		Caller: config.MaskNumber(c.a.caller), Decision: c.manifest.Consent.Decision,
+		Caller: config.MaskNumber(c.a.caller), Decision: c.manifest.Consent.Decision, AgentID: c.manifest.AgentID,
 		Phase: phaseNames[c.phase], StartedAt: c.manifest.StartedAt}
 	if c.a.id.withheld {
 		ci.Caller = "withheld"

@@ -391,9 +391,9 @@ func callsCmd(ctx context.Context, g *globals, args []string, out io.Writer) err
 	if g.output == "json" {
 		return writeRaw(out, raw)
 	}
-	t := newTable(out, "ID", "LINE", "PURPOSE", "CALLER", "PHASE", "CONSENT", "RECORDING", "LENGTH")
+	t := newTable(out, "ID", "LINE", "PURPOSE", "CALLER", "AGENT", "PHASE", "CONSENT", "RECORDING", "LENGTH", "LISTEN")
 	for _, cl := range res.Calls {
-		t.row(cl.ID, cl.Line, cl.Purpose, cl.Caller, cl.Phase, cl.Consent, cl.Recording, clock(cl.Duration))
+		t.row(cl.ID, cl.Line, cl.Purpose, cl.Caller, cl.AgentID, cl.Phase, cl.Consent, cl.Recording, clock(cl.Duration), yesNo(cl.Listenable))
 	}
 	return t.flush()
 }

@@ -18,6 +18,7 @@
 //	kirokuctl audit list [filters]             the audit log (auditors)
 //	kirokuctl audit verify                     walk the audit chain
 //	kirokuctl calls list                       calls in progress
+//	kirokuctl calls listen ID -reason R [-out FILE] [-for D]   listen in, saved as a WAV (supervisors)
 //	kirokuctl whoami                           the token's name, roles and purposes
 //	kirokuctl token new -name N -roles R,…     make a token and its config entry (offline)
 //	kirokuctl requests create|list|disclose|…  data-subject requests (privacy officers)
@@ -74,6 +75,7 @@ commands:
   audit list [-actor A] [-action A] [-target ID] [-from T] [-to T] [-after SEQ] [-limit N] [-all]
   audit verify
   calls list
+  calls listen ID -reason R [-out FILE|-] [-for DURATION]
   whoami
   token new -name NAME -roles ROLE[,ROLE…] [-clients CLIENT[,CLIENT…]]
 ` + retentionUsage + requestsUsage + clientsUsage + webhooksUsage + `
@@ -169,6 +171,8 @@ func dispatch(ctx context.Context, g *globals, args []string, out io.Writer) err
 		return auditVerifyCmd(ctx, g, args[2:], out)
 	case cmd == "calls" && sub == "list":
 		return callsCmd(ctx, g, args[2:], out)
+	case cmd == "calls" && sub == "listen":
+		return listenCmd(ctx, g, args[2:], out) // listen.go
 	case cmd == "whoami":
 		return whoamiCmd(ctx, g, args[1:], out)
 	case cmd == "requests":

@@ -141,6 +141,10 @@ const auditActions = ['search', 'search-export', 'view', 'play', 'download', 'ho
 const endReasons = ['caller-hangup', 'agent-hangup', 'downstream-failed', 'shutdown', 'answer-failed', 'media-failed',
   'media-timeout', 'session-expired', 'max-duration', 'no-ack', 'interrupted'];
 
+// pages are the pages other scripts add (live.js): each has match(hash),
+// render(hash) and, optionally, nav() to show or hide its nav link.
+const pages = [];
+
 const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
 const newSearch = (params) => ({ params, rows: [], cursors: [''], page: 0, next: '', total: null });
@@ -287,6 +291,7 @@ function setNav(active) {
   $('#nav-audit').hidden = !(state.me && state.me.can.audit);
   $('#nav-incidents').hidden = !(state.me && state.me.can.incident);
   $('#nav-contracts').hidden = !(state.me && canContracts());
+  pages.forEach((p) => p.nav && p.nav());
   $('#who').textContent = state.me ? t('signedInAs') + ' ' + state.me.name + ' (' + state.me.roles.join(', ') + ')' : '';
   document.querySelectorAll('#nav a').forEach((a) => {
     if (a.getAttribute('href') === '#/' + active) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
@@ -1005,6 +1010,8 @@ async function render() {
   if (hash === '#/contract-ends' && canContracts()) return renderContracts();
   const ce = hash.match(/^#\/contract-ends\/([0-9a-f-]{36})$/);
   if (ce && canContracts()) return renderContract(ce[1]);
+  const page = pages.find((p) => p.match(hash));
+  if (page) return page.render(hash);
   if (hash !== '#/search') { location.hash = '#/search'; return; }
   renderSearch();
 }
