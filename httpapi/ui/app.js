@@ -207,9 +207,9 @@ async function api(path, opts = {}) {
 
 // saveAs fetches path with the token in its header and saves the answer
 // as name through an object URL: the token never goes into a URL.
-async function saveAs(path, name) {
+async function saveAs(path, name, opts = {}) {
   try {
-    const blob = await (await request(path)).blob();
+    const blob = await (await request(path, opts)).blob();
     const url = URL.createObjectURL(blob);
     const a = el('a', '', { href: url, download: name });
     document.body.append(a);
@@ -287,6 +287,7 @@ function setNav(active) {
   $('#nav-audit').hidden = !(state.me && state.me.can.audit);
   $('#nav-incidents').hidden = !(state.me && state.me.can.incident);
   $('#nav-contracts').hidden = !(state.me && canContracts());
+  if (typeof privacyNav === 'function') privacyNav(); // privacy.js
   $('#who').textContent = state.me ? t('signedInAs') + ' ' + state.me.name + ' (' + state.me.roles.join(', ') + ')' : '';
   document.querySelectorAll('#nav a').forEach((a) => {
     if (a.getAttribute('href') === '#/' + active) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
@@ -1005,6 +1006,7 @@ async function render() {
   if (hash === '#/contract-ends' && canContracts()) return renderContracts();
   const ce = hash.match(/^#\/contract-ends\/([0-9a-f-]{36})$/);
   if (ce && canContracts()) return renderContract(ce[1]);
+  if (typeof privacyRoute === 'function' && privacyRoute(hash)) return; // privacy.js
   if (hash !== '#/search') { location.hash = '#/search'; return; }
   renderSearch();
 }
