@@ -211,9 +211,9 @@ async function api(path, opts = {}) {
 
 // saveAs fetches path with the token in its header and saves the answer
 // as name through an object URL: the token never goes into a URL.
-async function saveAs(path, name) {
+async function saveAs(path, name, opts = {}) {
   try {
-    const blob = await (await request(path)).blob();
+    const blob = await (await request(path, opts)).blob();
     const url = URL.createObjectURL(blob);
     const a = el('a', '', { href: url, download: name });
     document.body.append(a);
@@ -292,6 +292,7 @@ function setNav(active) {
   $('#nav-incidents').hidden = !(state.me && state.me.can.incident);
   $('#nav-contracts').hidden = !(state.me && canContracts());
   pages.forEach((p) => p.nav && p.nav());
+  if (typeof privacyNav === 'function') privacyNav(); // privacy.js
   $('#who').textContent = state.me ? t('signedInAs') + ' ' + state.me.name + ' (' + state.me.roles.join(', ') + ')' : '';
   document.querySelectorAll('#nav a').forEach((a) => {
     if (a.getAttribute('href') === '#/' + active) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
@@ -1012,6 +1013,7 @@ async function render() {
   if (ce && canContracts()) return renderContract(ce[1]);
   const page = pages.find((p) => p.match(hash));
   if (page) return page.render(hash);
+  if (typeof privacyRoute === 'function' && privacyRoute(hash)) return; // privacy.js
   if (hash !== '#/search') { location.hash = '#/search'; return; }
   renderSearch();
 }
