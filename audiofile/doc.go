@@ -3,7 +3,7 @@
 // right) and writes it as one of them — pcm (the WAV as it is), g711
 // (the wire's law in a WAV), flac (lossless), opus (Ogg Opus, lossy) —
 // and names each one's file extension, content type and manifest
-// description.
+// description; it reads each of them back into a waveform (Peaks).
 //
 // Encoding runs in the uploader, from the spool's finished WAV; it never
 // runs on the RTP path, and it must not log: it returns errors that say

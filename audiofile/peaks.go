@@ -11,8 +11,8 @@ import (
 	"github.com/kiroku-voice/kiroku/media"
 )
 
-// ErrNoPeaks is returned by Peaks for a stored format it does not decode
-// (flac and opus: their waveform is drawn by no one yet).
+// ErrNoPeaks is returned by Peaks for audio in none of the stored
+// formats.
 var ErrNoPeaks = errors.New("no waveform for this audio format")
 
 // Waveform is a recording's loudness over time, per channel: for each of
@@ -24,16 +24,26 @@ type Waveform struct {
 	Channels [][]float64 `json:"channels"` // [0] caller (left), [1] agent (right)
 }
 
-// Peaks reads a stored WAV — pcm (16-bit) or g711 (μ-law or A-law) — and
-// returns its waveform in buckets slices (at most one a sample frame).
-// It reads the audio once, as it streams.
+// Peaks reads stored audio — a pcm (16-bit) or g711 (μ-law or A-law)
+// WAV, a FLAC or an Ogg Opus stream — and returns its waveform in
+// buckets slices (at most one a sample frame for a WAV, one a hundredth
+// of a second for flac and opus, whose blocks are folded when the stream
+// ends). It reads the audio once, as it streams.
 func Peaks(r io.Reader, buckets int) (*Waveform, error) {
 	if buckets < 1 {
 		return nil, fmt.Errorf("peaks: %d buckets", buckets)
 	}
 	br := bufio.NewReader(r)
 	var riff [12]byte
-	if _, err := io.ReadFull(br, riff[:]); err != nil || string(riff[0:4]) != "RIFF" || string(riff[8:12]) != "WAVE" {
+	if _, err := io.ReadFull(br, riff[:4]); err == nil {
+		switch string(riff[:4]) {
+		case "fLaC":
+			return flacPeaks(br, buckets)
+		case "OggS":
+			return opusPeaks(br, buckets)
+		}
+	}
+	if _, err := io.ReadFull(br, riff[4:]); err != nil || string(riff[0:4]) != "RIFF" || string(riff[8:12]) != "WAVE" {
 		return nil, fmt.Errorf("peaks: %w (not a RIFF WAVE file)", ErrNoPeaks)
 	}
 	var tag, chans, bits uint16

@@ -1,7 +1,6 @@
 package audiofile_test
 
 import (
-	"errors"
 	"math"
 	"os"
 	"testing"
@@ -11,7 +10,9 @@ import (
 
 // TestPeaks: two seconds, the caller speaking at half scale in the first
 // and the agent at a quarter in the second, read as four buckets from
-// the pcm and both g711 WAVs; flac and opus have no waveform.
+// the pcm and both g711 WAVs, the flac (exactly) and the opus (lossy)
+// streams (opus rings on into the bucket after a voice stops: 0.15 of
+// the 0.5 tone, hence its tolerance).
 func TestPeaks(t *testing.T) {
 	pcm := make([]int16, 2*16000)
 	for i := range 16000 {
@@ -27,7 +28,9 @@ func TestPeaks(t *testing.T) {
 		name string
 		f    audiofile.Format
 		law  audiofile.Law
-	}{{"pcm", audiofile.PCM, audiofile.ULaw}, {"g711 μ-law", audiofile.G711, audiofile.ULaw}, {"g711 A-law", audiofile.G711, audiofile.ALaw}} {
+		tol  float64
+	}{{"pcm", audiofile.PCM, audiofile.ULaw, 0.02}, {"g711 μ-law", audiofile.G711, audiofile.ULaw, 0.02}, {"g711 A-law", audiofile.G711, audiofile.ALaw, 0.02},
+		{"flac", audiofile.FLAC, "", 0.001}, {"opus", audiofile.Opus, "", 0.2}} {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := os.Open(encodeFile(t, src, tc.f, audiofile.Options{Law: tc.law}))
 			if err != nil {
@@ -38,27 +41,17 @@ func TestPeaks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if w.Seconds != 2 || w.Rate != 8000 || len(w.Channels) != 2 {
+			if math.Abs(w.Seconds-2) > 0.01 || w.Rate != 8000 || len(w.Channels) != 2 {
 				t.Fatalf("got %v s at %d Hz, %d channels", w.Seconds, w.Rate, len(w.Channels))
 			}
 			want := [][]float64{{0.5, 0.5, 0, 0}, {0, 0, 0.25, 0.25}}
 			for c := range 2 {
 				for b := range 4 {
-					if got := w.Channels[c][b]; math.Abs(got-want[c][b]) > 0.02 {
+					if got := w.Channels[c][b]; math.Abs(got-want[c][b]) > tc.tol {
 						t.Errorf("channel %d bucket %d: got %.3f, want %.2f", c, b, got, want[c][b])
 					}
 				}
 			}
 		})
-	}
-	for _, f := range []audiofile.Format{audiofile.FLAC, audiofile.Opus} {
-		in, err := os.Open(encodeFile(t, src, f, audiofile.Options{}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := audiofile.Peaks(in, 4); !errors.Is(err, audiofile.ErrNoPeaks) {
-			t.Errorf("%s: got %v, want ErrNoPeaks", f, err)
-		}
-		in.Close()
 	}
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // TestBrowserFormats: a recording stored as each compressed format plays
-// in headless Chromium through the API (the element's time advances), its
+// in headless Chromium through the API (the element's time advances) with
+// its waveform of 4 s drawn (the API decodes flac and opus too), its
 // bytes fetched by the page decode to audio with the caller's tone on
 // the left and the agent's on the right, and caller-only listening sets
 // the gains that route the left channel alone.
@@ -45,6 +46,9 @@ func TestBrowserFormats(t *testing.T) {
 				chromedp.Click(chromedp.CSS("#play")),
 			)
 			p.until("the audio to play", `(() => { const a = document.querySelector('#audio'); return !a.paused && a.currentTime > 0.3; })()`)
+			// The waveform is drawn from the stored format, decoded by the API.
+			p.until("the waveform", `(() => { const w = document.querySelector('#waveform'); return !w.hidden && w.dataset.buckets === '600' && Math.abs(w.dataset.seconds - 4) < 0.05; })()`)
+			p.shot("ui-waveform-" + format + ".png")
 			t1 := eval[float64](p, `document.querySelector('#audio').currentTime`)
 			p.until("the audio time to advance", fmt.Sprintf(`document.querySelector('#audio').currentTime > %f + 0.3`, t1))
 			p.do("hear the caller alone", chromedp.Click(chromedp.CSS(`input[name="ch"][value="caller"]`)))

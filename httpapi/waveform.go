@@ -70,7 +70,7 @@ func (a *API) waveform(w http.ResponseWriter, r *http.Request, p *Principal) {
 	pr.CloseWithError(io.ErrClosedPipe) // stops the writer if Peaks left early
 	switch {
 	case errors.Is(err, audiofile.ErrNoPeaks):
-		writeError(w, http.StatusUnprocessableEntity, fmt.Errorf("waveform: not drawn for %s recordings (pcm and g711 only)", recording.AudioContentType(rec)))
+		writeError(w, http.StatusUnprocessableEntity, fmt.Errorf("waveform: the stored %s audio is in none of the stored formats", recording.AudioContentType(rec)))
 		return
 	case err != nil:
 		a.internal(w, "waveform", err)

@@ -596,7 +596,7 @@ async function loadWaveform(main, rec, reason) {
   try {
     wf = await api('/api/v1/recordings/' + rec.id + '/waveform?buckets=600', { headers: { 'X-Kiroku-Reason': encodeURIComponent(reason) } });
   } catch (e) {
-    return; // no waveform (flac or opus, or refused): the player works without it
+    return; // no waveform (refused, or audio in no stored format): the player works without it
   }
   if (view !== state.view) return;
   const audio = $('#audio', main);
