@@ -22,7 +22,7 @@ Object.assign(L.en, {
   reqCorrectField: 'Field', reqCorrectValue: 'New value', reqCorrect: 'Correct',
   reqStopUse: 'Stop the use', reqResumeUse: 'Resume the use', reqStopProvision: 'Stop third-party provision',
   reqDone: 'Done: {what}.', reqRefuseReason: 'Reason for refusing', reqRefuse: 'Refuse the request', reqRefused: 'The request is refused.',
-  erPlan: 'Erasure plan', erShowPlan: 'Show what the erasure destroys', erDestroy: 'To be destroyed ({n})',
+  erHoldReason: 'Why it is held', erPlan: 'Erasure plan', erShowPlan: 'Show what the erasure destroys', erDestroy: 'To be destroyed ({n})',
   erHeld: 'Kept: under legal hold ({n})', erNone: 'None.', erNotStored: 'Not yet stored', erConfirmBox: 'I have checked the list: destroy these {n} recordings for good',
   erErase: 'Erase', erErased: 'Erased: {n} recordings destroyed, {h} kept under hold.', erStale: 'The plan changed; here it is as it is now. Check it again.',
   withAudio: 'with audio', manifestOnly: 'manifest only',
@@ -52,7 +52,7 @@ Object.assign(L.ja, {
   reqCorrectField: '項目', reqCorrectValue: '新しい値', reqCorrect: '訂正する',
   reqStopUse: '利用を停止', reqResumeUse: '利用を再開', reqStopProvision: '第三者提供を停止',
   reqDone: '完了：{what}', reqRefuseReason: '拒否の理由', reqRefuse: '請求を拒否', reqRefused: '請求を拒否しました。',
-  erPlan: '消去計画', erShowPlan: '消去されるものを表示', erDestroy: '消去されるもの（{n} 件）',
+  erHoldReason: '保全の理由', erPlan: '消去計画', erShowPlan: '消去されるものを表示', erDestroy: '消去されるもの（{n} 件）',
   erHeld: '保持されるもの：リーガルホールド中（{n} 件）', erNone: 'なし。', erNotStored: '未保存', erConfirmBox: '一覧を確認しました：この {n} 件の録音を完全に消去します',
   erErase: '消去する', erErased: '消去しました：{n} 件を消去、{h} 件はホールドにより保持。', erStale: '計画が変わりました。現在の計画を確認し直してください。',
   withAudio: '音声あり', manifestOnly: 'マニフェストのみ',
@@ -266,7 +266,7 @@ function erasure(acts, id, reload) {
   const planRows = (list) => list.map((r) => [recLink(r.id), fmtTime(r.started_at), r.line, r.purpose, r.client || '',
     r.audio ? t('withAudio') : t('manifestOnly'), r.hold_reason || '']);
   const showPlan = (plan) => {
-    const heads = ['id', 'started', 'line', 'purpose', 'client', 'audio', 'reason'];
+    const heads = ['id', 'started', 'line', 'purpose', 'client', 'audio', 'erHoldReason'];
     const confirm = el('input', null, { type: 'checkbox', id: 'er-confirm' });
     const lab = el('label', t('erConfirmBox', { n: plan.destroy.length }), { for: 'er-confirm', class: 'inline' });
     const go = el('button', t('erErase'), { type: 'button', id: 'er-erase', disabled: '' });
