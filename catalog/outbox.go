@@ -185,19 +185,7 @@ func (c *Catalog) Outbox(ctx context.Context, recording string) ([]*OutboxEvent,
 	if err != nil {
 		return nil, fmt.Errorf("catalog: outbox: %w", err)
 	}
-	defer rows.Close()
-	var out []*OutboxEvent
-	for rows.Next() {
-		e := &OutboxEvent{}
-		var body string
-		var created, next int64
-		if err := rows.Scan(&e.ID, &e.Recording, &e.Type, &body, &created, &e.State, &e.Tries, &next, &e.LastError); err != nil {
-			return nil, fmt.Errorf("catalog: outbox: %w", err)
-		}
-		e.Body, e.CreatedAt, e.NextAt = []byte(body), fromMicros(created), fromMicros(next)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return scanOutbox(rows)
 }
 
 // NextOutboxDue returns when the earliest pending event is due; ok is
@@ -240,19 +228,7 @@ func (c *Catalog) DeadOutbox(ctx context.Context, limit int) ([]*OutboxEvent, er
 	if err != nil {
 		return nil, fmt.Errorf("catalog: outbox: %w", err)
 	}
-	defer rows.Close()
-	var out []*OutboxEvent
-	for rows.Next() {
-		e := &OutboxEvent{}
-		var body string
-		var created, next int64
-		if err := rows.Scan(&e.ID, &e.Recording, &e.Type, &body, &created, &e.State, &e.Tries, &next, &e.LastError); err != nil {
-			return nil, fmt.Errorf("catalog: outbox: %w", err)
-		}
-		e.Body, e.CreatedAt, e.NextAt = []byte(body), fromMicros(created), fromMicros(next)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+	return scanOutbox(rows)
 }
 
 // RequeueOutbox makes the given-up events ids (every one when all) due
@@ -305,4 +281,25 @@ func (c *Catalog) RequeueOutbox(ctx context.Context, ids []string, all bool, now
 		return nil, fmt.Errorf("catalog: outbox requeue: %w", err)
 	}
 	return done, nil
+}
+
+// scanOutbox reads the events of rows (id, recording, type, body,
+// created_at, state, tries, next_at, last_error) and closes them.
+func scanOutbox(rows *sql.Rows) ([]*OutboxEvent, error) {
+	defer rows.Close()
+	var out []*OutboxEvent
+	for rows.Next() {
+		e := &OutboxEvent{}
+		var body string
+		var created, next int64
+		if err := rows.Scan(&e.ID, &e.Recording, &e.Type, &body, &created, &e.State, &e.Tries, &next, &e.LastError); err != nil {
+			return nil, fmt.Errorf("catalog: outbox: %w", err)
+		}
+		e.Body, e.CreatedAt, e.NextAt = []byte(body), fromMicros(created), fromMicros(next)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("catalog: outbox: %w", err)
+	}
+	return out, nil
 }
