@@ -71,6 +71,9 @@ func TestBrowserPlayer(t *testing.T) {
 	p.until("k to play", `!document.querySelector('#audio').paused`)
 	t1 := at()
 	p.until("the time to advance at 2×", fmt.Sprintf(`document.querySelector('#audio').currentTime > %f + 1`, t1))
+	if n := eval[string](p, `document.querySelector('#audio').dataset.restarts || '0'`); n != "0" {
+		t.Logf("the player restarted a stalled playback %s times", n)
+	}
 	p.do("k to pause", chromedp.KeyEvent("k"))
 	p.until("paused", `document.querySelector('#audio').paused`)
 	p.shot("ui-player.png")

@@ -174,7 +174,9 @@ func TestS3DownDuringCalls(t *testing.T) {
 	// that uploads failed and were retried with back-off, not how long.
 	time.Sleep(8 * time.Second)
 	srv.Restart()
-	waitFor(t, "all three stored", func() bool { return len(objects(t, srv)) == 6 && spooled(t, d) == 0 })
+	// The uploader's back-off doubles from 1 s with full jitter; after
+	// ~15 s of failures its next try can be up to 16 s away.
+	waitWithin(t, 40*time.Second, "all three stored", func() bool { return len(objects(t, srv)) == 6 && spooled(t, d) == 0 })
 	time.Sleep(2 * time.Second)
 	if n := len(objects(t, srv)); n != 6 {
 		t.Errorf("got %d objects, want 6 (3 audio + 3 manifests, once each)", n)

@@ -629,7 +629,7 @@ function playerKeys(ev) {
   if (ev.target.closest && ev.target.closest('input, select, textarea, [contenteditable]')) return;
   const sel = $('#speed');
   switch (ev.key) {
-    case 'k': if (audio.paused) audio.play(); else audio.pause(); break;
+    case 'k': if (audio.paused) { if (state.audio) state.audio.ctx.resume(); audio.play(); } else audio.pause(); break;
     case 'j': skip(audio, -10); break;
     case 'l': skip(audio, 10); break;
     case '<': setSpeed(audio, sel, -1); break;
@@ -637,6 +637,26 @@ function playerKeys(ev) {
     default: return;
   }
   ev.preventDefault();
+}
+
+// watchStall restarts playback that stopped moving: a media pipeline can
+// stall (seen in Chromium after quick seeks on a loaded machine) with
+// the audio buffered, playing and no error. Three seconds without
+// progress while playing, the position is set again and the audio graph
+// resumed; the count is kept on the element for tests and the curious.
+function watchStall(audio) {
+  const view = state.view;
+  let last = -1, still = 0;
+  const timer = setInterval(() => {
+    if (view !== state.view) { clearInterval(timer); return; }
+    if (audio.paused || audio.ended || !audio.src) { still = 0; last = -1; return; }
+    if (audio.currentTime !== last) { last = audio.currentTime; still = 0; return; }
+    if (++still < 3) return;
+    still = 0;
+    audio.dataset.restarts = String(Number(audio.dataset.restarts || 0) + 1);
+    if (state.audio && state.audio.ctx.state === 'suspended') state.audio.ctx.resume();
+    audio.currentTime = audio.currentTime;
+  }, 1000);
 }
 
 function wirePlayer(main, rec) {
@@ -668,8 +688,10 @@ function wirePlayer(main, rec) {
       setChannels(mode());
       const tk = await ticket(false);
       if (!tk) return;
+      const first = !audio.src;
       audio.src = tk.url;
       await audio.play();
+      if (first) watchStall(audio);
       audio.playbackRate = Number($('#speed', main).value); // a new source starts at 1×
       say(t('playing'));
       loadWaveform(main, rec, $('#reason', main).value.trim());
