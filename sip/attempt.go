@@ -77,6 +77,7 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 		}
 	}()
 	out, err := dua.WriteInvite(actx, req)
+	c.dialed()
 	if err != nil {
 		c.log.Warn("downstream invite not sent", zap.String("downstream", target), zap.Error(err))
 		s.health.report(target, false, hc, "invite")

@@ -74,6 +74,12 @@ type call struct {
 	// made the offer (a delayed-offer INVITE: lateoffer.go).
 	ackSDP atomic.Pointer[[]byte]
 
+	// dialing is the call's token among the set-ups while the INVITE to
+	// the agent platform is owed (overload.go), decidedAt since when;
+	// both only on the call's goroutine.
+	dialing   uint64
+	decidedAt time.Time
+
 	mu        sync.Mutex
 	phase     int
 	consent   *consent
@@ -196,6 +202,7 @@ func (c *call) run(req *sipmsg.Request, tx sipmsg.ServerTransaction) string {
 	// in progress — a caller that never acknowledges cannot hold the
 	// node in overload.
 	s.setups.done(c.a.setup)
+	s.setupStage(stageAnswer, time.Since(c.a.received))
 	res := sipmsg.NewSDPResponseFromRequest(in.InviteRequest, local)
 	for _, h := range c.a.session.headers() {
 		res.AppendHeader(h)
@@ -307,6 +314,7 @@ func (c *call) notice(ctx context.Context) string {
 	decision := c.manifest.Consent.Decision
 	c.mu.Unlock()
 	c.writeManifest()
+	c.decidedAt = time.Now()
 	c.log.Info("consent decided", zap.String("decision", decision))
 	if ctx.Err() != nil {
 		return c.hangupReason(ctx)

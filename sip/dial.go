@@ -21,6 +21,8 @@ import (
 // caller hears the line's unavailable prompt and gets a BYE.
 func (c *call) dialGroup(ctx context.Context, targets []config.Downstream) string {
 	s := c.s
+	c.dialing = s.setups.enter(c.decidedAt)
+	defer c.dialed()
 	try, skipped := s.health.plan(targets, time.Now())
 	c.mu.Lock()
 	c.manifest.Attempts = append(c.manifest.Attempts, skipped...)
@@ -100,6 +102,17 @@ func (c *call) dialGroup(ctx context.Context, targets []config.Downstream) strin
 		}
 	}
 	return c.unavailable(ctx, ring)
+}
+
+// dialed ends the call's second set-up stage: the first INVITE to the
+// agent platform went out (or none will). Later calls do nothing.
+func (c *call) dialed() {
+	if c.dialing == 0 {
+		return
+	}
+	c.s.setups.done(c.dialing)
+	c.dialing = 0
+	c.s.setupStage(stageAgent, time.Since(c.decidedAt))
 }
 
 // attempted counts one downstream attempt.

@@ -18,22 +18,23 @@ import (
 type admission struct {
 	// setup is the call's place among the set-ups in progress (see
 	// overload.go); dropped says a refusal is to go unanswered.
-	setup   uint64
-	dropped bool
-	cfg     *config.Config
-	line    *config.Line
-	purpose *config.Purpose
-	trunk   string
-	source  netip.AddrPort
-	offer   *media.Description
-	audio   media.Audio // the caller leg's codec, chosen once
-	flow    flow        // what the call does after consent: its line's flow
-	dialled string
-	caller  string
-	id      identity     // who is calling, as the trunk lets us know (identity.go)
-	session sessionTerms // RFC 4028 terms of our 200
-	srtp    media.Crypto // the caller's key when its leg is SRTP
-	srtpOn  bool
+	setup    uint64
+	received time.Time // when the INVITE was taken in
+	dropped  bool
+	cfg      *config.Config
+	line     *config.Line
+	purpose  *config.Purpose
+	trunk    string
+	source   netip.AddrPort
+	offer    *media.Description
+	audio    media.Audio // the caller leg's codec, chosen once
+	flow     flow        // what the call does after consent: its line's flow
+	dialled  string
+	caller   string
+	id       identity     // who is calling, as the trunk lets us know (identity.go)
+	session  sessionTerms // RFC 4028 terms of our 200
+	srtp     media.Crypto // the caller's key when its leg is SRTP
+	srtpOn   bool
 
 	latching string // the trunk's media_latching, for the caller's leg
 	mediaIf  string // the trunk's media_interface, for the caller's leg
@@ -154,6 +155,7 @@ func dialledOf(req *sipmsg.Request) string {
 // then who is calling, then capacity, then what they dialled. A refusal
 // returns the SIP code, reason phrase and extra headers.
 func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason string, hdrs []sipmsg.Header) {
+	a.received = time.Now()
 	for name, missing := range map[string]bool{
 		"From": req.From() == nil, "To": req.To() == nil, "Call-ID": req.CallID() == nil,
 		"Contact": req.Contact() == nil, "CSeq": req.CSeq() == nil,
@@ -253,7 +255,7 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 	// Capacity last, as reservations that the call releases: its place
 	// among the set-ups in progress once the caller is answered, its
 	// place among the calls when it ends.
-	tok, ok := s.setups.admit(cfg.SIP.Overload, time.Now())
+	tok, ok := s.setups.admit(cfg.SIP.Overload, a.received)
 	if !ok {
 		a.dropped = cfg.SIP.Overload.Action == "drop"
 		s.overloaded(cfg.SIP.Overload.Action)

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -27,6 +28,7 @@ type Metrics struct {
 	silent       *prometheus.CounterVec
 	truncated    *prometheus.CounterVec
 	overload     *prometheus.CounterVec
+	setupStage   *prometheus.HistogramVec
 
 	mu      sync.Mutex
 	upState map[string]bool // last state told per downstream
@@ -61,17 +63,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "INVITEs refused by sip.overload (too many calls being set up, or one waiting too long), by action: reject (503 Overloaded with Retry-After) or drop (no answer)."}, []string{"action"}),
 		truncated: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_recordings_truncated_total",
 			Help: "Recordings whose audio stopped before the call ended, by reason (disk_full: the spool disk reached half its reserve, or refused a write); what was written is kept and stored."}, []string{"reason"}),
+		setupStage: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kiroku_sip_setup_stage_seconds",
+			Help:    "kirokud's own part of call set-up, by stage: answer (the INVITE received to the answer sent to the caller), agent (the consent decided to the INVITE sent to the agent platform). What sip.overload bounds; waiting on the caller, the notice or the agent platform is not in it.",
+			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}}, []string{"stage"}),
 		recordings: metrics.Recordings(reg),
 		upState:    map[string]bool{},
 	}
 	reg.MustRegister(m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.rateLimited, m.sipAuth, m.downUp, m.downChanges, m.attempts,
-		m.rtpForeign, m.silent, m.overload, m.truncated)
+		m.rtpForeign, m.silent, m.overload, m.truncated, m.setupStage)
 	m.truncated.WithLabelValues("disk_full") // 0 from the start, for alerts on its increase
 	return m
 }
 
 // Overloaded counts an INVITE refused by sip.overload.
 func (m *Metrics) Overloaded(action string) { m.overload.WithLabelValues(action).Inc() }
+
+// SetupStage observes how long a stage of kirokud's own set-up work took.
+func (m *Metrics) SetupStage(stage string, d time.Duration) {
+	m.setupStage.WithLabelValues(stage).Observe(d.Seconds())
+}
 
 // Responded counts a SIP response.
 func (m *Metrics) Responded(method string, code int) {

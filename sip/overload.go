@@ -7,13 +7,15 @@ import (
 	"github.com/kiroku-voice/kiroku/internal/config"
 )
 
-// setups tracks the calls being set up: admitted, and the answer to the
-// caller not yet made (nor the caller gone). That is this node's own
-// work (admission, RTP ports, SRTP, SDP), so when too many calls are in
-// it, or one has been for longer than sip.overload.setup_queue_timeout,
-// the node is behind: a new INVITE would only queue behind them and time
-// out half done, so it is refused at once. Waiting for the caller (its
-// ACK, a PRACK) does not count: a caller cannot hold the node there.
+// setups tracks the calls in one of the two stages of a set-up that are
+// this node's own work: from admission to the answer to the caller
+// (RTP ports, SRTP, SDP), and from the consent decision to the INVITE
+// sent to the agent platform (ports, the group's plan, the offer). When
+// too many calls are in them, or one has been for longer than
+// sip.overload.setup_queue_timeout, the node is behind: a new INVITE
+// would only queue behind them and time out half done, so it is refused
+// at once. Waiting on others does not count: the caller (its ACK, a
+// PRACK), the notice playing, the agent platform's answer.
 type setups struct {
 	mu    sync.Mutex
 	next  uint64
@@ -41,6 +43,18 @@ func (s *setups) admit(o config.Overload, now time.Time) (uint64, bool) {
 	return s.next, true
 }
 
+// enter puts an admitted call into the second stage, owed since since,
+// and returns its token. It takes no bound: the call was admitted, and
+// refusing it now would drop a caller who heard the notice; the stage
+// counts against the next INVITEs instead.
+func (s *setups) enter(since time.Time) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.next++
+	s.since[s.next] = since
+	return s.next
+}
+
 // done ends the set-up of token; it may be called more than once.
 func (s *setups) done(token uint64) {
 	s.mu.Lock()
@@ -61,6 +75,24 @@ type overloadObserver interface {
 	// Overloaded counts one INVITE refused by sip.overload, by action
 	// (reject or drop).
 	Overloaded(action string)
+}
+
+// Set-up stages of setupObserver.
+const (
+	stageAnswer = "answer" // the INVITE received to our answer to the caller
+	stageAgent  = "agent"  // the consent decided to the INVITE sent to the agent platform
+)
+
+// setupObserver is told how long each stage of this node's own set-up
+// work took; the Observer may implement it.
+type setupObserver interface {
+	SetupStage(stage string, d time.Duration)
+}
+
+func (s *Server) setupStage(stage string, d time.Duration) {
+	if o, ok := s.obs.(setupObserver); ok {
+		o.SetupStage(stage, d)
+	}
 }
 
 func (s *Server) overloaded(action string) {

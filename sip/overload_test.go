@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -128,6 +129,99 @@ func TestSetupsBounds(t *testing.T) {
 	if n := s.pending(); n != 2 {
 		t.Errorf("got %d pending, want 2", n)
 	}
+}
+
+// TestSetupsAgentStage: a call owing its INVITE to the agent platform
+// counts among the set-ups in progress, by number and by age, though it
+// was admitted long ago; entering never refuses.
+func TestSetupsAgentStage(t *testing.T) {
+	o := config.Overload{MaxSetupsPending: 2, SetupQueueTimeout: config.Duration(time.Second)}
+	now := time.Now()
+	s := newSetups()
+	a := s.enter(now.Add(-time.Hour)) // owed for an hour: the node is behind
+	if _, ok := s.admit(o, now); ok {
+		t.Fatal("got an admission while a call's agent INVITE had been owed past the timeout")
+	}
+	s.done(a)
+	b := s.enter(now)
+	c := s.enter(now)
+	d := s.enter(now) // past the count: taken all the same
+	if n := s.pending(); n != 3 {
+		t.Fatalf("got %d pending, want 3 (entering takes no bound)", n)
+	}
+	if _, ok := s.admit(o, now); ok {
+		t.Fatal("got an admission with the agent stage full")
+	}
+	for _, tok := range []uint64{b, c, d} {
+		s.done(tok)
+	}
+	if _, ok := s.admit(o, now); !ok {
+		t.Fatal("got a refusal once the agent INVITEs went out")
+	}
+}
+
+// TestSetupStages: a bridged call passes through both of kirokud's own
+// set-up stages — observed once each in kiroku_sip_setup_stage_seconds —
+// and holds no place among the set-ups once its agent INVITE went out.
+func TestSetupStages(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	ap := newRTPPeer(t)
+	ag := agent(t, "uas.xml", ap, 1)
+	env := startServer(t, envOptions{obs: m, notice: 400 * time.Millisecond, optOutWait: "200ms",
+		agent: fmt.Sprintf("sip:agent@127.0.0.1:%d", ag.Port())})
+	p := caller(t, env, "uac.xml", agentLine, newRTPPeer(t), 3*time.Second, nil)
+	env.waitCall(t, "bridged")
+	if n := env.srv.setups.pending(); n != 0 {
+		t.Errorf("bridged: got %d set-ups pending, want 0", n)
+	}
+	for _, stage := range []string{stageAnswer, stageAgent} {
+		n, sum := histogram(t, reg, "kiroku_sip_setup_stage_seconds", stage)
+		if n != 1 || sum <= 0 || sum > 5 {
+			t.Errorf("stage %s: got %d observations summing %.3f s, want 1 of a few ms", stage, n, sum)
+		}
+	}
+	mustSucceed(t, p)
+	mustSucceed(t, ag)
+}
+
+// TestSetupAgentStageUnsent: an agent INVITE that cannot be sent (no
+// route to its transport) still releases the call's place.
+func TestSetupAgentStageUnsent(t *testing.T) {
+	env := startServer(t, envOptions{notice: 400 * time.Millisecond, optOutWait: "200ms",
+		agent: "sip:agent@127.0.0.1:9;transport=sctp"})
+	p := caller(t, env, "uac.xml", agentLine, newRTPPeer(t), 3*time.Second, nil)
+	env.waitCall(t, "notice")
+	waitFor(t, "the call to end", 10*time.Second, func() bool { return env.srv.ActiveCalls() == 0 })
+	if n := env.srv.setups.pending(); n != 0 {
+		t.Errorf("got %d set-ups pending after the agent INVITE failed, want 0", n)
+	}
+	p.Wait(t.Context())
+	m := env.finalManifest(t)
+	if len(m.Attempts) != 1 || !strings.HasPrefix(m.Attempts[0].Why, "not sent") {
+		t.Errorf("got attempts %+v, want one not sent", m.Attempts)
+	}
+}
+
+// histogram is the count and sum of the histogram name whose only label
+// is value.
+func histogram(t *testing.T, reg *prometheus.Registry, name, value string) (uint64, float64) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if l := m.GetLabel(); len(l) == 1 && l[0].GetValue() == value {
+				return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+			}
+		}
+	}
+	return 0, 0
 }
 
 // counter is the value of the counter name whose only label is value.

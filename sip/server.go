@@ -65,7 +65,7 @@ type Server struct {
 	tlsPeers sync.Map       // remote address -> *tls.Conn: see tlsListener
 	cutShort sync.Map       // inviteKey -> struct{}: see cutShortTx
 	active   atomic.Int64   // calls admitted and not yet finished
-	setups   *setups        // calls admitted and not yet answered: sip.overload
+	setups   *setups        // calls in kirokud's own set-up work (overload.go): sip.overload
 	draining atomic.Bool
 
 	// hangupAll ends every call in progress (drain timeout, Close).

@@ -3,7 +3,8 @@ package config
 import "time"
 
 // Overload bounds the calls being set up (admitted, the answer to the
-// caller not made yet): past MaxSetupsPending of them, or while one has
+// caller not made yet; or consent decided, the INVITE to the agent
+// platform not sent yet): past MaxSetupsPending of them, or while one has
 // waited longer than SetupQueueTimeout, the node is behind, and a new
 // INVITE is
 // refused at once (Action reject: 503 Overloaded with Retry-After; drop:
