@@ -61,7 +61,8 @@ func shapeFromEnv(b *testing.B) shape {
 // configTemplate is kirokud's configuration: one line, a short notice and
 // opt-out window, the agent SIPp as its downstream, recordings stored in
 // versitygw. Placeholders: SIP port, max_calls, the rate limit (rate,
-// burst, rate, burst), agent address, S3 endpoint, bucket, region.
+// burst, rate, burst), control port, agent address, S3 endpoint, bucket,
+// region.
 const configTemplate = `# written by the storm benchmark
 sip:
   listen: ["udp://127.0.0.1:%d"]
@@ -74,7 +75,7 @@ sip:
   retry_after: 5s
 data_dir: data
 log: {format: json, level: warn}
-control: {listen: "127.0.0.1:0"}
+control: {listen: "127.0.0.1:%d"}
 purposes:
   - {name: cs-quality, description: storm benchmark, retention: 90d, listeners: [supervisor]}
 lines:
@@ -121,8 +122,10 @@ func BenchmarkStorm(b *testing.B) {
 		b.Fatal(err)
 	}
 	burst := sh.calls
+	controlPort := sipptest.FreePort(b, "tcp")
+	controlAddr := "127.0.0.1:" + strconv.Itoa(controlPort)
 	cfg := fmt.Sprintf(configTemplate, sipPort, sh.calls+sh.calls/2+10, 2*sh.rate, burst, 2*sh.rate, burst,
-		agent.Addr(), srv.Endpoint, srv.Bucket, srv.Region)
+		controlPort, agent.Addr(), srv.Endpoint, srv.Bucket, srv.Region)
 	if err := os.WriteFile(filepath.Join(dir, "kiroku.yaml"), []byte(cfg), 0o600); err != nil {
 		b.Fatal(err)
 	}
@@ -168,6 +171,7 @@ func BenchmarkStorm(b *testing.B) {
 	stored := waitSpoolEmpty(filepath.Join(dir, "data"), 120*time.Second)
 	mon.stop()
 	stopRTP()
+	metricsText, scrapeErr := scrape(controlAddr)
 	k.stop()
 
 	recs := readCatalog(b, filepath.Join(dir, "data", "catalog.db"))
@@ -182,6 +186,25 @@ func BenchmarkStorm(b *testing.B) {
 	fmt.Printf("  datagrams dropped        sip listener %d, other sip sockets %d, rtp %d\n", r.dropsListener, r.dropsOtherSIP, r.dropsRTP)
 	fmt.Printf("  set-up INVITE→200        p50 %s p99 %s (%d calls)\n", ms(lat.answer.p(50)), ms(lat.answer.p(99)), len(lat.answer))
 	fmt.Printf("  set-up INVITE→agent      p50 %s p99 %s (%d calls; the 500 ms notice and 200 ms opt-out window included)\n", ms(lat.agent.p(50)), ms(lat.agent.p(99)), len(lat.agent))
+	refused := refusals(caller.Messages())
+	nRefused := 0
+	var refusedBy []string
+	for line, n := range refused {
+		nRefused += n
+		refusedBy = append(refusedBy, fmt.Sprintf("%d× %s", n, line))
+	}
+	sort.Strings(refusedBy)
+	fmt.Printf("  refused by kirokud       %d %v; admitted %d\n", nRefused, refusedBy, sh.calls-nRefused)
+	if scrapeErr != nil {
+		fmt.Printf("  kirokud metrics          not read: %v\n", scrapeErr)
+	} else {
+		for _, stage := range []string{"answer", "agent"} {
+			p50, n := quantile(metricsText, "kiroku_sip_setup_stage_seconds", "stage", stage, 0.5)
+			p99, _ := quantile(metricsText, "kiroku_sip_setup_stage_seconds", "stage", stage, 0.99)
+			fmt.Printf("  kirokud's own %-6s     p50 %.1f ms p99 %.1f ms (%d calls; kiroku_sip_setup_stage_seconds, bucket-interpolated)\n", stage, p50*1e3, p99*1e3, int(n))
+		}
+		fmt.Printf("  kirokud overloaded       %d (kiroku_sip_overloaded_total)\n", int(counterSum(metricsText, "kiroku_sip_overloaded_total", "", "")))
+	}
 	fmt.Printf("  kirokud CPU per call     %.2f millicores (steady window %.1fs, %.2f cores); whole run %.1f CPU-s\n",
 		r.milliCoresPerCall(sh.calls), r.steady.Seconds(), r.steadyCores, r.totalCPU.Seconds())
 	fmt.Printf("  kirokud RSS per call     %.1f KiB at steady end, %.1f KiB at peak (idle %d KiB, peak %d KiB)\n",
@@ -194,6 +217,9 @@ func BenchmarkStorm(b *testing.B) {
 		}
 	}
 	fmt.Printf("  recordings stored        %d with audio of %d calls (%d indexed; spool emptied: %v)\n", withAudio, sh.calls, len(recs), stored)
+	for _, o := range outcomes(recs) {
+		fmt.Printf("  catalog rows             %s\n", o)
+	}
 	fmt.Printf("  rtp packets              caller side sent %d recv %d, agent side sent %d recv %d\n",
 		callerRTP.sent.Load(), callerRTP.recv.Load(), agentRTP.sent.Load(), agentRTP.recv.Load())
 	if load != nil {
@@ -222,6 +248,7 @@ func BenchmarkStorm(b *testing.B) {
 	b.ReportMetric(float64(ares.Successful), "agent-ok")
 	b.ReportMetric(float64(r.dropsListener+r.dropsOtherSIP), "sip-drops")
 	b.ReportMetric(float64(withAudio), "stored")
+	b.ReportMetric(float64(nRefused), "refused")
 	b.ReportMetric(float64(lat.agent.p(99))/1e6, "agent-p99-ms")
 }
 
