@@ -136,7 +136,9 @@ bench-calls:
 # failed calls, datagrams dropped on kirokud's sockets (/proc/net/udp),
 # set-up latency p50/p99, CPU and RSS per call, threads, recordings
 # stored. DISK_LOAD=1 rewrites a 256 MiB file with an fsync a MiB on the
-# same disk meanwhile. A benchmark, not a test.
+# same disk meanwhile. STORM_LOGS=dir keeps SIPp's traces there;
+# STORM_PROFILE=dir saves kirokud's heap, goroutine and allocs profiles
+# with every call up. A benchmark, not a test.
 N         ?= 800
 RATE      ?= 200
 HOLD      ?= 30s

@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"sync"
 
 	"github.com/kiroku-voice/kiroku/internal/wav"
 )
@@ -107,6 +108,11 @@ func (s *sealedFile) endRecord(i uint32, pcm int64) []byte {
 	return s.aead.Seal(b, nonce, plain[:], aad)
 }
 
+// recordBufs are the buffers records are sealed into: one is needed
+// only while a flush writes, so the calls share them rather than each
+// keeping one the size of its largest flush (6.4 KB a narrowband call).
+var recordBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
 // SealedWriter appends a call's PCM to its sealed spool file, one record
 // per Write.
 type SealedWriter struct {
@@ -117,8 +123,7 @@ type SealedWriter struct {
 	index  uint32 // records written
 	off    int64  // end of the last whole record
 	pcm    int64  // PCM bytes in whole records
-	buf    []byte
-	broken error // a write that failed: the file may end in part of a record
+	broken error  // a write that failed: the file may end in part of a record
 	done   bool
 }
 
@@ -157,6 +162,8 @@ func (w *SealedWriter) Write(p []byte) (int, error) {
 	case w.broken != nil:
 		return 0, w.broken
 	}
+	bp := recordBufs.Get().(*[]byte)
+	defer recordBufs.Put(bp)
 	n := 0
 	for len(p) > 0 {
 		part := p[:min(len(p), maxRecord)]
@@ -166,15 +173,16 @@ func (w *SealedWriter) Write(p []byte) (int, error) {
 		if w.index >= endFlag-1 {
 			return n, errors.New("write sealed audio: too many records")
 		}
-		w.buf = binary.BigEndian.AppendUint32(w.buf[:0], uint32(len(part)))
+		buf := binary.BigEndian.AppendUint32((*bp)[:0], uint32(len(part)))
 		nonce, aad := w.s.at(w.index, false)
-		w.buf = w.s.aead.Seal(w.buf, nonce, part, aad)
-		if _, err := w.f.Write(w.buf); err != nil {
+		buf = w.s.aead.Seal(buf, nonce, part, aad)
+		*bp = buf
+		if _, err := w.f.Write(buf); err != nil {
 			w.broken = fmt.Errorf("write sealed audio: %w", err)
 			return n, w.broken
 		}
 		w.index++
-		w.off += int64(len(w.buf))
+		w.off += int64(len(buf))
 		w.pcm += int64(len(part))
 		n += len(part)
 		p = p[len(part):]

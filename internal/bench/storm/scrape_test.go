@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +29,24 @@ func scrape(addr string) (string, error) {
 		return "", fmt.Errorf("/metrics: %s", res.Status)
 	}
 	return string(b), err
+}
+
+// saveProfile writes kirokud's runtime profile name (control.pprof) to path.
+func saveProfile(addr, name, path string) error {
+	c := &http.Client{Timeout: 30 * time.Second}
+	res, err := c.Get("http://" + addr + "/debug/pprof/" + name)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", name, res.Status)
+	}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644) //nolint:gosec // a profile for reading
 }
 
 // series is one sample line of the text format: its labels and value.
@@ -147,9 +166,22 @@ func outcomes(recs []*catalog.Recording) []string {
 		var m struct {
 			EndReason   string `json:"end_reason"`
 			NotRecorded string `json:"not_recorded"`
+			Attempts    []struct {
+				Status  int    `json:"status"`
+				Outcome string `json:"outcome"`
+				Why     string `json:"why"`
+			} `json:"downstream_attempts"`
 		}
 		_ = json.Unmarshal(r.Manifest, &m)
 		k := "end " + orNone(m.EndReason)
+		if n := len(m.Attempts); n > 0 && m.Attempts[n-1].Outcome != "answered" {
+			a := m.Attempts[n-1]
+			k += fmt.Sprintf(" (agent: %s, status %d", a.Outcome, a.Status)
+			if a.Why != "" {
+				k += ", " + a.Why
+			}
+			k += ")"
+		}
 		if r.ObjectKey == "" {
 			why := m.NotRecorded
 			if why == "" {

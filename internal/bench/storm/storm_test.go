@@ -75,7 +75,7 @@ sip:
   retry_after: 5s
 data_dir: data
 log: {format: json, level: warn}
-control: {listen: "127.0.0.1:%d"}
+control: {listen: "127.0.0.1:%d", pprof: true}
 purposes:
   - {name: cs-quality, description: storm benchmark, retention: 90d, listeners: [supervisor]}
 lines:
@@ -159,6 +159,14 @@ func BenchmarkStorm(b *testing.B) {
 		mon.mark("steady-start")
 		sleepUntil(steadyEnd)
 		mon.mark("steady-end")
+		if dir := os.Getenv("STORM_PROFILE"); dir != "" {
+			// The heap and goroutines with every call up, for `go tool pprof`.
+			for _, p := range []string{"heap", "goroutine", "allocs"} {
+				if err := saveProfile(controlAddr, p, filepath.Join(dir, p+".pb.gz")); err != nil {
+					fmt.Printf("  profile %s not saved: %v\n", p, err)
+				}
+			}
+		}
 	}
 	wctx, cancel := context.WithTimeout(ctx, runFor)
 	cres := caller.Wait(wctx)
