@@ -205,6 +205,37 @@ func outcomes(recs []*catalog.Recording) []string {
 	return out
 }
 
+// ownTimes are, from the catalog's manifests (kirokud's own clock), each
+// call's notice as played (its start to its end) and its INVITE taken in
+// to its first INVITE to the agent platform, to set beside what SIPp
+// measured from outside.
+func ownTimes(recs []*catalog.Recording) (notice, toAgent durations) {
+	for _, r := range recs {
+		var m struct {
+			StartedAt time.Time `json:"started_at"`
+			Consent   struct {
+				Notice struct {
+					StartedAt *time.Time `json:"started_at"`
+					EndedAt   *time.Time `json:"ended_at"`
+				} `json:"notice"`
+			} `json:"consent"`
+			Attempts []struct {
+				StartedAt *time.Time `json:"started_at"`
+			} `json:"downstream_attempts"`
+		}
+		if json.Unmarshal(r.Manifest, &m) != nil {
+			continue
+		}
+		if n := m.Consent.Notice; n.StartedAt != nil && n.EndedAt != nil {
+			notice = append(notice, n.EndedAt.Sub(*n.StartedAt))
+		}
+		if len(m.Attempts) > 0 && m.Attempts[0].StartedAt != nil {
+			toAgent = append(toAgent, m.Attempts[0].StartedAt.Sub(m.StartedAt))
+		}
+	}
+	return notice, toAgent
+}
+
 func orNone(s string) string {
 	if s == "" {
 		return "(none)"
