@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
@@ -234,4 +236,83 @@ func TestPrivacyRequestFlowsUI(t *testing.T) {
 		p.accessible("a refused request in Japanese")
 		p.do("English", chromedp.Click(chromedp.CSS("#lang")))
 	})
+}
+
+// TestPrivacyBulkHoldZoneUI: the holds form reads its time range in the
+// user's zone setting, not the browser's: with the browser in New York
+// and the setting Asia/Tokyo, 09:00–10:00 holds the recordings started
+// in that hour in Tokyo — not the one started at 09:30 in New York, nor
+// the one at 10:00 (the end is excluded) — the audit entry has the
+// range as those instants, and the page names the zone and shows the
+// range applied in it.
+func TestPrivacyBulkHoldZoneUI(t *testing.T) {
+	e := newEnv(t)
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Now().In(tokyo).AddDate(0, 0, -2)
+	from := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, tokyo)
+	to := from.Add(time.Hour)
+	inNY := time.Date(day.Year(), day.Month(), day.Day(), 9, 30, 0, 0, newYork)
+	ids := e.seed(rec{purpose: "cs-quality", caller: "0312345678", started: from.Add(30 * time.Minute)},
+		rec{purpose: "cs-quality", caller: "0312345679", started: inNY},
+		rec{purpose: "cs-quality", caller: "0312345670", started: to},
+		rec{purpose: "cs-quality", caller: "0312345671", started: from})
+	p := &page{t: t, ctx: browser(t)}
+	p.do("the browser in New York", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/New_York"})
+		return err
+	}))
+	p.signIn(e.srv.URL+"/", "po")
+	if z := eval[string](p, `browserZone`); z != "America/New_York" {
+		t.Fatalf("the browser's zone is %q, want the emulated America/New_York", z)
+	}
+	p.do("choose Asia/Tokyo",
+		chromedp.SetValue(chromedp.CSS("#tz"), "Asia/Tokyo"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#tz').dispatchEvent(new Event('change'))`))
+	p.open("#/holds", "#bulk-form")
+	if z := p.text("#bulk-zone"); !strings.Contains(z, "Asia/Tokyo") {
+		t.Errorf("the form's zone note says %q, want Asia/Tokyo", z)
+	}
+	if d := eval[string](p, `document.querySelector('#bulk-from').getAttribute('aria-describedby')`); d != "bulk-zone" {
+		t.Errorf("the from field is described by %q, want the zone note", d)
+	}
+	before := e.head()
+	const layout = "2006-01-02T15:04"
+	p.do("hold the hour",
+		chromedp.SetValue(chromedp.CSS("#bulk-from"), from.Format(layout)),
+		chromedp.SetValue(chromedp.CSS("#bulk-to"), to.Format(layout)),
+		chromedp.SendKeys(chromedp.CSS("#bulk-reason"), "苦情調査 09:00-10:00 JST"),
+		chromedp.Click(chromedp.CSS("#bulk-do")))
+	p.until("the result", `document.querySelector('#bulk-result').textContent.includes('recordings changed')`)
+	if h := e.held(ids...); !h[ids[0]] || h[ids[1]] || h[ids[2]] || !h[ids[3]] {
+		t.Errorf("held %v, want %s and %s (09:00 and 09:30 in Tokyo) only", h, ids[3], ids[0])
+	}
+	holds := entries(e, before, audit.ActionHold)
+	if len(holds) != 2 {
+		t.Fatalf("got %d hold entries, want 2", len(holds))
+	}
+	for _, en := range holds {
+		var d struct{ From, To time.Time }
+		if err := json.Unmarshal([]byte(en.Detail), &d); err != nil || !d.From.Equal(from) || !d.To.Equal(to) || en.Actor != "po" {
+			t.Errorf("hold entry %+v: range %v – %v (%v), want %v – %v by po", en, d.From, d.To, err, from.UTC(), to.UTC())
+		}
+	}
+	// The range as applied, in the zone setting (en-GB names +09:00 GMT+9).
+	res := p.text("#bulk-result")
+	if !strings.Contains(res, "2 recordings changed") || !strings.Contains(res, " 9:00:00") || !strings.Contains(res, " 10:00:00") ||
+		!(strings.Contains(res, "GMT+9") || strings.Contains(res, "JST")) {
+		t.Errorf("result says %q, want 2 changed from 09:00 to 10:00 in Tokyo", res)
+	}
+	p.accessible("the holds page with a range")
+	p.narrow("the holds page with a range")
+	p.do("Japanese", chromedp.Click(chromedp.CSS("#lang")))
+	if z := p.text("#bulk-zone"); !strings.Contains(z, "Asia/Tokyo") || !strings.Contains(z, "タイムゾーン") {
+		t.Errorf("Japanese zone note %q", z)
+	}
 }

@@ -43,6 +43,8 @@ Object.assign(L.en, {
   bulkTitle: 'Hold recordings in bulk', bulkCaller: 'Caller number', bulkFrom: 'From', bulkTo: 'To',
   bulkReason: 'Reason (kept in the audit log)', bulkHint: 'Give a caller number, a time range, or both.',
   bulkOn: 'Hold', bulkOff: 'Release', bulkDo: 'Apply', bulkResult: '{n} recordings changed.',
+  bulkZone: 'Times in {zone} (the time zone setting above).', bulkRange: 'Started from {from} until before {to}.',
+  bulkBadTime: 'A time is not a date and time such as 2026-11-05 09:30.',
 });
 
 Object.assign(L.ja, {
@@ -82,6 +84,8 @@ Object.assign(L.ja, {
   bulkTitle: '一括ホールド', bulkCaller: '発信者番号', bulkFrom: '開始', bulkTo: '終了',
   bulkReason: '理由（監査ログに残ります）', bulkHint: '発信者番号、期間、またはその両方を指定してください。',
   bulkOn: 'ホールド', bulkOff: '解除', bulkDo: '適用', bulkResult: '{n} 件の録音を変更しました。',
+  bulkZone: '時刻は {zone}（上のタイムゾーン設定）で入力します。', bulkRange: '対象：開始日時が {from} から {to} より前まで。',
+  bulkBadTime: '時刻が 2026-11-05 09:30 のような日時ではありません。',
 });
 
 const privacyKinds = ['disclosure', 'correction', 'stop-of-use', 'resume-use', 'erasure', 'stop-third-party-provision'];
@@ -440,28 +444,44 @@ async function renderHolds() {
   const on = el('select', null, { name: 'on' });
   on.append(el('option', t('bulkOn'), { value: 'true', 'data-i18n': 'bulkOn' }), el('option', t('bulkOff'), { value: 'false', 'data-i18n': 'bulkOff' }));
   const go = el('button', t('bulkDo'), { type: 'submit', id: 'bulk-do', 'data-i18n': 'bulkDo' });
+  // The range is typed in the zone setting, as every time the UI shows;
+  // the zone is named beside the fields.
+  const zoneNote = el('p', null, { class: 'hint', id: 'bulk-zone' });
+  for (const f of [from, to]) f.setAttribute('aria-describedby', 'bulk-zone');
+  const range = el('div', null, { class: 'range' });
+  range.append(field('bulk-from', 'bulkFrom', from), field('bulk-to', 'bulkTo', to), zoneNote);
   form.append(el('h2', t('bulkTitle'), { 'data-i18n': 'bulkTitle' }), field('bulk-caller', 'bulkCaller', caller, 'bulkHint'),
-    field('bulk-from', 'bulkFrom', from), field('bulk-to', 'bulkTo', to), field('bulk-reason', 'bulkReason', reason),
-    field('bulk-on', 'hold', on), go);
+    range, field('bulk-reason', 'bulkReason', reason), field('bulk-on', 'hold', on), go);
   const out = el('p', null, { id: 'bulk-result', role: 'status' });
   const list = el('section', null, { id: 'holds-list' });
   main.append(form, out, list);
-  // Times typed are the browser's local times, as on the incident report.
-  const iso = (v) => (v ? new Date(v).toISOString() : undefined);
+  let held = [];
+  let done = null; // the last bulk hold's answer and range, as RFC 3339
+  const show = () => {
+    zoneNote.textContent = t('bulkZone', { zone: zone() });
+    const rows = held.map((x) => [recLink(x.id), fmtTime(x.started_at), x.purpose, x.caller, fmtTime(x.retain_until)]);
+    list.replaceChildren(el('h2', t('holdsList')),
+      rows.length ? table('holds-table', '', ['id', 'started', 'purpose', 'caller', 'retUntil'], rows) : el('p', t('holdsNone')));
+    out.textContent = !done ? '' : t('bulkResult', { n: done.changed }) + (done.from || done.to
+      ? ' ' + t('bulkRange', { from: done.from ? fmtTime(done.from) : '…', to: done.to ? fmtTime(done.to) : '…' }) : '');
+  };
   const load = async () => {
     const r = await api('/api/v1/recordings?' + new URLSearchParams({ hold: 'held', limit: '100' }));
     if (view !== state.view) return;
-    const rows = r.recordings.map((x) => [recLink(x.id), fmtTime(x.started_at), x.purpose, x.caller, fmtTime(x.retain_until)]);
-    list.replaceChildren(el('h2', t('holdsList')),
-      rows.length ? table('holds-table', '', ['id', 'started', 'purpose', 'caller', 'retUntil'], rows) : el('p', t('holdsNone')));
+    held = r.recordings;
+    show();
   };
+  show();
+  state.redraw = show;
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
+    const f = parseTime(from.value); const u = parseTime(to.value);
+    if (f === null || u === null) { say(t('bulkBadTime'), true); return; }
     busy(go, async () => {
-      const body = { caller: caller.value.trim() || undefined, from: iso(from.value), to: iso(to.value),
+      const body = { caller: caller.value.trim() || undefined, from: f || undefined, to: u || undefined,
         on: on.value === 'true', reason: reason.value.trim() };
       const r = await api('/api/v1/holds', { method: 'POST', body });
-      out.textContent = t('bulkResult', { n: r.changed });
+      done = { changed: r.changed, from: f, to: u };
       say('');
       await load();
     });
