@@ -214,6 +214,9 @@ func TestPrivacyRequestFlowsUI(t *testing.T) {
 		p.do("refuse with a reason", chromedp.SendKeys(chromedp.CSS("#req-refuse-reason"), why), chromedp.Click(chromedp.CSS("#req-refuse")))
 		p.until("the refusal", `document.querySelector('#req-meta').textContent.includes('Refused')`)
 		r := answered(before, q, "refused")
+		if got := entries(e, before, audit.ActionRequestRefused); len(got) != 1 || got[0].Reason != why {
+			t.Errorf("request-refused entries %+v, want the reason %q", got, why)
+		}
 		var res struct {
 			Reason string `json:"reason"`
 		}
