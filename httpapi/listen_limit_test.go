@@ -117,7 +117,7 @@ func TestListenLimit(t *testing.T) {
 	before := e.head()
 	leave()
 	first.Body.Close()
-	waitUntil(t, "the first listen's end", func() bool { return len(entries(e, before, audit.ActionListenEnd)) == 1 })
+	listenEnds(t, e, before, 1)
 	third := open(t.Context(), "coaching 4")
 
 	// A reload to one: the two streaming go on, a new one is refused.
@@ -212,11 +212,7 @@ func TestListenSlowListener(t *testing.T) {
 			}
 		}
 	}()
-	var ends []audit.Entry
-	waitUntil(t, "the slow listener cut off", func() bool {
-		ends = entries(e, before, audit.ActionListenEnd)
-		return len(ends) == 1
-	})
+	ends := listenEnds(t, e, before, 1) // the slow listener cut off
 	var d struct {
 		End     string `json:"end"`
 		Dropped int64  `json:"dropped_bytes"`
@@ -235,10 +231,7 @@ func TestListenSlowListener(t *testing.T) {
 	calls.end()
 	<-done
 	n := heard.Load()
-	waitUntil(t, "the fast listener's end", func() bool {
-		ends = entries(e, before, audit.ActionListenEnd)
-		return len(ends) == 2
-	})
+	ends = listenEnds(t, e, before, 2)
 	json.Unmarshal([]byte(ends[1].Detail), &d)
 	if ends[1].Reason != "fast" || d.End != "call ended" || d.Dropped != 0 || n < 44+8000*4 {
 		t.Errorf("fast listener's end %+v after %d bytes, want the call's end, nothing dropped, over a second heard", ends[1], n)

@@ -97,6 +97,25 @@ func TestPrivacyRequestFlowsUI(t *testing.T) {
 	}
 	wantShown := strings.Join(sorted(mine...), ",")
 
+	// confirmAct opens request q, whose act waits for its box: the
+	// button stays disabled and the box names the number until it is
+	// ticked; then it acts, and returns the audit head from before.
+	confirmAct := func(what, q string) int64 {
+		t.Helper()
+		p.open("#/requests/"+q, "#req-act")
+		if !eval[bool](p, `document.querySelector('#req-act').disabled`) {
+			t.Errorf("%s: the act is enabled before its confirmation", what)
+		}
+		if l := p.text(`label[for="req-act-confirm"]`); !strings.Contains(l, caller) {
+			t.Errorf("%s: the confirmation says %q, want the number", what, l)
+		}
+		p.accessible(what)
+		p.narrow(what)
+		before := e.head()
+		p.do("confirm and act: "+what, chromedp.Click(chromedp.CSS("#req-act-confirm")), chromedp.Click(chromedp.CSS("#req-act")))
+		return before
+	}
+
 	t.Run("correction", func(t *testing.T) {
 		q := e.newRequest("correction", caller)
 		p.open("#/requests/"+q, "#req-correct")
@@ -129,18 +148,7 @@ func TestPrivacyRequestFlowsUI(t *testing.T) {
 
 	t.Run("stop of use", func(t *testing.T) {
 		q := e.newRequest("stop-of-use", caller)
-		p.open("#/requests/"+q, "#req-act")
-		if !eval[bool](p, `document.querySelector('#req-act').disabled`) {
-			t.Error("stop of use enabled before its confirmation")
-		}
-		if l := p.text(`label[for="req-act-confirm"]`); !strings.Contains(l, caller) {
-			t.Errorf("confirmation says %q, want the number", l)
-		}
-		p.accessible("a stop-of-use request")
-		p.narrow("a stop-of-use request")
-		p.keep(dir, "privacy-stop-use.png")
-		before := e.head()
-		p.do("confirm and stop", chromedp.Click(chromedp.CSS("#req-act-confirm")), chromedp.Click(chromedp.CSS("#req-act")))
+		before := confirmAct("a stop-of-use request", q)
 		p.until("the answer", `!!document.querySelector('#req-changed')`)
 		if s := state(); s[mine[0]] != catalog.StateRestricted || s[mine[1]] != catalog.StateRestricted || s[other] != catalog.StateStored {
 			t.Errorf("states after the stop: %v, want the caller's two restricted", s)
@@ -174,14 +182,7 @@ func TestPrivacyRequestFlowsUI(t *testing.T) {
 
 	t.Run("stop of provision", func(t *testing.T) {
 		q := e.newRequest("stop-third-party-provision", caller)
-		p.open("#/requests/"+q, "#req-act")
-		if !eval[bool](p, `document.querySelector('#req-act').disabled`) {
-			t.Error("stop of provision enabled before its confirmation")
-		}
-		p.accessible("a stop-of-provision request")
-		p.narrow("a stop-of-provision request")
-		before := e.head()
-		p.do("confirm and stop", chromedp.Click(chromedp.CSS("#req-act-confirm")), chromedp.Click(chromedp.CSS("#req-act")))
+		before := confirmAct("a stop-of-provision request", q)
 		p.until("the answer", `document.querySelector('#req-answer').textContent.includes('refused from now on')`)
 		answered(before, q, "answered")
 		provide := func(id string) (*http.Response, []byte) {
