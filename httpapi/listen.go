@@ -122,21 +122,6 @@ func (a *API) listen(w http.ResponseWriter, r *http.Request, p *Principal) {
 		a.denyFor(w, r, p, http.StatusNotFound, id, reason, why, sip.ErrNoCall)
 		return
 	}
-	// The bound is the configuration's in force; listen-ins past a
-	// lowered one go on until they end.
-	limit := a.o.Config().API.MaxListeners
-	if limit < 1 {
-		limit = config.DefaultMaxListeners
-	}
-	if !a.takeListener(limit) {
-		if a.o.Listens != nil {
-			a.o.Listens.ListenRefused()
-		}
-		a.denyFor(w, r, p, http.StatusServiceUnavailable, id, reason, fmt.Sprintf("listen-in limit reached (api.max_listeners %d)", limit),
-			fmt.Errorf("%d listen-ins are streaming, the most api.max_listeners allows: try again when one has ended", limit))
-		return
-	}
-	defer a.dropListener()
 	l, err := a.o.Calls.Listen(id)
 	switch {
 	case errors.Is(err, sip.ErrNotRecording):
@@ -151,6 +136,22 @@ func (a *API) listen(w http.ResponseWriter, r *http.Request, p *Principal) {
 		return
 	}
 	defer l.Close()
+	// The bound is counted once the call can be heard, so that a call not
+	// recorded or gone is answered as such; it is the configuration's in
+	// force, and listen-ins past a lowered one go on until they end.
+	limit := a.o.Config().API.MaxListeners
+	if limit < 1 {
+		limit = config.DefaultMaxListeners
+	}
+	if !a.takeListener(limit) {
+		if a.o.Listens != nil {
+			a.o.Listens.ListenRefused()
+		}
+		a.denyFor(w, r, p, http.StatusServiceUnavailable, id, reason, fmt.Sprintf("listen-in limit reached (api.max_listeners %d)", limit),
+			fmt.Errorf("%d listen-ins are streaming, the most api.max_listeners allows: try again when one has ended", limit))
+		return
+	}
+	defer a.dropListener()
 	if err := a.record(r, p, audit.ActionListen, id, reason, map[string]any{"line": c.Line, "purpose": c.Purpose, "rate": l.Rate()}); err != nil {
 		a.internal(w, "audit of a listen", err)
 		return

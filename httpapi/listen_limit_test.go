@@ -69,7 +69,7 @@ func metricValue(t *testing.T, m *metrics.Metrics, series string) string {
 
 // TestListenLimit: past api.max_listeners streaming at once a listen-in
 // is refused 503 with a JSON error naming the key, audited as denied
-// with its reason, and counted; a listen-in that ends frees its place;
+// with its reason, and counted (a call not recorded is still a 409); a listen-in that ends frees its place;
 // a reload lowering the bound refuses new ones and leaves those
 // streaming alone; the gauge and the ends by reason add up.
 func TestListenLimit(t *testing.T) {
@@ -110,6 +110,10 @@ func TestListenLimit(t *testing.T) {
 		t.Errorf("kiroku_listeners_active %s with two streaming, want 2", v)
 	}
 	refused("coaching 3")
+	// At the bound, a call that cannot be heard is still answered as such.
+	if res := listenReq(t, t.Context(), e, "sup", optedOut, "curious"); res.StatusCode != http.StatusConflict {
+		t.Errorf("a call not recorded, at the bound: got %d, want 409", res.StatusCode)
+	}
 	if v := metricValue(t, m, "kiroku_listen_refused_total"); v != "1" {
 		t.Errorf("kiroku_listen_refused_total %s, want 1", v)
 	}
