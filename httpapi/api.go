@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -57,7 +58,13 @@ type Options struct {
 	// Observe counts each request by route pattern and status (metrics);
 	// may be nil.
 	Observe func(route string, code int)
-	Log     *zap.Logger
+	// Listens counts listen-ins (metrics); may be nil.
+	Listens ListenMetrics
+	// ListenWriteWait is how long one chunk of a listen-in may take to
+	// reach its listener before the listener is cut off as too slow; 0
+	// means 10 s.
+	ListenWriteWait time.Duration
+	Log             *zap.Logger
 }
 
 // API is the supervisor HTTP API and web UI.
@@ -71,6 +78,9 @@ type API struct {
 	mux      *http.ServeMux
 	patterns []string // the routes registered, in order
 	log      *zap.Logger
+	// listening counts the listen-ins streaming, against
+	// api.max_listeners.
+	listening atomic.Int64
 }
 
 // auditTimeout bounds an audit write; it is not cut short when the client
@@ -85,6 +95,9 @@ func NewAPI(o Options) (*API, error) {
 	}
 	if o.Log == nil {
 		o.Log = zap.NewNop()
+	}
+	if o.ListenWriteWait <= 0 {
+		o.ListenWriteWait = listenWriteWait
 	}
 	a := &API{o: o, auth: o.Auth, log: o.Log, fails: newFailLimiter(20, time.Minute)}
 	a.flood = newDenialFlood(denialWindow, denialBurst, a.auditSuppressed)

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -176,11 +177,7 @@ func TestListenStreams(t *testing.T) {
 		t.Fatalf("the stream ended with %v, want a clean end with the call", err)
 	}
 	sent := int64(44 + len(pcm) + len(rest))
-	var end []audit.Entry
-	waitUntil(t, "the listen's end in the audit log", func() bool {
-		end = entries(e, before, audit.ActionListenEnd)
-		return len(end) == 1
-	})
+	end := listenEnds(t, e, before, 1)
 	var d struct {
 		Bytes   int64   `json:"bytes"`
 		Seconds float64 `json:"seconds"`
@@ -291,6 +288,17 @@ func mapsEqual(a, b map[string]bool) bool {
 		}
 	}
 	return true
+}
+
+// listenEnds waits for n listen-end entries after seq and returns them.
+func listenEnds(t *testing.T, e *env, after int64, n int) []audit.Entry {
+	t.Helper()
+	var got []audit.Entry
+	waitUntil(t, fmt.Sprintf("%d listen-end entries", n), func() bool {
+		got = entries(e, after, audit.ActionListenEnd)
+		return len(got) >= n
+	})
+	return got
 }
 
 // waitUntil waits for cond, failing after 10 s.

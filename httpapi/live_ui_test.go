@@ -14,7 +14,8 @@ import (
 // duration that ticks), listens in with a reason: the page counts the
 // audio bytes arriving, and the audit log has the listen with its
 // reason; Stop ends it (listen-end audited). The page has no axe-core
-// violations in English and Japanese; screenshots of both are kept.
+// violations in English and Japanese, nor wide; screenshots of each are
+// kept.
 func TestBrowserLiveCalls(t *testing.T) {
 	e, _ := newListenEnv(t)
 	p := &page{t: t, ctx: browser(t)}
@@ -52,6 +53,10 @@ func TestBrowserLiveCalls(t *testing.T) {
 	}
 	p.accessible("the live page while listening")
 	p.shot("ui-live.png")
+	p.do("wide", chromedp.EmulateViewport(1280, 640))
+	p.accessible("the live page, wide, while listening")
+	p.shot("ui-live-wide.png") // the README's picture
+	p.do("narrow again", chromedp.EmulateViewport(360, 800))
 
 	p.do("switch to Japanese", chromedp.Click(chromedp.CSS("#lang")))
 	if got := p.text("#main h1"); got != "通話中の呼" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -255,7 +256,17 @@ func (a *API) requestRefuse(w http.ResponseWriter, r *http.Request, p *Principal
 		a.rightsError(w, err)
 		return
 	}
-	if err := a.rights().Refuse(r.Context(), p.Name, id, body.Reason); err != nil {
+	// The reason goes into the audit entry: held to a reason's rules (a
+	// blank one is rights' to refuse, naming the refusal).
+	reason := strings.TrimSpace(body.Reason)
+	if reason != "" {
+		var err error
+		if reason, err = checkReason(reason); err != nil {
+			writeError(w, http.StatusBadRequest, err)
+			return
+		}
+	}
+	if err := a.rights().Refuse(r.Context(), p.Name, id, reason); err != nil {
 		a.rightsError(w, err)
 		return
 	}

@@ -286,3 +286,37 @@ func TestProvisionChecksAccess(t *testing.T) {
 		t.Errorf("provide an open recording: got %d %s", res.StatusCode, b)
 	}
 }
+
+// TestRefuseReason: a refusal's reason is held to a reason's rules (it
+// goes into the audit entry): blank, too long, or with a control or
+// format character is a 400 naming the problem and leaves the request
+// open; a good one closes it, the entry naming the token and the reason.
+func TestRefuseReason(t *testing.T) {
+	e := newEnv(t)
+	q := e.newRequest("stop-of-use", "0312345678")
+	for _, c := range []struct{ name, reason, want string }{
+		{"blank", "  ", "say why the request is refused"},
+		{"too long", strings.Repeat("x", 501), "longer than 500"},
+		{"control character", "no\x07proof", "control character"},
+		{"bidi override", "no\u202eproof", "format character"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res, b := e.send("po", http.MethodPost, "/api/v1/requests/"+q+"/refuse", map[string]string{"reason": c.reason})
+			if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), c.want) {
+				t.Errorf("got %d %s, want 400 saying %q", res.StatusCode, b, c.want)
+			}
+		})
+	}
+	var r apiclient.Request
+	e.get("po", "/api/v1/requests/"+q, http.StatusOK, &r)
+	if r.Outcome != "" {
+		t.Fatalf("after the bad reasons: outcome %q, want the request open", r.Outcome)
+	}
+	before := e.head()
+	if res, b := e.send("po", http.MethodPost, "/api/v1/requests/"+q+"/refuse", map[string]string{"reason": " 本人確認ができない "}); res.StatusCode != http.StatusOK {
+		t.Fatalf("refuse: got %d %s", res.StatusCode, b)
+	}
+	if got := entries(e, before, audit.ActionRequestRefused); len(got) != 1 || got[0].Actor != "po" || got[0].Reason != "本人確認ができない" {
+		t.Errorf("got request-refused entries %+v, want one by po with the reason trimmed", got)
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,18 +11,11 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// shot saves the page as name under the test's temporary folder.
+// shot saves the page as name (PNG) under the test's temporary folder,
+// and in $KIROKU_UI_SHOTS when it is set (keep).
 func (p *page) shot(name string) {
 	p.t.Helper()
-	b, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(90))
-	if err != nil {
-		p.fail("screenshot", err)
-	}
-	path := filepath.Join(p.t.TempDir(), name)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		p.t.Fatal(err)
-	}
-	p.t.Logf("screenshot: %s", path)
+	p.keep(p.t.TempDir(), name)
 }
 
 // shownIDs are the recording ids of the result rows, in order.

@@ -1,6 +1,6 @@
 // Package metrics holds kirokud's Prometheus registry, the daemon-wide
-// instruments (uploads, reloads, the API, the purge) and the collectors
-// that several parts feed (Recordings). A part with instruments of its own
+// instruments (uploads, reloads, the API and its listen-ins, the purge)
+// and the collectors that several parts feed (Recordings). A part with instruments of its own
 // registers them on the registry itself (sip.NewMetrics), as Alertmanager's
 // packages do with newMetrics(reg).
 //
@@ -34,6 +34,7 @@ type Metrics struct {
 	purgeFailed  prometheus.Counter
 	purgeHeld    prometheus.Gauge
 	purgeLast    prometheus.Gauge
+	listen       *listen
 }
 
 // New registers every instrument (and the Go and process collectors).
@@ -41,6 +42,7 @@ func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	f := func(c prometheus.Collector) { m.reg.MustRegister(c) }
 	m.recordings = Recordings(m.reg)
+	m.listen = newListen(m.reg)
 	m.uploadTime = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kiroku_upload_duration_seconds",
 		Help: "Time from a call's end to its recording being stored.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 14)})
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kiroku_config_reloads_total",

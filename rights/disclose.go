@@ -160,7 +160,7 @@ func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer
 			reasons[i] = wh.Reason
 		}
 		reason := strings.Join(reasons, "\n")
-		if _, err := s.answer(ctx, operator, id, KindDisclosure, OutcomeRefused, map[string]any{"reason": reason, "withheld": withheld}, nil); err != nil {
+		if _, err := s.answer(ctx, operator, id, KindDisclosure, OutcomeRefused, "", map[string]any{"reason": reason, "withheld": withheld}, nil); err != nil {
 			return nil, err
 		}
 		return nil, fmt.Errorf("rights: %s: %w: %s", id, ErrRefused, reason)
@@ -209,7 +209,7 @@ func (s *Service) Disclose(ctx context.Context, operator, id string, w io.Writer
 	if len(withheld) > 0 {
 		result["withheld"] = withheld
 	}
-	_, err = s.answer(ctx, operator, id, KindDisclosure, OutcomeAnswered, result, nil)
+	_, err = s.answer(ctx, operator, id, KindDisclosure, OutcomeAnswered, "", result, nil)
 	return m, err
 }
 

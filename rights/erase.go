@@ -109,7 +109,7 @@ func (s *Service) Erase(ctx context.Context, operator, id, confirm string) (*Era
 	for _, u := range done.Undeleted {
 		out.Undeleted = append(out.Undeleted, u.Key)
 	}
-	_, err = s.answer(ctx, operator, id, KindErasure, OutcomeAnswered, out, func(tx *sql.Tx, _ *catalog.Request) error {
+	_, err = s.answer(ctx, operator, id, KindErasure, OutcomeAnswered, "", out, func(tx *sql.Tx, _ *catalog.Request) error {
 		return maskCallers(ctx, tx, r.Callers)
 	})
 	if err != nil {

@@ -80,7 +80,7 @@ func (s *Service) setState(ctx context.Context, operator, id, kind, from, to str
 	if stop {
 		out.NotYetStored = stopNotYetStored
 	}
-	_, err = s.answer(ctx, operator, id, kind, OutcomeAnswered, out, func(tx *sql.Tx, _ *catalog.Request) error {
+	_, err = s.answer(ctx, operator, id, kind, OutcomeAnswered, "", out, func(tx *sql.Tx, _ *catalog.Request) error {
 		for _, rec := range recs {
 			if rec.State != from {
 				continue
@@ -149,7 +149,7 @@ func (s *Service) Correct(ctx context.Context, operator, id string, c Correction
 		}
 	}
 	out := &Changed{Recordings: []string{}}
-	_, err = s.answer(ctx, operator, id, KindCorrection, OutcomeAnswered, out, func(tx *sql.Tx, _ *catalog.Request) error {
+	_, err = s.answer(ctx, operator, id, KindCorrection, OutcomeAnswered, "", out, func(tx *sql.Tx, _ *catalog.Request) error {
 		for _, t := range targets {
 			before, err := catalog.CustomerRef(ctx, tx, t)
 			if err != nil {
@@ -174,6 +174,6 @@ func (s *Service) StopProvision(ctx context.Context, operator, id string) error 
 	if _, err := s.open(ctx, id, KindStopProvision); err != nil {
 		return s.refuseOn(ctx, operator, id, err)
 	}
-	_, err := s.answer(ctx, operator, id, KindStopProvision, OutcomeAnswered, map[string]any{"effect": "provision of these numbers' recordings is refused"}, nil)
+	_, err := s.answer(ctx, operator, id, KindStopProvision, OutcomeAnswered, "", map[string]any{"effect": "provision of these numbers' recordings is refused"}, nil)
 	return err
 }

@@ -159,12 +159,13 @@ func (s *Service) List(ctx context.Context) ([]*catalog.Request, error) {
 	return catalog.ListRequests(ctx, s.o.Catalog.DB())
 }
 
-// Refuse closes request id as refused with reason, recorded on it.
+// Refuse closes request id as refused with reason, recorded on it and
+// in its audit entry.
 func (s *Service) Refuse(ctx context.Context, operator, id, reason string) error {
 	if strings.TrimSpace(reason) == "" {
 		return fmt.Errorf("%w: reason: say why the request is refused", ErrBadRequest)
 	}
-	_, err := s.answer(ctx, operator, id, "", OutcomeRefused, map[string]any{"reason": reason}, nil)
+	_, err := s.answer(ctx, operator, id, "", OutcomeRefused, reason, map[string]any{"reason": reason}, nil)
 	return err
 }
 
@@ -187,8 +188,9 @@ func (s *Service) open(ctx context.Context, id, kind string) (*catalog.Request, 
 }
 
 // answer closes request id with outcome and result, running also (if not
-// nil) in the same transaction, and audits it.
-func (s *Service) answer(ctx context.Context, operator, id, kind, outcome string, result any, also func(*sql.Tx, *catalog.Request) error) (*catalog.Request, error) {
+// nil) in the same transaction, and audits it, with why as the entry's
+// reason (an operator's refusal says why in the audit log too).
+func (s *Service) answer(ctx context.Context, operator, id, kind, outcome, why string, result any, also func(*sql.Tx, *catalog.Request) error) (*catalog.Request, error) {
 	var r *catalog.Request
 	err := s.o.Catalog.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -219,7 +221,12 @@ func (s *Service) answer(ctx context.Context, operator, id, kind, outcome string
 		if err := catalog.PutRequest(ctx, tx, r); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, operator, requestAction[outcome], id, map[string]any{"kind": r.Kind})
+		d, err := json.Marshal(map[string]any{"kind": r.Kind})
+		if err != nil {
+			return err
+		}
+		_, err = audit.Append(ctx, tx, audit.Entry{Actor: operator, Action: requestAction[outcome], Target: id, Reason: why, Detail: string(d)})
+		return err
 	})
 	return r, err
 }
@@ -228,7 +235,7 @@ func (s *Service) answer(ctx context.Context, operator, id, kind, outcome string
 // (not verified), and returns err.
 func (s *Service) refuseOn(ctx context.Context, operator, id string, err error) error {
 	if errors.Is(err, ErrRefused) {
-		if _, e := s.answer(ctx, operator, id, "", OutcomeRefused, map[string]any{"reason": err.Error()}, nil); e != nil {
+		if _, e := s.answer(ctx, operator, id, "", OutcomeRefused, err.Error(), map[string]any{"reason": err.Error()}, nil); e != nil {
 			return errors.Join(err, e)
 		}
 	}

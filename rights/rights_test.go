@@ -163,6 +163,37 @@ func TestDisclosureUnverifiedIsRefusedAndRecorded(t *testing.T) {
 	}
 }
 
+// TestRefuseRecordsWhy: a refusal keeps its reason on the request and
+// in its audit entry, by the operator; an unverified request refused on
+// its own says why there too; a refusal without a reason changes nothing.
+func TestRefuseRecordsWhy(t *testing.T) {
+	e := newEnv(t)
+	id := create(t, e, rights.KindStopUse, "ref", numA)
+	if err := e.svc.Refuse(t.Context(), "sato", id, "  "); !errors.Is(err, rights.ErrBadRequest) {
+		t.Fatalf("refuse without a reason: got %v, want ErrBadRequest", err)
+	}
+	if r, _ := e.svc.Get(t.Context(), id); r.Outcome != "" {
+		t.Fatalf("after a refusal without a reason: outcome %q, want the request open", r.Outcome)
+	}
+	const why = "代理権を確認できない"
+	if err := e.svc.Refuse(t.Context(), "sato", id, why); err != nil {
+		t.Fatal(err)
+	}
+	unverified := create(t, e, rights.KindDisclosure, "ref", numA)
+	if _, err := e.cat.DB().ExecContext(t.Context(), `UPDATE requests SET verification = '' WHERE id = ?`, unverified); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Disclose(t.Context(), "sato", unverified, io.Discard, allowAll); !errors.Is(err, rights.ErrRefused) {
+		t.Fatalf("got %v, want ErrRefused", err)
+	}
+	for _, c := range []struct{ id, want string }{{id, why}, {unverified, "identity not verified"}} {
+		es, _ := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: c.id, Action: string(audit.ActionRequestRefused)})
+		if len(es) != 1 || es[0].Actor != "sato" || !strings.Contains(es[0].Reason, c.want) {
+			t.Errorf("request-refused entries of %s: %+v, want one by sato with reason %q", c.id, es, c.want)
+		}
+	}
+}
+
 // TestStopAndResumeUse: a stop of use restricts the numbers' stored
 // recordings, drops their undelivered webhook events (not another
 // number's), and covers the recording still in the spool, which is then

@@ -244,6 +244,26 @@ function fmtTime(s) {
   return new Date(s).toLocaleString(state.lang === 'ja' ? 'ja-JP' : 'en-GB', { timeZone: zone(), timeZoneName: 'short' });
 }
 
+// parseTime reads a datetime-local value (2026-11-05T09:30[:15]) as a
+// time in zone() and returns it as RFC 3339 in UTC ('' for none, null
+// for no such time). The browser's Date would read it in its own zone.
+function parseTime(v) {
+  const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d))?$/.exec(v || '');
+  if (!v) return '';
+  if (!m) return null;
+  const wall = Date.UTC(+m[1], m[2] - 1, +m[3], +m[4], +m[5], +(m[6] || 0));
+  const f = new Intl.DateTimeFormat('en-US', { timeZone: zone(), hourCycle: 'h23', year: 'numeric', month: 'numeric',
+    day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+  // offset is how far the zone's clock is ahead of UTC at instant ms.
+  const offset = (ms) => {
+    const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, +x.value]));
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - ms;
+  };
+  // Twice, for a wall time near a change of offset.
+  const first = wall - offset(wall);
+  return new Date(wall - offset(first)).toISOString();
+}
+
 // loadZone reads the signed-in user's zone setting (kept per token name
 // in this browser) and fills the zone picker.
 function loadZone() {

@@ -22,6 +22,15 @@ Object.assign(L.en, {
   reqCorrectField: 'Field', reqCorrectValue: 'New value', reqCorrect: 'Correct',
   reqStopUse: 'Stop the use', reqResumeUse: 'Resume the use', reqStopProvision: 'Stop third-party provision',
   reqDone: 'Done: {what}.', reqRefuseReason: 'Reason for refusing', reqRefuse: 'Refuse the request', reqRefused: 'The request is refused.',
+  reqAnswer: 'Answer', reqChanged: 'Recordings changed ({n})', reqChangedNone: 'None: no stored recording of these numbers was changed.',
+  reqRefusedBecause: 'Refused because', reqEventsDropped: 'Webhook events not sent', reqLater: 'Recordings not stored yet',
+  'later-stop-of-use': 'Stored restricted when they arrive (each audited with this request).',
+  'later-resume-use': 'Stored usable when they arrive.', reqProvisionEffect: 'Effect',
+  provisionStopped: 'Every provision to a third party of these numbers\' recordings is refused from now on.',
+  reqConfirmStopUse: 'I have checked the numbers: restrict the use of every recording of {callers}',
+  reqConfirmStopProvision: 'I have checked the numbers: refuse every provision of the recordings of {callers} to third parties',
+  reqConfirmRefuse: 'Refuse this request for good: it can no longer be answered',
+  reqCorrectHint: 'Sets the field on every stored recording of the request\'s numbers; the audit log keeps the value before and after.',
   erHoldReason: 'Why it is held', erPlan: 'Erasure plan', erShowPlan: 'Show what the erasure destroys', erDestroy: 'To be destroyed ({n})',
   erHeld: 'Kept: under legal hold ({n})', erNone: 'None.', erNotStored: 'Not yet stored', erConfirmBox: 'I have checked the list: destroy these {n} recordings for good',
   erErase: 'Erase', erErased: 'Erased: {n} recordings destroyed, {h} kept under hold.', erStale: 'The plan changed; here it is as it is now. Check it again.',
@@ -34,6 +43,8 @@ Object.assign(L.en, {
   bulkTitle: 'Hold recordings in bulk', bulkCaller: 'Caller number', bulkFrom: 'From', bulkTo: 'To',
   bulkReason: 'Reason (kept in the audit log)', bulkHint: 'Give a caller number, a time range, or both.',
   bulkOn: 'Hold', bulkOff: 'Release', bulkDo: 'Apply', bulkResult: '{n} recordings changed.',
+  bulkZone: 'Times in {zone} (the time zone setting above).', bulkRange: 'Started from {from} until before {to}.',
+  bulkBadTime: 'A time is not a date and time such as 2026-11-05 09:30.',
 });
 
 Object.assign(L.ja, {
@@ -52,6 +63,15 @@ Object.assign(L.ja, {
   reqCorrectField: '項目', reqCorrectValue: '新しい値', reqCorrect: '訂正する',
   reqStopUse: '利用を停止', reqResumeUse: '利用を再開', reqStopProvision: '第三者提供を停止',
   reqDone: '完了：{what}', reqRefuseReason: '拒否の理由', reqRefuse: '請求を拒否', reqRefused: '請求を拒否しました。',
+  reqAnswer: '回答', reqChanged: '変更した録音（{n} 件）', reqChangedNone: 'なし：この番号の保存済み録音で変更したものはありません。',
+  reqRefusedBecause: '拒否の理由', reqEventsDropped: '送らなかった Webhook イベント', reqLater: 'まだ保存されていない録音',
+  'later-stop-of-use': '保存時に利用停止の状態で保存します（それぞれこの請求とともに監査ログに記録）。',
+  'later-resume-use': '保存時に通常どおり利用できる状態で保存します。', reqProvisionEffect: '効果',
+  provisionStopped: 'この番号の録音の第三者提供は、今後すべて拒否されます。',
+  reqConfirmStopUse: '番号を確認しました：{callers} のすべての録音の利用を停止します',
+  reqConfirmStopProvision: '番号を確認しました：{callers} の録音の第三者提供をすべて拒否します',
+  reqConfirmRefuse: 'この請求を拒否します。拒否した請求には、あとから回答できません',
+  reqCorrectHint: '請求の番号の保存済み録音すべてにこの項目を設定します。変更前と変更後の値は監査ログに残ります。',
   erHoldReason: '保全の理由', erPlan: '消去計画', erShowPlan: '消去されるものを表示', erDestroy: '消去されるもの（{n} 件）',
   erHeld: '保持されるもの：リーガルホールド中（{n} 件）', erNone: 'なし。', erNotStored: '未保存', erConfirmBox: '一覧を確認しました：この {n} 件の録音を完全に消去します',
   erErase: '消去する', erErased: '消去しました：{n} 件を消去、{h} 件はホールドにより保持。', erStale: '計画が変わりました。現在の計画を確認し直してください。',
@@ -64,6 +84,8 @@ Object.assign(L.ja, {
   bulkTitle: '一括ホールド', bulkCaller: '発信者番号', bulkFrom: '開始', bulkTo: '終了',
   bulkReason: '理由（監査ログに残ります）', bulkHint: '発信者番号、期間、またはその両方を指定してください。',
   bulkOn: 'ホールド', bulkOff: '解除', bulkDo: '適用', bulkResult: '{n} 件の録音を変更しました。',
+  bulkZone: '時刻は {zone}（上のタイムゾーン設定）で入力します。', bulkRange: '対象：開始日時が {from} から {to} より前まで。',
+  bulkBadTime: '時刻が 2026-11-05 09:30 のような日時ではありません。',
 });
 
 const privacyKinds = ['disclosure', 'correction', 'stop-of-use', 'resume-use', 'erasure', 'stop-third-party-provision'];
@@ -188,6 +210,42 @@ async function renderRequests() {
   state.redraw = show;
 }
 
+// answerRows are the rows of a request's answer: what it changed, why
+// it was refused; what the page has no words for as the API wrote it.
+function answerRows(q) {
+  let r = q.result;
+  if (typeof r === 'string') { try { r = JSON.parse(r); } catch (_) { r = { result: r }; } }
+  r = Object.assign({}, r || {});
+  const rows = [];
+  if (q.outcome === 'refused' && r.reason) rows.push(['reqRefusedBecause', r.reason]);
+  delete r.reason;
+  if (Array.isArray(r.recordings)) {
+    const ul = el('ul', null, { id: 'req-changed' });
+    for (const id of r.recordings) { const li = el('li'); li.append(recLink(id)); ul.append(li); }
+    rows.push(['reqChanged', r.recordings.length ? ul : t('reqChangedNone'), { n: r.recordings.length }]);
+    delete r.recordings;
+  }
+  if (r.not_yet_stored) rows.push(['reqLater', t('later-' + q.kind)]);
+  delete r.not_yet_stored;
+  if (r.events_dropped) rows.push(['reqEventsDropped', String(r.events_dropped)]);
+  delete r.events_dropped;
+  if (q.kind === 'stop-third-party-provision' && r.effect) { rows.push(['reqProvisionEffect', t('provisionStopped')]); delete r.effect; }
+  if (Object.keys(r).length) rows.push(['reqResult', JSON.stringify(r)]);
+  return rows;
+}
+
+// confirmed is a checkbox labelled key that enables btn only while it
+// is ticked: the step before an act that restricts or refuses.
+function confirmed(id, key, vars, btn) {
+  const box = el('input', null, { type: 'checkbox', id });
+  const lab = el('label', t(key, vars), { for: id, class: 'inline', 'data-tkey': key, 'data-tvars': JSON.stringify(vars) });
+  btn.disabled = true;
+  box.addEventListener('change', () => { btn.disabled = !box.checked; });
+  const d = el('div', null, { class: 'confirm' });
+  d.append(box, lab);
+  return d;
+}
+
 async function renderRequest(id) {
   const main = privacyPage('requests', 'reqDetail');
   const view = state.view;
@@ -195,21 +253,37 @@ async function renderRequest(id) {
   try { q = await api('/api/v1/requests/' + id); } catch (e) { if (view === state.view) failed(e); return; }
   if (view !== state.view) return;
   const meta = el('dl', null, { id: 'req-meta' });
+  const answer = el('section', null, { id: 'req-answer', class: 'card' });
   const acts = el('section', null, { id: 'req-actions', class: 'card' });
   const back = el('p');
   back.append(el('a', t('reqBack'), { href: '#/requests', 'data-i18n': 'reqBack' }));
-  main.append(back, meta, acts);
+  main.append(back, meta, answer, acts);
   const show = () => {
     dl(meta, [['id', q.id], ['reqKind', t('kind-' + q.kind)], ['caller', (q.callers || []).join(', ')], ['reqRequester', q.requester],
       ['reqVerified', q.verification], ['reqReceived', fmtTime(q.received_at)],
       ['reqOutcome', q.outcome ? t('out-' + q.outcome) : t('reqOpen')], ['reqAnswered', q.answered_at && fmtTime(q.answered_at)],
-      ['reqOperator', q.operator], ['reqResult', q.result ? JSON.stringify(q.result) : '']]);
+      ['reqOperator', q.operator]]);
+    answer.hidden = !q.outcome;
+    answer.replaceChildren(el('h2', t('reqAnswer')));
+    const d = el('dl');
+    for (const [k, v, vars] of q.outcome ? answerRows(q) : []) {
+      const dd = el('dd');
+      if (v instanceof Node) dd.append(v); else dd.textContent = v;
+      d.append(el('dt', t(k, vars)), dd);
+    }
+    answer.append(d);
   };
   show();
-  state.redraw = show;
   const reload = async () => { q = await api('/api/v1/requests/' + id); show(); actions(); };
+  // A language switch keeps what was typed: only the texts change.
+  state.redraw = () => {
+    show();
+    acts.querySelectorAll('[data-tkey]').forEach((e) => { e.textContent = t(e.dataset.tkey, JSON.parse(e.dataset.tvars)); });
+  };
+  const callers = () => (q.callers || []).join(', ');
   const actions = () => {
     acts.replaceChildren();
+    acts.hidden = false;
     if (q.kind === 'disclosure' && q.outcome !== 'refused') {
       const b = button(q.outcome === 'answered' ? 'reqDiscloseAgain' : 'reqDisclose', { id: 'req-disclose' });
       b.addEventListener('click', () => busy(b, async () => {
@@ -218,21 +292,24 @@ async function renderRequest(id) {
       }));
       acts.append(b, el('p', t('reqDiscloseHint'), { class: 'hint' }));
     }
-    if (q.outcome) return; // answered or refused: only a disclosure is fetched again
+    if (q.outcome) { acts.hidden = q.kind !== 'disclosure' || q.outcome === 'refused'; return; } // only a disclosure is fetched again
     if (q.kind === 'correction') {
       const f = el('select', null, {});
       f.append(el('option', 'customer_ref', { value: 'customer_ref' }));
-      const v = el('input', null, { maxlength: '200', autocomplete: 'off', required: '' });
+      const v = el('input', null, { maxlength: '200', autocomplete: 'off' });
       const b = button('reqCorrect', { id: 'req-correct' });
       b.addEventListener('click', () => busy(b, async () => {
         await api('/api/v1/requests/' + id + '/correct', { method: 'POST', body: { field: f.value, value: v.value } });
         say(t('reqDone', { what: t('kind-correction') }));
         await reload();
       }));
-      acts.append(field('req-field', 'reqCorrectField', f), field('req-value', 'reqCorrectValue', v), b);
+      const d = el('div', null, { class: 'actions' });
+      d.append(field('req-field', 'reqCorrectField', f), field('req-value', 'reqCorrectValue', v, 'reqCorrectHint'), b);
+      acts.append(d);
     }
-    const simple = { 'stop-of-use': ['reqStopUse', 'stop-use'], 'resume-use': ['reqResumeUse', 'resume-use'],
-      'stop-third-party-provision': ['reqStopProvision', 'stop-provision'] }[q.kind];
+    // Stopping use or provision restricts: each waits for its box.
+    const simple = { 'stop-of-use': ['reqStopUse', 'stop-use', 'reqConfirmStopUse'], 'resume-use': ['reqResumeUse', 'resume-use'],
+      'stop-third-party-provision': ['reqStopProvision', 'stop-provision', 'reqConfirmStopProvision'] }[q.kind];
     if (simple) {
       const b = button(simple[0], { id: 'req-act' });
       b.addEventListener('click', () => busy(b, async () => {
@@ -240,7 +317,10 @@ async function renderRequest(id) {
         say(t('reqDone', { what: t('kind-' + q.kind) }));
         await reload();
       }));
-      acts.append(b);
+      const d = el('div', null, { class: 'actions' });
+      if (simple[2]) d.append(confirmed('req-act-confirm', simple[2], { callers: callers() }, b));
+      d.append(b);
+      acts.append(d);
     }
     if (q.kind === 'erasure') erasure(acts, id, reload);
     const reason = el('input', null, { maxlength: '500', autocomplete: 'off' });
@@ -251,7 +331,7 @@ async function renderRequest(id) {
       await reload();
     }));
     const rd = el('div', null, { class: 'actions' });
-    rd.append(field('req-refuse-reason', 'reqRefuseReason', reason), rb);
+    rd.append(field('req-refuse-reason', 'reqRefuseReason', reason), confirmed('req-refuse-confirm', 'reqConfirmRefuse', {}, rb), rb);
     acts.append(rd);
   };
   actions();
@@ -364,28 +444,44 @@ async function renderHolds() {
   const on = el('select', null, { name: 'on' });
   on.append(el('option', t('bulkOn'), { value: 'true', 'data-i18n': 'bulkOn' }), el('option', t('bulkOff'), { value: 'false', 'data-i18n': 'bulkOff' }));
   const go = el('button', t('bulkDo'), { type: 'submit', id: 'bulk-do', 'data-i18n': 'bulkDo' });
+  // The range is typed in the zone setting, as every time the UI shows;
+  // the zone is named beside the fields.
+  const zoneNote = el('p', null, { class: 'hint', id: 'bulk-zone' });
+  for (const f of [from, to]) f.setAttribute('aria-describedby', 'bulk-zone');
+  const range = el('div', null, { class: 'range' });
+  range.append(field('bulk-from', 'bulkFrom', from), field('bulk-to', 'bulkTo', to), zoneNote);
   form.append(el('h2', t('bulkTitle'), { 'data-i18n': 'bulkTitle' }), field('bulk-caller', 'bulkCaller', caller, 'bulkHint'),
-    field('bulk-from', 'bulkFrom', from), field('bulk-to', 'bulkTo', to), field('bulk-reason', 'bulkReason', reason),
-    field('bulk-on', 'hold', on), go);
+    range, field('bulk-reason', 'bulkReason', reason), field('bulk-on', 'hold', on), go);
   const out = el('p', null, { id: 'bulk-result', role: 'status' });
   const list = el('section', null, { id: 'holds-list' });
   main.append(form, out, list);
-  // Times typed are the browser's local times, as on the incident report.
-  const iso = (v) => (v ? new Date(v).toISOString() : undefined);
+  let held = [];
+  let done = null; // the last bulk hold's answer and range, as RFC 3339
+  const show = () => {
+    zoneNote.textContent = t('bulkZone', { zone: zone() });
+    const rows = held.map((x) => [recLink(x.id), fmtTime(x.started_at), x.purpose, x.caller, fmtTime(x.retain_until)]);
+    list.replaceChildren(el('h2', t('holdsList')),
+      rows.length ? table('holds-table', '', ['id', 'started', 'purpose', 'caller', 'retUntil'], rows) : el('p', t('holdsNone')));
+    out.textContent = !done ? '' : t('bulkResult', { n: done.changed }) + (done.from || done.to
+      ? ' ' + t('bulkRange', { from: done.from ? fmtTime(done.from) : '…', to: done.to ? fmtTime(done.to) : '…' }) : '');
+  };
   const load = async () => {
     const r = await api('/api/v1/recordings?' + new URLSearchParams({ hold: 'held', limit: '100' }));
     if (view !== state.view) return;
-    const rows = r.recordings.map((x) => [recLink(x.id), fmtTime(x.started_at), x.purpose, x.caller, fmtTime(x.retain_until)]);
-    list.replaceChildren(el('h2', t('holdsList')),
-      rows.length ? table('holds-table', '', ['id', 'started', 'purpose', 'caller', 'retUntil'], rows) : el('p', t('holdsNone')));
+    held = r.recordings;
+    show();
   };
+  show();
+  state.redraw = show;
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
+    const f = parseTime(from.value); const u = parseTime(to.value);
+    if (f === null || u === null) { say(t('bulkBadTime'), true); return; }
     busy(go, async () => {
-      const body = { caller: caller.value.trim() || undefined, from: iso(from.value), to: iso(to.value),
+      const body = { caller: caller.value.trim() || undefined, from: f || undefined, to: u || undefined,
         on: on.value === 'true', reason: reason.value.trim() };
       const r = await api('/api/v1/holds', { method: 'POST', body });
-      out.textContent = t('bulkResult', { n: r.changed });
+      done = { changed: r.changed, from: f, to: u };
       say('');
       await load();
     });

@@ -26,7 +26,15 @@ type API struct {
 	// start, in FirstRunTokenFile under data_dir (0600), and accept it
 	// from then on: a way to sign in before any token is configured.
 	FirstRunToken bool `yaml:"first_run_token"`
+	// MaxListeners bounds the listen-ins streaming at once, over every
+	// call and token; one more is refused (503) until one ends. Each
+	// costs a copy of the call's audio every 200 ms and its bandwidth
+	// (32 kB/s at 8 kHz, 64 kB/s at 16 kHz).
+	MaxListeners int `yaml:"max_listeners"` // default 20
 }
+
+// DefaultMaxListeners is api.max_listeners when the file does not set it.
+const DefaultMaxListeners = 20
 
 // The first-run token: its file under data_dir and the name the audit
 // log shows for it.
@@ -97,6 +105,12 @@ func (c *Config) checkAPI(r *report) {
 		}
 	} else if a.FirstRunToken {
 		r.add("api.first_run_token", "set, but api.listen is not: the token is for the API")
+	}
+	if _, given := r.pos["api.max_listeners"]; !given && a.MaxListeners == 0 {
+		a.MaxListeners = DefaultMaxListeners
+	}
+	if a.MaxListeners < 1 {
+		r.add("api.max_listeners", "must be at least 1, got %d (who may listen in is the purposes' listeners' matter, not this bound's)", a.MaxListeners)
 	}
 	names, hashes := map[string]int{}, map[string]int{}
 	for i := range a.Tokens {

@@ -133,3 +133,25 @@ func TestAPIOnLoopbackByDefault(t *testing.T) {
 		t.Errorf("got %+v, want 127.0.0.1:8443 with the first-run token only", a)
 	}
 }
+
+// TestAPIMaxListeners: api.max_listeners is 20 unless the file sets it.
+func TestAPIMaxListeners(t *testing.T) {
+	base := "sip:\n  listen: [\"udp://127.0.0.1:5060\"]\npurposes:\n  - {name: cs-quality, description: d, retention: 90d, listeners: [supervisor]}\nlines: []\n"
+	for _, c := range []struct {
+		name, yaml string
+		want       int
+	}{
+		{"not set", base, DefaultMaxListeners},
+		{"set", base + "api:\n  max_listeners: 3\n", 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(c.yaml), "kirokud.yaml", os.DirFS(t.TempDir()), t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.API.MaxListeners; got != c.want {
+				t.Errorf("got api.max_listeners %d, want %d", got, c.want)
+			}
+		})
+	}
+}

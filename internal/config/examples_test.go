@@ -51,7 +51,7 @@ func TestAlertRules(t *testing.T) {
 		"kiroku_audit_verify_ok", "kiroku_spool_pending", "kiroku_config_reloads_total", "kiroku_recording_silent_channels_total",
 		"kiroku_downstream_up", "kiroku_downstream_attempts_total", "kiroku_catalog_integrity_ok",
 		"kiroku_webhook_oldest_pending_age_seconds", "kiroku_webhook_dead_lettered_total",
-		"kiroku_recordings_truncated_total", "kiroku_spool_stranded"}
+		"kiroku_recordings_truncated_total", "kiroku_spool_stranded", "kiroku_listen_refused_total"}
 	n := 0
 	for _, g := range doc.Groups {
 		for _, r := range g.Rules {

@@ -101,6 +101,12 @@ func TestParseInvalid(t *testing.T) {
 			},
 		},
 		{
+			file: "max-listeners.yaml",
+			want: []string{
+				`max-listeners.yaml:4: api.max_listeners: must be at least 1, got 0 (who may listen in is the purposes' listeners' matter, not this bound's)`,
+			},
+		},
+		{
 			file: "listen.yaml",
 			want: []string{
 				`listen.yaml:3: sip.listen[0]: "sips://192.0.2.1:5061": sips is not supported yet; use udp, tcp or tls`,

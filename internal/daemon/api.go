@@ -52,6 +52,7 @@ func (d *Daemon) startAPI() error {
 			}
 		},
 		Observe: d.metrics.HTTP,
+		Listens: d.metrics,
 		Log:     d.log.Named("api"),
 	})
 	if err != nil {
