@@ -206,14 +206,16 @@ func outcomes(recs []*catalog.Recording) []string {
 }
 
 // ownTimes are, from the catalog's manifests (kirokud's own clock), each
-// call's notice as played (its start to its end) and its INVITE taken in
-// to its first INVITE to the agent platform, to set beside what SIPp
-// measured from outside.
-func ownTimes(recs []*catalog.Recording) (notice, toAgent durations) {
+// call's INVITE taken in to the caller's ACK of the 200 (answered_at: the
+// notice starts then), its notice as played (its start to its end) and
+// its INVITE taken in to its first INVITE to the agent platform, to set
+// beside what SIPp measured from outside.
+func ownTimes(recs []*catalog.Recording) (acked, notice, toAgent durations) {
 	for _, r := range recs {
 		var m struct {
-			StartedAt time.Time `json:"started_at"`
-			Consent   struct {
+			StartedAt  time.Time  `json:"started_at"`
+			AnsweredAt *time.Time `json:"answered_at"`
+			Consent    struct {
 				Notice struct {
 					StartedAt *time.Time `json:"started_at"`
 					EndedAt   *time.Time `json:"ended_at"`
@@ -226,6 +228,9 @@ func ownTimes(recs []*catalog.Recording) (notice, toAgent durations) {
 		if json.Unmarshal(r.Manifest, &m) != nil {
 			continue
 		}
+		if m.AnsweredAt != nil {
+			acked = append(acked, m.AnsweredAt.Sub(m.StartedAt))
+		}
 		if n := m.Consent.Notice; n.StartedAt != nil && n.EndedAt != nil {
 			notice = append(notice, n.EndedAt.Sub(*n.StartedAt))
 		}
@@ -233,7 +238,7 @@ func ownTimes(recs []*catalog.Recording) (notice, toAgent durations) {
 			toAgent = append(toAgent, m.Attempts[0].StartedAt.Sub(m.StartedAt))
 		}
 	}
-	return notice, toAgent
+	return acked, notice, toAgent
 }
 
 func orNone(s string) string {
