@@ -182,6 +182,9 @@ func outcomes(recs []*catalog.Recording) []string {
 			}
 			k += ")"
 		}
+		if len(r.SilentChannels) > 0 {
+			k += ", silent channel " + strings.Join(r.SilentChannels, "+")
+		}
 		if r.ObjectKey == "" {
 			why := m.NotRecorded
 			if why == "" {
