@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -317,6 +318,67 @@ func TestPrivacyBulkHoldZoneUI(t *testing.T) {
 	p.narrow("the holds page with a range")
 	p.do("Japanese", chromedp.Click(chromedp.CSS("#lang")))
 	if z := p.text("#bulk-zone"); !strings.Contains(z, "Asia/Tokyo") || !strings.Contains(z, "タイムゾーン") {
+		t.Errorf("Japanese zone note %q", z)
+	}
+}
+
+// TestBrowserFormsReadZone: the audit log's and the incident report's
+// time ranges are read in the user's zone setting, not the browser's:
+// with the browser in New York and the setting Asia/Tokyo, 09:00 and
+// 10:00 go to the API as those instants in Tokyo, and each form names
+// the zone it reads.
+func TestBrowserFormsReadZone(t *testing.T) {
+	e := newEnv(t)
+	e.seed(rec{purpose: "cs-quality", caller: "0312345678", seconds: 1})
+	tokyo, err := time.LoadLocation("Asia/Tokyo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 11, 5, 9, 0, 0, 0, tokyo)
+	to := from.Add(time.Hour)
+	p := &page{t: t, ctx: browser(t)}
+	p.do("the browser in New York", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "America/New_York"})
+		return err
+	}))
+	p.signIn(e.srv.URL+"/", "aud")
+	p.do("choose Asia/Tokyo",
+		chromedp.SetValue(chromedp.CSS("#tz"), "Asia/Tokyo"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#tz').dispatchEvent(new Event('change'))`))
+	const layout = "2006-01-02T15:04"
+	for _, c := range []struct{ name, hash, form, prefix, button, path string }{
+		{"audit log", "#/audit", "#audit-form", "a", "#audit-form button[type=submit]", "/api/v1/audit?"},
+		{"incident report", "#/incidents", "#inc-form", "i", "#inc-btn", "/api/v1/incidents?"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p.t = t
+			p.open(c.hash, c.form)
+			if z := p.text("#" + c.prefix + "-zone"); !strings.Contains(z, "Asia/Tokyo") {
+				t.Errorf("the zone note says %q, want Asia/Tokyo", z)
+			}
+			p.do("search the hour",
+				chromedp.Evaluate[chromedp.Void](`performance.clearResourceTimings()`),
+				chromedp.SetValue(chromedp.CSS("#"+c.prefix+"-from"), from.Format(layout)),
+				chromedp.SetValue(chromedp.CSS("#"+c.prefix+"-to"), to.Format(layout)),
+				chromedp.Click(chromedp.CSS(c.button)))
+			p.until("the request", `performance.getEntriesByType('resource').some((r) => r.name.includes('`+c.path+`'))`)
+			urls := eval[[]string](p, `performance.getEntriesByType('resource').map((r) => r.name).filter((u) => u.includes('`+c.path+`'))`)
+			u, err := url.Parse(urls[len(urls)-1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			gotFrom, err1 := time.Parse(time.RFC3339, q.Get("from"))
+			gotTo, err2 := time.Parse(time.RFC3339, q.Get("to"))
+			if err1 != nil || err2 != nil || !gotFrom.Equal(from) || !gotTo.Equal(to) {
+				t.Errorf("the page asked for %s – %s, want %v – %v", q.Get("from"), q.Get("to"), from.UTC(), to.UTC())
+			}
+			p.accessible("the " + c.name + " with its zone note")
+		})
+	}
+	p.t = t
+	p.do("Japanese", chromedp.Click(chromedp.CSS("#lang")))
+	if z := p.text("#i-zone"); !strings.Contains(z, "Asia/Tokyo") || !strings.Contains(z, "タイムゾーン") {
 		t.Errorf("Japanese zone note %q", z)
 	}
 }

@@ -33,6 +33,7 @@ const L = {
     verifyBroken: 'The chain is BROKEN at entry {seq}: {why}', needReason: 'Give a reason first.',
     badToken: 'That token was not accepted.', expired: 'Your session ended; sign in again.',
     playing: 'Playing.', holdPlaced: 'Legal hold placed.', holdReleased: 'Legal hold released.', loading: 'Loading…',
+    zoneNote: 'Times in {zone} (the time zone setting).', badTime: 'A time is not a date and time such as 2026-11-05 09:30.',
     tz: 'Time zone', tzBrowser: 'This browser’s ({zone})', maxDuration: 'Maximum duration (seconds)', held: 'Held',
     notHeldOpt: 'Not held', endReason: 'End reason', sipCallId: 'SIP Call-ID', pageSize: 'Rows a page',
     exportCsv: 'Export CSV', prevPage: 'Previous page', nextPage: 'Next page', pages: 'Result pages',
@@ -95,6 +96,7 @@ const L = {
     verifyBroken: 'チェーンが第 {seq} 件で壊れています: {why}', needReason: '先に理由を入力してください。',
     badToken: 'トークンが受け付けられませんでした。', expired: 'セッションが終了しました。もう一度サインインしてください。',
     playing: '再生中。', holdPlaced: 'リーガルホールドを設定しました。', holdReleased: 'リーガルホールドを解除しました。', loading: '読み込み中…',
+    zoneNote: '時刻は {zone}（タイムゾーン設定）で入力します。', badTime: '時刻が 2026-11-05 09:30 のような日時ではありません。',
     tz: 'タイムゾーン', tzBrowser: 'このブラウザー（{zone}）', maxDuration: '最長の長さ（秒）', held: '保全中',
     notHeldOpt: '保全なし', endReason: '終了の理由', sipCallId: 'SIP Call-ID', pageSize: '1ページの件数',
     exportCsv: 'CSVで書き出す', prevPage: '前のページ', nextPage: '次のページ', pages: '検索結果のページ',
@@ -176,6 +178,7 @@ function translate(root = document) {
   document.documentElement.lang = state.lang;
   root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
   root.querySelectorAll('[data-i18n-aria]').forEach((el) => { el.setAttribute('aria-label', t(el.dataset.i18nAria)); });
+  zoneNotes(root);
   const other = state.lang === 'ja' ? 'en' : 'ja';
   $('#lang').textContent = other === 'ja' ? '日本語' : 'English';
   $('#lang').lang = other;
@@ -348,14 +351,24 @@ function renderSignIn() {
 function sortable(key) { return key !== 'caller' || state.me.can.search_caller; }
 
 // formParams is a form's fields as a query, its times (datetime-local,
-// in the browser's zone) as RFC 3339.
+// read in the user's zone setting) as RFC 3339; it throws when a time
+// is not one.
 function formParams(form) {
   const p = new URLSearchParams();
   for (const [k, v] of new FormData(form)) {
     if (v === '') continue;
-    if (k === 'from' || k === 'to') p.set(k, new Date(v).toISOString()); else p.set(k, v);
+    if (k !== 'from' && k !== 'to') { p.set(k, v); continue; }
+    const at = parseTime(v);
+    if (at === null) throw new Error(t('badTime'));
+    p.set(k, at);
   }
   return p;
+}
+
+// zoneNotes names the zone setting in each form's zone note: the zone
+// the form's times are read in.
+function zoneNotes(root = document) {
+  root.querySelectorAll('.zone-note').forEach((n) => { n.textContent = t('zoneNote', { zone: zone() }); });
 }
 
 function searchParams(form) {
@@ -766,13 +779,9 @@ function renderAudit() {
   let after = 0;
   const form = $('#audit-form', main);
   const load = async (more) => {
-    const p = new URLSearchParams();
-    for (const [k, v] of new FormData(form)) {
-      if (v === '') continue;
-      p.set(k, k === 'from' || k === 'to' ? new Date(v).toISOString() : v);
-    }
-    if (more) p.set('after', after);
     try {
+      const p = formParams(form);
+      if (more) p.set('after', after);
       const res = await api('/api/v1/audit?' + p.toString());
       const body = $('#audit-table', main).tBodies[0];
       if (!more) body.replaceChildren();
@@ -1075,6 +1084,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('#tz').addEventListener('change', () => {
     state.tz = $('#tz').value;
     if (state.me) localStorage.setItem('kiroku.tz.' + state.me.name, state.tz);
+    zoneNotes();
     if (state.redraw) state.redraw(); else render();
   });
   translate();
