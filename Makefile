@@ -52,6 +52,7 @@ test-deps:
 	command -v flac >/dev/null || missing="$$missing flac"; \
 	command -v opusdec >/dev/null || missing="$$missing opus-tools"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
+	[ -d /usr/share/fonts/opentype/ipafont-gothic ] || missing="$$missing fonts-ipafont-gothic"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
