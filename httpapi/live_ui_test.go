@@ -65,6 +65,9 @@ func TestBrowserLiveCalls(t *testing.T) {
 	if row := p.text(`#live-calls tbody tr[data-id="` + acmeCall + `"]`); !strings.Contains(row, "録音中") {
 		t.Errorf("got row %q in Japanese, want 録音中", row)
 	}
+	if st := p.text("#status"); !strings.Contains(st, "0120000001") || strings.Contains(st, "Listening") {
+		t.Errorf("got status %q after switching to Japanese, want the listening message in Japanese", st)
+	}
 	p.accessible("the live page in Japanese")
 	p.shot("ui-live-ja.png")
 

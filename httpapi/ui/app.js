@@ -170,8 +170,16 @@ const t = (key, vars = {}) => (L[state.lang][key] || L.en[key] || key).replace(/
 
 // say shows a message in the live region; problems stand out.
 function say(msg, problem) {
+  state.said = null;
   $('#status').textContent = msg || '';
   $('#status').className = problem ? 'problem' : '';
+}
+
+// sayT says the message key (with params) and says it again in the other
+// language when the user switches.
+function sayT(key, params, problem) {
+  say(t(key, params || undefined), problem);
+  state.said = { key, params, problem };
 }
 
 function translate(root = document) {
@@ -223,7 +231,7 @@ async function saveAs(path, name, opts = {}) {
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60000);
-    say(t('downloaded', { name }));
+    sayT('downloaded', { name });
   } catch (e) {
     if (e.status !== 401) say(e.message, true);
   }
@@ -434,7 +442,7 @@ function renderSearch() {
 async function runSearch(main, form) {
   const btn = $('#search-btn', main);
   btn.disabled = true;
-  say(t('loading'));
+  sayT('loading');
   const p = searchParams(form);
   const cursor = state.search.cursors[state.search.page];
   if (cursor) p.set('cursor', cursor); else p.set('count', '1');
@@ -710,7 +718,7 @@ function wirePlayer(main, rec) {
   main.querySelectorAll('input[name="ch"]').forEach((r) => r.addEventListener('change', () => setChannels(mode())));
   const ticket = async (download) => {
     const reason = $('#reason', main).value.trim();
-    if (!reason) { say(t('needReason'), true); $('#reason', main).focus(); return null; }
+    if (!reason) { sayT('needReason', null, true); $('#reason', main).focus(); return null; }
     return api('/api/v1/recordings/' + rec.id + '/audio-ticket', { method: 'POST', body: { reason, download } });
   };
   $('#play-form', main).addEventListener('submit', async (ev) => {
@@ -726,7 +734,7 @@ function wirePlayer(main, rec) {
       await audio.play();
       if (first) watchStall(audio);
       audio.playbackRate = Number($('#speed', main).value); // a new source starts at 1×
-      say(t('playing'));
+      sayT('playing');
       loadWaveform(main, rec, $('#reason', main).value.trim());
     } catch (e) {
       if (e.status !== 401) say(e.message, true);
@@ -750,7 +758,7 @@ function wireHold(main, rec) {
   $('#hold-form', main).addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const reason = $('#hold-reason', main).value.trim();
-    if (!reason) { say(t('needReason'), true); return; }
+    if (!reason) { sayT('needReason', null, true); return; }
     const on = $('#hold-toggle', main).dataset.held !== '1';
     const btn = $('#hold-toggle', main);
     btn.disabled = true;
@@ -841,7 +849,7 @@ function renderIncidents() {
     const btn = $('#inc-btn', main);
     const view = state.view;
     btn.disabled = true;
-    say(t('loading'));
+    sayT('loading');
     try {
       const p = formParams(form);
       const rep = await api('/api/v1/incidents?' + p.toString());
@@ -939,7 +947,7 @@ async function renderContracts() {
       ev.preventDefault();
       const btn = $('#ce-plan-btn', main);
       btn.disabled = true;
-      say(t('loading'));
+      sayT('loading');
       plan = null;
       try {
         const client = $('#ce-client', main).value.trim();
@@ -1077,6 +1085,7 @@ document.addEventListener('DOMContentLoaded', () => {
     translate();
     setNav(state.nav);
     loadZone();
+    if (state.said) sayT(state.said.key, state.said.params, state.said.problem);
     if (state.redraw) state.redraw();
   });
   $('#signout').addEventListener('click', () => signOut());

@@ -163,7 +163,7 @@ async function liveListen(main, view, c, reason) {
       try { body = await res.json(); } catch (_) { /* not JSON */ }
       throw new Error((body && body.error) || res.statusText);
     }
-    say(t('liveListening', { line: c.line }));
+    sayT('liveListening', { line: c.line });
     const reader = res.body.getReader();
     let head = new Uint8Array(0); let rate = 8000; let channels = 2; let rest = new Uint8Array(0); let n = 0;
     for (;;) {
@@ -195,7 +195,7 @@ async function liveListen(main, view, c, reason) {
     if (view === state.view) {
       $('#live-start', main).disabled = false;
       $('#live-stop', main).disabled = true;
-      say(t('liveEnded', { why }), why !== t('liveCallEnded') && why !== t('liveStopped'));
+      sayT('liveEnded', { why }, why !== t('liveCallEnded') && why !== t('liveStopped'));
       liveLoad(main, view);
     }
   }
@@ -211,7 +211,7 @@ function renderLive() {
   $('#live-form', main).addEventListener('submit', (ev) => {
     ev.preventDefault();
     const reason = $('#live-reason', main).value.trim();
-    if (!reason) { say(t('liveNoReason'), true); return; }
+    if (!reason) { sayT('liveNoReason', null, true); return; }
     if (live.call) liveListen(main, view, live.call, reason);
   });
   $('#live-stop', main).addEventListener('click', () => { if (live.abort) live.abort.abort(); });

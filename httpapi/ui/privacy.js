@@ -193,7 +193,7 @@ async function renderRequests() {
       const body = { kind: kind.value, callers: callers.value.split(/[\s,]+/).filter(Boolean),
         requester: requester.value.trim(), verification: verification.value.trim() };
       const r = await api('/api/v1/requests', { method: 'POST', body });
-      say(t('reqCreated', { id: r.id }));
+      sayT('reqCreated', { id: r.id });
       location.hash = '#/requests/' + r.id;
     });
   });
@@ -300,7 +300,7 @@ async function renderRequest(id) {
       const b = button('reqCorrect', { id: 'req-correct' });
       b.addEventListener('click', () => busy(b, async () => {
         await api('/api/v1/requests/' + id + '/correct', { method: 'POST', body: { field: f.value, value: v.value } });
-        say(t('reqDone', { what: t('kind-correction') }));
+        sayT('reqDone', { what: t('kind-correction') });
         await reload();
       }));
       const d = el('div', null, { class: 'actions' });
@@ -314,7 +314,7 @@ async function renderRequest(id) {
       const b = button(simple[0], { id: 'req-act' });
       b.addEventListener('click', () => busy(b, async () => {
         await api('/api/v1/requests/' + id + '/' + simple[1], { method: 'POST' });
-        say(t('reqDone', { what: t('kind-' + q.kind) }));
+        sayT('reqDone', { what: t('kind-' + q.kind) });
         await reload();
       }));
       const d = el('div', null, { class: 'actions' });
@@ -327,7 +327,7 @@ async function renderRequest(id) {
     const rb = button('reqRefuse', { id: 'req-refuse' });
     rb.addEventListener('click', () => busy(rb, async () => {
       await api('/api/v1/requests/' + id + '/refuse', { method: 'POST', body: { reason: reason.value } });
-      say(t('reqRefused'));
+      sayT('reqRefused');
       await reload();
     }));
     const rd = el('div', null, { class: 'actions' });
@@ -366,13 +366,13 @@ function erasure(acts, id, reload) {
       if (res instanceof Error) {
         if (res.status === 409 || res.status === 428) {
           showPlan(await api('/api/v1/requests/' + id + '/erasure-plan'));
-          say(t('erStale'), true);
+          sayT('erStale', null, true);
           return;
         }
         throw res;
       }
       const out = await res.json();
-      say(t('erErased', { n: (out.erased || []).length, h: (out.held || []).length }));
+      sayT('erErased', { n: (out.erased || []).length, h: (out.held || []).length });
       await reload();
     }));
   };
@@ -420,7 +420,7 @@ async function renderRetention() {
       const b = button('retPurge', { id: 'ret-purge' });
       b.addEventListener('click', () => busy(b, async () => {
         const r = await api('/api/v1/retention/purge', { method: 'POST', body: reason.value ? { reason: reason.value } : {} });
-        say(t('retPurged', { d: r.deleted, h: r.held, f: r.failed }), r.failed > 0);
+        sayT('retPurged', { d: r.deleted, h: r.held, f: r.failed }, r.failed > 0);
       }));
       ps.append(field('ret-reason', 'retPurgeReason', reason), b);
       parts.push(ps);
@@ -476,7 +476,7 @@ async function renderHolds() {
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const f = parseTime(from.value); const u = parseTime(to.value);
-    if (f === null || u === null) { say(t('bulkBadTime'), true); return; }
+    if (f === null || u === null) { sayT('bulkBadTime', null, true); return; }
     busy(go, async () => {
       const body = { caller: caller.value.trim() || undefined, from: f || undefined, to: u || undefined,
         on: on.value === 'true', reason: reason.value.trim() };
