@@ -7,6 +7,7 @@ import (
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
 )
 
 // TestStoppedBeforeStored: a recording whose caller asked to stop its use
@@ -15,7 +16,8 @@ import (
 // kirokud, and announces nothing: the recording.failed written while the
 // store was down is dropped, and no recording.stored is written. A stop
 // lifted before the upload, or made before the call began, leaves the
-// recording usable.
+// recording usable. The stop is kept across a restart (the ledger is in
+// the catalog).
 func TestStoppedBeforeStored(t *testing.T) {
 	stop := func(t *testing.T, e *env, number string, at time.Time) {
 		t.Helper()
@@ -63,6 +65,27 @@ func TestStoppedBeforeStored(t *testing.T) {
 		if strings.Contains(es[0].Detail+es[0].Reason, m.Caller) {
 			t.Errorf("restrict entry names the number: %+v", es[0])
 		}
+	})
+	t.Run("a restart between the stop and the upload", func(t *testing.T) {
+		catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+			e := newEnvOn(t, db, nil)
+			m, _ := e.call(t, 8000)
+			stop(t, e, m.Caller, time.Now())
+			if err := e.cat.Close(); err != nil {
+				t.Fatal(err)
+			}
+			e.cat = db.Open(t)
+			e.up = outboxUploader(e)
+			if err := e.up.Pass(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if got := state(t, e, m.ID); got != catalog.StateRestricted {
+				t.Errorf("stored after a restart as %q, want %q", got, catalog.StateRestricted)
+			}
+			if types, _ := outboxTypes(t, e); len(types) != 0 {
+				t.Errorf("got events %v about a restricted recording, want none", types)
+			}
+		})
 	})
 	t.Run("stop lifted before the upload", func(t *testing.T) {
 		e := newEnv(t, nil)
