@@ -30,11 +30,15 @@ import (
 
 const testToken = "daemon-test-token"
 
+// testPOToken is the privacy officer's token of writeConfig.
+const testPOToken = "daemon-test-privacy-officer"
+
 // writeConfig writes a configuration with every listener on a :0 port of
 // loopback, one echo line, and the purpose's retention.
 func writeConfig(t *testing.T, dir, retention string, extra ...string) string {
 	t.Helper()
 	sum := sha256.Sum256([]byte(testToken))
+	po := sha256.Sum256([]byte(testPOToken))
 	y := fmt.Sprintf(`sip:
   listen: ["udp://127.0.0.1:0"]
   trunks: [{name: test, cidrs: ["127.0.0.0/8"]}]
@@ -45,12 +49,12 @@ log: {format: json, level: debug}
 control: {listen: "127.0.0.1:0"}
 api:
   listen: "127.0.0.1:0"
-  tokens: [{name: sato, roles: [supervisor], sha256: %s}]
+  tokens: [{name: sato, roles: [supervisor], sha256: %s}, {name: po, roles: [privacy-officer], sha256: %s}]
 purposes:
   - {name: cs-quality, retention: %s, listeners: [supervisor]}
 lines:
   - {number: "0120000001", purpose: cs-quality, notice: notice.wav, opt_out_digit: "9", opt_out_wait: 200ms, downstream: "echo:"}
-%s`, hex.EncodeToString(sum[:]), retention, strings.Join(extra, ""))
+%s`, hex.EncodeToString(sum[:]), hex.EncodeToString(po[:]), retention, strings.Join(extra, ""))
 	path := filepath.Join(dir, "kiroku.yaml")
 	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,21 +1,45 @@
 package upload_test
 
 import (
+	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/catalog/catalogtest"
+	"github.com/kiroku-voice/kiroku/storage"
 )
+
+// stopOnPut records a stop of use of number while the uploader is putting
+// the stored manifest: before the transaction that indexes the recording.
+type stopOnPut struct {
+	storage.Store
+	e      *env
+	number string
+	done   bool
+}
+
+func (s *stopOnPut) Put(ctx context.Context, key string, r io.Reader, size int64, o storage.PutOptions) (storage.Object, error) {
+	obj, err := s.Store.Put(ctx, key, r, size, o)
+	if err == nil && !s.done && strings.HasSuffix(key, ".json") {
+		s.done = true
+		err = catalog.AddStopUse(ctx, s.e.cat.DB(), catalog.NumberMAC(s.e.keys.AuditKey(), s.number), time.Now(), "req-race")
+	}
+	return obj, err
+}
 
 // TestStoppedBeforeStored: a recording whose caller asked to stop its use
 // after the call began — here waiting in the spool while the store was
 // down — is stored restricted, audited as restrict with the request by
 // kirokud, and announces nothing: the recording.failed written while the
-// store was down is dropped, and no recording.stored is written. A stop
+// store was down is dropped, and no recording.stored is written; so is
+// one whose stop came while it was being put in the store. A stop
 // lifted before the upload, or made before the call began, leaves the
-// recording usable.
+// recording usable. The stop is kept across a restart (the ledger is in
+// the catalog).
 func TestStoppedBeforeStored(t *testing.T) {
 	stop := func(t *testing.T, e *env, number string, at time.Time) {
 		t.Helper()
@@ -62,6 +86,42 @@ func TestStoppedBeforeStored(t *testing.T) {
 		}
 		if strings.Contains(es[0].Detail+es[0].Reason, m.Caller) {
 			t.Errorf("restrict entry names the number: %+v", es[0])
+		}
+	})
+	t.Run("a restart between the stop and the upload", func(t *testing.T) {
+		catalogtest.Each(t, func(t *testing.T, db catalogtest.DB) {
+			e := newEnvOn(t, db, nil)
+			m, _ := e.call(t, 8000)
+			stop(t, e, m.Caller, time.Now())
+			if err := e.cat.Close(); err != nil {
+				t.Fatal(err)
+			}
+			e.cat = db.Open(t)
+			e.up = outboxUploader(e)
+			if err := e.up.Pass(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if got := state(t, e, m.ID); got != catalog.StateRestricted {
+				t.Errorf("stored after a restart as %q, want %q", got, catalog.StateRestricted)
+			}
+			if types, _ := outboxTypes(t, e); len(types) != 0 {
+				t.Errorf("got events %v about a restricted recording, want none", types)
+			}
+		})
+	})
+	t.Run("stopped during the upload", func(t *testing.T) {
+		e := newEnv(t, nil)
+		m, _ := e.call(t, 8000)
+		e.store = &stopOnPut{Store: e.store, e: e, number: m.Caller}
+		e.up = outboxUploader(e)
+		if err := e.up.Pass(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := state(t, e, m.ID); got != catalog.StateRestricted {
+			t.Errorf("stored as %q, want %q", got, catalog.StateRestricted)
+		}
+		if types, _ := outboxTypes(t, e); len(types) != 0 {
+			t.Errorf("got events %v about a restricted recording, want none", types)
 		}
 	})
 	t.Run("stop lifted before the upload", func(t *testing.T) {
