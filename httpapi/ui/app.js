@@ -515,6 +515,7 @@ async function renderRecording(id) {
   showRecording(main, rec);
   wirePlayer(main, rec);
   wireHold(main, rec);
+  showTimeline(main, rec); // timeline.js
 }
 
 function showRecording(main, rec) {
