@@ -98,11 +98,19 @@ func TestBrowserTimeline(t *testing.T) {
 	}
 	p.accessible("the recording page with its timeline")
 	p.narrow("the recording page with its timeline")
-	p.do("the timeline in view", chromedp.ScrollIntoView(chromedp.CSS("#timeline")))
-	dir := t.TempDir()
-	p.keep(dir, "player-timeline.png")
-	if _, err := os.Stat(filepath.Join(dir, "player-timeline.png")); err != nil {
-		t.Error(err)
+	// The player card only (the page above it is in other pictures): in
+	// the test's temp dir, and in $KIROKU_UI_SHOTS when set (the README's).
+	b, err := chromedp.Run(p.ctx, chromedp.ScreenshotScale(chromedp.CSS("#player"), 0.75))
+	if err != nil {
+		p.fail("screenshot of the player", err)
+	}
+	for _, d := range []string{t.TempDir(), os.Getenv("KIROKU_UI_SHOTS")} {
+		if d == "" {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(d, "player-timeline.png"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	p.do("in Japanese", chromedp.Click(chromedp.CSS("#lang")))
