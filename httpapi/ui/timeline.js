@@ -66,7 +66,7 @@ function timelineEvents(rec, notes) {
   });
   for (const p of r.paused || []) {
     const from = p.start_offset_seconds ?? off(p.start);
-    const to = p.end_offset_seconds ?? off(p.end);
+    const to = p.end_offset_seconds ?? off(p.end) ?? r.duration_seconds; // still paused at the end: to the end of the audio
     add('pause', from, t('tlPaused', { by: t('by-' + p.by) }), { to });
     if (p.end) add('resume', to, t('tlResumed'));
   }
