@@ -159,6 +159,8 @@ type rec struct {
 	withheld bool
 	agent    string // agent_id from the answer; "" for none
 	end      string // end_reason; "" for caller-hangup
+	// edit, when set, changes the manifest before it is written.
+	edit func(*spool.Manifest)
 }
 
 // stereoWAV returns a WAV of seconds of a 440 Hz tone on the left
@@ -250,6 +252,9 @@ func (e *env) seed(recs ...rec) []string {
 				EndedAt: &ended, Duration: r.seconds, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]),
 				SilentChannels: r.silent}
 			e.wavs[id] = data
+		}
+		if r.edit != nil {
+			r.edit(m)
 		}
 		if err := e.sp.WriteManifest(m); err != nil {
 			e.t.Fatal(err)

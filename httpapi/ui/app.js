@@ -42,6 +42,9 @@ const L = {
     'end-shutdown': 'Shutdown', 'end-answer-failed': 'Answer failed', 'end-media-failed': 'Media failed',
     'end-media-timeout': 'No audio (timeout)', 'end-session-expired': 'Session expired', 'end-max-duration': 'Longest call reached',
     'end-no-ack': 'Caller never acknowledged', 'end-interrupted': 'Interrupted (restart)',
+    waveCaller: 'Caller (left)', waveAgent: 'Agent (right)', waveCallerImg: 'Caller\'s waveform: click to seek',
+    waveAgentImg: 'Agent\'s waveform: click to seek', back10: '−10 s', fwd10: '+10 s', speed: 'Speed',
+    shortcuts: 'Keys (outside text fields): k play or pause, j back 10 s, l forward 10 s, < and > slower and faster.',
     bytes: '{n} bytes', restricted: 'restricted (stop of use)', stored: 'stored',
     navIncidents: 'Incident report', navContracts: 'Contract ends', downloaded: 'Downloaded {name}.',
     incTitle: 'Incident report',
@@ -536,6 +539,7 @@ async function renderRecording(id) {
   showRecording(main, rec);
   wirePlayer(main, rec);
   wireHold(main, rec);
+  showTimeline(main, rec); // timeline.js
 }
 
 function showRecording(main, rec) {
