@@ -16,6 +16,7 @@ type Dir struct {
 	commit   committer
 	free     freeCache
 	stranded stranded
+	ballast  ballast
 	keys     Keys // seal and open the audio (SetKeys)
 }
 

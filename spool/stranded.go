@@ -15,7 +15,9 @@ type stranded struct {
 }
 
 // WriteFinal writes a call's final manifest (done or spooled) as
-// WriteManifest does. When the disk refuses it (full), the manifest is
+// WriteManifest does. When the disk refuses it (full), the ballast
+// (KeepBallast) is given up and the write tried once more; when that is
+// refused too (no ballast, or the room taken meanwhile), the manifest is
 // kept in memory as it stands, and RetryStranded writes it once there is
 // room: until then the spool still holds the call's earlier manifest
 // and its audio, which the uploader does not take, and a restart would
@@ -23,6 +25,10 @@ type stranded struct {
 // the caller to log.
 func (d *Dir) WriteFinal(m *Manifest) error {
 	err := d.WriteManifest(m)
+	if IsDiskFull(err) && d.releaseBallast() {
+		// The room held back for this (KeepBallast).
+		err = d.WriteManifest(m)
+	}
 	s := &d.stranded
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -39,7 +45,8 @@ func (d *Dir) WriteFinal(m *Manifest) error {
 }
 
 // RetryStranded writes the final manifests WriteFinal kept, oldest call
-// first, and says how many it wrote and how many are still waiting,
+// first (giving up the ballast, KeepBallast, when the disk refuses one),
+// and says how many it wrote and how many are still waiting,
 // with the first error. A call whose earlier manifest is gone from the
 // spool meanwhile is written all the same: its final manifest is the
 // evidence of the call.
@@ -60,7 +67,11 @@ func (d *Dir) RetryStranded() (written, left int, err error) {
 		if !ok {
 			continue
 		}
-		if werr := d.WriteManifest(m); werr != nil {
+		werr := d.WriteManifest(m)
+		if IsDiskFull(werr) && d.releaseBallast() {
+			werr = d.WriteManifest(m)
+		}
+		if werr != nil {
 			errs = append(errs, werr)
 			if IsDiskFull(werr) {
 				break // the rest would be refused too

@@ -137,6 +137,9 @@ func build(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 	case n > 0:
 		log.Warn("removed temporary files an interrupted run left in the spool", zap.Int("files", n), zap.Int64("bytes", size))
 	}
+	if err := sp.KeepBallast(cfg.SpoolBallast()); err != nil {
+		log.Warn("spool ballast not made; made once the disk has room", zap.Error(err))
+	}
 	var teardown []string
 	for _, r := range recovered {
 		switch {
@@ -453,6 +456,9 @@ func (d *Daemon) registerGauges() {
 	})
 	m.Gauge("kiroku_spool_stranded", "Ended calls whose final manifest the spool disk refused (full): kept in memory and written, then stored, once it has room (counted in kiroku_spool_pending too).", func() float64 {
 		return float64(d.spool.Stranded())
+	})
+	m.Gauge("kiroku_spool_ballast_bytes", "Room the spool holds back for final manifests (spool.ballast_kb); 0 while it is given up to a full disk.", func() float64 {
+		return float64(d.spool.Ballast())
 	})
 	m.Gauge("kiroku_spool_oldest_age_seconds", "Age of the oldest call waiting in the spool (0 when empty).", func() float64 {
 		st := d.uploader.Stats()

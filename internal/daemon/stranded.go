@@ -14,11 +14,13 @@ const strandedEvery = time.Second
 // retryStranded writes, every strandedEvery, the final manifests the
 // spool disk refused (spool.WriteFinal) and kicks the uploader when it
 // wrote any: a call that ended while the disk was full is stored, with
-// its end reason, once there is room, without a restart.
+// its end reason, once there is room, without a restart. With none
+// waiting it makes the spool's ballast again once it was given up.
 func (d *Daemon) retryStranded(ctx context.Context) {
 	t := time.NewTicker(strandedEvery)
 	defer t.Stop()
 	failing := false
+	spent := false // the ballast given up, not yet made again
 	for {
 		select {
 		case <-ctx.Done():
@@ -26,6 +28,18 @@ func (d *Daemon) retryStranded(ctx context.Context) {
 		case <-t.C:
 		}
 		if d.spool.Stranded() == 0 {
+			// The ballast back once the disk has room (one statfs).
+			if err := d.spool.RestoreBallast(); err != nil {
+				d.log.Warn("spool ballast not made again", zap.Error(err))
+			}
+			switch held := d.spool.Ballast() > 0; {
+			case !held && !spent && d.spool.BallastSize() > 0:
+				d.log.Warn("the spool's ballast was given up to write final manifests on a full disk; made again once it has room")
+				spent = true
+			case held && spent:
+				d.log.Info("the spool's ballast is made again")
+				spent = false
+			}
 			continue
 		}
 		written, left, err := d.spool.RetryStranded()
