@@ -47,7 +47,7 @@ func TestAlertRules(t *testing.T) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
-	known := []string{"kiroku_spool_oldest_age_seconds", "kiroku_recordings_total", "kiroku_purge_failed_total",
+	known := []string{"kiroku_spool_oldest_age_seconds", "kiroku_spool_oldest_wait_seconds", "kiroku_recordings_total", "kiroku_purge_failed_total",
 		"kiroku_audit_verify_ok", "kiroku_spool_pending", "kiroku_config_reloads_total", "kiroku_recording_silent_channels_total",
 		"kiroku_downstream_up", "kiroku_downstream_attempts_total", "kiroku_catalog_integrity_ok",
 		"kiroku_webhook_oldest_pending_age_seconds", "kiroku_webhook_dead_lettered_total",

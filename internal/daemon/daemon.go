@@ -460,6 +460,13 @@ func (d *Daemon) registerGauges() {
 	m.Gauge("kiroku_spool_ballast_bytes", "Room the spool holds back for final manifests (spool.ballast_kb); 0 while it is given up to a full disk.", func() float64 {
 		return float64(d.spool.Ballast())
 	})
+	m.Gauge("kiroku_spool_oldest_wait_seconds", "How long the call that ended first of those waiting in the spool has waited to be stored, from its end (0 when none waits): grows from the first minute of a store outage whatever the calls' lengths.", func() float64 {
+		st := d.uploader.Stats()
+		if st.Waiting.IsZero() {
+			return 0
+		}
+		return max(time.Since(st.Waiting).Seconds(), 0)
+	})
 	m.Gauge("kiroku_spool_oldest_age_seconds", "Age of the oldest call waiting in the spool (0 when empty).", func() float64 {
 		st := d.uploader.Stats()
 		if st.Pending == 0 || st.Oldest.IsZero() {

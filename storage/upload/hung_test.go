@@ -52,6 +52,15 @@ func TestHungStoreVisible(t *testing.T) {
 	if got := up.Stats().Pending; got != 3 {
 		t.Errorf("got %d pending while the store hangs, want 3", got)
 	}
+	// The wait is counted from the first call's end, not its start
+	// (kiroku_spool_oldest_wait_seconds): a long call just ended is not
+	// a store that keeps it waiting.
+	if calls[0].EndedAt == nil {
+		t.Fatal("the test's call has no end")
+	}
+	if got := up.Stats().Waiting; !got.Equal(*calls[0].EndedAt) {
+		t.Errorf("got the backlog waiting since %v, want the first call's end %v", got, *calls[0].EndedAt)
+	}
 	select {
 	case err := <-done:
 		if err == nil || !errors.Is(err, context.DeadlineExceeded) {
@@ -104,5 +113,8 @@ func TestHungStoreVisible(t *testing.T) {
 	}
 	if got := up.Stats().Pending; got != 0 {
 		t.Errorf("got %d pending after the drain, want 0", got)
+	}
+	if got := up.Stats().Waiting; !got.IsZero() {
+		t.Errorf("got the backlog waiting since %v after the drain, want none", got)
 	}
 }

@@ -119,6 +119,7 @@ type Uploader struct {
 	mu      sync.Mutex
 	pending int
 	oldest  time.Time
+	waiting time.Time // the earliest end of a call pending
 	listed  time.Time // when pending and oldest were counted
 	stored  uint64
 	failed  uint64
@@ -162,6 +163,11 @@ func (u *Uploader) Kick() {
 type Stats struct {
 	Pending int
 	Oldest  time.Time
+	// Waiting is the earliest end among the calls pending in the spool
+	// (zero when none is): how long the store has kept the backlog
+	// waiting, whatever the calls' own lengths. Calls stranded in memory
+	// are not in it (they wait for the disk, not the store).
+	Waiting time.Time
 	Stored  uint64
 	Failed  uint64
 	LastErr error
@@ -176,14 +182,21 @@ func (u *Uploader) Stats() Stats {
 	if stale && u.listMu.TryLock() {
 		ms, err := u.o.Spool.Finished(func(string, error) {}) // passes log unreadable manifests
 		if err == nil {
-			var oldest time.Time
+			var oldest, waiting time.Time
 			for _, m := range ms {
 				if oldest.IsZero() || m.StartedAt.Before(oldest) {
 					oldest = m.StartedAt
 				}
+				end := m.StartedAt
+				if m.EndedAt != nil {
+					end = *m.EndedAt
+				}
+				if waiting.IsZero() || end.Before(waiting) {
+					waiting = end
+				}
 			}
 			u.mu.Lock()
-			u.pending, u.oldest, u.listed = len(ms), oldest, time.Now()
+			u.pending, u.oldest, u.waiting, u.listed = len(ms), oldest, waiting, time.Now()
 			u.mu.Unlock()
 		}
 		u.listMu.Unlock()
@@ -197,7 +210,11 @@ func (u *Uploader) Stats() Stats {
 	if !since.IsZero() && (oldest.IsZero() || since.Before(oldest)) {
 		oldest = since
 	}
-	return Stats{Pending: u.pending + stranded, Oldest: oldest, Stored: u.stored, Failed: u.failed, LastErr: u.lastErr}
+	waiting := u.waiting
+	if u.pending == 0 { // drained since the last count
+		waiting = time.Time{}
+	}
+	return Stats{Pending: u.pending + stranded, Oldest: oldest, Waiting: waiting, Stored: u.stored, Failed: u.failed, LastErr: u.lastErr}
 }
 
 // Run drains the spool until ctx ends.
