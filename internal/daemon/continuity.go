@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -21,6 +22,30 @@ var ErrCatalogBehind = errors.New("the catalog is behind the store")
 // recovery names what an operator does about ErrCatalogBehind.
 const recovery = "restore the catalog from its backup, or rebuild it from the bucket with " +
 	"kirokud -rebuild-catalog FILE -keys-from BACKUP; to start a new, empty catalog over this store anyway, start once with -accept-catalog"
+
+// continuityTimeout bounds the continuity check's reads of the store
+// (the checkpoints' listing, the newest one, a first recording): a store
+// that answered its check and then hangs does not hold up the start.
+var continuityTimeout = 30 * time.Second
+
+// checkContinuityWithin is checkContinuity within continuityTimeout.
+func (d *Daemon) checkContinuityWithin(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, continuityTimeout)
+	defer cancel()
+	err := d.checkContinuity(cctx)
+	if err != nil && cctx.Err() != nil && ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+		// A client that wraps the deadline its own way: it is the time
+		// limit all the same.
+		err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+	}
+	return err
+}
+
+// unanswered reports whether err is a store that did not answer (in
+// time, or at all) rather than an answer.
+func unanswered(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, storage.ErrUnavailable)
+}
 
 // checkContinuity holds the catalog to what the store says exists: the
 // newest signed audit checkpoint must name an entry the catalog holds

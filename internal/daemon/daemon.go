@@ -52,10 +52,11 @@ type Daemon struct {
 	uploader      *upload.Uploader
 	transcoder    *transcode.Transcoder
 	purger        *retention.Purger
-	webhook       *webhook.Sender // nil without webhook.url
-	storeDown     bool            // the store did not answer at start: watchStore runs
-	acceptCatalog bool            // AcceptCatalog
-	continuous    atomic.Bool     // the catalog was checked against the store: orphans may be deleted
+	webhook       *webhook.Sender                   // nil without webhook.url
+	storeDown     bool                              // the store did not answer at start: watchStore runs
+	wrapStore     func(storage.Store) storage.Store // a test's faults between the daemon and its store
+	acceptCatalog bool                              // AcceptCatalog
+	continuous    atomic.Bool                       // the catalog was checked against the store: orphans may be deleted
 	retag         *retagger
 	bg            sync.WaitGroup // background work: purge, uploads, audit, re-tagging, webhook
 	serving       sync.WaitGroup // control and API listeners' Serve loops
@@ -193,24 +194,39 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 	if d.store, err = buildStore(cfg); err != nil {
 		return err
 	}
+	if d.wrapStore != nil {
+		d.store = d.wrapStore(d.store)
+	}
 	reached, err := d.checkStoreAtStart(ctx)
 	if err != nil {
 		return err
 	}
 	d.storeDown = !reached
+	var cerr error
+	if reached {
+		cerr = d.checkContinuityWithin(ctx)
+	}
 	switch {
 	case !reached:
 		d.log.Warn("catalog continuity not checked: the store is unreachable; the orphan sweep deletes nothing until it is")
+	case ctx.Err() != nil:
+		return fmt.Errorf("catalog continuity: %w", ctx.Err())
+	case unanswered(cerr):
+		// Checked from Start on, as for a store unreachable at start: a
+		// store that answered the check and then hung must not keep the
+		// toll-free lines down.
+		d.log.Error("catalog continuity not checked: the store did not answer in time; taking calls, the orphan sweep deletes nothing until it is checked",
+			zap.Duration("within", continuityTimeout), zap.Error(cerr))
+		d.storeDown = true
 	case d.acceptCatalog:
-		if err := d.checkContinuity(ctx); err != nil {
-			d.log.Warn("started with -accept-catalog over a catalog behind its store; the orphan sweep deletes nothing in this run", zap.Error(err))
+		if cerr != nil {
+			d.log.Warn("started with -accept-catalog over a catalog behind its store; the orphan sweep deletes nothing in this run", zap.Error(cerr))
 		} else {
 			d.continuous.Store(true)
 		}
+	case cerr != nil:
+		return cerr
 	default:
-		if err := d.checkContinuity(ctx); err != nil {
-			return err
-		}
 		d.continuous.Store(true)
 	}
 	var notify func(upload.Event)

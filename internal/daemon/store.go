@@ -21,10 +21,11 @@ type checker interface {
 
 // Checking the store at start waits at most storeCheckTimeout; while it
 // is unreachable it is checked again every storeCheckEvery.
-const (
-	storeCheckTimeout = 3 * time.Second
-	storeCheckEvery   = 15 * time.Second
-)
+const storeCheckTimeout = 3 * time.Second
+
+// storeCheckEvery is how often a store unreachable at start is checked
+// again (a variable for the tests).
+var storeCheckEvery = 15 * time.Second
 
 // openStore builds the configured store and checks it: for tools, such
 // as the catalog rebuild, that cannot work without it.
@@ -87,7 +88,10 @@ func (d *Daemon) checkStoreAtStart(ctx context.Context) (bool, error) {
 // answers, and says so; a wrong bucket found then is logged as an error
 // every time (uploads cannot succeed until the configuration is fixed).
 func (d *Daemon) watchStore(ctx context.Context) {
-	c := d.store.(checker)
+	check := func(context.Context) error { return nil } // a store with no check of its own (fs)
+	if c, ok := d.store.(checker); ok {
+		check = c.Check
+	}
 	t := time.NewTicker(storeCheckEvery)
 	defer t.Stop()
 	for {
@@ -97,15 +101,22 @@ func (d *Daemon) watchStore(ctx context.Context) {
 		case <-t.C:
 		}
 		cctx, cancel := context.WithTimeout(ctx, storeCheckTimeout)
-		err := c.Check(cctx)
+		err := check(cctx)
 		cancel()
 		switch {
 		case err == nil:
 			d.log.Info("store reachable")
 			d.uploader.Kick()
-			if err := d.checkContinuity(ctx); err != nil {
+			switch err := d.checkContinuityWithin(ctx); {
+			case ctx.Err() != nil:
+				return
+			case unanswered(err):
+				d.log.Warn("catalog continuity not checked: the store did not answer in time; checked again", zap.Error(err))
+				continue
+			case err != nil:
 				d.log.Error("the catalog is behind its store; the orphan sweep deletes nothing until kirokud restarts on a catalog that is not", zap.Error(err))
-			} else {
+			default:
+				d.log.Info("catalog continuity checked against the store")
 				d.continuous.Store(true)
 			}
 			return
