@@ -161,6 +161,7 @@ type MeCan struct {
 	ContractEnd  bool `json:"contract_end"`
 	Hold         bool `json:"hold"`
 	Incident     bool `json:"incident"`
+	Note         bool `json:"note"`
 	SearchCaller bool `json:"search_caller"`
 }
 

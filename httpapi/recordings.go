@@ -567,6 +567,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, p *Principal) {
 			Audit:        access.Allows(who, "GET /api/v1/audit"),
 			Calls:        access.Allows(who, "GET /api/v1/calls"),
 			Incident:     access.Allows(who, "GET /api/v1/incidents"),
+			Note:         access.Allows(who, "POST /api/v1/recordings/{id}/notes"),
 			ContractEnd:  access.Allows(who, "GET /api/v1/clients/{client}/contract-end"),
 		},
 	})

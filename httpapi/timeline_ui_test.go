@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"math"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
+	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/spool"
 )
 
@@ -119,4 +121,65 @@ func TestBrowserTimeline(t *testing.T) {
 		t.Errorf("channel figures caption in Japanese: got %q", got)
 	}
 	p.accessible("the recording page with its timeline, in Japanese")
+}
+
+// TestBrowserNoteAdd: a supervisor adds a note at the playback position
+// and one on the whole call from the player; each is stored with the
+// token as its author, audited as note, and shown on the timeline at
+// once; an auditor, who writes no notes, is told so by /me (can.note),
+// which is what the page shows the form by.
+func TestBrowserNoteAdd(t *testing.T) {
+	e := newEnv(t)
+	ids := e.seed(rec{purpose: "cs-quality", caller: "0312345678", seconds: 30})
+	before := e.head()
+	p := &page{t: t, ctx: browser(t)}
+	p.signIn(e.srv.URL+"/", "sup")
+	p.do("open the recording",
+		chromedp.Navigate(e.srv.URL+"/#/recordings/"+ids[0]),
+		chromedp.WaitVisible(chromedp.CSS("#note-form")))
+	p.do("play, then pause at 12 s",
+		chromedp.SendKeys(chromedp.CSS("#reason"), "coaching"),
+		chromedp.Click(chromedp.CSS("#play")))
+	p.until("the audio to play", `document.querySelector('#audio').currentTime > 0.2`)
+	p.do("seek to 12 s and write a note",
+		chromedp.Evaluate[chromedp.Void](`(() => { const a = document.querySelector('#audio'); a.pause(); a.currentTime = 12; a.dispatchEvent(new Event('timeupdate')); })()`),
+		chromedp.SendKeys(chromedp.CSS("#note-text"), "Agent promised a call back"),
+		chromedp.Click(chromedp.CSS("#note-add")))
+	p.until("the note on the timeline", `[...document.querySelectorAll('#tl-events li')].some((li) => li.textContent === '0:12.0 Note by sup: Agent promised a call back')`)
+	if st := p.text("#status"); st != "Note added at 0:12.0." {
+		t.Errorf("got status %q", st)
+	}
+	if v := eval[string](p, `document.querySelector('#note-text').value`); v != "" {
+		t.Errorf("the note's text stayed in the form: %q", v)
+	}
+	if n := eval[int](p, `document.querySelectorAll('#tl-track .tl-m-note').length`); n != 1 {
+		t.Errorf("got %d note marks, want 1", n)
+	}
+	p.do("a note on the whole call",
+		chromedp.Click(chromedp.CSS("#note-here")),
+		chromedp.SendKeys(chromedp.CSS("#note-text"), "Complaint escalated"),
+		chromedp.Click(chromedp.CSS("#note-add")))
+	p.until("the second note", `[...document.querySelectorAll('#tl-events li')].some((li) => li.textContent.endsWith('Note by sup: Complaint escalated'))`)
+	p.accessible("the player with the note form")
+
+	var list apiclient.NoteList
+	if res, b := e.send("sup", http.MethodGet, "/api/v1/recordings/"+ids[0]+"/notes", nil); res.StatusCode != 200 || json.Unmarshal(b, &list) != nil {
+		t.Fatalf("notes: got %d %s", res.StatusCode, b)
+	}
+	if len(list.Notes) != 2 || list.Notes[0].Author != "sup" || list.Notes[0].At == nil || math.Abs(*list.Notes[0].At-12) > 0.05 ||
+		list.Notes[1].At != nil || list.Notes[1].Body != "Complaint escalated" {
+		t.Errorf("got notes %+v, want sup's at 12 s and on the whole call", list.Notes)
+	}
+	if es := entries(e, before, audit.ActionNote); len(es) != 2 || es[0].Actor != "sup" || es[0].Target != ids[0] {
+		t.Errorf("got note entries %+v, want two by sup on the recording", es)
+	}
+
+	// The page shows the form by /me's can.note: an auditor's says no.
+	var me apiclient.Me
+	if res, b := e.send("aud", http.MethodGet, "/api/v1/me", nil); res.StatusCode != 200 || json.Unmarshal(b, &me) != nil || me.Can.Note {
+		t.Errorf("auditor's /me: got %d %s, want can.note false", res.StatusCode, b)
+	}
+	if !eval[bool](p, `state.me.can.note`) {
+		t.Error("the supervisor's page has can.note false")
+	}
 }

@@ -18,6 +18,9 @@ Object.assign(L.en, {
   'began-redirect': 'redirect', 'began-refer': 'REFER', 'began-replaces': 'Replaces', 'began-answer': 'answer',
   tlChannels: 'Packets per channel', tlSide: 'Channel', tlPackets: 'Packets', tlLost: 'Lost', tlLate: 'Late', tlGap: 'Gap (ms)',
   'side-caller': 'Caller', 'side-agent': 'Agent', tlNoChannels: 'No packet figures were kept for this recording.',
+  ntTitle: 'Add a note', ntText: 'Note (up to 2,000 characters; kept with the recording, destroyed with it)',
+  ntHere: 'At the playback position', ntAdd: 'Add the note', ntAdded: 'Note added at {at}.', ntAddedWhole: 'Note added on the whole call.',
+  ntEmpty: 'Write the note first.',
 });
 Object.assign(L.ja, {
   tlTitle: 'タイムライン', tlEvents: '出来事（音声の先頭からの時刻順）',
@@ -30,6 +33,9 @@ Object.assign(L.ja, {
   'began-redirect': 'リダイレクト', 'began-refer': 'REFER', 'began-replaces': 'Replaces', 'began-answer': '応答',
   tlChannels: 'チャネルごとのパケット', tlSide: 'チャネル', tlPackets: 'パケット', tlLost: '損失', tlLate: '遅延', tlGap: '欠落（ミリ秒）',
   'side-caller': '発信者', 'side-agent': 'オペレーター', tlNoChannels: 'この録音にはパケットの数値が残っていません。',
+  ntTitle: 'メモを追加', ntText: 'メモ（2,000 文字まで。録音とともに保管され、録音とともに消去されます）',
+  ntHere: '再生位置に付ける', ntAdd: 'メモを追加', ntAdded: '{at} にメモを追加しました。', ntAddedWhole: '通話全体にメモを追加しました。',
+  ntEmpty: '先にメモを書いてください。',
 });
 
 // fmtOffset writes seconds from the audio start as [−]m:ss.s.
@@ -121,6 +127,49 @@ async function showTimeline(main, rec) {
   if (view !== state.view) return;
   drawTimeline(main, box, rec, notes);
   state.redraw = () => drawTimeline(main, box, rec, notes); // in the other language, notes not fetched again
+  if (state.me.can.note && !$('#note-form', main)) box.after(noteForm(main, box, rec, (n) => { notes = n; }));
+}
+
+// noteForm is the form that adds a note to rec, at the playback position
+// or on the whole call, for the roles that write notes; once added the
+// timeline is drawn again with the notes as they are now (set hands
+// them to the redraw).
+function noteForm(main, box, rec, set) {
+  const audio = $('#audio', main);
+  const form = el('form', '', { id: 'note-form', class: 'note-form' });
+  const text = el('textarea', '', { id: 'note-text', name: 'body', maxlength: '2000', rows: '3' });
+  const here = el('input', '', { id: 'note-here', type: 'checkbox' });
+  here.checked = true;
+  const pos = el('span', fmtOffset(0), { id: 'note-pos', class: 'hint' });
+  const add = el('button', t('ntAdd'), { type: 'submit', id: 'note-add', 'data-i18n': 'ntAdd' });
+  const hereRow = el('div', '', { class: 'note-here' });
+  hereRow.append(here, el('label', t('ntHere'), { for: 'note-here', 'data-i18n': 'ntHere' }), document.createTextNode(' '), pos);
+  form.append(el('h3', t('ntTitle'), { 'data-i18n': 'ntTitle' }), el('label', t('ntText'), { for: 'note-text', 'data-i18n': 'ntText' }),
+    text, hereRow, add);
+  audio.addEventListener('timeupdate', () => { pos.textContent = fmtOffset(audio.currentTime || 0); });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = text.value.trim();
+    if (!body) { sayT('ntEmpty', null, true); text.focus(); return; }
+    const at = here.checked ? Math.round((audio.currentTime || 0) * 10) / 10 : undefined;
+    const view = state.view;
+    add.disabled = true;
+    try {
+      await api('/api/v1/recordings/' + encodeURIComponent(rec.id) + '/notes', { method: 'POST', body: { at, body } });
+      const notes = (await api('/api/v1/recordings/' + encodeURIComponent(rec.id) + '/notes')).notes || [];
+      if (view !== state.view) return;
+      set(notes);
+      text.value = '';
+      drawTimeline(main, box, rec, notes);
+      state.redraw = () => drawTimeline(main, box, rec, notes);
+      if (at === undefined) sayT('ntAddedWhole'); else sayT('ntAdded', { at: fmtOffset(at) });
+    } catch (e) {
+      if (e.status !== 401) say(e.message, true);
+    } finally {
+      add.disabled = false;
+    }
+  });
+  return form;
 }
 
 function drawTimeline(main, box, rec, notes) {
