@@ -5,6 +5,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Storage configures where recordings are kept.
@@ -12,7 +13,15 @@ type Storage struct {
 	Backend string `yaml:"backend"` // fs (default) or s3
 	Dir     string `yaml:"dir"`     // fs: the folder; default <data_dir>/store
 	S3      S3     `yaml:"s3"`
+	// AttemptTimeout bounds one upload attempt (the put of a recording,
+	// its manifest and its indexing): an attempt a hung store holds is
+	// counted as failed then and tried again. Long recordings over a
+	// slow link need more. Default 2m, from 10s to 6h.
+	AttemptTimeout Duration `yaml:"attempt_timeout"`
 }
+
+// DefaultAttemptTimeout is storage.attempt_timeout's default.
+const DefaultAttemptTimeout = 2 * time.Minute
 
 // S3 configures an S3-compatible store. Credentials never come from this
 // file: they are read from the environment (KIROKU_S3_ACCESS_KEY,
@@ -76,6 +85,12 @@ func (c *Config) resolveStorage(dir string) {
 
 func (c *Config) checkStorage(r *report) {
 	s := &c.Storage
+	switch t := time.Duration(s.AttemptTimeout); {
+	case t == 0:
+		s.AttemptTimeout = Duration(DefaultAttemptTimeout)
+	case t < 10*time.Second || t > 6*time.Hour:
+		r.add("storage.attempt_timeout", "%s is not from 10s to 6h", t)
+	}
 	switch s.Backend {
 	case "", "fs":
 	case "s3":

@@ -249,6 +249,8 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 		Notify:      notify,
 		OnStored:    d.stored,
 		OnFailed:    d.metrics.UploadFailed,
+		// Read at start: a reload does not change it.
+		AttemptTimeout: time.Duration(cfg.Storage.AttemptTimeout),
 	})
 	if d.transcoder, err = d.newTranscoder(cfg); err != nil {
 		return err
