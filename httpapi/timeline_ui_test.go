@@ -19,7 +19,7 @@ import (
 
 // TestBrowserTimeline: under the player, the call's timeline lists the
 // notice, the consent, the answer, both agents of a transfer, a pause,
-// a note and the end, in order with their times from the start of the
+// a note, the caller's hold and the end, in order with their times from the start of the
 // audio; clicking the note's mark seeks the audio to the note; the
 // per-channel figures show packets, lost with its share, late and gap;
 // axe finds nothing, wide and at 360 px.
@@ -39,6 +39,7 @@ func TestBrowserTimeline(t *testing.T) {
 				{StartedAt: *at(start, 5), EndedAt: at(start, 20), Downstream: "sip:a@agents.example", AgentID: "agent-a", Began: "answer"},
 				{StartedAt: *at(start, 20), Downstream: "sip:b@agents.example", AgentID: "agent-b", Began: "refer"},
 			}
+			m.Holds = []spool.Hold{{By: "caller", Direction: "sendonly", Start: *at(start, 30), End: at(start, 33)}}
 			m.Recording.Paused = []spool.Pause{{Start: *at(start, 10), End: at(start, 15), StartOffset: 6, EndOffset: 11, By: "dtmf"}}
 			m.Recording.Channels = []spool.ChannelStats{
 				{Side: "caller", Codec: "PCMU", Packets: 1980, Lost: 20, Late: 3, GapMs: 460},
@@ -68,6 +69,8 @@ func TestBrowserTimeline(t *testing.T) {
 		"0:11.0 Recording resumed",
 		"0:16.0 Transferred to agent-b (REFER)",
 		"0:21.0 Note by sup: Caller asked for a refund",
+		"0:26.0 On hold (Caller)",
+		"0:29.0 Off hold (Caller)",
 		"0:41.0 Call ended: Agent hung up",
 	}
 	if !slices.Equal(got, want) {
@@ -78,6 +81,9 @@ func TestBrowserTimeline(t *testing.T) {
 	}
 	if n := eval[int](p, `document.querySelectorAll('#tl-track .tl-pause').length`); n != 1 {
 		t.Errorf("got %d pauses drawn, want 1", n)
+	}
+	if n := eval[int](p, `document.querySelectorAll('#tl-track .tl-hold').length`); n != 1 {
+		t.Errorf("got %d holds drawn, want 1", n)
 	}
 	rows := eval[[]string](p, `[...document.querySelectorAll('#tl-channels tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent).join('|'))`)
 	if wantRows := []string{"Caller|1980|20 (1.0 %)|3|460", "Agent|1500|0 (0.0 %)|0|0"}; !slices.Equal(rows, wantRows) {

@@ -31,6 +31,15 @@ func TestHoldPassedToAgent(t *testing.T) {
 	if n := strings.Count(msgs, "INVITE sip:agent@"); n != 3 {
 		t.Errorf("agent got %d INVITEs, want 3 (call, hold, unhold)", n)
 	}
+	// The manifest keeps the hold, for the player's timeline.
+	m := env.finalManifest(t)
+	if len(m.Holds) != 1 {
+		t.Fatalf("got holds %+v in the manifest, want the caller's one", m.Holds)
+	}
+	h := m.Holds[0]
+	if h.By != "caller" || h.Direction != "sendonly" || h.End == nil || !h.End.After(h.Start) || h.Start.Before(m.StartedAt) {
+		t.Errorf("got hold %+v, want the caller's sendonly hold, ended after it began, within the call from %v", h, m.StartedAt)
+	}
 }
 
 // TestDownstreamInviteCarriesCaller: the agent sees the caller's number,

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kiroku-voice/kiroku/media"
+	"github.com/kiroku-voice/kiroku/spool"
 )
 
 // findLeg matches an in-dialog request to a call leg: requests from the
@@ -279,6 +280,9 @@ func (s *Server) inDialogUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction
 		}
 	}
 	c.log.Info("media updated", zap.Int("side", l.side), zap.String("direction", offer.Direction))
+	if peer.Direction != offer.Direction {
+		c.noteHold(l.side, offer.Direction, time.Now().UTC())
+	}
 	// On an echo: line there is no agent leg to pass a hold to (a hold
 	// there used to panic the daemon: TestMediaTimeoutSpareOnHold).
 	if phase == phaseBridged && peer.Direction != offer.Direction && out != nil {
@@ -289,6 +293,32 @@ func (s *Server) inDialogUpdate(req *sipmsg.Request, tx sipmsg.ServerTransaction
 		if w == nil || !w.do(func(ctx context.Context) { c.passDirection(ctx, side, dir) }) {
 			c.log.Warn("hold/unhold not passed to the other leg: its worker is busy or gone", zap.Int("side", side))
 		}
+	}
+}
+
+// maxHolds bounds the holds a manifest keeps: a peer flipping its
+// direction cannot grow it without end.
+const maxHolds = 64
+
+// noteHold keeps the manifest's holds as a leg's direction changes: a
+// leg offering sendonly or inactive holds the call, one offering
+// sendrecv (or recvonly) takes its hold off.
+func (c *call) noteHold(side int, dir string, at time.Time) {
+	holding := dir == "sendonly" || dir == "inactive"
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	hs := c.manifest.Holds
+	open := -1
+	for i := range hs {
+		if hs[i].By == sideName[side] && hs[i].End == nil {
+			open = i
+		}
+	}
+	switch {
+	case holding && open < 0 && len(hs) < maxHolds:
+		c.manifest.Holds = append(hs, spool.Hold{By: sideName[side], Direction: dir, Start: at})
+	case !holding && open >= 0:
+		hs[open].End = &at
 	}
 }
 

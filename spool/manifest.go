@@ -93,6 +93,9 @@ type Manifest struct {
 	Attempts []Attempt `json:"downstream_attempts,omitempty"`
 	// Segments are the agents the caller was connected to, in order.
 	Segments  []Segment `json:"segments,omitempty"`
+	// Holds are the times a leg put the call on hold (a re-INVITE or
+	// UPDATE offering sendonly or inactive) until it took it off.
+	Holds []Hold `json:"holds,omitempty"`
 	EndReason string    `json:"end_reason,omitempty"`
 
 	// Recording is the audio of the bridged call; nil when nothing was
@@ -116,6 +119,16 @@ const (
 	AttemptCancelled  = "cancelled"   // the caller hung up (or shutdown) while it rang
 	AttemptRedirected = "redirected"  // a 3xx whose Contact the line's transfer_targets allow: tried next
 )
+
+// Hold is a time a leg held the call: By is the leg that held it
+// (caller | agent), Direction what it offered (sendonly | inactive); End
+// is nil for a hold still on when the call ended.
+type Hold struct {
+	By        string     `json:"by"`
+	Direction string     `json:"direction"`
+	Start     time.Time  `json:"start"`
+	End       *time.Time `json:"end,omitempty"`
+}
 
 // Segment is the time one agent was connected to the caller: the first
 // from the answer, the next from a transfer. A recording's right channel

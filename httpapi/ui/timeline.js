@@ -9,10 +9,11 @@
 
 Object.assign(L.en, {
   tlTitle: 'Timeline', tlEvents: 'Events, in order (time from the start of the audio)',
-  tlTrack: 'Call timeline: notice, agents, pauses, notes and the end. Buttons seek the player.',
+  tlTrack: 'Call timeline: notice, agents, holds, pauses, notes and the end. Buttons seek the player.',
   tlNoticeStart: 'Notice started', tlNoticeEnd: 'Notice ended', tlConsent: 'Consent: {d}',
   tlAnswered: 'Call answered', tlAgentAnswer: 'Agent {a} answered', tlTransfer: 'Transferred to {a} ({how})',
   tlPaused: 'Recording paused ({by})', tlResumed: 'Recording resumed', tlEnd: 'Call ended: {r}',
+  tlHold: 'On hold ({by})', tlUnhold: 'Off hold ({by})',
   tlNote: 'Note by {a}: {b}', tlWhole: 'whole call', tlSeek: '{what}, at {at}: play from here',
   tlUnknownAgent: '(unnamed)', 'by-dtmf': 'key press', 'by-api': 'API',
   'began-redirect': 'redirect', 'began-refer': 'REFER', 'began-replaces': 'Replaces', 'began-answer': 'answer',
@@ -24,10 +25,11 @@ Object.assign(L.en, {
 });
 Object.assign(L.ja, {
   tlTitle: 'タイムライン', tlEvents: '出来事（音声の先頭からの時刻順）',
-  tlTrack: '通話のタイムライン: 案内、オペレーター、一時停止、メモ、終了。ボタンで再生位置を移動します。',
+  tlTrack: '通話のタイムライン: 案内、オペレーター、保留、一時停止、メモ、終了。ボタンで再生位置を移動します。',
   tlNoticeStart: '案内開始', tlNoticeEnd: '案内終了', tlConsent: '同意: {d}',
   tlAnswered: '応答', tlAgentAnswer: 'オペレーター {a} が応答', tlTransfer: '{a} へ転送（{how}）',
   tlPaused: '録音一時停止（{by}）', tlResumed: '録音再開', tlEnd: '通話終了: {r}',
+  tlHold: '保留（{by}）', tlUnhold: '保留解除（{by}）',
   tlNote: '{a} のメモ: {b}', tlWhole: '通話全体', tlSeek: '{what}（{at}）: ここから再生',
   tlUnknownAgent: '（名前なし）', 'by-dtmf': 'キー操作', 'by-api': 'API',
   'began-redirect': 'リダイレクト', 'began-refer': 'REFER', 'began-replaces': 'Replaces', 'began-answer': '応答',
@@ -75,6 +77,11 @@ function timelineEvents(rec, notes) {
     const to = p.end_offset_seconds ?? off(p.end) ?? r.duration_seconds; // still paused at the end: to the end of the audio
     add('pause', from, t('tlPaused', { by: t('by-' + p.by) }), { to });
     if (p.end) add('resume', to, t('tlResumed'));
+  }
+  for (const h of m.holds || []) {
+    const to = off(h.end) ?? off(m.ended_at || rec.ended_at); // still on hold at the end
+    add('hold', off(h.start), t('tlHold', { by: t('side-' + h.by) }), { to });
+    if (h.end) add('unhold', to, t('tlUnhold', { by: t('side-' + h.by) }));
   }
   add('end', off(m.ended_at || rec.ended_at), t('tlEnd', { r: t('end-' + (m.end_reason || rec.end_reason)) }));
   for (const x of notes) {
