@@ -92,11 +92,11 @@ type Manifest struct {
 	// was tried or skipped, with what it answered.
 	Attempts []Attempt `json:"downstream_attempts,omitempty"`
 	// Segments are the agents the caller was connected to, in order.
-	Segments  []Segment `json:"segments,omitempty"`
+	Segments []Segment `json:"segments,omitempty"`
 	// Holds are the times a leg put the call on hold (a re-INVITE or
 	// UPDATE offering sendonly or inactive) until it took it off.
-	Holds []Hold `json:"holds,omitempty"`
-	EndReason string    `json:"end_reason,omitempty"`
+	Holds     []Hold `json:"holds,omitempty"`
+	EndReason string `json:"end_reason,omitempty"`
 
 	// Recording is the audio of the bridged call; nil when nothing was
 	// recorded, and then NotRecorded says why.
