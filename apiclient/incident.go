@@ -21,8 +21,11 @@ type IncidentReport struct {
 	Recordings     []IncidentRecording `json:"recordings"`
 	Callers        []string            `json:"callers"`
 	CallersUnknown int                 `json:"callers_unknown"`
-	Denied         []IncidentEntry     `json:"denied"`
-	Other          []IncidentEntry     `json:"other"`
+	// Withheld counts the recordings left out: of purposes the token's
+	// roles may not read.
+	Withheld int             `json:"recordings_withheld"`
+	Denied   []IncidentEntry `json:"denied"`
+	Other    []IncidentEntry `json:"other"`
 }
 
 // IncidentRecording is one recording an incident report covers.

@@ -21,8 +21,10 @@ func (a *API) incidentRoutes(authed func(string, handler)) {
 // incidentReport serves GET /api/v1/incidents?actor=&client=&from=&to=
 // &format=json|csv. An unscoped token's report covers every line (the
 // operator's reporting duty spans all of them, clients' included); a
-// client-scoped token's only its clients' recordings. Caller numbers are
-// in clear for privacy officers, masked for auditors.
+// client-scoped token's only its clients' recordings. Recordings of
+// purposes the token's roles may not read are left out and counted
+// (recordings_withheld). Caller numbers are in clear for privacy
+// officers, masked for auditors.
 func (a *API) incidentReport(w http.ResponseWriter, r *http.Request, p *Principal) {
 	q, err := params(r, "actor", "client", "from", "to", "format")
 	if err != nil {
@@ -83,6 +85,10 @@ func (a *API) incidentReport(w http.ResponseWriter, r *http.Request, p *Principa
 	view := pol.Incident(p.who())
 	iq.Clear = view.Clear
 	iq.ClearPurpose = func(client, purpose string) bool { return pol.ClearCaller(p.who(), client, purpose) }
+	// As a read and the pseudonymised export: a recording of a purpose
+	// naming none of the token's roles among its listeners is left out,
+	// and counted.
+	iq.Reads = func(client, purpose string) bool { return pol.Returns(p.who(), client, purpose, false) == "" }
 	if !view.All {
 		if iq.Client != "" && p.who().OutOfView(iq.Client) {
 			a.deny(w, r, p, http.StatusForbidden, "client:"+iq.Client, fmt.Sprintf("incident report on client %q; the token is scoped to clients %v", iq.Client, p.Clients),
@@ -107,7 +113,7 @@ func (a *API) incidentReport(w http.ResponseWriter, r *http.Request, p *Principa
 	}
 	filters["format"] = format
 	if err := a.record(r, p, audit.ActionIncidentReport, "", "", map[string]any{"filters": filters, "recordings": len(rep.Records),
-		"ids": rep.IDs(), "callers": len(rep.Callers), "entries": rep.Entries}); err != nil {
+		"ids": rep.IDs(), "callers": len(rep.Callers), "entries": rep.Entries, "withheld": rep.Withheld}); err != nil {
 		a.internal(w, "audit of an incident report", err)
 		return
 	}

@@ -230,11 +230,14 @@ func testIncidentReportTraced(t *testing.T, db catalogtest.DB) {
 	}
 }
 
-// TestIncidentReportChecksPurposes: an incident report shows a caller in
-// clear only where reading the recording would: to a privacy officer,
-// a recording of a purpose whose listeners do not name privacy officers
-// (training) is listed with its caller masked, in the JSON, its callers
-// list and the CSV, while a cs-quality one shows it in clear.
+// TestIncidentReportChecksPurposes: an incident report covers only the
+// recordings the reader's roles may read, as a read would. To a privacy
+// officer a recording of a purpose whose listeners do not name privacy
+// officers (training) is left out — no row, no id, no caller, in the
+// JSON, the CSV and the report's own audit entry — and counted
+// (recordings_withheld, a '#' line in the CSV); a cs-quality one shows
+// its caller in clear. To an auditor it is the other way round, with
+// the training caller masked.
 func TestIncidentReportChecksPurposes(t *testing.T) {
 	e := newEnv(t)
 	start := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
@@ -243,29 +246,68 @@ func TestIncidentReportChecksPurposes(t *testing.T) {
 	for _, id := range ids {
 		e.get("sup", "/api/v1/recordings/"+id, 200, nil)
 	}
-	res, b := e.do("po", http.MethodGet, "/api/v1/incidents?actor=sup", nil)
-	if res.StatusCode != 200 {
-		t.Fatalf("report: %d %s", res.StatusCode, b)
-	}
-	var rep incident.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
-	callers := map[string]string{}
-	for _, r := range rep.Records {
-		callers[r.ID] = r.Caller
-	}
-	if want := config.MaskNumber("0311111111"); callers[ids[0]] != want {
-		t.Errorf("training recording's caller: got %q, want %q (masked)", callers[ids[0]], want)
-	}
-	if callers[ids[1]] != "0322222222" {
-		t.Errorf("cs-quality recording's caller: got %q, want it in clear", callers[ids[1]])
-	}
-	if slices.Contains(rep.Callers, "0311111111") {
-		t.Errorf("callers %v name the training recording's number in clear", rep.Callers)
-	}
-	res, b = e.do("po", http.MethodGet, "/api/v1/incidents?actor=sup&format=csv", nil)
-	if res.StatusCode != 200 || strings.Contains(string(b), "0311111111") || !strings.Contains(string(b), "0322222222") {
-		t.Errorf("CSV: got %d %s, want the training caller masked and the cs-quality one in clear", res.StatusCode, b)
+	for _, c := range []struct {
+		who           string
+		shown, hidden string
+		caller        string // the shown one's caller as the report gives it
+		hiddenCaller  string
+	}{
+		{"po", ids[1], ids[0], "0322222222", "0311111111"},
+		{"aud", ids[0], ids[1], config.MaskNumber("0311111111"), "0322222222"},
+	} {
+		t.Run(c.who, func(t *testing.T) {
+			before := e.head()
+			res, b := e.do(c.who, http.MethodGet, "/api/v1/incidents?actor=sup", nil)
+			if res.StatusCode != 200 {
+				t.Fatalf("report: %d %s", res.StatusCode, b)
+			}
+			var rep incident.Report
+			if err := json.Unmarshal(b, &rep); err != nil {
+				t.Fatal(err)
+			}
+			if got := rep.IDs(); !slices.Equal(got, []string{c.shown}) {
+				t.Errorf("recordings: got %v, want only %s", got, c.shown)
+			}
+			if len(rep.Records) == 1 && rep.Records[0].Caller != c.caller {
+				t.Errorf("caller: got %q, want %q", rep.Records[0].Caller, c.caller)
+			}
+			if !slices.Equal(rep.Callers, []string{c.caller}) {
+				t.Errorf("callers: got %v, want [%s]", rep.Callers, c.caller)
+			}
+			if rep.Withheld != 1 {
+				t.Errorf("recordings_withheld: got %d, want 1", rep.Withheld)
+			}
+			masked := config.MaskNumber(c.hiddenCaller)
+			for _, leak := range []string{c.hidden, c.hiddenCaller, masked} {
+				if strings.Contains(string(b), leak) {
+					t.Errorf("the JSON names %q, of a purpose not open to %s:\n%s", leak, c.who, b)
+				}
+			}
+			var entries int
+			for _, en := range e.audit(before) {
+				if en.Action == "incident-report" {
+					entries++
+					if strings.Contains(en.Detail, c.hidden) || !strings.Contains(en.Detail, c.shown) || !strings.Contains(en.Detail, `"withheld":1`) {
+						t.Errorf("the report's audit entry: got %s, want %s listed, %s not, withheld 1", en.Detail, c.shown, c.hidden)
+					}
+				}
+			}
+			if entries != 1 {
+				t.Errorf("got %d incident-report audit entries, want 1", entries)
+			}
+			res, b = e.do(c.who, http.MethodGet, "/api/v1/incidents?actor=sup&format=csv", nil)
+			csv := string(b)
+			if res.StatusCode != 200 || !strings.Contains(csv, c.shown) || !strings.Contains(csv, c.caller) {
+				t.Errorf("CSV: got %d %s, want %s with caller %s", res.StatusCode, csv, c.shown, c.caller)
+			}
+			for _, leak := range []string{c.hidden, c.hiddenCaller, masked} {
+				if strings.Contains(csv, leak) {
+					t.Errorf("the CSV names %q, of a purpose not open to %s:\n%s", leak, c.who, csv)
+				}
+			}
+			if !strings.Contains(csv, "\n# recordings withheld (of purposes not open to the reader's roles; touched, not listed): 1\n") {
+				t.Errorf("CSV: want a '#' line counting the withheld recording:\n%s", csv)
+			}
+		})
 	}
 }

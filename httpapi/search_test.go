@@ -177,3 +177,85 @@ func TestSearchExportCSV(t *testing.T) {
 		t.Errorf("a privacy officer's export of the held one: got %q, want it with the caller in clear", rows)
 	}
 }
+
+// TestSearchExportChecksListeners: the CSV export follows the read rules.
+// A supervisor's export holds none of the complaints recordings (a purpose
+// whose listeners are privacy officers only), even when it asks for that
+// purpose (then 403 and no export entry), and the export's audit entry
+// names only what it exported; a privacy officer's holds none of the
+// training ones.
+func TestSearchExportChecksListeners(t *testing.T) {
+	e := newEnv(t)
+	start := time.Now().Add(-2 * time.Hour)
+	ids := e.seed(rec{purpose: "cs-quality", caller: "0311111111", seconds: 1, started: start},
+		rec{purpose: "complaints", caller: "0322222222", seconds: 1, started: start.Add(time.Minute)},
+		rec{purpose: "training", caller: "0333333333", seconds: 1, started: start.Add(2 * time.Minute)})
+	for _, c := range []struct {
+		name, who, query string
+		code             int
+		want             []string
+		refused          []string
+	}{
+		{"supervisor, every purpose", "sup", "", 200, []string{ids[0], ids[2]}, []string{ids[1]}},
+		{"supervisor, asking for complaints", "sup", "?purpose=complaints", 403, nil, []string{ids[1]}},
+		{"privacy officer, every purpose", "po", "", 200, []string{ids[0], ids[1]}, []string{ids[2]}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := e.head()
+			res, body := e.do(c.who, http.MethodGet, "/api/v1/recordings/export"+c.query, nil)
+			if res.StatusCode != c.code {
+				t.Fatalf("export: got %d %s, want %d", res.StatusCode, body, c.code)
+			}
+			if c.code != 200 {
+				for _, en := range e.audit(before) {
+					if en.Action == "search-export" {
+						t.Errorf("a refused export left a search-export entry: %s", en.Detail)
+					}
+				}
+				if strings.Contains(string(body), ids[1]) {
+					t.Errorf("the refusal names %s: %s", ids[1], body)
+				}
+				return
+			}
+			rows, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+			if err != nil || len(rows) == 0 {
+				t.Fatalf("got %d rows (%v):\n%s", len(rows), err, body)
+			}
+			var got []string
+			for _, r := range rows[1:] {
+				got = append(got, r[0])
+			}
+			slices.Sort(got)
+			want := slices.Clone(c.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("got ids %v, want %v", got, want)
+			}
+			for _, id := range c.refused {
+				if strings.Contains(string(body), id) {
+					t.Errorf("the CSV holds %s, of a purpose not open to %s", id, c.who)
+				}
+			}
+			var exports int
+			for _, en := range e.audit(before) {
+				if en.Action != "search-export" || en.Actor != c.who {
+					continue
+				}
+				exports++
+				for _, id := range c.want {
+					if !strings.Contains(en.Detail, id) {
+						t.Errorf("the audit entry lacks exported %s: %s", id, en.Detail)
+					}
+				}
+				for _, id := range c.refused {
+					if strings.Contains(en.Detail, id) {
+						t.Errorf("the audit entry names %s, which was not exported: %s", id, en.Detail)
+					}
+				}
+			}
+			if exports != 1 {
+				t.Errorf("got %d search-export audit entries, want 1", exports)
+			}
+		})
+	}
+}

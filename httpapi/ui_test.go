@@ -318,15 +318,21 @@ func withoutFirstLine(s string) string {
 }
 
 // TestBrowserIncidentReport: a privacy officer's incident report on the
-// supervisor who played a recording shows exactly that recording, with
-// its play entry and the caller in clear, and its CSV download is the
-// API's CSV; an auditor's shows the caller masked, in Japanese too.
+// supervisor who played a cs-quality and a training recording shows
+// exactly the cs-quality one, with its play entry and the caller in
+// clear, and says one recording was left out (training is not open to
+// privacy officers); its CSV download is the API's CSV. An auditor's
+// shows the training one with the caller masked and the cs-quality one
+// left out, in Japanese too.
 func TestBrowserIncidentReport(t *testing.T) {
 	e := newEnv(t)
-	ids := e.seed(rec{purpose: "cs-quality", caller: "0312345678", seconds: 1}, rec{purpose: "cs-quality", caller: "0398765432", seconds: 1})
-	played := ids[0]
-	if res, b := e.do("sup", http.MethodGet, "/api/v1/recordings/"+played+"/audio", map[string]string{"X-Kiroku-Reason": "complaint%20review"}); res.StatusCode != 200 {
-		t.Fatalf("play: got %d %.200s", res.StatusCode, b)
+	ids := e.seed(rec{purpose: "cs-quality", caller: "0312345678", seconds: 1}, rec{purpose: "cs-quality", caller: "0398765432", seconds: 1},
+		rec{purpose: "training", caller: "0311112222", seconds: 1})
+	played, trained := ids[0], ids[2]
+	for _, id := range []string{played, trained} {
+		if res, b := e.do("sup", http.MethodGet, "/api/v1/recordings/"+id+"/audio", map[string]string{"X-Kiroku-Reason": "complaint%20review"}); res.StatusCode != 200 {
+			t.Fatalf("play: got %d %.200s", res.StatusCode, b)
+		}
 	}
 	p := &page{t: t, ctx: browser(t)}
 	report := func(who string) {
@@ -348,22 +354,25 @@ func TestBrowserIncidentReport(t *testing.T) {
 		Entries    []string `json:"entries"`
 		Link       bool     `json:"link"`
 		Callers    []string `json:"callers"`
+		Withheld   string   `json:"withheld"`
 	}
-	read := func() shown {
+	read := func(id string) shown {
 		return eval[shown](p, `(() => {
 			const bodies = Array.from(document.querySelectorAll('#inc-recs tbody'));
 			return {
 				recordings: bodies.map((b) => b.dataset.id),
 				entries: Array.from(document.querySelectorAll('#inc-recs tbody tr:not(:first-child)')).map((tr) => Array.from(tr.cells).slice(2).map((c) => c.textContent).join('|')),
-				link: !!document.querySelector('#inc-recs a[href="#/recordings/`+played+`"]'),
+				link: !!document.querySelector('#inc-recs a[href="#/recordings/`+id+`"]'),
 				callers: Array.from(document.querySelectorAll('#inc-callers li')).map((li) => li.textContent),
+				withheld: document.querySelector('#inc-withheld').textContent,
 			};
 		})()`)
 	}
 
 	report("po")
-	got := read()
-	want := shown{Recordings: []string{played}, Entries: []string{"sup|play|complaint review"}, Link: true, Callers: []string{"0312345678"}}
+	withheld := "1 recording(s) touched are left out: their purposes are not open to your roles."
+	got := read(played)
+	want := shown{Recordings: []string{played}, Entries: []string{"sup|play|complaint review"}, Link: true, Callers: []string{"0312345678"}, Withheld: withheld}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("privacy officer: got %+v, want %+v", got, want)
 	}
@@ -373,7 +382,7 @@ func TestBrowserIncidentReport(t *testing.T) {
 	p.do("download the CSV", chromedp.Click(chromedp.CSS("#inc-csv")))
 	csv := p.downloaded(1)
 	_, apiCSV := e.do("po", http.MethodGet, "/api/v1/incidents?actor=sup&format=csv", nil)
-	if withoutFirstLine(csv) != withoutFirstLine(string(apiCSV)) || !strings.Contains(csv, "0312345678") {
+	if withoutFirstLine(csv) != withoutFirstLine(string(apiCSV)) || !strings.Contains(csv, "0312345678") || strings.Contains(csv, trained) {
 		t.Errorf("downloaded CSV:\n%s\nwant the API's:\n%s", csv, apiCSV)
 	}
 	p.until("the download to be said", `document.querySelector('#status').textContent.includes('incident-report.csv')`)
@@ -381,15 +390,16 @@ func TestBrowserIncidentReport(t *testing.T) {
 
 	p.do("sign out", chromedp.Click(chromedp.CSS("#signout")), chromedp.WaitVisible(chromedp.CSS("#token")))
 	report("aud")
-	got = read()
-	want = shown{Recordings: []string{played}, Entries: []string{"sup|play|complaint review"}, Link: true, Callers: []string{"0312****78"}}
-	if fmt.Sprint(got) != fmt.Sprint(want) || strings.Contains(p.text("#main"), "0312345678") {
+	got = read(trained)
+	want = shown{Recordings: []string{trained}, Entries: []string{"sup|play|complaint review"}, Link: true, Callers: []string{"0311****22"}, Withheld: withheld}
+	if main := p.text("#main"); fmt.Sprint(got) != fmt.Sprint(want) || strings.Contains(main, "0311112222") || strings.Contains(main, played) {
 		t.Errorf("auditor: got %+v, want %+v and the caller nowhere in clear", got, want)
 	}
 	p.do("switch to Japanese", chromedp.Click(chromedp.CSS("#lang")))
 	p.until("the report in Japanese", `document.querySelector('#h-inc-report').textContent === '報告' &&
 		document.querySelector('#inc-figures dt:nth-of-type(2)').textContent === '録音' &&
-		document.querySelector('#inc-callers li').textContent === '0312****78'`)
+		document.querySelector('#inc-callers li').textContent === '0311****22' &&
+		document.querySelector('#inc-withheld').textContent.startsWith('対象となった録音のうち 1 件は除外')`)
 }
 
 // TestBrowserContractEnds: a run made through the API is listed on the

@@ -43,6 +43,17 @@ type Query struct {
 	// privacy-officer role among their listeners): a number is shown in
 	// clear only where reading the recording would show it.
 	ClearPurpose func(client, purpose string) bool `json:"-"`
+	// Reads, when not nil, keeps the report to the recordings of the
+	// purposes the reader may read (one of its roles among the
+	// purpose's listeners): the others are left out — their ids, rows
+	// and refused attempts — and only counted (Report.Withheld), so an
+	// investigation still knows they were touched.
+	Reads func(client, purpose string) bool `json:"-"`
+}
+
+// reads reports whether q covers client's recordings of purpose.
+func (q Query) reads(client, purpose string) bool {
+	return q.Reads == nil || q.Reads(client, purpose)
 }
 
 // clearFor reports whether q shows the callers of client's recordings
@@ -126,6 +137,10 @@ type Report struct {
 	// CallersUnknown counts recordings deleted since: their caller
 	// numbers are no longer held by Kiroku.
 	CallersUnknown int `json:"callers_unknown"`
+	// Withheld counts the recordings the query matched but left out:
+	// of purposes the reader may not read (Query.Reads). Their ids,
+	// rows, callers and entries are not in the report.
+	Withheld int `json:"recordings_withheld"`
 	// Denied are refused attempts on recordings (not reached).
 	Denied []Entry `json:"denied"`
 	// Other are matching entries about no recording (audit reads,
@@ -161,6 +176,7 @@ func Build(ctx context.Context, cat *catalog.Catalog, q Query, now time.Time) (*
 	}
 	cache := map[string]*info{}
 	byID := map[string]*Recording{}
+	withheld := map[string]bool{}
 	after := int64(0)
 	for {
 		es, err := audit.List(ctx, cat.DB(), audit.Filter{Actor: q.Actor, From: q.From, To: q.To, AfterSeq: after, Limit: 1000})
@@ -168,7 +184,7 @@ func Build(ctx context.Context, cat *catalog.Catalog, q Query, now time.Time) (*
 			return nil, err
 		}
 		for _, e := range es {
-			if err := rep.add(ctx, cat, q, e, cache, byID); err != nil {
+			if err := rep.add(ctx, cat, q, e, cache, byID, withheld); err != nil {
 				return nil, err
 			}
 		}
@@ -177,6 +193,7 @@ func Build(ctx context.Context, cat *catalog.Catalog, q Query, now time.Time) (*
 		}
 		after = es[len(es)-1].Seq
 	}
+	rep.Withheld = len(withheld)
 	callers := map[string]bool{}
 	for _, r := range rep.Records {
 		in := cache[r.ID]
@@ -199,8 +216,9 @@ func Build(ctx context.Context, cat *catalog.Catalog, q Query, now time.Time) (*
 	return rep, nil
 }
 
-// add files entry e under the recordings it concerns.
-func (rep *Report) add(ctx context.Context, cat *catalog.Catalog, q Query, e audit.Entry, cache map[string]*info, byID map[string]*Recording) error {
+// add files entry e under the recordings it concerns; the ids of those
+// q does not read go into withheld instead.
+func (rep *Report) add(ctx context.Context, cat *catalog.Catalog, q Query, e audit.Entry, cache map[string]*info, byID map[string]*Recording, withheld map[string]bool) error {
 	ids := []string{}
 	if e.Target != "" {
 		ids = append(ids, e.Target)
@@ -227,6 +245,10 @@ func (rep *Report) add(ctx context.Context, cat *catalog.Catalog, q Query, e aud
 		}
 		recordingEntry = true
 		if !rep.keeps(q, in.rec.Client) {
+			continue
+		}
+		if !q.reads(in.rec.Client, in.rec.Purpose) {
+			withheld[id] = true
 			continue
 		}
 		matched = true
@@ -318,8 +340,8 @@ func (rep *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(rep)
 }
 
-// WriteCSV writes rep as CSV: '#' lines with the query, the figures and
-// each caller number, then one row per recording and entry (refused
+// WriteCSV writes rep as CSV: '#' lines with the query, the figures (the
+// withheld recordings' count among them) and each caller number, then one row per recording and entry (refused
 // attempts too, kind "denied").
 //
 // Cells and '#' lines come from free text (reasons, actors' names, the
@@ -334,6 +356,7 @@ func (rep *Report) WriteCSV(w io.Writer) error {
 	cw.Comment("query: actor=" + csvsafe.Comment(q.Actor) + " client=" + csvsafe.Comment(q.Client) + " from=" + timeOr(rep.From) + " to=" + timeOr(rep.To))
 	cw.Comment(fmt.Sprintf("recordings: %d; audit entries: %d (seq %d to %d); callers: %d; recordings deleted since (numbers no longer held): %d; denied attempts: %d",
 		len(rep.Records), rep.Entries, rep.FirstSeq, rep.LastSeq, len(rep.Callers), rep.CallersUnknown, len(rep.Denied)))
+	cw.Comment(fmt.Sprintf("recordings withheld (of purposes not open to the reader's roles; touched, not listed): %d", rep.Withheld))
 	for _, c := range rep.Callers {
 		cw.Comment("caller:", c)
 	}

@@ -101,6 +101,9 @@ type want struct {
 	other   []string
 	callers []string
 	unknown int // recordings deleted since
+	// withheld are the recordings left out as not read (Query.Reads):
+	// counted, named nowhere.
+	withheld []string
 }
 
 // TestReport: by actor, by client, by time window and combined, a report
@@ -150,6 +153,15 @@ func TestReport(t *testing.T) {
 				records: map[string][]string{g1: {"bob-view-g1"}, g2: {"bob-download-g2"}},
 				denied:  []string{"alice-denied-g1"},
 				callers: []string{"0311111111", "0333333333"},
+			}},
+			{"actor alice, acme's not read", incident.Query{Actor: "alice", Clear: true, Reads: func(client, _ string) bool { return client != "acme" }}, want{
+				records: map[string][]string{n1: {"alice-search"}},
+				denied:  []string{"alice-denied-g1"}, other: []string{"alice-audit-read"},
+				callers: []string{"0355555555"}, withheld: []string{a1, a2},
+			}},
+			{"client acme, none read", incident.Query{Client: "acme", Clear: true, Reads: func(string, string) bool { return false }}, want{
+				records: map[string][]string{}, other: []string{"adm-plan-acme"},
+				callers: []string{}, withheld: []string{a1, a2, a3},
 			}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -241,6 +253,16 @@ func checkJSON(t *testing.T, rep *incident.Report, w want, seqs map[string]int64
 	if rep.CallersUnknown != w.unknown {
 		t.Errorf("JSON: got %d recordings deleted since, want %d", rep.CallersUnknown, w.unknown)
 	}
+	if rep.Withheld != len(w.withheld) {
+		t.Errorf("JSON: got %d recordings withheld, want %d", rep.Withheld, len(w.withheld))
+	}
+	for _, id := range w.withheld {
+		for _, d := range rep.Denied {
+			if d.Target == id {
+				t.Errorf("JSON: a refused attempt names withheld %s", id)
+			}
+		}
+	}
 	m := w.matched(seqs)
 	if rep.Entries != len(m) || rep.FirstSeq != m[0] || rep.LastSeq != m[len(m)-1] {
 		t.Errorf("JSON: got %d entries, seq %d to %d; want %d, %d to %d", rep.Entries, rep.FirstSeq, rep.LastSeq, len(m), m[0], m[len(m)-1])
@@ -271,6 +293,15 @@ func checkCSV(t *testing.T, out string, w want, seqs map[string]int64) {
 		len(w.records), len(m), m[0], m[len(m)-1], len(w.callers), w.unknown, len(w.denied))
 	if !slices.Contains(comments, figures) {
 		t.Errorf("CSV: figures %q missing from\n%s", figures, strings.Join(comments, "\n"))
+	}
+	withheld := fmt.Sprintf("# recordings withheld (of purposes not open to the reader's roles; touched, not listed): %d", len(w.withheld))
+	if !slices.Contains(comments, withheld) {
+		t.Errorf("CSV: %q missing from\n%s", withheld, strings.Join(comments, "\n"))
+	}
+	for _, id := range w.withheld {
+		if strings.Contains(out, id) {
+			t.Errorf("CSV: names withheld %s:\n%s", id, out)
+		}
 	}
 	rows, err := csv.NewReader(strings.NewReader(strings.Join(body, ""))).ReadAll()
 	if err != nil {

@@ -1,9 +1,13 @@
 package sip
 
 import (
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	sipmsg "github.com/emiago/sipgo/sip"
 )
 
 // TestHostileCallerStrings: what a caller's From may carry is tamed at the
@@ -59,5 +63,43 @@ func TestHostileCallerStrings(t *testing.T) {
 	}
 	if n := len(env.manifests(t)); n != 0 {
 		t.Errorf("got %d manifests for refused calls, want 0", n)
+	}
+}
+
+// TestInviteWithoutFromTag: RFC 3261 §8.1.1.3 makes the From tag
+// mandatory. An INVITE without one is answered 400 with a reason naming
+// the missing tag and leaves no manifest (so no row and no audit entry);
+// the server takes a normal call after it.
+func TestInviteWithoutFromTag(t *testing.T) {
+	env := startServer(t, envOptions{})
+	u := newUAC(t, env.udp, newRTPPeer(t).port())
+	u.mu.Lock()
+	u.callID = "notag-" + strconv.FormatUint(rand.Uint64(), 36) + "@uac"
+	u.fromTag = "x"
+	u.mu.Unlock()
+	invite := u.request("INVITE", "sip:"+echoLine+"@"+env.udp, 1, "<sip:"+echoLine+"@"+env.udp+">", u.sdp("sendrecv"))
+	invite = strings.Replace(invite, ">;tag=x\r\n", ">\r\n", 1)
+	if strings.Contains(invite, "tag=") {
+		t.Fatalf("request still carries a tag:\n%s", invite)
+	}
+	u.send(invite)
+	res := u.final(1, sipmsg.INVITE)
+	if res.StatusCode != 400 {
+		t.Fatalf("got %d %q, want 400", res.StatusCode, res.Reason)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(env.manifests(t)); n != 0 {
+		t.Errorf("got %d manifests for a refused INVITE, want 0", n)
+	}
+	if !strings.Contains(res.Reason, "From Tag") {
+		t.Errorf("reason %q, want the missing From tag named", res.Reason)
+	}
+	if res := u.invite(echoLine); res.StatusCode != 200 {
+		t.Fatalf("normal call after: got %d %s, want 200", res.StatusCode, res.Reason)
+	}
+	time.Sleep(200 * time.Millisecond)
+	u.inDialog("BYE", "")
+	if m := env.finalManifest(t); m.Caller != "0312345678" {
+		t.Errorf("normal call's caller %q, want 0312345678", m.Caller)
 	}
 }

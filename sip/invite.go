@@ -167,6 +167,12 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 	if req.CSeq().MethodName != sipmsg.INVITE {
 		return a, sipmsg.StatusBadRequest, "CSeq Method Mismatch", nil
 	}
+	if tag, _ := req.From().Params.Get("tag"); tag == "" {
+		// RFC 3261 §8.1.1.3: the From tag is mandatory. Refused here,
+		// before any manifest: the dialog layer would refuse it later,
+		// after the call's evidence was written.
+		return a, sipmsg.StatusBadRequest, "Missing From Tag", nil
+	}
 	if code, reason, hdrs := refuseOverlong(req); code != 0 {
 		return a, code, reason, hdrs
 	}

@@ -347,8 +347,8 @@ func incidentTable(g *globals, r *apiclient.IncidentReport, out io.Writer) error
 		return g.at(*t)
 	}
 	fmt.Fprintf(out, "window: %s to %s; generated %s\n", window(r.From), window(r.To), g.at(r.Generated))
-	fmt.Fprintf(out, "audit entries: %d (seq %d to %d); recordings: %d; callers: %d (%d no longer known)\n\n",
-		r.Entries, r.FirstSeq, r.LastSeq, len(r.Recordings), len(r.Callers), r.CallersUnknown)
+	fmt.Fprintf(out, "audit entries: %d (seq %d to %d); recordings: %d; callers: %d (%d no longer known); left out (purposes not open to your roles): %d\n\n",
+		r.Entries, r.FirstSeq, r.LastSeq, len(r.Recordings), len(r.Callers), r.CallersUnknown, r.Withheld)
 	t := newTable(out, "RECORDING", "STARTED", "LINE", "PURPOSE", "CALLER", "AGENT", "STATE", "ACCESSED", "EXPORTED", "CHANGED", "ENTRIES")
 	for _, rec := range r.Recordings {
 		t.row(rec.ID, window(rec.StartedAt), dash(rec.Line), dash(rec.Purpose), dash(rec.Caller), dash(rec.AgentID), rec.State,

@@ -112,6 +112,9 @@ func TestContractEndAndIncident(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "# caller: 0312345670") || !strings.Contains(out, `"`+k.ids[0]+`","acme",`) || strings.Contains(out, k.ids[1]) {
 		t.Fatalf("incident report: exit %d\n%s%s", code, out, stderr)
 	}
+	if code, out, stderr := k.ctl(t, "po", "incident", "report", "-actor", "acme-sup"); code != 0 || !strings.Contains(out, "left out (purposes not open to your roles): 0") {
+		t.Errorf("incident report table: exit %d, want the left-out count\n%s%s", code, out, stderr)
+	}
 	if code, _, stderr := k.ctl(t, "acme-sup", "incident", "report", "-actor", "acme-sup"); code != exitFail || !strings.Contains(stderr, "HTTP 403") {
 		t.Errorf("incident report as a supervisor: exit %d %s", code, stderr)
 	}

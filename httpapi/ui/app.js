@@ -55,6 +55,8 @@ const L = {
     incDenied: 'Refused attempts', incOther: 'Entries about no recording', targetCol: 'Target', generated: 'Generated',
     figRecordings: 'Recordings', figEntries: 'Audit entries', figCallers: 'Distinct callers',
     figDeleted: 'Recordings deleted since (numbers no longer held)', figDenied: 'Refused attempts',
+    figWithheld: 'Recordings left out (purposes not open to your roles)',
+    incWithheld: '{n} recording(s) touched are left out: their purposes are not open to your roles.',
     incUnknown: '{n} recording(s) deleted since: their caller numbers are no longer held.', incNoCallers: 'None.',
     'kind-accessed': 'accessed', 'kind-exported': 'exported', 'kind-changed': 'changed', deleted: 'deleted',
     ceTitle: 'Contract ends',
@@ -121,6 +123,8 @@ const L = {
     incDenied: '拒否された試み', incOther: '録音に関わらない記録', targetCol: '対象', generated: '作成日時',
     figRecordings: '録音', figEntries: '監査記録', figCallers: '発信者（重複なし）',
     figDeleted: 'その後削除された録音（番号は保持していません）', figDenied: '拒否された試み',
+    figWithheld: '除外した録音（あなたのロールに開かれていない目的）',
+    incWithheld: '対象となった録音のうち {n} 件は除外しています: その目的はあなたのロールに開かれていません。',
     incUnknown: 'その後削除された録音 {n} 件: 発信者番号はもう保持していません。', incNoCallers: 'なし。',
     'kind-accessed': '閲覧', 'kind-exported': '持ち出し', 'kind-changed': '変更', deleted: '削除済み',
     ceTitle: '契約終了',
@@ -891,7 +895,9 @@ function showIncident(main, rep) {
     ['generated', fmtTime(rep.generated_at)], ['figRecordings', rep.recordings.length],
     ['figEntries', rep.audit_entries + (rep.first_seq ? ' (#' + rep.first_seq + '–#' + rep.last_seq + ')' : '')],
     ['figCallers', rep.callers.length], ['figDeleted', rep.callers_unknown], ['figDenied', rep.denied.length],
+    ['figWithheld', rep.recordings_withheld],
   ]);
+  $('#inc-withheld', main).textContent = rep.recordings_withheld ? t('incWithheld', { n: rep.recordings_withheld }) : '';
   const table = $('#inc-recs', main);
   table.querySelectorAll('tbody').forEach((b) => b.remove());
   for (const r of rep.recordings) {
