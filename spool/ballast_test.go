@@ -3,11 +3,12 @@ package spool
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kiroku-voice/kiroku/internal/testenv/tmpfstest"
 )
 
 // TestBallast: on a disk filled to its last byte, a final manifest is
@@ -16,21 +17,7 @@ import (
 // (stranded); the ballast comes back once the disk has room, and a
 // reopened spool takes over the ballast file left on its disk.
 func TestBallast(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting the test's tmpfs needs root")
-	}
-	path := filepath.Join(t.TempDir(), "spool")
-	if err := os.MkdirAll(path, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", path).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", path).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v %s", path, err, out)
-		}
-	})
+	path := tmpfstest.Mount(t, filepath.Join(t.TempDir(), "spool"), "2m")
 	d, err := Open(path)
 	if err != nil {
 		t.Fatal(err)

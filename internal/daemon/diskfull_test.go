@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/kiroku-voice/kiroku/internal/config"
+	"github.com/kiroku-voice/kiroku/internal/testenv/tmpfstest"
 	"github.com/kiroku-voice/kiroku/spool"
 )
 
@@ -99,17 +99,5 @@ func counter(t *testing.T, d *Daemon, series string) string {
 // daemon's Stop, registered later). It skips the test without root.
 func mountSpool(t *testing.T, dir string) string {
 	t.Helper()
-	sp := filepath.Join(dir, "data", "spool")
-	if err := os.MkdirAll(sp, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", sp).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", sp).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v %s", sp, err, out)
-		}
-	})
-	return sp
+	return tmpfstest.Mount(t, filepath.Join(dir, "data", "spool"), "16m")
 }

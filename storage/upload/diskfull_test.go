@@ -3,12 +3,12 @@ package upload_test
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
 
 	"github.com/kiroku-voice/kiroku/catalog"
+	"github.com/kiroku-voice/kiroku/internal/testenv/tmpfstest"
 	"github.com/kiroku-voice/kiroku/spool"
 )
 
@@ -19,22 +19,8 @@ import (
 // and keeps it in memory instead: both calls are stored, which frees the
 // disk, instead of waiting for space they would free themselves.
 func TestDataKeyOnFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting the test's tmpfs needs root")
-	}
+	dir := tmpfstest.Mount(t, filepath.Join(t.TempDir(), "spool"), "4m")
 	e := newEnv(t, nil)
-	dir := filepath.Join(t.TempDir(), "spool")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v %s", dir, err, out)
-		}
-	})
 	sp, err := spool.Open(dir)
 	if err != nil {
 		t.Fatal(err)
