@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kiroku-voice/kiroku/apiclient"
+	"github.com/kiroku-voice/kiroku/audit"
 )
 
 // keep saves the page as name in dir (the test's temp dir), and also in
@@ -270,5 +272,62 @@ func TestPrivacyBulkHoldUI(t *testing.T) {
 	s.signIn(e.srv.URL+"/", "sup")
 	if eval[bool](s, `!document.querySelector('#nav-holds').hidden || !document.querySelector('#nav-requests').hidden`) {
 		t.Error("privacy nav shown to a supervisor")
+	}
+}
+
+// TestPrivacyRetentionPreviewUI: on the retention page a privacy
+// officer previews cs-quality at 30d: the page says 90d → 30d with the
+// API's figures and lists the recording that would be due at once and
+// the held one (kept), with their new dates; nothing's date changes, the
+// ask is audited, a bad limit gets the API's refusal, and Japanese works.
+func TestPrivacyRetentionPreviewUI(t *testing.T) {
+	e := newRetentionEnv(t)
+	now := time.Now()
+	ids := e.seed(
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 1, started: now.AddDate(0, 0, -40)},
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 1, started: now.AddDate(0, 0, -35)},
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 1, started: now.AddDate(0, 0, -10)})
+	if code, b := e.post("po", http.MethodPost, "/api/v1/holds", "application/json", `{"ids":["`+ids[1]+`"],"on":true,"reason":"訴訟"}`); code != http.StatusOK {
+		t.Fatalf("hold: %d %s", code, b)
+	}
+	p := &page{t: t, ctx: browser(t)}
+	p.signIn(e.srv.URL+"/", "po")
+	p.open("#/retention", "#prev-form")
+	before := e.head() // the plan the page read is audited too
+	p.do("preview 30d",
+		chromedp.SetValue(chromedp.CSS("#prev-purpose"), "cs-quality"),
+		chromedp.SendKeys(chromedp.CSS("#prev-limit"), "30d"),
+		chromedp.Click(chromedp.CSS("#prev-do")))
+	p.until("the preview", `!!document.querySelector('#prev-says')`)
+	if says := p.text("#prev-says"); !strings.Contains(says, "cs-quality: 90d → 30d") || !strings.Contains(says, "Of 3 stored, 3 would be kept less long") ||
+		!strings.Contains(says, "1 would be due at once (1 of them held") {
+		t.Errorf("preview says %q", says)
+	}
+	rows := eval[[]string](p, `[...document.querySelectorAll('#prev-due tbody tr')].map((r) => r.cells[0].innerText + '|' + r.cells[4].innerText)`)
+	if !slices.Contains(rows, ids[0]+"|") || !slices.Contains(rows, ids[1]+"|Yes") || len(rows) != 2 {
+		t.Errorf("preview lists %q, want %s due and %s held", rows, ids[0], ids[1])
+	}
+	if n := len(entries(e, before, audit.ActionRetentionPlan)); n != 1 {
+		t.Errorf("got %d retention-plan entries for the preview, want 1", n)
+	}
+	for _, id := range ids {
+		r, err := e.cat.Get(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := r.StartedAt.AddDate(0, 0, 90); r.RetainUntil.Sub(want).Abs() > 24*time.Hour {
+			t.Errorf("%s: retained until %v after the preview, want its 90d date", id, r.RetainUntil)
+		}
+	}
+	p.accessible("the retention preview")
+	p.narrow("the retention preview")
+
+	p.do("a bad limit",
+		chromedp.SetValue(chromedp.CSS("#prev-limit"), "30x"),
+		chromedp.Click(chromedp.CSS("#prev-do")))
+	p.until("the refusal", `document.querySelector('#status').textContent.includes('retention')`)
+	p.do("in Japanese", chromedp.Click(chromedp.CSS("#lang")))
+	if h := p.text("#ret-preview h2"); h != "保存期間の変更を試算" {
+		t.Errorf("Japanese heading %q", h)
 	}
 }

@@ -39,6 +39,10 @@ Object.assign(L.en, {
   retOldest: 'Oldest kept', retNext: 'Recordings each purpose loses next', retNextOf: '{purpose}: the next {n} to go',
   retUntil: 'Retained until', retNoNext: 'Nothing stored that a purge would delete.', retPurge: 'Purge now',
   retPurgeReason: 'Reason for the purge', retPurged: 'Purge: {d} deleted, {h} held, {f} failed.',
+  retPreview: 'Preview a changed limit', retPreviewLimit: 'New retention limit', retPreviewHint: 'Such as 30d, 12w, 6m or 1y. Nothing is changed: the limit itself is set in the configuration.',
+  retPreviewDo: 'Preview', retNewUntil: 'Retained until, with the new limit',
+  retPreviewSays: '{p}: {from} → {to}. Of {n} stored, {e} would be kept less long, {l} longer, {u} unchanged; {d} would be due at once ({h} of them held, so kept).',
+  retPreviewNone: 'None would be due at once.',
   holdsTitle: 'Legal holds', holdsList: 'Recordings under legal hold', holdsNone: 'No recording is held.',
   bulkTitle: 'Hold recordings in bulk', bulkCaller: 'Caller number', bulkFrom: 'From', bulkTo: 'To',
   bulkReason: 'Reason (kept in the audit log)', bulkHint: 'Give a caller number, a time range, or both.',
@@ -80,6 +84,10 @@ Object.assign(L.ja, {
   retOldest: '最古の保存', retNext: '各利用目的で次に消える録音', retNextOf: '{purpose}：次に消える {n} 件',
   retUntil: '保存期限', retNoNext: '削除の対象になる録音はありません。', retPurge: '今すぐ削除を実行',
   retPurgeReason: '削除の理由', retPurged: '削除：{d} 件削除、{h} 件ホールド、{f} 件失敗。',
+  retPreview: '保存期間の変更を試算', retPreviewLimit: '新しい保存期間', retPreviewHint: '30d、12w、6m、1y など。何も変更しません。保存期間そのものは設定で変えます。',
+  retPreviewDo: '試算', retNewUntil: '新しい期間での保存期限',
+  retPreviewSays: '{p}：{from} → {to}。保存中の {n} 件のうち、{e} 件は短く、{l} 件は長く、{u} 件は変わりません。{d} 件がすぐに期限到来になります（うち {h} 件はホールド中のため保存）。',
+  retPreviewNone: 'すぐに期限到来になる録音はありません。',
   holdsTitle: 'リーガルホールド', holdsList: 'リーガルホールド中の録音', holdsNone: 'ホールド中の録音はありません。',
   bulkTitle: '一括ホールド', bulkCaller: '発信者番号', bulkFrom: '開始', bulkTo: '終了',
   bulkReason: '理由（監査ログに残ります）', bulkHint: '発信者番号、期間、またはその両方を指定してください。',
@@ -413,7 +421,7 @@ async function renderRetention() {
       s.append(rs.length ? table('ret-next-' + p, '', ['id', 'started', 'retUntil'],
         rs.map((r) => [recLink(r.id), fmtTime(r.started_at), fmtTime(r.retain_until)])) : el('p', t('retNoNext')));
     }
-    parts.push(s);
+    parts.push(s, previewSection(purposes));
     if (canPurge()) {
       const ps = section('retPurge');
       const reason = el('input', null, { maxlength: '500', autocomplete: 'off' });
@@ -429,6 +437,36 @@ async function renderRetention() {
   };
   show();
   state.redraw = show;
+}
+
+// previewSection asks what a changed limit of a purpose would do before
+// it is configured: how many recordings it re-dates, and which would be
+// due at once (held ones kept). Nothing changes; the API audits the ask.
+function previewSection(purposes) {
+  const s = section('retPreview');
+  s.id = 'ret-preview';
+  const form = el('form', null, { id: 'prev-form', class: 'filters' });
+  const purpose = el('select', null, { name: 'purpose' });
+  for (const p of purposes) purpose.append(el('option', p, { value: p }));
+  const limit = el('input', null, { name: 'retention', autocomplete: 'off', spellcheck: 'false', placeholder: '30d' });
+  const go = el('button', t('retPreviewDo'), { type: 'submit', id: 'prev-do', 'data-i18n': 'retPreviewDo' });
+  form.append(field('prev-purpose', 'retPurpose', purpose), field('prev-limit', 'retPreviewLimit', limit, 'retPreviewHint'), go);
+  const out = el('div', null, { id: 'prev-result' });
+  s.append(form, out);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(go, async () => {
+      const q = new URLSearchParams({ purpose: purpose.value, retention: limit.value.trim() });
+      const pv = (await api('/api/v1/retention/plan?' + q.toString())).preview;
+      out.replaceChildren(el('p', t('retPreviewSays', { p: pv.purpose, from: pv.from, to: pv.to, n: pv.stored, e: pv.earlier,
+        l: pv.later, u: pv.unchanged, d: pv.due, h: pv.due_held }), { id: 'prev-says' }),
+      pv.recordings.length ? table('prev-due', '', ['id', 'started', 'retUntil', 'retNewUntil', 'retHeld'],
+        pv.recordings.map((r) => [recLink(r.id), fmtTime(r.started_at), fmtTime(r.retain_until), fmtTime(r.new_until),
+          r.legal_hold ? t('yes') : ''])) : el('p', t('retPreviewNone')));
+      say('');
+    });
+  });
+  return s;
 }
 
 // ---- holds ----
