@@ -21,6 +21,7 @@ import (
 
 	"go.uber.org/zap/zaptest"
 
+	"github.com/kiroku-voice/kiroku/apiclient"
 	"github.com/kiroku-voice/kiroku/audit"
 	"github.com/kiroku-voice/kiroku/catalog"
 	"github.com/kiroku-voice/kiroku/internal/config"
@@ -275,8 +276,10 @@ func TestReload(t *testing.T) {
 	waitFor(t, "the retagger idle", func() bool { return !d.retag.pending() })
 }
 
-// TestShorterRetentionAtRestart: a daemon stopped with a 90-day purpose
-// and started again with 30 days re-dates the stored recording at start,
+// TestShorterRetentionAtRestart: the preview of 30 days on the daemon at
+// 90 days counts the stored recording as dated earlier and changes
+// nothing; a daemon stopped with a 90-day purpose and started again with
+// 30 days then re-dates the stored recording at start,
 // audited as by "start", without any reload; a second start on the same
 // policy changes nothing.
 func TestShorterRetentionAtRestart(t *testing.T) {
@@ -285,7 +288,6 @@ func TestShorterRetentionAtRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 
-	writeConfig(t, filepath.Dir(path), "30d")
 	start := func() *Daemon {
 		t.Helper()
 		cfg, err := config.Load(path)
@@ -301,6 +303,26 @@ func TestShorterRetentionAtRestart(t *testing.T) {
 		}
 		return d
 	}
+	// First the preview, on the daemon still at 90d: it counts the
+	// recording as one the shorter limit dates earlier, and changes
+	// nothing.
+	d1 := start()
+	code, b := poDo(t, d1, http.MethodGet, "/api/v1/retention/plan?purpose=cs-quality&retention=30d", nil)
+	var plan apiclient.RetentionPlan
+	if err := json.Unmarshal(b, &plan); code != http.StatusOK || err != nil || plan.Preview == nil {
+		t.Fatalf("preview: got %d %s", code, b)
+	}
+	if pv := plan.Preview; pv.From != "90d" || pv.To != "30d" || pv.Stored != 1 || pv.Earlier != 1 || pv.Due != 0 {
+		t.Errorf("preview: got %+v, want 90d → 30d, 1 stored and dated earlier, none due", pv)
+	}
+	if r := stored(t, d1)[0]; !r.RetainUntil.Equal(before) {
+		t.Errorf("the preview changed retain-until to %s", r.RetainUntil)
+	}
+	if err := d1.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	writeConfig(t, filepath.Dir(path), "30d")
 	d2 := start()
 	waitFor(t, "the start pass", func() bool { return !d2.retag.pending() })
 	r := stored(t, d2)[0]
