@@ -191,6 +191,7 @@ func TestParseInvalid(t *testing.T) {
 				`spool.yaml:4: spool.reserve_mb: -1 is not a size in MiB from 1 to 1048576`,
 				`spool.yaml:5: spool.ballast_kb: -2 is not a size in KiB from 1 to 1048576, or -1 for none`,
 				`spool.yaml:7: storage.attempt_timeout: 3s is not from 10s to 6h`,
+				`spool.yaml:8: storage.stall_timeout: 20m0s is not from 1s to 10m`,
 			},
 		},
 		{

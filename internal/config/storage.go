@@ -18,7 +18,14 @@ type Storage struct {
 	// counted as failed then and tried again. Long recordings over a
 	// slow link need more. Default 2m, from 10s to 6h.
 	AttemptTimeout Duration `yaml:"attempt_timeout"`
+	// StallTimeout fails an upload attempt whose store operation moves
+	// no bytes for this long (a hung store), however long the attempt
+	// could still run. Default 30s, from 1s to 10m.
+	StallTimeout Duration `yaml:"stall_timeout"`
 }
+
+// DefaultStallTimeout is storage.stall_timeout's default.
+const DefaultStallTimeout = 30 * time.Second
 
 // DefaultAttemptTimeout is storage.attempt_timeout's default.
 const DefaultAttemptTimeout = 2 * time.Minute
@@ -90,6 +97,12 @@ func (c *Config) checkStorage(r *report) {
 		s.AttemptTimeout = Duration(DefaultAttemptTimeout)
 	case t < 10*time.Second || t > 6*time.Hour:
 		r.add("storage.attempt_timeout", "%s is not from 10s to 6h", t)
+	}
+	switch t := time.Duration(s.StallTimeout); {
+	case t == 0:
+		s.StallTimeout = Duration(DefaultStallTimeout)
+	case t < time.Second || t > 10*time.Minute:
+		r.add("storage.stall_timeout", "%s is not from 1s to 10m", t)
 	}
 	switch s.Backend {
 	case "", "fs":

@@ -251,6 +251,7 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 		OnFailed:    d.metrics.UploadFailed,
 		// Read at start: a reload does not change it.
 		AttemptTimeout: time.Duration(cfg.Storage.AttemptTimeout),
+		StallTimeout:   time.Duration(cfg.Storage.StallTimeout),
 	})
 	if d.transcoder, err = d.newTranscoder(cfg); err != nil {
 		return err

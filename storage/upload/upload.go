@@ -93,7 +93,14 @@ type Options struct {
 	// that hangs fails the attempt, which is counted and retried, instead
 	// of holding the spool still without a word.
 	AttemptTimeout time.Duration
+	// StallTimeout fails a store operation that moves no bytes for this
+	// long (default DefaultStallTimeout; negative: never), so that a hung
+	// store is counted within it whatever AttemptTimeout allows.
+	StallTimeout time.Duration
 }
+
+// DefaultStallTimeout is Options.StallTimeout's default.
+const DefaultStallTimeout = 30 * time.Second
 
 // statsAge is how old Stats' count of the spool may be: it lists the
 // spool again when a pass has not for this long (a pass hung on the
@@ -144,6 +151,12 @@ func New(o Options) *Uploader {
 	}
 	if o.AttemptTimeout <= 0 {
 		o.AttemptTimeout = 2 * time.Minute
+	}
+	if o.StallTimeout == 0 {
+		o.StallTimeout = DefaultStallTimeout
+	}
+	if o.StallTimeout > 0 && o.Store != nil {
+		o.Store = stallStore{Store: o.Store, d: o.StallTimeout}
 	}
 	if o.Log == nil {
 		o.Log = zap.NewNop()
