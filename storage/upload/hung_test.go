@@ -33,8 +33,8 @@ func TestHungStoreVisible(t *testing.T) {
 	failed := make(chan struct{}, 10)
 	done := make(chan error, 1)
 	up := upload.New(upload.Options{Spool: e.spool, Store: e.store, Catalog: e.cat, Keys: e.keys,
-		RetainUntil:    func(_, p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true },
-		OnFailed: func() { failed <- struct{}{} }}) // the default timeouts
+		RetainUntil: func(_, p string, s time.Time) (time.Time, bool) { return s.AddDate(0, 0, 90), true },
+		OnFailed:    func() { failed <- struct{}{} }}) // the default timeouts
 
 	srv.Pause()
 	hungAt := time.Now()
