@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -329,6 +330,28 @@ func TestRebuildCatalogFromBucket(t *testing.T) {
 
 var _ = spool.StateDone
 
+// startedIn is how long kirokud says its start took ("kirokud ready",
+// started_in), with the store reported down.
+func startedIn(t *testing.T, d *proc) time.Duration {
+	t.Helper()
+	for _, line := range strings.Split(d.log.String(), "\n") {
+		var e struct {
+			Msg       string  `json:"msg"`
+			StartedIn float64 `json:"started_in"`
+			StoreDown bool    `json:"store_down"`
+		}
+		if json.Unmarshal([]byte(line), &e) != nil || e.Msg != "kirokud ready" {
+			continue
+		}
+		if !e.StoreDown {
+			t.Errorf("kirokud ready says the store is up: %s", line)
+		}
+		return time.Duration(e.StartedIn * float64(time.Second))
+	}
+	t.Fatal("no \"kirokud ready\" line with started_in in the log")
+	return 0
+}
+
 // TestStartWhileStoreDown: a restart during a storage outage must not
 // take the toll-free line down. With the store refusing connections, and
 // with it hung (SIGSTOP), kirokud starts, answers and records a call,
@@ -346,6 +369,13 @@ func TestStartWhileStoreDown(t *testing.T) {
 			tt.fault(srv)
 			d := startS3Daemon(t, srv, "0120000001")
 			d.waitLog(t, "store unreachable at start")
+			// By kirokud's own clock (from the process's start to ready,
+			// SIP listening): the machine's load does not count the exec.
+			took := startedIn(t, d)
+			t.Logf("kirokud started in %s with its store %s", took, tt.name)
+			if took > 5*time.Second {
+				t.Errorf("kirokud took %s to start with its store %s, want under 5s", took, tt.name)
+			}
 			wantSuccess(t, d.call(t, "uac_pcap.xml", "0120000001", 2*time.Second, map[string]string{"pcap": tonePcap(t, time.Second)}))
 			waitFor(t, "the recording in the spool", func() bool { return spooled(t, d) == 1 })
 

@@ -341,9 +341,15 @@ func (d *Daemon) Start(ctx context.Context) error {
 	}
 	cfg := d.currentConfig()
 	d.log.Info("kirokud ready", zap.String("config", cfg.Source), zap.Int("lines", len(cfg.Lines)),
-		zap.String("data_dir", cfg.DataDir), zap.String("catalog", d.catalog.Driver()))
+		zap.String("data_dir", cfg.DataDir), zap.String("catalog", d.catalog.Driver()),
+		zap.Duration("started_in", time.Since(processStart)), zap.Bool("store_down", d.storeDown))
 	return nil
 }
+
+// processStart is about when the process began (package initialisation
+// runs before main): "kirokud ready" says how long the start took, which
+// a store down or hung must not lengthen past a few seconds.
+var processStart = time.Now()
 
 // goBG runs f on a goroutine that Stop cancels and waits for.
 func (d *Daemon) goBG(ctx context.Context, f func(context.Context)) {
