@@ -89,21 +89,44 @@ storage:
 // -benchtime 1x) and prints its figures.
 func BenchmarkStorm(b *testing.B) {
 	sh := shapeFromEnv(b)
-	ctx := b.Context()
-	dir := b.TempDir()
 	bin := os.Getenv("STORM_KIROKUD")
 	if bin == "" {
-		bin = buildKirokud(b, dir)
+		bin = buildKirokud(b, b.TempDir(), "-trimpath")
 	}
-	srv := s3test.Start(b)
+	res := storm(b, sh, bin, b)
+	b.ReportMetric(float64(res.callerOK), "caller-ok")
+	b.ReportMetric(float64(res.agentOK), "agent-ok")
+	b.ReportMetric(float64(res.drops.dropsListener+res.drops.dropsOtherSIP), "sip-drops")
+	b.ReportMetric(float64(res.withAudio), "stored")
+	b.ReportMetric(float64(res.refused), "refused")
+	b.ReportMetric(res.agentP99ms, "agent-p99-ms")
+}
+
+// result is what a storm's test needs of its figures.
+type result struct {
+	callerOK, agentOK  int
+	drops              report
+	withAudio, indexed int
+	refused            int
+	agentP99ms         float64
+	spoolEmptied       bool
+}
+
+// storm runs one storm of shape sh against the kirokud binary bin and
+// prints its figures; b, when not nil, has its timer run for the storm
+// only.
+func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
+	ctx := tb.Context()
+	dir := tb.TempDir()
+	srv := s3test.Start(tb)
 
 	callerRTP, err := newRTPPeer()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	agentRTP, err := newRTPPeer()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	rtpCtx, stopRTP := context.WithCancel(ctx)
 	defer stopRTP()
@@ -111,28 +134,28 @@ func BenchmarkStorm(b *testing.B) {
 	go agentRTP.run(rtpCtx)
 
 	runFor := time.Duration(sh.calls/sh.rate)*time.Second + sh.hold + 90*time.Second
-	agent := sipptest.Start(b, sipptest.Options{
-		Scenario: sipptest.Scenario(b, "uas.xml"), Calls: sh.calls, Timeout: runFor,
+	agent := sipptest.Start(tb, sipptest.Options{
+		Scenario: sipptest.Scenario(tb, "uas.xml"), Calls: sh.calls, Timeout: runFor,
 		Keys:      map[string]string{"rtp_port": strconv.Itoa(agentRTP.port())},
 		ExtraArgs: []string{"-buff_size", "4194304", "-max_recv_loops", "10000"},
 	})
 
-	sipPort := sipptest.FreePort(b, "udp")
+	sipPort := sipptest.FreePort(tb, "udp")
 	if err := writeNotice(filepath.Join(dir, "notice.wav")); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	burst := sh.calls
-	controlPort := sipptest.FreePort(b, "tcp")
+	controlPort := sipptest.FreePort(tb, "tcp")
 	controlAddr := "127.0.0.1:" + strconv.Itoa(controlPort)
 	cfg := fmt.Sprintf(configTemplate, sipPort, sh.calls+sh.calls/2+10, 2*sh.rate, burst, 2*sh.rate, burst,
 		controlPort, agent.Addr(), srv.Endpoint, srv.Bucket, srv.Region)
 	if err := os.WriteFile(filepath.Join(dir, "kiroku.yaml"), []byte(cfg), 0o600); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	k := startKirokud(b, bin, dir, []string{s3.EnvAccessKey + "=" + srv.AccessKey, s3.EnvSecretKey + "=" + srv.SecretKey})
+	k := startKirokud(tb, bin, dir, []string{s3.EnvAccessKey + "=" + srv.AccessKey, s3.EnvSecretKey + "=" + srv.SecretKey})
 	sipAddr := "127.0.0.1:" + strconv.Itoa(sipPort)
 	if err := waitOptions(ctx, sipAddr, 20*time.Second); err != nil {
-		b.Fatalf("%v\n%s", err, k.log())
+		tb.Fatalf("%v\n%s", err, k.log())
 	}
 
 	var load *diskLoad
@@ -143,10 +166,12 @@ func BenchmarkStorm(b *testing.B) {
 	time.Sleep(2 * time.Second) // idle RSS and CPU before the storm
 	mon.mark("idle")
 
-	b.ResetTimer()
+	if b != nil {
+		b.ResetTimer()
+	}
 	start := time.Now()
-	caller := sipptest.Start(b, sipptest.Options{
-		Scenario: sipptest.Scenario(b, "uac.xml"), Remote: sipAddr,
+	caller := sipptest.Start(tb, sipptest.Options{
+		Scenario: sipptest.Scenario(tb, "uac.xml"), Remote: sipAddr,
 		Calls: sh.calls, Rate: sh.rate, Duration: sh.hold, Timeout: runFor,
 		Keys:      map[string]string{"dialled": "0120000000", "caller": "0312345678", "rtp_port": strconv.Itoa(callerRTP.port())},
 		ExtraArgs: []string{"-l", strconv.Itoa(sh.calls), "-buff_size", "4194304", "-max_recv_loops", "10000"},
@@ -172,7 +197,9 @@ func BenchmarkStorm(b *testing.B) {
 	cres := caller.Wait(wctx)
 	ares := agent.Wait(wctx)
 	cancel()
-	b.StopTimer()
+	if b != nil {
+		b.StopTimer()
+	}
 	if load != nil {
 		load.stop()
 	}
@@ -182,7 +209,7 @@ func BenchmarkStorm(b *testing.B) {
 	metricsText, scrapeErr := scrape(controlAddr)
 	k.stop()
 
-	recs := readCatalog(b, filepath.Join(dir, "data", "catalog.db"))
+	recs := readCatalog(tb, filepath.Join(dir, "data", "catalog.db"))
 	lat := latencies(caller.Messages(), agent.Messages(), recs)
 
 	r := mon.report()
@@ -255,12 +282,8 @@ func BenchmarkStorm(b *testing.B) {
 		}
 		fmt.Printf("  sipp traces              in %s\n", dir)
 	}
-	b.ReportMetric(float64(cres.Successful), "caller-ok")
-	b.ReportMetric(float64(ares.Successful), "agent-ok")
-	b.ReportMetric(float64(r.dropsListener+r.dropsOtherSIP), "sip-drops")
-	b.ReportMetric(float64(withAudio), "stored")
-	b.ReportMetric(float64(nRefused), "refused")
-	b.ReportMetric(float64(lat.agent.p(99))/1e6, "agent-p99-ms")
+	return result{callerOK: cres.Successful, agentOK: ares.Successful, drops: r, withAudio: withAudio, indexed: len(recs),
+		refused: nRefused, agentP99ms: float64(lat.agent.p(99)) / 1e6, spoolEmptied: stored}
 }
 
 // topErrors counts SIPp's aborted calls by what was expected and what
@@ -290,11 +313,16 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) 
 
 func sleepUntil(t time.Time) { time.Sleep(time.Until(t)) }
 
-// buildKirokud compiles kirokud as `make build` does.
-func buildKirokud(b *testing.B, dir string) string {
+// buildKirokud compiles kirokud with flags ("-trimpath" and no cgo, as
+// `make build` does; none: as `go vet` compiled the packages, so that a
+// test's build comes from the cache).
+func buildKirokud(b testing.TB, dir string, flags ...string) string {
 	bin := filepath.Join(dir, "kirokud")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "github.com/kiroku-voice/kiroku/cmd/kirokud")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	args := append(append([]string{"build"}, flags...), "-o", bin, "github.com/kiroku-voice/kiroku/cmd/kirokud")
+	cmd := exec.Command("go", args...)
+	if len(flags) > 0 {
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("build kirokud: %v\n%s", err, out)
 	}
@@ -308,7 +336,7 @@ type kirokud struct {
 	once    sync.Once
 }
 
-func startKirokud(b *testing.B, bin, dir string, env []string) *kirokud {
+func startKirokud(b testing.TB, bin, dir string, env []string) *kirokud {
 	logPath := filepath.Join(dir, "kirokud.log")
 	lf, err := os.Create(logPath)
 	if err != nil {
@@ -392,7 +420,7 @@ func waitSpoolEmpty(dataDir string, limit time.Duration) bool {
 	return false
 }
 
-func readCatalog(b *testing.B, path string) []*catalog.Recording {
+func readCatalog(b testing.TB, path string) []*catalog.Recording {
 	c, err := catalog.Open(context.Background(), path)
 	if err != nil {
 		b.Fatalf("open catalog: %v", err)
