@@ -197,6 +197,10 @@ func (d *Daemon) openStorage(ctx context.Context, cfg *config.Config) error {
 	if d.wrapStore != nil {
 		d.store = d.wrapStore(d.store)
 	}
+	// Every user of the store (uploads, playback, purge, transcoding,
+	// rights) fails an operation the store moves no bytes on for the
+	// stall timeout, rather than waiting on a hung store without end.
+	d.store = storage.Stalling(d.store, time.Duration(cfg.Storage.StallTimeout))
 	reached, err := d.checkStoreAtStart(ctx)
 	if err != nil {
 		return err
@@ -326,7 +330,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	d.goBG(bgctx, func(ctx context.Context) { d.uploader.Run(ctx) })
 	d.goBG(bgctx, func(ctx context.Context) { d.transcoder.Run(ctx) })
 	d.goBG(bgctx, d.retryStranded)
-	if st, ok := d.store.(*fs.Store); ok {
+	if st, ok := storage.Unwrap(d.store).(*fs.Store); ok {
 		d.goBG(bgctx, func(ctx context.Context) { d.sweepStoreTemps(ctx, st) })
 	}
 	d.goBG(bgctx, func(ctx context.Context) { d.verifyAudit(ctx) })

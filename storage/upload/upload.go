@@ -155,9 +155,7 @@ func New(o Options) *Uploader {
 	if o.StallTimeout == 0 {
 		o.StallTimeout = DefaultStallTimeout
 	}
-	if o.StallTimeout > 0 && o.Store != nil {
-		o.Store = stallStore{Store: o.Store, d: o.StallTimeout}
-	}
+	o.Store = storage.Stalling(o.Store, o.StallTimeout)
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
