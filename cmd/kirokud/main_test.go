@@ -373,14 +373,12 @@ func TestFlags(t *testing.T) {
 			}
 		})
 	}
-	// The printed default is itself a valid configuration.
+	// The printed default is itself a valid configuration, written alone
+	// in a folder of its own: its notice is the one shipped inside kirokud.
 	var out bytes.Buffer
 	run([]string{"-print-default-config"}, &out, &out)
-	p := filepath.Join(dir, "default.yaml")
+	p := filepath.Join(t.TempDir(), "default.yaml")
 	os.WriteFile(p, out.Bytes(), 0o600)
-	os.MkdirAll(filepath.Join(dir, "prompts"), 0o755)
-	src, _ := os.ReadFile(filepath.Join("..", "..", "configs", "prompts", "notice-ja.wav"))
-	os.WriteFile(filepath.Join(dir, "prompts", "notice-ja.wav"), src, 0o600)
 	var eb bytes.Buffer
 	if code := run([]string{"-check-config", p}, &out, &eb); code != 0 {
 		t.Errorf("the printed default config fails -check-config: %s", eb.String())
@@ -395,6 +393,15 @@ func TestFlags(t *testing.T) {
 	}
 	if code := run([]string{"-check-config", filepath.Join(wd, "kirokud.yaml")}, &out, &eb); code != 0 {
 		t.Errorf("the written default config fails -check-config: %s", eb.String())
+	}
+	// Its notice is the prompt written beside it, for the centre to
+	// replace: a changed one is what the written config plays.
+	if y, _ := os.ReadFile(filepath.Join(wd, "kirokud.yaml")); !strings.Contains(string(y), "notice: prompts/notice-ja.wav") || strings.Contains(string(y), "embedded:") {
+		t.Errorf("the written default config does not name the prompts written beside it:\n%s", y)
+	}
+	os.Remove(filepath.Join(wd, "prompts", "notice-ja.wav"))
+	if code := run([]string{"-check-config", filepath.Join(wd, "kirokud.yaml")}, &out, &eb); code == 0 {
+		t.Error("the written default config passes -check-config without the prompt written beside it")
 	}
 	os.Remove(filepath.Join(wd, "prompts", "notice-en.wav"))
 	eb.Reset()

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -281,7 +282,10 @@ func WriteDefault(dir string) ([]string, error) {
 		name string
 		data []byte
 	}
-	files := []file{{"kirokud.yaml", DefaultYAML()}}
+	// Written beside it, the prompts are the ones the file names (to be
+	// replaced by the centre's own recordings), not the embedded ones.
+	yaml := bytes.ReplaceAll(DefaultYAML(), []byte(EmbeddedPrefix+"prompts/"), []byte("prompts/"))
+	files := []file{{"kirokud.yaml", yaml}}
 	prompts, err := fs.Glob(configs.FS, "prompts/*.wav")
 	if err != nil {
 		return nil, fmt.Errorf("write default config: %w", err)
@@ -386,7 +390,7 @@ func (c *Config) resolve(dir string, r *report) {
 	c.resolveSIPTLS(dir)
 	for i := range c.Lines {
 		l := &c.Lines[i]
-		if l.Notice != "" && !filepath.IsAbs(l.Notice) {
+		if l.Notice != "" && !filepath.IsAbs(l.Notice) && !embedded(l.Notice) {
 			l.Notice = filepath.Join(dir, l.Notice)
 		}
 		l.resolveUnavailable(dir)

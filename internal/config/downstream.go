@@ -76,7 +76,7 @@ const echoURI = "echo:"
 
 // resolveUnavailable joins a line's relative unavailable prompt to dir.
 func (l *Line) resolveUnavailable(dir string) {
-	if l.Unavailable != "" && !filepath.IsAbs(l.Unavailable) {
+	if l.Unavailable != "" && !filepath.IsAbs(l.Unavailable) && !embedded(l.Unavailable) {
 		l.Unavailable = filepath.Join(dir, l.Unavailable)
 	}
 }

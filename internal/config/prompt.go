@@ -10,8 +10,18 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kiroku-voice/kiroku/configs"
 	"github.com/kiroku-voice/kiroku/internal/wav"
 )
+
+// EmbeddedPrefix marks a prompt shipped inside kirokud, such as
+// "embedded:prompts/notice-ja.wav": read from the binary whatever the
+// configuration file's folder, so that the printed default configuration
+// passes -check-config wherever it is written.
+const EmbeddedPrefix = "embedded:"
+
+// embedded reports whether p names a prompt shipped inside kirokud.
+func embedded(p string) bool { return strings.HasPrefix(p, EmbeddedPrefix) }
 
 // PromptRate is the sample rate a notice prompt must have: the rate the
 // media package plays prompts at (config cannot import media; a test in
@@ -39,7 +49,11 @@ func (c *Config) loadPrompts(fsys fs.FS, r *report) {
 			}
 			res, ok := cache[f.path]
 			if !ok {
-				res.p, res.err = loadPrompt(fsys, f.path)
+				if name, ok := strings.CutPrefix(f.path, EmbeddedPrefix); ok {
+					res.p, res.err = loadEmbedded(name)
+				} else {
+					res.p, res.err = loadPrompt(fsys, f.path)
+				}
 				cache[f.path] = res
 			}
 			if res.err != nil {
@@ -49,6 +63,19 @@ func (c *Config) loadPrompts(fsys fs.FS, r *report) {
 			*f.p = res.p
 		}
 	}
+}
+
+// loadEmbedded reads a prompt shipped inside kirokud; an unknown name is
+// answered with the names there are.
+func loadEmbedded(name string) (*Prompt, error) {
+	if _, err := fs.Stat(configs.FS, name); err != nil || !strings.HasPrefix(name, "prompts/") {
+		names, _ := fs.Glob(configs.FS, "prompts/*.wav")
+		for i := range names {
+			names[i] = EmbeddedPrefix + names[i]
+		}
+		return nil, fmt.Errorf("%q is not a prompt shipped with kirokud (those are %s)", EmbeddedPrefix+name, strings.Join(names, ", "))
+	}
+	return loadPrompt(configs.FS, name)
 }
 
 // loadPrompt reads the notice at the resolved path p from fsys.
