@@ -320,6 +320,7 @@ func TestPrivacyBulkHoldZoneUI(t *testing.T) {
 	if z := p.text("#bulk-zone"); !strings.Contains(z, "Asia/Tokyo") || !strings.Contains(z, "タイムゾーン") {
 		t.Errorf("Japanese zone note %q", z)
 	}
+	p.shot("bulk-hold-zone.png")
 }
 
 // TestBrowserFormsReadZone: the audit log's and the incident report's
@@ -381,4 +382,5 @@ func TestBrowserFormsReadZone(t *testing.T) {
 	if z := p.text("#i-zone"); !strings.Contains(z, "Asia/Tokyo") || !strings.Contains(z, "タイムゾーン") {
 		t.Errorf("Japanese zone note %q", z)
 	}
+	p.shot("forms-zone.png")
 }

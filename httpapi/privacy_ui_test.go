@@ -330,4 +330,5 @@ func TestPrivacyRetentionPreviewUI(t *testing.T) {
 	if h := p.text("#ret-preview h2"); h != "保存期間の変更を試算" {
 		t.Errorf("Japanese heading %q", h)
 	}
+	p.shot("retention-preview.png")
 }

@@ -188,4 +188,5 @@ func TestBrowserNoteAdd(t *testing.T) {
 	if !eval[bool](p, `state.me.can.note`) {
 		t.Error("the supervisor's page has can.note false")
 	}
+	p.shot("note-added.png")
 }

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -110,14 +108,11 @@ func (p *page) until(what, expr string) {
 	}
 }
 
-// screenshot saves the whole page as an artefact.
+// screenshot saves the whole page as name under the test's temp dir
+// (shot).
 func (p *page) screenshot(name string) {
 	p.t.Helper()
-	b, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		p.fail("screenshot", err)
-	}
-	artefact(p.t, name, b)
+	p.shot(name)
 }
 
 // signIn opens url and signs in with the token of name.
@@ -132,25 +127,12 @@ func (p *page) signIn(url, name string) {
 	)
 }
 
-// artefact is where screenshots go: testartifacts/ at the repository
-// root (git-ignored).
-func artefact(t *testing.T, name string, b []byte) {
-	t.Helper()
-	dir := filepath.Join("..", "testartifacts")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: testartifacts/%s", name)
-}
-
 // TestBrowser drives the web UI in headless Chromium as a privacy
 // officer: sign in, search, open a recording, play it (the <audio>
 // element plays through the Range endpoint and its time advances), hear
 // the caller alone, switch to Japanese, hold and release the recording.
-// Screenshots of the search and recording pages are kept as artefacts.
+// Screenshots of the search and recording pages are kept under the
+// test's temp dir.
 func TestBrowser(t *testing.T) {
 	e := newEnv(t)
 	now := time.Now().Add(-time.Hour)
@@ -269,6 +251,7 @@ func TestBrowserSupervisorAndAuditor(t *testing.T) {
 		t.Errorf("auditor: got %d entries, verify %q", entries, v)
 	}
 	p.accessible("the audit log")
+	p.shot("auditor.png")
 }
 
 // captureDownloads denies the browser's downloads (nothing is written
@@ -491,6 +474,7 @@ func TestBrowserSilentChannels(t *testing.T) {
 	if details := p.text("#r-meta"); !strings.Contains(details, "No audio received") || !strings.Contains(details, "caller") {
 		t.Errorf("got details %q, want the caller channel named as having received no audio", details)
 	}
+	p.shot("silent-channels.png")
 }
 
 // TestBrowserAgentID: a supervisor searching by agent id sees that
@@ -544,4 +528,5 @@ func TestBrowserAgentID(t *testing.T) {
 	p.do("open the recording in Japanese", chromedp.Click(chromedp.CSS(link)), chromedp.WaitVisible(chromedp.CSS("#r-meta dt")))
 	p.until("the agent id in Japanese", `[...document.querySelectorAll('#r-meta dt')].some((dt) =>
 		dt.textContent === 'オペレーターID' && dt.nextElementSibling.textContent === 'A-1001')`)
+	p.shot("agent-id.png")
 }
