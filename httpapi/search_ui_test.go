@@ -2,13 +2,17 @@ package httpapi
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/kiroku-voice/kiroku/spool"
 )
 
 // shot saves the page as name (PNG) under the test's temporary folder,
@@ -177,4 +181,45 @@ func TestBrowserSearchExport(t *testing.T) {
 	if z := eval[string](p, `document.querySelector('#tz').value`); z != "Asia/Tokyo" {
 		t.Errorf("sup comes back to zone %q, want Asia/Tokyo", z)
 	}
+}
+
+// TestBrowserSearchFilters: the search form's legal hold, maximum
+// duration and SIP Call-ID filters, filled in the browser, give exactly
+// the recordings the API's filters give.
+func TestBrowserSearchFilters(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now().Add(-time.Hour)
+	ids := e.seed(
+		rec{purpose: "cs-quality", caller: "0312345678", seconds: 2, started: now},
+		rec{purpose: "cs-quality", caller: "0398765432", seconds: 8, started: now.Add(-time.Minute)},
+		rec{purpose: "cs-quality", caller: "0311112222", seconds: 5, started: now.Add(-2 * time.Minute),
+			edit: func(m *spool.Manifest) { m.SIPCallID = "a84b4c76e66710@pbx.example" }},
+	)
+	if res, b := e.send("po", http.MethodPost, "/api/v1/holds", map[string]any{"ids": []string{ids[0]}, "on": true, "reason": "complaint"}); res.StatusCode != http.StatusOK {
+		t.Fatalf("hold: %d %s", res.StatusCode, b)
+	}
+	p := &page{t: t, ctx: browser(t)}
+	p.signIn(e.srv.URL+"/", "po")
+	for _, c := range []struct {
+		what          string
+		hold, max, id string
+		want          []string
+	}{
+		{"held", "held", "", "", []string{ids[0]}},
+		{"not held", "not-held", "", "", []string{ids[1], ids[2]}},
+		{"at most 6 s", "", "6", "", []string{ids[0], ids[2]}},
+		{"by SIP Call-ID", "", "", "a84b4c76e66710@pbx.example", []string{ids[2]}},
+		{"not held, at most 6 s", "not-held", "6", "", []string{ids[2]}},
+	} {
+		set, _ := json.Marshal(map[string]string{"#f-hold": c.hold, "#f-max": c.max, "#f-callid": c.id})
+		p.do("search "+c.what,
+			chromedp.Evaluate[chromedp.Void](`for (const [sel, v] of Object.entries(`+string(set)+`)) document.querySelector(sel).value = v;
+				document.querySelector('#count').textContent = ''`), // so that the wait below sees this search's count
+			chromedp.Click(chromedp.CSS("#search-btn")))
+		p.until(c.what, `document.querySelector('#count').textContent.includes(' of `+fmt.Sprint(len(c.want))+` recording')`)
+		if got := shownIDs(p); !slices.Equal(got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.what, got, c.want)
+		}
+	}
+	p.shot("ui-search-filters.png")
 }
