@@ -137,17 +137,20 @@ bench-calls:
 # failed calls, datagrams dropped on kirokud's sockets (/proc/net/udp),
 # set-up latency p50/p99, CPU and RSS per call, threads, recordings
 # stored. DISK_LOAD=1 rewrites a 256 MiB file with an fsync a MiB on the
-# same disk meanwhile. STORM_LOGS=dir keeps SIPp's traces there;
+# same disk meanwhile. CPU_QUOTA=0.3 limits kirokud to 0.3 cores of CPU
+# time (a cgroup; root), to take it past capacity with generators that
+# are not. STORM_LOGS=dir keeps SIPp's traces there;
 # STORM_PROFILE=dir saves kirokud's heap, goroutine and allocs profiles
 # with every call up. A benchmark, not a test.
 N         ?= 800
 RATE      ?= 200
 HOLD      ?= 30s
 DISK_LOAD ?= 0
+CPU_QUOTA ?= 0
 KIROKUD   ?=
 .PHONY: bench-storm
 bench-storm: test-deps s3-server
-	STORM_N=$(N) STORM_RATE=$(RATE) STORM_HOLD=$(HOLD) STORM_DISK_LOAD=$(DISK_LOAD) STORM_KIROKUD=$(KIROKUD) \
+	STORM_N=$(N) STORM_RATE=$(RATE) STORM_HOLD=$(HOLD) STORM_DISK_LOAD=$(DISK_LOAD) STORM_CPU_QUOTA=$(CPU_QUOTA) STORM_KIROKUD=$(KIROKUD) \
 		$(GO) test -run '^$$' -bench BenchmarkStorm -benchtime 1x -count 1 -timeout 20m ./internal/bench/storm
 
 # ---------------------------------------------------------------------------

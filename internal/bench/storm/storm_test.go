@@ -29,6 +29,9 @@ type shape struct {
 	rate     int
 	hold     time.Duration
 	diskLoad bool
+	// cpuQuota, when above 0, limits kirokud to that many cores of CPU
+	// time (STORM_CPU_QUOTA): past its capacity with generators that are not.
+	cpuQuota float64
 }
 
 func shapeFromEnv(b *testing.B) shape {
@@ -55,6 +58,13 @@ func shapeFromEnv(b *testing.B) shape {
 		s.hold = d
 	}
 	s.diskLoad = os.Getenv("STORM_DISK_LOAD") == "1"
+	if v := os.Getenv("STORM_CPU_QUOTA"); v != "" && v != "0" {
+		q, err := strconv.ParseFloat(v, 64)
+		if err != nil || q < 0.05 || q > 64 {
+			b.Fatalf("STORM_CPU_QUOTA=%q: want cores of CPU time from 0.05, such as 0.3", v)
+		}
+		s.cpuQuota = q
+	}
 	return s
 }
 
@@ -158,6 +168,13 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 		tb.Fatalf("%v\n%s", err, k.log())
 	}
 
+	if sh.cpuQuota > 0 {
+		unlimit, err := limitCPU(k.pid(), sh.cpuQuota)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		defer unlimit() // after k.stop below: the group goes once kirokud has exited
+	}
 	var load *diskLoad
 	if sh.diskLoad {
 		load = startDiskLoad(filepath.Join(dir, "data"))
@@ -214,7 +231,11 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 
 	r := mon.report()
 	load1, _ := os.ReadFile("/proc/loadavg")
-	fmt.Printf("storm: %d calls at %d/s held %s, disk load %v, %d CPUs, load average at the end %s\n", sh.calls, sh.rate, sh.hold, sh.diskLoad, runtimeCPUs(), strings.Join(strings.Fields(string(load1))[:3], " "))
+	quota := "none"
+	if sh.cpuQuota > 0 {
+		quota = fmt.Sprintf("%.2f cores", sh.cpuQuota)
+	}
+	fmt.Printf("storm: %d calls at %d/s held %s, disk load %v, kirokud's CPU quota %s, %d CPUs, load average at the end %s\n", sh.calls, sh.rate, sh.hold, sh.diskLoad, quota, runtimeCPUs(), strings.Join(strings.Fields(string(load1))[:3], " "))
 	fmt.Printf("  caller leg ok            %d (sipp: %d successful, %d failed, exit %d)\n", cres.Successful, cres.Successful, cres.Failed, cres.ExitCode)
 	fmt.Printf("  agent leg ok             %d (sipp: %d successful, %d failed, exit %d)\n", ares.Successful, ares.Successful, ares.Failed, ares.ExitCode)
 	fmt.Printf("  failed calls             caller side %d, agent side %d (of %d)\n", sh.calls-max(cres.Successful, 0), sh.calls-max(ares.Successful, 0), sh.calls)
@@ -230,6 +251,7 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 	}
 	sort.Strings(refusedBy)
 	fmt.Printf("  refused by kirokud       %d %v; admitted %d\n", nRefused, refusedBy, sh.calls-nRefused)
+	fmt.Printf("  admitted calls           caller leg ok %d, agent leg ok %d of %d admitted\n", cres.Successful, ares.Successful, sh.calls-nRefused)
 	if scrapeErr != nil {
 		fmt.Printf("  kirokud metrics          not read: %v\n", scrapeErr)
 	} else {
