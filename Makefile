@@ -139,7 +139,8 @@ bench-calls:
 # stored. DISK_LOAD=1 rewrites a 256 MiB file with an fsync a MiB on the
 # same disk meanwhile. CPU_QUOTA=0.3 limits kirokud to 0.3 cores of CPU
 # time (a cgroup; root), to take it past capacity with generators that
-# are not. STORM_LOGS=dir keeps SIPp's traces there;
+# are not; MAX_CALLS sets kirokud's sip.max_calls (default: room for all).
+# STORM_LOGS=dir keeps SIPp's traces there;
 # STORM_PROFILE=dir saves kirokud's heap, goroutine and allocs profiles
 # with every call up. A benchmark, not a test.
 N         ?= 800
@@ -147,10 +148,11 @@ RATE      ?= 200
 HOLD      ?= 30s
 DISK_LOAD ?= 0
 CPU_QUOTA ?= 0
+MAX_CALLS ?= 0
 KIROKUD   ?=
 .PHONY: bench-storm
 bench-storm: test-deps s3-server
-	STORM_N=$(N) STORM_RATE=$(RATE) STORM_HOLD=$(HOLD) STORM_DISK_LOAD=$(DISK_LOAD) STORM_CPU_QUOTA=$(CPU_QUOTA) STORM_KIROKUD=$(KIROKUD) \
+	STORM_N=$(N) STORM_RATE=$(RATE) STORM_HOLD=$(HOLD) STORM_DISK_LOAD=$(DISK_LOAD) STORM_CPU_QUOTA=$(CPU_QUOTA) STORM_MAX_CALLS=$(MAX_CALLS) STORM_KIROKUD=$(KIROKUD) \
 		$(GO) test -run '^$$' -bench BenchmarkStorm -benchtime 1x -count 1 -timeout 20m ./internal/bench/storm
 
 # ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import (
 // any of the forms it came in.
 func TestHostileCallersMaskedInLogs(t *testing.T) {
 	for _, from := range []string{
-		"%EF%BC%90%EF%BC%93%EF%BC%8D1234%EF%BC%8D5678", // ０３－1234－5678
+		"%EF%BC%90%EF%BC%93%EF%BC%8D1234%EF%BC%8D5678",                                               // ０３－1234－5678
 		"%EF%BC%90%EF%BC%93%EF%BC%91%EF%BC%92%EF%BC%93%EF%BC%94%EF%BC%95%EF%BC%96%EF%BC%97%EF%BC%98", // ０３１２３４５６７８
 		"%E2%80%AE0312345678",
 		"0312%E2%80%8D345678",

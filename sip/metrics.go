@@ -29,6 +29,7 @@ type Metrics struct {
 	truncated    *prometheus.CounterVec
 	overload     *prometheus.CounterVec
 	setupStage   *prometheus.HistogramVec
+	schedWait    *prometheus.GaugeVec
 
 	mu      sync.Mutex
 	upState map[string]bool // last state told per downstream
@@ -66,13 +67,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		setupStage: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kiroku_sip_setup_stage_seconds",
 			Help:    "kirokud's own part of call set-up, by stage: answer (the INVITE received to the answer sent to the caller), agent (the consent decided to the INVITE sent to the agent platform). What sip.overload bounds; waiting on the caller, the notice or the agent platform is not in it.",
 			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}}, []string{"stage"}),
+		schedWait: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kiroku_sched_wait_seconds",
+			Help: "How long kirokud's runnable goroutines waited for a CPU over the last second, by quantile (0.5, 0.99): what sip.overload.max_sched_wait bounds (the median). High while the node's CPU is used up."}, []string{"quantile"}),
 		recordings: metrics.Recordings(reg),
 		upState:    map[string]bool{},
 	}
 	reg.MustRegister(m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.rateLimited, m.sipAuth, m.downUp, m.downChanges, m.attempts,
-		m.rtpForeign, m.silent, m.overload, m.truncated, m.setupStage)
+		m.rtpForeign, m.silent, m.overload, m.truncated, m.setupStage, m.schedWait)
 	m.truncated.WithLabelValues("disk_full") // 0 from the start, for alerts on its increase
 	return m
+}
+
+// SchedLatency sets the scheduler's waits of the last second.
+func (m *Metrics) SchedLatency(p50, p99 time.Duration) {
+	m.schedWait.WithLabelValues("0.5").Set(p50.Seconds())
+	m.schedWait.WithLabelValues("0.99").Set(p99.Seconds())
 }
 
 // Overloaded counts an INVITE refused by sip.overload.

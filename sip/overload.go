@@ -100,3 +100,15 @@ func (s *Server) overloaded(action string) {
 		o.Overloaded(action)
 	}
 }
+
+// schedObserver is told the scheduler's waits over the last second (the
+// median and the 99th percentile); the Observer may implement it.
+type schedObserver interface {
+	SchedLatency(p50, p99 time.Duration)
+}
+
+func (s *Server) schedLatency(p50, p99 time.Duration) {
+	if o, ok := s.obs.(schedObserver); ok {
+		o.SchedLatency(p50, p99)
+	}
+}

@@ -70,6 +70,7 @@ type Server struct {
 
 	// hangupAll ends every call in progress (drain timeout, Close).
 	baseCtx    context.Context
+	sched      *schedLoad
 	cancelBase context.CancelFunc
 
 	listenMu sync.Mutex
@@ -160,6 +161,7 @@ func New(cfg *config.Config, sp *spool.Dir, log *zap.Logger) (*Server, error) {
 		dialogUA: map[string]*sipgo.DialogUA{},
 		limit:    newLimiter(cfg.SIP.RateLimit),
 		setups:   newSetups(),
+		sched:    &schedLoad{},
 		auth:     newAuthenticator(),
 		health:   newHealth(log.Named("downstream")),
 		ifaces:   ifaces,
@@ -270,9 +272,15 @@ func (s *Server) Start(ctx context.Context) error {
 	s.listenMu.Lock()
 	if s.healthDone == nil {
 		s.healthDone = make(chan struct{})
+		sched := make(chan struct{})
+		go func() {
+			defer close(sched)
+			s.sched.run(s.baseCtx, s.schedLatency)
+		}()
 		go func() {
 			defer close(s.healthDone)
 			s.runHealth(s.baseCtx)
+			<-sched
 		}()
 	}
 	s.listenMu.Unlock()

@@ -32,6 +32,9 @@ type shape struct {
 	// cpuQuota, when above 0, limits kirokud to that many cores of CPU
 	// time (STORM_CPU_QUOTA): past its capacity with generators that are not.
 	cpuQuota float64
+	// maxCalls, when above 0, is kirokud's sip.max_calls (STORM_MAX_CALLS;
+	// default: room for every call of the storm).
+	maxCalls int
 }
 
 func shapeFromEnv(b *testing.B) shape {
@@ -58,6 +61,13 @@ func shapeFromEnv(b *testing.B) shape {
 		s.hold = d
 	}
 	s.diskLoad = os.Getenv("STORM_DISK_LOAD") == "1"
+	if v := os.Getenv("STORM_MAX_CALLS"); v != "" && v != "0" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("STORM_MAX_CALLS=%q: want a positive number of calls", v)
+		}
+		s.maxCalls = n
+	}
 	if v := os.Getenv("STORM_CPU_QUOTA"); v != "" && v != "0" {
 		q, err := strconv.ParseFloat(v, 64)
 		if err != nil || q < 0.05 || q > 64 {
@@ -157,7 +167,11 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 	burst := sh.calls
 	controlPort := sipptest.FreePort(tb, "tcp")
 	controlAddr := "127.0.0.1:" + strconv.Itoa(controlPort)
-	cfg := fmt.Sprintf(configTemplate, sipPort, sh.calls+sh.calls/2+10, 2*sh.rate, burst, 2*sh.rate, burst,
+	maxCalls := sh.calls + sh.calls/2 + 10
+	if sh.maxCalls > 0 {
+		maxCalls = sh.maxCalls
+	}
+	cfg := fmt.Sprintf(configTemplate, sipPort, maxCalls, 2*sh.rate, burst, 2*sh.rate, burst,
 		controlPort, agent.Addr(), srv.Endpoint, srv.Bucket, srv.Region)
 	if err := os.WriteFile(filepath.Join(dir, "kiroku.yaml"), []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
@@ -187,6 +201,27 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 		b.ResetTimer()
 	}
 	start := time.Now()
+	// kirokud's scheduler waits (kiroku_sched_wait_seconds), read twice a
+	// second through the storm: the highest median and 99th percentile.
+	var schedMu sync.Mutex
+	var schedP50, schedP99 float64
+	schedCtx, stopSched := context.WithCancel(ctx)
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		for schedCtx.Err() == nil {
+			if text, err := scrape(controlAddr); err == nil {
+				schedMu.Lock()
+				schedP50 = max(schedP50, counterSum(text, "kiroku_sched_wait_seconds", "quantile", "0.5"))
+				schedP99 = max(schedP99, counterSum(text, "kiroku_sched_wait_seconds", "quantile", "0.99"))
+				schedMu.Unlock()
+			}
+			select {
+			case <-schedCtx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
 	caller := sipptest.Start(tb, sipptest.Options{
 		Scenario: sipptest.Scenario(tb, "uac.xml"), Remote: sipAddr,
 		Calls: sh.calls, Rate: sh.rate, Duration: sh.hold, Timeout: runFor,
@@ -220,6 +255,8 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 	if load != nil {
 		load.stop()
 	}
+	stopSched()
+	<-schedDone
 	stored := waitSpoolEmpty(filepath.Join(dir, "data"), 120*time.Second)
 	mon.stop()
 	stopRTP()
@@ -235,7 +272,7 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 	if sh.cpuQuota > 0 {
 		quota = fmt.Sprintf("%.2f cores", sh.cpuQuota)
 	}
-	fmt.Printf("storm: %d calls at %d/s held %s, disk load %v, kirokud's CPU quota %s, %d CPUs, load average at the end %s\n", sh.calls, sh.rate, sh.hold, sh.diskLoad, quota, runtimeCPUs(), strings.Join(strings.Fields(string(load1))[:3], " "))
+	fmt.Printf("storm: %d calls at %d/s held %s, disk load %v, kirokud's CPU quota %s, max_calls %d, %d CPUs, load average at the end %s\n", sh.calls, sh.rate, sh.hold, sh.diskLoad, quota, maxCalls, runtimeCPUs(), strings.Join(strings.Fields(string(load1))[:3], " "))
 	fmt.Printf("  caller leg ok            %d (sipp: %d successful, %d failed, exit %d)\n", cres.Successful, cres.Successful, cres.Failed, cres.ExitCode)
 	fmt.Printf("  agent leg ok             %d (sipp: %d successful, %d failed, exit %d)\n", ares.Successful, ares.Successful, ares.Failed, ares.ExitCode)
 	fmt.Printf("  failed calls             caller side %d, agent side %d (of %d)\n", sh.calls-max(cres.Successful, 0), sh.calls-max(ares.Successful, 0), sh.calls)
@@ -261,6 +298,7 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 			fmt.Printf("  kirokud's own %-6s     p50 %.1f ms p99 %.1f ms (%d calls; kiroku_sip_setup_stage_seconds, bucket-interpolated)\n", stage, p50*1e3, p99*1e3, int(n))
 		}
 		fmt.Printf("  kirokud overloaded       %d (kiroku_sip_overloaded_total)\n", int(counterSum(metricsText, "kiroku_sip_overloaded_total", "", "")))
+		fmt.Printf("  kirokud's sched wait     highest median %.1f ms, highest p99 %.1f ms (kiroku_sched_wait_seconds over a second, read twice a second)\n", schedP50*1e3, schedP99*1e3)
 	}
 	acked, notice, toAgent := ownTimes(recs)
 	fmt.Printf("  kirokud's clock          INVITE→agent INVITE p50 %s p99 %s; INVITE→the caller's ACK p50 %s p99 %s; the notice as played p50 %s p99 %s (%d calls; manifests)\n",
