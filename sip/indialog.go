@@ -111,11 +111,13 @@ func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		s.respond(req, tx, sipmsg.StatusServiceUnavailable, "Shutting Down", retry)
 		return
 	}
-	if s.active.Load() >= int64(cfg.SIP.MaxCalls) || s.setups.pending() >= cfg.SIP.Overload.MaxSetupsPending {
+	if s.active.Load() >= int64(cfg.SIP.MaxCalls) || s.setups.pending() >= cfg.SIP.Overload.MaxSetupsPending ||
+		s.cpuSpent(cfg) {
 		// A full node says so too, so that a dispatcher (Kamailio's
 		// ds_ping_reply_codes class=2) steers new calls to the others
 		// rather than having them refused here one by one; and so does
-		// one with sip.overload.max_setups_pending calls being set up.
+		// one with sip.overload.max_setups_pending calls being set up, or
+		// one whose CPU quota ran out in most of the last second.
 		s.respond(req, tx, sipmsg.StatusServiceUnavailable, "Overloaded", retry)
 		return
 	}

@@ -262,6 +262,12 @@ func (s *Server) admit(req *sipmsg.Request) (a admission, code int, reason strin
 	// among the set-ups in progress once the caller is answered, its
 	// place among the calls when it ends.
 	tok, ok := s.setups.admit(cfg.SIP.Overload, a.received)
+	if ok && s.cpuSpent(cfg) {
+		// The node's CPU quota is spent: the calls it has would pay for
+		// this one with their audio and agent legs.
+		s.setups.done(tok)
+		ok = false
+	}
 	if !ok {
 		a.dropped = cfg.SIP.Overload.Action == "drop"
 		s.overloaded(cfg.SIP.Overload.Action)

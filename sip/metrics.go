@@ -30,6 +30,7 @@ type Metrics struct {
 	overload     *prometheus.CounterVec
 	setupStage   *prometheus.HistogramVec
 	schedWait    *prometheus.GaugeVec
+	throttled    prometheus.Gauge
 
 	mu      sync.Mutex
 	upState map[string]bool // last state told per downstream
@@ -69,19 +70,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}}, []string{"stage"}),
 		schedWait: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kiroku_sched_wait_seconds",
 			Help: "How long kirokud's runnable goroutines waited for a CPU over the last second, by quantile (0.5, 0.99): what sip.overload.max_sched_wait bounds (the median). High while the node's CPU is used up."}, []string{"quantile"}),
+		throttled: prometheus.NewGauge(prometheus.GaugeOpts{Name: "kiroku_cpu_throttled_ratio",
+			Help: "Share of the last second's CFS periods in which kirokud's cgroup ran out of its CPU quota (0 without a quota): what sip.overload.max_cpu_throttled_percent bounds (as a share)."}),
 		recordings: metrics.Recordings(reg),
 		upState:    map[string]bool{},
 	}
 	reg.MustRegister(m.calls, m.sipResponses, m.rtpPackets, m.rtpLost, m.rateLimited, m.sipAuth, m.downUp, m.downChanges, m.attempts,
-		m.rtpForeign, m.silent, m.overload, m.truncated, m.setupStage, m.schedWait)
+		m.rtpForeign, m.silent, m.overload, m.truncated, m.setupStage, m.schedWait, m.throttled)
 	m.truncated.WithLabelValues("disk_full") // 0 from the start, for alerts on its increase
 	return m
 }
 
-// SchedLatency sets the scheduler's waits of the last second.
-func (m *Metrics) SchedLatency(p50, p99 time.Duration) {
+// SchedLatency sets the scheduler's waits and the CPU quota's
+// throttling of the last second.
+func (m *Metrics) SchedLatency(p50, p99 time.Duration, throttled float64) {
 	m.schedWait.WithLabelValues("0.5").Set(p50.Seconds())
 	m.schedWait.WithLabelValues("0.99").Set(p99.Seconds())
+	m.throttled.Set(throttled)
 }
 
 // Overloaded counts an INVITE refused by sip.overload.

@@ -102,13 +102,31 @@ func (s *Server) overloaded(action string) {
 }
 
 // schedObserver is told the scheduler's waits over the last second (the
-// median and the 99th percentile); the Observer may implement it.
+// median and the 99th percentile) and the share of its CFS periods the
+// CPU quota ran out in; the Observer may implement it.
 type schedObserver interface {
-	SchedLatency(p50, p99 time.Duration)
+	SchedLatency(p50, p99 time.Duration, throttled float64)
 }
 
-func (s *Server) schedLatency(p50, p99 time.Duration) {
+func (s *Server) schedLatency(p50, p99 time.Duration, throttled float64) {
 	if o, ok := s.obs.(schedObserver); ok {
-		o.SchedLatency(p50, p99)
+		o.SchedLatency(p50, p99, throttled)
 	}
+}
+
+// minCallsThrottled is how many calls a node must carry before its CPU
+// quota's throttling refuses new ones: with fewer, the throttling is not
+// the calls' doing (a collection, an upload, a neighbour in the group),
+// and refusing calls would not relieve it.
+const minCallsThrottled = 32
+
+// cpuSpent reports whether the node's CPU quota ran out in more of the
+// last second's periods than sip.overload.max_cpu_throttled_percent
+// while it carries calls enough to be the cause.
+func (s *Server) cpuSpent(cfg *config.Config) bool {
+	pct := cfg.SIP.Overload.MaxCPUThrottledPercent
+	if pct <= 0 {
+		pct = config.DefaultMaxCPUThrottled
+	}
+	return s.active.Load() >= minCallsThrottled && s.sched.throttledOver(float64(pct)/100)
 }

@@ -13,12 +13,20 @@ import (
 // last schedWindow, for kiroku_sched_wait_seconds: a node whose CPU is
 // used up (its cgroup's quota spent, other processes on its cores, more
 // calls than it can relay) keeps its relay and SIP goroutines waiting.
-// It does not gate admission: in the storm benchmark a healthy node's
-// median wait peaked at 84 ms during a 300/s ramp, one limited to 0.25
-// cores at 117 ms, too close to tell apart while calls are being taken
-// (README, Call storms); sip.max_calls is the node's capacity.
+// The wait does not gate admission: in the storm benchmark a healthy
+// node's median wait peaked at 84 ms during a 300/s ramp, one limited to
+// 0.25 cores at 117 ms, too close to tell apart while calls are being
+// taken (README, Call storms). The sampler also reads the CPU quota's
+// throttling (cpuThrottle), which does: cpuSpent.
 type schedLoad struct {
 	p50, p99 atomic.Int64 // ns, over the last window
+	// throttled is the share of the last window's CFS periods in which
+	// kirokud's cgroup ran out of its CPU quota, in millionths (cpuThrottle;
+	// 0 without a quota).
+	throttled atomic.Int64
+	cg        cpuThrottle
+	// pinned keeps the figures a test set by hand from being sampled over.
+	pinned atomic.Bool
 }
 
 const (
@@ -27,9 +35,13 @@ const (
 )
 
 // run samples until ctx ends, telling report of each window's figures.
-func (l *schedLoad) run(ctx context.Context, report func(p50, p99 time.Duration)) {
+func (l *schedLoad) run(ctx context.Context, report func(p50, p99 time.Duration, throttled float64)) {
 	s := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
 	var ring [schedWindow + 1][]uint64
+	var periods, throttled [schedWindow + 1]uint64
+	if l.cg.root == "" {
+		l.cg.root = "/"
+	}
 	var buckets []float64
 	t := time.NewTicker(schedEvery)
 	defer t.Stop()
@@ -41,11 +53,20 @@ func (l *schedLoad) run(ctx context.Context, report func(p50, p99 time.Duration)
 		h := s[0].Value.Float64Histogram()
 		buckets = h.Buckets
 		ring[n%len(ring)] = append(ring[n%len(ring)][:0], h.Counts...)
+		periods[n%len(ring)], throttled[n%len(ring)], _ = l.cg.read()
 		if n >= schedWindow {
-			p50, p99 := windowQuantiles(ring[(n-schedWindow)%len(ring)], ring[n%len(ring)], buckets)
-			l.p50.Store(int64(p50))
-			l.p99.Store(int64(p99))
-			report(p50, p99)
+			o, c := (n-schedWindow)%len(ring), n%len(ring)
+			p50, p99 := windowQuantiles(ring[o], ring[c], buckets)
+			share := 0.0
+			if dp := periods[c] - periods[o]; periods[c] >= periods[o] && dp > 0 && throttled[c] >= throttled[o] {
+				share = min(float64(throttled[c]-throttled[o])/float64(dp), 1)
+			}
+			if !l.pinned.Load() {
+				l.p50.Store(int64(p50))
+				l.p99.Store(int64(p99))
+				l.throttled.Store(int64(share * 1e6))
+			}
+			report(p50, p99, share)
 		}
 		select {
 		case <-ctx.Done():
@@ -53,6 +74,12 @@ func (l *schedLoad) run(ctx context.Context, report func(p50, p99 time.Duration)
 		case <-t.C:
 		}
 	}
+}
+
+// throttledOver reports whether the node's CPU quota ran out in more than
+// limit of the last second's periods.
+func (l *schedLoad) throttledOver(limit float64) bool {
+	return float64(l.throttled.Load())/1e6 > limit
 }
 
 // windowQuantiles are the median and 99th percentile of the latencies

@@ -36,7 +36,7 @@ func TestSchedLoadReports(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		l.run(ctx, func(p50, p99 time.Duration) {
+		l.run(ctx, func(p50, p99 time.Duration, _ float64) {
 			select {
 			case got <- [2]time.Duration{p50, p99}:
 			default:

@@ -14,6 +14,12 @@ type Overload struct {
 	MaxSetupsPending  int      `yaml:"max_setups_pending"`  // default 200
 	SetupQueueTimeout Duration `yaml:"setup_queue_timeout"` // default 2s
 	Action            string   `yaml:"action"`              // reject (default) or drop
+	// MaxCPUThrottledPercent refuses new INVITEs (and answers OPTIONS
+	// 503) while kirokud's cgroup ran out of its CPU quota in more than
+	// this percentage of the last second's scheduler periods: a node that
+	// cannot carry the calls it has. Default 50; from 5 to 100 (100:
+	// never refused on throttling). Without a CPU quota it has no effect.
+	MaxCPUThrottledPercent int `yaml:"max_cpu_throttled_percent"`
 }
 
 // Defaults and bounds of sip.overload.
@@ -23,6 +29,7 @@ const (
 	MinSetupQueueTimeout     = Duration(100 * time.Millisecond)
 	MaxSetupQueueTimeout     = Duration(30 * time.Second)
 	DefaultOverloadAction    = "reject"
+	DefaultMaxCPUThrottled   = 50 // percent
 )
 
 // checkOverload fills in sip.overload's defaults for keys not given (a
@@ -42,6 +49,12 @@ func (c *Config) checkOverload(r *report) {
 	}
 	if o.SetupQueueTimeout < MinSetupQueueTimeout || o.SetupQueueTimeout > MaxSetupQueueTimeout {
 		r.add("sip.overload.setup_queue_timeout", "%s is not within %s-%s", o.SetupQueueTimeout, MinSetupQueueTimeout, MaxSetupQueueTimeout)
+	}
+	if o.MaxCPUThrottledPercent == 0 && !given("sip.overload.max_cpu_throttled_percent") {
+		o.MaxCPUThrottledPercent = DefaultMaxCPUThrottled
+	}
+	if o.MaxCPUThrottledPercent < 5 || o.MaxCPUThrottledPercent > 100 {
+		r.add("sip.overload.max_cpu_throttled_percent", "%d is not a percentage from 5 to 100 (100: never refuse on throttling)", o.MaxCPUThrottledPercent)
 	}
 	if o.Action == "" && !given("sip.overload.action") {
 		o.Action = DefaultOverloadAction

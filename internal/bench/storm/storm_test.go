@@ -204,7 +204,7 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 	// kirokud's scheduler waits (kiroku_sched_wait_seconds), read twice a
 	// second through the storm: the highest median and 99th percentile.
 	var schedMu sync.Mutex
-	var schedP50, schedP99 float64
+	var schedP50, schedP99, throttled float64
 	schedCtx, stopSched := context.WithCancel(ctx)
 	schedDone := make(chan struct{})
 	go func() {
@@ -214,6 +214,7 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 				schedMu.Lock()
 				schedP50 = max(schedP50, counterSum(text, "kiroku_sched_wait_seconds", "quantile", "0.5"))
 				schedP99 = max(schedP99, counterSum(text, "kiroku_sched_wait_seconds", "quantile", "0.99"))
+				throttled = max(throttled, counterSum(text, "kiroku_cpu_throttled_ratio", "", ""))
 				schedMu.Unlock()
 			}
 			select {
@@ -299,6 +300,7 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 		}
 		fmt.Printf("  kirokud overloaded       %d (kiroku_sip_overloaded_total)\n", int(counterSum(metricsText, "kiroku_sip_overloaded_total", "", "")))
 		fmt.Printf("  kirokud's sched wait     highest median %.1f ms, highest p99 %.1f ms (kiroku_sched_wait_seconds over a second, read twice a second)\n", schedP50*1e3, schedP99*1e3)
+		fmt.Printf("  kirokud's CPU throttled  highest %.0f %% of a second's periods (kiroku_cpu_throttled_ratio)\n", throttled*100)
 	}
 	acked, notice, toAgent := ownTimes(recs)
 	fmt.Printf("  kirokud's clock          INVITE→agent INVITE p50 %s p99 %s; INVITE→the caller's ACK p50 %s p99 %s; the notice as played p50 %s p99 %s (%d calls; manifests)\n",
