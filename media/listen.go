@@ -74,22 +74,23 @@ func (l *Listener) Close() {
 	}
 }
 
-// tell hands the ring's frames [from, to), just written to the file, to
+// tell hands the ring's frames in segs (frames of them), just written to the file, to
 // the listeners. It runs on the flushing goroutine, where that range is
 // out of the taps' reach (below ready) until flush clears it.
-func (r *Recorder) tell(from, to int64) {
+func (r *Recorder) tell(segs []segment, frames int64) {
 	s := &r.listen
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.set) == 0 || to <= from {
+	if len(s.set) == 0 || frames <= 0 {
 		return
 	}
-	chunk := make([]byte, 0, (to-from)*frameBytes)
-	for from < to {
-		i := from % r.ringFrames
-		end := min(to-from, r.ringFrames-i) + i
-		chunk = append(chunk, r.ring[i*frameBytes:end*frameBytes]...)
-		from += end - i
+	chunk := make([]byte, 0, frames*frameBytes)
+	for _, sg := range segs {
+		if sg.b == nil {
+			chunk = append(chunk, zeros[:sg.n*frameBytes]...)
+		} else {
+			chunk = append(chunk, sg.b...)
+		}
 	}
 	for l := range s.set {
 		select {

@@ -76,19 +76,23 @@ type RecordingResult struct {
 // loss, silence suppression and hold become silence of the right length,
 // packets reordered within the jitter window land in their place, and a
 // channel never shifts against the other. It is a Tap: audio is placed in
-// a one-second ring under a short lock on the relay goroutines, and the
+// a one-second ring (chunks of a tenth of a second from a pool shared by
+// every call, held only while unwritten: ring.go) under a short lock on
+// the relay goroutines, and the
 // recorder's own goroutine writes the ring to the sink in large writes,
 // so the disk never holds up the relay.
 type Recorder struct {
 	open  func() (Sink, error) // makes the sink, on the recorder's goroutine
 	sink  Sink
 	start time.Time
-	// rate is the recording's sample rate; ringFrames, jitterFrames and
+	// rate is the recording's sample rate; ringFrames (the frames the
+	// taps may place past the last one written), jitterFrames and
 	// resyncFrames are the durations above in its frames.
 	rate, ringFrames, jitterFrames, resyncFrames int64
 
 	mu      sync.Mutex
-	ring    []byte
+	ring    ring
+	segs    []segment // what flush writes, taken under mu
 	flushed int64 // frames written to the file
 	ready   int64 // frames below this are being written: taps drop them
 	ch      [2]channel
@@ -180,7 +184,7 @@ func newRecorder(open func() (Sink, error), start time.Time, rate int) (*Recorde
 	n := int64(rate)
 	return &Recorder{open: open, start: start,
 		rate: n, ringFrames: n * ringSeconds, jitterFrames: n * jitterMs / 1000, resyncFrames: n * resyncMs / 1000,
-		ring: make([]byte, n*ringSeconds*frameBytes),
+		ring: newRing(n, n*ringSeconds),
 		stop: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
@@ -294,12 +298,7 @@ func (r *Recorder) Audio(side int, codec Codec, seq uint16, ts uint32, ssrc uint
 		return
 	}
 	pcm, pos = pcm[skip:n], pos+skip
-	off := side * 2
-	for i, v := range pcm {
-		s := uint16(v)
-		j := ((pos+int64(i))%r.ringFrames)*frameBytes + int64(off)
-		r.ring[j], r.ring[j+1] = byte(s), byte(s>>8)
-	}
+	r.ring.putRun(pos, int64(side*2), pcm)
 }
 
 func (c *channel) anchor(ssrc, ts uint32, pos int64) {
@@ -413,18 +412,21 @@ func (r *Recorder) flush(upTo int64) {
 			end = upTo
 		}
 		if lo, hi := max(p[0], from), min(end, upTo); lo < hi {
-			r.clear(lo, hi)
+			r.ring.silence(lo, hi)
 		}
 	}
+	segs := r.ring.segments(r.segs[:0], from, upTo)
 	r.mu.Unlock()
 
-	err := r.writeRange(from, upTo)
+	err := r.writeRange(segs)
 	if err == nil {
-		r.tell(from, upTo)
+		r.tell(segs, upTo-from)
 	}
 
 	r.mu.Lock()
-	r.clear(from, upTo)
+	clear(segs) // no hold on chunks given back
+	r.segs = segs[:0]
+	r.ring.written(from, upTo)
 	r.flushed = upTo
 	if err != nil && r.err == nil {
 		r.err = err
@@ -432,25 +434,19 @@ func (r *Recorder) flush(upTo int64) {
 	r.mu.Unlock()
 }
 
-func (r *Recorder) writeRange(from, to int64) error {
-	for from < to {
-		i := from % r.ringFrames
-		end := min(to-from, r.ringFrames-i) + i
-		if _, err := r.sink.Write(r.ring[i*frameBytes : end*frameBytes]); err != nil {
+// writeRange writes the runs of frames segs to the sink, silence where a
+// run has no chunk.
+func (r *Recorder) writeRange(segs []segment) error {
+	for _, s := range segs {
+		b := s.b
+		if b == nil {
+			b = zeros[:s.n*frameBytes]
+		}
+		if _, err := r.sink.Write(b); err != nil {
 			return fmt.Errorf("write recording: %w", err)
 		}
-		from += end - i
 	}
 	return nil
-}
-
-func (r *Recorder) clear(from, to int64) {
-	for from < to {
-		i := from % r.ringFrames
-		end := min(to-from, r.ringFrames-i) + i
-		clear(r.ring[i*frameBytes : end*frameBytes])
-		from += end - i
-	}
 }
 
 // Err is the write error that stopped the recording, if any.
