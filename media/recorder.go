@@ -93,8 +93,8 @@ type Recorder struct {
 	mu      sync.Mutex
 	ring    ring
 	segs    []segment // what flush writes, taken under mu
-	flushed int64 // frames written to the file
-	ready   int64 // frames below this are being written: taps drop them
+	flushed int64     // frames written to the file
+	ready   int64     // frames below this are being written: taps drop them
 	ch      [2]channel
 	paused  bool
 	pauses  []Pause
