@@ -36,6 +36,9 @@ func openStore(ctx context.Context, cfg *config.Config) (storage.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// As the daemon's: a hung store fails the tool at the stall timeout
+	// instead of holding it without a word.
+	st = storage.Stalling(st, time.Duration(cfg.Storage.StallTimeout))
 	if c, ok := st.(checker); ok {
 		if err := c.Check(ctx); err != nil {
 			return nil, errors.Join(fmt.Errorf("storage: %w", err), st.Close())
