@@ -103,8 +103,11 @@ func (l *Lock) Check(ctx context.Context) error {
 	return nil
 }
 
-// Release gives the lock up; on PostgreSQL by closing its connection,
-// which ends the session and with it the lock. It is idempotent.
+// Release gives the lock up; on PostgreSQL by unlocking it on its
+// session and then closing the connection. Closing alone would also end
+// the lock, but only once the server has seen the session end, a moment
+// later: another node trying at once could still find it held
+// (TestLockOneHolder failed so, once). It is idempotent.
 func (l *Lock) Release() error {
 	l.once.Do(func() {
 		l.c.mu.Lock()
@@ -114,6 +117,11 @@ func (l *Lock) Release() error {
 		defer l.mu.Unlock()
 		l.released = true
 		if l.conn != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			// An error here (a session already gone) leaves the close to
+			// end the lock, as it ends with the session.
+			_, _ = l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lockKey(l.name))
+			cancel()
 			l.err = closeConn(l.conn)
 			l.conn = nil
 		}
