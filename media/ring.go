@@ -45,14 +45,6 @@ func (g *ring) chunk(f int64) []byte {
 	return c
 }
 
-// put sets the 16-bit sample at byte offset off (0: caller, 2: agent) of
-// frame f.
-func (g *ring) put(f int64, off int64, s int16) {
-	c := g.chunk(f)
-	j := (f%g.chunkFrames)*frameBytes + off
-	c[j], c[j+1] = byte(uint16(s)), byte(uint16(s)>>8)
-}
-
 // putRun sets the samples pcm of one channel (off as for put) at frames
 // from f on, a chunk at a time.
 func (g *ring) putRun(f int64, off int64, pcm []int16) {
@@ -123,17 +115,6 @@ func (g *ring) written(from, upTo int64) {
 		lo := max(from, s) - s
 		clear(c[lo*frameBytes : (upTo-s)*frameBytes])
 	}
-}
-
-// held is how many chunks the ring holds, for tests and profiles.
-func (g *ring) held() int {
-	n := 0
-	for _, c := range g.chunks {
-		if c != nil {
-			n++
-		}
-	}
-	return n
 }
 
 // zeros is silence to write for chunks with nothing in them: a chunk of

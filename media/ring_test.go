@@ -23,7 +23,7 @@ func TestRingRoundTrip(t *testing.T) {
 				f := flushed + rnd.Int64N(g.window())
 				side := rnd.Int64N(2)
 				v := int16(rnd.IntN(65536) - 32768)
-				g.put(f, side*2, v)
+				g.putRun(f, side*2, []int16{v})
 				want[[2]int64{f, side}] = v
 			}
 			// A packet's worth in one run, across chunk edges.
@@ -66,8 +66,8 @@ func TestRingHoldsWhatIsPending(t *testing.T) {
 	var flushed, most int64
 	for now := int64(0); now < 10*rate; now += rate / 50 { // a packet every 20 ms
 		for f := now; f < now+rate/50; f++ {
-			g.put(f, 0, 1)
-			g.put(f, 2, 2)
+			g.putRun(f, 0, []int16{1})
+			g.putRun(f, 2, []int16{2})
 		}
 		if now%(rate/5) == 0 && now-rate*3/10 > flushed { // every 200 ms, up to 300 ms back
 			upTo := now - rate*3/10
@@ -107,4 +107,15 @@ func BenchmarkRecorderAudio(b *testing.B) {
 			r.mu.Unlock()
 		}
 	}
+}
+
+// held is how many chunks g holds.
+func (g *ring) held() int {
+	n := 0
+	for _, c := range g.chunks {
+		if c != nil {
+			n++
+		}
+	}
+	return n
 }

@@ -19,7 +19,6 @@ import (
 // taken (README, Call storms). The sampler also reads the CPU quota's
 // throttling (cpuThrottle), which does: cpuSpent.
 type schedLoad struct {
-	p50, p99 atomic.Int64 // ns, over the last window
 	// throttled is the share of the last window's CFS periods in which
 	// kirokud's cgroup ran out of its CPU quota, in millionths (cpuThrottle;
 	// 0 without a quota).
@@ -62,8 +61,6 @@ func (l *schedLoad) run(ctx context.Context, report func(p50, p99 time.Duration,
 				share = min(float64(throttled[c]-throttled[o])/float64(dp), 1)
 			}
 			if !l.pinned.Load() {
-				l.p50.Store(int64(p50))
-				l.p99.Store(int64(p99))
 				l.throttled.Store(int64(share * 1e6))
 			}
 			report(p50, p99, share)

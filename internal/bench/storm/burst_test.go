@@ -13,9 +13,6 @@ import (
 // such a burst). The calls are short: what is tested is the burst of
 // set-ups and of hang-ups, not holding them (make bench-storm does).
 func TestBurstNoDrops(t *testing.T) {
-	if testing.Short() {
-		t.Skip("a 600-call burst")
-	}
 	bin := buildKirokud(t, t.TempDir())
 	res := storm(t, shape{calls: 600, rate: 150, hold: 3 * time.Second}, bin, nil)
 	if n := res.drops.dropsListener; n != 0 {
