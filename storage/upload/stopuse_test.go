@@ -47,14 +47,6 @@ func TestStoppedBeforeStored(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	state := func(t *testing.T, e *env, id string) string {
-		t.Helper()
-		r, err := e.cat.Get(t.Context(), id)
-		if err != nil {
-			t.Fatalf("recording %s not indexed: %v", id, err)
-		}
-		return r.State
-	}
 	t.Run("store down, then back", func(t *testing.T) {
 		e := newEnv(t, nil)
 		up := e.store
@@ -71,12 +63,7 @@ func TestStoppedBeforeStored(t *testing.T) {
 		if err := e.up.Pass(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		if got := state(t, e, m.ID); got != catalog.StateRestricted {
-			t.Errorf("stored as %q, want %q", got, catalog.StateRestricted)
-		}
-		if types, _ := outboxTypes(t, e); len(types) != 0 {
-			t.Errorf("got events %v about a restricted recording, want none", types)
-		}
+		wantRestrictedQuietly(t, e, m.ID)
 		es, err := audit.List(t.Context(), e.cat.DB(), audit.Filter{Target: m.ID, Action: string(audit.ActionRestrict)})
 		if err != nil {
 			t.Fatal(err)
@@ -101,12 +88,7 @@ func TestStoppedBeforeStored(t *testing.T) {
 			if err := e.up.Pass(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			if got := state(t, e, m.ID); got != catalog.StateRestricted {
-				t.Errorf("stored after a restart as %q, want %q", got, catalog.StateRestricted)
-			}
-			if types, _ := outboxTypes(t, e); len(types) != 0 {
-				t.Errorf("got events %v about a restricted recording, want none", types)
-			}
+			wantRestrictedQuietly(t, e, m.ID)
 		})
 	})
 	t.Run("stopped during the upload", func(t *testing.T) {
@@ -117,12 +99,7 @@ func TestStoppedBeforeStored(t *testing.T) {
 		if err := e.up.Pass(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		if got := state(t, e, m.ID); got != catalog.StateRestricted {
-			t.Errorf("stored as %q, want %q", got, catalog.StateRestricted)
-		}
-		if types, _ := outboxTypes(t, e); len(types) != 0 {
-			t.Errorf("got events %v about a restricted recording, want none", types)
-		}
+		wantRestrictedQuietly(t, e, m.ID)
 	})
 	t.Run("stop lifted before the upload", func(t *testing.T) {
 		e := newEnv(t, nil)
@@ -156,4 +133,26 @@ func TestStoppedBeforeStored(t *testing.T) {
 			t.Errorf("stored as %q, want %q", got, catalog.StateStored)
 		}
 	})
+}
+
+// wantRestrictedQuietly: the recording id is stored restricted, and no
+// event about it waits in the outbox.
+func wantRestrictedQuietly(t *testing.T, e *env, id string) {
+	t.Helper()
+	if got := state(t, e, id); got != catalog.StateRestricted {
+		t.Errorf("stored as %q, want %q", got, catalog.StateRestricted)
+	}
+	if types, _ := outboxTypes(t, e); len(types) != 0 {
+		t.Errorf("got events %v about a restricted recording, want none", types)
+	}
+}
+
+// state is the catalog state of recording id, which must be indexed.
+func state(t *testing.T, e *env, id string) string {
+	t.Helper()
+	r, err := e.cat.Get(t.Context(), id)
+	if err != nil {
+		t.Fatalf("recording %s not indexed: %v", id, err)
+	}
+	return r.State
 }
