@@ -16,7 +16,7 @@ import (
 	"github.com/kiroku-voice/kiroku/spool"
 )
 
-// A call's dialogs are kept in the spool (spool.WriteDialogs) from the
+// A call's dialogs are kept in the spool (spool.QueueDialogs) from the
 // caller's answer to the call's end, so that after a crash the restarted
 // daemon ends them: without it the caller hears dead air until it hangs
 // up (and its BYE gets 481), and the agent leg stays up at the ACD.
@@ -49,16 +49,22 @@ func (c *call) keepDialogs() {
 	if len(ds.Legs) == 0 {
 		return
 	}
-	if err := c.s.spool.WriteDialogs(ds); err != nil {
-		c.log.Error("dialogs not kept: after a crash this call would not be hung up", zap.Error(err))
-	}
+	log := c.log
+	c.s.spool.QueueDialogs(ds, func(err error) {
+		if err != nil {
+			log.Error("dialogs not kept: after a crash this call would not be hung up", zap.Error(err))
+		}
+	})
 }
 
 // forgetDialogs removes the kept dialogs once the call has ended.
 func (c *call) forgetDialogs() {
-	if err := c.s.spool.RemoveDialogs(c.id); err != nil {
-		c.log.Warn("ended call's dialogs not removed", zap.Error(err))
-	}
+	log := c.log
+	c.s.spool.ForgetDialogs(c.id, func(err error) {
+		if err != nil {
+			log.Warn("ended call's dialogs not removed", zap.Error(err))
+		}
+	})
 }
 
 // serverLeg is the caller's dialog, in which Kiroku answered.

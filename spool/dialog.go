@@ -69,16 +69,48 @@ func (d *Dir) dialogPath(id string) string { return filepath.Join(d.path, id+dia
 
 // WriteDialogs keeps, atomically and durably, what ending a call's
 // dialogs needs, replacing what was kept before (an agent leg answered,
-// a transfer's new one).
+// a transfer's new one), and returns once it is on the disk.
 func (d *Dir) WriteDialogs(ds Dialogs) error {
+	ch := make(chan error, 1)
+	d.QueueDialogs(ds, func(err error) { ch <- err })
+	return <-ch
+}
+
+// QueueDialogs is WriteDialogs without the wait, for a call in progress:
+// the dialogs go into the spool's next batch and done (which must not
+// block; nil for none) hears when they are durable or why they are not. A call needs
+// them only after a crash, so its answer and its notice do not wait for
+// the disk (in a storm the wait was seconds). Writes and ForgetDialogs of
+// one call apply in the order they were queued.
+func (d *Dir) QueueDialogs(ds Dialogs, done func(error)) {
+	if done == nil {
+		done = func(error) {}
+	}
 	if ds.ID == "" || strings.ContainsAny(ds.ID, `/\`) || strings.HasPrefix(ds.ID, ".") {
-		return fmt.Errorf("write dialogs: bad id %q", ds.ID)
+		done(fmt.Errorf("write dialogs: bad id %q", ds.ID))
+		return
 	}
 	b, err := json.Marshal(ds)
 	if err != nil {
-		return fmt.Errorf("write dialogs %s: %w", ds.ID, err)
+		done(fmt.Errorf("write dialogs %s: %w", ds.ID, err))
+		return
 	}
-	return d.writeAtomic(ds.ID+dialogExt, b)
+	d.queueWrite(ds.ID+dialogExt, b, done)
+}
+
+// ForgetDialogs removes the dialogs kept for call id once it has ended,
+// in order with its queued QueueDialogs (a removal done at once could be
+// undone by a write still queued); done hears the outcome, none kept
+// being no error.
+func (d *Dir) ForgetDialogs(id string, done func(error)) {
+	if done == nil {
+		done = func(error) {}
+	}
+	if id == "" || strings.ContainsAny(id, `/\`) || strings.HasPrefix(id, ".") {
+		done(fmt.Errorf("remove dialogs: bad id %q", id))
+		return
+	}
+	d.queueRemove(id+dialogExt, done)
 }
 
 // ReadDialogs returns the dialogs kept for call id; an error wrapping

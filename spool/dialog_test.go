@@ -2,8 +2,11 @@ package spool
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -94,4 +97,111 @@ func BenchmarkWriteDialogs(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestForgetDialogsInOrder: a call's queued dialog writes and their
+// removal apply in the order they were queued, within a batch and across
+// batches, so that a write still queued at the call's end cannot bring
+// its dialogs back once forgotten.
+func TestForgetDialogsInOrder(t *testing.T) {
+	d, err := Open(filepath.Join(t.TempDir(), "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leg := []DialogLeg{{Side: SideCaller, CallID: "c1", CSeq: 2}}
+	// Held up behind a batch of other calls' manifests, the writes and the
+	// removal of one call land in one batch.
+	var wg sync.WaitGroup
+	results := make([]error, 4)
+	note := func(i int) func(error) {
+		wg.Add(1)
+		return func(err error) { results[i] = err; wg.Done() }
+	}
+	for i := range 50 {
+		d.QueueManifest(&Manifest{ID: fmt.Sprintf("other-%d", i), State: StateActive}, nil)
+	}
+	d.QueueDialogs(Dialogs{ID: "a", Legs: leg}, note(0))
+	d.QueueDialogs(Dialogs{ID: "a", Legs: append(leg, DialogLeg{Side: SideAgent, CallID: "a1"})}, note(1))
+	d.ForgetDialogs("a", note(2))
+	d.ForgetDialogs("never-kept", note(3))
+	wg.Wait()
+	for i, err := range results {
+		if err != nil {
+			t.Errorf("op %d: %v", i, err)
+		}
+	}
+	if _, err := d.ReadDialogs("a"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("dialogs forgotten after two writes: got %v, want none", err)
+	}
+	// Kept again after a removal (a name reused): the write stands.
+	if err := d.WriteDialogs(Dialogs{ID: "a", Legs: leg}); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := d.ReadDialogs("a"); err != nil || len(ds.Legs) != 1 {
+		t.Errorf("got %+v, %v; want the later write", ds, err)
+	}
+	entries, err := os.ReadDir(d.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("temporary %s left behind", e.Name())
+		}
+	}
+	done := make(chan error, 1)
+	d.ForgetDialogs("../x", func(err error) { done <- err })
+	if err := <-done; err == nil {
+		t.Error("a bad id was accepted for removal")
+	}
+}
+
+// TestQueueDialogsDoesNotWait: a call's dialogs are queued, not waited
+// for: QueueDialogs and ForgetDialogs return while the spool's writer is
+// held in a batch (in a storm a batch took seconds, and a call's answer
+// waited for its dialogs before its notice played), and both apply once
+// it goes on.
+func TestQueueDialogsDoesNotWait(t *testing.T) {
+	d, err := Open(filepath.Join(t.TempDir(), "spool"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	d.OnCommit(func(int, time.Duration) {
+		once.Do(func() { close(held); <-release })
+	})
+	d.QueueManifest(&Manifest{ID: "first", State: StateActive}, nil)
+	<-held
+	wrote, forgot := make(chan error, 1), make(chan error, 1)
+	returned := make(chan struct{})
+	go func() {
+		d.QueueDialogs(Dialogs{ID: "a", Legs: []DialogLeg{{Side: SideCaller, CallID: "c1"}}}, func(err error) { wrote <- err })
+		d.QueueDialogs(Dialogs{ID: "b", Legs: []DialogLeg{{Side: SideCaller, CallID: "c2"}}}, nil)
+		d.ForgetDialogs("b", func(err error) { forgot <- err })
+		close(returned)
+	}()
+	select {
+	case <-returned:
+	case <-time.After(5 * time.Second):
+		t.Fatal("QueueDialogs waited for the spool's writer")
+	}
+	select {
+	case err := <-wrote:
+		t.Fatalf("dialogs reported written (%v) while the writer was held", err)
+	default:
+	}
+	close(release)
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-forgot; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.ReadDialogs("a"); err != nil {
+		t.Errorf("queued dialogs: %v", err)
+	}
+	if _, err := d.ReadDialogs("b"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("forgotten dialogs: got %v, want none", err)
+	}
 }

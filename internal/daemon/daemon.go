@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -486,6 +487,11 @@ func (d *Daemon) registerGauges() {
 	m.Gauge("kiroku_spool_stranded", "Ended calls whose final manifest the spool disk refused (full): kept in memory and written, then stored, once it has room (counted in kiroku_spool_pending too).", func() float64 {
 		return float64(d.spool.Stranded())
 	})
+	commits := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kiroku_spool_commit_seconds",
+		Help:    "Time the spool took to make a batch of its small files (manifests, kept dialogs, data keys) durable, from the batch's first write to its folder's fsync: how long a call's state waits for the disk.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}})
+	m.Registerer().MustRegister(commits)
+	d.spool.OnCommit(func(_ int, took time.Duration) { commits.Observe(took.Seconds()) })
 	m.Gauge("kiroku_spool_ballast_bytes", "Room the spool holds back for final manifests (spool.ballast_kb); 0 while it is given up to a full disk.", func() float64 {
 		return float64(d.spool.Ballast())
 	})

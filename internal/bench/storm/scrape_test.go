@@ -89,6 +89,17 @@ func samples(text, name string) []series {
 	return out
 }
 
+// bucketCount is the count of histogram name's bucket le (unlabelled
+// histograms).
+func bucketCount(text, name, le string) float64 {
+	for _, s := range samples(text, name+"_bucket") {
+		if s.labels["le"] == le {
+			return s.value
+		}
+	}
+	return 0
+}
+
 // quantile estimates the q-quantile (0–1) of histogram name's series
 // with label key=val from its cumulative buckets, interpolating
 // linearly within a bucket as Prometheus's histogram_quantile does; NaN
@@ -209,11 +220,15 @@ func outcomes(recs []*catalog.Recording) []string {
 }
 
 // ownTimes are, from the catalog's manifests (kirokud's own clock), each
-// call's INVITE taken in to the caller's ACK of the 200 (answered_at: the
-// notice starts then), its notice as played (its start to its end) and
-// its INVITE taken in to its first INVITE to the agent platform, to set
-// beside what SIPp measured from outside.
-func ownTimes(recs []*catalog.Recording) (acked, notice, toAgent durations) {
+// call's stages: INVITE to the caller's ACK, ACK to the notice's first
+// frame, the notice as played, and the notice's end to the INVITE sent to
+// the agent (the opt-out window and the dial's set-up), and INVITE to that
+// agent INVITE in all.
+type ownTimes struct {
+	acked, toNotice, notice, afterNotice, toAgent durations
+}
+
+func readOwnTimes(recs []*catalog.Recording) (t ownTimes) {
 	for _, r := range recs {
 		var m struct {
 			StartedAt  time.Time  `json:"started_at"`
@@ -231,17 +246,24 @@ func ownTimes(recs []*catalog.Recording) (acked, notice, toAgent durations) {
 		if json.Unmarshal(r.Manifest, &m) != nil {
 			continue
 		}
+		n := m.Consent.Notice
 		if m.AnsweredAt != nil {
-			acked = append(acked, m.AnsweredAt.Sub(m.StartedAt))
+			t.acked = append(t.acked, m.AnsweredAt.Sub(m.StartedAt))
+			if n.StartedAt != nil {
+				t.toNotice = append(t.toNotice, n.StartedAt.Sub(*m.AnsweredAt))
+			}
 		}
-		if n := m.Consent.Notice; n.StartedAt != nil && n.EndedAt != nil {
-			notice = append(notice, n.EndedAt.Sub(*n.StartedAt))
+		if n.StartedAt != nil && n.EndedAt != nil {
+			t.notice = append(t.notice, n.EndedAt.Sub(*n.StartedAt))
 		}
 		if len(m.Attempts) > 0 && m.Attempts[0].StartedAt != nil {
-			toAgent = append(toAgent, m.Attempts[0].StartedAt.Sub(m.StartedAt))
+			t.toAgent = append(t.toAgent, m.Attempts[0].StartedAt.Sub(m.StartedAt))
+			if n.EndedAt != nil {
+				t.afterNotice = append(t.afterNotice, m.Attempts[0].StartedAt.Sub(*n.EndedAt))
+			}
 		}
 	}
-	return acked, notice, toAgent
+	return t
 }
 
 func orNone(s string) string {

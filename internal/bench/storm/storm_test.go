@@ -298,13 +298,22 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 			p99, _ := quantile(metricsText, "kiroku_sip_setup_stage_seconds", "stage", stage, 0.99)
 			fmt.Printf("  kirokud's own %-6s     p50 %.1f ms p99 %.1f ms (%d calls; kiroku_sip_setup_stage_seconds, bucket-interpolated)\n", stage, p50*1e3, p99*1e3, int(n))
 		}
+		cp50, cn := quantile(metricsText, "kiroku_spool_commit_seconds", "", "", 0.5)
+		cp99, _ := quantile(metricsText, "kiroku_spool_commit_seconds", "", "", 0.99)
+		fmt.Printf("  kirokud's spool commits  p50 %.1f ms p99 %.1f ms, %d of %d batches over 250 ms (kiroku_spool_commit_seconds, bucket-interpolated)\n",
+			cp50*1e3, cp99*1e3, int(cn-bucketCount(metricsText, "kiroku_spool_commit_seconds", "0.25")), int(cn))
 		fmt.Printf("  kirokud overloaded       %d (kiroku_sip_overloaded_total)\n", int(counterSum(metricsText, "kiroku_sip_overloaded_total", "", "")))
 		fmt.Printf("  kirokud's sched wait     highest median %.1f ms, highest p99 %.1f ms (kiroku_sched_wait_seconds over a second, read twice a second)\n", schedP50*1e3, schedP99*1e3)
 		fmt.Printf("  kirokud's CPU throttled  highest %.0f %% of a second's periods (kiroku_cpu_throttled_ratio)\n", throttled*100)
 	}
-	acked, notice, toAgent := ownTimes(recs)
-	fmt.Printf("  kirokud's clock          INVITE→agent INVITE p50 %s p99 %s; INVITE→the caller's ACK p50 %s p99 %s; the notice as played p50 %s p99 %s (%d calls; manifests)\n",
-		ms(toAgent.p(50)), ms(toAgent.p(99)), ms(acked.p(50)), ms(acked.p(99)), ms(notice.p(50)), ms(notice.p(99)), len(toAgent))
+	own := readOwnTimes(recs)
+	fmt.Printf("  kirokud's clock          INVITE→agent INVITE p50 %s p99 %s (%d calls; manifests), of which\n", ms(own.toAgent.p(50)), ms(own.toAgent.p(99)), len(own.toAgent))
+	for _, st := range []struct {
+		name string
+		d    durations
+	}{{"INVITE→the caller's ACK", own.acked}, {"ACK→the notice's start", own.toNotice}, {"the notice as played", own.notice}, {"notice's end→agent INVITE", own.afterNotice}} {
+		fmt.Printf("    %-26s p50 %s p99 %s\n", st.name, ms(st.d.p(50)), ms(st.d.p(99)))
+	}
 	fmt.Printf("  kirokud CPU per call     %.2f millicores (steady window %.1fs, %.2f cores); whole run %.1f CPU-s\n",
 		r.milliCoresPerCall(sh.calls), r.steady.Seconds(), r.steadyCores, r.totalCPU.Seconds())
 	fmt.Printf("  kirokud RSS per call     %.1f KiB at steady end, %.1f KiB at peak (idle %d KiB, peak %d KiB)\n",
@@ -342,7 +351,10 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 			os.WriteFile(filepath.Join(dir, side.name+"-errors.log"), []byte(side.p.Errors()), 0o644)     //nolint:errcheck,gosec // diagnostics
 			os.WriteFile(filepath.Join(dir, side.name+"-messages.log"), []byte(side.p.Messages()), 0o644) //nolint:errcheck,gosec // diagnostics
 		}
-		fmt.Printf("  sipp traces              in %s\n", dir)
+		if b, err := os.ReadFile(k.logPath); err == nil {
+			os.WriteFile(filepath.Join(dir, "kirokud.log"), b, 0o644) //nolint:errcheck,gosec // diagnostics
+		}
+		fmt.Printf("  sipp traces and kirokud's log in %s\n", dir)
 	}
 	return result{callerOK: cres.Successful, agentOK: ares.Successful, drops: r, withAudio: withAudio, indexed: len(recs),
 		refused: nRefused, agentP99ms: float64(lat.agent.p(99)) / 1e6, spoolEmptied: stored}
