@@ -117,7 +117,7 @@ func (s *Server) onOptions(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		// ds_ping_reply_codes class=2) steers new calls to the others
 		// rather than having them refused here one by one; and so does
 		// one with sip.overload.max_setups_pending calls being set up, or
-		// one whose CPU quota ran out in most of the last second.
+		// one whose CPU is used up (cpuSpent).
 		s.respond(req, tx, sipmsg.StatusServiceUnavailable, "Overloaded", retry)
 		return
 	}

@@ -115,18 +115,27 @@ func (s *Server) schedLatency(p50, p99 time.Duration, throttled float64) {
 }
 
 // minCallsThrottled is how many calls a node must carry before its CPU
-// quota's throttling refuses new ones: with fewer, the throttling is not
-// the calls' doing (a collection, an upload, a neighbour in the group),
+// quota's throttling or its scheduler's wait refuses new ones: with
+// fewer, the shortage is not the calls' doing (a collection, an upload, a neighbour in the group),
 // and refusing calls would not relieve it.
 const minCallsThrottled = 32
 
-// cpuSpent reports whether the node's CPU quota ran out in more of the
-// last second's periods than sip.overload.max_cpu_throttled_percent
-// while it carries calls enough to be the cause.
+// cpuSpent reports whether the node's CPU is used up while it carries
+// calls enough to be the cause: its quota ran out in more of the last
+// second's periods than sip.overload.max_cpu_throttled_percent, or its
+// goroutines waited for a CPU longer than sip.overload.max_sched_wait
+// (the median over that second).
 func (s *Server) cpuSpent(cfg *config.Config) bool {
+	if s.active.Load() < minCallsThrottled {
+		return false
+	}
 	pct := cfg.SIP.Overload.MaxCPUThrottledPercent
 	if pct <= 0 {
 		pct = config.DefaultMaxCPUThrottled
 	}
-	return s.active.Load() >= minCallsThrottled && s.sched.throttledOver(float64(pct)/100)
+	wait := cfg.SIP.Overload.MaxSchedWait
+	if wait <= 0 {
+		wait = config.DefaultMaxSchedWait
+	}
+	return s.sched.throttledOver(float64(pct)/100) || s.sched.waitOver(time.Duration(wait))
 }

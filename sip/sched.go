@@ -13,17 +13,23 @@ import (
 // last schedWindow, for kiroku_sched_wait_seconds: a node whose CPU is
 // used up (its cgroup's quota spent, other processes on its cores, more
 // calls than it can relay) keeps its relay and SIP goroutines waiting.
-// The wait does not gate admission: in the storm benchmark a healthy
-// node's median wait peaked at 84 ms during a 300/s ramp, one limited to
-// 0.25 cores at 117 ms, too close to tell apart while calls are being
-// taken (README, Call storms). The sampler also reads the CPU quota's
-// throttling (cpuThrottle), which does: cpuSpent.
+// Its median over the last second gates admission
+// (sip.overload.max_sched_wait, cpuSpent): with every RTP stream of a
+// storm flowing, a node that could still carry its calls peaked at a
+// median of 168 ms (800 calls at 200/s beside both generators on 2
+// cores), while nodes that let admitted calls lose their agent legs and
+// audio were at 400 ms to 2.1 s (1,200 at 300/s; README, Call storms).
+// Time a CPU quota withholds is not in it (0.25 cores: 117 ms), so the
+// sampler also reads the quota's throttling (cpuThrottle).
 type schedLoad struct {
 	// throttled is the share of the last window's CFS periods in which
 	// kirokud's cgroup ran out of its CPU quota, in millionths (cpuThrottle;
 	// 0 without a quota).
 	throttled atomic.Int64
-	cg        cpuThrottle
+	// wait is the median of the last window's scheduler waits, in
+	// nanoseconds.
+	wait atomic.Int64
+	cg   cpuThrottle
 	// pinned keeps the figures a test set by hand from being sampled over.
 	pinned atomic.Bool
 }
@@ -62,6 +68,7 @@ func (l *schedLoad) run(ctx context.Context, report func(p50, p99 time.Duration,
 			}
 			if !l.pinned.Load() {
 				l.throttled.Store(int64(share * 1e6))
+				l.wait.Store(int64(p50))
 			}
 			report(p50, p99, share)
 		}
@@ -77,6 +84,12 @@ func (l *schedLoad) run(ctx context.Context, report func(p50, p99 time.Duration,
 // limit of the last second's periods.
 func (l *schedLoad) throttledOver(limit float64) bool {
 	return float64(l.throttled.Load())/1e6 > limit
+}
+
+// waitOver reports whether the median scheduler wait of the last second
+// was above limit.
+func (l *schedLoad) waitOver(limit time.Duration) bool {
+	return time.Duration(l.wait.Load()) > limit
 }
 
 // windowQuantiles are the median and 99th percentile of the latencies

@@ -100,3 +100,42 @@ func TestOverloadCPUThrottled(t *testing.T) {
 	p := caller(t, env, "uac.xml", echoLine, newRTPPeer(t), time.Second, nil)
 	mustSucceed(t, p)
 }
+
+// TestOverloadSchedWait: a node whose goroutines waited for a CPU longer
+// than sip.overload.max_sched_wait (median over the last second) while it
+// carries calls enough to be the cause refuses a new INVITE 503
+// Overloaded and answers OPTIONS 503, without any CPU quota; under the
+// bound, or with few calls, it takes the call.
+func TestOverloadSchedWait(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	env := startServer(t, envOptions{obs: m})
+	target := echoLine + "@" + env.udp
+	first := func(res string) string { f, _, _ := strings.Cut(res, "\r\n"); return f }
+	options := func() string {
+		return udpExchange(t, env.udp, request("OPTIONS", target, "127.0.0.1:5999", map[string]string{"Content-Type": "-"}, ""))
+	}
+
+	env.srv.sched.pinned.Store(true)
+	env.srv.sched.throttled.Store(0) // no quota
+	env.srv.sched.wait.Store(int64(800 * time.Millisecond))
+	env.srv.active.Add(minCallsThrottled)
+	res := udpResponse(t, env.udp, request("INVITE", target, "127.0.0.1:5999", nil, goodSDP), time.Second)
+	if got := first(res); got != "SIP/2.0 503 Overloaded" || !strings.Contains(res, "\r\nRetry-After: ") {
+		t.Errorf("INVITE, goroutines waiting 800 ms: got %q, want 503 Overloaded with Retry-After", res)
+	}
+	if got := counter(t, reg, "kiroku_sip_overloaded_total", "reject"); got != 1 {
+		t.Errorf("kiroku_sip_overloaded_total{action=reject}: got %v, want 1", got)
+	}
+	if got := options(); got != "SIP/2.0 503 Overloaded" {
+		t.Errorf("OPTIONS, goroutines waiting 800 ms: got %q, want 503 Overloaded", got)
+	}
+	env.srv.sched.wait.Store(int64(200 * time.Millisecond)) // under the default 300 ms
+	if got := options(); got != "SIP/2.0 200 OK" {
+		t.Errorf("OPTIONS, waiting 200 ms: got %q, want 200 OK", got)
+	}
+	env.srv.active.Add(-minCallsThrottled)
+	env.srv.sched.wait.Store(int64(800 * time.Millisecond)) // few calls: not theirs
+	p := caller(t, env, "uac.xml", echoLine, newRTPPeer(t), time.Second, nil)
+	mustSucceed(t, p)
+}

@@ -98,6 +98,7 @@ func TestParseInvalid(t *testing.T) {
 				`overload.yaml:4: sip.overload.max_setups_pending: must be at least 1, got 0; overload control cannot be turned off`,
 				`overload.yaml:5: sip.overload.setup_queue_timeout: 50ms is not within 100ms-30s`,
 				`overload.yaml:6: sip.overload.action: "queue" is not reject (503 Overloaded with Retry-After) or drop (no answer)`,
+				`overload.yaml:7: sip.overload.max_sched_wait: 20ms is not within 50ms-10s (10s: never refuse on the scheduler's wait)`,
 			},
 		},
 		{

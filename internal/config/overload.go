@@ -20,6 +20,12 @@ type Overload struct {
 	// cannot carry the calls it has. Default 50; from 5 to 100 (100:
 	// never refused on throttling). Without a CPU quota it has no effect.
 	MaxCPUThrottledPercent int `yaml:"max_cpu_throttled_percent"`
+	// MaxSchedWait refuses new INVITEs (and answers OPTIONS 503) while
+	// the median time kirokud's runnable goroutines waited for a CPU over
+	// the last second is above it: a node whose cores are used up, by its
+	// calls or by other processes, with or without a quota. Default
+	// 300ms; from 50ms to 10s (10s: never refused on it).
+	MaxSchedWait Duration `yaml:"max_sched_wait"`
 }
 
 // Defaults and bounds of sip.overload.
@@ -30,6 +36,9 @@ const (
 	MaxSetupQueueTimeout     = Duration(30 * time.Second)
 	DefaultOverloadAction    = "reject"
 	DefaultMaxCPUThrottled   = 50 // percent
+	DefaultMaxSchedWait      = Duration(300 * time.Millisecond)
+	MinMaxSchedWait          = Duration(50 * time.Millisecond)
+	MaxMaxSchedWait          = Duration(10 * time.Second)
 )
 
 // checkOverload fills in sip.overload's defaults for keys not given (a
@@ -55,6 +64,12 @@ func (c *Config) checkOverload(r *report) {
 	}
 	if o.MaxCPUThrottledPercent < 5 || o.MaxCPUThrottledPercent > 100 {
 		r.add("sip.overload.max_cpu_throttled_percent", "%d is not a percentage from 5 to 100 (100: never refuse on throttling)", o.MaxCPUThrottledPercent)
+	}
+	if o.MaxSchedWait == 0 && !given("sip.overload.max_sched_wait") {
+		o.MaxSchedWait = DefaultMaxSchedWait
+	}
+	if o.MaxSchedWait < MinMaxSchedWait || o.MaxSchedWait > MaxMaxSchedWait {
+		r.add("sip.overload.max_sched_wait", "%s is not within %s-%s (%s: never refuse on the scheduler's wait)", o.MaxSchedWait, MinMaxSchedWait, MaxMaxSchedWait, MaxMaxSchedWait)
 	}
 	if o.Action == "" && !given("sip.overload.action") {
 		o.Action = DefaultOverloadAction
