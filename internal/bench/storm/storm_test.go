@@ -2,6 +2,7 @@ package storm
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -350,6 +351,16 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 		}{{"caller", caller}, {"agent", agent}} {
 			os.WriteFile(filepath.Join(dir, side.name+"-errors.log"), []byte(side.p.Errors()), 0o644)     //nolint:errcheck,gosec // diagnostics
 			os.WriteFile(filepath.Join(dir, side.name+"-messages.log"), []byte(side.p.Messages()), 0o644) //nolint:errcheck,gosec // diagnostics
+		}
+		// The manifests of the calls that recorded a silent channel.
+		var silent []json.RawMessage
+		for _, r := range recs {
+			if len(r.SilentChannels) > 0 {
+				silent = append(silent, json.RawMessage(r.Manifest))
+			}
+		}
+		if b, err := json.MarshalIndent(silent, "", "  "); err == nil {
+			os.WriteFile(filepath.Join(dir, "silent-manifests.json"), b, 0o644) //nolint:errcheck,gosec // diagnostics
 		}
 		if b, err := os.ReadFile(k.logPath); err == nil {
 			os.WriteFile(filepath.Join(dir, "kirokud.log"), b, 0o644) //nolint:errcheck,gosec // diagnostics
