@@ -16,11 +16,14 @@ const (
 	NarrowbandRate = 8000
 	WidebandRate   = 16000
 	frameBytes     = 4 // one stereo frame
-	// ringSeconds of audio are buffered per call; jitterMs is how late a
+	// ringSeconds of audio may wait per call for the writer: while the
+	// file waits to open (its manifest made durable first: in a storm's
+	// ramp the spool's batches took seconds) or a disk stalls. The ring
+	// takes its chunks only as audio lands, so a writer that keeps up
+	// holds half a second whatever the window. jitterMs is how late a
 	// packet may arrive and still be placed: generous, since a loaded
-	// machine delays the relay goroutines before the network does (the
-	// ring holds 1 s; 300 ms + a flush period fits).
-	ringSeconds = 1
+	// machine delays the relay goroutines before the network does.
+	ringSeconds = 10
 	jitterMs    = 300
 	flushEvery  = 200 * time.Millisecond
 	resyncMs    = 500 // a stream this far off the wall clock is re-anchored
@@ -48,6 +51,11 @@ type ChannelStats struct {
 	// Unplaced counts packets in a codec the recording cannot hold (one
 	// at a rate it cannot resample from).
 	Unplaced uint64 `json:"unplaced,omitempty"`
+	// Overrun counts packets, or parts of them, that came more than the
+	// ring's window ahead of what the recording had written: its file
+	// was not open yet (the manifest naming it not durable) or its
+	// writes were behind. Their audio is missing (in GapMs too).
+	Overrun uint64 `json:"overrun,omitempty"`
 }
 
 // Pause is an interval during which the recording holds silence.
@@ -67,6 +75,10 @@ type RecordingResult struct {
 	SHA256   string
 	Channels [2]ChannelStats
 	Pauses   []Pause
+	// OpenWait is how long the audio waited for its file: the manifest
+	// naming it made durable, then the file created. Past the ring's
+	// window (a second) audio was lost meanwhile (Overrun).
+	OpenWait time.Duration
 }
 
 // Recorder writes the two legs of a bridged call as one stereo recording
@@ -164,7 +176,7 @@ func StartRecorder(path string, start time.Time, rate int, ready <-chan error) (
 // makes on the recorder's own goroutine once ready yields nil (the
 // manifest naming the file is durable), so neither the file's creation
 // nor that wait holds up the caller; the audio meanwhile waits in the
-// ring (one second). When ready yields an error, or open fails, nothing
+// ring (ringSeconds; what comes past it is lost and counted as overrun). When ready yields an error, or open fails, nothing
 // is written and Close returns that error. A nil ready does not wait. A
 // rate that is neither NarrowbandRate nor WidebandRate is an error at
 // once.
@@ -282,7 +294,11 @@ func (r *Recorder) Audio(side int, codec Codec, seq uint16, ts uint32, ssrc uint
 	// the ring; a packet none of which fits is late (or, past the ring's
 	// end, impossibly early, which a resync has already ruled out).
 	skip := max(r.ready-pos, 0)
-	n = min(n, r.flushed+r.ringFrames-pos)
+	if room := r.flushed + r.ringFrames - pos; room < n {
+		c.stats.Overrun++
+		c.stats.GapMs += (n - max(room, 0)) * 1000 / r.rate
+		n = room
+	}
 	// Audio from before the recording began is not missing; audio whose
 	// place was already written is.
 	late := max(min(r.ready, pos+n)-max(pos, 0), 0)
@@ -357,6 +373,9 @@ func (r *Recorder) run(ready <-chan error) {
 		if err == nil {
 			err = r.create()
 		}
+		r.mu.Lock()
+		r.res.OpenWait = time.Since(r.start)
+		r.mu.Unlock()
 		if err != nil {
 			r.mu.Lock()
 			r.err = err
@@ -468,7 +487,7 @@ func (r *Recorder) Close(end time.Time) (RecordingResult, error) {
 		}
 		last := max(r.posAt(end), 0)
 		for r.flushed < last && r.Err() == nil {
-			r.flush(min(last, r.flushed+r.ringFrames))
+			r.flush(min(last, r.flushed+r.rate)) // a second a write
 		}
 		r.endListeners()
 		r.mu.Lock()

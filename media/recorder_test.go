@@ -178,3 +178,38 @@ func waitRecorder(t *testing.T, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestRecorderOpenLateCounted: audio that comes while the file waits to
+// open for longer than the ring holds is lost, and says so: the packets
+// past the ring are counted as overrun with their audio in the gap, the
+// wait is reported, and what fitted is placed.
+func TestRecorderOpenLateCounted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.wav")
+	wait := time.Duration(ringSeconds+2) * time.Second // longer than the ring holds
+	start := time.Now().Add(-wait)
+	ready := make(chan error, 1)
+	r, err := StartRecorder(path, start, NarrowbandRate, ready)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The stream anchors now, past the ring's window from frame 0.
+	payload := bytes.Repeat([]byte{0x80}, 160)
+	for i := range 10 {
+		r.Audio(0, PCMU, uint16(1+i), uint32(160*(1+i)), 7, payload)
+	}
+	ready <- nil
+	res, err := r.Close(time.Now().Add(100 * time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := res.Channels[0]
+	if ch.Overrun != 10 || ch.Packets != 0 {
+		t.Errorf("got %d overrun, %d placed; want all 10 packets past the ring counted, none placed", ch.Overrun, ch.Packets)
+	}
+	if ch.GapMs < 200 {
+		t.Errorf("got %d ms of gap, want the 200 ms of the lost packets in it", ch.GapMs)
+	}
+	if res.OpenWait < wait {
+		t.Errorf("got an open wait of %s, want the %s the audio waited", res.OpenWait, wait)
+	}
+}

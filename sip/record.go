@@ -130,9 +130,19 @@ func (c *call) stopRecording(end time.Time) {
 	m.Duration = res.Duration.Seconds()
 	m.Size, m.SHA256 = res.Size, res.SHA256
 	m.Channels, m.SilentChannels = nil, nil
+	m.OpenWaitMs = 0
+	if res.OpenWait > time.Second {
+		m.OpenWaitMs = res.OpenWait.Milliseconds()
+		c.log.Warn("recording's file opened late: its audio waited for the spool's disk longer than the recorder holds, and was lost meanwhile",
+			zap.Duration("waited", res.OpenWait))
+	}
 	for i, st := range res.Channels {
 		m.Channels = append(m.Channels, spool.ChannelStats{Side: sideName[i], Codec: st.Codec,
-			Packets: st.Packets, Lost: st.Lost, Late: st.Late, Resyncs: st.Resyncs, GapMs: st.GapMs})
+			Packets: st.Packets, Lost: st.Lost, Late: st.Late, Resyncs: st.Resyncs, GapMs: st.GapMs, Overrun: st.Overrun})
+		if st.Overrun > 0 {
+			c.log.Warn("recording lost audio: packets came while its writer was more than a second behind",
+				zap.String("channel", sideName[i]), zap.Uint64("packets", st.Overrun), zap.Int64("gap_ms", st.GapMs))
+		}
 		if st.Packets == 0 {
 			// Silence in the file is not the caller's (or agent's) audio:
 			// say so rather than store it as a recording with audio.

@@ -174,6 +174,10 @@ type Recording struct {
 	// no RTP packet at all while recording: the file holds silence
 	// there, and the recording is flagged as such, never as audio.
 	SilentChannels []string `json:"silent_channels,omitempty"`
+	// OpenWaitMs is how long the audio waited for its file to open (its
+	// manifest made durable first), when that was longer than the
+	// recorder's ring holds (a second): audio was lost meanwhile.
+	OpenWaitMs int64 `json:"open_wait_ms,omitempty"`
 	// PCMSHA256 is the SHA-256 of the spool's PCM WAV when the audio was
 	// stored in another format; Format, Size and SHA256 then describe
 	// the stored audio (decrypted), as the uploader encoded it.
@@ -202,6 +206,10 @@ type ChannelStats struct {
 	Late    uint64 `json:"late"`
 	Resyncs uint64 `json:"resyncs"`
 	GapMs   int64  `json:"gap_ms"` // audio missing: lost, or arrived too late to place
+	// Overrun counts packets that came while the recording's writer was
+	// more than its ring (a second) behind, the file not yet open or its
+	// writes stalled: their audio is missing, and in GapMs.
+	Overrun uint64 `json:"overrun,omitempty"`
 }
 
 // MediaSource is where one leg's RTP came from.

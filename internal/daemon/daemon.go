@@ -491,7 +491,13 @@ func (d *Daemon) registerGauges() {
 		Help:    "Time the spool took to make a batch of its small files (manifests, kept dialogs, data keys) durable, from the batch's first write to its folder's fsync: how long a call's state waits for the disk.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}})
 	m.Registerer().MustRegister(commits)
-	d.spool.OnCommit(func(_ int, took time.Duration) { commits.Observe(took.Seconds()) })
+	slow := d.log.Named("spool")
+	d.spool.OnCommit(func(files int, took time.Duration) {
+		commits.Observe(took.Seconds())
+		if took > time.Second {
+			slow.Warn("spool batch slow: calls' manifests and recordings waited for the disk", zap.Int("files", files), zap.Duration("took", took))
+		}
+	})
 	m.Gauge("kiroku_spool_ballast_bytes", "Room the spool holds back for final manifests (spool.ballast_kb); 0 while it is given up to a full disk.", func() float64 {
 		return float64(d.spool.Ballast())
 	})
