@@ -226,6 +226,11 @@ func outcomes(recs []*catalog.Recording) []string {
 // agent INVITE in all.
 type ownTimes struct {
 	acked, toNotice, notice, afterNotice, toAgent durations
+	// openLate are the recordings whose file opened more than a second
+	// after they began (open_wait_ms), with their waits; overrun the
+	// recordings that lost audio past the recorder's ring.
+	openLate durations
+	overrun  int
 }
 
 func readOwnTimes(recs []*catalog.Recording) (t ownTimes) {
@@ -242,9 +247,26 @@ func readOwnTimes(recs []*catalog.Recording) (t ownTimes) {
 			Attempts []struct {
 				StartedAt *time.Time `json:"started_at"`
 			} `json:"downstream_attempts"`
+			Recording *struct {
+				OpenWaitMs int64 `json:"open_wait_ms"`
+				Channels   []struct {
+					Overrun uint64 `json:"overrun"`
+				} `json:"channels"`
+			} `json:"recording"`
 		}
 		if json.Unmarshal(r.Manifest, &m) != nil {
 			continue
+		}
+		if rec := m.Recording; rec != nil {
+			if rec.OpenWaitMs > 0 {
+				t.openLate = append(t.openLate, time.Duration(rec.OpenWaitMs)*time.Millisecond)
+			}
+			for _, c := range rec.Channels {
+				if c.Overrun > 0 {
+					t.overrun++
+					break
+				}
+			}
 		}
 		n := m.Consent.Notice
 		if m.AnsweredAt != nil {

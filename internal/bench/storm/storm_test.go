@@ -315,6 +315,8 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 	}{{"INVITE→the caller's ACK", own.acked}, {"ACK→the notice's start", own.toNotice}, {"the notice as played", own.notice}, {"notice's end→agent INVITE", own.afterNotice}} {
 		fmt.Printf("    %-26s p50 %s p99 %s\n", st.name, ms(st.d.p(50)), ms(st.d.p(99)))
 	}
+	fmt.Printf("  recordings opened late   %d waited over a second for their file (p50 %s, max %s); %d lost audio past the recorder's ring (manifests: open_wait_ms, overrun)\n",
+		len(own.openLate), ms(own.openLate.p(50)), ms(own.openLate.p(100)), own.overrun)
 	fmt.Printf("  kirokud CPU per call     %.2f millicores (steady window %.1fs, %.2f cores); whole run %.1f CPU-s\n",
 		r.milliCoresPerCall(sh.calls), r.steady.Seconds(), r.steadyCores, r.totalCPU.Seconds())
 	fmt.Printf("  kirokud RSS per call     %.1f KiB at steady end, %.1f KiB at peak (idle %d KiB, peak %d KiB)\n",
