@@ -56,26 +56,31 @@ func write(t *testing.T, path, s string) {
 	}
 }
 
+// cpuSpentServer starts a server whose scheduler figures the test sets
+// by hand, and returns it with its metrics and an OPTIONS ping's first
+// line.
+func cpuSpentServer(t *testing.T) (env *testEnv, reg *prometheus.Registry, options func() string) {
+	t.Helper()
+	reg = prometheus.NewRegistry()
+	env = startServer(t, envOptions{obs: NewMetrics(reg)})
+	options = func() string {
+		return udpExchange(t, env.udp, request("OPTIONS", echoLine+"@"+env.udp, "127.0.0.1:5999", map[string]string{"Content-Type": "-"}, ""))
+	}
+	env.srv.sched.pinned.Store(true)
+	return env, reg, options
+}
+
 // TestOverloadCPUThrottled: a node whose CPU quota ran out in most of
 // the last second while it carries calls enough to be the cause refuses
 // a new INVITE 503 Overloaded, counted, and answers OPTIONS 503; with
 // few calls, or throttled in fewer periods than the bound (50 %), it
 // takes the call.
 func TestOverloadCPUThrottled(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	m := NewMetrics(reg)
-	env := startServer(t, envOptions{obs: m})
-	target := echoLine + "@" + env.udp
-	first := func(res string) string { f, _, _ := strings.Cut(res, "\r\n"); return f }
-	options := func() string {
-		return udpExchange(t, env.udp, request("OPTIONS", target, "127.0.0.1:5999", map[string]string{"Content-Type": "-"}, ""))
-	}
-
-	env.srv.sched.pinned.Store(true)
+	env, reg, options := cpuSpentServer(t)
 	env.srv.sched.throttled.Store(900_000) // 90 % of the periods
 	env.srv.active.Add(minCallsThrottled)  // calls it carries
-	res := udpResponse(t, env.udp, request("INVITE", target, "127.0.0.1:5999", nil, goodSDP), time.Second)
-	if got := first(res); got != "SIP/2.0 503 Overloaded" || !strings.Contains(res, "\r\nRetry-After: ") {
+	res := udpResponse(t, env.udp, request("INVITE", echoLine+"@"+env.udp, "127.0.0.1:5999", nil, goodSDP), time.Second)
+	if got, _, _ := strings.Cut(res, "\r\n"); got != "SIP/2.0 503 Overloaded" || !strings.Contains(res, "\r\nRetry-After: ") {
 		t.Errorf("INVITE, quota spent: got %q, want 503 Overloaded with Retry-After", res)
 	}
 	if got := counter(t, reg, "kiroku_sip_overloaded_total", "reject"); got != 1 {
@@ -107,21 +112,12 @@ func TestOverloadCPUThrottled(t *testing.T) {
 // Overloaded and answers OPTIONS 503, without any CPU quota; under the
 // bound, or with few calls, it takes the call.
 func TestOverloadSchedWait(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	m := NewMetrics(reg)
-	env := startServer(t, envOptions{obs: m})
-	target := echoLine + "@" + env.udp
-	first := func(res string) string { f, _, _ := strings.Cut(res, "\r\n"); return f }
-	options := func() string {
-		return udpExchange(t, env.udp, request("OPTIONS", target, "127.0.0.1:5999", map[string]string{"Content-Type": "-"}, ""))
-	}
-
-	env.srv.sched.pinned.Store(true)
+	env, reg, options := cpuSpentServer(t)
 	env.srv.sched.throttled.Store(0) // no quota
 	env.srv.sched.wait.Store(int64(800 * time.Millisecond))
 	env.srv.active.Add(minCallsThrottled)
-	res := udpResponse(t, env.udp, request("INVITE", target, "127.0.0.1:5999", nil, goodSDP), time.Second)
-	if got := first(res); got != "SIP/2.0 503 Overloaded" || !strings.Contains(res, "\r\nRetry-After: ") {
+	res := udpResponse(t, env.udp, request("INVITE", echoLine+"@"+env.udp, "127.0.0.1:5999", nil, goodSDP), time.Second)
+	if got, _, _ := strings.Cut(res, "\r\n"); got != "SIP/2.0 503 Overloaded" || !strings.Contains(res, "\r\nRetry-After: ") {
 		t.Errorf("INVITE, goroutines waiting 800 ms: got %q, want 503 Overloaded with Retry-After", res)
 	}
 	if got := counter(t, reg, "kiroku_sip_overloaded_total", "reject"); got != 1 {
