@@ -16,9 +16,8 @@ const (
 	NarrowbandRate = 8000
 	WidebandRate   = 16000
 	frameBytes     = 4 // one stereo frame
-	// ringSeconds of audio may wait per call for the writer: while the
-	// file waits to open (its manifest made durable first: in a storm's
-	// ramp the spool's batches took seconds) or a disk stalls. The ring
+	// ringSeconds of audio may wait per call for the writer: while its
+	// file is being created or a disk stalls. The ring
 	// takes its chunks only as audio lands, so a writer that keeps up
 	// holds half a second whatever the window. jitterMs is how late a
 	// packet may arrive and still be placed: generous, since a loaded
@@ -75,9 +74,9 @@ type RecordingResult struct {
 	SHA256   string
 	Channels [2]ChannelStats
 	Pauses   []Pause
-	// OpenWait is how long the audio waited for its file: the manifest
-	// naming it made durable, then the file created. Past the ring's
-	// window (a second) audio was lost meanwhile (Overrun).
+	// OpenWait is how long the audio waited for its file: until ready
+	// (StartRecorderTo) and the file's creation. Past the ring's window
+	// (ringSeconds) audio was lost meanwhile (Overrun).
 	OpenWait time.Duration
 }
 
@@ -173,9 +172,9 @@ func StartRecorder(path string, start time.Time, rate int, ready <-chan error) (
 }
 
 // StartRecorderTo starts recording at start, at rate, into the sink open
-// makes on the recorder's own goroutine once ready yields nil (the
-// manifest naming the file is durable), so neither the file's creation
-// nor that wait holds up the caller; the audio meanwhile waits in the
+// makes on the recorder's own goroutine once ready yields nil, so
+// neither the file's creation nor that wait holds up the caller (kirokud
+// passes nil: its sealed audio needs nothing durable first, Audio.Create); the audio meanwhile waits in the
 // ring (ringSeconds; what comes past it is lost and counted as overrun). When ready yields an error, or open fails, nothing
 // is written and Close returns that error. A nil ready does not wait. A
 // rate that is neither NarrowbandRate nor WidebandRate is an error at

@@ -92,6 +92,7 @@ type call struct {
 	localDir  [2]string // direction we last offered/answered per side
 	sec       [2]legSec // media security per side
 	rec       *media.Recorder
+	audio     *spool.Audio  // rec's sealed file, its data key queued to the spool
 	work      [2]*legWorker // per side, from the 200 (caller) and the bridge (agent)
 	latching  [2]string     // media latching per side (latch.go)
 	codecs    [2][]string   // codecs each leg spoke, in order (re-INVITEs may change them)

@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -19,11 +20,14 @@ const keyTimeout = 3 * time.Second
 // caller was notified and did not opt out, with the agent leg speaking
 // agent (nil: the same codec as the caller). The recording is wideband
 // when either leg is (media.RecordingRate); a leg that later changes to
-// a codec of the other rate is resampled into it. The manifest naming the
-// file is queued to the spool, and the recorder's goroutine creates the
-// file and writes audio only once that manifest is durable (a crash
-// before then leaves no audio without its manifest); the call goes on
-// without waiting for the disk. A spool that cannot be written leaves the
+// a codec of the other rate is resampled into it. The data key and the
+// manifest naming the file are queued to the spool, and the recorder's
+// goroutine creates the file and writes the audio at once, not waiting
+// for them to be durable: nothing relies on the audio before they are
+// (the file cannot be opened without its key, and a crash before the
+// manifest is durable leaves a file that recovery removes and logs), and
+// in a storm's ramp the spool's batches took seconds, which the audio
+// used to wait out and lose. A spool that cannot be written leaves the
 // call connected and unrecorded, and the final manifest says why.
 func (c *call) startRecording(start time.Time, agent media.Codec) media.Tap {
 	c.mu.Lock()
@@ -47,16 +51,14 @@ func (c *call) startRecording(start time.Time, agent media.Codec) media.Tap {
 	client := c.manifest.Client
 	c.mu.Unlock()
 	// The audio is sealed as it is written, with a data key made now and
-	// kept wrapped in the spool (queued before the manifest, so durable
-	// with it) before any audio is: the spool never holds it in the clear.
+	// kept wrapped in the spool: the spool never holds it in the clear.
 	audio, err := c.s.spool.NewAudio(c.id, client, rate, nil)
 	if err != nil {
 		c.log.Error("call not recorded", zap.Error(err))
 		c.setNotRecorded("recorder: " + err.Error())
 		return nil
 	}
-	ready := make(chan error, 1)
-	rec, err := media.StartRecorderTo(func() (media.Sink, error) { return audio.Create() }, start, rate, ready)
+	rec, err := media.StartRecorderTo(func() (media.Sink, error) { return audio.Create() }, start, rate, nil)
 	if err != nil {
 		c.log.Error("call not recorded", zap.Error(err))
 		c.setNotRecorded("recorder: " + err.Error())
@@ -66,10 +68,17 @@ func (c *call) startRecording(start time.Time, agent media.Codec) media.Tap {
 	c.manifest.Recording = &spool.Recording{File: audio.File(), Format: spool.RecordingFormatAt(rate), StartedAt: start.UTC()}
 	m := c.manifest
 	c.mu.Unlock()
-	c.s.spool.QueueManifest(&m, func(err error) { ready <- err })
+	c.s.spool.QueueManifest(&m, func(err error) {
+		if err != nil {
+			// The final manifest names the audio all the same (and is
+			// kept until the disk takes it); only a crash before then
+			// would lose the recording, and recovery would say so.
+			c.log.Error("recording's manifest not written", zap.Error(err))
+		}
+	})
 	rec.SetRoom(c.audioRoom)
 	c.mu.Lock()
-	c.rec = rec
+	c.rec, c.audio = rec, audio
 	c.mu.Unlock()
 	return rec
 }
@@ -104,12 +113,23 @@ func (c *call) setNotRecorded(why string) {
 // manifest.
 func (c *call) stopRecording(end time.Time) {
 	c.mu.Lock()
-	rec, m := c.rec, c.manifest.Recording
+	rec, audio, m := c.rec, c.audio, c.manifest.Recording
 	c.mu.Unlock()
 	if rec == nil {
 		return
 	}
 	res, err := rec.Close(end)
+	if kerr := audio.Kept(); kerr != nil {
+		// Its data key never reached the disk: the audio can never be
+		// opened, so it is no recording. Removed before the final
+		// manifest says so.
+		size, derr := c.s.spool.DiscardAudio(c.id)
+		kerr = errors.Join(kerr, derr)
+		if res.Frames > 0 || size > 0 {
+			c.log.Error("recording discarded: its data key could not be kept in the spool", zap.Int64("bytes", size), zap.Error(kerr))
+		}
+		err, res = kerr, media.RecordingResult{}
+	}
 	ended := end.UTC()
 	c.mu.Lock()
 	defer c.mu.Unlock()

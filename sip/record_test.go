@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -255,6 +257,66 @@ func TestPauseByAgentKeys(t *testing.T) {
 	for _, pk := range cp.packets() {
 		if pk.pt == 101 {
 			t.Fatalf("the caller heard the agent's pause keys (event %d)", pk.payload[0])
+		}
+	}
+}
+
+// TestRecordingDoesNotWaitForTheSpool: a recording's audio reaches its
+// sealed file while the spool's writer is held, before the data key and
+// the manifest naming the file are durable (in a storm's ramp the
+// spool's batches took seconds, and audio that waited for them past the
+// recorder's ring was lost); once the writer goes on, the final manifest
+// names the whole recording, both tones in it, and no wait.
+func TestRecordingDoesNotWaitForTheSpool(t *testing.T) {
+	ap := newRTPPeer(t)
+	ag := agent(t, "uas.xml", ap, 1)
+	env := startServer(t, envOptions{notice: 400 * time.Millisecond, optOutWait: "200ms",
+		agent: fmt.Sprintf("sip:agent@127.0.0.1:%d", ag.Port())})
+	held, release := make(chan struct{}), make(chan struct{})
+	var hold, free sync.Once
+	let := func() { free.Do(func() { close(release) }) }
+	t.Cleanup(let)
+	env.spool.OnCommit(func(int, time.Duration) {
+		hold.Do(func() {
+			close(held)
+			select { // the first batch the call made; the rest queue behind it
+			case <-release:
+			case <-time.After(20 * time.Second):
+			}
+		})
+	})
+	cp := newRTPPeer(t)
+	c := caller(t, env, "uac.xml", agentLine, cp, 4*time.Second, nil)
+	ci := env.waitCall(t, "bridged")
+	select {
+	case <-held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call made no spool batch to hold")
+	}
+	go ap.sendTone(ci.AgentRTP, 1000, 2*time.Second, nil)
+	cp.sendTone(ci.CallerRTP, 440, 2*time.Second, nil)
+	fi, err := os.Stat(env.spool.SealedPath(ci.ID))
+	if err != nil || fi.Size() < 32000 {
+		t.Errorf("while the spool's writer was held: sealed file %v, want a second of audio (32,000 bytes) or more in it", err)
+	} else {
+		t.Logf("%d bytes sealed while the writer was held", fi.Size())
+	}
+	if m, err := env.spool.ReadManifest(ci.ID); err == nil && m.Recording != nil {
+		t.Error("the manifest naming the recording was durable while the writer was held: the test held nothing")
+	}
+	let()
+	mustSucceed(t, c)
+	m := env.finalManifest(t)
+	left, right := env.recording(t, m)
+	if first := min(len(left), 8000); !dominant(left[:first], 440, 1000) || !dominant(right[:first], 1000, 440) {
+		t.Errorf("first second: caller 440 Hz %.0f, agent 1000 Hz %.0f; want both tones from the start", power(left[:first], 440), power(right[:first], 1000))
+	}
+	if m.Recording.OpenWaitMs != 0 {
+		t.Errorf("open_wait_ms %d, want none", m.Recording.OpenWaitMs)
+	}
+	for _, ch := range m.Recording.Channels {
+		if ch.Packets < 95 || ch.Overrun != 0 {
+			t.Errorf("channel %s: %d packets, %d overrun; want ~100 and none", ch.Side, ch.Packets, ch.Overrun)
 		}
 	}
 }

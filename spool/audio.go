@@ -38,7 +38,7 @@ func (d *Dir) SealedPath(id string) string { return filepath.Join(d.path, id+Sea
 
 // Audio is a call's audio about to be recorded: its data key, made at
 // the call's start, lives only here in the clear; the spool keeps it
-// wrapped (UploadKey) before any audio is written.
+// wrapped (UploadKey), queued before the manifest that names the audio.
 type Audio struct {
 	d        *Dir
 	id       string
@@ -89,15 +89,41 @@ func (d *Dir) NewAudio(id, client string, rate int, done func(error)) (*Audio, e
 // File is the name of the audio's file in the spool, for its manifest.
 func (a *Audio) File() string { return a.id + SealedExt }
 
-// Create waits until the wrapped key is durable and creates the sealed
-// file that the recording's PCM is written to: a crash after it leaves
-// no audio the spool could not open.
+// Create creates the sealed file that the recording's PCM is written to,
+// at once: the audio does not wait for the disk to make its key and its
+// manifest durable (in a storm's ramp the spool's batches take seconds,
+// and the recorder would lose what came meanwhile). Nothing relies on
+// the file before then: it cannot be opened until its key is durable
+// (Kept), and a crash before the manifest naming it is durable leaves a
+// file Recover removes, saying so.
 func (a *Audio) Create() (*SealedWriter, error) {
-	a.keptOnce.Do(func() { a.keptErr = <-a.kept })
-	if a.keptErr != nil {
-		return nil, a.keptErr
-	}
 	return createSealed(a.d.SealedPath(a.id), a.key, a.rate, 2)
+}
+
+// Kept waits until the wrapped data key is durable in the spool and says
+// whether it is: until then the audio cannot be opened, and when it is
+// not the audio never can (DiscardAudio).
+func (a *Audio) Kept() error {
+	a.keptOnce.Do(func() { a.keptErr = <-a.kept })
+	return a.keptErr
+}
+
+// DiscardAudio removes the sealed audio of call id and its data key: for
+// audio that can never be opened (its key was not kept) or that no
+// durable manifest names. It says how many bytes of audio it removed;
+// none there is not an error.
+func (d *Dir) DiscardAudio(id string) (int64, error) {
+	var size int64
+	if fi, err := os.Stat(d.SealedPath(id)); err == nil {
+		size = fi.Size()
+	}
+	var errs []error
+	for _, p := range []string{d.SealedPath(id), d.keyPath(id)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("discard the audio of %s: %w", id, err))
+		}
+	}
+	return size, errors.Join(errs...)
 }
 
 // dataKey opens the data key kept for call id.

@@ -174,9 +174,9 @@ type Recording struct {
 	// no RTP packet at all while recording: the file holds silence
 	// there, and the recording is flagged as such, never as audio.
 	SilentChannels []string `json:"silent_channels,omitempty"`
-	// OpenWaitMs is how long the audio waited for its file to open (its
-	// manifest made durable first), when that was longer than the
-	// recorder's ring holds (a second): audio was lost meanwhile.
+	// OpenWaitMs is how long the audio waited for its file to open, when
+	// that was over a second (the file is created at once; before audio
+	// was written ahead of its manifest, a storm's waited for seconds).
 	OpenWaitMs int64 `json:"open_wait_ms,omitempty"`
 	// PCMSHA256 is the SHA-256 of the spool's PCM WAV when the audio was
 	// stored in another format; Format, Size and SHA256 then describe

@@ -23,6 +23,14 @@ type Recovered struct {
 	// as it was for the daemon to end them with BYE and then call
 	// FinishTeardown.
 	Teardown bool
+	// Discarded: sealed audio (Bytes of it) or a data key that no durable
+	// manifest named was removed. The audio is written as it comes, not
+	// once its manifest is durable (Audio.Create): a call interrupted
+	// before then has no record of its line, purpose or notice that the
+	// audio could be kept under. Without a manifest at all, ID is all
+	// Recover reports of it.
+	Discarded bool
+	Bytes     int64
 }
 
 // Recover finishes the manifests of calls that were in progress when
@@ -38,6 +46,7 @@ func (d *Dir) Recover() ([]Recovered, error) {
 		return nil, fmt.Errorf("recover spool: %w", err)
 	}
 	var out []Recovered
+	out = append(out, d.discardUnnamed(entries)...)
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, ".") && strings.Contains(name, ".json.") {
@@ -52,6 +61,21 @@ func (d *Dir) Recover() ([]Recovered, error) {
 		if err != nil {
 			out = append(out, Recovered{ID: id, Err: err})
 			continue
+		}
+		if m.Recording == nil || m.Recording.File != id+SealedExt {
+			// Sealed audio the durable manifest does not name: made
+			// before the manifest that would have named it was durable,
+			// or that could not be kept (its data key refused).
+			if _, err := os.Stat(d.SealedPath(id)); err == nil {
+				size, err := d.DiscardAudio(id)
+				out = append(out, Recovered{ID: id, Discarded: true, Bytes: size, Err: err})
+				if err != nil {
+					continue
+				}
+				if m.NotRecorded == "" && m.State != StateDone && m.State != StateSpooled {
+					m.NotRecorded = fmt.Sprintf("interrupted before the manifest naming its recording was durable; the %d bytes of sealed audio made meanwhile were removed", size)
+				}
+			}
 		}
 		switch m.State {
 		case StateDone, StateSpooled:
@@ -73,6 +97,37 @@ func (d *Dir) Recover() ([]Recovered, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// discardUnnamed removes the sealed audio and data keys of calls that
+// have no manifest in the spool (entries): their calls were interrupted
+// before any manifest of theirs was durable. Remove takes a stored call's
+// manifest last, so a call being removed never leaves one.
+func (d *Dir) discardUnnamed(entries []os.DirEntry) []Recovered {
+	have := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		have[e.Name()] = true
+	}
+	var out []Recovered
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue
+		}
+		id, sealed := strings.CutSuffix(name, SealedExt)
+		if !sealed {
+			var key bool
+			if id, key = strings.CutSuffix(name, ".key"); !key || have[id+SealedExt] {
+				continue // a key beside audio goes with the audio
+			}
+		}
+		if have[id+".json"] {
+			continue
+		}
+		size, err := d.DiscardAudio(id)
+		out = append(out, Recovered{ID: id, Discarded: true, Bytes: size, Err: err})
+	}
+	return out
 }
 
 func (d *Dir) recoverOne(m *Manifest, e os.DirEntry) (bool, error) {

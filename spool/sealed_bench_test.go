@@ -62,6 +62,7 @@ func BenchmarkAudioRead(b *testing.B) {
 	d := sealedSpool(b)
 	a, _ := d.NewAudio("c1", "", 8000, nil)
 	w, _ := a.Create()
+	a.Kept()
 	f, _ := os.Create(d.RecordingPath("c2"))
 	pw, _ := wav.NewWriter(f, 8000, 2)
 	for range flushes {

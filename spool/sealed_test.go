@@ -60,6 +60,9 @@ func recordPCM(t *testing.T, d *Dir, id string, pcm []byte, chunk int) *SealedWr
 		}
 		p = p[n:]
 	}
+	if err := a.Kept(); err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 

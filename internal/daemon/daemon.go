@@ -145,6 +145,11 @@ func build(ctx context.Context, cfg *config.Config, path string, log *zap.Logger
 	var teardown []string
 	for _, r := range recovered {
 		switch {
+		case r.Discarded && r.Err != nil:
+			log.Error("audio no durable manifest names not removed from the spool", zap.String("call_id", r.ID), zap.Error(r.Err))
+		case r.Discarded:
+			log.Error("interrupted call's audio removed: it was made before the manifest naming it was durable, so nothing records its line, purpose or notice",
+				zap.String("call_id", r.ID), zap.Int64("bytes", r.Bytes))
 		case r.Teardown:
 			teardown = append(teardown, r.ID)
 		case r.Err != nil:

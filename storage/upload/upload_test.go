@@ -131,6 +131,9 @@ func (e *env) sealAudio(t testing.TB, id string, pcm []byte, rate int) []byte {
 	if _, _, _, err := w.Finish(); err != nil {
 		t.Fatal(err)
 	}
+	if err := a.Kept(); err != nil {
+		t.Fatal(err)
+	}
 	r, _, err := e.spool.OpenAudio(id)
 	if err != nil {
 		t.Fatal(err)
