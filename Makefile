@@ -141,7 +141,8 @@ bench-calls:
 # time (a cgroup; root), to take it past capacity with generators that
 # are not; MAX_CALLS sets kirokud's sip.max_calls (default: room for all).
 # STORM_LOGS=dir keeps SIPp's traces there;
-# STORM_PROFILE=dir saves kirokud's heap, goroutine and allocs profiles
+# STORM_PROFILE=dir saves kirokud's CPU profile of the ramp (cpu-ramp) and its
+# heap, goroutine and allocs profiles
 # with every call up. A benchmark, not a test.
 N         ?= 800
 RATE      ?= 200

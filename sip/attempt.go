@@ -239,7 +239,8 @@ type answerWait struct {
 }
 
 // answerContext bounds the wait for one downstream's answer by
-// ring_timeout until its first response, by answer_timeout in all, and by
+// ring_timeout until its first response (once more by up to that, when
+// kirokud itself was behind: lagGrace), by answer_timeout in all, and by
 // the call. When it ends before the downstream sent any response, there is
 // nothing to CANCEL yet (RFC 3261 §9.1) and sipgo would wait out Timer B
 // (32 s) for one: the wait is then cut at once instead.
@@ -262,12 +263,24 @@ func (c *call) answerContext(ctx context.Context) (actx context.Context, w *answ
 	if ring <= 0 || ring > time.Duration(sipCfg.AnswerTimeout) {
 		ring = time.Duration(sipCfg.AnswerTimeout)
 	}
-	ringT := time.AfterFunc(ring, func() {
-		if !w.responded.Load() {
-			w.noResponse.Store(true)
-			stop()
+	// Armed once assigned (Reset), so the callback may reset it.
+	var graced bool // on the timer's goroutine only
+	var ringT *time.Timer
+	ringT = time.AfterFunc(time.Hour, func() {
+		if w.responded.Load() {
+			return
 		}
+		if grace := c.s.sched.lagGrace(ring); grace > 0 && !graced {
+			// kirokud was behind: the response may be in its socket,
+			// unread. Its own lag is not the downstream's silence.
+			graced = true
+			ringT.Reset(grace)
+			return
+		}
+		w.noResponse.Store(true)
+		stop()
 	})
+	ringT.Reset(ring)
 	unhook := context.AfterFunc(ctx, stop)
 	return actx, w, func() {
 		answerT.Stop()

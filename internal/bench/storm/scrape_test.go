@@ -33,7 +33,7 @@ func scrape(addr string) (string, error) {
 
 // saveProfile writes kirokud's runtime profile name (control.pprof) to path.
 func saveProfile(addr, name, path string) error {
-	c := &http.Client{Timeout: 30 * time.Second}
+	c := &http.Client{Timeout: 90 * time.Second}
 	res, err := c.Get("http://" + addr + "/debug/pprof/" + name)
 	if err != nil {
 		return err

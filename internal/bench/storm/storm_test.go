@@ -82,8 +82,10 @@ func shapeFromEnv(b *testing.B) shape {
 // configTemplate is kirokud's configuration: one line, a short notice and
 // opt-out window, the agent SIPp as its downstream, recordings stored in
 // versitygw. Placeholders: SIP port, max_calls, the rate limit (rate,
-// burst, rate, burst), control port, agent address, S3 endpoint, bucket,
-// region.
+// burst, rate, burst), control port, whether it serves profiles (only
+// with STORM_PROFILE: profiling samples the heap every 4 KiB, which costs
+// CPU and memory the figures would count), agent address, S3 endpoint,
+// bucket, region.
 const configTemplate = `# written by the storm benchmark
 sip:
   listen: ["udp://127.0.0.1:%d"]
@@ -96,7 +98,7 @@ sip:
   retry_after: 5s
 data_dir: data
 log: {format: json, level: warn}
-control: {listen: "127.0.0.1:%d", pprof: true}
+control: {listen: "127.0.0.1:%d", pprof: %t}
 purposes:
   - {name: cs-quality, description: storm benchmark, retention: 90d, listeners: [supervisor]}
 lines:
@@ -173,7 +175,7 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 		maxCalls = sh.maxCalls
 	}
 	cfg := fmt.Sprintf(configTemplate, sipPort, maxCalls, 2*sh.rate, burst, 2*sh.rate, burst,
-		controlPort, agent.Addr(), srv.Endpoint, srv.Bucket, srv.Region)
+		controlPort, os.Getenv("STORM_PROFILE") != "", agent.Addr(), srv.Endpoint, srv.Bucket, srv.Region)
 	if err := os.WriteFile(filepath.Join(dir, "kiroku.yaml"), []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
 	}
@@ -232,6 +234,15 @@ func storm(tb testing.TB, sh shape, bin string, b *testing.B) result {
 	})
 	// The steady window: every call started and set up, none ended yet.
 	rampEnd := start.Add(time.Duration(float64(sh.calls)/float64(sh.rate)*float64(time.Second)) + 3*time.Second)
+	if dir := os.Getenv("STORM_PROFILE"); dir != "" {
+		// Where kirokud's CPU goes while the calls are being set up.
+		go func() {
+			secs := max(int(time.Until(rampEnd).Seconds()), 1)
+			if err := saveProfile(controlAddr, fmt.Sprintf("profile?seconds=%d", secs), filepath.Join(dir, "cpu-ramp.pb.gz")); err != nil {
+				fmt.Printf("  profile cpu-ramp not saved: %v\n", err)
+			}
+		}()
+	}
 	steadyEnd := start.Add(sh.hold - time.Second)
 	if rampEnd.Before(steadyEnd) {
 		sleepUntil(rampEnd)

@@ -53,6 +53,8 @@ var scenarios embed.FS
 //     agent: X-Agent-Id: A-1001, P-Asserted-Identity with user a1001,
 //     Contact with user agent1001.
 //   - uas_bye.xml (key rtp_port): answers, holds for -d, sends BYE.
+//   - uas_slow.xml (key rtp_port): waits -d after the INVITE before
+//     anything, then as uas.xml.
 //   - uas_busy.xml: answers 486 Busy Here.
 //   - uas_noanswer.xml: rings until CANCELled, then sends 487.
 //   - uas_early.xml (key rtp_port): 183 with SDP, holds for -d (early
