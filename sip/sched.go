@@ -29,7 +29,7 @@ type schedLoad struct {
 	// wait is the median of the last window's scheduler waits, and
 	// tail their 99th percentile, in nanoseconds.
 	wait, tail atomic.Int64
-	cg   cpuThrottle
+	cg         cpuThrottle
 	// pinned keeps the figures a test set by hand from being sampled over.
 	pinned atomic.Bool
 }

@@ -296,7 +296,7 @@ func TestScenarioNames(t *testing.T) {
 	want := []string{
 		"uac.xml", "uac_100rel.xml", "uac_auth.xml", "uac_cancel.xml", "uac_codec.xml", "uac_expect.xml", "uac_hold.xml", "uac_identity.xml", "uac_info.xml", "uac_info_dtmf.xml",
 		"uac_late.xml", "uac_late_100rel.xml", "uac_pcap.xml", "uac_wait_bye.xml", "uas.xml", "uas_100rel.xml", "uas_100rel_early.xml", "uas_agentid.xml", "uas_busy.xml", "uas_bye.xml", "uas_early.xml", "uas_hold.xml",
-		"uas_noanswer.xml", "uas_options.xml", "uas_pcap.xml", "uas_pcma.xml", "uas_redirect.xml", "uas_refer.xml", "uas_replaces.xml", "uas_unavailable.xml",
+		"uas_noanswer.xml", "uas_options.xml", "uas_pcap.xml", "uas_pcma.xml", "uas_redirect.xml", "uas_refer.xml", "uas_replaces.xml", "uas_slow.xml", "uas_unavailable.xml",
 	}
 	if got := scenarioNames(); !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
