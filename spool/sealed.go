@@ -111,6 +111,23 @@ func (s *sealedFile) endRecord(i uint32, pcm int64) []byte {
 // recordBufs are the buffers records are sealed into: one is needed
 // only while a flush writes, so the calls share them rather than each
 // keeping one the size of its largest flush (6.4 KB a narrowband call).
+// diskSlots bounds the recordings' file operations that may block in the
+// kernel at once (a write held at the disk's dirty-page limit, the fsync
+// that closes a recording): each one blocked holds an OS thread, and in a
+// storm the calls ending together (every one's closing fsync) took
+// kirokud to 245 threads. Past the bound a recorder's goroutine parks
+// for a slot instead, its audio held in its ring.
+var diskSlots = make(chan struct{}, maxDiskOps)
+
+// maxDiskOps is how many recordings' file operations run at once.
+const maxDiskOps = 16
+
+// diskSlot waits for a slot and returns its release.
+func diskSlot() func() {
+	diskSlots <- struct{}{}
+	return func() { <-diskSlots }
+}
+
 var recordBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
 // SealedWriter appends a call's PCM to its sealed spool file, one record
@@ -142,6 +159,7 @@ func createSealed(path string, key []byte, rate, chans int) (*SealedWriter, erro
 	if err != nil {
 		return nil, err
 	}
+	defer diskSlot()()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("create recording: %w", err)
@@ -177,7 +195,10 @@ func (w *SealedWriter) Write(p []byte) (int, error) {
 		nonce, aad := w.s.at(w.index, false)
 		buf = w.s.aead.Seal(buf, nonce, part, aad)
 		*bp = buf
-		if _, err := w.f.Write(buf); err != nil {
+		release := diskSlot()
+		_, err := w.f.Write(buf)
+		release()
+		if err != nil {
 			w.broken = fmt.Errorf("write sealed audio: %w", err)
 			return n, w.broken
 		}
@@ -216,6 +237,7 @@ func (w *SealedWriter) Finish() (pcm, wavSize int64, sum string, err error) {
 }
 
 func (w *SealedWriter) finish() error {
+	defer diskSlot()()
 	if w.broken != nil {
 		if err := w.f.Truncate(w.off); err != nil {
 			return fmt.Errorf("finish sealed audio: cut a torn record: %w", err)

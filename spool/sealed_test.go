@@ -373,3 +373,58 @@ func TestSealedEndRefused(t *testing.T) {
 		t.Errorf("FinishAudio of no audio: %v, want ErrNotExist", err)
 	}
 }
+
+// TestSealedWritesTakeADiskSlot: while every disk slot is taken (as by
+// writes blocked at a stalled disk), a recording's write, its creation
+// and its finish wait for one rather than each holding an OS thread in
+// the kernel, and go on once a slot frees.
+func TestSealedWritesTakeADiskSlot(t *testing.T) {
+	d := sealedSpool(t)
+	a, err := d.NewAudio("c1", "", 8000, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range maxDiskOps {
+		diskSlots <- struct{}{}
+	}
+	free := func() {
+		for range maxDiskOps {
+			<-diskSlots
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		w, err := a.Create()
+		if err == nil {
+			_, err = w.Write(pattern(1600))
+		}
+		if err == nil {
+			_, _, _, err = w.Finish()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		free()
+		t.Fatalf("the recording went on (%v) with every disk slot taken", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if _, err := os.Stat(d.SealedPath("c1")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the file was created (%v) with every disk slot taken", err)
+	}
+	free()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the recording did not go on once the slots were free")
+	}
+	if err := a.Kept(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAudio(t, d, "c1"); len(got) != 44+1600*4 {
+		t.Errorf("read back %d bytes, want the 44-byte header and 6,400 of PCM", len(got))
+	}
+}
