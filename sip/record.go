@@ -160,7 +160,7 @@ func (c *call) stopRecording(end time.Time) {
 		m.Channels = append(m.Channels, spool.ChannelStats{Side: sideName[i], Codec: st.Codec,
 			Packets: st.Packets, Lost: st.Lost, Late: st.Late, Resyncs: st.Resyncs, GapMs: st.GapMs, Overrun: st.Overrun})
 		if st.Overrun > 0 {
-			c.log.Warn("recording lost audio: packets came while its writer was more than a second behind",
+			c.log.Warn("recording lost audio: packets came while its writer was a whole ring (10 s) behind",
 				zap.String("channel", sideName[i]), zap.Uint64("packets", st.Overrun), zap.Int64("gap_ms", st.GapMs))
 		}
 		if st.Packets == 0 {

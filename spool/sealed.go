@@ -108,26 +108,29 @@ func (s *sealedFile) endRecord(i uint32, pcm int64) []byte {
 	return s.aead.Seal(b, nonce, plain[:], aad)
 }
 
+// syncSlots bounds the fsyncs that close recordings at once: each one
+// holds an OS thread in the kernel until the file's pages are on the
+// disk, and in a storm the calls ending together took kirokud to 245
+// threads. Past the bound a recording's closing goroutine parks for a
+// slot instead. The recorders' writes are not bounded: the kernel paces
+// each writer at the disk's dirty-page limit by itself, so a bound on the
+// writers bounds the audio written a second, and with 16 slots shared
+// with these fsyncs a storm's ending starved the calls still up: 116 of
+// 733 recordings lost audio past their rings.
+var syncSlots = make(chan struct{}, maxSyncs)
+
+// maxSyncs is how many recordings' closing fsyncs run at once.
+const maxSyncs = 16
+
+// syncSlot waits for a slot and returns its release.
+func syncSlot() func() {
+	syncSlots <- struct{}{}
+	return func() { <-syncSlots }
+}
+
 // recordBufs are the buffers records are sealed into: one is needed
 // only while a flush writes, so the calls share them rather than each
 // keeping one the size of its largest flush (6.4 KB a narrowband call).
-// diskSlots bounds the recordings' file operations that may block in the
-// kernel at once (a write held at the disk's dirty-page limit, the fsync
-// that closes a recording): each one blocked holds an OS thread, and in a
-// storm the calls ending together (every one's closing fsync) took
-// kirokud to 245 threads. Past the bound a recorder's goroutine parks
-// for a slot instead, its audio held in its ring.
-var diskSlots = make(chan struct{}, maxDiskOps)
-
-// maxDiskOps is how many recordings' file operations run at once.
-const maxDiskOps = 16
-
-// diskSlot waits for a slot and returns its release.
-func diskSlot() func() {
-	diskSlots <- struct{}{}
-	return func() { <-diskSlots }
-}
-
 var recordBufs = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
 
 // SealedWriter appends a call's PCM to its sealed spool file, one record
@@ -159,7 +162,6 @@ func createSealed(path string, key []byte, rate, chans int) (*SealedWriter, erro
 	if err != nil {
 		return nil, err
 	}
-	defer diskSlot()()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("create recording: %w", err)
@@ -195,10 +197,7 @@ func (w *SealedWriter) Write(p []byte) (int, error) {
 		nonce, aad := w.s.at(w.index, false)
 		buf = w.s.aead.Seal(buf, nonce, part, aad)
 		*bp = buf
-		release := diskSlot()
-		_, err := w.f.Write(buf)
-		release()
-		if err != nil {
+		if _, err := w.f.Write(buf); err != nil {
 			w.broken = fmt.Errorf("write sealed audio: %w", err)
 			return n, w.broken
 		}
@@ -237,7 +236,6 @@ func (w *SealedWriter) Finish() (pcm, wavSize int64, sum string, err error) {
 }
 
 func (w *SealedWriter) finish() error {
-	defer diskSlot()()
 	if w.broken != nil {
 		if err := w.f.Truncate(w.off); err != nil {
 			return fmt.Errorf("finish sealed audio: cut a torn record: %w", err)
@@ -249,6 +247,8 @@ func (w *SealedWriter) finish() error {
 	if _, err := w.f.Write(w.s.endRecord(w.index, w.pcm)); err != nil {
 		return fmt.Errorf("finish sealed audio: %w", err)
 	}
+	release := syncSlot()
+	defer release()
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("finish sealed audio: %w", err)
 	}

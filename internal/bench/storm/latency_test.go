@@ -22,7 +22,10 @@ func (d durations) p(q float64) time.Duration {
 	return s[min(max(i, 0), len(s)-1)]
 }
 
-type setup struct{ answer, agent durations }
+// setup holds the caller's INVITE to its 200, to the agent's INVITE, and
+// the caller's BYE to its 200 (a carrier that waits for it retransmits,
+// and SIPp fails the call past Timer F, 32 s).
+type setup struct{ answer, agent, bye durations }
 
 // sippMessage is one message of SIPp's -trace_msg log.
 type sippMessage struct {
@@ -87,11 +90,20 @@ func parseMessages(log string) []sippMessage {
 // the agent's INVITE through the catalog (Kiroku's id, which the agent's
 // INVITE carries, to the caller's Call-ID).
 func latencies(callerLog, agentLog string, recs []*catalog.Recording) setup {
-	invited := map[string]time.Time{}
+	invited, byed := map[string]time.Time{}, map[string]time.Time{}
 	var s setup
-	answered := map[string]bool{}
+	answered, byeOK := map[string]bool{}, map[string]bool{}
 	for _, m := range parseMessages(callerLog) {
 		switch {
+		case m.sent && strings.HasPrefix(m.first, "BYE "):
+			if _, ok := byed[m.callID]; !ok {
+				byed[m.callID] = m.at
+			}
+		case !m.sent && strings.HasPrefix(m.first, "SIP/2.0 200") && strings.HasSuffix(m.cseq, "BYE"):
+			if t, ok := byed[m.callID]; ok && !byeOK[m.callID] {
+				byeOK[m.callID] = true
+				s.bye = append(s.bye, m.at.Sub(t))
+			}
 		case m.sent && strings.HasPrefix(m.first, "INVITE "):
 			if _, ok := invited[m.callID]; !ok {
 				invited[m.callID] = m.at

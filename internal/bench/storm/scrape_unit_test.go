@@ -3,6 +3,7 @@ package storm
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 // TestQuantile: the bench's reading of a histogram from the text format.
@@ -46,5 +47,26 @@ func TestRefusals(t *testing.T) {
 	got := refusals(log)
 	if len(got) != 2 || got["503 Overloaded"] != 1 || got["503 Capacity Reached"] != 1 {
 		t.Errorf("got %v, want one of each 503 to an INVITE received", got)
+	}
+}
+
+// TestByeLatency: the caller's first BYE of a call to the first 200 to
+// it; retransmissions of either count once, a BYE never answered not at
+// all.
+func TestByeLatency(t *testing.T) {
+	entry := func(at, kind, first, callID, cseq string) string {
+		return "----------------------------------------------- 2026-12-02\t02:40:" + at + "\n" + kind + "\n\n" + first + "\nCall-ID: " + callID + "\nCSeq: " + cseq + "\n\n"
+	}
+	const sent, recv = "UDP message sent (300 bytes):", "UDP message received [300] bytes :"
+	log := entry("01.000000", sent, "BYE sip:k@127.0.0.1 SIP/2.0", "a", "2 BYE") +
+		entry("01.500000", sent, "BYE sip:k@127.0.0.1 SIP/2.0", "a", "2 BYE") + // retransmitted
+		entry("04.000000", recv, "SIP/2.0 200 OK", "a", "2 BYE") +
+		entry("04.100000", recv, "SIP/2.0 200 OK", "a", "2 BYE") +
+		entry("02.000000", sent, "BYE sip:k@127.0.0.1 SIP/2.0", "b", "2 BYE") +
+		entry("02.250000", recv, "SIP/2.0 200 OK", "b", "1 INVITE") + // not the BYE's
+		entry("03.000000", sent, "BYE sip:k@127.0.0.1 SIP/2.0", "c", "2 BYE")
+	got := latencies(log, "", nil).bye
+	if len(got) != 1 || got[0] != 3*time.Second {
+		t.Errorf("got %v, want the one BYE answered, after 3s", got)
 	}
 }
