@@ -77,6 +77,9 @@ func (c *call) attempt(ctx context.Context, target string, ep *media.Endpoint, r
 		}
 	}()
 	out, err := dua.WriteInvite(actx, req)
+	if err == nil {
+		w.sent()
+	}
 	c.dialed()
 	if err != nil {
 		c.log.Warn("downstream invite not sent", zap.String("downstream", target), zap.Error(err))
@@ -236,11 +239,17 @@ type answerWait struct {
 	responded  atomic.Bool // the downstream sent a response (even 100)
 	noResponse atomic.Bool // none within ring_timeout
 	noAnswer   atomic.Bool // no final response within answer_timeout
+	// sent starts ring_timeout again once the INVITE has left: the
+	// timeout is the downstream's, and a send held up in kirokud (its
+	// socket's writers queued behind a starved one: in a storm the INVITE
+	// reached the agent a second after the timer started) is not.
+	sent func()
 }
 
 // answerContext bounds the wait for one downstream's answer by
-// ring_timeout until its first response (once more by up to that, when
-// kirokud itself was behind: lagGrace), by answer_timeout in all, and by
+// ring_timeout until its first response (counted from the INVITE's send,
+// and once more by up to that when kirokud itself was behind: lagGrace),
+// by answer_timeout in all, and by
 // the call. When it ends before the downstream sent any response, there is
 // nothing to CANCEL yet (RFC 3261 §9.1) and sipgo would wait out Timer B
 // (32 s) for one: the wait is then cut at once instead.
@@ -264,16 +273,15 @@ func (c *call) answerContext(ctx context.Context) (actx context.Context, w *answ
 		ring = time.Duration(sipCfg.AnswerTimeout)
 	}
 	// Armed once assigned (Reset), so the callback may reset it.
-	var graced bool // on the timer's goroutine only
+	var graced atomic.Bool
 	var ringT *time.Timer
 	ringT = time.AfterFunc(time.Hour, func() {
 		if w.responded.Load() {
 			return
 		}
-		if grace := c.s.sched.lagGrace(ring); grace > 0 && !graced {
+		if grace := c.s.sched.lagGrace(ring); grace > 0 && !graced.Swap(true) {
 			// kirokud was behind: the response may be in its socket,
 			// unread. Its own lag is not the downstream's silence.
-			graced = true
 			ringT.Reset(grace)
 			return
 		}
@@ -281,6 +289,11 @@ func (c *call) answerContext(ctx context.Context) (actx context.Context, w *answ
 		stop()
 	})
 	ringT.Reset(ring)
+	w.sent = func() {
+		if actx.Err() == nil && !w.noResponse.Load() {
+			ringT.Reset(ring)
+		}
+	}
 	unhook := context.AfterFunc(ctx, stop)
 	return actx, w, func() {
 		answerT.Stop()
