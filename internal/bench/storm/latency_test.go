@@ -86,35 +86,45 @@ func parseMessages(log string) []sippMessage {
 	return out
 }
 
-// latencies matches the caller's INVITE to its 200 (by Call-ID), and to
-// the agent's INVITE through the catalog (Kiroku's id, which the agent's
-// INVITE carries, to the caller's Call-ID).
-func latencies(callerLog, agentLog string, recs []*catalog.Recording) setup {
-	invited, byed := map[string]time.Time{}, map[string]time.Time{}
-	var s setup
-	answered, byeOK := map[string]bool{}, map[string]bool{}
-	for _, m := range parseMessages(callerLog) {
-		switch {
-		case m.sent && strings.HasPrefix(m.first, "BYE "):
-			if _, ok := byed[m.callID]; !ok {
-				byed[m.callID] = m.at
-			}
-		case !m.sent && strings.HasPrefix(m.first, "SIP/2.0 200") && strings.HasSuffix(m.cseq, "BYE"):
-			if t, ok := byed[m.callID]; ok && !byeOK[m.callID] {
-				byeOK[m.callID] = true
-				s.bye = append(s.bye, m.at.Sub(t))
-			}
-		case m.sent && strings.HasPrefix(m.first, "INVITE "):
-			if _, ok := invited[m.callID]; !ok {
-				invited[m.callID] = m.at
-			}
-		case !m.sent && strings.HasPrefix(m.first, "SIP/2.0 200") && strings.HasSuffix(m.cseq, "INVITE"):
-			if t, ok := invited[m.callID]; ok && !answered[m.callID] {
-				answered[m.callID] = true
-				s.answer = append(s.answer, m.at.Sub(t))
-			}
+// requestOK times, by Call-ID, the first request of method sent to the
+// first 200 received for it; retransmissions of either count once.
+type requestOK struct {
+	method string
+	sent   map[string]time.Time
+	done   map[string]bool
+}
+
+func newRequestOK(method string) *requestOK {
+	return &requestOK{method: method, sent: map[string]time.Time{}, done: map[string]bool{}}
+}
+
+// see takes message m and adds the latency it completes to d.
+func (r *requestOK) see(m sippMessage, d *durations) {
+	switch {
+	case m.sent && strings.HasPrefix(m.first, r.method+" "):
+		if _, ok := r.sent[m.callID]; !ok {
+			r.sent[m.callID] = m.at
+		}
+	case !m.sent && strings.HasPrefix(m.first, "SIP/2.0 200") && strings.HasSuffix(m.cseq, " "+r.method):
+		if t, ok := r.sent[m.callID]; ok && !r.done[m.callID] {
+			r.done[m.callID] = true
+			*d = append(*d, m.at.Sub(t))
 		}
 	}
+}
+
+// latencies matches the caller's INVITE to its 200 (by Call-ID), and to
+// the agent's INVITE through the catalog (Kiroku's id, which the agent's
+// INVITE carries, to the caller's Call-ID), and the caller's BYE to its
+// 200.
+func latencies(callerLog, agentLog string, recs []*catalog.Recording) setup {
+	var s setup
+	invite, bye := newRequestOK("INVITE"), newRequestOK("BYE")
+	for _, m := range parseMessages(callerLog) {
+		invite.see(m, &s.answer)
+		bye.see(m, &s.bye)
+	}
+	invited := invite.sent
 	sipCallID := make(map[string]string, len(recs))
 	for _, r := range recs {
 		sipCallID[r.ID] = r.SIPCallID
