@@ -1,11 +1,13 @@
 package sip
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -318,5 +320,56 @@ func TestRecordingDoesNotWaitForTheSpool(t *testing.T) {
 		if ch.Packets < 95 || ch.Overrun != 0 {
 			t.Errorf("channel %s: %d packets, %d overrun; want ~100 and none", ch.Side, ch.Packets, ch.Overrun)
 		}
+	}
+}
+
+// TestRecordingKeyRefused: when the spool refuses the recording's data
+// key (here its name is taken by a folder) while its audio is being
+// written, the audio could never be opened: at the call's end it is
+// removed, and the final manifest says the call was not recorded and
+// why, rather than naming audio nothing can read.
+func TestRecordingKeyRefused(t *testing.T) {
+	ap := newRTPPeer(t)
+	ag := agent(t, "uas.xml", ap, 1)
+	env := startServer(t, envOptions{notice: 400 * time.Millisecond, optOutWait: "200ms",
+		agent: fmt.Sprintf("sip:agent@127.0.0.1:%d", ag.Port())})
+	held, release := make(chan struct{}), make(chan struct{})
+	var hold, free sync.Once
+	let := func() { free.Do(func() { close(release) }) }
+	t.Cleanup(let)
+	env.spool.OnCommit(func(int, time.Duration) {
+		hold.Do(func() {
+			close(held)
+			select {
+			case <-release:
+			case <-time.After(20 * time.Second):
+			}
+		})
+	})
+	cp := newRTPPeer(t)
+	c := caller(t, env, "uac.xml", agentLine, cp, 3*time.Second, nil)
+	ci := env.waitCall(t, "bridged")
+	select {
+	case <-held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call made no spool batch to hold")
+	}
+	// The key is queued behind the held batch: its name is taken first.
+	if err := os.Mkdir(filepath.Join(env.spool.Path(), ci.ID+".key"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	go ap.sendTone(ci.AgentRTP, 1000, time.Second, nil)
+	cp.sendTone(ci.CallerRTP, 440, time.Second, nil)
+	if fi, err := os.Stat(env.spool.SealedPath(ci.ID)); err != nil || fi.Size() == 0 {
+		t.Errorf("sealed audio while the writer was held: %v; want it being written", err)
+	}
+	let()
+	mustSucceed(t, c)
+	m := env.finalManifest(t)
+	if m.Recording != nil || !strings.Contains(m.NotRecorded, "data key") {
+		t.Errorf("got recording %+v, not recorded %q; want none, saying the data key was not kept", m.Recording, m.NotRecorded)
+	}
+	if _, err := os.Stat(env.spool.SealedPath(ci.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the unreadable audio is still in the spool (%v)", err)
 	}
 }
