@@ -263,6 +263,40 @@ func TestPauseByAgentKeys(t *testing.T) {
 	}
 }
 
+// bridgeSpoolHeld is bridge with the spool's writer held from the call's
+// first batch on (the rest queue behind it) until let is called, at the
+// latest at the test's end: the call is bridged and its recording begun
+// with neither its data key nor its manifest durable.
+func bridgeSpoolHeld(t *testing.T, hold time.Duration) (b *bridgeEnv, let func()) {
+	t.Helper()
+	ap := newRTPPeer(t)
+	ag := agent(t, "uas.xml", ap, 1)
+	env := startServer(t, envOptions{notice: 400 * time.Millisecond, optOutWait: "200ms",
+		agent: fmt.Sprintf("sip:agent@127.0.0.1:%d", ag.Port())})
+	held, release := make(chan struct{}), make(chan struct{})
+	var once, free sync.Once
+	let = func() { free.Do(func() { close(release) }) }
+	t.Cleanup(let)
+	env.spool.OnCommit(func(int, time.Duration) {
+		once.Do(func() {
+			close(held)
+			select {
+			case <-release:
+			case <-time.After(20 * time.Second):
+			}
+		})
+	})
+	cp := newRTPPeer(t)
+	c := caller(t, env, "uac.xml", agentLine, cp, hold, nil)
+	ci := env.waitCall(t, "bridged")
+	select {
+	case <-held:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the call made no spool batch to hold")
+	}
+	return &bridgeEnv{env: env, callerPeer: cp, agentPeer: ap, caller: c, agentP: ag, call: ci}, let
+}
+
 // TestRecordingDoesNotWaitForTheSpool: a recording's audio reaches its
 // sealed file while the spool's writer is held, before the data key and
 // the manifest naming the file are durable (in a storm's ramp the
@@ -270,31 +304,8 @@ func TestPauseByAgentKeys(t *testing.T) {
 // recorder's ring was lost); once the writer goes on, the final manifest
 // names the whole recording, both tones in it, and no wait.
 func TestRecordingDoesNotWaitForTheSpool(t *testing.T) {
-	ap := newRTPPeer(t)
-	ag := agent(t, "uas.xml", ap, 1)
-	env := startServer(t, envOptions{notice: 400 * time.Millisecond, optOutWait: "200ms",
-		agent: fmt.Sprintf("sip:agent@127.0.0.1:%d", ag.Port())})
-	held, release := make(chan struct{}), make(chan struct{})
-	var hold, free sync.Once
-	let := func() { free.Do(func() { close(release) }) }
-	t.Cleanup(let)
-	env.spool.OnCommit(func(int, time.Duration) {
-		hold.Do(func() {
-			close(held)
-			select { // the first batch the call made; the rest queue behind it
-			case <-release:
-			case <-time.After(20 * time.Second):
-			}
-		})
-	})
-	cp := newRTPPeer(t)
-	c := caller(t, env, "uac.xml", agentLine, cp, 4*time.Second, nil)
-	ci := env.waitCall(t, "bridged")
-	select {
-	case <-held:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the call made no spool batch to hold")
-	}
+	b, let := bridgeSpoolHeld(t, 4*time.Second)
+	env, ap, cp, c, ci := b.env, b.agentPeer, b.callerPeer, b.caller, b.call
 	go ap.sendTone(ci.AgentRTP, 1000, 2*time.Second, nil)
 	cp.sendTone(ci.CallerRTP, 440, 2*time.Second, nil)
 	fi, err := os.Stat(env.spool.SealedPath(ci.ID))
@@ -329,31 +340,8 @@ func TestRecordingDoesNotWaitForTheSpool(t *testing.T) {
 // removed, and the final manifest says the call was not recorded and
 // why, rather than naming audio nothing can read.
 func TestRecordingKeyRefused(t *testing.T) {
-	ap := newRTPPeer(t)
-	ag := agent(t, "uas.xml", ap, 1)
-	env := startServer(t, envOptions{notice: 400 * time.Millisecond, optOutWait: "200ms",
-		agent: fmt.Sprintf("sip:agent@127.0.0.1:%d", ag.Port())})
-	held, release := make(chan struct{}), make(chan struct{})
-	var hold, free sync.Once
-	let := func() { free.Do(func() { close(release) }) }
-	t.Cleanup(let)
-	env.spool.OnCommit(func(int, time.Duration) {
-		hold.Do(func() {
-			close(held)
-			select {
-			case <-release:
-			case <-time.After(20 * time.Second):
-			}
-		})
-	})
-	cp := newRTPPeer(t)
-	c := caller(t, env, "uac.xml", agentLine, cp, 3*time.Second, nil)
-	ci := env.waitCall(t, "bridged")
-	select {
-	case <-held:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the call made no spool batch to hold")
-	}
+	b, let := bridgeSpoolHeld(t, 3*time.Second)
+	env, ap, cp, c, ci := b.env, b.agentPeer, b.callerPeer, b.caller, b.call
 	// The key is queued behind the held batch: its name is taken first.
 	if err := os.Mkdir(filepath.Join(env.spool.Path(), ci.ID+".key"), 0o700); err != nil {
 		t.Fatal(err)
