@@ -52,8 +52,8 @@ type ChannelStats struct {
 	Unplaced uint64 `json:"unplaced,omitempty"`
 	// Overrun counts packets, or parts of them, that came more than the
 	// ring's window ahead of what the recording had written: its file
-	// was not open yet (the manifest naming it not durable) or its
-	// writes were behind. Their audio is missing (in GapMs too).
+	// was not made yet or its writes were behind. Their audio is missing
+	// (in GapMs too).
 	Overrun uint64 `json:"overrun,omitempty"`
 }
 
@@ -74,9 +74,9 @@ type RecordingResult struct {
 	SHA256   string
 	Channels [2]ChannelStats
 	Pauses   []Pause
-	// OpenWait is how long the audio waited for its file: until ready
-	// (StartRecorderTo) and the file's creation. Past the ring's window
-	// (ringSeconds) audio was lost meanwhile (Overrun).
+	// OpenWait is how long the audio waited for its file to be made
+	// (StartRecorderTo). Past the ring's window (ringSeconds) audio was
+	// lost meanwhile (Overrun).
 	OpenWait time.Duration
 }
 
@@ -162,29 +162,23 @@ func NewRecorder(path string, start time.Time, rate int) (*Recorder, error) {
 	if err := r.create(); err != nil {
 		return nil, err
 	}
-	go r.run(nil)
+	go r.run()
 	return r, nil
 }
 
-// StartRecorder is StartRecorderTo a plain WAV file at path.
-func StartRecorder(path string, start time.Time, rate int, ready <-chan error) (*Recorder, error) {
-	return StartRecorderTo(wavFile(path, rate), start, rate, ready)
-}
-
 // StartRecorderTo starts recording at start, at rate, into the sink open
-// makes on the recorder's own goroutine once ready yields nil, so
-// neither the file's creation nor that wait holds up the caller (kirokud
-// passes nil: its sealed audio needs nothing durable first, Audio.Create); the audio meanwhile waits in the
-// ring (ringSeconds; what comes past it is lost and counted as overrun). When ready yields an error, or open fails, nothing
-// is written and Close returns that error. A nil ready does not wait. A
-// rate that is neither NarrowbandRate nor WidebandRate is an error at
-// once.
-func StartRecorderTo(open func() (Sink, error), start time.Time, rate int, ready <-chan error) (*Recorder, error) {
+// makes on the recorder's own goroutine, so the file's creation (or
+// whatever open waits for first) never holds up the caller; the audio
+// meanwhile waits in the ring (ringSeconds; what comes past it is lost
+// and counted as overrun). When open fails, nothing is written and Close
+// returns its error. A rate that is neither NarrowbandRate nor
+// WidebandRate is an error at once.
+func StartRecorderTo(open func() (Sink, error), start time.Time, rate int) (*Recorder, error) {
 	r, err := newRecorder(open, start, rate)
 	if err != nil {
 		return nil, err
 	}
-	go r.run(ready)
+	go r.run()
 	return r, nil
 }
 
@@ -358,20 +352,12 @@ func (r *Recorder) Paused() bool {
 	return r.paused
 }
 
-func (r *Recorder) run(ready <-chan error) {
+func (r *Recorder) run() {
 	defer close(r.done)
-	if ready != nil || r.sink == nil {
+	if r.sink == nil {
 		// Even when the call has ended meanwhile: Close writes what the
 		// ring holds once the file is there.
-		var err error
-		if ready != nil {
-			if err = <-ready; err != nil {
-				err = fmt.Errorf("recording not started: %w", err)
-			}
-		}
-		if err == nil {
-			err = r.create()
-		}
+		err := r.create()
 		r.mu.Lock()
 		r.res.OpenWait = time.Since(r.start)
 		r.mu.Unlock()

@@ -71,15 +71,26 @@ func TestRecorderDecodesEachLegsCodec(t *testing.T) {
 	}
 }
 
-// TestStartRecorderWaitsForReady: the file is not made before ready says
-// so (the manifest naming it is durable); audio that came meanwhile is in
-// it; a ready error leaves no file, and Close says why.
+// afterReady makes a plain WAV at path once ready yields nil: a sink
+// that waits for something before it is made.
+func afterReady(path string, ready <-chan error) func() (Sink, error) {
+	return func() (Sink, error) {
+		if err := <-ready; err != nil {
+			return nil, err
+		}
+		return wavFile(path, NarrowbandRate)()
+	}
+}
+
+// TestStartRecorderWaitsForReady: the file is not made before its open
+// goes on (here, before ready says so); audio that came meanwhile is in
+// it; an open that fails leaves no file, and Close says why.
 func TestStartRecorderWaitsForReady(t *testing.T) {
 	t.Run("ready", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "r.wav")
 		start := time.Now().Add(-time.Second)
 		ready := make(chan error, 1)
-		r, err := StartRecorder(path, start, NarrowbandRate, ready)
+		r, err := StartRecorderTo(afterReady(path, ready), start, NarrowbandRate)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +126,7 @@ func TestStartRecorderWaitsForReady(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "r.wav")
 		ready := make(chan error, 1)
 		ready <- os.ErrPermission
-		r, err := StartRecorder(path, time.Now(), NarrowbandRate, ready)
+		r, err := StartRecorderTo(afterReady(path, ready), time.Now(), NarrowbandRate)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +199,7 @@ func TestRecorderOpenLateCounted(t *testing.T) {
 	wait := time.Duration(ringSeconds+2) * time.Second // longer than the ring holds
 	start := time.Now().Add(-wait)
 	ready := make(chan error, 1)
-	r, err := StartRecorder(path, start, NarrowbandRate, ready)
+	r, err := StartRecorderTo(afterReady(path, ready), start, NarrowbandRate)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func (c *call) startRecording(start time.Time, agent media.Codec) media.Tap {
 		c.setNotRecorded("recorder: " + err.Error())
 		return nil
 	}
-	rec, err := media.StartRecorderTo(func() (media.Sink, error) { return audio.Create() }, start, rate, nil)
+	rec, err := media.StartRecorderTo(func() (media.Sink, error) { return audio.Create() }, start, rate)
 	if err != nil {
 		c.log.Error("call not recorded", zap.Error(err))
 		c.setNotRecorded("recorder: " + err.Error())

@@ -500,7 +500,7 @@ func (d *Daemon) registerGauges() {
 	d.spool.OnCommit(func(files int, took time.Duration) {
 		commits.Observe(took.Seconds())
 		if took > time.Second {
-			slow.Warn("spool batch slow: calls' manifests and recordings waited for the disk", zap.Int("files", files), zap.Duration("took", took))
+			slow.Warn("spool batch slow: calls' manifests, data keys and dialogs waited for the disk", zap.Int("files", files), zap.Duration("took", took))
 		}
 	})
 	m.Gauge("kiroku_spool_ballast_bytes", "Room the spool holds back for final manifests (spool.ballast_kb); 0 while it is given up to a full disk.", func() float64 {
